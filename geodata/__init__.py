@@ -1,0 +1,1 @@
+"""Geodata core: schema, store, reference layers, geocoding and classification (no streamlit)."""

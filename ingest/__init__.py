@@ -1,0 +1,1 @@
+"""Ingest: sources, drill scenario and the ``python -m ingest`` command line (no streamlit)."""
