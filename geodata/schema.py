@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import geopandas as gpd
 import numpy as np
@@ -496,7 +496,7 @@ def validate(
     valid_geoms: list = []
     rejected: list[dict] = []
     required = set(layer.key) | set(layer.required)
-    for record, geom in zip(records, geoms):
+    for record, geom in zip(records, geoms, strict=False):
         reason = None
         row: dict = {}
         for col, kind in layer.columns.items():
@@ -563,4 +563,4 @@ def _raw_text(record: dict, geom, limit: int = 2000) -> str:
 
 def now_utc() -> datetime:
     """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

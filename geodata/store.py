@@ -1,0 +1,1007 @@
+"""The store: one interface over SQLite (embedded default) and PostgreSQL + PostGIS.
+
+Every layer of :mod:`geodata.schema` is a table keyed by the layer key. Writes are idempotent
+upserts inside one transaction (a batch is written whole or not at all); each write bumps the
+layer's data version, which the dashboard uses as its cache key. Staff writes (``actor`` given)
+leave one audit row per changed record. Shelter status is an append-only history with a version
+number per shelter: a write based on a stale version is refused with the current record.
+
+SQLite runs in WAL mode with a busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so
+that a read-then-write cannot interleave with another writer. PostgreSQL stores geometries as
+PostGIS ``geometry(Geometry, 4326)`` with a GiST index; SQLite stores WKB plus bounding-box
+columns. See docs/store-api.md for a tour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy import event, func
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import UserDefinedType
+
+from geodata import settings
+from geodata.schema import (
+    BOOL,
+    FLOAT,
+    INT,
+    JSON,
+    LAYERS,
+    SHELTER_STATUS,
+    STORE_CRS,
+    STR,
+    TIME,
+    Layer,
+    empty_frame,
+    now_utc,
+    validate,
+)
+from geodata.store_migrations import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+CHUNK = 2000  # rows per executemany / keys per IN lookup
+
+
+class StaleVersion(Exception):
+    """A shelter status write was based on a version that is no longer current.
+
+    ``current`` holds the current record (a dict of shelter_status columns) so the caller can
+    show it and let the user confirm again.
+    """
+
+    def __init__(self, current: dict | None):
+        self.current = current
+        version = current["version"] if current else 0
+        super().__init__(f"stale version: the current version is {version}")
+
+
+class UnknownRecord(KeyError):
+    """The record to update does not exist."""
+
+
+@dataclass
+class UpsertResult:
+    """Counts of one upsert."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def __iadd__(self, other: UpsertResult) -> UpsertResult:
+        for k in self.__dict__:
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        return self
+
+
+class _PostGISGeometry(UserDefinedType):
+    """PostGIS geometry column that speaks WKB to Python."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "geometry(Geometry,4326)"
+
+    def bind_expression(self, bindvalue):
+        return func.ST_GeomFromWKB(sa.cast(bindvalue, pg_dialect.BYTEA), 4326)
+
+    def column_expression(self, col):
+        return func.ST_AsBinary(col)
+
+
+def _sa_type(kind: str):
+    return {
+        STR: sa.Text(),
+        INT: sa.BigInteger(),
+        FLOAT: sa.Float(),
+        BOOL: sa.Boolean(),
+        TIME: sa.DateTime(timezone=True),
+        JSON: sa.Text(),
+    }[kind]
+
+
+def build_metadata(postgres: bool) -> sa.MetaData:
+    """The tables of every layer plus rejections, audit_log, layer_versions and meta."""
+    md = sa.MetaData()
+    for layer in LAYERS.values():
+        cols = [
+            sa.Column(name, _sa_type(kind), primary_key=name in layer.key)
+            for name, kind in layer.columns.items()
+        ]
+        if layer.geometry:
+            cols.append(sa.Column("geometry", _PostGISGeometry() if postgres else sa.LargeBinary()))
+            cols += [sa.Column(c, sa.Float()) for c in ("minx", "miny", "maxx", "maxy")]
+        cols += [sa.Column("row_hash", sa.Text()), sa.Column("stored_at", sa.DateTime(True))]
+        table = sa.Table(layer.name, md, *cols)
+        if layer.time_column:
+            sa.Index(f"ix_{layer.name}_{layer.time_column}", table.c[layer.time_column])
+        if layer.geometry:
+            if postgres:
+                sa.Index(f"ix_{layer.name}_geom", table.c.geometry, postgresql_using="gist")
+            else:
+                sa.Index(f"ix_{layer.name}_bbox", table.c.minx, table.c.miny)
+    sa.Index(
+        "ux_shelter_status_source",
+        md.tables["shelter_status"].c.source,
+        md.tables["shelter_status"].c.source_id,
+        unique=True,
+        sqlite_where=sa.text("source_id IS NOT NULL"),
+        postgresql_where=sa.text("source_id IS NOT NULL"),
+    )
+    sa.Index("ix_posts_town", md.tables["posts"].c.town_code)
+    sa.Index("ix_safety_resident", md.tables["safety_replies"].c.resident_id)
+    serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    sa.Table(
+        "rejections",
+        md,
+        sa.Column("id", serial, primary_key=True, autoincrement=True),
+        sa.Column("source", sa.Text()),
+        sa.Column("layer", sa.Text()),
+        sa.Column("raw", sa.Text()),
+        sa.Column("reason", sa.Text()),
+        sa.Column("at", sa.DateTime(True), index=True),
+    )
+    sa.Table(
+        "audit_log",
+        md,
+        sa.Column("id", serial, primary_key=True, autoincrement=True),
+        sa.Column("who", sa.Text(), nullable=False),
+        sa.Column("action", sa.Text(), nullable=False),
+        sa.Column("layer", sa.Text()),
+        sa.Column("record_key", sa.Text()),
+        sa.Column("old", sa.Text()),
+        sa.Column("new", sa.Text()),
+        sa.Column("at", sa.DateTime(True), index=True),
+    )
+    sa.Table(
+        "layer_versions",
+        md,
+        sa.Column("layer", sa.Text(), primary_key=True),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+    )
+    sa.Table(
+        "meta",
+        md,
+        sa.Column("key", sa.Text(), primary_key=True),
+        sa.Column("value", sa.Text()),
+    )
+    return md
+
+
+def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+    """Open (and migrate) the store at ``url`` (default: the ``BOSAI_DB_URL`` setting).
+
+    Examples
+    --------
+    >>> store = open_store("sqlite:///:memory:")  # doctest: +SKIP
+    """
+    url = url or settings.db_url()
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    store = Store(sa.create_engine(url, future=True, pool_pre_ping=True))
+    if migrate:
+        store.migrate()
+    return store
+
+
+class Store:
+    """The store. Create it with :func:`open_store`."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        if engine.dialect.name == "sqlite":
+            self._setup_sqlite(engine)
+        self.md = build_metadata(self.postgres)
+        self.tables = self.md.tables
+
+    # -- connections -------------------------------------------------------------------------
+
+    @staticmethod
+    def _setup_sqlite(engine: sa.Engine) -> None:
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            write = conn.get_execution_options().get("bosai_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """A write transaction: committed on success, rolled back on any exception."""
+        with self.engine.connect().execution_options(bosai_write=True) as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    # -- migrations ------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The schema version of the database (0 when it is empty)."""
+        insp = sa.inspect(self.engine)
+        if not insp.has_table("meta"):
+            return 0
+        with self._read() as conn:
+            value = conn.execute(
+                sa.select(self.tables["meta"].c.value).where(
+                    self.tables["meta"].c.key == "schema_version"
+                )
+            ).scalar()
+        return int(value or 0)
+
+    def migrate(self) -> int:
+        """Bring the database to the current schema; returns the number of migrations applied.
+
+        A new database gets the whole current schema at once; a database made by an older
+        version of the app gets each newer migration in order, in one transaction each.
+        """
+        with self._write() as conn:
+            if self.postgres:
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72617)")  # one migrator
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+            insp = sa.inspect(conn)
+            if not insp.has_table("meta"):
+                self.md.create_all(conn)
+                self._set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+                return 1
+            current = int(
+                conn.execute(
+                    sa.text("SELECT value FROM meta WHERE key = 'schema_version'")
+                ).scalar()
+                or 0
+            )
+            applied = 0
+            for version, migration in MIGRATIONS:
+                if version > current:
+                    log.info("applying schema migration %s", version)
+                    migration(conn, self)
+                    applied += 1
+            # Tables added since (none by ALTER) are created here.
+            self.md.create_all(conn, checkfirst=True)
+            if applied or current != SCHEMA_VERSION:
+                self._set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+            return applied
+
+    def _set_meta(self, conn: sa.Connection, key: str, value: str) -> None:
+        meta = self.tables["meta"]
+        conn.execute(sa.delete(meta).where(meta.c.key == key))
+        conn.execute(sa.insert(meta).values(key=key, value=value))
+
+    # -- encoding --------------------------------------------------------------------------
+
+    def _encode_rows(self, layer: Layer, frame: pd.DataFrame) -> list[dict]:
+        """Turn a validated frame into DB rows (dicts) with row_hash and bbox, column-wise."""
+        n = len(frame)
+        if n == 0:
+            return []
+        columns: dict[str, list] = {}
+        for name, kind in layer.columns.items():
+            columns[name] = _encode_column(frame[name], kind, self.postgres)
+        if layer.geometry:
+            geoms = np.asarray(frame.geometry.values, dtype=object)
+            wkb = shapely.to_wkb(geoms)
+            bounds = shapely.bounds(geoms)
+            columns["geometry"] = [None if w is None else bytes(w) for w in wkb]
+            for i, c in enumerate(("minx", "miny", "maxx", "maxy")):
+                columns[c] = [None if math.isnan(v) else float(v) for v in bounds[:, i]]
+        names = list(columns)
+        hashed = [c for c in names if c not in ("minx", "miny", "maxx", "maxy")]
+        stamp = _db_time(now_utc(), self.postgres)
+        rows = []
+        for values in zip(*(columns[c] for c in names), strict=False):
+            row = dict(zip(names, values, strict=False))
+            digest = hashlib.blake2b(
+                repr(tuple(row[c] for c in hashed)).encode(), digest_size=12
+            ).hexdigest()
+            row["row_hash"] = digest
+            row["stored_at"] = stamp
+            rows.append(row)
+        return rows
+
+    def _decode(self, layer: Layer, rows: list, names: list[str]) -> pd.DataFrame:
+        data = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+        df = pd.DataFrame({c: data[c] for c in names if c in layer.columns or c == "geometry"})
+        for name in list(df.columns):
+            kind = layer.columns.get(name)
+            if kind == TIME:
+                df[name] = pd.to_datetime(df[name], utc=True)
+            elif kind == JSON:
+                df[name] = [None if v is None else json.loads(v) for v in df[name]]
+            elif kind == INT:
+                df[name] = df[name].astype("Int64")
+            elif kind == BOOL:
+                df[name] = df[name].astype("boolean")
+            elif kind == FLOAT:
+                df[name] = df[name].astype("float64")
+            elif kind == STR:
+                df[name] = df[name].astype(object)
+        if layer.geometry and "geometry" in df.columns:
+            geoms = shapely.from_wkb([None if g is None else bytes(g) for g in df["geometry"]])
+            df = gpd.GeoDataFrame(
+                df.drop(columns="geometry"), geometry=gpd.GeoSeries(geoms), crs=STORE_CRS
+            )
+        return df
+
+    # -- upsert ----------------------------------------------------------------------------
+
+    def upsert(
+        self,
+        layer: str,
+        frame: pd.DataFrame,
+        *,
+        source: str | None = None,
+        actor: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> UpsertResult:
+        """Insert or update ``frame`` into ``layer`` on its key, in one transaction.
+
+        Parameters
+        ----------
+        layer : layer name (see :data:`geodata.schema.LAYERS`).
+        frame : rows in the layer's schema; validated here. Rows that do not fit go to the
+            rejections table with their reason; the others are written.
+        source : where the rows came from (kept with rejections).
+        actor : the staff member making the write; when given, each inserted or changed
+            record gets an audit-log row (old -> new).
+        progress : called with the number of rows written so far, after each chunk.
+
+        Returns
+        -------
+        UpsertResult with inserted / updated / unchanged / rejected counts. A second upsert of
+        the same rows returns only ``unchanged``.
+        """
+        spec = LAYERS[layer]
+        if spec.name == "shelter_status":
+            raise ValueError("shelter status is append-only: use append_shelter_status")
+        valid, rejected = validate(frame, spec)
+        rows = self._encode_rows(spec, valid)
+        result = UpsertResult(rejected=len(rejected))
+        table = self.tables[spec.name]
+        with self._write() as conn:
+            if len(rejected):
+                self._insert_rejections(conn, source, spec.name, rejected.itertuples(index=False))
+            existing = self._existing(conn, spec, rows, full=actor is not None)
+            changed = []
+            for row in rows:
+                key = tuple(row[k] for k in spec.key)
+                old = existing.get(key)
+                if old is None:
+                    result.inserted += 1
+                    changed.append(row)
+                elif old["row_hash"] != row["row_hash"]:
+                    result.updated += 1
+                    changed.append(row)
+                else:
+                    result.unchanged += 1
+            stmt = self._upsert_stmt(table, spec.key)
+            for start in range(0, len(changed), CHUNK):
+                conn.execute(stmt, changed[start : start + CHUNK])
+                if progress:
+                    progress(min(start + CHUNK, len(changed)))
+            if actor and changed:
+                self._audit_rows(conn, actor, "upsert", spec, changed, existing)
+            if changed:
+                self._bump(conn, spec.name)
+        return result
+
+    def _upsert_stmt(self, table: sa.Table, key: tuple[str, ...]):
+        ins = (pg_dialect if self.postgres else sqlite_dialect).insert(table)
+        update = {c.name: ins.excluded[c.name] for c in table.columns if c.name not in key}
+        return ins.on_conflict_do_update(index_elements=list(key), set_=update)
+
+    def _existing(self, conn, spec: Layer, rows: list[dict], full: bool) -> dict[tuple, dict]:
+        """Existing rows (row_hash, or every column when ``full``) for the keys in ``rows``."""
+        if not rows:
+            return {}
+        table = self.tables[spec.name]
+        key_cols = [table.c[k] for k in spec.key]
+        wanted = list(table.c) if full else key_cols + [table.c.row_hash]
+        found: dict[tuple, dict] = {}
+        keys = [tuple(r[k] for k in spec.key) for r in rows]
+        step = CHUNK if len(spec.key) == 1 else CHUNK // 2
+        for start in range(0, len(keys), step):
+            chunk = keys[start : start + step]
+            if len(spec.key) == 1:
+                cond = key_cols[0].in_([k[0] for k in chunk])
+            else:
+                cond = sa.tuple_(*key_cols).in_(chunk)
+            for rec in conn.execute(sa.select(*wanted).where(cond)).mappings():
+                found[tuple(rec[k] for k in spec.key)] = dict(rec)
+        return found
+
+    def _bump(self, conn: sa.Connection, layer: str) -> None:
+        lv = self.tables["layer_versions"]
+        ins = (pg_dialect if self.postgres else sqlite_dialect).insert(lv)
+        conn.execute(
+            ins.values(layer=layer, version=1).on_conflict_do_update(
+                index_elements=["layer"], set_={"version": lv.c.version + 1}
+            )
+        )
+
+    def data_version(self, layer: str | None = None) -> int:
+        """A number that grows with every write (to ``layer``, or to any layer when None)."""
+        lv = self.tables["layer_versions"]
+        stmt = sa.select(func.coalesce(func.sum(lv.c.version), 0))
+        if layer:
+            stmt = stmt.where(lv.c.layer == layer)
+        with self._read() as conn:
+            return int(conn.execute(stmt).scalar())
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def _select(self, spec: Layer, since, until, bbox, where) -> tuple[sa.Table, list]:
+        table = self.tables[spec.name]
+        conds = []
+        if since is not None or until is not None:
+            if not spec.time_column:
+                raise ValueError(f"{spec.name} has no time column to filter on")
+            tcol = table.c[spec.time_column]
+            if since is not None:
+                conds.append(tcol >= _db_time(since, self.postgres))
+            if until is not None:
+                conds.append(tcol < _db_time(until, self.postgres))
+        if bbox is not None:
+            if not spec.geometry:
+                raise ValueError(f"{spec.name} has no geometry to filter on")
+            minx, miny, maxx, maxy = (float(v) for v in bbox)
+            if self.postgres:
+                env = func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)
+                conds.append(table.c.geometry.op("&&")(env))
+            else:
+                conds += [
+                    table.c.maxx >= minx,
+                    table.c.minx <= maxx,
+                    table.c.maxy >= miny,
+                    table.c.miny <= maxy,
+                ]
+        for col, value in (where or {}).items():
+            column = table.c[col]
+            kind = spec.columns.get(col)
+            if value is None:
+                conds.append(column.is_(None))
+            elif isinstance(value, (list, tuple, set)):
+                conds.append(column.in_([_encode_value(v, kind, self.postgres) for v in value]))
+            else:
+                conds.append(column == _encode_value(value, kind, self.postgres))
+        return table, conds
+
+    def read(
+        self,
+        layer: str,
+        *,
+        since=None,
+        until=None,
+        bbox: tuple[float, float, float, float] | None = None,
+        where: dict | None = None,
+        columns: Iterable[str] | None = None,
+        order: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Read ``layer`` filtered in the database (time window, bounding box, equality).
+
+        Parameters
+        ----------
+        since, until : time window on the layer's time column (``since`` <= t < ``until``).
+        bbox : (minx, miny, maxx, maxy) in lon/lat; rows whose geometry box intersects it.
+        where : column -> value (equality), list (IN) or None (IS NULL).
+        columns : a subset of columns (the key is always included).
+        order : "column" or "column DESC".
+        limit : at most this many rows.
+
+        Returns
+        -------
+        GeoDataFrame in EPSG:4326 for geo layers, else DataFrame, with the layer's columns.
+        """
+        spec = LAYERS[layer]
+        table, conds = self._select(spec, since, until, bbox, where)
+        names = (
+            list(spec.columns)
+            if columns is None
+            else list(dict.fromkeys([*spec.key, *[c for c in columns if c != "geometry"]]))
+        )
+        if spec.geometry and (columns is None or "geometry" in columns):
+            names.append("geometry")
+        stmt = sa.select(*[table.c[n] for n in names]).where(*conds)
+        if order:
+            col, _, direction = order.partition(" ")
+            c = table.c[col]
+            stmt = stmt.order_by(c.desc() if direction.strip().upper() == "DESC" else c.asc())
+        if limit is not None:
+            stmt = stmt.limit(int(limit))
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        if not rows:
+            empty = empty_frame(spec)
+            return empty[[n for n in names if n in empty.columns]]
+        return self._decode(spec, rows, names)
+
+    def count(self, layer: str, *, since=None, until=None, bbox=None, where=None) -> int:
+        """Number of rows matching the same filters as :meth:`read`."""
+        spec = LAYERS[layer]
+        table, conds = self._select(spec, since, until, bbox, where)
+        with self._read() as conn:
+            return int(
+                conn.execute(sa.select(func.count()).select_from(table).where(*conds)).scalar()
+            )
+
+    def get(self, layer: str, key: tuple | str) -> dict | None:
+        """One record by key as a dict of decoded values (geometry as shapely), or None."""
+        spec = LAYERS[layer]
+        key = key if isinstance(key, tuple) else (key,)
+        where = dict(zip(spec.key, key, strict=False))
+        frame = self.read(layer, where=where)
+        if frame.empty:
+            return None
+        return _plain(frame.iloc[0].to_dict())
+
+    # -- staff edits -----------------------------------------------------------------------
+
+    def update(self, layer: str, key: tuple | str, changes: dict, *, actor: str) -> dict:
+        """Change some fields of one record (a staff edit), audit-logged.
+
+        Raises :class:`UnknownRecord` when the record does not exist and ``ValueError`` when the
+        changed record does not fit the schema. Returns the new record.
+        """
+        spec = LAYERS[layer]
+        key = key if isinstance(key, tuple) else (key,)
+        if not actor:
+            raise ValueError("a staff edit needs an actor")
+        unknown = set(changes) - set(spec.columns) - {"geometry"}
+        if unknown or set(changes) & set(spec.key):
+            raise ValueError(f"cannot change {sorted(unknown | (set(changes) & set(spec.key)))}")
+        table = self.tables[spec.name]
+        with self._write() as conn:
+            cond = [
+                table.c[k] == _encode_value(v, spec.columns[k], self.postgres)
+                for k, v in zip(spec.key, key, strict=False)
+            ]
+            names = spec.all_columns
+            row = conn.execute(sa.select(*[table.c[n] for n in names]).where(*cond)).first()
+            if row is None:
+                raise UnknownRecord(f"{layer} {key} does not exist")
+            current = self._decode(spec, [row], names)
+            old_record = _plain(current.iloc[0].to_dict())
+            new_record = {**old_record, **changes}
+            frame = pd.DataFrame([new_record])
+            if spec.geometry:
+                frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
+            valid, rejected = validate(frame, spec)
+            if len(rejected):
+                raise ValueError(rejected.iloc[0]["reason"])
+            encoded = self._encode_rows(spec, valid)[0]
+            conn.execute(self._upsert_stmt(table, spec.key), [encoded])
+            self._audit(
+                conn, actor, "update", spec.name, key, old_record, _plain(valid.iloc[0].to_dict())
+            )
+            self._bump(conn, spec.name)
+        return _plain(valid.iloc[0].to_dict())
+
+    # -- shelter status (append-only, versioned) -------------------------------------------
+
+    def current_shelter_status(self) -> pd.DataFrame:
+        """The latest status record of each shelter (highest version)."""
+        t = self.tables["shelter_status"]
+        latest = (
+            sa.select(t.c.shelter_id, func.max(t.c.version).label("v"))
+            .group_by(t.c.shelter_id)
+            .subquery()
+        )
+        names = list(SHELTER_STATUS.columns)
+        stmt = sa.select(*[t.c[n] for n in names]).join(
+            latest, sa.and_(t.c.shelter_id == latest.c.shelter_id, t.c.version == latest.c.v)
+        )
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        if not rows:
+            return empty_frame(SHELTER_STATUS)
+        return self._decode(SHELTER_STATUS, rows, names)
+
+    def shelter_status_history(self, shelter_id: str) -> pd.DataFrame:
+        """Every status record of one shelter, oldest first."""
+        return self.read("shelter_status", where={"shelter_id": shelter_id}, order="version")
+
+    def _current_status(self, conn, shelter_id: str) -> dict | None:
+        t = self.tables["shelter_status"]
+        names = list(SHELTER_STATUS.columns)
+        row = conn.execute(
+            sa.select(*[t.c[n] for n in names])
+            .where(t.c.shelter_id == shelter_id)
+            .order_by(t.c.version.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return _plain(self._decode(SHELTER_STATUS, [row], names).iloc[0].to_dict())
+
+    def update_shelter_status(
+        self,
+        shelter_id: str,
+        fields: dict,
+        *,
+        base_version: int | None,
+        actor: str,
+        reported_at=None,
+    ) -> dict:
+        """Append a staff update of a shelter's status, refusing stale writes.
+
+        Parameters
+        ----------
+        shelter_id : the shelter.
+        fields : status, evacuees, households, needs, note (unchanged fields carry over).
+        base_version : the version the staff member saw (0 when the shelter had none). When it
+            is not the current version, :class:`StaleVersion` is raised with the current record
+            and nothing is written. ``None`` skips the check (a system write).
+        actor : who makes the update (audit log, ``reported_by``).
+
+        Returns
+        -------
+        The new record (dict) with its version.
+        """
+        allowed = {"status", "evacuees", "households", "needs", "note"}
+        if set(fields) - allowed:
+            raise ValueError(f"cannot set {sorted(set(fields) - allowed)} on a shelter status")
+        try:
+            with self._write() as conn:
+                shelters = self.tables["shelters"]
+                exists = conn.execute(
+                    sa.select(shelters.c.shelter_id).where(shelters.c.shelter_id == shelter_id)
+                ).first()
+                if exists is None:
+                    raise UnknownRecord(f"shelter {shelter_id} does not exist")
+                current = self._current_status(conn, shelter_id)
+                version = current["version"] if current else 0
+                if base_version is not None and base_version != version:
+                    raise StaleVersion(current)
+                base = current or {
+                    "status": "未開設",
+                    "evacuees": 0,
+                    "households": None,
+                    "needs": [],
+                    "note": None,
+                }
+                record = {
+                    **{k: base.get(k) for k in allowed},
+                    **fields,
+                    "shelter_id": shelter_id,
+                    "version": version + 1,
+                    "reported_at": reported_at or now_utc(),
+                    "reported_by": actor,
+                    "source": "staff",
+                    "source_id": None,
+                }
+                valid, rejected = validate(pd.DataFrame([record]), SHELTER_STATUS)
+                if len(rejected):
+                    raise ValueError(rejected.iloc[0]["reason"])
+                if valid.iloc[0]["evacuees"] is not pd.NA and (valid.iloc[0]["evacuees"] or 0) < 0:
+                    raise ValueError("evacuees: a count cannot be negative")
+                if (
+                    valid.iloc[0]["households"] is not pd.NA
+                    and (valid.iloc[0]["households"] or 0) < 0
+                ):
+                    raise ValueError("households: a count cannot be negative")
+                rows = self._encode_rows(SHELTER_STATUS, valid)
+                conn.execute(sa.insert(self.tables["shelter_status"]), rows)
+                new = _plain(valid.iloc[0].to_dict())
+                self._audit(conn, actor, "update", "shelter_status", (shelter_id,), current, new)
+                self._bump(conn, "shelter_status")
+            return new
+        except IntegrityError:
+            # Another writer took this version between our read and our insert (PostgreSQL).
+            with self._read() as conn:
+                raise StaleVersion(self._current_status(conn, shelter_id)) from None
+
+    def append_shelter_status(self, frame: pd.DataFrame, *, source: str) -> UpsertResult:
+        """Append status records from another system, idempotent on (source, source_id).
+
+        Each row needs shelter_id, reported_at, status and a source_id unique within the
+        source. Rows already stored are counted as unchanged; rows for unknown shelters and
+        rows that do not fit the schema are rejected with a reason.
+        """
+        frame = frame.copy()
+        frame["source"] = source
+        frame["version"] = range(1, len(frame) + 1)  # placeholder, unique; assigned below
+        valid, rejected = validate(frame, SHELTER_STATUS)
+        result = UpsertResult()
+        rejections = list(rejected.itertuples(index=False))
+        t = self.tables["shelter_status"]
+        for attempt in range(5):
+            try:
+                with self._write() as conn:
+                    known = {
+                        r[0] for r in conn.execute(sa.select(self.tables["shelters"].c.shelter_id))
+                    }
+                    seen = {
+                        r[0]
+                        for r in conn.execute(sa.select(t.c.source_id).where(t.c.source == source))
+                    }
+                    versions = dict(
+                        conn.execute(
+                            sa.select(t.c.shelter_id, func.max(t.c.version)).group_by(
+                                t.c.shelter_id
+                            )
+                        ).all()
+                    )
+                    out = []
+                    bad = list(rejections)
+                    valid_sorted = valid.sort_values("reported_at", kind="stable")
+                    for rec in valid_sorted.to_dict("records"):
+                        if rec["source_id"] is None:
+                            bad.append(
+                                _Rej(
+                                    json.dumps(_plain(rec), default=str, ensure_ascii=False),
+                                    "missing source_id",
+                                )
+                            )
+                        elif rec["source_id"] in seen:
+                            result.unchanged += 1
+                        elif rec["shelter_id"] not in known:
+                            bad.append(
+                                _Rej(
+                                    json.dumps(_plain(rec), default=str, ensure_ascii=False),
+                                    f"unknown shelter {rec['shelter_id']}",
+                                )
+                            )
+                        elif (
+                            rec["evacuees"] is not pd.NA
+                            and rec["evacuees"] is not None
+                            and rec["evacuees"] < 0
+                        ):
+                            bad.append(
+                                _Rej(
+                                    json.dumps(_plain(rec), default=str, ensure_ascii=False),
+                                    "evacuees: a count cannot be negative",
+                                )
+                            )
+                        else:
+                            seen.add(rec["source_id"])
+                            versions[rec["shelter_id"]] = versions.get(rec["shelter_id"], 0) + 1
+                            rec["version"] = versions[rec["shelter_id"]]
+                            out.append(rec)
+                    if bad:
+                        self._insert_rejections(conn, source, "shelter_status", bad)
+                    if out:
+                        df = pd.DataFrame(out, columns=list(SHELTER_STATUS.columns))
+                        ok, _ = validate(df, SHELTER_STATUS)
+                        conn.execute(sa.insert(t), self._encode_rows(SHELTER_STATUS, ok))
+                        self._bump(conn, "shelter_status")
+                    result.inserted = len(out)
+                    result.rejected = len(bad)
+                return result
+            except IntegrityError:
+                result = UpsertResult()
+                if attempt == 4:
+                    raise
+        return result
+
+    # -- rejections, audit, health ---------------------------------------------------------
+
+    def _insert_rejections(self, conn, source, layer, items) -> None:
+        at = _db_time(now_utc(), self.postgres)
+        rows = [
+            {
+                "source": source,
+                "layer": layer,
+                "raw": str(raw)[:2000],
+                "reason": str(reason),
+                "at": at,
+            }
+            for raw, reason in items
+        ]
+        if rows:
+            conn.execute(sa.insert(self.tables["rejections"]), rows)
+            self._bump(conn, "rejections")
+
+    def add_rejections(self, source: str, items: Iterable[tuple[str, str]], layer=None) -> int:
+        """Record raw records that could not be used, each with its reason."""
+        items = list(items)
+        with self._write() as conn:
+            self._insert_rejections(conn, source, layer, items)
+        return len(items)
+
+    def read_rejections(self, limit: int = 500, source: str | None = None) -> pd.DataFrame:
+        """The newest rejections first."""
+        t = self.tables["rejections"]
+        stmt = sa.select(t).order_by(t.c.id.desc()).limit(limit)
+        if source:
+            stmt = stmt.where(t.c.source == source)
+        with self._read() as conn:
+            df = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[c.name for c in t.c])
+        df["at"] = pd.to_datetime(df["at"], utc=True)
+        return df
+
+    def _audit(self, conn, who, action, layer, key, old, new) -> None:
+        conn.execute(
+            sa.insert(self.tables["audit_log"]),
+            [
+                {
+                    "who": who,
+                    "action": action,
+                    "layer": layer,
+                    "record_key": "|".join(map(str, key)),
+                    "old": None
+                    if old is None
+                    else json.dumps(_plain(old), default=str, ensure_ascii=False),
+                    "new": None
+                    if new is None
+                    else json.dumps(_plain(new), default=str, ensure_ascii=False),
+                    "at": _db_time(now_utc(), self.postgres),
+                }
+            ],
+        )
+
+    def _audit_rows(self, conn, actor, action, spec: Layer, rows, existing) -> None:
+        for row in rows:
+            key = tuple(row[k] for k in spec.key)
+            old = existing.get(key)
+            clean = {k: v for k, v in row.items() if k in spec.columns}
+            old_clean = None if old is None else {k: v for k, v in old.items() if k in spec.columns}
+            self._audit(conn, actor, action, spec.name, key, old_clean, clean)
+
+    def log_action(self, who: str, action: str, layer: str | None = None, detail=None) -> None:
+        """Audit a non-write action (an export, a view of a personal-data list)."""
+        with self._write() as conn:
+            self._audit(conn, who, action, layer, (), None, detail)
+
+    def read_audit(self, limit: int = 500, layer: str | None = None) -> pd.DataFrame:
+        """The newest audit-log rows first."""
+        t = self.tables["audit_log"]
+        stmt = sa.select(t).order_by(t.c.id.desc()).limit(limit)
+        if layer:
+            stmt = stmt.where(t.c.layer == layer)
+        with self._read() as conn:
+            df = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[c.name for c in t.c])
+        df["at"] = pd.to_datetime(df["at"], utc=True)
+        return df
+
+    def get_cursor(self, source: str) -> str | None:
+        """The saved cursor of a source (None before its first successful run)."""
+        rec = self.get("source_health", source)
+        return rec["cursor"] if rec else None
+
+    def record_health(
+        self,
+        source: str,
+        *,
+        ok: bool,
+        kind: str | None = None,
+        error: str | None = None,
+        cursor: str | None = None,
+        rows: int | None = None,
+        rejected: int | None = None,
+        newest_record_at=None,
+    ) -> None:
+        """Record a source run: success (with its new cursor) or failure (keeping the old one)."""
+        old = self.get("source_health", source) or {"source": source}
+        now = now_utc()
+        new = dict(old)
+        if kind:
+            new["kind"] = kind
+        if ok:
+            new["last_success_at"] = now
+            if cursor is not None:
+                new["cursor"] = cursor
+            new["rows_last_run"] = rows
+            new["rejected_last_run"] = rejected
+            if newest_record_at is not None:
+                new["newest_record_at"] = newest_record_at
+        else:
+            new["last_error"] = (error or "error")[:1000]
+            new["last_error_at"] = now
+        self.upsert("source_health", pd.DataFrame([new]), source="store")
+
+    def health(self) -> pd.DataFrame:
+        """Every source's health row."""
+        return self.read("source_health", order="source")
+
+
+class _Rej(tuple):
+    def __new__(cls, raw, reason):
+        return super().__new__(cls, (raw, reason))
+
+
+# -- value encoding helpers ---------------------------------------------------------------------
+
+
+def _db_time(value, postgres: bool):
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    ts = ts.tz_convert("UTC")
+    dt = ts.to_pydatetime()
+    return dt if postgres else dt.replace(tzinfo=None)
+
+
+def _encode_value(value, kind, postgres: bool):
+    if value is None:
+        return None
+    if kind == TIME:
+        return _db_time(value, postgres)
+    if kind == JSON:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+def _encode_column(series: pd.Series, kind: str, postgres: bool) -> list:
+    if kind == TIME:
+        out = []
+        for v in series:
+            out.append(None if v is None or v is pd.NaT or pd.isna(v) else _db_time(v, postgres))
+        return out
+    if kind == JSON:
+        return [
+            None if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True) for v in series
+        ]
+    if kind == INT:
+        return [None if v is pd.NA or v is None else int(v) for v in series.astype(object)]
+    if kind == FLOAT:
+        return [
+            None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+            for v in series.astype(object)
+        ]
+    if kind == BOOL:
+        return [None if v is pd.NA or v is None else bool(v) for v in series.astype(object)]
+    return [
+        None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+        for v in series.astype(object)
+    ]
+
+
+def _plain(record: dict) -> dict:
+    """Turn pandas scalars of a record into plain Python values (NA -> None)."""
+    out = {}
+    for k, v in record.items():
+        if v is pd.NA or v is pd.NaT or v is None:
+            out[k] = None
+        elif isinstance(v, float) and math.isnan(v):
+            out[k] = None
+        elif isinstance(v, pd.Timestamp):
+            out[k] = v.to_pydatetime()
+        elif isinstance(v, np.integer):
+            out[k] = int(v)
+        elif isinstance(v, np.floating):
+            out[k] = float(v)
+        elif isinstance(v, np.bool_):
+            out[k] = bool(v)
+        elif isinstance(v, datetime) and v.tzinfo is None:
+            out[k] = v.replace(tzinfo=UTC)
+        else:
+            out[k] = v
+    return out

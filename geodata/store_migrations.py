@@ -1,0 +1,52 @@
+"""Versioned schema migrations of the store.
+
+A new database is created at :data:`SCHEMA_VERSION` directly from the table definitions in
+:mod:`geodata.store`. A database made by an older version of the app gets each migration newer
+than its ``schema_version`` applied in order. Every migration must keep what is stored: add
+columns, tables and indexes; copy data before it drops anything.
+
+To change the schema: change the table definition (geodata/schema.py or store.build_metadata),
+then append a migration that brings an older database to the same shape, and bump
+SCHEMA_VERSION. tests/test_store.py opens a database at every older version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+
+def _add_column(conn: sa.Connection, table: str, column: str, sql_type: str) -> None:
+    if conn.dialect.name == "postgresql":
+        existing = {
+            r[0]
+            for r in conn.execute(
+                sa.text("SELECT column_name FROM information_schema.columns WHERE table_name = :t"),
+                {"t": table},
+            )
+        }
+    else:
+        existing = {r[1] for r in conn.exec_driver_sql(f"PRAGMA table_info({table})")}
+    if column not in existing:
+        conn.exec_driver_sql(f'ALTER TABLE {table} ADD COLUMN "{column}" {sql_type}')
+
+
+def _v2_post_assignment(conn: sa.Connection, store) -> None:
+    """v2: posts can be assigned to a staff member (triage 'assign')."""
+    _add_column(conn, "posts", "assigned_to", "TEXT")
+
+
+def _v3_indexes(conn: sa.Connection, store) -> None:
+    """v3: indexes for the town tables of the safety page and the reports feed."""
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_posts_town ON posts (town_code)")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_safety_resident ON safety_replies (resident_id)"
+    )
+
+
+MIGRATIONS: list[tuple[int, Callable]] = [
+    (2, _v2_post_assignment),
+    (3, _v3_indexes),
+]
+SCHEMA_VERSION = 3

@@ -1,0 +1,315 @@
+"""The store on both backends (SQLite and PostGIS): every test runs on each (fixture ``store``)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+from datetime import timedelta
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from geodata.schema import now_utc
+from geodata.store import StaleVersion, UnknownRecord, open_store
+
+T0 = pd.Timestamp("2026-10-12T03:00:00Z")
+
+
+def _posts(n: int, start: int = 0, text: str = "多摩川が氾濫しそう") -> gpd.GeoDataFrame:
+    ids = range(start, start + n)
+    return gpd.GeoDataFrame(
+        {
+            "platform": ["mastodon"] * n,
+            "post_id": [str(i) for i in ids],
+            "author": [f"user{i % 7}" for i in ids],
+            "text": [f"{text} {i}" for i in ids],
+            "posted_at": [T0 + timedelta(minutes=i) for i in ids],
+            "categories": [["浸水・冠水"]] * n,
+            "urgency": [i % 4 for i in ids],
+            "triage": ["new"] * n,
+        },
+        geometry=[shapely.Point(139.50 + (i % 100) * 0.001, 35.63 + (i % 50) * 0.001) for i in ids],
+        crs="EPSG:4326",
+    )
+
+
+def _shelter(store, shelter_id="S1", capacity=100):
+    gdf = gpd.GeoDataFrame(
+        {
+            "shelter_id": [shelter_id],
+            "name": ["第二小学校"],
+            "kind": ["shelter"],
+            "capacity": [capacity],
+            "capacity_estimated": [True],
+            "hazards": [["flood"]],
+        },
+        geometry=[shapely.Point(139.55, 35.65)],
+        crs=4326,
+    )
+    store.upsert("shelters", gdf)
+
+
+def test_second_upsert_changes_nothing(store):
+    posts = _posts(50)
+    first = store.upsert("posts", posts)
+    assert (first.inserted, first.updated, first.unchanged) == (50, 0, 0)
+    version = store.data_version("posts")
+    second = store.upsert("posts", posts)
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, 50)
+    assert store.data_version("posts") == version  # nothing written, caches stay valid
+    assert store.count("posts") == 50
+
+
+def test_upsert_updates_changed_rows_only(store):
+    store.upsert("posts", _posts(10))
+    changed = _posts(10)
+    changed.loc[3, "text"] = "訂正: 冠水は解消"
+    changed.loc[7, "geometry"] = shapely.Point(139.6, 35.7)
+    result = store.upsert("posts", changed)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 2, 8)
+    row = store.get("posts", ("mastodon", "3"))
+    assert row["text"] == "訂正: 冠水は解消"
+    assert row["categories"] == ["浸水・冠水"]
+    assert store.get("posts", ("mastodon", "7"))["geometry"].equals(shapely.Point(139.6, 35.7))
+
+
+def test_values_round_trip_with_types(store):
+    store.upsert("posts", _posts(3))
+    back = store.read("posts", order="post_id")
+    assert isinstance(back, gpd.GeoDataFrame) and back.crs.to_epsg() == 4326
+    assert list(back["post_id"]) == ["0", "1", "2"]
+    assert back["posted_at"].iloc[1] == T0 + timedelta(minutes=1)
+    assert str(back["posted_at"].dt.tz) == "UTC"
+    assert list(back["urgency"]) == [0, 1, 2]
+    assert back["categories"].iloc[0] == ["浸水・冠水"]
+    assert back.geometry.iloc[2].equals_exact(shapely.Point(139.502, 35.632), 1e-9)
+
+
+def test_bad_rows_are_rejected_with_reason_and_the_rest_is_written(store):
+    posts = _posts(5)
+    posts["posted_at"] = posts["posted_at"].astype(object)
+    posts.loc[1, "posted_at"] = "not a time"
+    posts.loc[2, "triage"] = "maybe"
+    posts.loc[3, "geometry"] = shapely.Point(500, 35)
+    result = store.upsert("posts", posts, source="mastodon:test")
+    assert (result.inserted, result.rejected) == (2, 3)
+    rej = store.read_rejections()
+    assert len(rej) == 3
+    assert set(rej["source"]) == {"mastodon:test"}
+    reasons = " | ".join(rej["reason"])
+    assert "posted_at" in reasons and "triage" in reasons and "lon/lat" in reasons
+
+
+def test_reads_filter_time_window_and_bbox_in_the_database(store):
+    store.upsert("posts", _posts(120))
+    window = store.read("posts", since=T0 + timedelta(minutes=30), until=T0 + timedelta(minutes=40))
+    assert sorted(int(x) for x in window["post_id"]) == list(range(30, 40))
+    # Points are at lon 139.50 + (i % 100) * 0.001: a box around 139.5095..139.5115 holds i%100 in 10,11
+    box = store.read("posts", bbox=(139.5095, 35.0, 139.5115, 36.0))
+    assert sorted(int(x) for x in box["post_id"]) == [10, 11, 110, 111]
+    assert store.count("posts", where={"urgency": [3]}) == 30
+    limited = store.read("posts", order="posted_at DESC", limit=5, columns=["text"])
+    assert list(limited.columns[:3]) == ["platform", "post_id", "text"]
+    assert list(limited["post_id"]) == ["119", "118", "117", "116", "115"]
+
+
+def test_staff_upsert_and_update_write_audit_rows(store):
+    store.upsert("posts", _posts(3))
+    assert store.read_audit().empty  # machine writes are not staff edits
+    new = store.update("posts", ("mastodon", "1"), {"triage": "verified"}, actor="sato")
+    assert new["triage"] == "verified"
+    audit = store.read_audit()
+    assert len(audit) == 1
+    row = audit.iloc[0]
+    assert (row["who"], row["layer"], row["record_key"]) == ("sato", "posts", "mastodon|1")
+    assert '"triage": "new"' in row["old"] and '"triage": "verified"' in row["new"]
+    with pytest.raises(ValueError):
+        store.update("posts", ("mastodon", "1"), {"triage": "bogus"}, actor="sato")
+    with pytest.raises(UnknownRecord):
+        store.update("posts", ("mastodon", "999"), {"triage": "handled"}, actor="sato")
+    assert store.get("posts", ("mastodon", "1"))["triage"] == "verified"
+    assert len(store.read_audit()) == 1
+
+
+def test_stale_shelter_update_is_refused_with_the_current_record(store):
+    _shelter(store)
+    first = store.update_shelter_status(
+        "S1", {"status": "開設", "evacuees": 10}, base_version=0, actor="a"
+    )
+    assert first["version"] == 1
+    second = store.update_shelter_status("S1", {"evacuees": 25}, base_version=1, actor="b")
+    assert (second["version"], second["status"], second["evacuees"]) == (2, "開設", 25)
+    with pytest.raises(StaleVersion) as err:
+        store.update_shelter_status("S1", {"evacuees": 12}, base_version=1, actor="a")
+    assert err.value.current["version"] == 2
+    assert err.value.current["evacuees"] == 25
+    current = store.current_shelter_status()
+    assert list(current["evacuees"]) == [25]
+    assert len(store.shelter_status_history("S1")) == 2
+    with pytest.raises(ValueError, match="negative"):
+        store.update_shelter_status("S1", {"evacuees": -3}, base_version=2, actor="a")
+    with pytest.raises(UnknownRecord):
+        store.update_shelter_status("NOPE", {"evacuees": 3}, base_version=0, actor="a")
+    audit = store.read_audit(layer="shelter_status")
+    assert list(audit["who"]) == ["b", "a"]
+
+
+def test_shelter_status_from_other_systems_is_idempotent(store):
+    _shelter(store)
+    rows = pd.DataFrame(
+        {
+            "shelter_id": ["S1", "S1", "GHOST"],
+            "source_id": ["r1", "r2", "r3"],
+            "reported_at": ["2026-10-12 18:00", "2026-10-12 19:00", "2026-10-12 19:00"],
+            "status": ["開設", "満員", "開設"],
+            "evacuees": [40, 130, 5],
+        }
+    )
+    first = store.append_shelter_status(rows, source="csv:city")
+    assert (first.inserted, first.rejected) == (2, 1)
+    assert "unknown shelter GHOST" in store.read_rejections()["reason"].iloc[0]
+    again = store.append_shelter_status(rows.iloc[:2], source="csv:city")
+    assert (again.inserted, again.unchanged) == (0, 2)
+    current = store.current_shelter_status().iloc[0]
+    assert (current["version"], current["status"], current["evacuees"]) == (2, "満員", 130)
+    # naive times are JST: 19:00 JST is 10:00 UTC
+    assert current["reported_at"] == pd.Timestamp("2026-10-12T10:00:00Z")
+
+
+def _count_writer(url: str, n: int, who: str) -> int:
+    """Apply n +1 updates to shelter S1, retrying on stale versions; returns the retries."""
+    store = open_store(url, migrate=False)
+    retries = 0
+    done = 0
+    while done < n:
+        cur = store.current_shelter_status()
+        cur = cur[cur["shelter_id"] == "S1"]
+        version = int(cur["version"].iloc[0]) if len(cur) else 0
+        evacuees = int(cur["evacuees"].iloc[0]) if len(cur) else 0
+        try:
+            store.update_shelter_status(
+                "S1", {"evacuees": evacuees + 1, "status": "開設"}, base_version=version, actor=who
+            )
+            done += 1
+        except StaleVersion:
+            retries += 1
+    store.dispose()
+    return retries
+
+
+def test_four_processes_updating_one_shelter_lose_nothing(store, store_url):
+    _shelter(store)
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        retries = pool.starmap(_count_writer, [(store_url, 200, f"staff{i}") for i in range(4)])
+    history = store.shelter_status_history("S1")
+    assert len(history) == 800
+    assert list(history["version"]) == list(range(1, 801))
+    current = store.current_shelter_status().iloc[0]
+    assert current["evacuees"] == 800  # every +1 landed: no lost update
+    audit = store.read_audit(limit=10_000, layer="shelter_status")
+    assert len(audit) == 800
+    assert audit["who"].value_counts().to_dict() == {f"staff{i}": 200 for i in range(4)}
+    assert current["reported_by"] == audit.iloc[0]["who"]  # final state = last accepted write
+    assert sum(retries) >= 0
+
+
+def _bulk_writer(url: str, n: int, flag_path: str) -> None:
+    store = open_store(url, migrate=False)
+
+    def progress(done: int) -> None:
+        with open(flag_path, "a") as fh:
+            fh.write(f"{done}\n")
+        time.sleep(0.05)  # keep the transaction open long enough to be killed inside it
+
+    store.upsert("posts", _posts(n), progress=progress)
+
+
+def test_sigkill_in_the_middle_of_a_bulk_write_leaves_no_partial_batch(store, store_url, tmp_path):
+    store.upsert("posts", _posts(5, start=1_000_000))
+    flag = tmp_path / "progress"
+    ctx = mp.get_context("spawn")
+    proc = ctx.Process(target=_bulk_writer, args=(store_url, 20_000, str(flag)))
+    proc.start()
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if flag.exists() and len(flag.read_text().split()) >= 2:
+            break
+        time.sleep(0.02)
+    assert flag.exists(), "the writer never started writing"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join(30)
+    assert proc.exitcode == -signal.SIGKILL
+    written = int(flag.read_text().split()[-1])
+    assert 0 < written < 20_000  # killed mid-batch
+    fresh = open_store(store_url)
+    assert fresh.count("posts") == 5  # only what was there before
+    assert fresh.upsert("posts", _posts(3)).inserted == 3  # and the store is usable
+    fresh.dispose()
+
+
+def test_a_newer_app_opens_a_database_made_by_an_older_one(store_url):
+    store = open_store(store_url)
+    store.upsert("posts", _posts(4))
+    # Make it look like a database of schema version 1 (before posts.assigned_to existed).
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_posts_town")
+        conn.exec_driver_sql("ALTER TABLE posts DROP COLUMN assigned_to")
+        conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    store.dispose()
+    upgraded = open_store(store_url)
+    assert upgraded.schema_version() == 3
+    with upgraded.engine.connect() as conn:
+        conn.exec_driver_sql("SELECT assigned_to FROM posts").all()  # the column exists again
+    assert upgraded.count("posts") == 4
+    upgraded.update("posts", ("mastodon", "2"), {"assigned_to": "suzuki"}, actor="admin")
+    assert upgraded.get("posts", ("mastodon", "2"))["assigned_to"] == "suzuki"
+    assert open_store(store_url).migrate() == 0  # idempotent
+    upgraded.dispose()
+
+
+def test_source_health_keeps_last_cursor_on_failure(store):
+    store.record_health("mastodon", ok=True, kind="mastodon", cursor="110", rows=40)
+    store.record_health("mastodon", ok=False, error="HTTP 500 from https://example")
+    health = store.get("source_health", "mastodon")
+    assert health["cursor"] == "110"
+    assert health["rows_last_run"] == 40
+    assert "HTTP 500" in health["last_error"]
+    assert health["last_error_at"] >= health["last_success_at"]
+    assert store.get_cursor("mastodon") == "110"
+    assert store.get_cursor("bluesky") is None
+
+
+def test_geometry_stored_in_postgis_is_a_real_geometry(pg_url):
+    store = open_store(pg_url)
+    store.upsert("posts", _posts(2))
+    with store.engine.connect() as conn:
+        srid, gtype = conn.exec_driver_sql(
+            "SELECT ST_SRID(geometry), GeometryType(geometry) FROM posts LIMIT 1"
+        ).one()
+        idx = conn.exec_driver_sql(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_posts_geom'"
+        ).scalar()
+    assert (srid, gtype) == (4326, "POINT")
+    assert "gist" in idx.lower()
+    store.dispose()
+
+
+test_geometry_stored_in_postgis_is_a_real_geometry = pytest.mark.postgis(
+    test_geometry_stored_in_postgis_is_a_real_geometry
+)
+
+
+def test_data_version_grows_with_each_write(store):
+    v0 = store.data_version()
+    store.upsert("posts", _posts(1))
+    v1 = store.data_version()
+    _shelter(store)
+    store.update_shelter_status("S1", {"status": "開設"}, base_version=0, actor="x")
+    assert v0 < v1 < store.data_version()
+    assert store.data_version("posts") == 1
+    assert now_utc().tzinfo is not None
