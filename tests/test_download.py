@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 import pytest
@@ -153,3 +154,22 @@ def test_unknown_source_name_is_refused():
     with pytest.raises(ValueError, match="unknown source tiles"):
         SourceUrls().replace({"tiles": "http://x"})
     assert SourceUrls().replace({"towns": "http://m/{code5}"}).towns == "http://m/{code5}"
+
+
+def test_cli_downloads_what_is_missing(httpserver, flood_zip, tmp_path, monkeypatch, capsys):
+    from ingest import cli
+
+    serve_chofu(httpserver, flood_zip)
+    urls = urls_for(httpserver)
+    monkeypatch.setattr(cli, "COMMANDS", ("reference",))
+    argv = ["reference", "--municipality", "13208", "--reference-dir", str(tmp_path / "ref"),
+            "--db", f"sqlite:///{tmp_path}/t.sqlite", "--json"]  # fmt: skip
+    for kind in KINDS:
+        argv += ["--url", f"{kind}={getattr(urls, kind)}"]
+    assert cli.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["downloaded"] == ["towns", "boundary", "emergency", "evacuation", "flood"]
+    assert (summary["shelters"], summary["hazard_areas"], summary["inserted"]) == (78, 40, 222)
+    assert cli.main(argv) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert (again["downloaded"], again["inserted"], again["updated"]) == ([], 0, 0)

@@ -141,7 +141,7 @@ def test_kokubunji_shelters_merge_on_common_id():
     assert school["kind"] == "both" and school["name"] == "国分寺市立第十小学校"
     assert school["source_ids"] == ["E1321400001111", "E1321400001201"]
     assert school["hazards"] == ["landslide", "earthquake", "large_fire"]
-    assert school["note"] is None  # 市立第十小学校 is part of the shelter's name
+    assert pd.isna(school["note"])  # 市立第十小学校 is part of the shelter's name
     plaza = shelters.set_index("shelter_id").loc["E1321400017"]
     assert plaza["note"] == "指定緊急避難場所名: いずみプラザ"
 
@@ -451,3 +451,47 @@ def test_value_parsers():
     assert normalize_address("東京都調布市国領町四丁目19番1号", ("東京都調布市",)) == "国領町4-19-1"
     assert normalize_address("調布市緑ヶ丘２－１６－１", ("調布市",)) == "緑ケ丘2-16-1"
     assert normalize_address("東京都小金井市関野町１など") == "小金井市関野町1など"
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def run_cli(monkeypatch, capsys, *argv: str) -> tuple[int, dict | str]:
+    from ingest import cli
+
+    monkeypatch.setattr(cli, "COMMANDS", ("reference",))  # only this command's module
+    code = cli.main(["reference", *argv])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if code == 0 else err)
+
+
+@needs_reference
+def test_cli_loads_chofu_into_the_store_once(tmp_path, monkeypatch, capsys):
+    from geodata.store import open_store
+
+    db = f"sqlite:///{tmp_path}/t.sqlite"
+    args = ("--municipality", "132080", "--reference-dir", str(REF), "--db", db, "--json")
+    code, first = run_cli(monkeypatch, capsys, *args)
+    assert code == 0
+    counts = {k: first[k] for k in ("towns", "boundaries", "shelters", "hazard_areas")}
+    assert counts == {"towns": 103, "boundaries": 1, "shelters": 78, "hazard_areas": 40}
+    assert (first["inserted"], first["updated"], first["rejected"]) == (222, 0, 0)
+    assert first["downloaded"] == [] and first["missing"] == []
+    code, second = run_cli(monkeypatch, capsys, *args)
+    assert (second["inserted"], second["updated"], second["unchanged"]) == (0, 0, 222)
+    store = open_store(db)
+    shelters = store.read("shelters").set_index("shelter_id")
+    assert shelters.loc["E1320800051", "hazards"] == ["earthquake", "large_fire"]
+    assert int(store.read("towns")["population"].sum()) == 242614
+
+
+def test_cli_reports_an_empty_folder_and_a_bad_code(tmp_path, monkeypatch, capsys):
+    db = f"sqlite:///{tmp_path}/t.sqlite"
+    code, err = run_cli(monkeypatch, capsys, "--municipality", "13208", "--reference-dir",
+                        str(tmp_path), "--no-download", "--db", db)  # fmt: skip
+    assert code == 2
+    assert err == (
+        f"error: no reference data for 13208 in {tmp_path} (try without --no-download)\n"
+    )
+    code, err = run_cli(monkeypatch, capsys, "--municipality", "調布市", "--db", db)
+    assert code == 2 and err.startswith("error: --municipality: not a municipality code")
