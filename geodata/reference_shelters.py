@@ -100,8 +100,10 @@ def _first(props: dict, *names: str) -> str | None:
 
 
 def _file_kind(path: Path, props_list: list[dict]) -> str:
+    """emergency_site or shelter, from the file name (GSI, jp-shelter-api, 自治体標準) or columns."""
     lowered = path.name.lower()
-    if "emergency" in lowered or "緊急" in path.name:
+    # 自治体標準オープンデータセット names 指定緊急避難場所 "evacuation_space" in English.
+    if any(w in lowered for w in ("emergency", "evacuation_space", "緊急", "避難場所")):
         return "emergency_site"
     if "evacuation" in lowered or "shelter" in lowered or "避難所" in path.name:
         return "shelter"

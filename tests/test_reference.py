@@ -247,6 +247,21 @@ def test_bom_utf8_shelter_list_merges_with_emergency_list_by_address(tmp_path):
     assert (welfare["capacity"], welfare["capacity_estimated"]) == (30, True)
 
 
+@pytest.mark.parametrize(
+    ("name", "header", "kind"),
+    [
+        ("132080_evacuation_space.csv", ["名称", "緯度", "経度"], "emergency_site"),
+        ("132080_shelter.csv", ["名称", "緯度", "経度"], "shelter"),
+        ("list.csv", ["名称", "緯度", "経度", "災害種別_地震"], "emergency_site"),
+        ("list.csv", ["名称", "緯度", "経度", "受入対象者"], "shelter"),
+    ],
+)
+def test_kind_of_a_file_from_its_name_or_columns(tmp_path, name, header, kind):
+    row = ["集会所", "35.65", "139.55", "1"][: len(header)]
+    shelters, _ = load_shelters([write_csv(tmp_path / name, header, [row], "utf-8")], "13208")
+    assert shelters["kind"].tolist() == [kind]
+
+
 @needs_reference
 @pytest.mark.parametrize("columns", [("X", "Y"), ("緯度", "経度")])
 @pytest.mark.parametrize("declared", ["EPSG:6677", None])
