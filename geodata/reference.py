@@ -30,7 +30,7 @@ from geodata.readers import (
     read_shapefile_polygons,
     topojson_features,
 )
-from geodata.reference_codes import parse_code
+from geodata.reference_codes import in_municipality, parse_code
 from geodata.reference_shelters import read_shelters
 from geodata.reference_values import (
     CAPACITY_ESTIMATES,
@@ -151,7 +151,8 @@ def load_towns(
     if len(towns) == 0:
         return schema.empty_frame("towns"), rejection_frame(rejected)
     if municipality:
-        towns = towns[towns["city_code"] == parse_code(municipality)]
+        code5 = parse_code(municipality)
+        towns = towns[[in_municipality(c, code5) for c in towns["city_code"]]]
     towns = _dissolve_towns(towns)
     valid, bad = schema.validate(towns, "towns")
     return valid, rejection_frame(rejected, bad)
@@ -203,8 +204,12 @@ def load_boundary(
         rows.append({"city_code": code, "pref_name": _text(props.get("N03_001")),
                      "city_name": city, "source": BOUNDARY_SOURCE})  # fmt: skip
     gdf = gpd.GeoDataFrame(rows, geometry=shapely.make_valid(frame.geometry.values), crs=frame.crs)
-    if municipality:
-        gdf = gdf[gdf["city_code"] == parse_code(municipality)]
+    if municipality:  # the wards of a 政令指定都市 dissolve into the city
+        code5 = parse_code(municipality)
+        gdf = gdf[[in_municipality(c, code5) for c in gdf["city_code"]]]
+        if len(gdf) and (gdf["city_code"] != code5).all():
+            city = gdf["city_name"].dropna().str.extract(r"^(.+?市)", expand=False).dropna()
+            gdf = gdf.assign(city_code=code5, city_name=city.iloc[0] if len(city) else None)
     keyed = gdf[gdf["city_code"].notna()]
     if keyed["city_code"].duplicated().any():
         dissolved = keyed.dissolve(by="city_code", aggfunc="first", as_index=False)

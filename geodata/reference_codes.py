@@ -118,3 +118,22 @@ def parse_code(value, expect: str | None = None) -> str:
 def prefecture(code) -> str:
     """The 2-digit prefecture code of a municipality code (``13208`` -> ``13``)."""
     return parse_code(code)[:2]
+
+
+def in_municipality(code: str | None, municipality: str) -> bool:
+    """Whether 5-digit ``code`` belongs to ``municipality``: itself or one of its wards.
+
+    A 政令指定都市 has a code whose city part is 1x0 (札幌市 01100, 川崎市 14130); its wards
+    follow it (中央区 01101). Data published per ward then counts for the city.
+
+    Examples
+    --------
+    >>> in_municipality("01101", "01100"), in_municipality("13208", "13208"), in_municipality("13209", "13208")
+    (True, True, False)
+    """
+    if code is None:
+        return False
+    if code == municipality:
+        return True
+    designated_city = municipality[2] == "1" and municipality[4] == "0" and municipality[:2] != "13"
+    return designated_city and code[:4] == municipality[:4]

@@ -44,7 +44,7 @@ from geodata.readers import (
     read_csv_records,
     read_json,
 )
-from geodata.reference_codes import parse_code
+from geodata.reference_codes import in_municipality, parse_code
 from geodata.reference_values import (
     HAZARD_COLUMNS,
     HAZARDS,
@@ -203,7 +203,7 @@ def _record(props: dict, kind: str, point, municipality: str | None, path: Path)
     code_text = _first(props, "全国地方公共団体コード", "所在地_全国地方公共団体コード",
                        "市区町村コード", "団体コード")  # fmt: skip
     city_code = parse_code(code_text, expect=municipality) if code_text else None
-    if municipality and city_code and city_code != municipality:
+    if municipality and city_code and not in_municipality(city_code, municipality):
         return None  # a prefecture-wide file: another municipality's row
     source_id = _first(props, "共通ID", "ID", "施設ID", "避難所ID", "避難場所ID")
     name = _first(props, "施設・場所名", "名称", "施設名", "避難所名", "避難場所名")

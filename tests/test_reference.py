@@ -381,6 +381,23 @@ def test_boundary_pieces_of_one_code_are_dissolved(tmp_path):
     assert rejected["reason"].tolist() == ["missing city_code"]
 
 
+def test_wards_of_a_designated_city_make_its_boundary(tmp_path):
+    def ward(code, name, box):
+        props = {"N03_001": "北海道", "N03_003": "札幌市", "N03_004": name, "N03_007": code}
+        return {"type": "Feature", "properties": props,
+                "geometry": shapely.geometry.mapping(shapely.box(*box))}  # fmt: skip
+
+    doc = {"type": "FeatureCollection", "features": [
+        ward("01101", "中央区", (141.3, 43.0, 141.4, 43.1)),
+        ward("01102", "北区", (141.3, 43.1, 141.4, 43.2)),
+        ward("01202", "函館市", (140.7, 41.7, 140.8, 41.8)),
+    ]}  # fmt: skip
+    (tmp_path / "n03.geojson").write_text(json.dumps(doc))
+    boundary, _ = load_boundary(tmp_path / "n03.geojson", "011002")
+    assert boundary[["city_code", "city_name"]].values.tolist() == [["01100", "札幌市"]]
+    assert boundary.geometry.iloc[0].equals(shapely.box(141.3, 43.0, 141.4, 43.2))
+
+
 @needs_reference
 def test_hazard_shapefile_with_dbf_keeps_the_rank(tmp_path, chofu_boundary):
     inside = shapely.box(139.55, 35.64, 139.56, 35.65)
