@@ -1,0 +1,100 @@
+"""Japanese labels of the layer columns, for CSV headers and KML descriptions.
+
+Files for other systems (GeoJSON, GeoPackage, KML ExtendedData names) keep the English column
+names; what people read in Excel or Google Earth is labelled in Japanese.
+"""
+
+from __future__ import annotations
+
+from geodata.schema import TIME
+
+COLUMN_LABELS: dict[str, str] = {
+    "town_code": "町丁目コード",
+    "city_code": "市区町村コード",
+    "city_name": "市区町村名",
+    "pref_name": "都道府県名",
+    "name": "名称",
+    "population": "人口",
+    "households": "世帯数",
+    "area_m2": "面積(m2)",
+    "id": "ID",
+    "kind": "種別",
+    "rank": "ランク",
+    "river": "河川名",
+    "source": "データソース",
+    "shelter_id": "避難所ID",
+    "kana": "カナ",
+    "address": "住所",
+    "hazards": "対象災害",
+    "capacity": "収容人数",
+    "capacity_estimated": "収容人数推計",
+    "capacity_text": "収容人数(公表値)",
+    "target": "受入対象者",
+    "source_ids": "元データID",
+    "note": "備考",
+    "version": "版",
+    "reported_at": "報告日時",
+    "status": "状況",
+    "evacuees": "避難者数",
+    "needs": "必要物資",
+    "reported_by": "報告者",
+    "source_id": "ソース内ID",
+    "resident_id": "要支援者ID",
+    "phone": "電話番号",
+    "chat_user_id": "チャットID",
+    "care_needs": "支援内容",
+    "care_priority": "優先度",
+    "supporter": "避難支援者",
+    "located_by": "位置の根拠",
+    "channel": "受付経路",
+    "needs_text": "要望",
+    "sender_id": "送信者ID",
+    "replied_at": "回答日時",
+    "action": "対応",
+    "outcome": "結果",
+    "by": "担当者",
+    "at": "日時",
+    "platform": "プラットフォーム",
+    "post_id": "投稿ID",
+    "author": "投稿者",
+    "text": "本文",
+    "url": "URL",
+    "posted_at": "投稿日時",
+    "lang": "言語",
+    "geo_source": "位置の根拠",
+    "geo_confidence": "位置の確度",
+    "matched_place": "地名",
+    "categories": "分類",
+    "matched_terms": "該当語",
+    "urgency": "緊急度",
+    "triage": "確認状況",
+    "repost_of": "元投稿",
+    "incident_id": "事案ID",
+    "assigned_to": "担当者",
+    "category": "分類",
+    "severity": "深刻度",
+    "description": "内容",
+    "photo_url": "写真URL",
+    "first_seen": "初報日時",
+    "last_seen": "最新日時",
+    "counts": "件数",
+    "members": "構成",
+    "residents": "要支援者数",
+    "replied": "回答数",
+    "needs_help": "要救助・負傷",
+    "not_replied": "未回答",
+    "lon": "経度",
+    "lat": "緯度",
+}
+
+
+def column_label(column: str, kind: str | None = None) -> str:
+    """The Japanese label of a column; times get "(JST)" since they are written in JST.
+
+    Examples
+    --------
+    >>> column_label("evacuees"), column_label("reported_at", "datetime"), column_label("zzz")
+    ('避難者数', '報告日時(JST)', 'zzz')
+    """
+    label = COLUMN_LABELS.get(column, column)
+    return f"{label}(JST)" if kind == TIME else label
