@@ -7,7 +7,6 @@ frame into rows that fit the layer and rows that do not (each with a reason). Ge
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +14,6 @@ from datetime import UTC, datetime
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 STORE_CRS = "EPSG:4326"
 
@@ -382,77 +380,6 @@ def to_utc(value) -> pd.Timestamp | None:
     return ts.tz_convert("UTC")
 
 
-def _coerce(value, kind: str):
-    """Coerce one value to a column kind; raises ValueError with a short reason."""
-    if value is None:
-        return None
-    if not isinstance(value, (list, dict, tuple, np.ndarray)):
-        try:
-            if pd.isna(value):
-                return None
-        except (TypeError, ValueError):
-            pass
-    if kind == STR:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        text = str(value).strip()
-        return text or None
-    if kind == INT:
-        if isinstance(value, bool):
-            return int(value)
-        if isinstance(value, str):
-            value = value.replace(",", "").replace("，", "").strip()
-            if not value:
-                return None
-        number = float(value)
-        if not number.is_integer():
-            raise ValueError(f"not a whole number: {value!r}")
-        return int(number)
-    if kind == FLOAT:
-        number = float(value)
-        if math.isinf(number):
-            raise ValueError(f"not a finite number: {value!r}")
-        return number
-    if kind == BOOL:
-        if isinstance(value, str):
-            lowered = value.strip().lower()
-            if lowered in ("1", "1.0", "true", "yes", "○", "〇", "◯", "y", "t"):
-                return True
-            if lowered in ("0", "0.0", "false", "no", "×", "n", "f", "-", ""):
-                return False
-            raise ValueError(f"not a yes/no flag: {value!r}")
-        return bool(value)
-    if kind == TIME:
-        ts = to_utc(value)
-        return None if ts is None else ts
-    if kind == JSON:
-        if isinstance(value, str):
-            value = json.loads(value)
-        if isinstance(value, (tuple, np.ndarray)):
-            value = list(value)
-        if not isinstance(value, (list, dict)):
-            raise ValueError(f"not a list or mapping: {value!r}")
-        return value
-    raise SchemaError(f"unknown column kind {kind}")
-
-
-def _check_geometry(geom, layer: Layer) -> str | None:
-    """Return a reason why ``geom`` does not fit the layer, or None."""
-    if geom is None or geom.is_empty:
-        return "missing geometry" if layer.geometry_required else None
-    gtype = geom.geom_type
-    if layer.geometry == "point" and gtype != "Point":
-        return f"expected a point, got {gtype}"
-    if layer.geometry == "polygon" and gtype not in ("Polygon", "MultiPolygon"):
-        return f"expected a polygon, got {gtype}"
-    minx, miny, maxx, maxy = geom.bounds
-    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-        return "coordinates are not finite"
-    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-        return f"coordinates outside lon/lat range ({minx:.1f}, {miny:.1f})"
-    return None
-
-
 def validate(
     frame: pd.DataFrame, layer: Layer | str
 ) -> tuple[gpd.GeoDataFrame | pd.DataFrame, pd.DataFrame]:
@@ -462,13 +389,15 @@ def validate(
     ----------
     frame : DataFrame or GeoDataFrame. A geo layer needs a GeoDataFrame with a CRS; it is
         transformed to EPSG:4326. Missing optional columns are added as null; unknown columns
-        are dropped.
+        are dropped. Messy values are coerced: ``"1,200"`` to 1200, flags ``1``/``1.0``/``○``
+        to True, naive times are read as JST.
     layer : a :class:`Layer` or its name.
 
     Returns
     -------
     (valid, rejected) : ``valid`` has exactly the layer's columns, coerced to their kinds;
         ``rejected`` has columns ``raw`` (the row as JSON text, truncated) and ``reason``.
+        Of rows sharing a key, the last wins and the others are rejected.
 
     Examples
     --------
@@ -479,86 +408,10 @@ def validate(
     >>> len(ok), len(bad)
     (1, 0)
     """
+    from geodata.validation import validate_frame
+
     layer = LAYERS[layer] if isinstance(layer, str) else layer
-    if layer.geometry:
-        if not isinstance(frame, gpd.GeoDataFrame):
-            raise SchemaError(f"{layer.name}: expected a GeoDataFrame, got {type(frame).__name__}")
-        if frame.crs is None:
-            raise SchemaError(
-                f"{layer.name}: the frame has no CRS; set it (e.g. EPSG:4326 for lon/lat, "
-                "EPSG:6677 for JGD2011 plane-rectangular zone IX) before validating"
-            )
-        if len(frame) and not frame.crs.equals(STORE_CRS):
-            frame = frame.to_crs(STORE_CRS)
-    records = frame.to_dict("records") if len(frame) else []
-    geoms = list(frame.geometry) if layer.geometry and len(frame) else [None] * len(records)
-    valid_rows: list[dict] = []
-    valid_geoms: list = []
-    rejected: list[dict] = []
-    required = set(layer.key) | set(layer.required)
-    for record, geom in zip(records, geoms, strict=False):
-        reason = None
-        row: dict = {}
-        for col, kind in layer.columns.items():
-            try:
-                row[col] = _coerce(record.get(col), kind)
-            except (ValueError, TypeError, OverflowError) as exc:
-                reason = f"{col}: {exc}"
-                break
-        if reason is None:
-            missing = [c for c in layer.key + layer.required if row.get(c) is None]
-            if missing:
-                reason = "missing " + ", ".join(dict.fromkeys(missing))
-        if reason is None:
-            for col, allowed in layer.choices.items():
-                if row.get(col) is not None and row[col] not in allowed:
-                    reason = f"{col}: {row[col]!r} is not one of {', '.join(map(str, allowed))}"
-                    break
-        if reason is None and layer.geometry:
-            if geom is not None and not isinstance(geom, shapely.Geometry):
-                reason = "geometry: not a geometry"
-            else:
-                reason = _check_geometry(geom, layer)
-        if reason is None:
-            valid_rows.append(row)
-            valid_geoms.append(None if geom is None or geom.is_empty else geom)
-        else:
-            rejected.append({"raw": _raw_text(record, geom), "reason": reason})
-    del required
-    valid = _frame(layer, valid_rows, valid_geoms)
-    if len(valid):
-        dup = valid.duplicated(subset=list(layer.key), keep="last")
-        if dup.any():
-            for _, row in valid[dup].iterrows():
-                rejected.append(
-                    {"raw": _raw_text(row.to_dict(), None), "reason": "duplicate key in batch"}
-                )
-            valid = valid[~dup].reset_index(drop=True)
-    return valid, pd.DataFrame(rejected, columns=["raw", "reason"])
-
-
-def _frame(layer: Layer, rows: list[dict], geoms: list) -> gpd.GeoDataFrame | pd.DataFrame:
-    if not rows:
-        return empty_frame(layer)
-    df = pd.DataFrame(rows, columns=list(layer.columns))
-    for col, kind in layer.columns.items():
-        if kind == TIME:
-            df[col] = pd.to_datetime(df[col], utc=True)
-        elif kind in (INT, BOOL, FLOAT):
-            df[col] = df[col].astype(_DTYPES[kind])
-        else:
-            df[col] = df[col].astype(object).where(df[col].notna(), None)
-    if layer.geometry:
-        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=STORE_CRS), crs=STORE_CRS)
-    return df
-
-
-def _raw_text(record: dict, geom, limit: int = 2000) -> str:
-    data = {k: v for k, v in record.items() if k != "geometry"}
-    if geom is not None and isinstance(geom, shapely.Geometry):
-        data["geometry"] = geom.wkt[:200]
-    text = json.dumps(data, ensure_ascii=False, default=str)
-    return text[:limit]
+    return validate_frame(frame, layer)
 
 
 def now_utc() -> datetime:

@@ -14,7 +14,6 @@ columns. See docs/store-api.md for a tour.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -307,34 +306,37 @@ class Store:
 
     # -- encoding --------------------------------------------------------------------------
 
-    def _encode_rows(self, layer: Layer, frame: pd.DataFrame) -> list[dict]:
-        """Turn a validated frame into DB rows (dicts) with row_hash and bbox, column-wise."""
+    def _encode(self, layer: Layer, frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
+        """Turn a validated frame into DB rows (column names, tuples) with row_hash and bbox.
+
+        Works column by column; the row hash is pandas' stable 64-bit hash of the encoded
+        values (geometry as WKB hex), so an unchanged record re-hashes to the same value.
+        """
         n = len(frame)
-        if n == 0:
-            return []
         columns: dict[str, list] = {}
         for name, kind in layer.columns.items():
             columns[name] = _encode_column(frame[name], kind, self.postgres)
+        hash_frame = pd.DataFrame(
+            {c: pd.Series(v, dtype=object).astype(str) for c, v in columns.items()}
+        )
         if layer.geometry:
             geoms = np.asarray(frame.geometry.values, dtype=object)
             wkb = shapely.to_wkb(geoms)
             bounds = shapely.bounds(geoms)
             columns["geometry"] = [None if w is None else bytes(w) for w in wkb]
+            hash_frame["geometry"] = shapely.to_wkb(geoms, hex=True).astype(str)
             for i, c in enumerate(("minx", "miny", "maxx", "maxy")):
-                columns[c] = [None if math.isnan(v) else float(v) for v in bounds[:, i]]
-        names = list(columns)
-        hashed = [c for c in names if c not in ("minx", "miny", "maxx", "maxy")]
+                col = bounds[:, i]
+                columns[c] = np.where(np.isnan(col), None, col).tolist()
+        if n:
+            digests = pd.util.hash_pandas_object(hash_frame, index=False).to_numpy()
+            columns["row_hash"] = [f"{int(d):016x}" for d in digests]
+        else:
+            columns["row_hash"] = []
         stamp = _db_time(now_utc(), self.postgres)
-        rows = []
-        for values in zip(*(columns[c] for c in names), strict=False):
-            row = dict(zip(names, values, strict=False))
-            digest = hashlib.blake2b(
-                repr(tuple(row[c] for c in hashed)).encode(), digest_size=12
-            ).hexdigest()
-            row["row_hash"] = digest
-            row["stored_at"] = stamp
-            rows.append(row)
-        return rows
+        columns["stored_at"] = [stamp] * n
+        names = list(columns)
+        return names, list(zip(*(columns[c] for c in names), strict=True))
 
     def _decode(self, layer: Layer, rows: list, names: list[str]) -> pd.DataFrame:
         data = {name: [r[i] for r in rows] for i, name in enumerate(names)}
@@ -392,50 +394,95 @@ class Store:
         if spec.name == "shelter_status":
             raise ValueError("shelter status is append-only: use append_shelter_status")
         valid, rejected = validate(frame, spec)
-        rows = self._encode_rows(spec, valid)
+        names, rows = self._encode(spec, valid)
         result = UpsertResult(rejected=len(rejected))
-        table = self.tables[spec.name]
+        key_idx = [names.index(k) for k in spec.key]
+        hash_idx = names.index("row_hash")
         with self._write() as conn:
             if len(rejected):
                 self._insert_rejections(conn, source, spec.name, rejected.itertuples(index=False))
-            existing = self._existing(conn, spec, rows, full=actor is not None)
+            keys = [tuple(row[i] for i in key_idx) for row in rows]
+            if actor is not None:
+                existing = self._existing_full(conn, spec, keys)
+                hashes = {k: v["row_hash"] for k, v in existing.items()}
+            else:
+                existing = {}
+                hashes = self._existing_hashes(conn, spec, keys)
             changed = []
-            for row in rows:
-                key = tuple(row[k] for k in spec.key)
-                old = existing.get(key)
+            for key, row in zip(keys, rows, strict=True):
+                old = hashes.get(key)
                 if old is None:
                     result.inserted += 1
                     changed.append(row)
-                elif old["row_hash"] != row["row_hash"]:
+                elif old != row[hash_idx]:
                     result.updated += 1
                     changed.append(row)
                 else:
                     result.unchanged += 1
-            stmt = self._upsert_stmt(table, spec.key)
+            sql = self._upsert_sql(spec, names)
             for start in range(0, len(changed), CHUNK):
-                conn.execute(stmt, changed[start : start + CHUNK])
+                conn.exec_driver_sql(sql, changed[start : start + CHUNK])
                 if progress:
                     progress(min(start + CHUNK, len(changed)))
             if actor and changed:
-                self._audit_rows(conn, actor, "upsert", spec, changed, existing)
+                dicts = [dict(zip(names, row, strict=True)) for row in changed]
+                self._audit_rows(conn, actor, "upsert", spec, dicts, existing)
             if changed:
                 self._bump(conn, spec.name)
         return result
 
-    def _upsert_stmt(self, table: sa.Table, key: tuple[str, ...]):
-        ins = (pg_dialect if self.postgres else sqlite_dialect).insert(table)
-        update = {c.name: ins.excluded[c.name] for c in table.columns if c.name not in key}
-        return ins.on_conflict_do_update(index_elements=list(key), set_=update)
+    def _upsert_sql(self, spec: Layer, names: list[str]) -> str:
+        """INSERT ... ON CONFLICT (key) DO UPDATE, as DBAPI SQL for executemany."""
+        mark = "%s" if self.postgres else "?"
+        values = [
+            f"ST_GeomFromWKB({mark}::bytea, 4326)" if self.postgres and n == "geometry" else mark
+            for n in names
+        ]
+        cols = ", ".join(f'"{n}"' for n in names)
+        updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n not in spec.key)
+        keys = ", ".join(f'"{k}"' for k in spec.key)
+        return (
+            f'INSERT INTO "{spec.name}" ({cols}) VALUES ({", ".join(values)}) '
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+        )
 
-    def _existing(self, conn, spec: Layer, rows: list[dict], full: bool) -> dict[tuple, dict]:
-        """Existing rows (row_hash, or every column when ``full``) for the keys in ``rows``."""
-        if not rows:
+    def _existing_hashes(self, conn, spec: Layer, keys: list[tuple]) -> dict[tuple, str]:
+        """row_hash of the stored records among ``keys``."""
+        if not keys:
+            return {}
+        if conn.exec_driver_sql(f'SELECT 1 FROM "{spec.name}" LIMIT 1').first() is None:
+            return {}
+        mark = "%s" if self.postgres else "?"
+        width = len(spec.key)
+        cols = ", ".join(f'"{k}"' for k in spec.key)
+        found: dict[tuple, str] = {}
+        step = CHUNK // width
+        for start in range(0, len(keys), step):
+            chunk = keys[start : start + step]
+            if width == 1:
+                cond = f'"{spec.key[0]}" IN ({", ".join([mark] * len(chunk))})'
+                params = tuple(k[0] for k in chunk)
+            else:
+                tuple_mark = "(" + ", ".join([mark] * width) + ")"
+                cond = f"({cols}) IN (VALUES {', '.join([tuple_mark] * len(chunk))})"
+                params = tuple(v for k in chunk for v in k)
+            sql = f'SELECT {cols}, row_hash FROM "{spec.name}" WHERE {cond}'
+            for rec in conn.exec_driver_sql(sql, params):
+                found[tuple(rec[:width])] = rec[width]
+        return found
+
+    def _insert_sql(self, spec: Layer, names: list[str]) -> str:
+        """A plain INSERT (append-only layers), as DBAPI SQL for executemany."""
+        return self._upsert_sql(spec, names).split(" ON CONFLICT")[0]
+
+    def _existing_full(self, conn, spec: Layer, keys: list[tuple]) -> dict[tuple, dict]:
+        """Every column of the stored records among ``keys`` (for audit rows)."""
+        if not keys:
             return {}
         table = self.tables[spec.name]
         key_cols = [table.c[k] for k in spec.key]
-        wanted = list(table.c) if full else key_cols + [table.c.row_hash]
+        wanted = list(table.c)
         found: dict[tuple, dict] = {}
-        keys = [tuple(r[k] for k in spec.key) for r in rows]
         step = CHUNK if len(spec.key) == 1 else CHUNK // 2
         for start in range(0, len(keys), step):
             chunk = keys[start : start + step]
@@ -606,8 +653,8 @@ class Store:
             valid, rejected = validate(frame, spec)
             if len(rejected):
                 raise ValueError(rejected.iloc[0]["reason"])
-            encoded = self._encode_rows(spec, valid)[0]
-            conn.execute(self._upsert_stmt(table, spec.key), [encoded])
+            names, rows = self._encode(spec, valid)
+            conn.exec_driver_sql(self._upsert_sql(spec, names), rows)
             self._audit(
                 conn, actor, "update", spec.name, key, old_record, _plain(valid.iloc[0].to_dict())
             )
@@ -717,8 +764,8 @@ class Store:
                     and (valid.iloc[0]["households"] or 0) < 0
                 ):
                     raise ValueError("households: a count cannot be negative")
-                rows = self._encode_rows(SHELTER_STATUS, valid)
-                conn.execute(sa.insert(self.tables["shelter_status"]), rows)
+                names, rows = self._encode(SHELTER_STATUS, valid)
+                conn.exec_driver_sql(self._insert_sql(SHELTER_STATUS, names), rows)
                 new = _plain(valid.iloc[0].to_dict())
                 self._audit(conn, actor, "update", "shelter_status", (shelter_id,), current, new)
                 self._bump(conn, "shelter_status")
@@ -800,7 +847,8 @@ class Store:
                     if out:
                         df = pd.DataFrame(out, columns=list(SHELTER_STATUS.columns))
                         ok, _ = validate(df, SHELTER_STATUS)
-                        conn.execute(sa.insert(t), self._encode_rows(SHELTER_STATUS, ok))
+                        names, rows = self._encode(SHELTER_STATUS, ok)
+                        conn.exec_driver_sql(self._insert_sql(SHELTER_STATUS, names), rows)
                         self._bump(conn, "shelter_status")
                     result.inserted = len(out)
                     result.rejected = len(bad)
@@ -961,10 +1009,11 @@ def _encode_value(value, kind, postgres: bool):
 
 def _encode_column(series: pd.Series, kind: str, postgres: bool) -> list:
     if kind == TIME:
-        out = []
-        for v in series:
-            out.append(None if v is None or v is pd.NaT or pd.isna(v) else _db_time(v, postgres))
-        return out
+        times = pd.to_datetime(series, utc=True)
+        if postgres:
+            return [None if pd.isna(v) else v.to_pydatetime() for v in times]
+        text = times.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return [None if pd.isna(v) else v for v in text]
     if kind == JSON:
         return [
             None if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True) for v in series
