@@ -340,7 +340,12 @@ class Store:
 
     def _decode(self, layer: Layer, rows: list, names: list[str]) -> pd.DataFrame:
         data = {name: [r[i] for r in rows] for i, name in enumerate(names)}
-        df = pd.DataFrame({c: data[c] for c in names if c in layer.columns or c == "geometry"})
+        # Object dtype first: pandas 3 would infer a string dtype and turn None into NaN.
+        df = pd.DataFrame({
+            c: pd.Series(data[c], dtype=object)
+            for c in names
+            if c in layer.columns or c == "geometry"
+        })
         for name in list(df.columns):
             kind = layer.columns.get(name)
             if kind == TIME:
@@ -353,8 +358,6 @@ class Store:
                 df[name] = df[name].astype("boolean")
             elif kind == FLOAT:
                 df[name] = df[name].astype("float64")
-            elif kind == STR:
-                df[name] = df[name].astype(object)
         if layer.geometry and "geometry" in df.columns:
             geoms = shapely.from_wkb([None if g is None else bytes(g) for g in df["geometry"]])
             df = gpd.GeoDataFrame(

@@ -289,7 +289,11 @@ def validate_frame(frame: pd.DataFrame, layer: Layer):
         take = (reasons == None) & (geo_reasons != None)  # noqa: E711 - elementwise
         reasons[take] = geo_reasons[take]
     ok = reasons == None  # noqa: E711 - elementwise
-    df = pd.DataFrame({c: out[c] for c in layer.columns})
+    # Explicit object dtype: pandas 3 would infer a string dtype and turn None into NaN.
+    df = pd.DataFrame({
+        c: pd.Series(out[c], dtype=object) if kind in (STR, JSON) else out[c]
+        for c, kind in layer.columns.items()
+    })
     for col, kind in layer.columns.items():
         if kind == TIME:
             df[col] = pd.to_datetime(df[col], utc=True)
