@@ -1,0 +1,346 @@
+"""The Source protocol every ingest source follows, and the helpers sources share.
+
+A source is one class per upstream (``ingest/sources/<upstream>.py``)::
+
+    name          the configured name; rows are upserted with ``source=name`` and its
+                  health and cursor live under this name in ``source_health``
+    kind          sns / safety / roster / shelter_status / field_report / shelters
+    layer         the layer its rows go to (``geodata.schema.LAYERS``)
+    key           that layer's key
+    cursor_field  what the cursor means (``since_id``, ``createdAt|uri``, ``file digest`` ...)
+    fetch(since)          -> Iterator[dict] of raw records newer than the cursor ``since``;
+                             raises on HTTP or parse failure (the runner keeps the old cursor)
+    normalize(records)    -> (frame in the layer schema, [(raw, reason), ...] rejections);
+                             one bad record never stops the batch
+    cursor_after(records, since) -> the cursor to save once the batch is committed
+
+The HTTP session and the :class:`IngestContext` (reference layers, roster, gazetteer) are
+injected by the runner through :meth:`BaseSource.bind`; a source never creates a session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import unicodedata
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import geopandas as gpd
+import pandas as pd
+import requests
+import shapely
+
+from geodata.schema import LAYERS, STORE_CRS, empty_frame
+
+log = logging.getLogger(__name__)
+
+RAW_LIMIT = 2000  # characters of a raw record kept with a rejection
+
+Rejection = tuple[str, str]  # (raw record as text, reason)
+
+
+class SourceError(RuntimeError):
+    """A fetch that failed as a whole (HTTP error, unreadable page, missing credential)."""
+
+
+@runtime_checkable
+class Source(Protocol):
+    """What the runner needs from a source (see the module docstring)."""
+
+    name: str
+    kind: str
+    layer: str
+    key: tuple[str, ...]
+    cursor_field: str | None
+
+    def fetch(self, since: str | None) -> Iterator[dict]: ...
+
+    def normalize(self, records: list[dict]) -> tuple[pd.DataFrame, list[Rejection]]: ...
+
+    def cursor_after(self, records: list[dict], since: str | None) -> str | None: ...
+
+
+class IngestContext:
+    """What normalizers look up: towns, shelters, the roster and the gazetteer, loaded lazily.
+
+    Parameters
+    ----------
+    store : the store to read reference layers and the roster from (None: all empty).
+    gazetteer : an object with ``geocode(text)`` (``geodata.geocode.Gazetteer``); built from
+        the store's towns and shelters on first use when not given.
+    classifier : a function ``text -> Classification`` (``geodata.classify.classify``).
+    """
+
+    def __init__(self, store=None, *, gazetteer=None, classifier=None):
+        self.store = store
+        self._gazetteer = gazetteer
+        self._gazetteer_given = gazetteer is not None
+        self._classifier = classifier
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._versions: dict[str, int] = {}
+        self._pinned: dict[str, bool] = {}
+
+    def frame(self, layer: str) -> pd.DataFrame:
+        """The whole stored ``layer`` (cached for the life of the context)."""
+        if layer not in self._frames:
+            self._frames[layer] = (
+                self.store.read(layer) if self.store is not None else empty_frame(layer)
+            )
+        return self._frames[layer]
+
+    def set_frame(self, layer: str, frame: pd.DataFrame) -> None:
+        """Use ``frame`` as the ``layer`` (tests, one-off loads before the store has it)."""
+        self._frames[layer] = frame
+        self._pinned[layer] = True
+        if layer in ("towns", "shelters") and not self._gazetteer_given:
+            self._gazetteer = None  # rebuilt from the new layers on next use
+
+    def refresh(self) -> None:
+        """Drop cached layers the store has written since they were read."""
+        if self.store is None:
+            return
+        for layer in ("towns", "shelters", "roster"):
+            version = self.store.data_version(layer)
+            if self._versions.get(layer) != version:
+                self._versions[layer] = version
+                if layer in self._frames and not self._pinned.get(layer):
+                    self.invalidate(layer)
+
+    def invalidate(self, layer: str) -> None:
+        """Forget a cached layer (after it was written)."""
+        if self._pinned.get(layer):
+            return
+        self._frames.pop(layer, None)
+        if layer in ("towns", "shelters") and not self._gazetteer_given:
+            self._gazetteer = None
+
+    @property
+    def gazetteer(self):
+        """The gazetteer, or None when geodata.geocode is unavailable or there are no towns."""
+        if self._gazetteer is None:
+            self._gazetteer = False
+            try:
+                from geodata.geocode import Gazetteer
+
+                towns = self.frame("towns")
+                if len(towns):
+                    self._gazetteer = Gazetteer.from_layers(towns, self.frame("shelters"))
+            except Exception as exc:  # noqa: BLE001 - geocoding is an enrichment, not a must
+                log.warning("no gazetteer: %s", exc)
+        return self._gazetteer or None
+
+    @property
+    def classifier(self):
+        """``text -> Classification`` or None when geodata.classify is unavailable."""
+        if self._classifier is None:
+            self._classifier = False
+            try:
+                from geodata.classify import classify
+
+                self._classifier = classify
+            except Exception as exc:  # noqa: BLE001
+                log.warning("no classifier: %s", exc)
+        return self._classifier or None
+
+
+class BaseSource:
+    """Common plumbing of the sources: injected session and context, per-record rejections.
+
+    Subclasses set ``kind``, ``layer`` and ``cursor_field`` and implement ``fetch`` and
+    ``normalize_record`` (one raw record -> one row dict with an optional ``geometry``).
+    """
+
+    kind = "other"
+    layer = "posts"
+    cursor_field: str | None = None
+    poll_seconds: float = 60.0
+
+    def __init__(self, name: str, *, session: requests.Session | None = None, context=None):
+        self.name = name
+        self.session = session
+        self.context = context or IngestContext()
+        self.notes: dict[str, Any] = {}  # what the last normalize wants to tell (unmatched ...)
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return LAYERS[self.layer].key
+
+    def bind(self, session: requests.Session | None = None, context=None) -> BaseSource:
+        """Inject the HTTP session and the context (the runner calls this before fetching)."""
+        if session is not None:
+            self.session = session
+        if context is not None:
+            self.context = context
+        return self
+
+    def _http(self) -> requests.Session:
+        if self.session is None:
+            raise SourceError(f"{self.name}: no HTTP session was injected")
+        return self.session
+
+    def fetch(self, since: str | None) -> Iterator[dict]:
+        raise NotImplementedError
+
+    def normalize_record(self, record: dict) -> dict | list[dict] | None:
+        """One raw record -> row dict(s) (None: skip silently); raise ValueError to reject."""
+        raise NotImplementedError
+
+    def normalize(self, records: list[dict]) -> tuple[pd.DataFrame, list[Rejection]]:
+        """Normalize every record; a record that raises becomes a rejection with its reason."""
+        self.notes = {}
+        rows: list[dict] = []
+        rejected: list[Rejection] = []
+        for record in records:
+            try:
+                out = self.normalize_record(record)
+            except Exception as exc:  # noqa: BLE001 - any bad record is a rejection
+                rejected.append((raw_text(record), reason_of(exc)))
+                continue
+            if out is None:
+                continue
+            rows.extend(out if isinstance(out, list) else [out])
+        return self.finish(rows, rejected)
+
+    def finish(self, rows: list[dict], rejected: list[Rejection]):
+        """Turn row dicts into the layer frame; a key seen twice keeps its last row.
+
+        A record delivered twice in one batch (a redelivered webhook, a boosted status that is
+        also in the timeline) is one record, not a rejection.
+        """
+        by_key: dict[tuple, dict] = {}
+        for row in rows:
+            by_key[tuple(row.get(k) for k in self.key)] = row
+        return rows_to_frame(list(by_key.values()), self.layer), rejected
+
+    def cursor_after(self, records: list[dict], since: str | None) -> str | None:
+        return since
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def raw_text(record: Any, limit: int = RAW_LIMIT) -> str:
+    """A raw record as JSON text, truncated, for the rejections table."""
+    try:
+        text = json.dumps(record, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(record)
+    return text[:limit]
+
+
+def reason_of(exc: BaseException) -> str:
+    """A short rejection reason from an exception."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, (KeyError, TypeError, AttributeError, IndexError)):
+        text = f"{type(exc).__name__}: {text}"
+    return text[:300]
+
+
+def rows_to_frame(rows: list[dict], layer: str) -> pd.DataFrame:
+    """Row dicts (with an optional ``geometry`` in lon/lat) -> a frame of ``layer``'s columns."""
+    spec = LAYERS[layer]
+    if not rows:
+        return empty_frame(spec)
+    df = pd.DataFrame([{c: r.get(c) for c in spec.columns} for r in rows], dtype=object)
+    if spec.geometry:
+        return gpd.GeoDataFrame(
+            df, geometry=gpd.GeoSeries([r.get("geometry") for r in rows], crs=STORE_CRS)
+        )
+    return df
+
+
+def text_or_none(value, limit: int | None = None) -> str | None:
+    """Stripped text, or None for null/empty; raises TypeError for containers."""
+    if value is None:
+        return None
+    if isinstance(value, (dict, list, tuple, set)):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    return text[:limit] if limit else text
+
+
+def lonlat_point(lon, lat) -> shapely.Point | None:
+    """A lon/lat point, None when either is missing; ValueError when out of range."""
+    if lon in (None, "") or lat in (None, ""):
+        return None
+    x = float(unicodedata.normalize("NFKC", str(lon)).strip())
+    y = float(unicodedata.normalize("NFKC", str(lat)).strip())
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise ValueError(f"coordinates are not finite: {lon}, {lat}")
+    if not (-180 <= x <= 180 and -90 <= y <= 90):
+        raise ValueError(f"coordinates outside lon/lat range: lon={lon} lat={lat}")
+    if x == 0 and y == 0:
+        raise ValueError("coordinates are 0, 0 (null island)")
+    return shapely.Point(x, y)
+
+
+def first_of(record: dict, names: Iterable[str]):
+    """The first non-empty value of ``record`` among ``names``."""
+    for name in names:
+        value = record.get(name)
+        if value is not None and not (isinstance(value, str) and not value.strip()):
+            if isinstance(value, float) and math.isnan(value):
+                continue
+            return value
+    return None
+
+
+def digest(*parts, size: int = 10) -> str:
+    """A short stable hex digest of ``parts``."""
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=size).hexdigest()
+
+
+def read_location(location: str, session: requests.Session | None) -> tuple[bytes, str | None]:
+    """The bytes of a file path or an http(s) URL, and its modification time when known.
+
+    Raises :class:`SourceError` when the file cannot be read or the server answers an error.
+    """
+    if location.startswith(("http://", "https://")):
+        if session is None:
+            raise SourceError(f"{location}: no HTTP session was injected")
+        try:
+            response = session.get(location)
+        except requests.RequestException as exc:
+            raise SourceError(f"{location}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 400:
+            raise SourceError(f"{location}: HTTP {response.status_code}")
+        return response.content, response.headers.get("Last-Modified")
+    path = Path(location)
+    try:
+        data = path.read_bytes()
+        mtime = pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC").isoformat()
+    except OSError as exc:
+        raise SourceError(f"{location}: cannot read ({exc.strerror or exc})") from exc
+    return data, mtime
+
+
+def decode_text(data: bytes, encoding: str | None = None) -> str:
+    """Text from bytes: the given encoding, else UTF-8 (BOM or not), else Shift_JIS (cp932)."""
+    if encoding:
+        enc = {"shift_jis": "cp932", "sjis": "cp932", "utf-8": "utf-8-sig"}.get(
+            encoding.lower(), encoding
+        )
+        return data.decode(enc)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp932")
+    except UnicodeDecodeError as exc:
+        raise SourceError("text is neither UTF-8 nor Shift_JIS (cp932)") from exc
+
+
+def normalize_header(name: str) -> str:
+    """A column header with full-width characters folded and spaces removed (NFKC)."""
+    return "".join(unicodedata.normalize("NFKC", str(name)).split()).lstrip("\ufeff")

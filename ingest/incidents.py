@@ -1,0 +1,371 @@
+"""Dedupe of posts and merging of posts, replies and field reports into incidents.
+
+Dedupe (posts)
+    A post whose text is a copy of an earlier one collapses onto it: ``repost_of`` is set to the
+    first post (``platform:post_id``, following chains to the root). Texts are compared by a
+    fingerprint — NFKC, lower case, URLs, @mentions, #hashtags, whitespace, punctuation and
+    emoji removed. Same fingerprint (at least ``MIN_EXACT`` characters) within
+    ``EXACT_WINDOW`` = a copy; otherwise character 3-gram Jaccard similarity >=
+    ``SIMILARITY`` (fingerprints of at least ``MIN_SIMILAR`` characters) within
+    ``SIMILAR_WINDOW``, with MinHash LSH buckets so a post is compared only with likely
+    matches. Short texts (「助けて」) are never collapsed: two people writing them are two
+    reports.
+
+Incidents
+    An incident gathers the pieces about one thing at one place: posts (not copies; primary
+    category other than その他), safety replies saying 要救助/負傷 (category 救助要請) and field
+    reports (category other than その他). A piece joins an incident of its category when
+
+    * its time is within ``WINDOW`` (2 h) of the incident's [first_seen, last_seen], and
+    * its point is within ``RADIUS_M`` (300 m) of the incident's anchor point (the point of its
+      first located piece), or — for a piece known only by its town — the town is the same.
+
+    Otherwise it starts a new incident whose id is derived from its first piece, so a re-run
+    produces the same incidents. Candidates are found through a grid of ~300 m cells and a
+    town index (no pairwise comparison). ``members`` lists ``[layer, "source:id"]`` pairs,
+    ``counts`` counts them per layer, ``urgency`` is the highest of the pieces. Assignment is
+    incremental: pieces that already carry an ``incident_id`` are left alone.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import zlib
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geodata.schema import STORE_CRS, empty_frame
+from ingest.base import digest
+
+WINDOW = pd.Timedelta(hours=2)
+RADIUS_M = 300.0
+EXACT_WINDOW = pd.Timedelta(hours=24)
+SIMILAR_WINDOW = pd.Timedelta(hours=2)
+SIMILARITY = 0.8
+MIN_EXACT = 10
+MIN_SIMILAR = 12
+_M_PER_DEG = 111_320.0
+_CELL = RADIUS_M / _M_PER_DEG  # degrees of latitude per cell
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"@[\w.@-]+")
+_HASHTAG = re.compile(r"[#＃]\S+")
+_NONWORD = re.compile(r"[\W_]+")
+_RT = re.compile(r"^\s*(rt|qt|拡散希望|拡散)\b[:：]?", re.IGNORECASE)
+_BANDS, _ROWS = 4, 4
+_PRIME = (1 << 31) - 1
+_rng = np.random.default_rng(20240109)
+_A = _rng.integers(1, _PRIME, _BANDS * _ROWS, dtype=np.int64)
+_B = _rng.integers(0, _PRIME, _BANDS * _ROWS, dtype=np.int64)
+
+
+def fingerprint(text: str | None) -> str:
+    """The text with everything that differs between copies removed.
+
+    Examples
+    --------
+    >>> fingerprint("RT @abc: 国領町で冠水！ #調布 https://x.example/1")
+    '国領町で冠水'
+    """
+    if not text:
+        return ""
+    t = unicodedata.normalize("NFKC", text).lower()
+    t = _RT.sub(" ", t)
+    t = _URL.sub(" ", t)
+    t = _MENTION.sub(" ", t)
+    t = _HASHTAG.sub(" ", t)
+    return _NONWORD.sub("", t)
+
+
+def _shingles(fp: str) -> set[str]:
+    return {fp[i : i + 3] for i in range(max(1, len(fp) - 2))}
+
+
+def _bands(shingles: set[str]) -> list[int]:
+    hashes = np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.int64, len(shingles))
+    mins = ((np.outer(hashes, _A) + _B) % _PRIME).min(axis=0)
+    return [hash((b, *mins[b * _ROWS : (b + 1) * _ROWS].tolist())) for b in range(_BANDS)]
+
+
+def post_key(platform, post_id) -> str:
+    """The ``platform:post_id`` form of a post key (repost_of and incident members use it)."""
+    return f"{platform}:{post_id}"
+
+
+def mark_duplicates(posts: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Set ``repost_of`` of posts that copy an earlier post (see the module docstring).
+
+    Parameters
+    ----------
+    posts : new rows of the posts layer (platform, post_id, text, posted_at, repost_of).
+    history : stored posts of the time window before them (same columns), or None.
+
+    Returns
+    -------
+    A copy of ``posts`` with ``repost_of`` filled where a copy was found.
+    """
+    out = posts.copy()
+    if not len(out):
+        return out
+    exact: dict[str, tuple[pd.Timestamp, str]] = {}
+    buckets: dict[tuple[int, int], list[tuple[pd.Timestamp, str, set]]] = {}
+    root: dict[str, str] = {}
+
+    def resolve(key: str) -> str:
+        seen = set()
+        while key in root and key not in seen:
+            seen.add(key)
+            key = root[key]
+        return key
+
+    def index(key, when, fp, repost_of):
+        if repost_of:
+            root[key] = repost_of
+        if len(fp) >= MIN_EXACT and fp not in exact:
+            exact[fp] = (when, key)
+        if len(fp) >= MIN_SIMILAR:
+            sh = _shingles(fp)
+            for band in enumerate(_bands(sh)):
+                buckets.setdefault(band, []).append((when, key, sh))
+
+    if history is not None and len(history):
+        for rec in history.sort_values("posted_at").to_dict("records"):
+            key = post_key(rec["platform"], rec["post_id"])
+            index(key, rec["posted_at"], fingerprint(rec.get("text")), rec.get("repost_of"))
+    order = out.sort_values("posted_at", kind="stable").index
+    repost = out["repost_of"].astype(object).tolist()
+    position = {label: i for i, label in enumerate(out.index)}
+    for label in order:
+        i = position[label]
+        rec = out.loc[label]
+        key = post_key(rec["platform"], rec["post_id"])
+        when = rec["posted_at"]
+        fp = fingerprint(rec["text"] if isinstance(rec["text"], str) else None)
+        if not _present(repost[i]) and fp:
+            repost[i] = _find_copy(fp, when, key, exact, buckets, resolve)
+        index(key, when, fp, repost[i] if _present(repost[i]) else None)
+    out["repost_of"] = pd.Series(repost, index=out.index, dtype=object)
+    return out
+
+
+def _present(value) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _find_copy(fp, when, key, exact, buckets, resolve) -> str | None:
+    if len(fp) >= MIN_EXACT and fp in exact:
+        first_time, first_key = exact[fp]
+        if first_key != key and abs(when - first_time) <= EXACT_WINDOW:
+            return resolve(first_key)
+    if len(fp) < MIN_SIMILAR:
+        return None
+    sh = _shingles(fp)
+    best, best_score = None, SIMILARITY
+    for band in enumerate(_bands(sh)):
+        for other_time, other_key, other_sh in buckets.get(band, ()):
+            if other_key == key or abs(when - other_time) > SIMILAR_WINDOW:
+                continue
+            score = len(sh & other_sh) / len(sh | other_sh)
+            if score >= best_score:
+                best, best_score = other_key, score
+    return resolve(best) if best else None
+
+
+# -- incidents ------------------------------------------------------------------------------
+
+
+class _Incident:
+    def __init__(self, rec: dict, geom):
+        self.rec = rec
+        self.anchor = geom if geom is not None and not geom.is_empty else None
+        self.members = [tuple(m) for m in (rec.get("members") or [])]
+        self.changed = False
+
+    def add(self, layer: str, key: str, when, urgency, town_code, point) -> None:
+        if (layer, key) not in self.members:
+            self.members.append((layer, key))
+        self.rec["first_seen"] = min(self.rec["first_seen"], when)
+        self.rec["last_seen"] = max(self.rec["last_seen"], when)
+        if urgency is not None and not pd.isna(urgency):
+            self.rec["urgency"] = max(int(self.rec.get("urgency") or 0), int(urgency))
+        if self.anchor is None and point is not None:
+            self.anchor = point
+        self.rec["town_code"] = self.rec.get("town_code") or town_code
+        self.changed = True
+
+    def as_row(self) -> dict:
+        counts: dict[str, int] = {}
+        for layer, _ in self.members:
+            counts[layer] = counts.get(layer, 0) + 1
+        return {**self.rec, "members": [list(m) for m in self.members], "counts": counts}
+
+
+def _cell(point) -> tuple[int, int]:
+    return (math.floor(point.y / _CELL), math.floor(point.x / _CELL))
+
+
+def _distance_m(a, b) -> float:
+    dy = (a.y - b.y) * _M_PER_DEG
+    dx = (a.x - b.x) * _M_PER_DEG * math.cos(math.radians((a.y + b.y) / 2))
+    return math.hypot(dx, dy)
+
+
+class IncidentIndex:
+    """Open incidents bucketed by (category, grid cell) and (category, town).
+
+    Parameters
+    ----------
+    incidents : stored incidents that may still take pieces (the incidents layer).
+    """
+
+    def __init__(self, incidents: pd.DataFrame | None = None):
+        self.all: dict[str, _Incident] = {}
+        self.cells: dict[tuple, list[_Incident]] = {}
+        self.towns: dict[tuple, list[_Incident]] = {}
+        self.member_of: dict[tuple[str, str], str] = {}
+        if incidents is not None and len(incidents):
+            geoms = incidents.geometry if "geometry" in incidents else [None] * len(incidents)
+            for rec, geom in zip(incidents.to_dict("records"), geoms, strict=False):
+                self._put(_Incident(dict(rec), geom))
+
+    def _put(self, inc: _Incident) -> None:
+        self.all[inc.rec["incident_id"]] = inc
+        for member in inc.members:
+            self.member_of[member] = inc.rec["incident_id"]
+        cat = inc.rec["category"]
+        if inc.anchor is not None:
+            self.cells.setdefault((cat, *_cell(inc.anchor)), []).append(inc)
+        if inc.rec.get("town_code"):
+            self.towns.setdefault((cat, inc.rec["town_code"]), []).append(inc)
+
+    def find(self, category, when, point, town_code) -> _Incident | None:
+        """The open incident a piece belongs to, or None."""
+        best, best_d = None, RADIUS_M
+        if point is not None:
+            cy, cx = _cell(point)
+            for dy in (-1, 0, 1):
+                for dx in (-2, -1, 0, 1, 2):
+                    for inc in self.cells.get((category, cy + dy, cx + dx), ()):
+                        if not _in_time(inc, when):
+                            continue
+                        d = _distance_m(point, inc.anchor)
+                        if d <= best_d:
+                            best, best_d = inc, d
+            if best is not None:
+                return best
+        if town_code:
+            for inc in self.towns.get((category, town_code), ()):
+                if _in_time(inc, when) and (point is None or inc.anchor is None):
+                    return inc
+        return None
+
+    def assign(self, layer, key, category, when, urgency, point, town_code) -> str:
+        """Put a piece into its incident (a new one when none fits); returns the incident id."""
+        inc = self.find(category, when, point, town_code)
+        if inc is None:
+            rec = {
+                "incident_id": "inc-" + digest(category, layer, key, size=8),
+                "category": category,
+                "first_seen": when,
+                "last_seen": when,
+                "urgency": None,
+                "town_code": town_code,
+                "status": "open",
+                "members": [],
+            }
+            existing = self.all.get(rec["incident_id"])
+            inc = existing or _Incident(rec, point)
+            if existing is None:
+                self._put(inc)
+        had_town = inc.rec.get("town_code")
+        inc.add(layer, key, when, urgency, town_code, point)
+        self.member_of[(layer, key)] = inc.rec["incident_id"]
+        if not had_town and inc.rec.get("town_code"):
+            self.towns.setdefault((category, inc.rec["town_code"]), []).append(inc)
+        return inc.rec["incident_id"]
+
+    def changed_frame(self) -> gpd.GeoDataFrame:
+        """The incidents that took pieces, as an incidents-layer frame."""
+        changed = [inc for inc in self.all.values() if inc.changed]
+        if not changed:
+            return empty_frame("incidents")
+        rows = [inc.as_row() for inc in changed]
+        geoms = [inc.anchor for inc in changed]
+        return gpd.GeoDataFrame(
+            pd.DataFrame(rows), geometry=gpd.GeoSeries(geoms, crs=STORE_CRS), crs=STORE_CRS
+        )
+
+
+def _in_time(inc: _Incident, when) -> bool:
+    return inc.rec["first_seen"] - WINDOW <= when <= inc.rec["last_seen"] + WINDOW
+
+
+def pieces(layer: str, frame: pd.DataFrame) -> list[tuple]:
+    """(row label, member key, category, time, urgency, point, town_code) of incident pieces."""
+    if not len(frame):
+        return []
+    out = []
+    geoms = frame.geometry if "geometry" in frame else [None] * len(frame)
+    for (label, rec), geom in zip(frame.iterrows(), geoms, strict=False):
+        point = geom if geom is not None and not geom.is_empty else None
+        if point is not None and point.geom_type != "Point":
+            point = point.representative_point()
+        if layer == "posts":
+            cats = [c for c in (rec.get("categories") or []) if c != "その他"]
+            if _present(rec.get("repost_of")) or not cats:
+                continue
+            item = (post_key(rec["platform"], rec["post_id"]), cats[0], rec["posted_at"],
+                    rec.get("urgency"))  # fmt: skip
+        elif layer == "safety_replies":
+            if rec.get("status") not in ("要救助", "負傷"):
+                continue
+            urgency = 3 if rec["status"] == "要救助" else 2
+            item = (f"{rec['source']}:{rec['source_id']}", "救助要請", rec["replied_at"], urgency)
+        elif layer == "field_reports":
+            if rec.get("category") in (None, "その他"):
+                continue
+            item = (f"{rec['source']}:{rec['source_id']}", rec["category"], rec["reported_at"],
+                    rec.get("severity"))  # fmt: skip
+        else:
+            return []
+        town_code = rec.get("town_code") if layer != "safety_replies" else None
+        if point is None and not town_code:
+            continue
+        if _present(rec.get("incident_id")):
+            continue
+        out.append((label, *item, point, town_code))
+    return out
+
+
+def link_incidents(
+    layer: str, frame: pd.DataFrame, stored: pd.DataFrame | None
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Assign the incident pieces of ``frame`` to incidents.
+
+    Parameters
+    ----------
+    layer : posts, safety_replies or field_reports.
+    frame : validated rows of that layer (rows with an incident_id are left alone).
+    stored : stored incidents overlapping the frame's time window.
+
+    Returns
+    -------
+    (frame with incident_id set, incidents to upsert)
+    """
+    index = IncidentIndex(stored)
+    items = sorted(pieces(layer, frame), key=lambda p: p[3])
+    if not items:
+        return frame, empty_frame("incidents")
+    frame = frame.copy()
+    if "incident_id" not in frame:
+        frame["incident_id"] = None
+    frame["incident_id"] = frame["incident_id"].astype(object)
+    for label, key, category, when, urgency, point, town_code in items:
+        known = index.member_of.get((layer, key))
+        frame.at[label, "incident_id"] = known or index.assign(
+            layer, key, category, when, urgency, point, town_code
+        )
+    return frame, index.changed_frame()

@@ -1,0 +1,332 @@
+"""Running sources: one batch per source, all sources once, or each on its poll interval.
+
+One batch (:func:`run_source`):
+
+1. read the source's cursor from ``source_health``;
+2. ``fetch(cursor)`` — the whole batch is read before anything is written, so a failure part
+   way (HTTP 500, timeout, malformed JSON, a truncated page) writes nothing;
+3. ``normalize`` — bad records become rejections, the batch goes on;
+4. posts: geocode (gazetteer) and classify, then collapse copies (``repost_of``);
+5. keep what staff changed on stored rows (triage, assignee, incident, a manual position, a
+   manual roster match) — a re-fetched record never undoes a staff edit;
+6. link incident pieces (posts, safety replies, field reports) and write the incidents;
+7. upsert the rows (``source=name``; shelter status through ``append_shelter_status``), then
+   the new rejections;
+8. only after that commit: ``record_health(ok=True, cursor=…)``.
+
+Any exception records ``record_health(ok=False, error=…)``: stored data and the cursor stay as
+they were, and :func:`run_all` / :func:`run_loop` go on with the other sources.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from geodata.schema import LAYERS, validate
+from ingest.base import IngestContext, Source
+from ingest.incidents import link_incidents, mark_duplicates
+
+log = logging.getLogger(__name__)
+
+INCIDENT_LAYERS = ("posts", "safety_replies", "field_reports")
+# Layers other sources look up run first in a cycle.
+ORDER = {"shelters": 0, "roster": 1, "shelter_status": 2}
+STAFF_FIELDS = {
+    "posts": ("triage", "assigned_to", "incident_id", "repost_of"),
+    "field_reports": ("incident_id",),
+    "safety_replies": ("resident_id",),
+}
+CHUNK = 1000
+
+
+def run_source(
+    store,
+    source: Source,
+    session=None,
+    *,
+    context: IngestContext | None = None,
+) -> dict:
+    """Run one batch of ``source`` into ``store`` (see the module docstring).
+
+    Parameters
+    ----------
+    store : :class:`geodata.store.Store`.
+    source : a source (``ingest.sources``).
+    session : the HTTP session to inject (default: the one the source was built with).
+    context : shared lookups (towns, shelters, roster, gazetteer); one is made when None.
+
+    Returns
+    -------
+    dict with source, ok, fetched, inserted, updated, unchanged, rejected, cursor, error and
+    the source's notes (e.g. ``unmatched`` safety replies).
+    """
+    context = context or IngestContext(store)
+    context.refresh()
+    source.bind(session, context)
+    name, layer = source.name, source.layer
+    result = {"source": name, "kind": source.kind, "layer": layer, "ok": False}
+    since = None
+    try:
+        since = store.get_cursor(name)
+        result["cursor_before"] = since
+        records = list(source.fetch(since))
+        frame, rejected = source.normalize(records)
+        result["fetched"] = len(records)
+        if layer == "posts":
+            frame = enrich_posts(frame, context)
+            frame = mark_duplicates(frame, _post_history(store, frame))
+        if layer in STAFF_FIELDS:
+            frame = keep_staff_fields(store, layer, frame)
+        if layer in INCIDENT_LAYERS:
+            frame = _link(store, layer, frame)
+        if layer == "shelter_status":
+            written = store.append_shelter_status(frame, source=name)
+        else:
+            written = store.upsert(layer, frame, source=name)
+        fresh = _new_rejections(store, name, rejected)
+        if fresh:
+            store.add_rejections(name, fresh, layer=layer)
+        cursor = source.cursor_after(records, since)
+        store.record_health(
+            name,
+            ok=True,
+            kind=source.kind,
+            cursor=cursor,
+            rows=written.inserted + written.updated,
+            rejected=len(rejected) + written.rejected,
+            newest_record_at=_newest(layer, frame),
+        )
+        context.invalidate(layer)
+        result.update(written.as_dict(), ok=True, cursor=cursor, error=None)
+        result["rejected"] = len(rejected) + written.rejected
+        result.update(source.notes)
+    except Exception as exc:  # noqa: BLE001 - one failing source never stops the others
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("source %s failed: %s", name, error)
+        result.update(error=error, cursor=since)
+        try:
+            store.record_health(name, ok=False, kind=source.kind, error=error)
+        except Exception as health_exc:  # noqa: BLE001 - the store itself may be down
+            log.error("cannot record the failure of %s: %s", name, health_exc)
+    return result
+
+
+def run_all(store, sources: Sequence[Source], session=None, *, context=None) -> list[dict]:
+    """Run every source once (shelters and roster first); a failure never stops the others."""
+    context = context or IngestContext(store)
+    ordered = sorted(sources, key=lambda s: ORDER.get(s.layer, 9))
+    return [run_source(store, s, session, context=context) for s in ordered]
+
+
+def run_loop(
+    store,
+    sources: Sequence[Source],
+    *,
+    stop: threading.Event,
+    max_cycles: int | None = None,
+    on_result: Callable[[dict], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Run each source on its ``poll_seconds`` until ``stop`` is set or ``max_cycles`` pass.
+
+    A cycle runs every source that is due. ``stop`` is only looked at between batches, so a
+    batch in progress always finishes (and commits) before the loop returns. Returns the number
+    of cycles run.
+    """
+    context = IngestContext(store)
+    ordered = sorted(sources, key=lambda s: ORDER.get(s.layer, 9))
+    due = {s.name: 0.0 for s in ordered}
+    cycles = 0
+    while not stop.is_set():
+        now = clock()
+        ready = [s for s in ordered if due[s.name] <= now]
+        if ready:
+            for source in ready:
+                if stop.is_set():
+                    break
+                result = run_source(store, source, context=context)
+                due[source.name] = clock() + float(getattr(source, "poll_seconds", 60.0))
+                if on_result:
+                    on_result(result)
+            cycles += 1
+            if max_cycles is not None and cycles >= max_cycles:
+                break
+        wait = min(due.values()) - clock() if due else 1.0
+        stop.wait(max(0.0, min(wait, 5.0)))
+    return cycles
+
+
+# -- steps ----------------------------------------------------------------------------------
+
+
+def enrich_posts(frame: pd.DataFrame, context: IngestContext) -> pd.DataFrame:
+    """Geocode posts without a geotag and classify every post with text."""
+    if not len(frame):
+        return frame
+    frame = frame.copy()
+    texts = [t if isinstance(t, str) else None for t in frame["text"]]
+    gaz = context.gazetteer
+    if gaz is not None:
+        tags = [g if g is not None and not g.is_empty else None for g in frame.geometry]
+        found = gaz.geocode_many(texts, geotags=tags)
+        geoms, sources, conf, matched, towns = [], [], [], [], []
+        for tag, rec in zip(tags, found.to_dict("records"), strict=True):
+            point = rec["point"] if rec["point"] is not None else tag
+            geoms.append(point)
+            sources.append(rec["geo_source"] if point is not None else "none")
+            conf.append(float(rec["confidence"]) if point is not None else None)
+            matched.append(rec["matched"])
+            towns.append(rec["town_code"])
+        frame = frame.set_geometry(pd.Series(geoms, index=frame.index, dtype=object))
+        frame = frame.set_crs("EPSG:4326", allow_override=True)
+        frame["geo_source"] = sources
+        frame["geo_confidence"] = conf
+        frame["matched_place"] = pd.Series(matched, index=frame.index, dtype=object)
+        frame["town_code"] = pd.Series(towns, index=frame.index, dtype=object)
+    classify = context.classifier
+    if classify is not None:
+        cats, terms, urgency = [], [], []
+        for text in texts:
+            if text:
+                c = classify(text)
+                cats.append(list(c.categories))
+                terms.append(list(c.matched_terms))
+                urgency.append(int(c.urgency))
+            else:
+                cats.append([])
+                terms.append([])
+                urgency.append(None)
+        frame["categories"] = pd.Series(cats, index=frame.index, dtype=object)
+        frame["matched_terms"] = pd.Series(terms, index=frame.index, dtype=object)
+        frame["urgency"] = pd.Series(urgency, index=frame.index, dtype=object)
+    return frame
+
+
+def _existing(store, layer: str, frame: pd.DataFrame) -> dict[tuple, dict]:
+    """Stored rows (as dicts with geometry) for the keys of ``frame``."""
+    spec = LAYERS[layer]
+    last = spec.key[-1]
+    values = [v for v in frame[last].dropna().unique().tolist()]
+    found: dict[tuple, dict] = {}
+    for start in range(0, len(values), CHUNK):
+        part = store.read(layer, where={last: values[start : start + CHUNK]})
+        geoms = part.geometry if spec.geometry and len(part) else [None] * len(part)
+        for rec, geom in zip(part.to_dict("records"), geoms, strict=False):
+            rec["geometry"] = geom
+            found[tuple(rec[k] for k in spec.key)] = rec
+    return found
+
+
+def keep_staff_fields(store, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy onto ``frame`` what staff (or an earlier batch) set on the stored rows."""
+    if not len(frame):
+        return frame
+    existing = _existing(store, layer, frame)
+    if not existing:
+        return frame
+    spec = LAYERS[layer]
+    frame = frame.copy()
+    for col in STAFF_FIELDS[layer]:
+        if col not in frame:
+            frame[col] = None
+        frame[col] = frame[col].astype(object)
+    for label, rec in frame.iterrows():
+        old = existing.get(tuple(rec[k] for k in spec.key))
+        if old is None:
+            continue
+        for col in STAFF_FIELDS[layer]:
+            if col == "triage" or not _filled(rec.get(col)):
+                if _filled(old.get(col)):
+                    frame.at[label, col] = old[col]
+        if layer == "posts" and old.get("geo_source") == "manual":
+            for col in ("geo_source", "geo_confidence", "matched_place", "town_code"):
+                frame.at[label, col] = old.get(col)
+            frame.loc[[label], "geometry"] = old["geometry"]
+    return frame
+
+
+def _filled(value) -> bool:
+    if value is None:
+        return False
+    try:
+        return not bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def _post_history(store, frame: pd.DataFrame) -> pd.DataFrame | None:
+    if not len(frame):
+        return None
+    times = pd.to_datetime(frame["posted_at"], utc=True, errors="coerce").dropna()
+    if not len(times):
+        return None
+    return store.read(
+        "posts",
+        since=times.min() - pd.Timedelta(hours=24),
+        until=times.max() + pd.Timedelta(seconds=1),
+        columns=["text", "posted_at", "repost_of"],
+    )
+
+
+def _link(store, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Validate, assign incidents, write the incidents; returns the rows to upsert."""
+    valid, _ = validate(frame, layer)  # the upsert validates again and records rejections
+    if not len(valid):
+        return frame
+    time_col = LAYERS[layer].time_column
+    times = valid[time_col]
+    stored = store.read(
+        "incidents",
+        since=times.min() - pd.Timedelta(hours=4),
+        until=None,
+    )
+    linked, incidents = link_incidents(layer, valid, stored)
+    if len(incidents):
+        store.upsert("incidents", incidents, source="incidents")
+    ids = dict(
+        zip(
+            [tuple(r) for r in linked[list(LAYERS[layer].key)].itertuples(index=False)],
+            linked["incident_id"] if "incident_id" in linked else [None] * len(linked),
+            strict=True,
+        )
+    )
+    if layer == "safety_replies":
+        return frame
+    frame = frame.copy()
+    frame["incident_id"] = [
+        ids.get(tuple(r), old)
+        for r, old in zip(
+            frame[list(LAYERS[layer].key)].itertuples(index=False),
+            frame["incident_id"] if "incident_id" in frame else [None] * len(frame),
+            strict=True,
+        )
+    ]
+    return frame
+
+
+def _new_rejections(store, source: str, rejected: list) -> list:
+    """The rejections not already recorded for ``source`` (a re-read file repeats them)."""
+    if not rejected:
+        return []
+    known = store.read_rejections(limit=20_000, source=source)
+    seen = set(zip(known["raw"], known["reason"], strict=True)) if len(known) else set()
+    out, batch = [], set()
+    for raw, reason in rejected:
+        item = (str(raw)[:2000], str(reason))
+        if item not in seen and item not in batch:
+            batch.add(item)
+            out.append(item)
+    return out
+
+
+def _newest(layer: str, frame: pd.DataFrame):
+    col = LAYERS[layer].time_column
+    if not col or col not in frame or not len(frame):
+        return None
+    times = pd.to_datetime(frame[col], utc=True, errors="coerce").dropna()
+    return times.max() if len(times) else None

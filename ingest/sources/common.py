@@ -1,0 +1,121 @@
+"""Helpers shared by the SNS sources: HTML to text, post rows, JSON pages, id ordering."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import requests
+
+from ingest.base import SourceError, text_or_none
+from ingest.sources.jptime import parse_time
+
+TEXT_LIMIT = 5000  # characters of a post text kept (a post longer than this is spam or a bug)
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "br":
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("p", "div", "li"):
+            self.parts.append("\n\n")
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def html_to_text(markup: str | None) -> str:
+    """The text of an HTML fragment: tags dropped, entities unescaped, <br>/<p> as newlines.
+
+    Examples
+    --------
+    >>> html_to_text('<p>川が&amp;あふれた<br />#<span>調布</span></p><p>2</p>')
+    '川が&あふれた\\n#調布\\n\\n2'
+    """
+    if not markup:
+        return ""
+    if not isinstance(markup, str):
+        raise TypeError(f"content: expected text, got {type(markup).__name__}")
+    parser = _TextExtractor()
+    parser.feed(markup)
+    parser.close()
+    text = "".join(parser.parts)
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def post_row(
+    platform: str,
+    post_id,
+    *,
+    text: str | None,
+    posted_at,
+    author=None,
+    url=None,
+    lang=None,
+    point=None,
+    repost_of: str | None = None,
+) -> dict:
+    """One posts-layer row (not yet geocoded nor classified).
+
+    ``repost_of`` is the key of the original post written ``platform:post_id``.
+    """
+    post_id = text_or_none(post_id)
+    if post_id is None:
+        raise ValueError("missing post id")
+    when = parse_time(posted_at)
+    if when is None:
+        raise ValueError("missing posting time")
+    if text is not None and not isinstance(text, str):
+        raise TypeError(f"text: expected text, got {type(text).__name__}")
+    return {
+        "platform": platform,
+        "post_id": post_id,
+        "author": text_or_none(author, 200),
+        "text": (text or "")[:TEXT_LIMIT] or None,
+        "url": text_or_none(url, 1000),
+        "posted_at": when,
+        "lang": text_or_none(lang, 20),
+        "geo_source": "geotag" if point is not None else "none",
+        "geo_confidence": 1.0 if point is not None else None,
+        "triage": "new",
+        "repost_of": repost_of,
+        "categories": [],
+        "matched_terms": [],
+        "geometry": point,
+    }
+
+
+def get_json(session: requests.Session, url: str, *, method: str = "GET", **kwargs):
+    """The JSON body of a request; SourceError on a transport error, an HTTP error or bad JSON.
+
+    Returns (parsed JSON, response).
+    """
+    try:
+        response = session.request(method, url, **kwargs)
+    except requests.RequestException as exc:
+        raise SourceError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+    if response.status_code >= 400:
+        raise SourceError(f"{method} {url}: HTTP {response.status_code} {response.text[:200]}")
+    try:
+        return json.loads(response.content.decode("utf-8")), response
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(f"{method} {url}: the answer is not JSON ({exc})") from exc
+
+
+def id_order(value: str) -> tuple[int, str]:
+    """A sort key for snowflake-like ids that are decimal strings of varying length."""
+    return (len(value), value)
+
+
+def newest_id(ids, since: str | None) -> str | None:
+    """The greatest id of ``ids`` and ``since`` in :func:`id_order`."""
+    candidates = [i for i in ids if isinstance(i, str) and i] + ([since] if since else [])
+    return max(candidates, key=id_order) if candidates else None
