@@ -1,5 +1,7 @@
 """SNS sources against loopback servers answering documented API shapes."""
 
+# ruff: noqa: F811 - fixtures imported from tests.test_sources_support are used as arguments
+
 from __future__ import annotations
 
 import json
@@ -106,7 +108,9 @@ def test_bluesky_logs_in_and_pages_with_the_cursor(httpserver, ref_store):
     assert result["inserted"] == 3
     posts = _posts(ref_store)
     uri = "at://did:plc:z72i7hdynmk6r22z27h6tvur/app.bsky.feed.post/3kiklsab4fk2b"
-    assert posts.loc[uri]["url"] == "https://bsky.app/profile/kokuryo.bsky.example/post/3kiklsab4fk2b"
+    assert (
+        posts.loc[uri]["url"] == "https://bsky.app/profile/kokuryo.bsky.example/post/3kiklsab4fk2b"
+    )
     assert posts.loc[uri]["text"] == "国領駅前、停電してます。信号も消えてる"
     assert posts.loc[uri]["lang"] == "ja"
     cursor = ref_store.get_cursor("bsky")
@@ -127,8 +131,8 @@ def test_bluesky_bad_password_is_a_failed_run(httpserver, ref_store):
     result = run_source(ref_store, source, _session())
     assert not result["ok"]
     assert "HTTP 401" in result["error"]
-    assert ref_store.health().set_index("source").loc["bsky", "last_error"].startswith(
-        "SourceError"
+    assert (
+        ref_store.health().set_index("source").loc["bsky", "last_error"].startswith("SourceError")
     )
 
 

@@ -187,7 +187,9 @@ def serve_misskey(httpserver, notes=None):
             rows = [n for n in rows if n["id"] < body["untilId"]]
         limit = int(body.get("limit", 10))
         # Misskey answers ascending from a sinceId alone, newest first otherwise.
-        page = rows[:limit] if body.get("sinceId") and not body.get("untilId") else rows[::-1][:limit]
+        page = (
+            rows[:limit] if body.get("sinceId") and not body.get("untilId") else rows[::-1][:limit]
+        )
         return Response(json.dumps(page), content_type="application/json")
 
     httpserver.expect_request("/api/notes/search", method="POST").respond_with_handler(search)
