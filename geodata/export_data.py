@@ -37,7 +37,7 @@ from geodata.export import (
 from geodata.export_kml import frame_to_kml
 from geodata.export_labels import column_label
 from geodata.export_situation import safety_counts
-from geodata.schema import JSON, LAYERS, STORE_CRS, TIME
+from geodata.schema import BOOL, FLOAT, INT, JSON, LAYERS, STORE_CRS, TIME
 
 FORMATS: dict[str, tuple[str, str]] = {
     "geojson": ("application/geo+json", "geojson"),
@@ -80,6 +80,7 @@ def read_layer(
     if layer not in LAYERS:
         raise KeyError(f"unknown layer {layer!r}; one of {', '.join(LAYERS)}")
     since, until = parse_time(since), parse_time(until)
+    where = typed_where(where, layer)
     if public and layer == "safety_replies":
         replies = store.read("safety_replies", since=since, until=until, where=where)
         towns, _, _ = safety_counts(store.read("roster"), replies, store.read("towns"), public=True)
@@ -92,6 +93,41 @@ def read_layer(
     if public:
         frame = public_frame(frame, layer)
     return frame, layer
+
+
+def typed_where(where: dict | None, layer: str) -> dict | None:
+    """Convert text filter values (from a command line) to the kinds of the layer's columns.
+
+    Raises
+    ------
+    KeyError : a column the layer does not have.
+    """
+    if not where:
+        return where
+    spec = LAYERS[layer]
+    out = {}
+    for column, value in where.items():
+        if column not in spec.columns:
+            raise KeyError(f"{layer} has no column {column!r}")
+        kind = spec.columns[column]
+        values = value if isinstance(value, (list, tuple)) else [value]
+        typed = [_typed(v, kind) for v in values]
+        out[column] = typed if isinstance(value, (list, tuple)) else typed[0]
+    return out
+
+
+def _typed(value, kind: str):
+    if not isinstance(value, str):
+        return value
+    if kind == INT:
+        return int(value)
+    if kind == FLOAT:
+        return float(value)
+    if kind == BOOL:
+        return value.strip().lower() in ("1", "true", "yes", "t", "y")
+    if kind == TIME:
+        return parse_time(value)
+    return value
 
 
 def export_layer(

@@ -16,7 +16,7 @@ import sys
 import time
 
 # Command modules, in the order --help lists them.
-COMMANDS = ("reference", "demo")
+COMMANDS = ("reference", "demo", "export")
 
 
 class CommandError(Exception):

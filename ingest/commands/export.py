@@ -1,0 +1,184 @@
+"""``python -m ingest export KIND``: write the situation map, data files, the visit list, open data.
+
+Kinds:
+
+- ``situation-map`` — the 状況図 as A3 PDF and/or 300 dpi PNG (``--format pdf,png``);
+- ``layer NAME`` — one layer as geojson, gpkg, kml, csv or csv-sjis, with filters;
+- ``visit-list`` — the non-responder visit list (A4 PDF, internal only, audit-logged);
+- ``shelters-opendata`` — shelter status in the 自治体標準オープンデータセット columns (csv / csv-sjis);
+- ``cap`` — one CAP 1.2 XML message per shelter status update (``--since`` for a scheduler).
+
+``--public`` makes the version without personal data. Files go to ``--out`` (a file, or a
+folder; default ``var/exports/``); the summary lists the paths and counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from geodata.settings import PROJECT_ROOT
+from ingest.cli import CommandError
+
+NAME = "export"
+HELP = "Export the situation: map (PDF/PNG), layers (GeoJSON/GPKG/KML/CSV), visit list, open data, CAP."
+KINDS = ("situation-map", "layer", "visit-list", "shelters-opendata", "cap")
+DEFAULT_OUT = PROJECT_ROOT / "var" / "exports"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options."""
+    parser.add_argument("kind", choices=KINDS, help="what to export")
+    parser.add_argument("name", nargs="?", help="the layer name (for KIND=layer)")
+    parser.add_argument(
+        "--format",
+        help="situation-map: pdf, png or pdf,png (default pdf); layer: geojson (default), gpkg, "
+        "kml, csv, csv-sjis; shelters-opendata: csv (default, UTF-8 with BOM) or csv-sjis",
+    )
+    parser.add_argument("--public", action="store_true", help="the version without personal data")
+    parser.add_argument("--out", type=Path, help=f"output file or folder (default {DEFAULT_OUT})")
+    parser.add_argument("--since", help="only records at or after this time (ISO; naive = JST)")
+    parser.add_argument("--until", help="only records before this time (ISO; naive = JST)")
+    parser.add_argument("--as-of", help="situation / status at this time (default: now)")
+    parser.add_argument("--bbox", help="layer: minlon,minlat,maxlon,maxlat")
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="layer: equality filter; VALUE a,b,c means any of them (repeatable)",
+    )
+    parser.add_argument(
+        "--tiles",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="situation-map: try GSI basemap tiles (silently none when offline)",
+    )
+    parser.add_argument("--sender", help="cap: CAP sender (default <code>.bosai-dashboard)")
+    parser.add_argument(
+        "--exercise",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="cap: force status Exercise (--exercise) or Actual (--no-exercise); default: "
+        "Exercise for drill records",
+    )
+    parser.add_argument("--who", help="user name for the audit log (default cli:<login>)")
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run one export; returns the summary."""
+    from geodata.export import PersonalDataError
+    from geodata.fonts import FontNotFound
+    from geodata.store import open_store
+
+    store = open_store(args.db)
+    try:
+        results, extra = _export(store, args)
+    except (PersonalDataError, FontNotFound, ValueError, KeyError) as exc:
+        raise CommandError(str(exc).strip("'\"")) from exc
+    finally:
+        store.dispose()
+    paths = write_results(results, args.out)
+    summary = {"kind": args.kind, "paths": [str(p) for p in paths], "files": len(paths)}
+    summary["count"] = sum(r.count for r in results) if args.kind == "cap" else (
+        results[0].count if results else 0
+    )  # fmt: skip
+    summary.update(extra)
+    return summary
+
+
+def _export(store, args) -> tuple[list, dict]:
+    if args.kind == "situation-map":
+        from geodata.export_map import situation_map
+
+        formats = tuple(f.strip() for f in (args.format or "pdf").split(",") if f.strip())
+        session = _tile_session() if args.tiles else None
+        results = situation_map(
+            store, formats=formats, public=args.public, as_of=args.as_of, since=args.since,
+            tile_session=session, who=args.who,
+        )  # fmt: skip
+        info = results[0].info if results else {}
+        return results, {"kpis": info.get("kpis"), "basemap": info.get("basemap")}
+    if args.kind == "layer":
+        from geodata.export_data import export_layer
+
+        if not args.name:
+            raise ValueError("export layer needs a layer NAME, e.g. export layer shelters")
+        result = export_layer(
+            store, args.name, args.format or "geojson", since=args.since, until=args.until,
+            bbox=parse_bbox(args.bbox), where=parse_where(args.where), public=args.public,
+            who=args.who,
+        )  # fmt: skip
+        extra = {"replaced": result.info["replaced"]} if "replaced" in result.info else {}
+        return [result], extra
+    if args.kind == "visit-list":
+        from geodata.export_visits import visit_list_pdf
+
+        if args.public:
+            raise ValueError("the visit list holds personal data: there is no public version")
+        result = visit_list_pdf(store, as_of=args.as_of, who=args.who)
+        return [result], {"towns": result.info["towns"], "pages": result.info["pages"]}
+    if args.kind == "shelters-opendata":
+        from geodata.export_opendata import shelters_opendata_csv
+
+        fmt = args.format or "csv"
+        if fmt not in ("csv", "csv-sjis"):
+            raise ValueError("shelters-opendata formats: csv or csv-sjis")
+        encoding = "cp932" if fmt == "csv-sjis" else "utf-8-sig"
+        result = shelters_opendata_csv(store, as_of=args.as_of, encoding=encoding, who=args.who)
+        return [result], {k: v for k, v in result.info.items() if k in ("open", "replaced")}
+    from geodata.export_cap import cap_messages
+
+    results = cap_messages(
+        store, since=args.since, until=args.until, sender=args.sender, exercise=args.exercise,
+        who=args.who,
+    )  # fmt: skip
+    return results, {"identifiers": [r.info["identifier"] for r in results]}
+
+
+def _tile_session():
+    from ingest.http import make_session
+
+    return make_session(retries=0, timeout=(3.0, 5.0))
+
+
+def write_results(results: list, out: Path | None) -> list[Path]:
+    """Write each result; ``out`` is a file (one result with a suffix) or a folder."""
+    out = out or DEFAULT_OUT
+    as_file = len(results) == 1 and out.suffix and not out.is_dir()
+    if not as_file:
+        out.mkdir(parents=True, exist_ok=True)
+    return [r.write(out) for r in results]
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """``minlon,minlat,maxlon,maxlat`` -> a tuple of floats.
+
+    Examples
+    --------
+    >>> parse_bbox("139.5,35.6,139.6,35.7")
+    (139.5, 35.6, 139.6, 35.7)
+    """
+    if not text:
+        return None
+    parts = [float(v) for v in text.split(",")]
+    if len(parts) != 4 or parts[0] >= parts[2] or parts[1] >= parts[3]:
+        raise ValueError("--bbox wants minlon,minlat,maxlon,maxlat with min < max")
+    return tuple(parts)  # type: ignore[return-value]
+
+
+def parse_where(items: list[str]) -> dict | None:
+    """``["triage=new,verified", "town_code=13208001001"]`` -> an equality filter dict.
+
+    Examples
+    --------
+    >>> parse_where(["triage=new,verified", "category=火災"])
+    {'triage': ['new', 'verified'], 'category': '火災'}
+    """
+    where: dict = {}
+    for item in items:
+        column, sep, value = item.partition("=")
+        if not sep or not column:
+            raise ValueError(f"--where wants COLUMN=VALUE, got {item!r}")
+        where[column.strip()] = value.split(",") if "," in value else value
+    return where or None
