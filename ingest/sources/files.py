@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pyproj
 import shapely
-from shapely.ops import transform as shapely_transform
 
 from ingest.base import (
     BaseSource,
@@ -122,7 +121,7 @@ def to_lonlat(geom: shapely.Geometry, crs) -> shapely.Geometry:
     crs_text = str(crs)
     if pyproj.CRS.from_user_input(crs_text).equals(pyproj.CRS.from_epsg(4326)):
         return geom
-    return shapely_transform(_transformer(crs_text).transform, geom)
+    return shapely.transform(geom, _transformer(crs_text).transform, interleaved=False)
 
 
 def _features(doc: dict, crs) -> list[dict]:

@@ -54,7 +54,12 @@ def parse_jp_time(text: str) -> pd.Timestamp | None:
 
 
 def parse_time(value) -> pd.Timestamp | None:
-    """A time from ISO text, epoch seconds, or Japanese text; ValueError when unreadable."""
+    """A time from ISO text, epoch seconds or milliseconds, or Japanese text.
+
+    Raises ValueError when the value is not a time.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > 1e11:
+        value = value / 1000.0  # epoch milliseconds (ArcGIS, JavaScript exports)
     if isinstance(value, str) and re.search(r"[年時令平昭午]|^\s*[RHS]\d", value):
         found = parse_jp_time(value)
         if found is not None:

@@ -1,0 +1,203 @@
+"""Shelter status (開設状況, 避難者数) from other systems' files: CSV, JSON or GeoJSON.
+
+Columns (NFKC-normalized headers; first present wins):
+
+============ ================================================================================
+shelter      ``shelter_id``, ``避難所ID``, ``共通ID``, ``ID``; ``名称``, ``避難所名``, ``施設名``,
+             ``name``; ``所在地_連結表記``, ``住所``, ``address``; a position (lat/lon, X/Y in
+             ``crs``, or the GeoJSON geometry in the CRS the file declares)
+status       ``開設状況``, ``状況``, ``状態``, ``status`` (開設/開設中/open, 満員/full,
+             閉鎖/閉設/closed, 未開設) — else ``default_status`` (開設: an open-shelter list)
+evacuees     ``避難者数``, ``人数``, ``避難人数``, ``evacuees``, or a column whose header carries the
+             time: ``人数_令和6年1月9日午後6時時点`` (one status per such column)
+households   ``世帯数``, ``避難世帯数``, ``households`` (also with a time in the header)
+needs        ``不足物資``, ``ニーズ``, ``要望``, ``needs`` (水, 食料, 毛布 ... -> water, food ...)
+time         ``更新日時``, ``報告日時``, ``日時``, ``reported_at``; else the header's time; else
+             the file's modification time (Last-Modified for a URL)
+============ ================================================================================
+
+Every row becomes a status record of the stored shelter it names
+(:class:`ShelterMatcher`); an unknown shelter is a rejection. ``source_id`` is a digest of
+the file name, the row's shelter identity, its time and its values, so re-reading the file
+appends nothing (``Store.append_shelter_status`` is idempotent on it).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pandas as pd
+
+from geodata.schema import empty_frame
+from ingest.base import digest, first_of, text_or_none
+from ingest.sources.files import FileSource, record_point
+from ingest.sources.jptime import parse_jp_time, parse_time
+from ingest.sources.shelter_match import ShelterMatcher
+
+ID = ("shelter_id", "避難所ID", "共通ID", "ID", "id", "施設ID")
+NAME = ("名称", "避難所名", "施設名", "施設・場所名", "name")
+ADDRESS = ("所在地_連結表記", "住所", "所在地", "address")
+STATUS = ("開設状況", "状況", "状態", "status", "開設状態")
+EVACUEES = ("避難者数", "人数", "避難人数", "evacuees")
+HOUSEHOLDS = ("世帯数", "避難世帯数", "households")
+NEEDS = ("不足物資", "ニーズ", "要望", "needs", "必要物資")
+NOTE = ("備考", "note", "メモ")
+TIME = ("更新日時", "報告日時", "日時", "reported_at", "更新時刻", "時点")
+BY = ("報告者", "reported_by", "入力者")
+
+STATUS_WORDS = (
+    ("未開設", "未開設"), ("not open", "未開設"), ("満員", "満員"), ("full", "満員"),
+    ("閉鎖", "閉鎖"), ("閉設", "閉鎖"), ("closed", "閉鎖"), ("開設", "開設"), ("open", "開設"),
+)  # fmt: skip
+NEED_WORDS = (
+    ("飲料水", "water"), ("水", "water"), ("食料", "food"), ("食糧", "food"), ("食べ物", "food"),
+    ("毛布", "blankets"), ("医療", "medical"), ("医師", "medical"), ("看護", "medical"),
+    ("電源", "power"), ("電気", "power"), ("発電", "power"), ("トイレ", "toilets"),
+    ("ミルク", "milk"), ("医薬品", "medicine"), ("薬", "medicine"), ("人員", "staff"),
+    ("職員", "staff"), ("スタッフ", "staff"),
+)  # fmt: skip
+_TIMED = re.compile(r"^(?P<what>避難者数|人数|避難人数|世帯数|避難世帯数)_?(?P<when>.+)$")
+
+
+def parse_status_word(text: str | None) -> str | None:
+    """開設 / 満員 / 閉鎖 / 未開設 from a status cell (None when empty or unknown)."""
+    if not text:
+        return None
+    t = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    for word, status in STATUS_WORDS:
+        if word in t:
+            return status
+    return None
+
+
+def parse_needs(text) -> list[str]:
+    """The NEEDS values named in a cell (``水、毛布`` -> ``["water", "blankets"]``)."""
+    if text is None:
+        return []
+    if isinstance(text, list):
+        text = ",".join(map(str, text))
+    t = unicodedata.normalize("NFKC", str(text)).lower()
+    found = []
+    for word, need in NEED_WORDS:
+        if word in t and need not in found:
+            found.append(need)
+    for need in ("water", "food", "blankets", "medical", "power", "toilets", "milk", "medicine",
+                 "staff"):  # fmt: skip
+        if re.search(rf"\b{need}\b", t) and need not in found:
+            found.append(need)
+    return found
+
+
+def _count(value) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).replace(",", "").replace("人", "")
+    text = text.replace("世帯", "").strip()
+    number = float(text)
+    if number < 0 or not number.is_integer():
+        raise ValueError(f"not a count: {value!r}")
+    return int(number)
+
+
+class ShelterStatusSource(FileSource):
+    """Status records of known shelters from a file (see the module docstring).
+
+    Parameters
+    ----------
+    path, url, format, encoding : see :class:`ingest.sources.files.FileSource`.
+    crs : CRS of the coordinates when the file does not declare one (e.g. ``EPSG:6677``).
+    default_status : the status of rows without a status column (``開設``).
+    """
+
+    kind = "shelter_status"
+    layer = "shelter_status"
+    poll_seconds = 300.0
+
+    def __init__(self, name: str, *, default_status: str = "開設", **kwargs):
+        super().__init__(name, **kwargs)
+        self.default_status = default_status
+        self._matcher: ShelterMatcher | None = None
+
+    def normalize(self, records):
+        self._matcher = ShelterMatcher(self.context.frame("shelters"))
+        return super().normalize(records)
+
+    def normalize_record(self, record: dict) -> list[dict]:
+        if not isinstance(record, dict):
+            raise TypeError(f"expected an object, got {type(record).__name__}")
+        sid_text = text_or_none(first_of(record, ID), 100)
+        name = text_or_none(first_of(record, NAME), 200)
+        address = text_or_none(first_of(record, ADDRESS), 300)
+        point = record_point(record, self.crs)
+        shelter_id, _ = self._matcher.match(
+            shelter_id=sid_text, name=name, address=address, point=point
+        )
+        if shelter_id is None:
+            raise ValueError(f"unknown shelter: {sid_text or ''} {name or ''} {address or ''}")
+        status_text = text_or_none(first_of(record, STATUS))
+        status = parse_status_word(status_text) or (None if status_text else self.default_status)
+        if status is None:
+            raise ValueError(f"unknown status {status_text!r}")
+        base = {
+            "shelter_id": shelter_id,
+            "status": status,
+            "needs": parse_needs(first_of(record, NEEDS)),
+            "note": text_or_none(first_of(record, NOTE), 1000),
+            "reported_by": text_or_none(first_of(record, BY), 100),
+        }
+        when_text = first_of(record, TIME)
+        row_time = parse_time(when_text) if when_text is not None else None
+        timed = self._timed_counts(record)
+        rows = []
+        if timed:
+            for when, counts in sorted(timed.items()):
+                rows.append({**base, **counts, "reported_at": row_time or when})
+        else:
+            rows.append(
+                {
+                    **base,
+                    "evacuees": _count(first_of(record, EVACUEES)),
+                    "households": _count(first_of(record, HOUSEHOLDS)),
+                    "reported_at": row_time,
+                }
+            )
+        identity = sid_text or name or address or shelter_id
+        for row in rows:
+            values = (row["status"], row.get("evacuees"), row.get("households"), row["needs"])
+            stamp = row["reported_at"].isoformat() if row["reported_at"] is not None else ""
+            row["source_id"] = digest(self.file_id, identity, stamp, *values, size=12)
+            if row["reported_at"] is None:
+                row["reported_at"] = self._file_time()
+        return rows
+
+    def _timed_counts(self, record: dict) -> dict[pd.Timestamp, dict]:
+        out: dict[pd.Timestamp, dict] = {}
+        for header, value in record.items():
+            if not isinstance(header, str):
+                continue
+            m = _TIMED.match(header)
+            if not m:
+                continue
+            when = parse_jp_time(m["when"])
+            if when is None:
+                continue
+            column = "households" if "世帯" in m["what"] else "evacuees"
+            count = _count(value)
+            if count is not None:
+                out.setdefault(when, {"evacuees": None, "households": None})[column] = count
+        return out
+
+    def _file_time(self) -> pd.Timestamp:
+        if self.file_time:
+            try:
+                return parse_time(self.file_time)
+            except ValueError:
+                pass
+        return pd.Timestamp.now(tz="UTC").floor("s")
+
+    def finish(self, rows: list[dict], rejected):
+        by_id = {row["source_id"]: row for row in rows}
+        if not by_id:
+            return empty_frame("shelter_status"), rejected
+        return pd.DataFrame(list(by_id.values())), rejected
