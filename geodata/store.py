@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import geopandas as gpd
 import numpy as np
@@ -30,8 +27,6 @@ import sqlalchemy as sa
 from sqlalchemy import event, func
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.types import UserDefinedType
 
 from geodata import settings
 from geodata.schema import (
@@ -40,149 +35,29 @@ from geodata.schema import (
     INT,
     JSON,
     LAYERS,
-    SHELTER_STATUS,
     STORE_CRS,
-    STR,
     TIME,
     Layer,
     empty_frame,
     now_utc,
     validate,
 )
+from geodata.store_codec import db_time as _db_time
+from geodata.store_codec import encode_column as _encode_column
+from geodata.store_codec import encode_value as _encode_value
+from geodata.store_codec import plain as _plain
+from geodata.store_errors import StaleVersion, UnknownRecord, UpsertResult
+from geodata.store_log import LogMixin
 from geodata.store_migrations import MIGRATIONS, SCHEMA_VERSION
+from geodata.store_status import ShelterStatusMixin
+from geodata.store_tables import build_metadata
 
 log = logging.getLogger(__name__)
 
 CHUNK = 2000  # rows per executemany / keys per IN lookup
 
 
-class StaleVersion(Exception):
-    """A shelter status write was based on a version that is no longer current.
-
-    ``current`` holds the current record (a dict of shelter_status columns) so the caller can
-    show it and let the user confirm again.
-    """
-
-    def __init__(self, current: dict | None):
-        self.current = current
-        version = current["version"] if current else 0
-        super().__init__(f"stale version: the current version is {version}")
-
-
-class UnknownRecord(KeyError):
-    """The record to update does not exist."""
-
-
-@dataclass
-class UpsertResult:
-    """Counts of one upsert."""
-
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-    def __iadd__(self, other: UpsertResult) -> UpsertResult:
-        for k in self.__dict__:
-            setattr(self, k, getattr(self, k) + getattr(other, k))
-        return self
-
-
-class _PostGISGeometry(UserDefinedType):
-    """PostGIS geometry column that speaks WKB to Python."""
-
-    cache_ok = True
-
-    def get_col_spec(self, **kw) -> str:
-        return "geometry(Geometry,4326)"
-
-    def bind_expression(self, bindvalue):
-        return func.ST_GeomFromWKB(sa.cast(bindvalue, pg_dialect.BYTEA), 4326)
-
-    def column_expression(self, col):
-        return func.ST_AsBinary(col)
-
-
-def _sa_type(kind: str):
-    return {
-        STR: sa.Text(),
-        INT: sa.BigInteger(),
-        FLOAT: sa.Float(),
-        BOOL: sa.Boolean(),
-        TIME: sa.DateTime(timezone=True),
-        JSON: sa.Text(),
-    }[kind]
-
-
-def build_metadata(postgres: bool) -> sa.MetaData:
-    """The tables of every layer plus rejections, audit_log, layer_versions and meta."""
-    md = sa.MetaData()
-    for layer in LAYERS.values():
-        cols = [
-            sa.Column(name, _sa_type(kind), primary_key=name in layer.key)
-            for name, kind in layer.columns.items()
-        ]
-        if layer.geometry:
-            cols.append(sa.Column("geometry", _PostGISGeometry() if postgres else sa.LargeBinary()))
-            cols += [sa.Column(c, sa.Float()) for c in ("minx", "miny", "maxx", "maxy")]
-        cols += [sa.Column("row_hash", sa.Text()), sa.Column("stored_at", sa.DateTime(True))]
-        table = sa.Table(layer.name, md, *cols)
-        if layer.time_column:
-            sa.Index(f"ix_{layer.name}_{layer.time_column}", table.c[layer.time_column])
-        if layer.geometry:
-            if postgres:
-                sa.Index(f"ix_{layer.name}_geom", table.c.geometry, postgresql_using="gist")
-            else:
-                sa.Index(f"ix_{layer.name}_bbox", table.c.minx, table.c.miny)
-    sa.Index(
-        "ux_shelter_status_source",
-        md.tables["shelter_status"].c.source,
-        md.tables["shelter_status"].c.source_id,
-        unique=True,
-        sqlite_where=sa.text("source_id IS NOT NULL"),
-        postgresql_where=sa.text("source_id IS NOT NULL"),
-    )
-    sa.Index("ix_posts_town", md.tables["posts"].c.town_code)
-    sa.Index("ix_safety_resident", md.tables["safety_replies"].c.resident_id)
-    serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-    sa.Table(
-        "rejections",
-        md,
-        sa.Column("id", serial, primary_key=True, autoincrement=True),
-        sa.Column("source", sa.Text()),
-        sa.Column("layer", sa.Text()),
-        sa.Column("raw", sa.Text()),
-        sa.Column("reason", sa.Text()),
-        sa.Column("at", sa.DateTime(True), index=True),
-    )
-    sa.Table(
-        "audit_log",
-        md,
-        sa.Column("id", serial, primary_key=True, autoincrement=True),
-        sa.Column("who", sa.Text(), nullable=False),
-        sa.Column("action", sa.Text(), nullable=False),
-        sa.Column("layer", sa.Text()),
-        sa.Column("record_key", sa.Text()),
-        sa.Column("old", sa.Text()),
-        sa.Column("new", sa.Text()),
-        sa.Column("at", sa.DateTime(True), index=True),
-    )
-    sa.Table(
-        "layer_versions",
-        md,
-        sa.Column("layer", sa.Text(), primary_key=True),
-        sa.Column("version", sa.BigInteger(), nullable=False),
-    )
-    sa.Table(
-        "meta",
-        md,
-        sa.Column("key", sa.Text(), primary_key=True),
-        sa.Column("value", sa.Text()),
-    )
-    return md
+__all__ = ["Store", "open_store", "StaleVersion", "UnknownRecord", "UpsertResult", "build_metadata"]
 
 
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
@@ -205,7 +80,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
-class Store:
+class Store(ShelterStatusMixin, LogMixin):
     """The store. Create it with :func:`open_store`."""
 
     def __init__(self, engine: sa.Engine):
@@ -341,11 +216,13 @@ class Store:
     def _decode(self, layer: Layer, rows: list, names: list[str]) -> pd.DataFrame:
         data = {name: [r[i] for r in rows] for i, name in enumerate(names)}
         # Object dtype first: pandas 3 would infer a string dtype and turn None into NaN.
-        df = pd.DataFrame({
-            c: pd.Series(data[c], dtype=object)
-            for c in names
-            if c in layer.columns or c == "geometry"
-        })
+        df = pd.DataFrame(
+            {
+                c: pd.Series(data[c], dtype=object)
+                for c in names
+                if c in layer.columns or c == "geometry"
+            }
+        )
         for name in list(df.columns):
             kind = layer.columns.get(name)
             if kind == TIME:
@@ -663,397 +540,3 @@ class Store:
             )
             self._bump(conn, spec.name)
         return _plain(valid.iloc[0].to_dict())
-
-    # -- shelter status (append-only, versioned) -------------------------------------------
-
-    def current_shelter_status(self) -> pd.DataFrame:
-        """The latest status record of each shelter (highest version)."""
-        t = self.tables["shelter_status"]
-        latest = (
-            sa.select(t.c.shelter_id, func.max(t.c.version).label("v"))
-            .group_by(t.c.shelter_id)
-            .subquery()
-        )
-        names = list(SHELTER_STATUS.columns)
-        stmt = sa.select(*[t.c[n] for n in names]).join(
-            latest, sa.and_(t.c.shelter_id == latest.c.shelter_id, t.c.version == latest.c.v)
-        )
-        with self._read() as conn:
-            rows = conn.execute(stmt).all()
-        if not rows:
-            return empty_frame(SHELTER_STATUS)
-        return self._decode(SHELTER_STATUS, rows, names)
-
-    def shelter_status_history(self, shelter_id: str) -> pd.DataFrame:
-        """Every status record of one shelter, oldest first."""
-        return self.read("shelter_status", where={"shelter_id": shelter_id}, order="version")
-
-    def _current_status(self, conn, shelter_id: str) -> dict | None:
-        t = self.tables["shelter_status"]
-        names = list(SHELTER_STATUS.columns)
-        row = conn.execute(
-            sa.select(*[t.c[n] for n in names])
-            .where(t.c.shelter_id == shelter_id)
-            .order_by(t.c.version.desc())
-            .limit(1)
-        ).first()
-        if row is None:
-            return None
-        return _plain(self._decode(SHELTER_STATUS, [row], names).iloc[0].to_dict())
-
-    def update_shelter_status(
-        self,
-        shelter_id: str,
-        fields: dict,
-        *,
-        base_version: int | None,
-        actor: str,
-        reported_at=None,
-    ) -> dict:
-        """Append a staff update of a shelter's status, refusing stale writes.
-
-        Parameters
-        ----------
-        shelter_id : the shelter.
-        fields : status, evacuees, households, needs, note (unchanged fields carry over).
-        base_version : the version the staff member saw (0 when the shelter had none). When it
-            is not the current version, :class:`StaleVersion` is raised with the current record
-            and nothing is written. ``None`` skips the check (a system write).
-        actor : who makes the update (audit log, ``reported_by``).
-
-        Returns
-        -------
-        The new record (dict) with its version.
-        """
-        allowed = {"status", "evacuees", "households", "needs", "note"}
-        if set(fields) - allowed:
-            raise ValueError(f"cannot set {sorted(set(fields) - allowed)} on a shelter status")
-        try:
-            with self._write() as conn:
-                shelters = self.tables["shelters"]
-                exists = conn.execute(
-                    sa.select(shelters.c.shelter_id).where(shelters.c.shelter_id == shelter_id)
-                ).first()
-                if exists is None:
-                    raise UnknownRecord(f"shelter {shelter_id} does not exist")
-                current = self._current_status(conn, shelter_id)
-                version = current["version"] if current else 0
-                if base_version is not None and base_version != version:
-                    raise StaleVersion(current)
-                base = current or {
-                    "status": "未開設",
-                    "evacuees": 0,
-                    "households": None,
-                    "needs": [],
-                    "note": None,
-                }
-                record = {
-                    **{k: base.get(k) for k in allowed},
-                    **fields,
-                    "shelter_id": shelter_id,
-                    "version": version + 1,
-                    "reported_at": reported_at or now_utc(),
-                    "reported_by": actor,
-                    "source": "staff",
-                    "source_id": None,
-                }
-                valid, rejected = validate(pd.DataFrame([record]), SHELTER_STATUS)
-                if len(rejected):
-                    raise ValueError(rejected.iloc[0]["reason"])
-                if valid.iloc[0]["evacuees"] is not pd.NA and (valid.iloc[0]["evacuees"] or 0) < 0:
-                    raise ValueError("evacuees: a count cannot be negative")
-                if (
-                    valid.iloc[0]["households"] is not pd.NA
-                    and (valid.iloc[0]["households"] or 0) < 0
-                ):
-                    raise ValueError("households: a count cannot be negative")
-                names, rows = self._encode(SHELTER_STATUS, valid)
-                conn.exec_driver_sql(self._insert_sql(SHELTER_STATUS, names), rows)
-                new = _plain(valid.iloc[0].to_dict())
-                self._audit(conn, actor, "update", "shelter_status", (shelter_id,), current, new)
-                self._bump(conn, "shelter_status")
-            return new
-        except IntegrityError:
-            # Another writer took this version between our read and our insert (PostgreSQL).
-            with self._read() as conn:
-                raise StaleVersion(self._current_status(conn, shelter_id)) from None
-
-    def append_shelter_status(self, frame: pd.DataFrame, *, source: str) -> UpsertResult:
-        """Append status records from another system, idempotent on (source, source_id).
-
-        Each row needs shelter_id, reported_at, status and a source_id unique within the
-        source. Rows already stored are counted as unchanged; rows for unknown shelters and
-        rows that do not fit the schema are rejected with a reason.
-        """
-        frame = frame.copy()
-        frame["source"] = source
-        frame["version"] = range(1, len(frame) + 1)  # placeholder, unique; assigned below
-        valid, rejected = validate(frame, SHELTER_STATUS)
-        result = UpsertResult()
-        rejections = list(rejected.itertuples(index=False))
-        t = self.tables["shelter_status"]
-        for attempt in range(5):
-            try:
-                with self._write() as conn:
-                    known = {
-                        r[0] for r in conn.execute(sa.select(self.tables["shelters"].c.shelter_id))
-                    }
-                    seen = {
-                        r[0]
-                        for r in conn.execute(sa.select(t.c.source_id).where(t.c.source == source))
-                    }
-                    versions = dict(
-                        conn.execute(
-                            sa.select(t.c.shelter_id, func.max(t.c.version)).group_by(
-                                t.c.shelter_id
-                            )
-                        ).all()
-                    )
-                    out = []
-                    bad = list(rejections)
-                    valid_sorted = valid.sort_values("reported_at", kind="stable")
-                    for rec in valid_sorted.to_dict("records"):
-                        if rec["source_id"] is None:
-                            bad.append(
-                                _Rej(
-                                    json.dumps(_plain(rec), default=str, ensure_ascii=False),
-                                    "missing source_id",
-                                )
-                            )
-                        elif rec["source_id"] in seen:
-                            result.unchanged += 1
-                        elif rec["shelter_id"] not in known:
-                            bad.append(
-                                _Rej(
-                                    json.dumps(_plain(rec), default=str, ensure_ascii=False),
-                                    f"unknown shelter {rec['shelter_id']}",
-                                )
-                            )
-                        elif (
-                            rec["evacuees"] is not pd.NA
-                            and rec["evacuees"] is not None
-                            and rec["evacuees"] < 0
-                        ):
-                            bad.append(
-                                _Rej(
-                                    json.dumps(_plain(rec), default=str, ensure_ascii=False),
-                                    "evacuees: a count cannot be negative",
-                                )
-                            )
-                        else:
-                            seen.add(rec["source_id"])
-                            versions[rec["shelter_id"]] = versions.get(rec["shelter_id"], 0) + 1
-                            rec["version"] = versions[rec["shelter_id"]]
-                            out.append(rec)
-                    if bad:
-                        self._insert_rejections(conn, source, "shelter_status", bad)
-                    if out:
-                        df = pd.DataFrame(out, columns=list(SHELTER_STATUS.columns))
-                        ok, _ = validate(df, SHELTER_STATUS)
-                        names, rows = self._encode(SHELTER_STATUS, ok)
-                        conn.exec_driver_sql(self._insert_sql(SHELTER_STATUS, names), rows)
-                        self._bump(conn, "shelter_status")
-                    result.inserted = len(out)
-                    result.rejected = len(bad)
-                return result
-            except IntegrityError:
-                result = UpsertResult()
-                if attempt == 4:
-                    raise
-        return result
-
-    # -- rejections, audit, health ---------------------------------------------------------
-
-    def _insert_rejections(self, conn, source, layer, items) -> None:
-        at = _db_time(now_utc(), self.postgres)
-        rows = [
-            {
-                "source": source,
-                "layer": layer,
-                "raw": str(raw)[:2000],
-                "reason": str(reason),
-                "at": at,
-            }
-            for raw, reason in items
-        ]
-        if rows:
-            conn.execute(sa.insert(self.tables["rejections"]), rows)
-            self._bump(conn, "rejections")
-
-    def add_rejections(self, source: str, items: Iterable[tuple[str, str]], layer=None) -> int:
-        """Record raw records that could not be used, each with its reason."""
-        items = list(items)
-        with self._write() as conn:
-            self._insert_rejections(conn, source, layer, items)
-        return len(items)
-
-    def read_rejections(self, limit: int = 500, source: str | None = None) -> pd.DataFrame:
-        """The newest rejections first."""
-        t = self.tables["rejections"]
-        stmt = sa.select(t).order_by(t.c.id.desc()).limit(limit)
-        if source:
-            stmt = stmt.where(t.c.source == source)
-        with self._read() as conn:
-            df = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[c.name for c in t.c])
-        df["at"] = pd.to_datetime(df["at"], utc=True)
-        return df
-
-    def _audit(self, conn, who, action, layer, key, old, new) -> None:
-        conn.execute(
-            sa.insert(self.tables["audit_log"]),
-            [
-                {
-                    "who": who,
-                    "action": action,
-                    "layer": layer,
-                    "record_key": "|".join(map(str, key)),
-                    "old": None
-                    if old is None
-                    else json.dumps(_plain(old), default=str, ensure_ascii=False),
-                    "new": None
-                    if new is None
-                    else json.dumps(_plain(new), default=str, ensure_ascii=False),
-                    "at": _db_time(now_utc(), self.postgres),
-                }
-            ],
-        )
-
-    def _audit_rows(self, conn, actor, action, spec: Layer, rows, existing) -> None:
-        for row in rows:
-            key = tuple(row[k] for k in spec.key)
-            old = existing.get(key)
-            clean = {k: v for k, v in row.items() if k in spec.columns}
-            old_clean = None if old is None else {k: v for k, v in old.items() if k in spec.columns}
-            self._audit(conn, actor, action, spec.name, key, old_clean, clean)
-
-    def log_action(self, who: str, action: str, layer: str | None = None, detail=None) -> None:
-        """Audit a non-write action (an export, a view of a personal-data list)."""
-        with self._write() as conn:
-            self._audit(conn, who, action, layer, (), None, detail)
-
-    def read_audit(self, limit: int = 500, layer: str | None = None) -> pd.DataFrame:
-        """The newest audit-log rows first."""
-        t = self.tables["audit_log"]
-        stmt = sa.select(t).order_by(t.c.id.desc()).limit(limit)
-        if layer:
-            stmt = stmt.where(t.c.layer == layer)
-        with self._read() as conn:
-            df = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[c.name for c in t.c])
-        df["at"] = pd.to_datetime(df["at"], utc=True)
-        return df
-
-    def get_cursor(self, source: str) -> str | None:
-        """The saved cursor of a source (None before its first successful run)."""
-        rec = self.get("source_health", source)
-        return rec["cursor"] if rec else None
-
-    def record_health(
-        self,
-        source: str,
-        *,
-        ok: bool,
-        kind: str | None = None,
-        error: str | None = None,
-        cursor: str | None = None,
-        rows: int | None = None,
-        rejected: int | None = None,
-        newest_record_at=None,
-    ) -> None:
-        """Record a source run: success (with its new cursor) or failure (keeping the old one)."""
-        old = self.get("source_health", source) or {"source": source}
-        now = now_utc()
-        new = dict(old)
-        if kind:
-            new["kind"] = kind
-        if ok:
-            new["last_success_at"] = now
-            if cursor is not None:
-                new["cursor"] = cursor
-            new["rows_last_run"] = rows
-            new["rejected_last_run"] = rejected
-            if newest_record_at is not None:
-                new["newest_record_at"] = newest_record_at
-        else:
-            new["last_error"] = (error or "error")[:1000]
-            new["last_error_at"] = now
-        self.upsert("source_health", pd.DataFrame([new]), source="store")
-
-    def health(self) -> pd.DataFrame:
-        """Every source's health row."""
-        return self.read("source_health", order="source")
-
-
-class _Rej(tuple):
-    def __new__(cls, raw, reason):
-        return super().__new__(cls, (raw, reason))
-
-
-# -- value encoding helpers ---------------------------------------------------------------------
-
-
-def _db_time(value, postgres: bool):
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    ts = ts.tz_convert("UTC")
-    dt = ts.to_pydatetime()
-    return dt if postgres else dt.replace(tzinfo=None)
-
-
-def _encode_value(value, kind, postgres: bool):
-    if value is None:
-        return None
-    if kind == TIME:
-        return _db_time(value, postgres)
-    if kind == JSON:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value
-
-
-def _encode_column(series: pd.Series, kind: str, postgres: bool) -> list:
-    if kind == TIME:
-        times = pd.to_datetime(series, utc=True)
-        if postgres:
-            return [None if pd.isna(v) else v.to_pydatetime() for v in times]
-        text = times.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-        return [None if pd.isna(v) else v for v in text]
-    if kind == JSON:
-        return [
-            None if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True) for v in series
-        ]
-    if kind == INT:
-        return [None if v is pd.NA or v is None else int(v) for v in series.astype(object)]
-    if kind == FLOAT:
-        return [
-            None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
-            for v in series.astype(object)
-        ]
-    if kind == BOOL:
-        return [None if v is pd.NA or v is None else bool(v) for v in series.astype(object)]
-    return [
-        None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-        for v in series.astype(object)
-    ]
-
-
-def _plain(record: dict) -> dict:
-    """Turn pandas scalars of a record into plain Python values (NA -> None)."""
-    out = {}
-    for k, v in record.items():
-        if v is pd.NA or v is pd.NaT or v is None:
-            out[k] = None
-        elif isinstance(v, float) and math.isnan(v):
-            out[k] = None
-        elif isinstance(v, pd.Timestamp):
-            out[k] = v.to_pydatetime()
-        elif isinstance(v, np.integer):
-            out[k] = int(v)
-        elif isinstance(v, np.floating):
-            out[k] = float(v)
-        elif isinstance(v, np.bool_):
-            out[k] = bool(v)
-        elif isinstance(v, datetime) and v.tzinfo is None:
-            out[k] = v.replace(tzinfo=UTC)
-        else:
-            out[k] = v
-    return out
