@@ -53,7 +53,6 @@ MAP_AXES = (0.012, 0.075, 0.655, 0.82)  # left, bottom, width, height (figure fr
 PANEL_X = 0.682
 PANEL_W = 0.306
 MEDIA = {"pdf": "application/pdf", "png": "image/png"}
-_HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
 
 
 def situation_map(
@@ -237,10 +236,8 @@ def _town_labels(ax, towns: gpd.GeoDataFrame) -> None:
     points = towns.geometry.representative_point()
     for name, pt in zip(towns["name"], points, strict=True):
         if name and pt is not None:
-            ax.text(
-                pt.x, pt.y, name, fontsize=6, color="#555", ha="center", va="center",
-                zorder=3.5, path_effects=[patheffects.withStroke(linewidth=1.5, foreground="white")],
-            )  # fmt: skip
+            label(ax, name, (pt.x, pt.y), halo=1.5, fontsize=6, color="#555", ha="center",
+                  va="center", zorder=3.5)  # fmt: skip
 
 
 def _reports(ax, reports: gpd.GeoDataFrame) -> None:
@@ -274,11 +271,27 @@ def _shelters(ax, shelters: gpd.GeoDataFrame) -> None:
                 c=style["color"], edgecolors=style["edge"], linewidths=1.0, zorder=8,
             )  # fmt: skip
     for _, row in shelters[shelters["status"].isin(("開設", "満員"))].iterrows():
-        ax.annotate(
-            f"{row['name']}\n{shelter_load(row)}", (row.geometry.x, row.geometry.y),
-            xytext=(6, 4), textcoords="offset points", fontsize=7.5, fontweight="bold",
-            color=SHELTER_STYLE[row["status"]]["text"], zorder=9, path_effects=_HALO,
+        label(
+            ax, f"{row['name']}\n{shelter_load(row)}", (row.geometry.x, row.geometry.y),
+            offset=(6, 4), fontsize=7.5, fontweight="bold",
+            color=SHELTER_STYLE[row["status"]]["text"], zorder=9,
         )  # fmt: skip
+
+
+def label(ax, text: str, xy, *, offset=(0, 0), halo: float = 2.2, **kwargs) -> None:
+    """Text with a white halo that stays text in the PDF (searchable, copyable).
+
+    Matplotlib draws text with path effects as outlines, so the halo is a second, outline-only
+    copy underneath and the text itself is drawn plainly on top.
+    """
+    common = {"xytext": offset, "textcoords": "offset points", **kwargs}
+    zorder = common.pop("zorder", 5)
+    ax.annotate(
+        text, xy, color="white", zorder=zorder - 0.01,
+        path_effects=[patheffects.withStroke(linewidth=halo, foreground="white")],
+        **{k: v for k, v in common.items() if k != "color"},
+    )  # fmt: skip
+    ax.annotate(text, xy, zorder=zorder, **common)
 
 
 def shelter_load(row) -> str:
@@ -341,8 +354,8 @@ def _north_arrow(ax, bounds) -> None:
         "", xy=tip, xytext=(x, y), zorder=12,
         arrowprops={"arrowstyle": "-|>,head_length=1.2,head_width=0.6", "lw": 2.5, "color": "#222"},
     )  # fmt: skip
-    ax.text(tip[0], tip[1] + 0.012 * (maxy - miny), "N", fontsize=18, fontweight="bold",
-            ha="center", va="bottom", zorder=12, path_effects=_HALO)  # fmt: skip
+    label(ax, "N", (tip[0], tip[1] + 0.012 * (maxy - miny)), fontsize=18, fontweight="bold",
+          ha="center", va="bottom", zorder=12)  # fmt: skip
 
 
 def _footer(fig: Figure, s: Situation, tiles: bool) -> None:
