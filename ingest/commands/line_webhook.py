@@ -1,0 +1,54 @@
+"""``python -m ingest line-webhook --port N``: receive LINE webhook POSTs into the spool.
+
+Put it behind the HQ's HTTPS reverse proxy (LINE only calls https URLs). The channel secret
+comes from the environment variable named by ``--secret-env`` (default LINE_CHANNEL_SECRET).
+Runs until SIGTERM/SIGINT; requests in progress are finished first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from pathlib import Path
+
+from ingest.cli import CommandError
+from ingest.line_webhook import serve
+
+NAME = "line-webhook"
+HELP = "Receive LINE Messaging API webhooks (signature-checked) into a spool directory."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options."""
+    parser.add_argument("--port", type=int, default=8787, help="port to listen on (8787)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    parser.add_argument(
+        "--spool",
+        type=Path,
+        default=Path("var/line_spool"),
+        help="spool directory (default var/line_spool; the line_spool source reads it)",
+    )
+    parser.add_argument(
+        "--secret-env",
+        default="LINE_CHANNEL_SECRET",
+        help="environment variable holding the channel secret (LINE_CHANNEL_SECRET)",
+    )
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Serve until a signal; returns how many bodies were stored and refused."""
+    secret = os.environ.get(args.secret_env, "")
+    if not secret:
+        raise CommandError(f"set the channel secret in the environment variable {args.secret_env}")
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        counts = serve(args.host, args.port, secret, args.spool, stop)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return {"stored": counts["stored"], "rejected": counts["rejected"], "spool": str(args.spool)}

@@ -1,0 +1,101 @@
+"""``python -m ingest run``: run every configured source once, or each on its poll interval.
+
+``--loop`` keeps running until SIGTERM or SIGINT: the batch in progress is finished and
+committed, then the command exits 0. ``--max-cycles N`` bounds the loop (tests, cron).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from geodata.store import open_store
+from ingest.cli import CommandError
+from ingest.runner import run_all, run_loop
+from ingest.sources_config import ConfigError, load_config
+
+NAME = "run"
+HELP = "Fetch every configured source once (or --loop on their poll intervals) into the store."
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("sources.toml"),
+        help="sources TOML file (default: sources.toml; see sources.example.toml)",
+    )
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="NAME", help="run only this source"
+    )
+    parser.add_argument(
+        "--loop", action="store_true", help="keep running each source on its poll interval"
+    )
+    parser.add_argument("--max-cycles", type=int, help="with --loop: stop after this many cycles")
+
+
+def _sources(args):
+    if not args.config.exists():
+        raise CommandError(
+            f"{args.config} not found: copy sources.example.toml to sources.toml and edit it, "
+            "or pass --config"
+        )
+    try:
+        sources = load_config(args.config).sources
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from exc
+    if args.only:
+        unknown = set(args.only) - {s.name for s in sources}
+        if unknown:
+            raise CommandError(f"no enabled source named {', '.join(sorted(unknown))}")
+        sources = [s for s in sources if s.name in args.only]
+    return sources
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run the sources; returns counts and the failed sources."""
+    sources = _sources(args)
+    store = open_store(args.db)
+    try:
+        if not args.loop:
+            return _summary(run_all(store, sources), cycles=1)
+        stop = threading.Event()
+        results: list[dict] = []
+
+        def _stop(signum, _frame):
+            log.info("signal %s: finishing the current batch", signum)
+            stop.set()
+
+        previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            cycles = run_loop(
+                store, sources, stop=stop, max_cycles=args.max_cycles, on_result=results.append
+            )
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return _summary(results, cycles=cycles, stopped=stop.is_set())
+    finally:
+        store.dispose()
+
+
+def _summary(results: list[dict], **extra) -> dict:
+    total = {k: sum(r.get(k) or 0 for r in results) for k in ("inserted", "updated", "rejected")}
+    failed = sorted({r["source"] for r in results if not r["ok"]})
+    return {
+        "sources": len({r["source"] for r in results}),
+        "runs": len(results),
+        **total,
+        "failed": failed,
+        **extra,
+        "results": [
+            {k: r.get(k) for k in ("source", "ok", "fetched", "inserted", "rejected", "error")}
+            for r in results[-50:]
+        ],
+    }

@@ -1,0 +1,362 @@
+"""The runner: repeatable runs of every source, faults that keep data and cursor, staff edits,
+the loop and its clean stop."""
+
+# ruff: noqa: F811 - fixtures imported from tests.test_sources_support are used as arguments
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug import Response
+
+from geodata.store import open_store
+from ingest.http import make_session
+from ingest.line_webhook import spool_write
+from ingest.runner import run_all, run_loop, run_source
+from ingest.sources.bluesky import BlueskySource
+from ingest.sources.field_reports import FieldReportSource
+from ingest.sources.line import LineSpoolSource
+from ingest.sources.mastodon import MastodonSource
+from ingest.sources.misskey import MisskeySource
+from ingest.sources.posts_file import PostsFileSource
+from ingest.sources.roster import RosterCsvSource
+from ingest.sources.safety_csv import SafetyCsvSource
+from ingest.sources.shelter_status import ShelterStatusSource
+from ingest.sources.shelters import ShelterListSource
+from tests.test_sources_support import (  # noqa: F401
+    BSKY_PASSWORD,
+    BSKY_USER,
+    MISSKEY_TOKEN,
+    PAYLOADS,
+    ref_store,
+    serve_bluesky,
+    serve_mastodon,
+    serve_misskey,
+    truncating_server,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _session(timeout=5.0):
+    return make_session(retries=0, timeout=(2, timeout))
+
+
+def _mastodon(httpserver, tmp_path):
+    return MastodonSource("mastodon", base_url=serve_mastodon(httpserver), hashtags=["chofu"],
+                          limit=2, session=_session())  # fmt: skip
+
+
+def _bluesky(httpserver, tmp_path):
+    return BlueskySource("bluesky", base_url=serve_bluesky(httpserver), query="調布",
+                         identifier=BSKY_USER, password=BSKY_PASSWORD, session=_session())  # fmt: skip
+
+
+def _misskey(httpserver, tmp_path):
+    return MisskeySource("misskey", base_url=serve_misskey(httpserver), query="調布",
+                         token=MISSKEY_TOKEN, limit=2, session=_session())  # fmt: skip
+
+
+def _posts_file(httpserver, tmp_path):
+    # Served over HTTP and re-read every run (skip_unchanged off): the upsert must be idempotent.
+    httpserver.expect_request("/export/posts.jsonl").respond_with_data(
+        (PAYLOADS / "posts_file/posts.jsonl").read_bytes(), content_type="application/x-ndjson"
+    )
+    return PostsFileSource("posts-file", url=httpserver.url_for("/export/posts.jsonl"),
+                           skip_unchanged=False, session=_session())  # fmt: skip
+
+
+def _line(httpserver, tmp_path):
+    spool = tmp_path / "spool"
+    spool_write(spool, (PAYLOADS / "line/webhook_replies.json").read_bytes())
+    spool_write(spool, (PAYLOADS / "line/webhook_redelivery.json").read_bytes())
+    return LineSpoolSource("line", spool_dir=str(spool), lag_seconds=3600)  # re-read each run
+
+
+def _safety(httpserver, tmp_path):
+    return SafetyCsvSource("web-form", path=str(PAYLOADS / "safety/web_form.csv"))
+
+
+def _roster(httpserver, tmp_path):
+    return RosterCsvSource("roster", path=str(PAYLOADS / "roster/roster.csv"))
+
+
+def _status(httpserver, tmp_path):
+    return ShelterStatusSource(
+        "open-list", path=str(PAYLOADS / "shelter_status/open_shelters_r6.csv")
+    )
+
+
+def _status_plane(httpserver, tmp_path):
+    return ShelterStatusSource("plane", path=str(PAYLOADS / "shelter_status/status_plane.geojson"))
+
+
+def _field(httpserver, tmp_path):
+    return FieldReportSource("survey", path=str(PAYLOADS / "field_reports/survey.geojson"))
+
+
+def _shelters(httpserver, tmp_path):
+    return ShelterListSource("shelter-list", path=str(PAYLOADS / "shelters/opendata_shelters.csv"),
+                             municipality="13208")  # fmt: skip
+
+
+ALL_SOURCES = {
+    "mastodon": _mastodon,
+    "bluesky": _bluesky,
+    "misskey": _misskey,
+    "posts_file": _posts_file,
+    "line_spool": _line,
+    "safety_csv": _safety,
+    "roster_csv": _roster,
+    "shelter_status": _status,
+    "shelter_status_plane": _status_plane,
+    "field_reports": _field,
+    "shelters": _shelters,
+}
+
+
+def test_every_source_type_is_in_the_repeat_test():
+    from ingest.sources import SOURCE_TYPES
+
+    covered = {k.removesuffix("_plane") for k in ALL_SOURCES}
+    assert set(SOURCE_TYPES) <= covered
+
+
+@pytest.mark.parametrize("kind", sorted(ALL_SOURCES))
+def test_a_second_run_over_the_same_window_inserts_nothing(kind, httpserver, tmp_path, ref_store):
+    source = ALL_SOURCES[kind](httpserver, tmp_path)
+    first = run_source(ref_store, source)
+    assert first["ok"], first["error"]
+    assert first["inserted"] > 0
+    version = ref_store.data_version(source.layer)
+    rejections = len(ref_store.read_rejections())
+    second = run_source(ref_store, source)
+    assert second["ok"], second["error"]
+    assert (second["inserted"], second["updated"]) == (0, 0)
+    assert ref_store.data_version(source.layer) == version
+    assert len(ref_store.read_rejections()) == rejections  # a re-read file repeats no rejection
+
+
+# -- faults -------------------------------------------------------------------------------------
+
+
+def _prime(store, httpserver):
+    """Store one good Mastodon run; return the stored cursor and row count."""
+    source = MastodonSource("mastodon", base_url=serve_mastodon(httpserver), hashtags=["chofu"],
+                            session=_session())  # fmt: skip
+    assert run_source(store, source)["ok"]
+    return store.get_cursor("mastodon"), store.count("posts")
+
+
+def _other_source():
+    return FieldReportSource("survey", path=str(PAYLOADS / "field_reports/survey.geojson"))
+
+
+def _fault_500(httpserver):
+    httpserver.expect_request("/api/v1/timelines/tag/chofu").respond_with_json(
+        {"error": "internal"}, status=500
+    )
+
+
+def _fault_slow(httpserver):
+    def slow(request):
+        time.sleep(1.5)
+        return Response("[]", content_type="application/json")
+
+    httpserver.expect_request("/api/v1/timelines/tag/chofu").respond_with_handler(slow)
+
+
+def _fault_malformed(httpserver):
+    httpserver.expect_request("/api/v1/timelines/tag/chofu").respond_with_data(
+        '[{"id": "111726950000000006", "content": "<p>broken', content_type="application/json"
+    )
+
+
+def _fault_html(httpserver):
+    httpserver.expect_request("/api/v1/timelines/tag/chofu").respond_with_data(
+        "<html><body>502 Bad Gateway</body></html>", content_type="text/html"
+    )
+
+
+FAULTS = {
+    "http_500": (_fault_500, "HTTP 500"),
+    "timeout": (_fault_slow, "Timeout"),
+    "malformed_json": (_fault_malformed, "not JSON"),
+    "html_instead_of_json": (_fault_html, "not JSON"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_failing_source_keeps_data_and_cursor_and_the_others_run(fault, httpserver, ref_store):
+    cursor, count = _prime(ref_store, httpserver)
+    httpserver.clear()
+    make_fault, message = FAULTS[fault]
+    make_fault(httpserver)
+    failing = MastodonSource("mastodon", base_url=httpserver.url_for("").rstrip("/"),
+                             hashtags=["chofu"], session=_session(timeout=0.5))  # fmt: skip
+    results = run_all(ref_store, [failing, _other_source()])
+    by_name = {r["source"]: r for r in results}
+    assert not by_name["mastodon"]["ok"]
+    assert message in by_name["mastodon"]["error"]
+    assert by_name["survey"]["ok"] and by_name["survey"]["inserted"] == 2
+    health = ref_store.health().set_index("source")
+    assert message in health.loc["mastodon", "last_error"]
+    assert health.loc["mastodon", "cursor"] == cursor
+    assert ref_store.get_cursor("mastodon") == cursor
+    assert ref_store.count("posts") == count
+
+
+def test_a_truncated_page_keeps_data_and_cursor(httpserver, ref_store, truncating_server):
+    cursor, count = _prime(ref_store, httpserver)
+    failing = MastodonSource("mastodon", base_url=truncating_server.url, hashtags=["chofu"],
+                             session=_session())  # fmt: skip
+    results = run_all(ref_store, [failing, _other_source()])
+    assert [r["ok"] for r in results] == [False, True]
+    assert "ConnectionError" in results[0]["error"] or "ChunkedEncoding" in results[0]["error"]
+    assert ref_store.get_cursor("mastodon") == cursor
+    assert ref_store.count("posts") == count
+    assert ref_store.health().set_index("source").loc["mastodon", "last_error"]
+
+
+def test_a_failure_on_a_later_page_writes_nothing(httpserver, ref_store):
+    """Page 1 answers, page 2 fails: the batch is all or nothing."""
+    base = httpserver.url_for("").rstrip("/")
+    statuses = (PAYLOADS / "mastodon/statuses.json").read_text("utf-8")
+    import json
+
+    first_page = json.loads(statuses)[::-1][:2]
+    httpserver.expect_ordered_request("/api/v1/timelines/tag/chofu").respond_with_json(
+        first_page,
+        headers={"Link": f'<{base}/api/v1/timelines/tag/chofu?max_id=1>; rel="next"'},
+    )
+    httpserver.expect_ordered_request("/api/v1/timelines/tag/chofu").respond_with_json(
+        {"error": "boom"}, status=503
+    )
+    source = MastodonSource("mastodon", base_url=base, hashtags=["chofu"], limit=2,
+                            session=_session())  # fmt: skip
+    result = run_source(ref_store, source)
+    assert not result["ok"] and "HTTP 503" in result["error"]
+    assert ref_store.count("posts") == 0
+    assert ref_store.get_cursor("mastodon") is None
+
+
+# -- staff edits --------------------------------------------------------------------------------
+
+
+def test_a_rerun_never_undoes_staff_triage(httpserver, ref_store):
+    source = MastodonSource("mastodon", base_url=serve_mastodon(httpserver), hashtags=["chofu"],
+                            session=_session())  # fmt: skip
+    run_source(ref_store, source)
+    ref_store.update("posts", ("mastodon", "111726900000000001"),
+                     {"triage": "verified", "assigned_to": "sato"}, actor="sato")  # fmt: skip
+    ref_store.record_health("mastodon", ok=True, cursor="0")  # force a re-read of everything
+    result = run_source(ref_store, source)
+    assert result["ok"] and result["updated"] == 0
+    post = ref_store.get("posts", ("mastodon", "111726900000000001"))
+    assert (post["triage"], post["assigned_to"]) == ("verified", "sato")
+
+
+# -- the loop -----------------------------------------------------------------------------------
+
+
+def test_loop_runs_each_source_on_its_interval_until_max_cycles(tmp_path, store):
+    fast = FieldReportSource("fast", path=str(PAYLOADS / "field_reports/survey.geojson"))
+    slow = FieldReportSource("slow", path=str(PAYLOADS / "field_reports/kobo.csv"))
+    fast.poll_seconds, slow.poll_seconds = 0.05, 3600
+    results: list[dict] = []
+    cycles = run_loop(store, [fast, slow], stop=threading.Event(), max_cycles=3,
+                      on_result=results.append)  # fmt: skip
+    assert cycles == 3
+    assert [r["source"] for r in results] == ["fast", "slow", "fast", "fast"]
+    assert all(r["ok"] for r in results)
+
+
+def test_loop_stops_between_batches_when_asked(store):
+    stop = threading.Event()
+    source = FieldReportSource("fast", path=str(PAYLOADS / "field_reports/survey.geojson"))
+    source.poll_seconds = 0.01
+    seen = []
+
+    def on_result(result):
+        seen.append(result)
+        if len(seen) == 2:
+            stop.set()
+
+    run_loop(store, [source], stop=stop, on_result=on_result)
+    assert len(seen) == 2
+
+
+def _write_config(tmp_path: Path) -> Path:
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f"""
+[defaults]
+poll_seconds = 0.2
+
+[[source]]
+name = "survey"
+type = "field_reports"
+path = "{PAYLOADS / "field_reports/survey.geojson"}"
+
+[[source]]
+name = "needs-a-token"
+type = "mastodon"
+base_url = "http://127.0.0.1:9"
+hashtags = ["chofu"]
+token_env = "BOSAI_TEST_UNSET_TOKEN"
+""",
+        "utf-8",
+    )
+    return config
+
+
+def test_run_command_loop_exits_cleanly_on_sigterm(tmp_path, sqlite_url):
+    config = _write_config(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "BOSAI_TEST_UNSET_TOKEN"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ingest", "run", "--loop", "--json", "--config", str(config),
+         "--db", sqlite_url],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    store = open_store(sqlite_url)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            health = store.health()
+            if len(health) >= 2:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        store.dispose()
+    assert proc.returncode == 0, err
+    summary = __import__("json").loads(out.strip().splitlines()[-1])
+    assert summary["stopped"] is True
+    assert summary["failed"] == ["needs-a-token"]
+    store = open_store(sqlite_url)
+    health = store.health().set_index("source")
+    assert "BOSAI_TEST_UNSET_TOKEN" in health.loc["needs-a-token", "last_error"]
+    assert health.loc["survey", "last_error"] is None
+    assert store.count("field_reports") == 2
+    store.dispose()
+
+
+def test_run_command_once(tmp_path, sqlite_url):
+    from ingest.cli import main
+
+    config = _write_config(tmp_path)
+    assert main(["run", "--config", str(config), "--db", sqlite_url, "--only", "survey"]) == 0
+    store = open_store(sqlite_url)
+    assert store.count("field_reports") == 2
+    store.dispose()
