@@ -265,8 +265,11 @@ def write_payloads(
     with open(out / "posts.jsonl", "w", encoding="utf-8") as fh:
         for record in drill.posts_file:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    for i, body in enumerate(drill.line_bodies, 1):
-        _dump(out / "line" / f"webhook-{i:05d}.json", body)
+    # Named as ingest.line_webhook spools them (<time_ns>-<uuid>.json): line/ is a spool folder.
+    uuids = np.random.default_rng([drill.seed, 8]).integers(0, 256, (len(drill.line_bodies), 16))
+    for body, raw in zip(drill.line_bodies, uuids, strict=True):
+        received_ns = (body["events"][0]["timestamp"] + 300) * 1_000_000
+        _dump(out / "line" / f"{received_ns:020d}-{bytes(raw.astype(np.uint8)).hex()}.json", body)
     drill.roster_csv.to_csv(out / "roster.csv", index=False, encoding=roster_encoding)
     for name, frame in drill.shelter_files.items():
         enc = OPENDATA_ENCODING if name.startswith("opendata-") else "utf-8-sig"

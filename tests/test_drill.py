@@ -369,7 +369,10 @@ def test_write_payloads_layout(tmp_path):
     assert len((tmp_path / "posts.jsonl").read_text(encoding="utf-8").splitlines()) == len(
         x.posts_file
     )
-    assert len(list((tmp_path / "line").glob("webhook-*.json"))) == len(x.line_bodies)
+    spool = sorted((tmp_path / "line").glob("*.json"))
+    assert len(spool) == len(x.line_bodies)
+    assert re.fullmatch(r"\d{20}-[0-9a-f]{32}\.json", spool[0].name)
+    assert json.loads(spool[0].read_text(encoding="utf-8")) == x.line_bodies[0]
     assert (tmp_path / "roster.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     opendata = next((tmp_path / "shelters").glob("opendata-*.csv"))
     assert "人数_令和8年10月12日午後6時時点" in opendata.read_bytes().decode("cp932")
