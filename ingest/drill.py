@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from geodata import settings
+from ingest import drill_bluesky as sky
 from ingest import drill_payloads as pay
 from ingest.drill_load import load_into_store  # noqa: F401  (part of this module's API)
 from ingest.drill_people import generate_replies, generate_roster, line_bodies, roster_csv
@@ -131,8 +132,8 @@ class Drill:
 
     @cached_property
     def bluesky(self) -> list[dict]:
-        """Bluesky PostViews, oldest first (pages: ``drill_payloads.bluesky_pages``)."""
-        return pay.bluesky_posts(self.posts, self.seed, self.t0)
+        """Bluesky PostViews, oldest first (pages: ``drill_bluesky.bluesky_pages``)."""
+        return sky.bluesky_posts(self.posts, self.seed, self.t0)
 
     @cached_property
     def posts_file(self) -> list[dict]:
@@ -259,8 +260,8 @@ def write_payloads(
     masto = pay.mastodon_pages(drill.mastodon)
     for i, page in enumerate(masto, 1):
         _dump(out / "mastodon" / f"page-{i:05d}.json", page)
-    sky = pay.bluesky_pages(drill.bluesky)
-    for i, page in enumerate(sky, 1):
+    bsky_pages = sky.bluesky_pages(drill.bluesky)
+    for i, page in enumerate(bsky_pages, 1):
         _dump(out / "bluesky" / f"page-{i:05d}.json", page)
     with open(out / "posts.jsonl", "w", encoding="utf-8") as fh:
         for record in drill.posts_file:
@@ -291,7 +292,7 @@ def write_payloads(
     counts = {
         "mastodon_pages": len(masto),
         "mastodon_statuses": len(drill.mastodon),
-        "bluesky_pages": len(sky),
+        "bluesky_pages": len(bsky_pages),
         "bluesky_posts": len(drill.bluesky),
         "posts_file_records": len(drill.posts_file),
         "line_bodies": len(drill.line_bodies),

@@ -1,5 +1,5 @@
-"""Raw payloads as the real sources send them: Mastodon statuses, Bluesky PostViews, the generic
-posts file, LINE webhook bodies; and the ids those sources use.
+"""Raw payloads as the real sources send them: Mastodon statuses, the generic posts file; the ids
+and encodings the sources use (Bluesky is in ``drill_bluesky``, LINE in ``drill_people``).
 
 Ids are derived from the seed and the position in the timeline, never from the wall clock, so a
 drill re-run with another anchor updates the same records instead of adding new ones. Hosts are
@@ -26,12 +26,10 @@ ID_EPOCH_MS = 1_791_774_000_000
 MASTODON_HOST = "mstdn.example"
 MASTODON_REMOTES = ("fedibird.example", "social.example", "mastodon.example")
 MASTODON_PAGE = 40
-BLUESKY_PAGE = 100
-B32_SORT = "234567abcdefghijklmnopqrstuvwxyz"  # atproto TID alphabet
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # ULID
 
 
-def _without_gc(fn):
+def without_gc(fn):
     """Run ``fn`` with the cyclic GC paused: it builds millions of small acyclic dicts, and the
     collector's passes over them only cost time (1M posts: 31 s -> 17 s)."""
 
@@ -48,11 +46,12 @@ def _without_gc(fn):
     return wrapper
 
 
-def _digest(*parts) -> bytes:
+def digest(*parts) -> bytes:
+    """32 bytes derived from ``parts`` (seeded, stable names and ids)."""
     return hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=32).digest()
 
 
-def _b32(data: bytes) -> str:
+def b32(data: bytes) -> str:
     """Multibase base32 (lower case, no padding)."""
     return base64.b32encode(data).decode().lower().rstrip("=")
 
@@ -82,7 +81,7 @@ _PAYLOAD_COLUMNS = ("offset_s", "platform", "author", "lang", "body", "emoji", "
                     "photo", "repost_of", "lat", "lon")  # fmt: skip
 
 
-def _columns(posts: pd.DataFrame, rows: np.ndarray) -> dict[str, np.ndarray]:
+def payload_columns(posts: pd.DataFrame, rows: np.ndarray) -> dict[str, np.ndarray]:
     """The rows' payload columns as numpy arrays (iterating Arrow-backed strings is slow)."""
     out = {}
     for c in _PAYLOAD_COLUMNS:
@@ -124,7 +123,7 @@ def mastodon_id(seed: int, offset_s: np.ndarray, index: np.ndarray) -> np.ndarra
 
 
 def _mastodon_account(seed: int, author: int) -> dict:
-    h = _digest("masto-account", seed, author)
+    h = digest("masto-account", seed, author)
     words = tx.HANDLE_WORDS
     username = f"{words[h[0] % len(words)]}_{words[h[1] % len(words)]}{h[2] % 100}"
     remote = h[3] % 10 >= 7
@@ -180,7 +179,7 @@ def _mastodon_html(body: str, emoji: str, tags: tuple, link: str) -> str:
     return "<p>" + "".join(parts) + "</p>"
 
 
-@_without_gc
+@without_gc
 def mastodon_statuses(posts: pd.DataFrame, seed: int, t0: pd.Timestamp) -> list[dict]:
     """Mastodon Status entities of the drill's Mastodon posts, oldest first.
 
@@ -189,7 +188,7 @@ def mastodon_statuses(posts: pd.DataFrame, seed: int, t0: pd.Timestamp) -> list[
     rows = np.flatnonzero(posts["platform"].to_numpy() == "mastodon")
     if not len(rows):
         return []
-    sub = _columns(posts, rows)
+    sub = payload_columns(posts, rows)
     ids = mastodon_id(seed, sub["offset_s"], rows)
     times = iso_times(t0, sub["offset_s"])
     accounts: dict[int, dict] = {}
@@ -245,7 +244,7 @@ def mastodon_statuses(posts: pd.DataFrame, seed: int, t0: pd.Timestamp) -> list[
 
 
 def _mastodon_media(seed: int, row: int) -> dict:
-    media_id = str(109_500_000_000_000_000 + int.from_bytes(_digest("media", seed, row)[:6], "big"))
+    media_id = str(109_500_000_000_000_000 + int.from_bytes(digest("media", seed, row)[:6], "big"))
     path = f"https://{MASTODON_HOST}/system/media_attachments/files/{media_id}"
     return {
         "id": media_id,
@@ -265,128 +264,13 @@ def mastodon_pages(statuses: list[dict], size: int = MASTODON_PAGE) -> list[list
     return [newest_first[i : i + size] for i in range(0, len(newest_first), size)]
 
 
-_SORT_CHARS = np.array(list(B32_SORT))
-
-
-def tids(micros: np.ndarray, clock: int) -> np.ndarray:
-    """atproto TIDs (record keys): 53-bit microseconds and a 10-bit clock id, base32-sortable."""
-    value = (np.asarray(micros, dtype=np.uint64) << np.uint64(10)) | np.uint64(clock & 0x3FF)
-    shifts = np.arange(60, -1, -5, dtype=np.uint64)
-    idx = (value[:, None] >> shifts[None, :]) & np.uint64(31)
-    return np.ascontiguousarray(_SORT_CHARS[idx]).view("<U13").ravel().astype(object)
-
-
-def _bluesky_author(seed: int, author: int) -> dict:
-    h = _digest("bsky-author", seed, author)
-    words = tx.HANDLE_WORDS
-    handle = f"{words[h[0] % len(words)]}{words[h[1] % len(words)]}{h[2] % 100}.bsky.example"
-    return {
-        "did": "did:plc:" + _b32(h[3:18]),
-        "handle": handle,
-        "displayName": tx.NICKNAMES[h[20] % len(tx.NICKNAMES)],
-        "labels": [],
-        "createdAt": f"2024-0{1 + h[21] % 9}-0{1 + h[22] % 9}T00:00:00.000Z",
-    }
-
-
-def _facets(body: str, emoji: str, tags: tuple, link: str) -> list[dict]:
-    """richtext facets (byte offsets in UTF-8) of the hashtags and the link of plain_text()."""
-    facets = []
-    pos = len((body + (" " + emoji if emoji else "")).encode())
-    if tags:
-        pos += 1  # "\n"
-        for j, t in enumerate(tags):
-            start = pos + (1 if j else 0)
-            end = start + len(("#" + t).encode())
-            feature = {"$type": "app.bsky.richtext.facet#tag", "tag": t}
-            facets.append({"index": {"byteStart": start, "byteEnd": end}, "features": [feature]})
-            pos = end
-    if link:
-        start = pos + 1
-        end = start + len(link.encode())
-        feature = {"$type": "app.bsky.richtext.facet#link", "uri": link}
-        facets.append({"index": {"byteStart": start, "byteEnd": end}, "features": [feature]})
-    return facets
-
-
-@_without_gc
-def bluesky_posts(posts: pd.DataFrame, seed: int, t0: pd.Timestamp) -> list[dict]:
-    """``app.bsky.feed.defs#postView`` objects of the drill's Bluesky posts, oldest first."""
-    rows = np.flatnonzero(posts["platform"].to_numpy() == "bluesky")
-    if not len(rows):
-        return []
-    sub = _columns(posts, rows)
-    offsets = sub["offset_s"]
-    times = iso_times(t0, offsets)
-    indexed = iso_times(t0, offsets + 0.5 + (rows % 5))
-    us = (ID_EPOCH_MS + np.round(offsets * 1000).astype(np.int64)) * 1000 + rows % 1000
-    authors: dict[int, dict] = {}
-    out = []
-    rng = np.random.default_rng([seed, 70])
-    post_cids = cids(rng, len(rows))
-    blobs = iter(cids(rng, int(np.count_nonzero(sub["photo"])), codec=0x55))
-    cols = zip(rows, tids(us, seed), post_cids, times, indexed, sub["author"], sub["lang"], sub["body"], sub["emoji"],
-               sub["tags"], sub["link"], sub["photo"], strict=True)  # fmt: skip
-    for row, rkey, post_cid, at, idx_at, author, lang, body, emoji, tags, link, photo in cols:
-        who = authors.get(author) or authors.setdefault(author, _bluesky_author(seed, author))
-        record = {
-            "$type": "app.bsky.feed.post",
-            "text": plain_text(body, emoji, tags, link),
-            "createdAt": at,
-            "langs": [lang],
-        }
-        facets = _facets(body, emoji, tags, link)
-        if facets:
-            record["facets"] = facets
-        view = {
-            "uri": f"at://{who['did']}/app.bsky.feed.post/{rkey}",
-            "cid": post_cid,
-            "author": who,
-            "record": record,
-            "replyCount": 0,
-            "repostCount": int(row % 4),
-            "likeCount": int(row % 9),
-            "quoteCount": 0,
-            "indexedAt": idx_at,
-            "labels": [],
-        }
-        if photo:
-            blob = next(blobs)
-            record["embed"] = {
-                "$type": "app.bsky.embed.images",
-                "images": [{"alt": "", "image": {"$type": "blob", "ref": {"$link": blob},
-                                                 "mimeType": "image/jpeg", "size": 183211}}],
-            }  # fmt: skip
-            img = f"https://cdn.bsky.example/img/feed_fullsize/plain/{who['did']}/{blob}@jpeg"
-            view["embed"] = {
-                "$type": "app.bsky.embed.images#view",
-                "images": [
-                    {"thumb": img.replace("fullsize", "thumbnail"), "fullsize": img, "alt": ""}
-                ],
-            }
-        out.append(view)
-    return out
-
-
-def bluesky_pages(views: list[dict], size: int = BLUESKY_PAGE) -> list[dict]:
-    """``app.bsky.feed.searchPosts?sort=latest`` responses: newest first, a cursor but on the last."""
-    newest_first = views[::-1]
-    pages = []
-    for i in range(0, len(newest_first), size):
-        page: dict = {"posts": newest_first[i : i + size]}
-        if i + size < len(newest_first):
-            page["cursor"] = str(i + size)
-        pages.append(page)
-    return pages
-
-
-@_without_gc
+@without_gc
 def file_records(posts: pd.DataFrame, seed: int, t0: pd.Timestamp) -> list[dict]:
     """The generic posts file (other tools' exports): one dict per line, with lat/lon."""
     rows = np.flatnonzero(posts["platform"].isin(["x", "threads"]).to_numpy())
     if not len(rows):
         return []
-    sub = _columns(posts, rows)
+    sub = payload_columns(posts, rows)
     offsets = sub["offset_s"]
     ms = ID_EPOCH_MS + np.round(offsets * 1000).astype(np.int64)
     ids = ((ms - 1_288_834_974_657) << 22) | ((seed & 0x3FF) << 12) | (rows & 0xFFF)
@@ -397,7 +281,7 @@ def file_records(posts: pd.DataFrame, seed: int, t0: pd.Timestamp) -> list[dict]
     cols = zip(ids, local, sub["platform"], sub["author"], sub["body"], sub["emoji"], sub["tags"],
                sub["link"], sub["lat"], sub["lon"], strict=True)  # fmt: skip
     for pid, at, platform, author, body, emoji, tags, link, lat, lon in cols:
-        h = _digest("file-author", seed, platform, author)
+        h = digest("file-author", seed, platform, author)
         user = f"{tx.HANDLE_WORDS[h[0] % len(tx.HANDLE_WORDS)]}_{h[1]:02x}{h[2] % 100}"
         out.append(
             {

@@ -144,7 +144,7 @@ def test_bluesky_postviews_have_the_search_shape(d):
             feature = facet["features"][0]
             expected = "#" + feature["tag"] if "tag" in feature else feature["uri"]
             assert piece == expected
-    pages = drill.pay.bluesky_pages(d.bluesky)
+    pages = drill.sky.bluesky_pages(d.bluesky)
     assert all("cursor" in p for p in pages[:-1]) and "cursor" not in pages[-1]
     assert all(len(p["posts"]) <= 100 for p in pages)
 
