@@ -194,7 +194,7 @@ def frame_to_bytes(frame: pd.DataFrame, fmt: str, *, name: str) -> tuple[bytes, 
         if not isinstance(frame, gpd.GeoDataFrame):
             raise ValueError(f"{name} has no geometry: KML needs one; use csv or geojson")
         return frame_to_kml(frame, name=name), {}
-    return _csv(frame, spec, sjis=fmt == "csv-sjis")
+    return _csv(frame, spec, sjis=fmt == "csv-sjis", name=name)
 
 
 def _box(bbox):
@@ -254,7 +254,7 @@ def _gpkg(frame: pd.DataFrame, spec, name: str) -> bytes:
         return path.read_bytes()
 
 
-def _csv(frame: pd.DataFrame, spec, *, sjis: bool) -> tuple[bytes, dict]:
+def _csv(frame: pd.DataFrame, spec, *, sjis: bool, name: str) -> tuple[bytes, dict]:
     table = _plain_columns(frame, spec, lambda ts: ts.strftime("%Y-%m-%d %H:%M:%S"))
     if isinstance(table, gpd.GeoDataFrame):
         geoms = table.geometry
@@ -264,7 +264,7 @@ def _csv(frame: pd.DataFrame, spec, *, sjis: bool) -> tuple[bytes, dict]:
         table["lon"] = [round(p.x, 7) if ok else None for p, ok in zip(points, valid, strict=True)]
         table["lat"] = [round(p.y, 7) if ok else None for p, ok in zip(points, valid, strict=True)]
     kinds = _kinds(frame, spec)
-    table.columns = [column_label(c, kinds.get(c)) for c in table.columns]
+    table.columns = [column_label(c, kinds.get(c), name) for c in table.columns]
     info: dict = {}
     if sjis:
         table, replaced = cp932_safe(table)

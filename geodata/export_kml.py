@@ -120,7 +120,7 @@ def frame_to_kml(frame: gpd.GeoDataFrame, *, name: str) -> bytes:
         title = _text(row.get(name_col)) if name_col in frame.columns else ""
         _el(mark, "name", (title[:40] + "…") if len(title) > 40 else title)
         cells = "".join(
-            f"<tr><th>{html.escape(column_label(c))}</th><td>{html.escape(_text(row[c]))}</td></tr>"
+            f"<tr><th>{html.escape(column_label(c, layer=name))}</th><td>{html.escape(_text(row[c]))}</td></tr>"
             for c in fields
         )
         _el(mark, "description", f"<table>{cells}</table>")
@@ -128,7 +128,7 @@ def frame_to_kml(frame: gpd.GeoDataFrame, *, name: str) -> bytes:
         extended = _el(mark, "ExtendedData")
         for c in fields:
             data = _el(extended, "Data", name=str(c))
-            _el(data, "displayName", column_label(c))
+            _el(data, "displayName", column_label(c, layer=name))
             _el(data, "value", _text(row[c]))
         kml_geometry(mark, row.geometry)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

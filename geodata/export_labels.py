@@ -87,14 +87,25 @@ COLUMN_LABELS: dict[str, str] = {
     "lat": "緯度",
 }
 
+# Labels that depend on the layer (a roster "name" is a person's name, a town's is a place).
+LAYER_LABELS: dict[str, dict[str, str]] = {
+    "roster": {"name": "氏名", "kana": "氏名カナ", "address": "住所"},
+    "towns": {"name": "町丁目名"},
+    "safety_by_town": {"name": "町丁目名"},
+    "shelters": {"name": "避難所名"},
+    "shelter_status": {"households": "避難世帯数"},
+}
 
-def column_label(column: str, kind: str | None = None) -> str:
+
+def column_label(column: str, kind: str | None = None, layer: str | None = None) -> str:
     """The Japanese label of a column; times get "(JST)" since they are written in JST.
 
     Examples
     --------
     >>> column_label("evacuees"), column_label("reported_at", "datetime"), column_label("zzz")
     ('避難者数', '報告日時(JST)', 'zzz')
+    >>> column_label("name", layer="roster")
+    '氏名'
     """
-    label = COLUMN_LABELS.get(column, column)
+    label = LAYER_LABELS.get(layer or "", {}).get(column) or COLUMN_LABELS.get(column, column)
     return f"{label}(JST)" if kind == TIME else label
