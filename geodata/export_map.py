@@ -22,7 +22,6 @@ matplotlib.use("Agg")
 import geopandas as gpd  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pyproj  # noqa: E402
-from matplotlib import patheffects  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -37,6 +36,7 @@ from geodata.export import (  # noqa: E402
     stamp,
 )
 from geodata.export_basemap import Basemap, fetch_basemap  # noqa: E402
+from geodata.export_map_labels import label, place_labels  # noqa: E402
 from geodata.export_map_panels import draw_kpis, draw_legend, draw_list  # noqa: E402
 from geodata.export_map_style import (  # noqa: E402
     CATEGORY_STYLE,
@@ -216,6 +216,9 @@ def _draw_map(ax, s: Situation, bounds, basemap: Basemap | None) -> None:
         colors = [to_rgba(not_replied_color(n)) for n in towns["not_replied"]]
         towns.plot(ax=ax, color=colors, edgecolor="none", zorder=1)
     hazard = s.hazard_areas.to_crs(MAP_CRS)
+    if len(hazard) and len(s.boundary):
+        # Flood areas run on beyond the city along the river: show only the city's part.
+        hazard = gpd.clip(hazard, s.boundary.to_crs(MAP_CRS).union_all())
     if len(hazard):
         hazard.plot(ax=ax, color="#5b9bd5", alpha=0.22, edgecolor="none", zorder=2)
         hazard.plot(ax=ax, facecolor="none", edgecolor="#2f6fb0", hatch="////", lw=0, zorder=2)
@@ -270,45 +273,7 @@ def _shelters(ax, shelters: gpd.GeoDataFrame) -> None:
                 rows.geometry.x, rows.geometry.y, marker=style["marker"], s=style["size"],
                 c=style["color"], edgecolors=style["edge"], linewidths=1.0, zorder=8,
             )  # fmt: skip
-    for _, row in shelters[shelters["status"].isin(("開設", "満員"))].iterrows():
-        label(
-            ax, f"{row['name']}\n{shelter_load(row)}", (row.geometry.x, row.geometry.y),
-            offset=(6, 4), fontsize=7.5, fontweight="bold",
-            color=SHELTER_STYLE[row["status"]]["text"], zorder=9,
-        )  # fmt: skip
-
-
-def label(ax, text: str, xy, *, offset=(0, 0), halo: float = 2.2, **kwargs) -> None:
-    """Text with a white halo that stays text in the PDF (searchable, copyable).
-
-    Matplotlib draws text with path effects as outlines, so the halo is a second, outline-only
-    copy underneath and the text itself is drawn plainly on top.
-    """
-    common = {"xytext": offset, "textcoords": "offset points", **kwargs}
-    zorder = common.pop("zorder", 5)
-    ax.annotate(
-        text, xy, color="white", zorder=zorder - 0.01,
-        path_effects=[patheffects.withStroke(linewidth=halo, foreground="white")],
-        **{k: v for k, v in common.items() if k != "color"},
-    )  # fmt: skip
-    ax.annotate(text, xy, zorder=zorder, **common)
-
-
-def shelter_load(row) -> str:
-    """Evacuees / capacity as labelled on the map: ``120/500人``, ``35/約500人`` if estimated."""
-    evacuees = 0 if row.get("evacuees") is None or _isna(row.get("evacuees")) else row["evacuees"]
-    capacity = row.get("capacity")
-    if capacity is None or _isna(capacity):
-        return f"{int(evacuees):,}人"
-    about = "約" if bool(row.get("capacity_estimated") is True) else ""
-    return f"{int(evacuees):,}/{about}{int(capacity):,}人"
-
-
-def _isna(value) -> bool:
-    try:
-        return bool(value != value) or value is None or str(value) == "<NA>"
-    except (TypeError, ValueError):
-        return False
+    place_labels(ax, shelters[shelters["status"].isin(("開設", "満員"))])
 
 
 def _scale_bar(ax, bounds) -> None:

@@ -133,10 +133,10 @@ def draw_list(ax, s: Situation, max_rows: int = 11) -> None:
     people = s.needs_help
     if not s.public and len(people):
         _frame(ax, "要救助・負傷の要支援者（内部用）")
-        cols = [(0.02, "No", 3), (0.08, "状況", 4), (0.18, "氏名", 9), (0.40, "住所", 19),
-                (0.77, "電話", 13)]  # fmt: skip
+        cols = [(0.02, "No", 3), (0.08, "状況", 4), (0.18, "氏名", 8), (0.40, "住所", 14.5),
+                (0.76, "電話", 13)]  # fmt: skip
         records = [
-            [str(r["no"]), r["status"], r["name"], r["address"], r["phone"]]
+            [str(r["no"]), r["status"], r["name"], short_address(r["address"], s), r["phone"]]
             for _, r in people.iterrows()
         ]
         more = f"ほか {len(records) - max_rows}人（訪問リスト参照）"
@@ -163,6 +163,15 @@ def draw_list(ax, s: Situation, max_rows: int = 11) -> None:
             ax.text(x, y, fit(value, width), fontsize=9, va="center")
     if len(records) > max_rows:
         ax.text(0.02, y - step, more, fontsize=9, va="center", color="#444")
+
+
+def short_address(address, s: Situation) -> str:
+    """An address without the prefecture and city the whole sheet is about."""
+    text = "" if address is None or pd.isna(address) else str(address)
+    for prefix in (f"{s.pref_name}{s.city_name}", s.city_name):
+        if prefix and text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
 
 
 def fit(text, width: float) -> str:
