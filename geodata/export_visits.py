@@ -53,7 +53,7 @@ COLUMNS = (
     ("支援内容", 6.55, 11),
     ("避難支援者", 8.00, 10),
     ("前回対応", 9.30, 8),
-    ("訪問結果", 10.35, 9),
+    ("訪問結果", 10.25, 9),
 )
 
 
@@ -215,8 +215,8 @@ def _rows(fig, rows: pd.DataFrame, offset: int) -> None:
         fig.text(x, y - 0.13, wrap(r["kana"], 16, 1)[0], fontsize=7.5, va="center",
                  transform=inch, color="#333")  # fmt: skip
         x = COLUMNS[8][1]
-        fig.text(x, y + 0.12, "□無事　□要救助", fontsize=8.5, va="center", transform=inch)
-        fig.text(x, y - 0.10, "□不在　□その他", fontsize=8.5, va="center", transform=inch)
+        fig.text(x, y + 0.12, "□無事　□要救助", fontsize=9.5, va="center", transform=inch)
+        fig.text(x, y - 0.10, "□不在　□その他", fontsize=9.5, va="center", transform=inch)
         _hline(fig, y - row_h / 2)
         y -= row_h
 
