@@ -1,0 +1,1 @@
+"""The Streamlit side of the dashboard: the only package that imports streamlit."""
