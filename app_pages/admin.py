@@ -1,0 +1,38 @@
+"""管理 Admin: store, source health and rejected records."""
+
+import streamlit as st
+
+from dashboard import data, widgets
+from dashboard.i18n import t
+
+url = data.db_url()
+st.subheader(t("admin.title"))
+try:
+    version = data.data_version(url)
+except Exception as exc:
+    widgets.store_error(url, exc)
+    st.stop()
+
+st.caption(
+    t("admin.store", url=widgets._redact(url)) + " · " + t("admin.data_version", version=version)
+)
+
+st.markdown(f"#### {t('admin.source_health')}")
+health = data.load_source_health(url, version)
+if health.empty:
+    st.info(t("admin.no_sources"))
+else:
+    st.dataframe(health, hide_index=True, use_container_width=True)
+
+st.markdown(f"#### {t('admin.rejections')}")
+rejections = data.load_rejections(url, version)
+if rejections.empty:
+    st.info(t("admin.no_rejections"))
+else:
+    st.dataframe(rejections, hide_index=True, use_container_width=True)
+
+st.markdown(f"#### {t('admin.layer_counts')}")
+counts = data.layer_counts(url, version).rename(
+    columns={"layer": t("admin.layer"), "rows": t("admin.rows")}
+)
+st.dataframe(counts, hide_index=True)

@@ -1,0 +1,106 @@
+"""Cached reads from the store, keyed by simple arguments and the store's data version.
+
+Every loader takes the store URL, the layer, the time window and ``data_version`` (from
+:func:`data_version`, which grows with every write): a new write means a new key, so the cache
+never serves stale rows and never has to hash a GeoDataFrame. Pages call these, never the store.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from geodata import schema
+from geodata.store import Store, open_store
+
+from . import settings
+
+_TTL = timedelta(minutes=30)  # bounds memory; freshness comes from data_version
+
+
+def db_url() -> str:
+    """The store URL (``BOSAI_DB_URL``)."""
+    return settings.db_url()
+
+
+def municipality_code() -> str:
+    """The 5-digit municipality code the dashboard shows (``BOSAI_MUNICIPALITY`` without check digit)."""
+    return settings.get("BOSAI_MUNICIPALITY").strip()[:5]
+
+
+@st.cache_resource(show_spinner=False)
+def get_store(url: str) -> Store:
+    """One store (engine and connection pool) per URL for the whole server."""
+    return open_store(url)
+
+
+def data_version(url: str) -> int:
+    """The store's data version: cheap, read on every run to key the cached loaders."""
+    return get_store(url).data_version()
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+def load_layer(
+    url: str,
+    layer: str,
+    window_hours: float | None,
+    version: int,
+    bbox: tuple[float, float, float, float] | None = None,
+    where: tuple[tuple[str, str], ...] = (),
+) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Rows of ``layer`` (in the last ``window_hours`` when given) in ``bbox``.
+
+    ``version`` is only part of the cache key. ``where`` is a tuple of (column, value) pairs so the
+    arguments stay hashable.
+    """
+    del version
+    since = None
+    if window_hours is not None:
+        since = schema.now_utc() - timedelta(hours=float(window_hours))
+    return get_store(url).read(layer, since=since, bbox=bbox, where=dict(where) or None)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
+def load_towns(url: str, city_code: str, version: int) -> gpd.GeoDataFrame:
+    """The town polygons of ``city_code`` (all towns when the store has none tagged with it)."""
+    del version
+    store = get_store(url)
+    towns = store.read("towns", where={"city_code": city_code}) if city_code else None
+    if towns is None or towns.empty:
+        towns = store.read("towns")
+    return towns
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
+def load_shelter_status(url: str, version: int) -> pd.DataFrame:
+    """The latest status row per shelter."""
+    del version
+    return get_store(url).current_shelter_status()
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def load_source_health(url: str, version: int) -> pd.DataFrame:
+    """Every source's health row."""
+    del version
+    return get_store(url).health()
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def load_rejections(url: str, version: int, limit: int = 200) -> pd.DataFrame:
+    """The newest rejected records."""
+    del version
+    return get_store(url).read_rejections(limit=limit)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def layer_counts(url: str, version: int) -> pd.DataFrame:
+    """Rows per layer (columns ``layer``, ``rows``)."""
+    del version
+    store = get_store(url)
+    return pd.DataFrame(
+        [{"layer": name, "rows": store.count(name)} for name in schema.LAYERS],
+        columns=["layer", "rows"],
+    )
