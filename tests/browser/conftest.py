@@ -1,0 +1,284 @@
+"""Browser-test harness: a store with the 調布市 reference layers, a Streamlit server, Chromium.
+
+Chromium (Debian's /usr/bin/chromium) is driven by Playwright with every request routed: only
+loopback hosts are allowed; any other request is aborted and recorded, so a test can assert the
+dashboard works with the internet down.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("BOSAI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+ARTIFACTS = ROOT / "test-artifacts"
+MUNICIPALITY = "13208"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(str(item.fspath)).parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.browser)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_reference(db_url: str, reference_dir: Path) -> dict:
+    """Fill the store with the 調布市 reference layers.
+
+    Uses ``python -m ingest reference`` when that command exists, else a minimal loader of the
+    same files (towns, flood-hazard areas in the town area, designated shelters).
+    """
+    if (ROOT / "ingest" / "commands" / "reference.py").exists():
+        env = {**os.environ, "BOSAI_REFERENCE_DIR": str(reference_dir)}
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ingest",
+                "reference",
+                "--municipality",
+                MUNICIPALITY,
+                "--db",
+                db_url,
+                "--json",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if proc.returncode == 0:
+            return {"loader": "ingest reference", "output": proc.stdout.strip()[-500:]}
+        raise RuntimeError(f"ingest reference failed: {proc.stderr[-2000:]}")
+    return _minimal_reference_load(db_url, reference_dir)
+
+
+def _one_row_per_town(towns):
+    """e-Stat splits some towns into several polygons with one KEY_CODE: make one MultiPolygon."""
+    import geopandas as gpd
+    import shapely
+
+    rows = []
+    for _, group in towns.groupby("town_code", sort=False):
+        row = group.iloc[0].to_dict()
+        parts = [p for g in group.geometry for p in getattr(g, "geoms", [g])]
+        row["geometry"] = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+        for col in ("population", "households", "area_m2"):
+            row[col] = group[col].sum()
+        rows.append(row)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=towns.crs)
+
+
+def _minimal_reference_load(db_url: str, reference_dir: Path) -> dict:
+    import geopandas as gpd
+    import pandas as pd
+
+    from geodata.store import open_store
+
+    store = open_store(db_url)
+    towns = gpd.read_file(reference_dir / "chofu" / "towns_r2ka13208.geojson")
+    towns = towns.rename(
+        columns={
+            "KEY_CODE": "town_code",
+            "S_NAME": "name",
+            "JINKO": "population",
+            "SETAI": "households",
+            "CITY_NAME": "city_name",
+            "AREA": "area_m2",
+        }
+    )
+    towns["city_code"] = towns["town_code"].astype(str).str[:5]
+    towns = _one_row_per_town(towns)
+    counts = {"towns": store.upsert("towns", towns, source="test:reference").inserted}
+    area = towns.union_all()
+    flood = gpd.read_file(
+        reference_dir / "hazard" / "flood_A31-12_13" / "A31-12_13.shp",
+        bbox=tuple(gpd.GeoSeries([area], crs=4326).to_crs(4612).total_bounds),
+    )
+    flood = flood.to_crs(4326)
+    flood = flood[flood.intersects(area)].reset_index(drop=True)
+    flood["id"] = [f"A31-12_13:{i}" for i in flood.index]
+    flood["kind"] = "flood"
+    flood["source"] = "国土数値情報 A31-12_13"
+    counts["hazard_areas"] = store.upsert("hazard_areas", flood, source="test:reference").inserted
+    frames = []
+    for kind, stem in (("shelter", "evacuation"), ("emergency_site", "emergency")):
+        gdf = gpd.read_file(reference_dir / "shelters_gsi" / f"{stem}_132080.json")
+        gdf = gdf.rename(
+            columns={"共通ID": "shelter_id", "施設・場所名": "name", "住所": "address"}
+        )
+        gdf["kind"] = kind
+        frames.append(gdf)
+    shelters = pd.concat(frames, ignore_index=True)
+    both = shelters.duplicated("shelter_id", keep=False)
+    shelters.loc[both, "kind"] = "both"
+    shelters = gpd.GeoDataFrame(shelters.drop_duplicates("shelter_id"), crs=4326)
+    shelters["city_code"] = MUNICIPALITY
+    counts["shelters"] = store.upsert("shelters", shelters, source="test:reference").inserted
+    store.dispose()
+    return {"loader": "minimal", **counts}
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (CI fails on this skip)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def reference_store(tmp_path_factory) -> dict:
+    """A SQLite store in a temporary folder holding the 調布市 reference layers."""
+    from geodata import settings
+
+    reference_dir = Path(settings.get("BOSAI_REFERENCE_DIR"))
+    if not (reference_dir / "chofu").exists():
+        pytest.skip(f"no reference data in {reference_dir} (../shared/data)")
+    db = tmp_path_factory.mktemp("store") / "bosai.sqlite"
+    url = f"sqlite:///{db}"
+    summary = load_reference(url, reference_dir)
+    return {"url": url, "reference_dir": reference_dir, "summary": summary}
+
+
+@pytest.fixture(scope="session")
+def vendored_assets() -> None:
+    """static/vendor filled (scripts/vendor_assets.py is idempotent: fast when current)."""
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "vendor_assets.py")], cwd=ROOT, check=True
+    )
+
+
+@pytest.fixture(scope="session")
+def app_server(reference_store, vendored_assets, tmp_path_factory):
+    """``streamlit run streamlit_app.py`` on a free loopback port, tiles off; yields its base URL."""
+    if shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("streamlit is not installed in this environment")
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {
+        **os.environ,
+        "BOSAI_DB_URL": reference_store["url"],
+        "BOSAI_TILES": "none",
+        "BOSAI_TILE_URL": "",
+        "BOSAI_LANG": "ja",
+        "BOSAI_KIOSK": "0",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
+    cmd = [
+        str(Path(sys.executable).parent / "streamlit"),
+        "run",
+        "streamlit_app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited early:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit not healthy after 60 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield {"url": base, "log": log, "store": reference_store}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+class Offline:
+    """Requests the page tried to send off this machine, and console errors."""
+
+    def __init__(self):
+        self.blocked: list[str] = []
+        self.console_errors: list[str] = []
+        self.failed: list[str] = []
+        self.bad_responses: list[str] = []
+
+    def route(self, route) -> None:
+        host = urlparse(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:", "about:")) or host in LOOPBACK:
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort("internetdisconnected")
+
+
+@pytest.fixture
+def page(browser):
+    """A 1920×1080 page whose only network is loopback; ``page.offline`` records the rest."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="ja-JP")
+    offline = Offline()
+    context.route("**/*", offline.route)
+    page = context.new_page()
+    page.on(
+        "console",
+        lambda msg: offline.console_errors.append(msg.text) if msg.type == "error" else None,
+    )
+    page.on("requestfailed", lambda req: offline.failed.append(f"{req.url} {req.failure}"))
+    page.on(
+        "response",
+        lambda resp: (
+            offline.bad_responses.append(f"{resp.status} {resp.url}")
+            if resp.status >= 400
+            else None
+        ),
+    )
+    page.offline = offline
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield page
+    context.close()
