@@ -153,13 +153,23 @@ def test_nickname_glued_to_a_kanji_is_not_a_shelter(chofu):
         ("調布駅前", "布田四丁目"),
         ("布田駅", "国領町五丁目"),
         ("味スタ", "西町"),
-        ("深大寺のそば屋", "深大寺元町五丁目"),
+        ("深大寺の境内", "深大寺元町五丁目"),
+        ("西調布駅", "上石原一丁目"),
         ("Chofu Station", "布田四丁目"),
     ],
 )
 def test_landmarks(chofu, text, town):
     result = chofu.geocode(text)
     assert (result.town_name, result.method) == (town, "landmark")
+
+
+@pytest.mark.parametrize(
+    "text", ["西調布の辺り", "京王多摩川で冠水", "深大寺のあたり", "つつじヶ丘で"]
+)
+def test_station_or_temple_name_as_an_area_gives_no_town(chofu, text):
+    result = chofu.geocode(text)
+    assert (result.method, result.town_code, result.confidence) == ("landmark", None, 0.4)
+    assert result.point is not None
 
 
 def test_river_gives_a_low_confidence_point_without_town(chofu):
