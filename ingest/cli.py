@@ -16,7 +16,7 @@ import sys
 import time
 
 # Command modules, in the order --help lists them.
-COMMANDS = ("reference", "demo", "export", "run", "load", "line_webhook")
+COMMANDS = ("reference", "demo", "export", "run", "load", "line_webhook", "geocode")
 
 
 class CommandError(Exception):
