@@ -14,7 +14,7 @@ except Exception as exc:
     st.stop()
 
 st.caption(
-    t("admin.store", url=widgets._redact(url)) + " · " + t("admin.data_version", version=version)
+    t("admin.store", url=widgets.redact_url(url)) + " · " + t("admin.data_version", version=version)
 )
 
 st.markdown(f"#### {t('admin.source_health')}")

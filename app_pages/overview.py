@@ -5,7 +5,6 @@ import streamlit as st
 from dashboard import data, maps, settings, widgets
 from dashboard.i18n import current_lang, t
 
-lang = current_lang()
 url = data.db_url()
 try:
     version = data.data_version(url)
@@ -13,35 +12,23 @@ except Exception as exc:  # the HQ screen shows the reason, not a traceback
     widgets.store_error(url, exc)
     st.stop()
 
-towns = data.load_towns(url, data.municipality_code(), version)
-city = (
-    towns["city_name"].dropna().iloc[0] if len(towns) and towns["city_name"].notna().any() else ""
-)
-st.subheader(t("overview.title", city=city or data.municipality_code()))
-if towns.empty:
-    st.info(
-        t(
-            "overview.empty",
-            command=f"python -m ingest reference --municipality {data.municipality_code()}",
-        )
-    )
+ref = data.reference_layers(url, version)
+st.subheader(t("overview.title", city=ref.city_name))
+if ref.empty:
+    st.info(t("overview.empty", command=widgets.reference_command(data.municipality_code())))
     st.stop()
 
-area = tuple(float(v) for v in towns.total_bounds)
-hazard = data.load_layer(url, "hazard_areas", None, version, bbox=area)
-shelters = data.load_layer(url, "shelters", None, version, bbox=area)
-status = data.load_shelter_status(url, version)
-
-widgets.kpi_row(towns, shelters, status, hazard)
+widgets.kpi_row(ref.towns, ref.shelters, ref.status, ref.hazard)
 measure = None if widgets.is_kiosk() else widgets.measure_select()
 m = maps.overview_map(
-    maps.add_density(towns) if measure == "density" else towns,
-    hazard,
-    shelters,
-    status,
+    maps.add_density(ref.towns) if measure == "density" else ref.towns,
+    ref.hazard,
+    ref.shelters,
+    ref.status,
     tiles=settings.get("BOSAI_TILES"),
     tile_url=settings.get("BOSAI_TILE_URL"),
     measure=measure,
-    lang=lang,
+    lang=current_lang(),
+    boundaries=ref.boundaries,
 )
-widgets.show_map(m, height=820 if widgets.is_kiosk() else 640)
+widgets.show_map(m, height=widgets.map_height())

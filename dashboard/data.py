@@ -7,6 +7,7 @@ never serves stale rows and never has to hash a GeoDataFrame. Pages call these, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import geopandas as gpd
@@ -103,4 +104,49 @@ def layer_counts(url: str, version: int) -> pd.DataFrame:
     return pd.DataFrame(
         [{"layer": name, "rows": store.count(name)} for name in schema.LAYERS],
         columns=["layer", "rows"],
+    )
+
+
+@dataclass(frozen=True)
+class ReferenceLayers:
+    """What the overview map shows for one municipality."""
+
+    city_name: str
+    towns: gpd.GeoDataFrame
+    boundaries: gpd.GeoDataFrame
+    hazard: gpd.GeoDataFrame
+    shelters: gpd.GeoDataFrame
+    status: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        return self.towns.empty
+
+
+def reference_layers(url: str, version: int) -> ReferenceLayers:
+    """Towns, boundary, hazard areas and shelters of the municipality, and shelter status.
+
+    Hazard areas and shelters are read in the towns' bounding box.
+    """
+    code = municipality_code()
+    towns = load_towns(url, code, version)
+    if towns.empty:
+        empty = schema.empty_frame
+        return ReferenceLayers(
+            code,
+            towns,
+            empty("boundaries"),
+            empty("hazard_areas"),
+            empty("shelters"),
+            empty("shelter_status"),
+        )
+    names = towns["city_name"].dropna()
+    area = tuple(float(v) for v in towns.total_bounds)
+    return ReferenceLayers(
+        city_name=str(names.iloc[0]) if len(names) else code,
+        towns=towns,
+        boundaries=load_layer(url, "boundaries", None, version, where=(("city_code", code),)),
+        hazard=load_layer(url, "hazard_areas", None, version, bbox=area),
+        shelters=load_layer(url, "shelters", None, version, bbox=area),
+        status=load_shelter_status(url, version),
     )

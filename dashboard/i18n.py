@@ -50,6 +50,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "kpi.hazard_areas": {"ja": "浸水想定区域", "en": "Flood-hazard areas"},
     # map layers
     "layer.towns": {"ja": "町丁目", "en": "Towns"},
+    "layer.boundary": {"ja": "市区町村界", "en": "Municipal boundary"},
     "layer.hazard": {"ja": "浸水想定区域", "en": "Flood-hazard areas"},
     "layer.shelters": {"ja": "避難所", "en": "Shelters"},
     "layer.evacuee_counts": {"ja": "避難者数ラベル", "en": "Evacuee counts"},
@@ -94,6 +95,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "attr.towns": {
         "ja": "出典：政府統計の総合窓口(e-Stat) 国勢調査町丁・字等別境界データ、CODH Geoshape を加工",
         "en": "Source: e-Stat census small-area boundaries and CODH Geoshape (processed)",
+    },
+    "attr.boundary": {
+        "ja": "国土交通省『国土数値情報（行政区域データ）』をもとにNIIが加工",
+        "en": "MLIT National Land Numerical Information (administrative areas), processed by NII",
     },
     "attr.hazard": {
         "ja": "国土数値情報（浸水想定区域データ）国土交通省",

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
-from branca.element import MacroElement
-from jinja2 import Template
 
 from dashboard.i18n import t
+from dashboard.map_elements import MAP_CSS, FitBounds, Legend, MapStyle
 
 # Basemaps: key -> (URL template, attribution HTML, max native zoom). "none" = no tile layer.
 _GSI_ATTR = '<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank">{label}</a>'
@@ -100,90 +99,6 @@ def _tooltip(field: str = "label", **kwargs) -> folium.GeoJsonTooltip:
     return folium.GeoJsonTooltip(fields=[field], labels=False, sticky=True, **kwargs)
 
 
-class _Style(MacroElement):
-    """Page-level CSS for the map (container background, legend, count labels)."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>{{ this.css }}</style>
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, css: str):
-        super().__init__()
-        self._name = "Style"
-        self.css = css
-
-
-class Legend(MacroElement):
-    """A Leaflet control with legend rows (colour swatch + escaped label)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
-        {{ this.get_name() }}.onAdd = function (map) {
-            var div = L.DomUtil.create('div', 'bosai-legend');
-            div.innerHTML = {{ this.html|tojson }};
-            return div;
-        };
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, title: str, rows: Iterable[tuple[str, str, str]], position="bottomright"):
-        """``rows``: (fill colour, border colour, label) — labels are escaped here."""
-        super().__init__()
-        self._name = "Legend"
-        self.position = position
-        items = "".join(
-            f'<div><i style="background:{_E(fill)};border-color:{_E(border)}"></i>{_E(label)}</div>'
-            for fill, border, label in rows
-        )
-        self.html = f"<b>{_E(title)}</b>{items}"
-
-
-class FitBounds(MacroElement):
-    """Fit the map to ``bounds`` once it has its real size.
-
-    streamlit-folium creates the map while its iframe is still 0 px high, so folium's own
-    ``fit_bounds`` computes the wrong zoom; fitting again on the first resize fixes that.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map, bounds) {
-            function fit() { map.invalidateSize(); map.fitBounds(bounds); }
-            map.whenReady(fit);
-            map.once('resize', fit);
-            setTimeout(fit, 250);
-        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, bounds: list[list[float]]):
-        super().__init__()
-        self._name = "FitBounds"
-        self.bounds = bounds
-
-
-MAP_CSS = """
-.leaflet-container { background: #dfe6ea; font-size: 14px; }
-.bosai-legend { background: rgba(255,255,255,.92); padding: 6px 10px; border-radius: 4px;
-  line-height: 1.5; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
-.bosai-legend i { display: inline-block; width: 14px; height: 14px; margin-right: 6px;
-  vertical-align: -2px; border: 1px solid #555; border-radius: 50%; }
-.leaflet-tooltip.bosai-count { background: rgba(255,255,255,.85); border: 0; box-shadow: none;
-  padding: 0 3px; font-weight: bold; font-size: 13px; }
-.leaflet-tooltip.bosai-count:before { display: none; }
-"""
-
-
 def base_map(
     bounds: tuple[float, float, float, float] | None,
     tiles: str = "gsi_pale",
@@ -234,7 +149,7 @@ def base_map(
             max_zoom=19,
             control=False,
         ).add_to(m)
-    _Style(MAP_CSS).add_to(m)
+    MapStyle(MAP_CSS).add_to(m)
     return m
 
 
@@ -309,6 +224,23 @@ def towns_layer(
         ]
         Legend(t("measure." + measure, lang=lang), rows, position="bottomleft").add_to(layer)
     return layer
+
+
+def boundary_layer(boundaries: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
+    """The municipal boundary as a strong outline (not clickable: it must not hide the towns)."""
+    return folium.GeoJson(
+        _collection(boundaries, "city_code", lambda row: {}),
+        name=t("layer.boundary", lang=lang),
+        style_function=lambda f: {
+            "className": "bosai-boundary",
+            "color": "#3d3d3d",
+            "weight": 3,
+            "fill": False,
+            "interactive": False,
+        },
+        control=False,
+        attribution=_E(t("attr.boundary", lang=lang)),
+    )
 
 
 def hazard_layer(hazard: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
@@ -452,6 +384,7 @@ def shelters_layer(
         return {
             "className": "bosai-shelter",
             "radius": round(p["radius"], 1),
+            "fill": True,
             "fillColor": p["fill"],
             "fillOpacity": 0.95,
             "color": "#333333" if p["fill"] != SHELTER_COLOURS["閉鎖"] else "#555555",
@@ -473,13 +406,22 @@ def shelters_layer(
         folium.GeoJson(
             {"type": "FeatureCollection", "features": counted},
             name=t("layer.evacuee_counts", lang=lang),
-            marker=folium.CircleMarker(radius=0, opacity=0, fill=False),
-            tooltip=_tooltip(
-                "count", permanent=True, direction="right", offset=(8, 0), class_name="bosai-count"
-            ),
+            marker=folium.CircleMarker(radius=0, opacity=0, fill=False, interactive=False),
+            # One permanent tooltip per marker (a tooltip bound to the GeoJson group would be one
+            # shared tooltip). The count text was escaped in Python.
+            on_each_feature=folium.JsCode(_COUNT_LABEL_JS),
             control=False,
         ).add_to(group)
     return group
+
+
+_COUNT_LABEL_JS = """
+function (feature, layer) {
+    layer.bindTooltip(feature.properties.count, {
+        permanent: true, direction: "right", offset: [8, 0], className: "bosai-count"
+    });
+}
+"""
 
 
 def shelter_legend(lang: str = "ja") -> Legend:
@@ -513,8 +455,9 @@ def overview_map(
     tile_url: str = "",
     measure: str | None = None,
     lang: str = "ja",
+    boundaries: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
-    """The overview map: towns, hazard areas and shelters, a legend and a layer control."""
+    """The overview map: towns, hazard areas, shelters and the boundary, legend, layer control."""
     frames = [f for f in (towns, hazard, shelters) if f is not None and len(f)]
     bounds = (
         tuple(towns.total_bounds)
@@ -526,6 +469,8 @@ def overview_map(
         towns_layer(towns, measure=measure, lang=lang).add_to(m)
     if len(hazard):
         hazard_layer(hazard, lang=lang).add_to(m)
+    if boundaries is not None and len(boundaries):
+        boundary_layer(boundaries, lang=lang).add_to(m)
     if len(shelters):
         shelters_layer(shelters, status=status, lang=lang).add_to(m)
         shelter_legend(lang=lang).add_to(m)

@@ -61,10 +61,10 @@ def language_switch() -> None:
 
 def store_error(url: str, error: Exception) -> None:
     """Say that the store cannot be opened (no traceback on the HQ screen)."""
-    st.error(t("overview.store_error", url=_redact(url), error=str(error)[:300]))
+    st.error(t("overview.store_error", url=redact_url(url), error=str(error)[:300]))
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """A store URL without its password."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -103,6 +103,16 @@ def measure_select() -> str | None:
         key="overview_measure",
     )
     return None if choice in (None, "none") else choice
+
+
+def reference_command(municipality: str) -> str:
+    """The command that loads the reference layers (shown when the store is empty)."""
+    return f"python -m ingest reference --municipality {municipality}"
+
+
+def map_height() -> int:
+    """Map height in px: fills a 1080p screen under the KPI tiles (taller on the wall screen)."""
+    return 900 if is_kiosk() else 700
 
 
 def show_map(m: folium.Map, height: int = 640, key: str = "map") -> None:
