@@ -78,6 +78,47 @@ def load_reference(db_url: str, reference_dir: Path) -> dict:
     return _minimal_reference_load(db_url, reference_dir)
 
 
+# Shelter reports covering every colour of the map: (status, share of capacity).
+SHELTER_REPORTS = (
+    ("開設", 0.1),
+    ("開設", 0.45),
+    ("開設", 0.7),
+    ("開設", 0.9),
+    ("満員", 1.0),
+    ("閉鎖", 0.0),
+)
+
+
+def add_shelter_reports(db_url: str) -> dict[str, dict]:
+    """Report a status for the first shelters with a capacity; returns shelter_id -> report."""
+    import pandas as pd
+
+    from geodata.store import open_store
+
+    store = open_store(db_url)
+    try:
+        shelters = store.read("shelters", order="shelter_id")
+        shelters = shelters[shelters["capacity"].notna()].head(len(SHELTER_REPORTS))
+        now = pd.Timestamp.now(tz="UTC")
+        rows = [
+            {
+                "shelter_id": sid,
+                "reported_at": now,
+                "status": status,
+                "evacuees": int(round(capacity * share)),
+                "source_id": f"browser-test-{i}",
+            }
+            for i, ((status, share), sid, capacity) in enumerate(
+                zip(SHELTER_REPORTS, shelters["shelter_id"], shelters["capacity"], strict=False)
+            )
+        ]
+        result = store.append_shelter_status(pd.DataFrame(rows), source="test:browser")
+        assert result.rejected == 0, store.read_rejections(limit=5)
+        return {r["shelter_id"]: r for r in rows}
+    finally:
+        store.dispose()
+
+
 def _one_row_per_town(towns):
     """e-Stat splits some towns into several polygons with one KEY_CODE: make one MultiPolygon."""
     import geopandas as gpd
@@ -162,7 +203,8 @@ def reference_store(tmp_path_factory) -> dict:
     db = tmp_path_factory.mktemp("store") / "bosai.sqlite"
     url = f"sqlite:///{db}"
     summary = load_reference(url, reference_dir)
-    return {"url": url, "reference_dir": reference_dir, "summary": summary}
+    statuses = add_shelter_reports(url)
+    return {"url": url, "reference_dir": reference_dir, "summary": summary, "statuses": statuses}
 
 
 @pytest.fixture(scope="session")

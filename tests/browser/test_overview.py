@@ -27,6 +27,15 @@ _COUNT_JS = """
   for (const cls of ['bosai-town', 'bosai-hazard', 'bosai-shelter']) {
     out.paths[cls] = document.querySelectorAll('path.' + cls).length;
   }
+  out.fills = {};
+  for (const layer of Object.values(window.map._layers)) {
+    if (layer.options && layer.options.className === 'bosai-shelter' && layer.feature) {
+      out.fills[layer.feature.id] = layer.options.fillColor;
+    }
+  }
+  out.counts = Array.from(document.querySelectorAll('.leaflet-tooltip.bosai-count'))
+    .map(e => e.innerText).sort();
+  out.boundary = document.querySelectorAll('path.bosai-boundary').length;
   out.attribution = document.querySelector('.leaflet-control-attribution').innerText;
   out.tiles = document.querySelectorAll('.leaflet-tile').length;
   return out;
@@ -98,11 +107,24 @@ def test_overview_map_offline(app_server, page):
     assert expected["shelters"] > 0
     assert counts["features"]["bosai-shelter"] == expected["shelters"]
     assert counts["paths"]["bosai-shelter"] == expected["shelters"]
+    # Shelter colours follow the reports (status, occupancy class); open ones carry their count.
+    reports = app_server["store"]["statuses"]
+    assert len(reports) == 6
+    colours = [counts["fills"][sid] for sid in reports]
+    assert colours == ["#1a9850", "#fee08b", "#fc8d59", "#d73027", "#67001f", "#8c8c8c"]
+    unreported = set(counts["fills"]) - set(reports)
+    assert {counts["fills"][sid] for sid in unreported} == {"#ffffff"}
+    open_counts = sorted(
+        f"{r['evacuees']:,}人" for r in reports.values() if r["status"] in ("開設", "満員")
+    )
+    assert counts["counts"] == open_counts
+    assert counts["boundary"] == 1
     # Tiles are off: no tile image, the data attributions are shown.
     assert counts["tiles"] == 0
     assert "e-Stat" in counts["attribution"]
     assert "国土数値情報" in counts["attribution"]
     assert "国土地理院" in counts["attribution"]
+    assert "行政区域" in counts["attribution"]
     # Layer control lists the three layers.
     control = frame.locator(".leaflet-control-layers-overlays").inner_text()
     for name in ("町丁目", "浸水想定区域", "避難所"):
@@ -125,7 +147,7 @@ def test_shelter_tooltip_and_language_switch(app_server, page):
     frame, _ = _open_overview(page, app_server["url"])
     map_frame = next(f for f in page.frames if "st_folium" in f.url)
     text = map_frame.evaluate(_OPEN_SHELTER_TOOLTIP_JS)
-    assert "状況" in text and "報告なし" in text
+    assert "状況" in text
 
     page.goto(f"{app_server['url']}/?lang=en", wait_until="domcontentloaded")
     frame = page.frame_locator(MAP_FRAME)
