@@ -229,7 +229,7 @@ def raw_text(record: Any, limit: int = RAW_LIMIT) -> str:
         text = json.dumps(record, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = repr(record)
-    return text[:limit]
+    return clean_text(text[:limit])
 
 
 def reason_of(exc: BaseException) -> str:
@@ -237,7 +237,7 @@ def reason_of(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, (KeyError, TypeError, AttributeError, IndexError)):
         text = f"{type(exc).__name__}: {text}"
-    return text[:300]
+    return clean_text(text[:300])
 
 
 def rows_to_frame(rows: list[dict], layer: str) -> pd.DataFrame:
@@ -253,15 +253,26 @@ def rows_to_frame(rows: list[dict], layer: str) -> pd.DataFrame:
     return df
 
 
+def clean_text(text: str) -> str:
+    """``text`` without NUL characters and lone surrogates (which no store can hold)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def text_or_none(value, limit: int | None = None) -> str | None:
-    """Stripped text, or None for null/empty; raises TypeError for containers."""
+    """Stripped clean text, or None for null/empty; raises TypeError for containers."""
     if value is None:
         return None
     if isinstance(value, (dict, list, tuple, set)):
         raise TypeError(f"expected text, got {type(value).__name__}")
     if isinstance(value, float) and math.isnan(value):
         return None
-    text = str(value).strip()
+    text = clean_text(str(value)).strip()
     if not text:
         return None
     return text[:limit] if limit else text

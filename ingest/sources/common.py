@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import requests
 
-from ingest.base import SourceError, text_or_none
+from ingest.base import SourceError, clean_text, text_or_none
 from ingest.sources.jptime import parse_time
 
 TEXT_LIMIT = 5000  # characters of a post text kept (a post longer than this is spam or a bug)
@@ -75,6 +75,7 @@ def post_row(
         raise ValueError("missing posting time")
     if text is not None and not isinstance(text, str):
         raise TypeError(f"text: expected text, got {type(text).__name__}")
+    text = clean_text(text) if text else text
     return {
         "platform": platform,
         "post_id": post_id,

@@ -25,7 +25,6 @@ from ingest.base import (
     SourceError,
     decode_text,
     digest,
-    first_of,
     lonlat_point,
     normalize_header,
     read_location,
@@ -67,7 +66,9 @@ def parse_records(data: bytes, fmt: str, *, encoding: str | None = None, crs=Non
         return _csv_records(text)
     if fmt == "jsonl":
         records = []
-        for n, line in enumerate(text.splitlines(), 1):
+        # Only \n ends a record: str.splitlines() would also split at U+2028, U+0085 ...
+        # which JSON writers leave unescaped inside strings.
+        for n, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:
@@ -157,7 +158,7 @@ def record_point(record: dict, crs=None) -> shapely.Point | None:
     if geom is not None:
         point = geom if geom.geom_type == "Point" else geom.representative_point()
         return lonlat_point(point.x, point.y)
-    lat, lon = first_of(record, LAT), first_of(record, LON)
+    lat, lon = _given(record, LAT), _given(record, LON)
     geoloc = record.get("_geolocation")  # KoboToolbox: [lat, lon]
     if lat is None and isinstance(geoloc, list) and len(geoloc) == 2:
         lat, lon = geoloc
@@ -169,11 +170,20 @@ def record_point(record: dict, crs=None) -> shapely.Point | None:
             # Files that name a plane-rectangular CRS sometimes still label the columns 緯度/経度.
             return _plane_point(lat, lon, crs)
         return lonlat_point(lon, lat)
-    x, y = first_of(record, PLANE_X), first_of(record, PLANE_Y)
+    x, y = _given(record, PLANE_X), _given(record, PLANE_Y)
     if x is not None and y is not None:
         if crs is None:
             raise ValueError("X/Y coordinates without a CRS (set crs, e.g. EPSG:6677)")
         return _plane_point(x, y, crs)
+    return None
+
+
+def _given(record: dict, names):
+    """The first value of ``names`` that is not null or blank (NaN counts: it is a bad value)."""
+    for name in names:
+        value = record.get(name)
+        if value is not None and not (isinstance(value, str) and not value.strip()):
+            return value
     return None
 
 
