@@ -45,8 +45,14 @@ def _v3_indexes(conn: sa.Connection, store) -> None:
     )
 
 
+def _v4_users(conn: sa.Connection, store) -> None:
+    """v4: the users table of local accounts (geodata/auth.py)."""
+    store.tables["users"].create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, Callable]] = [
     (2, _v2_post_assignment),
     (3, _v3_indexes),
+    (4, _v4_users),
 ]
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4

@@ -101,4 +101,19 @@ def build_metadata(postgres: bool) -> sa.MetaData:
         sa.Column("key", sa.Text(), primary_key=True),
         sa.Column("value", sa.Text()),
     )
+    # Local accounts (geodata/auth.py): argon2id hashes, lock-out, shelters of shelter_staff.
+    sa.Table(
+        "users",
+        md,
+        sa.Column("username", sa.Text(), primary_key=True),
+        sa.Column("display_name", sa.Text()),
+        sa.Column("role", sa.Text(), nullable=False),
+        sa.Column("password_hash", sa.Text()),
+        sa.Column("disabled", sa.Boolean(), nullable=False, default=False),
+        sa.Column("failed_attempts", sa.Integer(), nullable=False, default=0),
+        sa.Column("locked_until", sa.DateTime(True)),
+        sa.Column("shelter_ids", sa.Text()),  # JSON list
+        sa.Column("created_at", sa.DateTime(True)),
+        sa.Column("updated_at", sa.DateTime(True)),
+    )
     return md

@@ -1,0 +1,143 @@
+"""``python -m ingest users``: local accounts of a standalone HQ (no single sign-on).
+
+::
+
+    python -m ingest users add NAME --role R [--shelter ID ...] [--display-name TEXT] [--password-stdin]
+    python -m ingest users list [--json]
+    python -m ingest users set-role NAME --role R [--shelter ID ...]
+    python -m ingest users disable NAME      |  users enable NAME
+    python -m ingest users unlock NAME       |  users passwd NAME [--password-stdin]
+
+Roles: viewer, shelter_staff, operator, admin (docs/security.md). Without ``--password-stdin``
+the password is asked twice on the terminal (never echoed, never an argument: arguments show up
+in ``ps`` and shell history). Passwords need at least 12 characters. No account and no default
+password ship with the app. Every change is audit-logged as ``cli:<os user>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from geodata.privacy import install_log_redaction
+from geodata.roles import ROLES
+from ingest.cli import CommandError
+
+NAME = "users"
+HELP = "Manage local accounts: add, list, set-role, disable, enable, unlock, passwd."
+ACTIONS = ("add", "list", "set-role", "disable", "enable", "unlock", "passwd")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's sub-commands and options."""
+    sub = parser.add_subparsers(dest="users_action", required=True, metavar="ACTION")
+
+    def action(name: str, help_text: str, *, user: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        # Accept --json / --db after the action too (argparse keeps them on the parent otherwise).
+        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        p.add_argument("--db", default=argparse.SUPPRESS, help="store URL (default: BOSAI_DB_URL)")
+        if user:
+            p.add_argument("username", help="login name (a-z 0-9 . _ @ + -)")
+        return p
+
+    add = action("add", "Create an account.")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--display-name", help="name shown in the dashboard")
+    add.add_argument(
+        "--shelter",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a shelter the account may update (shelter_staff; repeat for several)",
+    )
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    action("list", "List accounts (no hashes).", user=False)
+    role = action("set-role", "Change an account's role (and shelters).")
+    role.add_argument("--role", required=True, choices=ROLES)
+    role.add_argument("--shelter", action="append", default=None, metavar="ID")
+    action("disable", "Disable an account (it can no longer log in).")
+    action("enable", "Enable a disabled account.")
+    action("unlock", "End a lock-out after failed logins.")
+    pw = action("passwd", "Set a new password (and unlock).")
+    pw.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+
+
+def actor() -> str:
+    """Who runs the command (for the audit log)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "cli"
+
+
+def read_password(from_stdin: bool) -> str:
+    """The new password: one line of stdin, or asked twice on the terminal."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    if not sys.stdin.isatty():
+        raise CommandError("no terminal to ask the password on: use --password-stdin")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise CommandError("the two passwords differ")
+    return first
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Do the action; returns the summary (the account, never its hash)."""
+    from geodata import auth
+    from geodata.store import open_store
+
+    install_log_redaction()
+    store = open_store(args.db)
+    who = actor()
+    name = getattr(args, "username", None)
+    try:
+        if args.users_action == "list":
+            users = auth.list_users(store)
+            if not args.json:
+                _print_table(users)
+                return {"users": len(users)}
+            return {"users": users}
+        if args.users_action == "add":
+            password = read_password(args.password_stdin)
+            user = auth.add_user(
+                store,
+                name,
+                args.role,
+                password,
+                actor=who,
+                display_name=args.display_name,
+                shelter_ids=args.shelter,
+            )
+            return {"added": user.username, "role": user.role, "shelters": sorted(user.shelter_ids)}
+        if args.users_action == "set-role":
+            rec = auth.set_role(store, name, args.role, actor=who, shelter_ids=args.shelter)
+        elif args.users_action == "disable":
+            rec = auth.disable_user(store, name, actor=who)
+        elif args.users_action == "enable":
+            rec = auth.enable_user(store, name, actor=who)
+        elif args.users_action == "unlock":
+            rec = auth.unlock_user(store, name, actor=who)
+        else:  # passwd
+            rec = auth.set_password(store, name, read_password(args.password_stdin), actor=who)
+    except auth.AccountError as exc:  # WeakPassword included
+        raise CommandError(str(exc)) from exc
+    finally:
+        store.dispose()
+    return {"action": args.users_action, "user": rec}
+
+
+def _print_table(users: list[dict]) -> None:
+    cols = ("username", "role", "display_name", "shelter_ids", "disabled", "locked_until")
+    rows = [[str(u[c] if c != "shelter_ids" else ",".join(u[c])) for c in cols] for u in users]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
