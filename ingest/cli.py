@@ -16,7 +16,7 @@ import sys
 import time
 
 # Command modules, in the order --help lists them.
-COMMANDS = ("reference", "demo", "export", "run", "load", "line_webhook", "users", "geocode")
+COMMANDS = ("reference", "demo", "export", "run", "load", "line_webhook", "users", "purge", "geocode")
 
 
 class CommandError(Exception):
