@@ -261,7 +261,6 @@ class _Matcher:
 
 _CLAUSE = r"[^\x00、。,.!?\n]*"
 _QUESTION_ENDS = ("ですか", "ますか", "でしょうか", "ませんか")
-_NEG_CHARS = frozenset("なまず無ゼ")  # a Japanese negation holds one of these
 _MATCHER: _Matcher | None = None
 
 
@@ -323,20 +322,28 @@ def _classify_batch(texts: Sequence) -> list[Classification]:
     facts = matcher.facts
     joined, starts = gz.normalize_batch(texts, strip_urls=True)
     joined += gz.SEPARATOR  # every text, the last one too, ends with a separator
-    found: dict[int, list] = {}  # text -> [word, state, rest of clause, negation text]
-    i = 0
+    # text -> [(word, state, rest of clause, negation text, (word, state)), ...]
+    found: dict[int, list] = {}
+    negated: set[int] = set()  # texts holding a negated term
     tokens = _TOKENS
     if len(tokens) > _MEMO_LIMIT:
         tokens.clear()
+    i = 0
+    current: list = []
     for token in matcher.ja.findall(joined):
         if token[0] == gz.SEPARATOR:
+            if current:
+                found[i] = current
+                current = []
             i += 1
             continue
         hit = tokens.get(token)
         if hit is None:
             hit = tokens[token] = _read_token(token, facts)
         if hit is not None:
-            found.setdefault(i, []).append(list(hit))
+            current.append(hit)
+            if hit[1] == NEGATED:
+                negated.add(i)
     english = []
     for match in matcher.en.finditer(joined):
         start, stop = match.span()
@@ -346,10 +353,10 @@ def _classify_batch(texts: Sequence) -> list[Classification]:
         if joined[stop : stop + 1].isalpha() and joined[stop].isascii():
             continue
         word = match.group()
-        clause = matcher.en_clause.match(joined, stop)
         if facts[word][0] == "mod":
-            english.append((start, [word, PLAIN, "", ""]))
+            english.append((start, (word, PLAIN, "", "", (word, PLAIN))))
             continue
+        clause = matcher.en_clause.match(joined, stop)
         window = joined[max(0, start - 30) : start]
         if _maybe_negated(window) and _NEG_EN.search(window) is not None:
             state = NEGATED
@@ -357,26 +364,30 @@ def _classify_batch(texts: Sequence) -> list[Classification]:
             state = QUESTIONED
         else:
             state = PLAIN
-        english.append((start, [word, state, clause.group(0), ""]))
+        english.append((start, (word, state, clause.group(0), "", (word, state))))
     if english:
         owners = np.searchsorted(starts, [p for p, _ in english], side="right") - 1
         for owner, (_, entry) in zip(owners.tolist(), english, strict=True):
             found.setdefault(owner, []).append(entry)
+            if entry[1] == NEGATED:
+                negated.add(owner)
+    for i in negated:
+        if len(found[i]) > 1:
+            found[i] = _link_negations([list(e) for e in found[i]], facts)
     results = [NOTHING] * len(texts)
+    memo = _MEMO
     for i, entries in found.items():
-        if len(entries) > 1:
-            _link_negations(entries, facts)
-        key = tuple((e[0], e[1]) for e in entries)
-        result = _MEMO.get(key)
+        key = tuple([e[4] for e in entries])
+        result = memo.get(key)
         if result is None:
             result = _decide(key, facts)
-            if len(_MEMO) < _MEMO_LIMIT:
-                _MEMO[key] = result
+            if len(memo) < _MEMO_LIMIT:
+                memo[key] = result
         results[i] = result
     return results
 
 
-def _link_negations(entries: list, facts: dict) -> None:
+def _link_negations(entries: list, facts: dict) -> list:
     """Attach each negation to the right term of its clause.
 
     A negation read after a term but holding a later term belongs to that later term
@@ -394,6 +405,7 @@ def _link_negations(entries: list, facts: dict) -> None:
                 earlier[1] = PLAIN
             if later[1] == NEGATED and earlier[1] != NEGATED:
                 earlier[1] = SUBJECT
+    return [(w, state, rest, negation, (w, state)) for w, state, rest, negation, _ in entries]
 
 
 def _maybe_negated(window: str) -> bool:
@@ -408,7 +420,9 @@ def _maybe_negated(window: str) -> bool:
 
 
 def _read_token(token: tuple[str, str, str], facts: dict) -> tuple | None:
-    """(word, state, rest of clause, negation text) for a Japanese match, or None.
+    """(word, state, rest of clause, negation text, (word, state)) for a Japanese match.
+
+    None for a modifier that only counts at the end of a sentence and is not there.
 
     ``token`` is (word, rest of its clause, the character ending the clause).
     """
@@ -417,9 +431,10 @@ def _read_token(token: tuple[str, str, str], facts: dict) -> tuple | None:
     if fact[0] == "mod":
         if fact[2] and (rest[:1] or closer) not in _SENTENCE_END:
             return None
-        return (word, PLAIN, "", "")
+        return (word, PLAIN, "", "", (word, PLAIN))
     negation = ""
-    if not _NEG_CHARS.isdisjoint(rest[:16]):
+    head = rest[:16]
+    if "な" in head or "ません" in head or "ず" in head or "無" in head or "ゼロ" in head:
         match = _NEG_JA.match(rest)
         negation = match.group() if match else ""
     if negation:
@@ -428,7 +443,7 @@ def _read_token(token: tuple[str, str, str], facts: dict) -> tuple | None:
         state = QUESTIONED
     else:
         state = PLAIN
-    return (word, state, rest, negation)
+    return (word, state, rest, negation, (word, state))
 
 
 def _decide(signature: tuple, facts: dict) -> Classification:

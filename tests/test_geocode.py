@@ -378,3 +378,30 @@ def test_labelled_set_accuracy(chofu):
     assert false_places / negatives <= 0.05
     assert ambiguous_ok / ambiguous >= 0.8
     assert points_ok == points
+
+
+# ---------------------------------------------------------------- the command
+def test_geocode_command(chofu, capsys):
+    import argparse
+
+    from ingest.commands import geocode as command
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json", action="store_true")
+    command.add_arguments(parser)
+    args = parser.parse_args(
+        ["国領町3丁目で冠水", "府中市若松町", "--classify", "--reference-dir", str(reference_dir())]
+    )
+    summary = command.run(args)
+    assert summary == {"municipality": "13208", "texts": 2, "located": 1, "ambiguous": 0}
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split("\t")[1:4] == ["town=国領町三丁目", "method=town", "confidence=0.90"]
+    assert "categories=浸水・冠水" in lines[0]
+    assert lines[1].split("\t")[1:3] == ["town=-", "method=none"]
+    args = parser.parse_args(["二小", "--json", "--reference-dir", str(reference_dir())])
+    result = command.run(args)["results"][0]
+    assert (result["town_code"], result["method"], result["lon"]) == (
+        "13208008004",
+        "shelter",
+        139.556446,
+    )
