@@ -253,44 +253,64 @@ def _cli(args: list[str], db: str, stdin: str | None = None) -> subprocess.Compl
     )
 
 
-def test_cli_users_add_list_set_role_disable_unlock(sqlite_url):
-    added = _cli(
-        [
-            "users",
-            "add",
-            "suzuki",
-            "--role",
-            "shelter_staff",
-            "--shelter",
-            "S1",
-            "--password-stdin",
-            "--json",
-        ],
-        sqlite_url,
-        stdin=GOOD + "\n",
-    )
+@pytest.fixture
+def cli(sqlite_url, monkeypatch, capsys):
+    """Run ``python -m ingest`` in this process (fast); returns (exit code, stdout, stderr)."""
+    import io
+
+    from ingest import cli as ingest_cli
+    from ingest.commands import users
+
+    # The redaction filter would stay on the root logger for the rest of the test session.
+    monkeypatch.setattr(users, "install_log_redaction", lambda: None)
+
+    def run(args: list[str], stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = ingest_cli.main([args[0], "--db", sqlite_url, *args[1:]])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_cli_users_add_through_python_m_ingest(sqlite_url):
+    args = ["users", "add", "suzuki", "--role", "shelter_staff", "--shelter", "S1"]
+    added = _cli([*args, "--password-stdin", "--json"], sqlite_url, stdin=GOOD + "\n")
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["added"] == "suzuki"
-    weak = _cli(
-        ["users", "add", "kato", "--role", "viewer", "--password-stdin"], sqlite_url, "short\n"
-    )
-    assert weak.returncode == 2 and "at least 12" in weak.stderr
+    assert GOOD not in added.stdout + added.stderr
     no_tty = _cli(["users", "add", "kato", "--role", "viewer"], sqlite_url, "")
     assert no_tty.returncode == 2 and "--password-stdin" in no_tty.stderr
-    assert _cli(["users", "set-role", "suzuki", "--role", "operator"], sqlite_url).returncode == 0
-    assert _cli(["users", "disable", "suzuki"], sqlite_url).returncode == 0
-    assert _cli(["users", "unlock", "suzuki"], sqlite_url).returncode == 0
-    listed = json.loads(_cli(["users", "list", "--json"], sqlite_url).stdout)["users"]
+
+
+def test_cli_users_list_set_role_disable_unlock(cli, sqlite_url):
+    args = ["users", "add", "suzuki", "--role", "shelter_staff", "--shelter", "S1"]
+    code, out, _ = cli([*args, "--password-stdin", "--json"], GOOD + "\n")
+    assert code == 0 and json.loads(out)["shelters"] == ["S1"]
+    code, _, err = cli(["users", "add", "kato", "--role", "viewer", "--password-stdin"], "short\n")
+    assert code == 2 and "at least 12" in err
+    code, _, err = cli(["users", "add", "kato", "--role", "viewer"])
+    assert code == 2 and "--password-stdin" in err  # never a prompt without a terminal
+    assert cli(["users", "set-role", "suzuki", "--role", "operator"])[0] == 0
+    assert cli(["users", "disable", "suzuki"])[0] == 0
+    assert cli(["users", "unlock", "suzuki"])[0] == 0
+    code, out, _ = cli(["users", "list", "--json"])
+    listed = json.loads(out)["users"]
     assert [(u["username"], u["role"], u["disabled"]) for u in listed] == [
         ("suzuki", "operator", True)
     ]
     assert "hash" not in json.dumps(listed)
-    missing = _cli(["users", "disable", "nobody"], sqlite_url)
-    assert missing.returncode == 2 and "no user nobody" in missing.stderr
+    code, out, _ = cli(["users", "list"])
+    assert code == 0 and "suzuki" in out and "operator" in out
+    code, _, err = cli(["users", "disable", "nobody"])
+    assert code == 2 and "no user nobody" in err
+    code, _, _ = cli(["users", "passwd", "suzuki", "--password-stdin"], GOOD + "?\n")
+    assert code == 0
     from geodata.store import open_store
 
     store = open_store(sqlite_url)
-    who = set(store.read_audit(layer="users")["who"])
+    assert auth.authenticate(store, "suzuki", GOOD + "?").reason == "disabled"
+    who = set(store.read_audit(layer="users")["who"]) - {"suzuki"}
     assert len(who) == 1 and next(iter(who)).startswith("cli")
     store.dispose()
 
