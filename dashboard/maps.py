@@ -216,14 +216,20 @@ def towns_layer(
         tooltip=_tooltip(),
         attribution=_E(t("attr.towns", lang=lang)),
     )
-    if measure and edges:
-        lows = [None, *edges[:-1]]
-        rows = [
-            (palette[i], "#6b6b6b", f"{_fmt_int(lo) if lo is not None else '≤'} – {_fmt_int(hi)}")
-            for i, (lo, hi) in enumerate(zip(lows, edges, strict=True))
-        ]
-        Legend(t("measure." + measure, lang=lang), rows, position="bottomleft").add_to(layer)
     return layer
+
+
+def towns_legend(towns: gpd.GeoDataFrame, measure: str, lang: str = "ja") -> Legend | None:
+    """The class legend of :func:`towns_layer`'s choropleth (None when nothing is classed)."""
+    edges = _quantile_bins(towns[measure], len(TOWN_PALETTE))
+    if not edges:
+        return None
+    palette = TOWN_PALETTE[-len(edges) :]
+    rows = []
+    for i, hi in enumerate(edges):
+        label = f"≤ {_fmt_int(hi)}" if i == 0 else f"{_fmt_int(edges[i - 1])} – {_fmt_int(hi)}"
+        rows.append((palette[i], "#6b6b6b", label))
+    return Legend(t("measure." + measure, lang=lang), rows, position="bottomleft")
 
 
 def boundary_layer(boundaries: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
@@ -467,6 +473,9 @@ def overview_map(
     m = base_map(bounds, tiles=tiles, tile_url=tile_url, lang=lang)
     if len(towns):
         towns_layer(towns, measure=measure, lang=lang).add_to(m)
+        legend = towns_legend(towns, measure, lang=lang) if measure else None
+        if legend is not None:
+            legend.add_to(m)
     if len(hazard):
         hazard_layer(hazard, lang=lang).add_to(m)
     if boundaries is not None and len(boundaries):

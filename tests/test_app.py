@@ -1,0 +1,118 @@
+"""The Streamlit frame and pages through AppTest (the map itself is checked in tests/browser)."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.i18n import CATALOGUE, LANGUAGES, t
+from geodata import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
+
+
+def _fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def test_catalogue_has_every_language_with_the_same_placeholders():
+    for key, entry in CATALOGUE.items():
+        assert set(entry) == set(LANGUAGES), key
+        assert all(entry[lang].strip() for lang in LANGUAGES), key
+        assert _fields(entry["ja"]) == _fields(entry["en"]), key
+
+
+def test_t_formats_and_falls_back():
+    assert t("overview.title", lang="en", city="調布市") == "Overview — 調布市"
+    assert t("map.persons", lang="ja", n="1,200") == "1,200人"
+    assert t("no.such.key", lang="en") == "no.such.key"
+
+
+def test_pages_are_not_in_a_pages_folder():
+    # A pages/ folder next to the entry script makes Streamlit run the first session after a
+    # start in legacy multipage mode: /overview would run without the frame (no offline assets).
+    assert not (ROOT / "pages").exists()
+
+
+@pytest.fixture(scope="module")
+def reference_url(tmp_path_factory) -> str:
+    from tests.browser.conftest import load_reference
+
+    reference_dir = Path(settings.get("BOSAI_REFERENCE_DIR"))
+    if not (reference_dir / "chofu").exists():
+        pytest.skip(f"no reference data in {reference_dir}")
+    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'bosai.sqlite'}"
+    load_reference(url, reference_dir)
+    return url
+
+
+def _run(monkeypatch, url: str, **query) -> AppTest:
+    monkeypatch.setenv("BOSAI_DB_URL", url)
+    monkeypatch.setenv("BOSAI_TILES", "none")
+    monkeypatch.setenv("BOSAI_LANG", "ja")
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_overview_shows_the_reference_layers(monkeypatch, reference_url):
+    at = _run(monkeypatch, reference_url)
+    assert not at.exception
+    assert at.subheader[0].value == "概況 — 調布市"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "町丁目": "103",
+        "人口": "242,614",
+        "開設中の避難所": "0 / 78",
+        "避難者数": "0",
+        "浸水想定区域": "40",
+    }
+    assert at.sidebar.button_group[0].value == "ja"
+    # st_folium shows up as a custom component (an unknown element to AppTest).
+    assert any(el.type == "component_instance" for el in at.main.get("component_instance"))
+
+
+def test_english(monkeypatch, reference_url):
+    at = _run(monkeypatch, reference_url, lang="en")
+    assert not at.exception
+    assert at.subheader[0].value == "Overview — 調布市"
+    assert [m.label for m in at.metric][:2] == ["Towns", "Population"]
+
+
+def test_kiosk_mode_hides_the_sidebar_widgets(monkeypatch, reference_url):
+    at = _run(monkeypatch, reference_url, kiosk="1")
+    assert not at.exception
+    assert len(at.sidebar.button_group) == 0
+    assert len(at.main.button_group) == 0  # no measure switch on the wall screen
+    assert len(at.metric) == 5
+
+
+def test_empty_store_says_which_command_to_run(monkeypatch, tmp_path):
+    at = _run(monkeypatch, f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    assert not at.exception
+    assert len(at.info) == 1
+    assert "python -m ingest reference --municipality 13208" in at.info[0].value
+
+
+def test_unreachable_store_is_an_error_message(monkeypatch):
+    at = _run(monkeypatch, "postgresql+psycopg://bosai:secret@127.0.0.1:1/none")
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "secret" not in at.error[0].value
+    assert re.search(r"postgresql\+psycopg://\*\*\*@127\.0\.0\.1:1/none", at.error[0].value)
+
+
+def test_admin_page_lists_layers(monkeypatch, reference_url):
+    at = _run(monkeypatch, reference_url)
+    at.switch_page("app_pages/admin.py").run()
+    assert not at.exception
+    assert at.subheader[0].value == "管理"
+    counts = at.dataframe[-1].value
+    rows = dict(zip(counts["レイヤー"], counts["件数"], strict=True))
+    assert rows["towns"] == 103 and rows["shelters"] == 78 and rows["hazard_areas"] == 40
