@@ -14,7 +14,6 @@ A geotag always beats the text (:meth:`Gazetteer.resolve_location`).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -27,6 +26,8 @@ import pandas as pd
 import shapely
 
 from geodata import gazetteer as gz
+from geodata.reference import load_shelters, load_towns
+from geodata.reference_files import find_reference_files
 
 METHODS = ("address", "town", "shelter", "landmark", "geotag", "ambiguous", "none")
 
@@ -177,32 +178,23 @@ class Gazetteer:
 
     @classmethod
     def from_reference(cls, reference_dir: str | Path, city_code: str = "13208") -> Gazetteer:
-        """Build straight from the open-data files (no store needed).
+        """Build straight from the reference files (no store needed).
 
-        Reads ``chofu/towns_r2ka<code>.geojson`` (any ``*/towns_r2ka<code>.geojson``) and the
-        GSI shelter files ``shelters_gsi/{emergency,evacuation}_<code>0.json``.
+        Uses the same readers as ``python -m ingest reference`` (towns dissolved by KEY_CODE,
+        GSI / open-data shelters merged, so shelter ids match the store's).
 
         Examples
         --------
         >>> from geodata.settings import reference_dir
         >>> g = Gazetteer.from_reference(reference_dir(), "13208")  # doctest: +SKIP
         """
-        root = Path(reference_dir)
-        code5 = str(city_code)[:5]
-        files = sorted(root.glob(f"*/towns_r2ka{code5}.geojson"))
-        if not files:
-            raise FileNotFoundError(f"no towns_r2ka{code5}.geojson under {root}")
-        raw = gpd.read_file(files[0])
-        towns = gpd.GeoDataFrame(
-            {
-                "town_code": raw["KEY_CODE"].astype(str),
-                "name": raw["S_NAME"],
-                "city_name": raw.get("CITY_NAME"),
-            },
-            geometry=raw.geometry,
-            crs=raw.crs,
-        )
-        shelters = _read_gsi_shelters(root / "shelters_gsi", code5)
+        files = find_reference_files(city_code, reference_dir)
+        if files.towns is None:
+            raise FileNotFoundError(f"no town file of {files.municipality} under {reference_dir}")
+        towns, _ = load_towns(files.towns, files.municipality)
+        shelters = None
+        if files.shelters:
+            shelters, _ = load_shelters(files.shelters, files.municipality, towns=towns)
         return cls.from_layers(towns, shelters)
 
     def _build_towns(self, towns: pd.DataFrame) -> None:
@@ -295,6 +287,13 @@ class Gazetteer:
                 entries.pop(key)
                 if key in before_shelters:
                     entries[key] = before_shelters[key]
+                continue
+            # The shelter that bears the name beats an emergency site named after it
+            # (上ノ原小学校, not 神代中学校・上ノ原小学校周辺).
+            names = {i: gz.canonical(gz.normalize_text(self._shelters[i][1])) for i in who}
+            single = [i for i in who if not re.search("・|及び|周辺", names[i])]
+            best = next((i for i in who if names[i] == key), single[0] if single else who[0])
+            entries[key] = replace(entries[key], ref=best)
         for name in gz.OTHER_MUNICIPALITIES:
             if name != self.city_name:
                 entries[gz.canonical(name)] = _Entry("foreign")
@@ -601,29 +600,6 @@ def _shelter_frame(shelters: gpd.GeoDataFrame | None) -> pd.DataFrame:
         }
     )
     return frame[columns]
-
-
-def _read_gsi_shelters(folder: Path, code5: str) -> gpd.GeoDataFrame:
-    """Shelters from the GSI per-municipality GeoJSON files (emergency sites and shelters)."""
-    rows = []
-    for kind in ("evacuation", "emergency"):
-        for path in sorted(folder.glob(f"{kind}_{code5}*.json")):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            for feature in data.get("features", []):
-                props = feature.get("properties") or {}
-                coords = (feature.get("geometry") or {}).get("coordinates")
-                if not coords:
-                    continue
-                rows.append(
-                    {
-                        "shelter_id": props.get("共通ID") or props.get("NO"),
-                        "name": props.get("施設・場所名"),
-                        "address": props.get("住所"),
-                        "town_code": None,
-                        "geometry": shapely.Point(coords[0], coords[1]),
-                    }
-                )
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else None
 
 
 def _city_name(code5: str) -> str:
