@@ -126,6 +126,30 @@ CATALOGUE: dict[str, dict[str, str]] = {
 }
 
 
+def _merge_area_catalogues() -> None:
+    """Add the catalogues of ``dashboard/i18n_<area>.py`` (one per page area) to CATALOGUE.
+
+    Each area module has its own ``CATALOGUE`` dict, so pages can be built side by side; a key
+    defined twice is an error.
+    """
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    for info in sorted(pkgutil.iter_modules([str(here)]), key=lambda m: m.name):
+        if not info.name.startswith("i18n_"):
+            continue
+        module = importlib.import_module(f"dashboard.{info.name}")
+        clash = set(CATALOGUE) & set(module.CATALOGUE)
+        if clash:
+            raise RuntimeError(f"{info.name}: keys defined twice: {sorted(clash)[:5]}")
+        CATALOGUE.update(module.CATALOGUE)
+
+
+_merge_area_catalogues()
+
+
 def current_lang() -> str:
     """The session's language when running in Streamlit, else the ``BOSAI_LANG`` setting."""
     default = settings.get("BOSAI_LANG")
