@@ -133,6 +133,30 @@ class IngestContext:
                 log.warning("no gazetteer: %s", exc)
         return self._gazetteer or None
 
+    def classify_texts(self, texts: list[str | None]) -> list[tuple[list, int, list]] | None:
+        """(categories, urgency, matched_terms) per text (None when there is no classifier)."""
+        if self._classifier is None:
+            try:
+                from geodata.classify import classify_many
+
+                found = classify_many(texts)
+                return [
+                    (list(c), int(u), list(t))
+                    for c, u, t in zip(
+                        found["categories"], found["urgency"], found["matched_terms"], strict=True
+                    )
+                ]
+            except ImportError:
+                pass
+        classify = self.classifier
+        if classify is None:
+            return None
+        out = []
+        for text in texts:
+            c = classify(text)
+            out.append((list(c.categories), int(c.urgency), list(c.matched_terms)))
+        return out
+
     @property
     def classifier(self):
         """``text -> Classification`` or None when geodata.classify is unavailable."""

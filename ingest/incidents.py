@@ -50,12 +50,13 @@ MIN_EXACT = 10
 MIN_SIMILAR = 12
 _M_PER_DEG = 111_320.0
 _CELL = RADIUS_M / _M_PER_DEG  # degrees of latitude per cell
+_WINDOW_NS = WINDOW.value
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@[\w.@-]+")
 _HASHTAG = re.compile(r"[#＃]\S+")
 _NONWORD = re.compile(r"[\W_]+")
 _RT = re.compile(r"^\s*(rt|qt|拡散希望|拡散)\b[:：]?", re.IGNORECASE)
-_BANDS, _ROWS = 4, 4
+_BANDS, _ROWS = 6, 3  # a pair at Jaccard 0.8 shares a bucket with p = 0.986
 _PRIME = (1 << 31) - 1
 _rng = np.random.default_rng(20240109)
 _A = _rng.integers(1, _PRIME, _BANDS * _ROWS, dtype=np.int64)
@@ -181,18 +182,28 @@ class _Incident:
     def __init__(self, rec: dict, geom):
         self.rec = rec
         self.anchor = geom if geom is not None and not geom.is_empty else None
+        self.xy = (self.anchor.x, self.anchor.y) if self.anchor is not None else None
         self.members = [tuple(m) for m in (rec.get("members") or [])]
+        self.member_set = set(self.members)
+        self.first_ns = pd.Timestamp(rec["first_seen"]).value
+        self.last_ns = pd.Timestamp(rec["last_seen"]).value
         self.changed = False
 
+    def in_time(self, when_ns: int) -> bool:
+        return self.first_ns - _WINDOW_NS <= when_ns <= self.last_ns + _WINDOW_NS
+
     def add(self, layer: str, key: str, when, urgency, town_code, point) -> None:
-        if (layer, key) not in self.members:
+        if (layer, key) not in self.member_set:
             self.members.append((layer, key))
-        self.rec["first_seen"] = min(self.rec["first_seen"], when)
-        self.rec["last_seen"] = max(self.rec["last_seen"], when)
+            self.member_set.add((layer, key))
+        if when.value < self.first_ns:
+            self.first_ns, self.rec["first_seen"] = when.value, when
+        if when.value > self.last_ns:
+            self.last_ns, self.rec["last_seen"] = when.value, when
         if urgency is not None and not pd.isna(urgency):
             self.rec["urgency"] = max(int(self.rec.get("urgency") or 0), int(urgency))
         if self.anchor is None and point is not None:
-            self.anchor = point
+            self.anchor, self.xy = point, (point.x, point.y)
         self.rec["town_code"] = self.rec.get("town_code") or town_code
         self.changed = True
 
@@ -203,13 +214,13 @@ class _Incident:
         return {**self.rec, "members": [list(m) for m in self.members], "counts": counts}
 
 
-def _cell(point) -> tuple[int, int]:
-    return (math.floor(point.y / _CELL), math.floor(point.x / _CELL))
+def _cell(x: float, y: float) -> tuple[int, int]:
+    return (math.floor(y / _CELL), math.floor(x / _CELL))
 
 
-def _distance_m(a, b) -> float:
-    dy = (a.y - b.y) * _M_PER_DEG
-    dx = (a.x - b.x) * _M_PER_DEG * math.cos(math.radians((a.y + b.y) / 2))
+def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    dy = (a[1] - b[1]) * _M_PER_DEG
+    dx = (a[0] - b[0]) * _M_PER_DEG * math.cos(math.radians((a[1] + b[1]) / 2))
     return math.hypot(dx, dy)
 
 
@@ -236,29 +247,31 @@ class IncidentIndex:
         for member in inc.members:
             self.member_of[member] = inc.rec["incident_id"]
         cat = inc.rec["category"]
-        if inc.anchor is not None:
-            self.cells.setdefault((cat, *_cell(inc.anchor)), []).append(inc)
+        if inc.xy is not None:
+            self.cells.setdefault((cat, *_cell(*inc.xy)), []).append(inc)
         if inc.rec.get("town_code"):
             self.towns.setdefault((cat, inc.rec["town_code"]), []).append(inc)
 
     def find(self, category, when, point, town_code) -> _Incident | None:
         """The open incident a piece belongs to, or None."""
+        when_ns = when.value
         best, best_d = None, RADIUS_M
         if point is not None:
-            cy, cx = _cell(point)
+            xy = (point.x, point.y)
+            cy, cx = _cell(*xy)
             for dy in (-1, 0, 1):
                 for dx in (-2, -1, 0, 1, 2):
                     for inc in self.cells.get((category, cy + dy, cx + dx), ()):
-                        if not _in_time(inc, when):
+                        if not inc.in_time(when_ns):
                             continue
-                        d = _distance_m(point, inc.anchor)
+                        d = _distance_m(xy, inc.xy)
                         if d <= best_d:
                             best, best_d = inc, d
             if best is not None:
                 return best
         if town_code:
             for inc in self.towns.get((category, town_code), ()):
-                if _in_time(inc, when) and (point is None or inc.anchor is None):
+                if inc.in_time(when_ns) and (point is None or inc.anchor is None):
                     return inc
         return None
 
@@ -277,8 +290,10 @@ class IncidentIndex:
                 "members": [],
             }
             existing = self.all.get(rec["incident_id"])
-            inc = existing or _Incident(rec, point)
-            if existing is None:
+            if existing is not None:
+                inc = existing
+            else:
+                inc = _Incident(rec, point)
                 self._put(inc)
         had_town = inc.rec.get("town_code")
         inc.add(layer, key, when, urgency, town_code, point)
@@ -299,17 +314,14 @@ class IncidentIndex:
         )
 
 
-def _in_time(inc: _Incident, when) -> bool:
-    return inc.rec["first_seen"] - WINDOW <= when <= inc.rec["last_seen"] + WINDOW
-
-
 def pieces(layer: str, frame: pd.DataFrame) -> list[tuple]:
-    """(row label, member key, category, time, urgency, point, town_code) of incident pieces."""
+    """(row position, member key, category, time, urgency, point, town_code) of incident pieces."""
     if not len(frame):
         return []
     out = []
-    geoms = frame.geometry if "geometry" in frame else [None] * len(frame)
-    for (label, rec), geom in zip(frame.iterrows(), geoms, strict=False):
+    geoms = list(frame.geometry) if "geometry" in frame else [None] * len(frame)
+    records = frame.to_dict("records")
+    for label, rec, geom in zip(range(len(frame)), records, geoms, strict=True):
         point = geom if geom is not None and not geom.is_empty else None
         if point is not None and point.geom_type != "Point":
             point = point.representative_point()
@@ -360,12 +372,9 @@ def link_incidents(
     if not items:
         return frame, empty_frame("incidents")
     frame = frame.copy()
-    if "incident_id" not in frame:
-        frame["incident_id"] = None
-    frame["incident_id"] = frame["incident_id"].astype(object)
-    for label, key, category, when, urgency, point, town_code in items:
+    ids = list(frame["incident_id"]) if "incident_id" in frame else [None] * len(frame)
+    for position, key, category, when, urgency, point, town_code in items:
         known = index.member_of.get((layer, key))
-        frame.at[label, "incident_id"] = known or index.assign(
-            layer, key, category, when, urgency, point, town_code
-        )
+        ids[position] = known or index.assign(layer, key, category, when, urgency, point, town_code)
+    frame["incident_id"] = pd.Series(ids, index=frame.index, dtype=object)
     return frame, index.changed_frame()

@@ -188,19 +188,14 @@ def enrich_posts(frame: pd.DataFrame, context: IngestContext) -> pd.DataFrame:
         frame["geo_confidence"] = conf
         frame["matched_place"] = pd.Series(matched, index=frame.index, dtype=object)
         frame["town_code"] = pd.Series(towns, index=frame.index, dtype=object)
-    classify = context.classifier
-    if classify is not None:
-        cats, terms, urgency = [], [], []
-        for text in texts:
-            if text:
-                c = classify(text)
-                cats.append(list(c.categories))
-                terms.append(list(c.matched_terms))
-                urgency.append(int(c.urgency))
-            else:
-                cats.append([])
-                terms.append([])
-                urgency.append(None)
+    with_text = [i for i, t in enumerate(texts) if t]
+    found = context.classify_texts([texts[i] for i in with_text]) if with_text else []
+    if found is not None:
+        cats: list = [[] for _ in texts]
+        terms: list = [[] for _ in texts]
+        urgency: list = [None] * len(texts)
+        for i, (c, u, t) in zip(with_text, found, strict=True):
+            cats[i], urgency[i], terms[i] = c, u, t
         frame["categories"] = pd.Series(cats, index=frame.index, dtype=object)
         frame["matched_terms"] = pd.Series(terms, index=frame.index, dtype=object)
         frame["urgency"] = pd.Series(urgency, index=frame.index, dtype=object)

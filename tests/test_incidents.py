@@ -1,0 +1,178 @@
+"""Dedupe of copied posts and merging of posts, replies and field reports into incidents."""
+
+# ruff: noqa: F811 - fixtures imported from tests.test_sources_support are used as arguments
+
+from __future__ import annotations
+
+import time
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geodata.schema import validate
+from ingest.incidents import fingerprint, link_incidents, mark_duplicates
+from ingest.line_webhook import spool_write
+from ingest.runner import run_all
+from ingest.sources.field_reports import FieldReportSource
+from ingest.sources.line import LineSpoolSource
+from ingest.sources.mastodon import MastodonSource
+from ingest.sources.roster import RosterCsvSource
+from tests.test_sources_support import PAYLOADS, ref_store, serve_mastodon  # noqa: F401
+
+T0 = pd.Timestamp("2024-01-09 09:00", tz="UTC")
+KOKURYO = (139.5530, 35.6475)
+M = 1 / 111_320  # degrees of latitude per metre
+
+
+def _posts(rows) -> gpd.GeoDataFrame:
+    """Validated posts from (post_id, text, minutes after T0, point or None, categories)."""
+    frame = gpd.GeoDataFrame(
+        {
+            "platform": "mastodon",
+            "post_id": [r[0] for r in rows],
+            "text": [r[1] for r in rows],
+            "posted_at": [T0 + pd.Timedelta(minutes=r[2]) for r in rows],
+            "categories": [r[4] if len(r) > 4 else ["浸水・冠水"] for r in rows],
+            "urgency": 1,
+            "triage": "new",
+            "repost_of": None,
+            "town_code": [r[5] if len(r) > 5 else None for r in rows],
+        },
+        geometry=[shapely.Point(*r[3]) if r[3] else None for r in rows],
+        crs=4326,
+    )
+    valid, rejected = validate(frame, "posts")
+    assert rejected.empty, rejected
+    return valid
+
+
+def test_fingerprint_ignores_urls_mentions_hashtags_punctuation_and_width():
+    a = "RT @tama: 国領町３丁目、冠水！！ #調布 #大雨 https://x.example/1"
+    b = "国領町3丁目 冠水 https://other.example/2"
+    assert fingerprint(a) == fingerprint(b) == "国領町3丁目冠水"
+
+
+def test_copies_collapse_onto_the_first_post():
+    text = "国領町三丁目の交差点が冠水して車が通れません"
+    posts = _posts([
+        ("1", text + " #調布", 0, None),
+        ("2", "RT " + text + " https://x.example/a", 5, None),
+        ("3", text + "拡散希望", 10, None),  # near-identical: shingle similarity
+        ("4", "布田二丁目で煙が見えます、消防車が来ています", 12, None),
+        ("5", "助けて", 13, None),
+        ("6", "助けて", 14, None),  # too short to call a copy: two people asking for help
+        ("7", text, 60 * 30, None),  # a copy, but a day later: a new post
+    ])  # fmt: skip
+    out = mark_duplicates(posts).set_index("post_id")["repost_of"]
+    assert out.to_dict() == {
+        "1": None, "2": "mastodon:1", "3": "mastodon:1", "4": None, "5": None, "6": None,
+        "7": None,
+    }  # fmt: skip
+
+
+def test_copies_of_stored_posts_and_chains_resolve_to_the_root():
+    text = "多摩川の水位がかなり上がってきた、布田二丁目あたり危ないかも"
+    history = _posts([("10", text, 0, None), ("11", text, 1, None)])
+    history.loc[history["post_id"] == "11", "repost_of"] = "mastodon:10"
+    new = _posts([("12", "RT " + text, 20, None)])
+    assert mark_duplicates(new, history)["repost_of"].tolist() == ["mastodon:10"]
+
+
+def test_pieces_close_in_place_and_time_merge_into_one_incident():
+    near = (KOKURYO[0], KOKURYO[1] + 250 * M)  # 250 m north
+    far = (KOKURYO[0], KOKURYO[1] + 900 * M)
+    posts = _posts([
+        ("1", "a", 0, KOKURYO),
+        ("2", "b", 30, near),
+        ("3", "c", 40, far),  # too far: its own incident
+        ("4", "d", 60 * 5, KOKURYO),  # same place, 5 h later: a new incident
+        ("5", "e", 50, KOKURYO, ["火災"]),  # another category
+        ("6", "f", 55, None, ["浸水・冠水"], "13208008003"),  # town only, no incident has it yet
+    ])  # fmt: skip
+    linked, incidents = link_incidents("posts", posts, None)
+    ids = linked.set_index("post_id")["incident_id"]
+    assert ids["1"] == ids["2"]
+    assert len({ids["1"], ids["3"], ids["4"], ids["5"], ids["6"]}) == 5
+    inc = incidents.set_index("incident_id").loc[ids["1"]]
+    assert inc["counts"] == {"posts": 2}
+    assert inc["members"] == [["posts", "mastodon:1"], ["posts", "mastodon:2"]]
+    assert (inc["first_seen"], inc["last_seen"]) == (T0, T0 + pd.Timedelta(minutes=30))
+    assert inc.geometry.equals(shapely.Point(*KOKURYO))  # anchored at the first piece
+
+
+def test_incidents_grow_across_batches_and_a_rerun_changes_nothing():
+    first, incidents = link_incidents("posts", _posts([("1", "a", 0, KOKURYO)]), None)
+    stored, _ = validate(incidents, "incidents")
+    later = _posts([("2", "b", 90, (KOKURYO[0] + 100 * M, KOKURYO[1]))])
+    linked, changed = link_incidents("posts", later, stored)
+    assert linked["incident_id"].iloc[0] == first["incident_id"].iloc[0]
+    assert changed["counts"].iloc[0] == {"posts": 2}
+    assert changed["last_seen"].iloc[0] == T0 + pd.Timedelta(minutes=90)
+    stored2, _ = validate(changed, "incidents")
+    again = later.assign(incident_id=None)
+    relinked, rechanged = link_incidents("posts", again, stored2)
+    assert relinked["incident_id"].iloc[0] == first["incident_id"].iloc[0]
+    assert rechanged.empty  # already a member: nothing to write, nothing counted twice
+
+
+def test_incident_linking_scales_without_pairwise_comparison():
+    rng = np.random.default_rng(0)
+    n = 20_000
+    xs = 139.50 + rng.random(n) * 0.1
+    ys = 35.62 + rng.random(n) * 0.06
+    minutes = np.sort(rng.random(n) * 24 * 60)
+    frame = gpd.GeoDataFrame(
+        {"platform": "p", "post_id": [str(i) for i in range(n)], "text": "x",
+         "posted_at": T0 + pd.to_timedelta(minutes, unit="min"), "categories": [["浸水・冠水"]] * n,
+         "urgency": 1, "repost_of": None, "incident_id": None, "town_code": None},
+        geometry=gpd.points_from_xy(xs, ys), crs=4326,
+    )  # fmt: skip
+    started = time.perf_counter()
+    linked, incidents = link_incidents("posts", frame, None)
+    assert time.perf_counter() - started < 20
+    assert linked["incident_id"].notna().all()
+    assert sum(c["posts"] for c in incidents["counts"]) == n
+
+
+def test_runner_links_posts_replies_and_field_reports(httpserver, tmp_path, ref_store):
+    """A flooded crossing: a post, a field report and a LINE rescue request become one incident."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text((PAYLOADS / "roster/roster.csv").read_text("utf-8"), "utf-8")
+    spool = tmp_path / "spool"
+    spool_write(spool, (PAYLOADS / "line/webhook_replies.json").read_bytes())
+    sources = [
+        MastodonSource("mastodon", base_url=serve_mastodon(httpserver), hashtags=["chofu"]),
+        FieldReportSource("survey", path=str(PAYLOADS / "field_reports/survey.geojson")),
+        RosterCsvSource("roster", path=str(roster)),
+        LineSpoolSource("line", spool_dir=str(spool), lag_seconds=0),
+    ]
+    from ingest.http import make_session
+
+    for s in sources:
+        s.session = make_session(retries=0)
+    results = run_all(ref_store, sources)
+    assert all(r["ok"] for r in results), results
+    post = ref_store.get("posts", ("mastodon", "111726900000000001"))  # 国領町三丁目 冠水
+    report = ref_store.get("field_reports", ("survey", "{6F1A2B3C-0001-4D5E-8F90-ABCDEF000001}"))
+    assert post["categories"][0] == "浸水・冠水"
+    assert post["incident_id"] and post["incident_id"] == report["incident_id"]
+    incident = ref_store.get("incidents", post["incident_id"])
+    assert incident["counts"] == {"field_reports": 1, "posts": 1}
+    assert ["posts", "mastodon:111726900000000001"] in incident["members"]
+    # The boost is a copy: it joins no incident by itself.
+    boost = ref_store.get("posts", ("mastodon", "111726920000000003"))
+    assert boost["incident_id"] is None and boost["repost_of"] == "mastodon:111726900000000001"
+    # The rescue request (menu 3 + location, 国領町三丁目) is a 救助要請 incident of its own.
+    rescue = ref_store.read("incidents", where={"category": "救助要請"}).set_index("incident_id")
+    members = sorted(map(sorted, rescue["members"]))
+    assert members == [
+        [["safety_replies", "line:01HKQ8A3B7HX2P9G5W1M8R4T6E"]],  # 負傷 at R0003's home (布田)
+        [["safety_replies", "line:498012344000000002"],  # 要救助 ...
+         ["safety_replies", "line:498012344000000003"]],  # ... and its location message
+    ]  # fmt: skip
+    before = ref_store.data_version("incidents")
+    again = run_all(ref_store, sources)
+    assert all(r["ok"] for r in again)
+    assert ref_store.data_version("incidents") == before
