@@ -78,8 +78,8 @@ _LOG_FIELDS = sorted(PERSONAL_NAMES - {"url"})  # a URL in a log is an HTTP sour
 _UNTIL = r"(?=\s*(?:[,，、;；}\]\n]|[\"']?\w+[\"']?\s*[:：=]|$))"
 _FIELD = re.compile(
     r"(?P<k>[\"']?\b(?:" + "|".join(_LOG_FIELDS) + r")\b[\"']?\s*[:=]\s*)"
-    r"(?P<v>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|.+?" + _UNTIL + ")"
-    r"|(?P<jk>(?:" + "|".join(_JA_FIELDS) + r")\s*[:：=]\s*)(?P<jv>.+?" + _UNTIL + ")",
+    r"(?P<v>\[redacted\]|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|.+?" + _UNTIL + ")"
+    r"|(?P<jk>(?:" + "|".join(_JA_FIELDS) + r")\s*[:：=]\s*)(?P<jv>\[redacted\]|.+?" + _UNTIL + ")",
     re.M,
 )
 REDACTED = "[redacted]"

@@ -10,8 +10,11 @@
 - resident ids replaced everywhere by pseudonyms (``purged:…``) made with a one-time key that
   is thrown away, so the joins between roster, replies and follow-ups still hold but no longer
   lead back to the municipality's register;
+- free texts (post texts, field-report descriptions, shelter notes) lose the roster's names and
+  addresses, phone numbers and @handles;
 - the audit log's old/new records of those layers lose the same fields; rejected raw records
-  of those layers (and of unknown layers) are dropped, their reasons redacted.
+  of those layers (and of unknown layers) are dropped, other raw records, every rejection reason
+  and the sources' last error texts are redacted.
 
 Before writing, the aggregate counts (:func:`aggregate_counts`: residents, replies per town and
 status, non-responders per town, latest status per town, posts per category, follow-ups per
@@ -66,7 +69,8 @@ class PurgeReport:
     redacted_texts : layer -> free texts that lost names, addresses, phones or handles.
     pseudonymized : resident ids replaced by pseudonyms.
     audit_rows : audit-log rows scrubbed.
-    rejections : rejected raw records dropped.
+    rejections : rejected records whose raw text was dropped or redacted.
+    health_errors : source error texts redacted.
     aggregates : the aggregate counts (identical before and after).
     verified : after a real purge, the stored aggregates were read back and equal.
     """
@@ -78,6 +82,7 @@ class PurgeReport:
     pseudonymized: int = 0
     audit_rows: int = 0
     rejections: int = 0
+    health_errors: int = 0
     aggregates: dict = field(default_factory=dict)
     verified: bool = False
 
@@ -90,6 +95,7 @@ class PurgeReport:
             or self.pseudonymized
             or self.audit_rows
             or self.rejections
+            or self.health_errors
         )
 
     def summary(self) -> dict:
@@ -102,6 +108,7 @@ class PurgeReport:
             "pseudonymized": self.pseudonymized,
             "audit_rows": self.audit_rows,
             "rejections": self.rejections,
+            "health_errors": self.health_errors,
             "aggregates_unchanged": True,
             "verified": self.verified,
         }
@@ -207,7 +214,8 @@ class _Plan:
     frames: dict
     updates: dict  # layer -> list of (key tuple, {column: value})
     audit: list  # (id, old, new)
-    rejections: list  # (id, reason)
+    rejections: list  # (id, raw, reason)
+    health: list  # (source, last_error)
     report: PurgeReport
 
 
@@ -341,10 +349,12 @@ def _plan(store, dry_run: bool) -> _Plan:
         raise PurgeError(f"the purge would change aggregate counts ({', '.join(changed)})")
     report.aggregates = before
     audit = _plan_audit(store, mapping, terms)
-    rejections = _plan_rejections(store)
+    rejections = _plan_rejections(store, terms)
+    health = _plan_health(store, terms)
     report.audit_rows = len(audit)
     report.rejections = len(rejections)
-    return _Plan(new_frames, updates, audit, rejections, report)
+    report.health_errors = len(health)
+    return _Plan(new_frames, updates, audit, rejections, health, report)
 
 
 def _scrub_record(layer: str, text: str | None, mapping: dict, terms: PersonalTerms) -> str | None:
@@ -387,16 +397,31 @@ def _plan_audit(store, mapping: dict, terms: PersonalTerms) -> list:
     return out
 
 
-def _plan_rejections(store) -> list:
+def _plan_rejections(store, terms: PersonalTerms) -> list:
+    """(id, raw, reason) to write: raw records of personal layers (or of no layer) dropped, the
+    others and every reason redacted."""
     t = store.tables["rejections"]
-    cond = sa.or_(t.c.layer.in_(PURGE_LAYERS), t.c.layer.is_(None))
     with store._read() as conn:
-        rows = conn.execute(sa.select(t.c.id, t.c.raw, t.c.reason).where(cond)).all()
-    return [
-        (rid, redact_text(reason))
-        for rid, raw, reason in rows
-        if raw is not None or redact_text(reason) != reason
-    ]
+        rows = conn.execute(sa.select(t.c.id, t.c.layer, t.c.raw, t.c.reason)).all()
+    out = []
+    for rid, layer, raw, reason in rows:
+        new_raw = None if layer in PURGE_LAYERS or layer is None else _redact(terms, raw)
+        new_reason = _redact(terms, reason)
+        if (new_raw, new_reason) != (raw, reason):
+            out.append((rid, new_raw, new_reason))
+    return out
+
+
+def _redact(terms: PersonalTerms, text: str | None) -> str | None:
+    return redact_text(terms.redact(text)) if isinstance(text, str) else text
+
+
+def _plan_health(store, terms: PersonalTerms) -> list:
+    """(source, last_error) to write: error texts of the sources, redacted."""
+    t = store.tables["source_health"]
+    with store._read() as conn:
+        rows = conn.execute(sa.select(t.c.source, t.c.last_error)).all()
+    return [(src, _redact(terms, err)) for src, err in rows if _redact(terms, err) != err]
 
 
 def _geometry_values(geom) -> dict:
@@ -430,10 +455,17 @@ def _write_plan(store, plan: _Plan) -> None:
                 .values(old=old, new=new, record_key=record_key)
             )
         rej = store.tables["rejections"]
-        for rid, reason in plan.rejections:
-            conn.execute(sa.update(rej).where(rej.c.id == rid).values(raw=None, reason=reason))
+        for rid, raw, reason in plan.rejections:
+            conn.execute(sa.update(rej).where(rej.c.id == rid).values(raw=raw, reason=reason))
         if plan.rejections:
             store._bump(conn, "rejections")
+        health = store.tables["source_health"]
+        for source, error in plan.health:
+            conn.execute(
+                sa.update(health).where(health.c.source == source).values(last_error=error)
+            )
+        if plan.health:
+            store._bump(conn, "source_health")
         meta = store.tables["meta"]
         conn.execute(sa.delete(meta).where(meta.c.key == _META_PURGED))
         conn.execute(sa.insert(meta).values(key=_META_PURGED, value=now_utc().isoformat()))

@@ -287,3 +287,15 @@ def test_handler_filters_catch_records_of_child_loggers():
 def test_redact_text_leaves_times_codes_and_counts_alone():
     text = "2026-10-12 03:12:45 town 13208001001 evacuees 120 shelter 13208-001 v3"
     assert privacy.redact_text(text) == text
+
+
+def test_redaction_is_idempotent():
+    texts = [
+        '{"note": "鈴木 一郎さん搬送 03-5555-0001", "evacuees": "x"}',
+        "氏名：山田 花子 電話：０９０１２３４５６７８",
+        "@ken_sato 山田 花子さん 090-1234-5678",
+    ]
+    terms = privacy.PersonalTerms.from_roster(roster())
+    for text in texts:
+        once = privacy.redact_text(terms.redact(text), handles=True)
+        assert privacy.redact_text(terms.redact(once), handles=True) == once

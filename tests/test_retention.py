@@ -48,6 +48,12 @@ def _fill(store) -> None:
     )
     store.add_rejections("line", [('{"text": "田中です 080-5555-6666"}', "unknown sender")])
     store.add_rejections("mastodon", [('{"id": "9"}', "not a time: 'x'")], layer="posts")
+    store.add_rejections(
+        "shelters:csv",
+        [('{"note": "鈴木 一郎さん搬送 03-5555-0001", "evacuees": "x"}', "not a number: 'x'")],
+        layer="shelter_status",
+    )
+    store.record_health("line", ok=False, error="bad event from 佐藤 健一 tel 042-481-7111")
 
 
 def _personal_values() -> list[str]:
@@ -63,7 +69,9 @@ def _dump(store) -> str:
     """Every row of every table that can hold personal data, as text."""
     parts = []
     with store.engine.connect() as conn:
-        for table in ("roster", "safety_replies", "follow_ups", "posts", "audit_log", "rejections"):
+        tables = ("roster", "safety_replies", "follow_ups", "posts", "audit_log", "rejections",
+                  "source_health")  # fmt: skip
+        for table in tables:
             cols = [c.name for c in store.tables[table].c if c.name != "geometry"]
             rows = conn.execute(sa.select(*[store.tables[table].c[c] for c in cols])).all()
             parts.append(json.dumps([list(map(str, r)) for r in rows], ensure_ascii=False))
@@ -113,8 +121,12 @@ def test_the_purge_keeps_every_aggregate_and_leaves_no_personal_value(store):
     purge_rows = audit[audit["action"] == "purge:personal"]
     assert len(purge_rows) == 1
     assert json.loads(purge_rows.iloc[0]["new"])["pseudonymized"] == 5
-    rejections = store.read_rejections()
-    assert rejections["raw"].isna().all() and len(rejections) == 3
+    rejections = store.read_rejections().set_index("layer", drop=False)
+    assert len(rejections) == 4
+    assert rejections[rejections["layer"] != "shelter_status"]["raw"].isna().all()
+    kept = rejections.loc["shelter_status", "raw"]  # redacted, not dropped: not a person layer
+    assert '"evacuees": "x"' in kept and "[redacted]" in kept
+    assert store.get("source_health", "line")["last_error"].startswith("bad event from [redacted]")
     assert (report.nulled["roster"]["name"], report.nulled["posts"]["author"]) == (5, 2)
     assert report.moved_points["roster"] == 5
 
@@ -127,7 +139,8 @@ def test_a_dry_run_changes_nothing_and_reports_what_would_change(store):
     assert report.nulled["roster"]["phone"] == 5
     assert report.nulled["safety_replies"] == {"needs_text": 5, "sender_id": 5}
     assert report.nulled["follow_ups"] == {"note": 2}
-    assert report.pseudonymized == 5 and report.rejections == 3 and report.audit_rows >= 2
+    assert report.pseudonymized == 5 and report.rejections == 4 and report.audit_rows >= 2
+    assert report.health_errors == 1 and report.redacted_texts["posts"] == 2
     assert _dump(store) == dump
     assert store.data_version() == version
     assert len(store.read_audit()) == audit_rows  # not even an audit row
