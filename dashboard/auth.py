@@ -263,9 +263,8 @@ def _audit_login_once(user: User) -> None:
         return
     st.session_state[_AUDITED_KEY] = user.username
     try:
-        _store().log_action(
-            user.username, f"login:{user.source}", accounts.AUDIT_LAYER, {"role": user.role}
-        )
+        detail = {"role": user.role, "name": user.display_name or None}
+        _store().log_action(user.username, f"login:{user.source}", accounts.AUDIT_LAYER, detail)
     except Exception:  # noqa: BLE001 - never lock the HQ out because the audit write failed
         log.exception("cannot audit-log the login of %s", user.username)
 
