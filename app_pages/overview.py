@@ -5,30 +5,36 @@ import streamlit as st
 from dashboard import data, maps, settings, widgets
 from dashboard.i18n import current_lang, t
 
-url = data.db_url()
-try:
-    version = data.data_version(url)
-except Exception as exc:  # the HQ screen shows the reason, not a traceback
-    widgets.store_error(url, exc)
-    st.stop()
 
-ref = data.reference_layers(url, version)
-st.subheader(t("overview.title", city=ref.city_name))
-if ref.empty:
-    st.info(t("overview.empty", command=widgets.reference_command(data.municipality_code())))
-    st.stop()
+def overview() -> None:
+    url = data.db_url()
+    try:
+        version = data.data_version(url)
+    except Exception as exc:  # the HQ screen shows the reason, not a traceback
+        widgets.store_error(url, exc)
+        return
 
-widgets.kpi_row(ref.towns, ref.shelters, ref.status, ref.hazard)
-measure = None if widgets.is_kiosk() else widgets.measure_select()
-m = maps.overview_map(
-    maps.add_density(ref.towns) if measure == "density" else ref.towns,
-    ref.hazard,
-    ref.shelters,
-    ref.status,
-    tiles=settings.get("BOSAI_TILES"),
-    tile_url=settings.get("BOSAI_TILE_URL"),
-    measure=measure,
-    lang=current_lang(),
-    boundaries=ref.boundaries,
-)
-widgets.show_map(m, height=widgets.map_height())
+    ref = data.reference_layers(url, version)
+    st.subheader(t("overview.title", city=ref.city_name))
+    if ref.empty:
+        st.info(t("overview.empty", command=widgets.reference_command(data.municipality_code())))
+        return
+
+    widgets.kpi_row(ref.towns, ref.shelters, ref.status, ref.hazard)
+    measure = None if widgets.is_kiosk() else widgets.measure_select()
+    m = maps.overview_map(
+        maps.add_density(ref.towns) if measure == "density" else ref.towns,
+        ref.hazard,
+        ref.shelters,
+        ref.status,
+        tiles=settings.get("BOSAI_TILES"),
+        tile_url=settings.get("BOSAI_TILE_URL"),
+        measure=measure,
+        lang=current_lang(),
+        boundaries=ref.boundaries,
+    )
+    widgets.show_map(m, height=widgets.map_height())
+
+
+# On the wall screen only this part reruns, every BOSAI_REFRESH_SECONDS (new data -> new map).
+widgets.auto_refresh(overview)

@@ -112,7 +112,15 @@ def reference_command(municipality: str) -> str:
 
 def map_height() -> int:
     """Map height in px: fills a 1080p screen under the KPI tiles (taller on the wall screen)."""
-    return 900 if is_kiosk() else 700
+    return 720 if is_kiosk() else 700
+
+
+def auto_refresh(body) -> None:
+    """Run ``body``; in wall-screen mode as a fragment that reruns every BOSAI_REFRESH_SECONDS."""
+    if is_kiosk():
+        st.fragment(run_every=settings.refresh_seconds())(body)()
+    else:
+        body()
 
 
 def show_map(m: folium.Map, height: int = 640, key: str = "map") -> None:

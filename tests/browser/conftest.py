@@ -229,6 +229,7 @@ def app_server(reference_store, vendored_assets, tmp_path_factory):
         "BOSAI_TILE_URL": "",
         "BOSAI_LANG": "ja",
         "BOSAI_KIOSK": "0",
+        "BOSAI_REFRESH_SECONDS": "5",
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     }
     cmd = [

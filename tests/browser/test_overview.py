@@ -154,3 +154,16 @@ def test_shelter_tooltip_and_language_switch(app_server, page):
     frame.locator("path.bosai-town").first.wait_for(state="attached", timeout=90_000)
     assert "Towns" in frame.locator(".leaflet-control-layers-overlays").inner_text()
     assert page.offline.blocked == []
+
+
+def test_kiosk_mode_keeps_the_map_across_refreshes(app_server, page):
+    page.goto(f"{app_server['url']}/?kiosk=1", wait_until="domcontentloaded")
+    frame = page.frame_locator(MAP_FRAME)
+    frame.locator("path.bosai-town").first.wait_for(state="attached", timeout=90_000)
+    assert page.locator('[data-testid="stSidebar"]').is_hidden()
+    # The map part reruns every BOSAI_REFRESH_SECONDS (5 s here): the same map stays on screen.
+    page.wait_for_timeout(12_000)
+    assert frame.locator("path.bosai-town").count() == 103
+    assert page.locator(MAP_FRAME).count() == 1
+    page.screenshot(path=str(ARTIFACTS / "overview-kiosk.png"))
+    assert page.offline.blocked == []
