@@ -56,6 +56,7 @@ def language_switch() -> None:
         options=list(LANGUAGES),
         format_func=lambda code: {"ja": "日本語", "en": "English"}[code],
         key="lang",
+        required=True,
     )
 
 
@@ -101,6 +102,7 @@ def measure_select() -> str | None:
         format_func=lambda m: t(f"measure.{m}"),
         default="none",
         key="overview_measure",
+        required=True,
     )
     return None if choice in (None, "none") else choice
 
