@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    # Personal data (phones, names) never reaches a log line; see geodata/privacy.py.
+    from geodata.privacy import install_log_redaction
+
+    install_log_redaction()
     started = time.perf_counter()
     try:
         summary = args._module.run(args) or {}

@@ -15,6 +15,7 @@ import shapely
 
 from geodata.schema import now_utc
 from geodata.store import StaleVersion, UnknownRecord, open_store
+from geodata.store_migrations import SCHEMA_VERSION
 
 T0 = pd.Timestamp("2026-10-12T03:00:00Z")
 
@@ -262,7 +263,7 @@ def test_a_newer_app_opens_a_database_made_by_an_older_one(store_url):
         conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store.dispose()
     upgraded = open_store(store_url)
-    assert upgraded.schema_version() == 3
+    assert upgraded.schema_version() == SCHEMA_VERSION
     with upgraded.engine.connect() as conn:
         conn.exec_driver_sql("SELECT assigned_to FROM posts").all()  # the column exists again
     assert upgraded.count("posts") == 4
