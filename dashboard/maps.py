@@ -384,6 +384,8 @@ def shelters_layer(
         }
 
     collection = _collection(data, "shelter_id", props)
+    # Big (busy) circles first, so they never cover a small one drawn later.
+    collection["features"].sort(key=lambda f: -f["properties"]["radius"])
 
     def style(feature: dict) -> dict:
         p = feature["properties"]
