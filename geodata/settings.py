@@ -60,6 +60,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BOSAI_REFRESH_SECONDS", "30", "Auto-refresh interval of the wall-screen (kiosk) mode."),
     Setting("BOSAI_LANG", "ja", "Default UI language: ja or en."),
     Setting("BOSAI_KIOSK", "0", "1 to start every session in wall-screen mode (same as ?kiosk=1)."),
+    Setting(
+        "BOSAI_UPLOADS_DIR",
+        str(PROJECT_ROOT / "var" / "uploads"),
+        "Folder where photos of field reports (現地調査) are stored; the report keeps the file's "
+        "path as photo_url. With several dashboard hosts, a folder all of them share.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
