@@ -46,11 +46,13 @@ RADIUS_M = 300.0
 EXACT_WINDOW = pd.Timedelta(hours=24)
 SIMILAR_WINDOW = pd.Timedelta(hours=2)
 SIMILARITY = 0.8
-MIN_EXACT = 10
-MIN_SIMILAR = 12
+MIN_EXACT = 20
+MIN_SIMILAR = 20
 _M_PER_DEG = 111_320.0
 _CELL = RADIUS_M / _M_PER_DEG  # degrees of latitude per cell
 _WINDOW_NS = WINDOW.value
+_EXACT_NS = EXACT_WINDOW.value
+_SIMILAR_NS = SIMILAR_WINDOW.value
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@[\w.@-]+")
 _HASHTAG = re.compile(r"[#＃]\S+")
@@ -111,68 +113,113 @@ def mark_duplicates(posts: pd.DataFrame, history: pd.DataFrame | None = None) ->
     out = posts.copy()
     if not len(out):
         return out
-    exact: dict[str, tuple[pd.Timestamp, str]] = {}
-    buckets: dict[tuple[int, int], list[tuple[pd.Timestamp, str, set]]] = {}
-    root: dict[str, str] = {}
-
-    def resolve(key: str) -> str:
-        seen = set()
-        while key in root and key not in seen:
-            seen.add(key)
-            key = root[key]
-        return key
-
-    def index(key, when, fp, repost_of):
-        if repost_of:
-            root[key] = repost_of
-        if len(fp) >= MIN_EXACT and fp not in exact:
-            exact[fp] = (when, key)
-        if len(fp) >= MIN_SIMILAR:
-            sh = _shingles(fp)
-            for band in enumerate(_bands(sh)):
-                buckets.setdefault(band, []).append((when, key, sh))
-
-    if history is not None and len(history):
-        for rec in history.sort_values("posted_at").to_dict("records"):
-            key = post_key(rec["platform"], rec["post_id"])
-            index(key, rec["posted_at"], fingerprint(rec.get("text")), rec.get("repost_of"))
-    order = out.sort_values("posted_at", kind="stable").index
+    index = _CopyIndex()
+    keys = [post_key(p, i) for p, i in zip(out["platform"], out["post_id"], strict=True)]
+    times = _ns(out["posted_at"])
+    texts = out["text"].tolist()
     repost = out["repost_of"].astype(object).tolist()
-    position = {label: i for i, label in enumerate(out.index)}
-    for label in order:
-        i = position[label]
-        rec = out.loc[label]
-        key = post_key(rec["platform"], rec["post_id"])
-        when = rec["posted_at"]
-        fp = fingerprint(rec["text"] if isinstance(rec["text"], str) else None)
-        if not _present(repost[i]) and fp:
-            repost[i] = _find_copy(fp, when, key, exact, buckets, resolve)
-        index(key, when, fp, repost[i] if _present(repost[i]) else None)
+    # One timeline of stored and new posts. A stored post keeps what it has (a re-run changes
+    # nothing); a new post may only copy a post before it.
+    timeline = [(times[i], keys[i], i) for i in range(len(out))]
+    stored: dict[str, tuple] = {}
+    if history is not None and len(history):
+        for platform, post_id, text, when, repost_of in zip(
+            history["platform"], history["post_id"], history["text"], _ns(history["posted_at"]),
+            history["repost_of"], strict=True,
+        ):  # fmt: skip
+            key = post_key(platform, post_id)
+            stored[key] = (text, repost_of if _present(repost_of) else None)
+            timeline.append((when, key, -1))
+    done: set[str] = set()
+    for when, key, i in sorted(timeline):
+        if key in done:
+            continue
+        done.add(key)
+        if key in stored:
+            text, repost_of = stored[key]
+            if i >= 0:
+                repost[i] = repost_of
+        else:
+            text = texts[i]
+        fp = fingerprint(text if isinstance(text, str) else None)
+        if i >= 0 and key not in stored and not _present(repost[i]) and fp:
+            repost[i] = index.find(fp, when, key)
+        own = repost[i] if i >= 0 else stored[key][1]
+        index.add(key, when, fp, own if _present(own) else None)
     out["repost_of"] = pd.Series(repost, index=out.index, dtype=object)
     return out
+
+
+def _ns(times) -> list[int]:
+    """Nanoseconds since the epoch (whatever resolution the column has)."""
+    return pd.Series(pd.to_datetime(times, utc=True)).dt.as_unit("ns").astype("int64").tolist()
+
+
+class _CopyIndex:
+    """Posts seen so far: first post per fingerprint, LSH buckets, and copy -> original."""
+
+    def __init__(self):
+        self.exact: dict[str, tuple[int, str]] = {}
+        self.buckets: dict[tuple[int, int], list[tuple[int, str, frozenset]]] = {}
+        self.root: dict[str, str] = {}
+        self._sketch: dict[str, tuple[frozenset, list]] = {}
+
+    def resolve(self, key: str) -> str:
+        seen = set()
+        while key in self.root and key not in seen:
+            seen.add(key)
+            key = self.root[key]
+        return key
+
+    def sketch(self, fp: str) -> tuple[frozenset, list]:
+        if fp not in self._sketch:
+            sh = frozenset(_shingles(fp))
+            self._sketch[fp] = (sh, list(enumerate(_bands(sh))))
+        return self._sketch[fp]
+
+    def add(self, key: str, when: int, fp: str, repost_of: str | None) -> None:
+        if repost_of:
+            self.root[key] = repost_of
+        if len(fp) >= MIN_EXACT and (fp not in self.exact or _earlier(when, key, *self.exact[fp])):
+            self.exact[fp] = (when, key)
+        if len(fp) >= MIN_SIMILAR:
+            sh, bands = self.sketch(fp)
+            for band in bands:
+                self.buckets.setdefault(band, []).append((when, key, sh))
+
+    def find(self, fp: str, when: int, key: str) -> str | None:
+        """The root of the earliest earlier post ``fp`` copies, else None."""
+        if len(fp) >= MIN_EXACT and fp in self.exact:
+            first_time, first_key = self.exact[fp]
+            if (
+                _earlier(first_time, first_key, when, key)
+                and when - first_time <= _EXACT_NS
+                and self.resolve(first_key) != key
+            ):
+                return self.resolve(first_key)
+        if len(fp) < MIN_SIMILAR:
+            return None
+        sh, bands = self.sketch(fp)
+        best, best_score = None, SIMILARITY
+        for band in bands:
+            for other_time, other_key, other_sh in self.buckets.get(band, ()):
+                if not _earlier(other_time, other_key, when, key):
+                    continue
+                if when - other_time > _SIMILAR_NS or self.resolve(other_key) == key:
+                    continue
+                score = len(sh & other_sh) / len(sh | other_sh)
+                if score > best_score or (score == best_score and best is None):
+                    best, best_score = other_key, score
+        return self.resolve(best) if best else None
 
 
 def _present(value) -> bool:
     return isinstance(value, str) and bool(value)
 
 
-def _find_copy(fp, when, key, exact, buckets, resolve) -> str | None:
-    if len(fp) >= MIN_EXACT and fp in exact:
-        first_time, first_key = exact[fp]
-        if first_key != key and abs(when - first_time) <= EXACT_WINDOW:
-            return resolve(first_key)
-    if len(fp) < MIN_SIMILAR:
-        return None
-    sh = _shingles(fp)
-    best, best_score = None, SIMILARITY
-    for band in enumerate(_bands(sh)):
-        for other_time, other_key, other_sh in buckets.get(band, ()):
-            if other_key == key or abs(when - other_time) > SIMILAR_WINDOW:
-                continue
-            score = len(sh & other_sh) / len(sh | other_sh)
-            if score >= best_score:
-                best, best_score = other_key, score
-    return resolve(best) if best else None
+def _earlier(other_time, other_key: str, when, key: str) -> bool:
+    """Whether the other post came first (ties broken by key, so the choice is stable)."""
+    return other_time < when or (other_time == when and other_key < key)
 
 
 # -- incidents ------------------------------------------------------------------------------

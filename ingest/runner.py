@@ -50,6 +50,7 @@ def run_source(
     session=None,
     *,
     context: IngestContext | None = None,
+    from_start: bool = False,
 ) -> dict:
     """Run one batch of ``source`` into ``store`` (see the module docstring).
 
@@ -59,6 +60,7 @@ def run_source(
     source : a source (``ingest.sources``).
     session : the HTTP session to inject (default: the one the source was built with).
     context : shared lookups (towns, shelters, roster, gazetteer); one is made when None.
+    from_start : ignore the stored cursor (a replayed data set such as the drill).
 
     Returns
     -------
@@ -72,7 +74,7 @@ def run_source(
     result = {"source": name, "kind": source.kind, "layer": layer, "ok": False}
     since = None
     try:
-        since = store.get_cursor(name)
+        since = None if from_start else store.get_cursor(name)
         result["cursor_before"] = since
         records = list(source.fetch(since))
         frame, rejected = source.normalize(records)
@@ -116,11 +118,13 @@ def run_source(
     return result
 
 
-def run_all(store, sources: Sequence[Source], session=None, *, context=None) -> list[dict]:
+def run_all(
+    store, sources: Sequence[Source], session=None, *, context=None, from_start: bool = False
+) -> list[dict]:
     """Run every source once (shelters and roster first); a failure never stops the others."""
     context = context or IngestContext(store)
     ordered = sorted(sources, key=lambda s: ORDER.get(s.layer, 9))
-    return [run_source(store, s, session, context=context) for s in ordered]
+    return [run_source(store, s, session, context=context, from_start=from_start) for s in ordered]
 
 
 def run_loop(

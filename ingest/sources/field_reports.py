@@ -108,7 +108,7 @@ class FieldReportSource(FileSource):
         category_text = text_or_none(first_of(record, CATEGORY), 100)
         category = map_category(category_text) or self._classify(description) or "その他"
         source_id = text_or_none(first_of(record, ID), 200) or digest(
-            self.file_id, reported_at.isoformat(), point.wkt, description
+            self.file_of(record), reported_at.isoformat(), point.wkt, description
         )
         return {
             "source": self.name,

@@ -8,6 +8,7 @@ lon/lat) so the sources need not care where a position came from.
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import math
@@ -206,11 +207,13 @@ def _plane_point(northing, easting, crs) -> shapely.Point:
 
 
 class FileSource(BaseSource):
-    """A source reading one file (path or http(s) URL) of records each run.
+    """A source reading one file (path or http(s) URL), or every file a glob names, each run.
 
-    The cursor is the digest of the file's bytes. With ``skip_unchanged`` a file whose digest
-    equals the cursor is not read again; otherwise every run re-reads it and the idempotent
+    The cursor is the digest of the bytes read. With ``skip_unchanged`` files whose digest
+    equals the cursor are not read again; otherwise every run re-reads them and the idempotent
     upsert leaves unchanged rows alone (so later roster or shelter loads can match them).
+    With a glob (``exports/status-*.csv``) the files are read in name order and every record
+    carries its file's name in ``_file``.
     """
 
     cursor_field = "file digest"
@@ -239,19 +242,46 @@ class FileSource(BaseSource):
             self.skip_unchanged = bool(skip_unchanged)
         self._digest: str | None = None
         self.file_time: str | None = None
+        self.file_times: dict[str, str | None] = {}
 
     @property
     def file_id(self) -> str:
         """The file's name (stable across runs) used in derived record ids."""
         return Path(self.location.split("?", 1)[0]).name or self.location
 
+    def file_of(self, record: dict) -> str:
+        """The name of the file a record came from."""
+        return str(record.get("_file") or self.file_id)
+
+    def locations(self) -> list[str]:
+        """The files to read: the location itself, or the files its glob matches (sorted)."""
+        if self.location.startswith(("http://", "https://")) or not any(
+            c in self.location for c in "*?["
+        ):
+            return [self.location]
+        found = sorted(glob.glob(self.location))
+        if not found:
+            raise SourceError(f"{self.location}: no file matches")
+        return found
+
     def fetch(self, since: str | None) -> Iterator[dict]:
-        data, self.file_time = read_location(self.location, self.session)
-        self._digest = "sha256:" + digest(data, size=16)
+        blobs = []
+        for location in self.locations():
+            data, when = read_location(location, self.session)
+            blobs.append((location, data, when))
+        self._digest = "sha256:" + digest(*[d for _, d, _ in blobs], size=16)
+        self.file_time = blobs[-1][2] if blobs else None
         if self.skip_unchanged and since == self._digest:
             return
-        fmt = self.format or guess_format(self.location, data)
-        yield from parse_records(data, fmt, encoding=self.encoding, crs=self.crs)
+        several = len(blobs) > 1 or blobs[0][0] != self.location
+        for location, data, when in blobs:
+            name = Path(location.split("?", 1)[0]).name
+            self.file_times[name] = when
+            fmt = self.format or guess_format(location, data)
+            for record in parse_records(data, fmt, encoding=self.encoding, crs=self.crs):
+                if several and isinstance(record, dict):
+                    record["_file"] = name
+                yield record
 
     def cursor_after(self, records: list[dict], since: str | None) -> str | None:
         return self._digest or since

@@ -59,7 +59,11 @@ def parse_time(value) -> pd.Timestamp | None:
     Raises ValueError when the value is not a time.
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > 1e11:
-        value = value / 1000.0  # epoch milliseconds (ArcGIS, JavaScript exports)
+        # Epoch milliseconds (LINE, ArcGIS, JavaScript exports): whole units, no float error.
+        try:
+            return pd.Timestamp(int(value), unit="ms", tz="UTC")
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"not a time: {value!r}") from exc
     if isinstance(value, str) and re.search(r"[年時令平昭午]|^\s*[RHS]\d", value):
         found = parse_jp_time(value)
         if found is not None:

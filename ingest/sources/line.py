@@ -28,8 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from geodata.schema import to_utc
 from ingest.base import BaseSource, SourceError, lonlat_point, rows_to_frame, text_or_none
+from ingest.sources.jptime import parse_time
 from ingest.sources.safety_common import MENU, RosterMatcher, is_menu_answer, locate, parse_status
 
 
@@ -100,7 +100,7 @@ class LineSpoolSource(BaseSource):
             "source": self.name,
             "channel": "line",
             "sender_id": user,
-            "replied_at": to_utc(replied_at / 1000.0),
+            "replied_at": parse_time(int(replied_at)),
         }
         point = None
         if kind == "postback":

@@ -3,9 +3,10 @@
 Status rules (text NFKC-normalized; the first rule that matches wins):
 
 1. a bare menu number: ``1`` 無事, ``2`` 負傷, ``3`` 要救助 (also ``①``, ``1.``);
-2. 要救助: 助けて, たすけて, 救助, 動けない, 取り残され, 閉じ込め, 逃げられない, SOS, rescue, help;
-3. 負傷: けが, 怪我, ケガ, 負傷, 骨折, 出血, injured, hurt;
-4. 無事: 無事, 大丈夫, 元気, 避難しました, 避難済, safe, ok;
+2. 要救助: 助けて, たすけて, 救助, 動けない/動けません, 取り残され, 閉じ込め, 逃げられない, SOS,
+   rescue, help;
+3. 負傷: けが, 怪我, ケガ, 負傷, 骨折, 出血, 痛め, 痛い, injured, hurt;
+4. 無事: 無事, 大丈夫, 元気, 避難しました, 避難済, 避難して, 避難所に, 移動しました, safe, ok;
 5. else 不明.
 
 A term followed closely by a negation (ない, ありません, なし, 不要) does not count:
@@ -26,11 +27,23 @@ import pandas as pd
 from geodata.reference_values import normalize_address
 
 MENU = {"1": "無事", "2": "負傷", "3": "要救助"}
-RESCUE = ("助けて", "たすけて", "救助", "救出", "動けない", "うごけない", "取り残され",
+RESCUE = ("助けて", "たすけて", "救助", "救出", "動けない", "うごけない", "動けません", "取り残され",
           "閉じ込め", "逃げられない", "にげられない", "sos", "rescue", "help")  # fmt: skip
-INJURED = ("けが", "怪我", "ケガ", "負傷", "骨折", "出血", "injured", "hurt")
-SAFE = ("無事", "ぶじ", "大丈夫", "だいじょうぶ", "元気", "避難しました", "避難済", "safe",
-        "ok", "i'm fine", "im fine")  # fmt: skip
+INJURED = (
+    "けが",
+    "怪我",
+    "ケガ",
+    "負傷",
+    "骨折",
+    "出血",
+    "痛め",
+    "痛い",
+    "いたい",
+    "injured",
+    "hurt",
+)
+SAFE = ("無事", "ぶじ", "大丈夫", "だいじょうぶ", "元気", "避難しました", "避難済", "避難して",
+        "避難所に", "移動しました", "safe", "ok", "i'm fine", "im fine")  # fmt: skip
 NEGATION = re.compile(
     r"^.{0,4}?(ない|無い|ありません|なし|無し|不要|いらない|じゃない|ではない|not)"
 )

@@ -66,7 +66,7 @@ class SafetyCsvSource(FileSource):
         name = text_or_none(first_of(record, NAME), 200)
         phone = text_or_none(first_of(record, PHONE), 40)
         source_id = text_or_none(first_of(record, ID), 200) or digest(
-            self.file_id, when, name, phone, status_text, needs
+            self.file_of(record), when, name, phone, status_text, needs
         )
         channel_text = (text_or_none(first_of(record, CHANNEL)) or "").lower()
         channel = next((v for k, v in CHANNELS.items() if k in channel_text), self.channel)

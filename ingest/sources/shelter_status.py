@@ -166,9 +166,10 @@ class ShelterStatusSource(FileSource):
         for row in rows:
             values = (row["status"], row.get("evacuees"), row.get("households"), row["needs"])
             stamp = row["reported_at"].isoformat() if row["reported_at"] is not None else ""
-            row["source_id"] = digest(self.file_id, identity, stamp, *values, size=12)
+            file_name = self.file_of(record)
+            row["source_id"] = digest(file_name, identity, stamp, *values, size=12)
             if row["reported_at"] is None:
-                row["reported_at"] = self._file_time()
+                row["reported_at"] = self._file_time(file_name)
         return rows
 
     def _timed_counts(self, record: dict) -> dict[pd.Timestamp, dict]:
@@ -188,10 +189,11 @@ class ShelterStatusSource(FileSource):
                 out.setdefault(when, {"evacuees": None, "households": None})[column] = count
         return out
 
-    def _file_time(self) -> pd.Timestamp:
-        if self.file_time:
+    def _file_time(self, file_name: str) -> pd.Timestamp:
+        when = self.file_times.get(file_name) or self.file_time
+        if when:
             try:
-                return parse_time(self.file_time)
+                return parse_time(when)
             except ValueError:
                 pass
         return pd.Timestamp.now(tz="UTC").floor("s")
