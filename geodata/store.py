@@ -336,18 +336,11 @@ class Store(ShelterStatusMixin, LogMixin):
         width = len(spec.key)
         cols = ", ".join(f'"{k}"' for k in spec.key)
         found: dict[tuple, str] = {}
-        step = CHUNK // width
-        for start in range(0, len(keys), step):
-            chunk = keys[start : start + step]
-            if width == 1:
-                cond = f'"{spec.key[0]}" IN ({", ".join([mark] * len(chunk))})'
-                params = tuple(k[0] for k in chunk)
-            else:
-                tuple_mark = "(" + ", ".join([mark] * width) + ")"
-                cond = f"({cols}) IN (VALUES {', '.join([tuple_mark] * len(chunk))})"
-                params = tuple(v for k in chunk for v in k)
-            sql = f'SELECT {cols}, row_hash FROM "{spec.name}" WHERE {cond}'
-            for rec in conn.exec_driver_sql(sql, params):
+        for prefix, last in _key_groups(keys):
+            cond = [f'"{k}" = {mark}' for k in spec.key[:-1]]
+            cond.append(f'"{spec.key[-1]}" IN ({", ".join([mark] * len(last))})')
+            sql = f'SELECT {cols}, row_hash FROM "{spec.name}" WHERE {" AND ".join(cond)}'
+            for rec in conn.exec_driver_sql(sql, (*prefix, *last)):
                 found[tuple(rec[:width])] = rec[width]
         return found
 
@@ -360,17 +353,12 @@ class Store(ShelterStatusMixin, LogMixin):
         if not keys:
             return {}
         table = self.tables[spec.name]
-        key_cols = [table.c[k] for k in spec.key]
         wanted = list(table.c)
         found: dict[tuple, dict] = {}
-        step = CHUNK if len(spec.key) == 1 else CHUNK // 2
-        for start in range(0, len(keys), step):
-            chunk = keys[start : start + step]
-            if len(spec.key) == 1:
-                cond = key_cols[0].in_([k[0] for k in chunk])
-            else:
-                cond = sa.tuple_(*key_cols).in_(chunk)
-            for rec in conn.execute(sa.select(*wanted).where(cond)).mappings():
+        for prefix, last in _key_groups(keys):
+            cond = [table.c[k] == v for k, v in zip(spec.key[:-1], prefix, strict=True)]
+            cond.append(table.c[spec.key[-1]].in_(last))
+            for rec in conn.execute(sa.select(*wanted).where(*cond)).mappings():
                 found[tuple(rec[k] for k in spec.key)] = dict(rec)
         return found
 
@@ -540,3 +528,17 @@ class Store(ShelterStatusMixin, LogMixin):
             )
             self._bump(conn, spec.name)
         return _plain(valid.iloc[0].to_dict())
+
+
+def _key_groups(keys: list[tuple]) -> Iterator[tuple[tuple, list]]:
+    """Keys grouped by all but their last column, in chunks of at most CHUNK last values.
+
+    ``k1 = ? AND k2 IN (...)`` is answered from the primary-key index on both backends;
+    a row-value ``(k1, k2) IN (VALUES ...)`` makes SQLite scan the whole table.
+    """
+    groups: dict[tuple, list] = {}
+    for key in keys:
+        groups.setdefault(key[:-1], []).append(key[-1])
+    for prefix, last in groups.items():
+        for start in range(0, len(last), CHUNK):
+            yield prefix, last[start : start + CHUNK]
