@@ -39,12 +39,13 @@ def encode_column(series: pd.Series, kind: str, postgres: bool) -> list:
         text = times.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
         return [None if pd.isna(v) else v for v in text]
     if kind == JSON:
-        return [
-            None if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True) for v in series
-        ]
+        return _json_texts(series)
     if kind == INT:
         return [None if v is pd.NA or v is None else int(v) for v in series.astype(object)]
     if kind == FLOAT:
+        if series.dtype.kind == "f":
+            values = series.to_numpy()
+            return np.where(np.isnan(values), None, values).tolist()
         return [
             None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
             for v in series.astype(object)
@@ -53,8 +54,27 @@ def encode_column(series: pd.Series, kind: str, postgres: bool) -> list:
         return [None if v is pd.NA or v is None else bool(v) for v in series.astype(object)]
     return [
         None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-        for v in series.astype(object)
+        for v in series.to_numpy(dtype=object)
     ]
+
+
+def _json_texts(series: pd.Series) -> list:
+    """JSON text of each value; lists of strings (categories, matched terms) are few distinct
+    values repeated, so their text is computed once per distinct list."""
+    seen: dict[tuple, str] = {}
+    out = []
+    for v in series:
+        if v is None:
+            out.append(None)
+        elif type(v) is list and all(type(x) is str for x in v):
+            key = tuple(v)
+            text = seen.get(key)
+            if text is None:
+                text = seen[key] = json.dumps(v, ensure_ascii=False, sort_keys=True)
+            out.append(text)
+        else:
+            out.append(json.dumps(v, ensure_ascii=False, sort_keys=True))
+    return out
 
 
 def plain(record: dict) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 
 import geopandas as gpd
 import numpy as np
@@ -36,25 +37,30 @@ _FALSE = {"0", "0.0", "false", "no", "×", "n", "f", "-", "", "無", "不可"}
 def _nulls(values: np.ndarray) -> np.ndarray:
     """Boolean mask of missing values (None, NaN, NA, NaT, blank text) in an object array."""
     mask = pd.isna(values)
-    for i in np.flatnonzero(~mask):
-        v = values[i]
-        if isinstance(v, str) and not v.strip():
-            mask[i] = True
-    return mask
+    blank = np.fromiter(
+        (isinstance(v, str) and (not v or v.isspace()) for v in values), bool, len(values)
+    )
+    return mask | blank
 
 
-def _coerce_str(values: np.ndarray, null: np.ndarray):
+def _str_of(v) -> str | None:
+    if isinstance(v, str):
+        s = v.strip()
+    elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+        s = str(int(v))
+    else:
+        s = str(v).strip()
+    return s or None
+
+
+def _coerce_str(values: np.ndarray):
+    """Stripped text; None for missing values and blank text."""
     out = np.empty(len(values), dtype=object)
-    out[:] = None
-    for i in np.flatnonzero(~null):
-        v = values[i]
-        if isinstance(v, str):
-            s = v.strip()
-        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
-            s = str(int(v))
-        else:
-            s = str(v).strip()
-        out[i] = s or None
+    # A plain list comprehension: several times faster than indexing the object array.
+    out[:] = [
+        (v.strip() or None) if type(v) is str else None if missing else _str_of(v)
+        for v, missing in zip(values, pd.isna(values).tolist(), strict=True)
+    ]
     return out, {}
 
 
@@ -126,12 +132,39 @@ def _coerce_time(series: pd.Series, null: np.ndarray):
     out = np.empty(len(values), dtype=object)
     out[:] = None
     errors: dict[int, str] = {}
-    for i in np.flatnonzero(~null):
+    todo = ~null
+    # Fast paths (the usual cases): times that carry their offset need no per-value parse.
+    # Naive times and anything else go through to_utc one by one (naive = JST).
+    aware = np.fromiter(
+        (isinstance(v, datetime) and v.tzinfo is not None for v in values), bool, len(values)
+    )
+    aware &= todo
+    if aware.any():
+        out[aware] = values[aware]
+        todo &= ~aware
+    if todo.any():
+        iso = todo & np.fromiter((isinstance(v, str) for v in values), bool, len(values))
+        if iso.any():
+            texts = pd.Series(values[iso], dtype=object)
+            iso[iso] = texts.str.fullmatch(_ISO_AWARE).fillna(False).to_numpy(dtype=bool)
+        if iso.any():
+            parsed = pd.to_datetime(
+                pd.Series(values[iso], dtype=object), utc=True, format="ISO8601", errors="coerce"
+            )
+            good = parsed.notna().to_numpy()
+            idx = np.flatnonzero(iso)[good]
+            out[idx] = parsed[good].to_numpy(dtype=object)
+            todo[idx] = False
+    for i in np.flatnonzero(todo):
         try:
             out[i] = to_utc(values[i])
         except (ValueError, TypeError, OverflowError) as exc:
             errors[i] = f"not a time: {values[i]!r} ({type(exc).__name__})"[:160]
     return pd.to_datetime(pd.Series(out, dtype=object), utc=True).to_numpy(), errors
+
+
+# ISO 8601 date-time with an explicit offset: 2026-10-12T03:04:05.123Z, 2026-10-12 21:35:12+09:00
+_ISO_AWARE = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)"
 
 
 def _coerce_json(values: np.ndarray, null: np.ndarray):
@@ -247,10 +280,13 @@ def validate_frame(frame: pd.DataFrame, layer: Layer):
             )
             if series.dtype == object:
                 null = _nulls(series.to_numpy(dtype=object))
+        elif kind == STR:
+            null = None  # found while coercing: blank text is missing
         else:
             null = _nulls(values)
         if kind == STR:
-            coerced, errors = _coerce_str(values, null)
+            coerced, errors = _coerce_str(values)
+            null = pd.isna(values) | (coerced == None)  # noqa: E711 - elementwise
         elif kind == INT:
             coerced, errors = _coerce_int(
                 series.to_numpy() if series.dtype.kind in "iu" else values, null
@@ -290,10 +326,12 @@ def validate_frame(frame: pd.DataFrame, layer: Layer):
         reasons[take] = geo_reasons[take]
     ok = reasons == None  # noqa: E711 - elementwise
     # Explicit object dtype: pandas 3 would infer a string dtype and turn None into NaN.
-    df = pd.DataFrame({
-        c: pd.Series(out[c], dtype=object) if kind in (STR, JSON) else out[c]
-        for c, kind in layer.columns.items()
-    })
+    df = pd.DataFrame(
+        {
+            c: pd.Series(out[c], dtype=object) if kind in (STR, JSON) else out[c]
+            for c, kind in layer.columns.items()
+        }
+    )
     for col, kind in layer.columns.items():
         if kind == TIME:
             df[col] = pd.to_datetime(df[col], utc=True)
