@@ -1,0 +1,311 @@
+"""Ingest throughput: drill posts through the real runner into SQLite, against a row-by-row insert.
+
+Measured (``posts/s``): the drill's raw payloads (Mastodon statuses, Bluesky PostViews, the
+generic posts file) replayed through ``ingest.runner.run_source`` with the real source classes,
+so every batch is normalized, geocoded (gazetteer), classified, de-duplicated (copies ->
+``repost_of``), merged into incidents and upserted, with rejections and source health written.
+Only ``fetch`` is replaced (it yields the batch's payloads from memory: the network is not what
+is measured). The 24 h timeline is cut into windows of ``batch`` posts; per window the three
+sources run one after the other, oldest window first, like a catch-up after an outage. A run
+stops after the workspace budget (the figure then says how many posts it covered).
+
+Baseline (same run, same machine): the very rows the pipeline stored, written the naive way
+with Python's sqlite3 into an empty store of the same schema (same indexes, WAL,
+synchronous=NORMAL): one ``INSERT`` per row and one commit per row — what a simple webhook
+handler does. A second baseline commits once per 1,000 rows. The baselines do none of the
+pipeline's work (no parsing, geocoding, classification, dedupe, incidents): a ratio below 1
+says the pipeline is slower than merely writing rows one by one.
+
+``stages`` (in ``extra``) splits the pipeline's time by step (exclusive times).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+
+import numpy as np
+
+from benchmarks.common import SEED, Figure, Scale, Workspace, copy_sqlite
+
+NAME = "ingest"
+BATCH = 5_000  # posts per window (all sources together)
+BASELINE_ROWS = 20_000  # rows the row-by-row baselines write (a rate; more adds nothing)
+TARGET = 20_000.0  # posts/s on 2 cores
+
+
+class StageTimer:
+    """Exclusive wall time per named step of wrapped functions (nested calls subtracted)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._stack: list[float] = []
+
+    def wrap(self, name: str, fn):
+        def timed_call(*args, **kwargs):
+            start = time.perf_counter()
+            self._stack.append(0.0)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                total = time.perf_counter() - start
+                children = self._stack.pop()
+                self.seconds[name] += total - children
+                self.calls[name] += 1
+                if self._stack:
+                    self._stack[-1] += total
+
+        return timed_call
+
+
+# Runner steps, by the name they have in ingest.runner (missing ones are skipped).
+_RUNNER_STEPS = {
+    "enrich_posts": "geocode+classify (glue)",
+    "mark_duplicates": "dedupe",
+    "_post_history": "dedupe (history read)",
+    "keep_staff_fields": "staff fields",
+    "_link": "incidents",
+    "_new_rejections": "rejections",
+}
+# Store reads are left unwrapped: their time counts in the step that asked for them.
+_STORE_STEPS = {
+    "upsert": "upsert (posts, incidents)",
+    "record_health": "health",
+    "get_cursor": "health",
+    "add_rejections": "rejections",
+    "read_rejections": "rejections",
+}
+
+
+@contextmanager
+def _instrumented(timer: StageTimer, store, context, sources):
+    import ingest.runner as runner
+
+    saved = []
+    for attr, stage in _RUNNER_STEPS.items():
+        if hasattr(runner, attr):
+            saved.append((runner, attr, getattr(runner, attr)))
+            setattr(runner, attr, timer.wrap(stage, getattr(runner, attr)))
+    for attr, stage in _STORE_STEPS.items():
+        if hasattr(store, attr):
+            setattr(store, attr, timer.wrap(stage, getattr(store, attr)))
+    gaz = context.gazetteer
+    if gaz is not None:
+        gaz.geocode_many = timer.wrap("geocode", gaz.geocode_many)
+    classify = context.classifier
+    if classify is not None:
+        context._classifier = timer.wrap("classify", classify)
+    for source in sources:
+        source.normalize = timer.wrap("normalize", source.normalize)
+    try:
+        yield
+    finally:
+        for owner, attr, value in saved:
+            setattr(owner, attr, value)
+
+
+def _replay_sources():
+    """The real source classes with ``fetch`` yielding ``self.batch`` (set per window)."""
+    from ingest.sources.bluesky import BlueskySource
+    from ingest.sources.mastodon import MastodonSource
+    from ingest.sources.posts_file import PostsFileSource
+
+    class Replay:
+        batch: list = []
+
+        def fetch(self, since):
+            return iter(self.batch)
+
+    class Mastodon(Replay, MastodonSource):
+        pass
+
+    class Bluesky(Replay, BlueskySource):
+        pass
+
+    class PostsFile(Replay, PostsFileSource):
+        pass
+
+    return [
+        Mastodon("drill-mastodon", base_url="https://mstdn.example", hashtags=["調布"]),
+        Bluesky("drill-bluesky", base_url="https://bsky.example", query="調布"),
+        PostsFile("drill-posts-file", path="drill/posts.jsonl", platform="x"),
+    ]
+
+
+def _payloads(drill) -> list[tuple[list, np.ndarray]]:
+    """(payloads oldest first, their offsets in seconds) per source, in _replay_sources order."""
+    platform = drill.posts["platform"].to_numpy()
+    offset = drill.posts["offset_s"].to_numpy()
+    masks = (platform == "mastodon", platform == "bluesky", np.isin(platform, ["x", "threads"]))
+    lists = (drill.mastodon, drill.bluesky, drill.posts_file)
+    out = []
+    for mask, payloads in zip(masks, lists, strict=True):
+        offsets = offset[mask]
+        assert len(offsets) == len(payloads)
+        order = np.argsort(offsets, kind="stable")
+        out.append(([payloads[i] for i in order], offsets[order]))
+    return out
+
+
+def run_pipeline(url: str, drill, batch: int = BATCH, budget: float | None = None) -> dict:
+    """Replay the drill's posts through the runner into the store at ``url``.
+
+    Returns posts fed, seconds in ``run_source``, stage seconds, windows done and stored rows.
+    """
+    from geodata.store import open_store
+    from ingest.base import IngestContext
+    from ingest.runner import run_source
+
+    store = open_store(url)
+    context = IngestContext(store)
+    context.gazetteer  # built once, as in a long-running loop  # noqa: B018
+    sources = _replay_sources()
+    per_source = _payloads(drill)
+    offsets = np.sort(drill.posts["offset_s"].to_numpy())
+    windows = max(1, -(-len(offsets) // batch))
+    edges = np.quantile(offsets, np.linspace(0, 1, windows + 1)) if len(offsets) else [0, 0]
+    edges[-1] = np.inf
+    timer = StageTimer()
+    fed = seconds = 0.0
+    done = 0
+    failures: list[str] = []
+    with _instrumented(timer, store, context, sources):
+        for w in range(windows):
+            for source, (payloads, offs) in zip(sources, per_source, strict=True):
+                lo, hi = np.searchsorted(offs, [edges[w], edges[w + 1]], side="left")
+                source.batch = payloads[lo:hi]
+                if not source.batch:
+                    continue
+                start = time.perf_counter()
+                result = run_source(store, source, context=context)
+                seconds += time.perf_counter() - start
+                fed += len(source.batch)
+                if not result.get("ok"):
+                    failures.append(str(result.get("error")))
+            done += 1
+            if budget is not None and seconds > budget:
+                break
+    stored = store.count("posts")
+    store.dispose()
+    timer.seconds["other (run_source, cursor, context)"] = seconds - sum(timer.seconds.values())
+    return {
+        "posts": int(fed),
+        "seconds": seconds,
+        "windows": done,
+        "of_windows": windows,
+        "stored": stored,
+        "stages": {k: round(v, 3) for k, v in sorted(timer.seconds.items(), key=lambda kv: -kv[1])},
+        "failures": failures[:5],
+    }
+
+
+def _stored_rows(url: str, limit: int) -> tuple[list[str], list[tuple]]:
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        cur = con.execute(f"SELECT * FROM posts ORDER BY posted_at LIMIT {int(limit)}")
+        names = [d[0] for d in cur.description]
+        return names, cur.fetchall()
+    finally:
+        con.close()
+
+
+def row_by_row(empty_db: str, names: list[str], rows: list[tuple], commit_every: int) -> float:
+    """Seconds to write ``rows`` with one INSERT each, committing every ``commit_every`` rows."""
+    con = sqlite3.connect(empty_db, isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        sql = f"INSERT INTO posts ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        start = time.perf_counter()
+        in_tx = 0
+        for row in rows:
+            if in_tx == 0:
+                con.execute("BEGIN")
+            con.execute(sql, row)
+            in_tx += 1
+            if in_tx >= commit_every:
+                con.execute("COMMIT")
+                in_tx = 0
+        if in_tx:
+            con.execute("COMMIT")
+        return time.perf_counter() - start
+    finally:
+        con.close()
+
+
+def run(ws: Workspace, scales: list[Scale], batch: int = BATCH) -> list[Figure]:
+    """Ingest throughput per scale (see the module docstring)."""
+    import statistics
+
+    from geodata.store import open_store
+    from ingest.drill import generate
+
+    figures = []
+    for scale in scales:
+        ws.log(f"ingest {scale.name}: generating the drill payloads")
+        drill = generate(SEED, scale.posts, scale.roster, anchor=ws.anchor)
+        drill.mastodon, drill.bluesky, drill.posts_file  # noqa: B018 - built before timing
+        template = ws.fresh_sqlite(f"ingest-{scale.name}-template", scale.shelters)
+        runs = []
+        for i in range(ws.repeats):
+            url = f"sqlite:///{ws.root / f'ingest-{scale.name}-{i}.sqlite'}"
+            copy_sqlite(template.removeprefix("sqlite:///"), url.removeprefix("sqlite:///"))
+            res = run_pipeline(url, drill, batch=batch, budget=ws.budget)
+            res["rate"] = res["posts"] / res["seconds"] if res["seconds"] else 0.0
+            ws.log(
+                f"  pipeline run {i + 1}: {res['posts']:,} posts in {res['seconds']:.1f} s "
+                f"= {res['rate']:,.0f} posts/s ({res['windows']}/{res['of_windows']} windows)"
+            )
+            runs.append((res, url))
+        rates = [r["rate"] for r, _ in runs]
+        best_res, best_url = sorted(runs, key=lambda ru: ru[0]["rate"])[len(runs) // 2]
+        names, rows = _stored_rows(best_url, BASELINE_ROWS)
+        base_rates: dict[int, list[float]] = {1: [], 1000: []}
+        for every in base_rates:
+            for i in range(ws.repeats):
+                empty = ws.root / f"ingest-baseline-{scale.name}-{every}-{i}.sqlite"
+                open_store(f"sqlite:///{empty}").dispose()
+                seconds = row_by_row(str(empty), names, rows, every)
+                base_rates[every].append(len(rows) / seconds if seconds else 0.0)
+                empty.unlink(missing_ok=True)
+        del drill
+        for _, url in runs:
+            for suffix in ("", "-wal", "-shm"):
+                __import__("pathlib").Path(url.removeprefix("sqlite:///") + suffix).unlink(
+                    missing_ok=True
+                )
+        covered = best_res["posts"] / scale.posts if scale.posts else 1.0
+        note = f"windows of {batch:,} posts; {best_res['posts']:,} of {scale.posts:,} posts"
+        if covered < 0.999:
+            note += f" (stopped at the {ws.budget:.0f} s budget)"
+        extra = {
+            "stages_seconds": best_res["stages"],
+            "pipeline_seconds": round(best_res["seconds"], 2),
+            "posts_fed": best_res["posts"],
+            "posts_stored": best_res["stored"],
+            "windows": f"{best_res['windows']}/{best_res['of_windows']}",
+            "baseline_rows": len(rows),
+            "failures": best_res["failures"],
+        }
+        for every, label in ((1, "commit per row"), (1000, "commit per 1,000 rows")):
+            figures.append(
+                Figure(
+                    benchmark=NAME,
+                    scale=scale.name,
+                    metric="posts/s through the runner into SQLite",
+                    value=statistics.median(rates),
+                    unit="posts/s",
+                    baseline=statistics.median(base_rates[every]),
+                    baseline_name=f"row-by-row INSERT, {label} (sqlite3)",
+                    better="higher",
+                    target=TARGET,
+                    samples=[round(r, 1) for r in rates],
+                    baseline_samples=[round(r, 1) for r in base_rates[every]],
+                    notes=note,
+                    extra=extra if every == 1 else {},
+                )
+            )
+    return figures
