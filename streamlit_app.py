@@ -11,8 +11,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import offline, widgets
+from dashboard import auth, offline, widgets
 from dashboard.i18n import t
+from geodata.privacy import install_log_redaction
 
 st.set_page_config(
     page_title="防災ダッシュボード",
@@ -22,7 +23,9 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 offline.install()
+install_log_redaction()
 widgets.init_session()
+user = auth.gate()  # the login screen and st.stop() until someone with a role is logged in
 
 kiosk = widgets.is_kiosk()
 if kiosk:
@@ -38,6 +41,18 @@ pages = {
             icon=":material/map:",
             default=True,
         ),
+        st.Page(
+            "app_pages/shelters.py",
+            title=t("shelters.page"),
+            icon=":material/night_shelter:",
+            url_path="shelters",
+        ),
+        st.Page(
+            "app_pages/field.py",
+            title=t("field.page"),
+            icon=":material/assignment:",
+            url_path="field",
+        ),
     ],
     t("nav.section.admin"): [
         st.Page(
@@ -48,4 +63,13 @@ pages = {
         ),
     ],
 }
+# Only the pages the user's role may open (each page checks again, server-side).
+visible = set(auth.visible_pages())
+pages = {
+    section: [p for p in entries if (p.url_path or "overview") in visible]
+    for section, entries in pages.items()
+}
+pages = {section: entries for section, entries in pages.items() if entries}
+if not kiosk:
+    auth.user_badge(st.sidebar)
 st.navigation(pages, position="hidden" if kiosk else "sidebar").run()

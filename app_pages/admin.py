@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from dashboard import data, widgets
+from dashboard import auth, data, widgets
 from dashboard.i18n import t
 
+auth.require("admin")
 url = data.db_url()
 st.subheader(t("admin.title"))
 try:

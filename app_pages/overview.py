@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from dashboard import data, maps, settings, widgets
+from dashboard import auth, data, maps, settings, widgets
 from dashboard.i18n import current_lang, t
 
 
 def overview() -> None:
+    auth.require("overview")
     url = data.db_url()
     try:
         version = data.data_version(url)

@@ -29,13 +29,15 @@ import pandas as pd
 import streamlit as st
 
 from geodata import auth as accounts
-from geodata import privacy, roles
+from geodata import privacy, roles, sessions
 from geodata.roles import Forbidden, User
 
 log = logging.getLogger(__name__)
 
 SESSION_KEY = "bosai_auth_session"
 _AUDITED_KEY = "bosai_auth_audited"
+_SET_COOKIE_KEY = "bosai_auth_set_cookie"
+_LOGGED_OUT_KEY = "bosai_auth_logged_out"
 DEFAULT_SESSION_HOURS = 12.0
 
 _TEXT = {
@@ -165,8 +167,35 @@ def _oidc_expired(claims: Mapping) -> bool:
     return time.time() - float(issued) > _session_seconds()
 
 
+def _session_from_cookie() -> dict | None:
+    """The local session carried by the signed cookie of this browser (survives a reload)."""
+    if st.session_state.get(_LOGGED_OUT_KEY):
+        return None  # the browser may still send the cookie until the page reloads
+    try:
+        token = st.context.cookies.get(sessions.COOKIE)
+    except Exception:  # noqa: BLE001 - no browser context (AppTest, bare mode)
+        return None
+    if not token:
+        return None
+    try:
+        secret = sessions.session_secret(_store())
+    except Exception:  # noqa: BLE001 - fail closed: the login screen says the store is down
+        log.exception("cannot read the session secret")
+        return None
+    found = sessions.verify(token, secret, max_age=_session_seconds())
+    if found is None:
+        return None
+    username, issued = found
+    return {"username": username, "at": float(issued)}
+
+
 def _local_user() -> User | None:
     session = st.session_state.get(SESSION_KEY)
+    if not session:
+        session = _session_from_cookie()
+        if session:
+            st.session_state[SESSION_KEY] = session
+            st.session_state[_AUDITED_KEY] = session["username"]  # logged in an earlier session
     if not session:
         return None
     if time.time() - session.get("at", 0) > _session_seconds():
@@ -207,7 +236,15 @@ def gate() -> User:
     user = current_user()
     if user is not None:
         _audit_login_once(user)
+        token = st.session_state.pop(_SET_COOKIE_KEY, None)
+        if token:
+            st.html(
+                f"<script>{sessions.cookie_script(token, int(_session_seconds()))}</script>",
+                unsafe_allow_javascript=True,
+            )
         return user
+    if st.session_state.get(_LOGGED_OUT_KEY):
+        st.html(f"<script>{sessions.cookie_script(None, 0)}</script>", unsafe_allow_javascript=True)
     _login_screen()
     st.stop()
     raise RuntimeError("unreachable")  # st.stop() raises; keeps type checkers honest
@@ -251,8 +288,13 @@ def _local_login_form() -> None:
         return
     result = accounts.authenticate(store, username or "", password or "")
     if result.ok:
-        st.session_state[SESSION_KEY] = {"username": result.user.username, "at": time.time()}
+        now = time.time()
+        st.session_state[SESSION_KEY] = {"username": result.user.username, "at": now}
         st.session_state[_AUDITED_KEY] = result.user.username  # authenticate() logged it
+        st.session_state.pop(_LOGGED_OUT_KEY, None)
+        st.session_state[_SET_COOKIE_KEY] = sessions.issue(
+            result.user.username, sessions.session_secret(store), now=now
+        )
         st.rerun()
     time.sleep(0.5)  # slows password spraying across many accounts a little more
     st.error(_t("failed"))
@@ -274,6 +316,7 @@ def logout() -> None:
     user = current_user()
     st.session_state.pop(SESSION_KEY, None)
     st.session_state.pop(_AUDITED_KEY, None)
+    st.session_state[_LOGGED_OUT_KEY] = True  # ignore the cookie; the login screen clears it
     if user is not None:
         try:
             _store().log_action(user.username, "logout", accounts.AUDIT_LAYER, None)

@@ -343,8 +343,16 @@ def displace_points(
 
 def displacement_key(store) -> bytes:
     """The store's secret displacement key (made on first use, kept in the ``meta`` table)."""
+    return meta_secret(store, _KEY_META)
+
+
+def meta_secret(store, name: str) -> bytes:
+    """A 32-byte secret named ``name``, made on first use and kept in the store's ``meta`` table.
+
+    Every process and dashboard replica sharing the store gets the same secret.
+    """
     meta = store.tables["meta"]
-    stmt = sa.select(meta.c.value).where(meta.c.key == _KEY_META)
+    stmt = sa.select(meta.c.value).where(meta.c.key == name)
     with store._read() as conn:
         value = conn.execute(stmt).scalar()
     if value:
@@ -354,7 +362,7 @@ def displacement_key(store) -> bytes:
             value = conn.execute(stmt).scalar()
             if not value:
                 value = secrets.token_hex(32)
-                conn.execute(sa.insert(meta).values(key=_KEY_META, value=value))
+                conn.execute(sa.insert(meta).values(key=name, value=value))
     except sa.exc.IntegrityError:  # another process made it first
         with store._read() as conn:
             value = conn.execute(stmt).scalar()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import string
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import CATALOGUE, LANGUAGES, t
 from geodata import settings
+from tests.accounts import ensure_accounts, login_apptest
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
@@ -51,11 +51,14 @@ def reference_url(tmp_path_factory) -> str:
     return url
 
 
-def _run(monkeypatch, url: str, **query) -> AppTest:
+def _run(monkeypatch, url: str, user: str | None = "admin", **query) -> AppTest:
     monkeypatch.setenv("BOSAI_DB_URL", url)
     monkeypatch.setenv("BOSAI_TILES", "none")
     monkeypatch.setenv("BOSAI_LANG", "ja")
     at = AppTest.from_file(APP, default_timeout=120)
+    if user:
+        ensure_accounts(url)
+        login_apptest(at, user)
     for key, value in query.items():
         at.query_params[key] = value
     return at.run()
@@ -101,11 +104,32 @@ def test_empty_store_says_which_command_to_run(monkeypatch, tmp_path):
 
 
 def test_unreachable_store_is_an_error_message(monkeypatch):
-    at = _run(monkeypatch, "postgresql+psycopg://bosai:secret@127.0.0.1:1/none")
+    at = _run(monkeypatch, "postgresql+psycopg://bosai:secret@127.0.0.1:1/none", user=None)
     assert not at.exception
     assert len(at.error) == 1
     assert "secret" not in at.error[0].value
-    assert re.search(r"postgresql\+psycopg://\*\*\*@127\.0\.0\.1:1/none", at.error[0].value)
+    assert "データベースに接続できません" in at.error[0].value  # fails closed, says why
+
+
+def test_no_session_sees_only_the_login_form(monkeypatch, reference_url):
+    ensure_accounts(reference_url)
+    at = _run(monkeypatch, reference_url, user=None)
+    assert not at.exception
+    assert not at.subheader and not at.metric  # nothing of the overview
+    assert [ti.label for ti in at.text_input] == ["ユーザー名", "パスワード"]
+
+
+def test_login_form_logs_in_and_a_viewer_gets_no_admin_page(monkeypatch, reference_url):
+    passwords = ensure_accounts(reference_url)
+    at = _run(monkeypatch, reference_url, user=None)
+    at.text_input[0].input("viewer")
+    at.text_input[1].input(passwords["viewer"])
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.subheader[0].value == "概況 — 調布市"
+    assert at.sidebar.caption[0].value.startswith("viewer")  # who is logged in, and the role
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/admin.py")  # not in a viewer's navigation at all
 
 
 def test_admin_page_lists_layers(monkeypatch, reference_url):

@@ -204,7 +204,16 @@ def reference_store(tmp_path_factory) -> dict:
     url = f"sqlite:///{db}"
     summary = load_reference(url, reference_dir)
     statuses = add_shelter_reports(url)
-    return {"url": url, "reference_dir": reference_dir, "summary": summary, "statuses": statuses}
+    from tests.accounts import ensure_accounts
+
+    passwords = ensure_accounts(url, shelter_ids=sorted(statuses)[:1])
+    return {
+        "url": url,
+        "reference_dir": reference_dir,
+        "summary": summary,
+        "statuses": statuses,
+        "passwords": passwords,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -302,9 +311,37 @@ class Offline:
 
 
 @pytest.fixture
-def page(browser):
-    """A 1920×1080 page whose only network is loopback; ``page.offline`` records the rest."""
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="ja-JP")
+def make_page(browser, app_server):
+    """Factory of pages logged in as a test account (admin unless ``user=`` says otherwise).
+
+    ``user=None`` gives a page with no session (the login screen).
+    """
+    contexts = []
+
+    def make(user: str | None = "admin", width: int = 1920, height: int = 1080):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="ja-JP")
+        contexts.append(context)
+        if user:
+            from tests.accounts import session_cookie
+
+            context.add_cookies(
+                [session_cookie(app_server["store"]["url"], user, app_server["url"])]
+            )
+        return _instrument(context)
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(make_page):
+    """A 1920×1080 page logged in as admin whose only network is loopback (``page.offline``)."""
+    return make_page("admin")
+
+
+def _instrument(context):
+    """A new page of ``context`` whose only network is loopback; ``page.offline`` records the rest."""
     offline = Offline()
     context.route("**/*", offline.route)
     page = context.new_page()
@@ -323,5 +360,4 @@ def page(browser):
     )
     page.offline = offline
     ARTIFACTS.mkdir(exist_ok=True)
-    yield page
-    context.close()
+    return page
