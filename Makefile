@@ -20,6 +20,7 @@ vendor: $(BIN)/.installed
 demo: setup
 	$(BIN)/python -m ingest reference --municipality 13208
 	$(BIN)/python -m ingest demo --seed 0
+	$(BIN)/python scripts/demo_account.py
 	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT)
 
 test: setup
