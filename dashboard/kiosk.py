@@ -1,0 +1,122 @@
+"""Wall-screen (kiosk) mode across pages: refresh in place, big type, masked personal data.
+
+``?kiosk=1`` (or ``BOSAI_KIOSK=1``) turns a session into a wall screen; the frame then hides the
+sidebar (:func:`dashboard.widgets.apply_kiosk_style`). Pages use this module to:
+
+- :func:`live` — run the part of a page that shows data as a fragment re-run every
+  ``BOSAI_REFRESH_SECONDS``: no page reload, no login lost, only that part is redrawn;
+- :func:`live_map` — show a map whose live layers change while the map itself (and the view
+  someone panned or zoomed to) stays (see :mod:`dashboard.shelters_map`);
+- :func:`mask` — on the wall screen, frames are masked as for a *viewer*, whoever logged in;
+- :func:`style` and :func:`updated` — type legible from 5 m and the time of the last refresh.
+
+docs/kiosk.md describes the setup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import folium
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from dashboard import auth, data, settings, widgets
+from dashboard.i18n import t
+from dashboard.shelters import JST
+from geodata import privacy
+from geodata.schema import now_utc
+
+# Tables on the wall screen: HTML tables (st.table) — the canvas grid of st.dataframe cannot be
+# enlarged by CSS. Black on white, a dark header, thick row lines.
+_CSS = """
+<style>
+  [data-testid="stTable"] table { font-size: 1.4rem !important; color: #000 !important; }
+  [data-testid="stTable"] td:not(:first-child), [data-testid="stTable"] th {
+      white-space: nowrap !important; }
+  [data-testid="stHeaderActionElements"] { display: none !important; }
+  [data-testid="stTable"] th { background: #1a1a1a !important; color: #fff !important;
+      font-size: 1.25rem !important; font-weight: 700 !important; }
+  [data-testid="stTable"] td { border-bottom: 2px solid #bdbdbd !important;
+      padding: 0.35rem 0.6rem !important; }
+  [data-testid="stCaptionContainer"] p { font-size: 1.15rem !important; color: #000 !important; }
+  h2, h3 { font-size: 2.2rem !important; }
+</style>
+"""
+
+
+def enabled() -> bool:
+    """Whether this session is a wall screen."""
+    return widgets.is_kiosk()
+
+
+def style() -> None:
+    """Big, high-contrast tables and captions (call once per page in kiosk mode)."""
+    if enabled():
+        st.html(_CSS)
+
+
+def live(body: Callable[[], None]) -> None:
+    """Run ``body``; on the wall screen as a fragment re-run every ``BOSAI_REFRESH_SECONDS``.
+
+    Only the fragment is redrawn: the page is not reloaded, so the session (and its login)
+    stays, and widgets outside the fragment keep their state.
+    """
+    if enabled():
+        st.fragment(run_every=settings.refresh_seconds())(body)()
+    else:
+        body()
+
+
+def updated() -> None:
+    """「最終更新 14:05:12（30秒ごとに自動更新）」 on the wall screen; nothing elsewhere."""
+    if enabled():
+        stamp = pd.Timestamp(now_utc()).tz_convert(JST).strftime("%H:%M:%S")
+        st.caption(t("kiosk.updated", time=stamp, seconds=settings.refresh_seconds()))
+
+
+def live_map(
+    m: folium.Map,
+    layers: Sequence[folium.FeatureGroup],
+    key: str,
+    height: int = 600,
+    layer_control: folium.LayerControl | None = None,
+    returned_objects: list[str] | None = None,
+):
+    """Show ``m`` with ``layers`` swapped in place on every rerun (the view is kept).
+
+    ``m`` must come out the same on every rerun (same data, same order): streamlit-folium
+    keys the browser map by a hash of its script. ``layers`` may change freely. Returns what
+    ``st_folium`` returns (``returned_objects``, default nothing: panning does not rerun).
+    """
+    return st_folium(
+        m,
+        key=key,
+        height=height,
+        use_container_width=True,
+        returned_objects=returned_objects if returned_objects is not None else [],
+        feature_group_to_add=list(layers) or None,
+        layer_control=layer_control,
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _roster_terms(url: str, version: int) -> privacy.PersonalTerms:
+    del version  # cache key: a new roster gives new terms
+    roster = data.get_store(url).read("roster", columns=["name", "kana", "address", "supporter"])
+    return privacy.PersonalTerms.from_roster(roster)
+
+
+def mask(layer: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as the wall screen may show it: masked as for a viewer in kiosk mode, else
+    as the logged-in user may see it (:func:`dashboard.auth.mask`)."""
+    if not enabled():
+        return auth.mask(layer, frame)
+    url = data.db_url()
+    store = data.get_store(url)
+    terms = None
+    if privacy.TEXT_COLUMNS.get(layer):
+        terms = _roster_terms(url, store.data_version("roster"))
+    key = privacy.displacement_key(store) if layer in privacy.PERSON_LAYERS else None
+    return privacy.mask_frame(layer, frame, "viewer", key=key, terms=terms)

@@ -1,0 +1,109 @@
+"""The shelter map in two parts: a context map that stays the same, and the live shelter layer.
+
+streamlit-folium keys its component by a hash of the map's script. A map rebuilt with new
+shelter counts has a new script, so the browser throws the old map away and draws a new one at
+the start view (the pan and zoom are lost, the iframe blinks). Splitting the map avoids that:
+
+- :func:`context_map` (towns, boundary, hazard areas, the legend) is the same every refresh, so
+  the component (and the view) stays;
+- :func:`live_layers` (the shelters coloured by status and occupancy, their counts) is passed as
+  ``feature_group_to_add``: streamlit-folium swaps those layers inside the existing map.
+
+Pure functions (no streamlit): tests read the rendered HTML. docs/kiosk.md has the details.
+"""
+
+from __future__ import annotations
+
+import html
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from dashboard import maps
+
+_E = html.escape
+
+
+def context_map(
+    towns: gpd.GeoDataFrame,
+    hazard: gpd.GeoDataFrame,
+    boundaries: gpd.GeoDataFrame | None,
+    tiles: str = "gsi_pale",
+    tile_url: str = "",
+    lang: str = "ja",
+    with_shelter_legend: bool = True,
+) -> folium.Map:
+    """The map under the live layers: basemap, towns, hazard areas, boundary, legend.
+
+    It holds no layer control: the control must list the live layers too, so it goes with them
+    (:func:`layer_control`).
+    """
+    bounds = tuple(towns.total_bounds) if len(towns) else None
+    m = maps.base_map(bounds, tiles=tiles, tile_url=tile_url, lang=lang)
+    if len(towns):
+        maps.towns_layer(towns, lang=lang).add_to(m)
+    if hazard is not None and len(hazard):
+        maps.hazard_layer(hazard, lang=lang).add_to(m)
+    if boundaries is not None and len(boundaries):
+        maps.boundary_layer(boundaries, lang=lang).add_to(m)
+    if with_shelter_legend:
+        maps.shelter_legend(lang=lang).add_to(m)
+    return m
+
+
+def live_layers(
+    shelters: gpd.GeoDataFrame, status: pd.DataFrame | None, lang: str = "ja"
+) -> list[folium.FeatureGroup]:
+    """The layers that change with every report: shelters by status/occupancy, with counts."""
+    if shelters is None or shelters.empty:
+        return []
+    return [maps.shelters_layer(shelters, status=status, lang=lang)]
+
+
+def layer_control() -> folium.LayerControl:
+    """The expanded layer switcher, rendered together with the live layers."""
+    return folium.LayerControl(collapsed=False, position="topright")
+
+
+def marker_layer(point, label: str, name: str = "marker") -> folium.FeatureGroup:
+    """A feature group with one marker at ``point`` (shapely, lon/lat); ``label`` is escaped."""
+    group = folium.FeatureGroup(name=name, control=False)
+    if point is not None:
+        folium.CircleMarker(
+            location=[point.y, point.x],
+            radius=11,
+            color="#000000",
+            weight=3,
+            fill=True,
+            fill_color="#e4007f",
+            fill_opacity=0.9,
+            tooltip=folium.Tooltip(_E(label)) if label else None,
+            class_name="bosai-picked",
+        ).add_to(group)
+    return group
+
+
+def points_layer(
+    frame: gpd.GeoDataFrame, label_of, name: str = "points", class_name: str = "bosai-point"
+) -> folium.FeatureGroup:
+    """Small markers for ``frame``'s points; ``label_of(row) -> str`` is escaped here."""
+    group = folium.FeatureGroup(name=name, control=False)
+    if frame is None or frame.empty:
+        return group
+    for row in frame.to_dict("records"):
+        geom = row.get("geometry")
+        if geom is None or geom.is_empty:
+            continue
+        folium.CircleMarker(
+            location=[geom.y, geom.x],
+            radius=6,
+            color="#222222",
+            weight=1,
+            fill=True,
+            fill_color="#ff7f00",
+            fill_opacity=0.85,
+            tooltip=folium.Tooltip(_E(str(label_of(row)))),
+            class_name=class_name,
+        ).add_to(group)
+    return group
