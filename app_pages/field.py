@@ -1,0 +1,44 @@
+"""現地調査 Field reports: a report form (place by map click or address) and the recent reports."""
+
+import streamlit as st
+
+from dashboard import auth, data, field_data, field_view, kiosk, widgets
+from dashboard.i18n import t
+
+auth.require("field")
+url = data.db_url()
+kiosk.style()
+
+
+def page() -> None:
+    try:
+        version = data.data_version(url)
+    except Exception as exc:  # the HQ screen shows the reason, not a traceback
+        widgets.store_error(url, exc)
+        return
+    ref = data.reference_layers(url, version)
+    st.subheader(t("field.title", city=ref.city_name))
+    kiosk.updated()
+    field_view.flash()
+    categories = () if kiosk.enabled() else field_view.category_filter()
+    reports = kiosk.mask("field_reports", field_data.load_recent(url, version, categories))
+    if kiosk.enabled():
+        left, right = st.columns([3, 2])
+        with left:
+            field_view.recent_list(url, version, ref, reports)
+        with right:
+            field_view.report_map(ref, reports, height=720)
+        return
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        place = field_view.place_picker(url, ref, reports)
+    with right:
+        st.markdown(f"### {t('field.new')}")
+        if auth.can("field", "add_report"):
+            field_view.report_form(url, place)
+        else:
+            st.info(t("field.denied"))
+    field_view.recent_list(url, version, ref, reports)
+
+
+kiosk.live(page)
