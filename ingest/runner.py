@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+import geopandas as gpd
 import pandas as pd
 
 from geodata.schema import LAYERS, validate
@@ -230,22 +231,27 @@ def keep_staff_fields(store, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     spec = LAYERS[layer]
     frame = frame.copy()
+    keys = list(zip(*(frame[k].tolist() for k in spec.key), strict=True))
+    olds = [existing.get(k) for k in keys]
     for col in STAFF_FIELDS[layer]:
-        if col not in frame:
-            frame[col] = None
-        frame[col] = frame[col].astype(object)
-    for label, rec in frame.iterrows():
-        old = existing.get(tuple(rec[k] for k in spec.key))
-        if old is None:
-            continue
-        for col in STAFF_FIELDS[layer]:
-            if col == "triage" or not _filled(rec.get(col)):
+        values = frame[col].tolist() if col in frame else [None] * len(frame)
+        for i, old in enumerate(olds):
+            if old is not None and (col == "triage" or not _filled(values[i])):
                 if _filled(old.get(col)):
-                    frame.at[label, col] = old[col]
-        if layer == "posts" and old.get("geo_source") == "manual":
+                    values[i] = old[col]
+        frame[col] = pd.Series(values, index=frame.index, dtype=object)
+    if layer == "posts":
+        manual = [i for i, old in enumerate(olds) if old and old.get("geo_source") == "manual"]
+        if manual:
+            geoms = list(frame.geometry)
             for col in ("geo_source", "geo_confidence", "matched_place", "town_code"):
-                frame.at[label, col] = old.get(col)
-            frame.loc[[label], "geometry"] = old["geometry"]
+                values = frame[col].tolist()
+                for i in manual:
+                    values[i] = olds[i].get(col)
+                frame[col] = pd.Series(values, index=frame.index, dtype=object)
+            for i in manual:
+                geoms[i] = olds[i]["geometry"]
+            frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
     return frame
 
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import shapely
 from werkzeug import Response
 
 from geodata.store import open_store
@@ -256,11 +257,17 @@ def test_a_rerun_never_undoes_staff_triage(httpserver, ref_store):
     run_source(ref_store, source)
     ref_store.update("posts", ("mastodon", "111726900000000001"),
                      {"triage": "verified", "assigned_to": "sato"}, actor="sato")  # fmt: skip
+    moved = shapely.Point(139.5401, 35.6502)  # staff placed the post by hand
+    ref_store.update("posts", ("mastodon", "111726910000000002"),
+                     {"geometry": moved, "geo_source": "manual", "town_code": "13208014002"},
+                     actor="sato")  # fmt: skip
     ref_store.record_health("mastodon", ok=True, cursor="0")  # force a re-read of everything
     result = run_source(ref_store, source)
     assert result["ok"] and result["updated"] == 0
     post = ref_store.get("posts", ("mastodon", "111726900000000001"))
     assert (post["triage"], post["assigned_to"]) == ("verified", "sato")
+    placed = ref_store.get("posts", ("mastodon", "111726910000000002"))
+    assert placed["geo_source"] == "manual" and placed["geometry"].equals(moved)
 
 
 # -- the loop -----------------------------------------------------------------------------------
