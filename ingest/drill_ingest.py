@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+from bisect import bisect_left, bisect_right
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -51,9 +52,9 @@ def _id_key(value: str) -> tuple[int, str]:
 
 class _APIHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave at once (no delayed-ACK stall)
 
-    def _json(self, payload, headers: dict | None = None) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode()
+    def _send(self, data: bytes, headers: dict | None = None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -73,32 +74,39 @@ class _APIHandler(BaseHTTPRequestHandler):
             self.send_error(404)
 
     def _mastodon(self, path: str, args: dict) -> None:
-        rows = self.server.statuses  # newest first
+        srv = self.server
         limit = min(int(args.get("limit", 20)), 40)
-        if "max_id" in args:
-            rows = [s for s in rows if _id_key(s["id"]) < _id_key(args["max_id"])]
-        for key in ("since_id", "min_id"):
-            if key in args:
-                rows = [s for s in rows if _id_key(s["id"]) > _id_key(args[key])]
-        page = rows[-limit:] if "min_id" in args else rows[:limit]
+        hi = bisect_left(srv.status_keys, _id_key(args["max_id"])) if "max_id" in args else None
+        hi = len(srv.status_keys) if hi is None else hi
+        after = args.get("min_id") or args.get("since_id")
+        lo = bisect_right(srv.status_keys, _id_key(after)) if after else 0
+        # min_id: the statuses just after it; otherwise the newest; always sent newest first.
+        chosen = (
+            range(lo, min(hi, lo + limit)) if "min_id" in args else range(max(lo, hi - limit), hi)
+        )
+        page = [srv.status_json[i] for i in reversed(chosen)]
         headers = {}
         if page:
             base = f"http://{self.headers['Host']}{path}"
-            older = urlencode({"limit": limit, "max_id": page[-1]["id"]})
-            newer = urlencode({"limit": limit, "min_id": page[0]["id"]})
+            newest, oldest = srv.status_ids[chosen[-1]], srv.status_ids[chosen[0]]
+            older = urlencode({"limit": limit, "max_id": oldest})
+            newer = urlencode({"limit": limit, "min_id": newest})
             headers["Link"] = f'<{base}?{older}>; rel="next", <{base}?{newer}>; rel="prev"'
-        self._json(page, headers)
+        self._send(("[" + ",".join(page) + "]").encode(), headers)
 
     def _bluesky(self, args: dict) -> None:
-        rows = self.server.posts  # newest first
-        if "since" in args:
-            rows = [p for p in rows if p["record"]["createdAt"] >= args["since"]]
+        srv = self.server
+        # posts are oldest first; the API answers newest first
+        lo = bisect_left(srv.post_times, args["since"]) if "since" in args else 0
+        count = len(srv.post_times) - lo
         start = int(args.get("cursor") or 0)
         limit = max(1, min(int(args.get("limit", 25)), 100))
-        page = {"posts": rows[start : start + limit], "hitsTotal": len(rows)}
-        if start + limit < len(rows):
-            page["cursor"] = str(start + limit)
-        self._json(page)
+        stop = min(count, start + limit)
+        chosen = [srv.post_json[len(srv.post_json) - 1 - k] for k in range(start, stop)]
+        body = '{"posts":[' + ",".join(chosen) + f'],"hitsTotal":{count}'
+        if stop < count:
+            body += f',"cursor":"{stop}"'
+        self._send((body + "}").encode())
 
     def log_message(self, fmt, *args):
         pass
@@ -113,8 +121,13 @@ class DrillAPIServer(ThreadingHTTPServer):
         out = Path(payload_dir)
         statuses = [s for p in sorted(out.glob("mastodon/page-*.json")) for s in _load(p)]
         posts = [v for p in sorted(out.glob("bluesky/page-*.json")) for v in _load(p)["posts"]]
-        self.statuses = sorted(statuses, key=lambda s: _id_key(s["id"]), reverse=True)
-        self.posts = sorted(posts, key=lambda v: v["record"]["createdAt"], reverse=True)
+        statuses.sort(key=lambda s: _id_key(s["id"]))  # oldest first, for bisect
+        posts.sort(key=lambda v: v["record"]["createdAt"])
+        self.status_ids = [s["id"] for s in statuses]
+        self.status_keys = [_id_key(i) for i in self.status_ids]
+        self.status_json = [json.dumps(s, ensure_ascii=False) for s in statuses]
+        self.post_times = [v["record"]["createdAt"] for v in posts]
+        self.post_json = [json.dumps(v, ensure_ascii=False) for v in posts]
         super().__init__(("127.0.0.1", 0), _APIHandler)
 
     @property

@@ -96,6 +96,7 @@ def _fsync_dir(path: Path) -> None:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "bosai-line-webhook/1"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave at once (no delayed-ACK stall)
 
     def _answer(self, code: int, payload: dict) -> None:
         data = json.dumps(payload).encode()

@@ -73,6 +73,7 @@ def run_source(
     source.bind(session, context)
     name, layer = source.name, source.layer
     result = {"source": name, "kind": source.kind, "layer": layer, "ok": False}
+    started = time.perf_counter()
     since = None
     try:
         since = None if from_start else store.get_cursor(name)
@@ -116,6 +117,7 @@ def run_source(
             store.record_health(name, ok=False, kind=source.kind, error=error)
         except Exception as health_exc:  # noqa: BLE001 - the store itself may be down
             log.error("cannot record the failure of %s: %s", name, health_exc)
+    result["seconds"] = round(time.perf_counter() - started, 3)
     return result
 
 
@@ -212,10 +214,13 @@ def _existing(store, layer: str, frame: pd.DataFrame) -> dict[tuple, dict]:
     spec = LAYERS[layer]
     last = spec.key[-1]
     values = [v for v in frame[last].dropna().unique().tolist()]
+    columns = list(STAFF_FIELDS[layer])
+    if layer == "posts":
+        columns += ["geo_source", "geo_confidence", "matched_place", "town_code", "geometry"]
     found: dict[tuple, dict] = {}
     for start in range(0, len(values), CHUNK):
-        part = store.read(layer, where={last: values[start : start + CHUNK]})
-        geoms = part.geometry if spec.geometry and len(part) else [None] * len(part)
+        part = store.read(layer, where={last: values[start : start + CHUNK]}, columns=columns)
+        geoms = part.geometry if "geometry" in part and len(part) else [None] * len(part)
         for rec, geom in zip(part.to_dict("records"), geoms, strict=False):
             rec["geometry"] = geom
             found[tuple(rec[k] for k in spec.key)] = rec
