@@ -53,6 +53,12 @@ pages = {
             icon=":material/assignment:",
             url_path="field",
         ),
+        st.Page(
+            "app_pages/safety.py",
+            title=t("page.safety"),
+            icon=":material/diversity_1:",
+            url_path="safety",
+        ),
     ],
     t("nav.section.admin"): [
         st.Page(

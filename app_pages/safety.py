@@ -1,0 +1,28 @@
+"""安否確認 Safety check: replies of the 要支援者 roster, and who has not been heard from yet."""
+
+import streamlit as st
+
+from dashboard import auth, safety_view
+from dashboard.i18n import t
+
+auth.require("safety")
+ctx = safety_view.context()
+if ctx is None:
+    st.stop()
+
+st.subheader(t("safety.title", city=ctx.city))
+safety_view.show_message()
+safety_view.kpi_row(ctx)
+
+people = None
+left, right = st.columns([5, 6], gap="medium")
+with left:
+    safety_view.reply_chart(ctx)
+    table = safety_view.town_table(ctx)
+if ctx.personal:
+    people = safety_view.non_responder_section(ctx)
+    safety_view.unmatched_section(ctx)
+else:
+    st.info(t("safety.viewer_note"))
+with right:
+    safety_view.reply_map(ctx, table, people)
