@@ -23,7 +23,7 @@ def wall_screen() -> None:
     with left:
         shelters_view.board_table(b, b.board)
     with right:
-        shelters_view.shelter_map(b, height=700)
+        shelters_view.shelter_map(b, height=740)
 
 
 def board(b: shelters_view.Board) -> None:

@@ -11,6 +11,7 @@ from dashboard import field, field_data, kiosk, settings, shelters_map
 from dashboard.data import ReferenceLayers
 from dashboard.i18n import current_lang, t
 from dashboard.shelters import md_text
+from dashboard.shelters_table import markdown_safe
 from geodata.schema import CATEGORIES, now_utc
 
 PLACE_KEY = "field_place"  # the chosen Place
@@ -100,6 +101,7 @@ def report_map(ref, reports, place=None, height: int = 520, clickable: bool = Fa
         tile_url=settings.get("BOSAI_TILE_URL"),
         lang=lang,
         with_shelter_legend=False,
+        wall=kiosk.enabled(),
     )
     layers = [
         shelters_map.points_layer(reports, _label, name="reports", class_name="bosai-field"),
@@ -180,7 +182,8 @@ def recent_list(url: str, version: int, ref: ReferenceLayers, reports: pd.DataFr
         st.info(t("field.recent.empty"))
         return
     if kiosk.enabled():
-        st.table(frame.head(KIOSK_ROWS).drop(columns=[t("field.col.by"), t("field.col.photo")]))
+        shown = frame.head(KIOSK_ROWS).drop(columns=[t("field.col.by"), t("field.col.photo")])
+        st.table(markdown_safe(shown))
         return
     st.caption(
         t("field.recent.count", shown=len(frame), total=field_data.count_reports(url, version))

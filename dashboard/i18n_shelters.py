@@ -272,7 +272,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "最終更新 {time}（{seconds}秒ごとに自動更新）",
         "en": "Updated {time} (refreshes every {seconds} s)",
     },
-    "kiosk.open_shelters": {"ja": "開設中の避難所", "en": "Open shelters"},
+    "kiosk.no_open": {"ja": "開設中の避難所はありません。", "en": "No shelter is open."},
 }
 
 CATALOGUE.update(

@@ -32,15 +32,17 @@ from geodata.schema import now_utc
 # enlarged by CSS. Black on white, a dark header, thick row lines.
 _CSS = """
 <style>
-  [data-testid="stTable"] table { font-size: 1.4rem !important; color: #000 !important; }
-  [data-testid="stTable"] td:not(:first-child), [data-testid="stTable"] th {
-      white-space: nowrap !important; }
+  [data-testid="stTable"] table { font-size: 1.3rem !important; color: #000 !important; }
+  [data-testid="stTable"] td:not(:first-child), [data-testid="stTable"] th,
+  [data-testid="stTable"] td:not(:first-child) p, [data-testid="stTable"] th p {
+      white-space: nowrap !important; word-break: keep-all !important; }
   [data-testid="stHeaderActionElements"] { display: none !important; }
   [data-testid="stTable"] th { background: #1a1a1a !important; color: #fff !important;
       font-size: 1.25rem !important; font-weight: 700 !important; }
   [data-testid="stTable"] td { border-bottom: 2px solid #bdbdbd !important;
       padding: 0.35rem 0.6rem !important; }
-  [data-testid="stCaptionContainer"] p { font-size: 1.15rem !important; color: #000 !important; }
+  .st-key-kiosk-updated p { font-size: 1.2rem !important; color: #000 !important;
+      margin: -0.6rem 0 0 0 !important; }
   h2, h3 { font-size: 2.2rem !important; }
 </style>
 """
@@ -73,7 +75,8 @@ def updated() -> None:
     """「最終更新 14:05:12（30秒ごとに自動更新）」 on the wall screen; nothing elsewhere."""
     if enabled():
         stamp = pd.Timestamp(now_utc()).tz_convert(JST).strftime("%H:%M:%S")
-        st.caption(t("kiosk.updated", time=stamp, seconds=settings.refresh_seconds()))
+        with st.container(key="kiosk-updated"):
+            st.markdown(t("kiosk.updated", time=stamp, seconds=settings.refresh_seconds()))
 
 
 def live_map(

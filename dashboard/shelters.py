@@ -189,10 +189,15 @@ def format_capacity(capacity, estimated, lang: str = "ja") -> str:
 
 
 def _flag(value) -> bool:
+    """True for a set flag; False for False, None, NaN and pd.NA."""
+    if value is None or value is pd.NA:
+        return False
     try:
-        return bool(value) and not pd.isna(value)
+        if pd.isna(value):
+            return False
     except (TypeError, ValueError):
-        return bool(value)
+        pass
+    return bool(value)
 
 
 def needs_list(value) -> list[str]:
@@ -273,6 +278,7 @@ def board(
     out = pd.DataFrame(rows, columns=list(BOARD_COLUMNS))
     for col in ("evacuees", "households", "capacity", "rate"):
         out[col] = pd.to_numeric(out[col], errors="coerce")
+    out["occupancy"] = out["occupancy"].astype("Int64")
     return sort_board(out, "occupancy")
 
 

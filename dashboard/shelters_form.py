@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard import shelters
 from dashboard.i18n import current_lang, t
 from dashboard.shelters_data import current_record, save_update
+from dashboard.shelters_table import markdown_safe
 from dashboard.shelters_view import Board
 from geodata.roles import Forbidden
 from geodata.schema import NEEDS, SHELTER_STATUSES
@@ -253,6 +254,6 @@ def _conflict_styled(rows: pd.DataFrame, lang: str):
         "current": t("shelters.conflict.current", lang=lang),
         "mine": t("shelters.conflict.mine", lang=lang),
     }
-    shown = rows[["field", "current", "mine"]].rename(columns=headers)
+    shown = markdown_safe(rows[["field", "current", "mine"]]).rename(columns=headers)
     marks = ["background-color: #fff3b0; font-weight: 700" if d else "" for d in rows["differs"]]
     return shown.style.apply(lambda col: marks, axis=0).hide(axis="index")

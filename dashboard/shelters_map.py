@@ -19,10 +19,46 @@ import html
 import folium
 import geopandas as gpd
 import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
 
 from dashboard import maps
+from dashboard.map_elements import MapStyle
 
 _E = html.escape
+LEGEND_ROOM_PX = 200  # the shelter legend's height: fit the towns above it
+# The wall screen: counts and legend readable from 5 m.
+WALL_CSS = """
+.leaflet-tooltip.bosai-count { font-size: 20px; padding: 1px 5px; }
+.bosai-legend { font-size: 15px; }
+"""
+
+
+class FitBoundsBeside(MacroElement):
+    """Fit the map to ``bounds`` leaving ``bottom`` px free at the bottom (for the legend).
+
+    Runs after :class:`dashboard.map_elements.FitBounds` of the base map (same moments: ready,
+    first resize, 250 ms), so this fit is the one that stays.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, bounds, options) {
+            function fit() { map.invalidateSize(); map.fitBounds(bounds, options); }
+            map.whenReady(fit);
+            map.once('resize', fit);
+            setTimeout(fit, 300);
+        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }}, {{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]], bottom: int = LEGEND_ROOM_PX):
+        super().__init__()
+        self._name = "FitBoundsBeside"
+        self.bounds = bounds
+        self.options = {"paddingTopLeft": [10, 10], "paddingBottomRight": [10, int(bottom)]}
 
 
 def context_map(
@@ -33,11 +69,12 @@ def context_map(
     tile_url: str = "",
     lang: str = "ja",
     with_shelter_legend: bool = True,
+    wall: bool = False,
 ) -> folium.Map:
     """The map under the live layers: basemap, towns, hazard areas, boundary, legend.
 
     It holds no layer control: the control must list the live layers too, so it goes with them
-    (:func:`layer_control`).
+    (:func:`layer_control`). ``wall`` enlarges the count labels and the legend.
     """
     bounds = tuple(towns.total_bounds) if len(towns) else None
     m = maps.base_map(bounds, tiles=tiles, tile_url=tile_url, lang=lang)
@@ -47,8 +84,13 @@ def context_map(
         maps.hazard_layer(hazard, lang=lang).add_to(m)
     if boundaries is not None and len(boundaries):
         maps.boundary_layer(boundaries, lang=lang).add_to(m)
+    if wall:
+        MapStyle(WALL_CSS).add_to(m)
     if with_shelter_legend:
         maps.shelter_legend(lang=lang).add_to(m)
+        if bounds is not None:
+            minx, miny, maxx, maxy = bounds
+            FitBoundsBeside([[miny, minx], [maxy, maxx]]).add_to(m)
     return m
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from dashboard.i18n import t
-from dashboard.shelters import CLASS_STYLES, STALE_STYLE, STATE_STYLES, format_count
+from dashboard.shelters import CLASS_STYLES, STALE_STYLE, STATE_STYLES, format_count, md_text
 
 # board column -> catalogue key of its header, for the desk (full) and the wall screen (kiosk).
 DESK_COLUMNS = (
@@ -40,11 +40,28 @@ def display_frame(board: pd.DataFrame, lang: str = "ja", kiosk: bool = False) ->
     """The board with the columns people read, headed in ``lang``.
 
     The wall screen drops the report time and the reporter (names of staff have no use
-    at 5 m, and the age says more).
+    at 5 m, and the age says more). Its texts are markdown-escaped: ``st.table`` renders each
+    cell as markdown, and a shelter name is outside text.
     """
     columns = KIOSK_COLUMNS if kiosk else DESK_COLUMNS
     out = pd.DataFrame({t(key, lang=lang): board[col] for col, key in columns})
+    if kiosk:
+        out = markdown_safe(out)
     return out.reset_index(drop=True)
+
+
+def markdown_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell markdown-escaped (for ``st.table``, which renders cells
+    as markdown: an image link in outside text would otherwise be fetched)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = pd.Series(
+                [md_text(v) if isinstance(v, str) else v for v in out[col]],
+                index=out.index,
+                dtype=object,
+            )
+    return out
 
 
 def _css(style: tuple[str, str] | None) -> str:

@@ -93,9 +93,8 @@ def board_table(b: Board, rows: pd.DataFrame, height: int = 430) -> None:
     lang = current_lang()
     if kiosk.enabled():
         open_now = rows[rows["status"].isin(shelters.OPEN_STATES)]
-        st.markdown(f"### {t('kiosk.open_shelters')}")
         if open_now.empty:
-            st.info(t("shelters.no_match"))
+            st.info(t("kiosk.no_open"))
             return
         st.table(shelters_table.styled(open_now.head(KIOSK_ROWS), lang=lang, kiosk=True))
         return
@@ -124,6 +123,7 @@ def shelter_map(b: Board, height: int = 560) -> None:
         tiles=settings.get("BOSAI_TILES"),
         tile_url=settings.get("BOSAI_TILE_URL"),
         lang=lang,
+        wall=kiosk.enabled(),
     )
     kiosk.live_map(
         base,
