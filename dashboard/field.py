@@ -155,10 +155,15 @@ def recent_frame(
                 format_age(report_age(at, now), lang),
                 t(f"field.category.{rec['category']}", lang=lang),
                 int(rec["severity"]) if pd.notna(rec.get("severity")) else None,
-                town_names.get(str(rec.get("town_code")), "") if rec.get("town_code") else "",
-                rec.get("description") or "",
-                rec.get("reported_by") or rec.get("source") or "",
-                t("field.photo.yes", lang=lang) if rec.get("photo_url") else "",
+                town_names.get(text(rec.get("town_code")), ""),
+                text(rec.get("description")),
+                text(rec.get("reported_by")) or text(rec.get("source")),
+                t("field.photo.yes", lang=lang) if text(rec.get("photo_url")) else "",
             ]
         )
     return pd.DataFrame(rows, columns=headers)
+
+
+def text(value) -> str:
+    """A stored text, or "" for None / NaN / pd.NA."""
+    return value if isinstance(value, str) else ""

@@ -206,9 +206,9 @@ def detail(report: dict) -> None:
     """One report in full, with its photo."""
     with st.container(border=True):
         st.markdown(f"**{md_text(_label(report))}**")
-        if report.get("description"):
+        if field.text(report.get("description")):
             st.text(report["description"])
-        path = report.get("photo_url")
+        path = field.text(report.get("photo_url"))
         if path:
             if Path(path).is_file():
                 st.image(path, width=640)
