@@ -74,7 +74,15 @@ def run(args: argparse.Namespace) -> dict:
     try:
         if store.count("towns") == 0:
             summary["reference"] = _load_reference(args.db, store, ref_dir)
-        summary["layers"] = drill.load_into_store(the_drill, store)
+        # The payloads go through the real sources (files + a loopback Mastodon/Bluesky API),
+        # so the demo exercises normalize → geocode → classify → dedupe → incidents → upsert.
+        from ingest.drill_ingest import ingest_drill
+
+        layers = ingest_drill(the_drill, store, out_dir=args.out)
+        sources = layers.pop("sources", [])
+        summary["layers"] = layers
+        summary["sources"] = len(sources)
+        summary["incidents"] = store.count("incidents")
         summary["non_responders"] = len(the_drill.non_responders)
     finally:
         store.dispose()
