@@ -59,6 +59,12 @@ pages = {
             icon=":material/diversity_1:",
             url_path="safety",
         ),
+        st.Page(
+            "app_pages/reports.py",
+            title=t("page.reports"),
+            icon=":material/campaign:",
+            url_path="reports",
+        ),
     ],
     t("nav.section.admin"): [
         st.Page(

@@ -114,7 +114,7 @@ def posts_frame(now: pd.Timestamp) -> gpd.GeoDataFrame:
         # post_id, text, minutes ago, urgency, categories, town, triage, point, repost_of
         ("p1", "屋根の上に取り残されています", 30, 3, ["救助要請"], T1, "new", _centre(T1), None),
         ("p2", "停電しています", 90, 1, ["停電"], T2, "verified", _centre(T2), None),
-        ("p3", XSS_IMG, 60, 2, ["浸水・冠水"], T3, "new", _centre(T3), None),
+        ("p3", XSS_IMG, 45, 2, ["浸水・冠水"], T3, "new", _centre(T3), None),
         ("p4", "雨が強い", 20, 0, ["その他"], T1, "dismissed", _centre(T1, dy=0.002), None),
         ("p5", "屋根の上に取り残されています", 25, 3, ["救助要請"], T1, "new", None, "mastodon:p1"),
         ("p6", XSS_SCRIPT + " 火事です", 600, 3, ["火災"], T2, "new", _centre(T2, dy=0.002), None),
