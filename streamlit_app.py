@@ -68,6 +68,12 @@ pages = {
     ],
     t("nav.section.admin"): [
         st.Page(
+            "app_pages/export.py",
+            title=t("page.export"),
+            icon=":material/download:",
+            url_path="export",
+        ),
+        st.Page(
             "app_pages/admin.py",
             title=t("page.admin"),
             icon=":material/settings:",

@@ -1,0 +1,10 @@
+"""出力 Export: situation map, layer data, visit list, shelter open data and CAP messages."""
+
+import streamlit as st
+
+from dashboard import auth, export_page_view
+from dashboard.i18n import t
+
+auth.require("export")
+st.subheader(t("export.title"))
+export_page_view.page()
