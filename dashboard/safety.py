@@ -77,31 +77,39 @@ def resident_states(
     attempts (follow-ups so far), last_action, last_outcome, last_at, confirmed.
     """
     people = pd.DataFrame(roster[["resident_id", "town_code", "care_priority"]]).copy()
+    people = people.reset_index(drop=True)
+    ids = people["resident_id"].tolist()
     last = latest_replies(replies)
-    first = (
-        replies[replies["resident_id"].notna()].groupby("resident_id")["replied_at"].min()
-        if len(replies)
-        else pd.Series(dtype="datetime64[ns, UTC]")
-    )
+    matched = replies[replies["resident_id"].notna()]
+    first = matched.groupby("resident_id")["replied_at"].min().to_dict() if len(matched) else {}
     status = dict(zip(last["resident_id"], last["status"], strict=False))
     replied_at = dict(zip(last["resident_id"], last["replied_at"], strict=False))
-    ids = people["resident_id"]
     people["status"] = pd.Series([status.get(r) for r in ids], index=people.index, dtype=object)
-    people["replied_at"] = pd.to_datetime(ids.map(replied_at), utc=True)
-    people["first_replied_at"] = pd.to_datetime(ids.map(first), utc=True)
+    people["replied_at"] = _times([replied_at.get(r) for r in ids])
+    people["first_replied_at"] = _times([first.get(r) for r in ids])
 
     follow = follow_ups.sort_values("at", kind="stable")
     reached = follow[follow["outcome"].isin(REACHED)].drop_duplicates("resident_id")
     reached_at = dict(zip(reached["resident_id"], reached["at"], strict=False))
-    newest = follow.drop_duplicates("resident_id", keep="last").set_index("resident_id")
-    people["reached"] = ids.isin(reached_at)
-    people["reached_at"] = pd.to_datetime(ids.map(reached_at), utc=True)
-    people["attempts"] = ids.map(follow.groupby("resident_id").size()).fillna(0).astype(int)
-    for col in ("action", "outcome", "at"):
-        people[f"last_{col}"] = ids.map(newest[col]) if len(newest) else None
-    people["last_at"] = pd.to_datetime(people["last_at"], utc=True)
+    newest = {row["resident_id"]: row for row in follow.to_dict("records")}  # the last wins
+    attempts = follow["resident_id"].value_counts().to_dict()
+    people["reached"] = pd.Series([r in reached_at for r in ids], index=people.index, dtype=bool)
+    people["reached_at"] = _times([reached_at.get(r) for r in ids])
+    people["attempts"] = pd.Series(
+        [int(attempts.get(r, 0)) for r in ids], index=people.index, dtype=int
+    )
+    for col in ("action", "outcome"):
+        people[f"last_{col}"] = pd.Series(
+            [newest[r][col] if r in newest else None for r in ids], index=people.index, dtype=object
+        )
+    people["last_at"] = _times([newest[r]["at"] if r in newest else None for r in ids])
     people["confirmed"] = people["status"].notna() | people["reached"]
-    return people.reset_index(drop=True)
+    return people
+
+
+def _times(values: list) -> pd.Series:
+    """UTC timestamps (NaT for None), also for an empty list."""
+    return pd.Series(pd.to_datetime(values, utc=True), dtype="datetime64[ns, UTC]")
 
 
 def totals(states: pd.DataFrame) -> dict[str, int]:

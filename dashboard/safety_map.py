@@ -158,7 +158,7 @@ def legend(lang: str = "ja", homes: bool = False) -> Legend:
         (colour, "#6b6b6b", t("safety.map.town_class", lang=lang, label=_range_label(lo, hi, lang)))
         for lo, hi, _, colour in NOT_REPLIED_CLASSES
     ]
-    return Legend(t("safety.map.legend", lang=lang), rows, position="bottomleft")
+    return Legend(t("safety.map.legend", lang=lang), rows, position="bottomright")
 
 
 def safety_map(

@@ -173,7 +173,8 @@ def town_table(ctx: Context) -> pd.DataFrame:
     lang = ctx.lang
     table = safety.town_table(ctx.states, ctx.towns)
     st.markdown(f"**{t('safety.towns.title', lang=lang)}**")
-    shown = table.drop(columns="town_code")
+    # 未回答 = 連絡済 + 未確認: left out so the table fits beside the map
+    shown = table.drop(columns=["town_code", "not_replied"])
     labels = {c: t(f"safety.col.{c}", lang=lang) for c in shown.columns}
     st.dataframe(
         shown,
@@ -181,10 +182,10 @@ def town_table(ctx: Context) -> pd.DataFrame:
         width="stretch",
         height=380,
         column_config={
-            **{c: st.column_config.NumberColumn(labels[c], format="%d", width=58) for c in labels},
+            **{c: st.column_config.NumberColumn(labels[c], format="%d", width=50) for c in labels},
             "town": st.column_config.TextColumn(labels["town"], width=120),
             "reply_rate": st.column_config.ProgressColumn(
-                labels["reply_rate"], min_value=0, max_value=100, format="%.0f%%", width=90
+                labels["reply_rate"], min_value=0, max_value=100, format="%.0f%%", width=80
             ),
         },
         key="safety_towns",
@@ -305,8 +306,9 @@ def _pick_row(list_key: str, ids: list[str]) -> None:
 def resident_list(ctx: Context, people: pd.DataFrame) -> None:
     """The personal list: click a row to fill the follow-up form."""
     lang = ctx.lang
-    cols = ["care_priority", "town", "name", "kana", "address", "phone", "care_needs",
-            "supporter", "last_follow_up", "attempts"]  # fmt: skip
+    # what a caller needs first; the rest (and the full details) beside the list
+    cols = ["care_priority", "name", "town", "phone", "last_follow_up", "attempts",
+            "care_needs", "address", "supporter", "kana"]  # fmt: skip
     ids = people["resident_id"].tolist()
     # The key changes with the list, so a selection never points at another resident.
     list_key = "safety_list_" + hashlib.sha1("|".join(ids).encode()).hexdigest()[:12]

@@ -228,3 +228,22 @@ def test_viewer_gets_the_feed_without_triage_or_authors(monkeypatch, world):
     assert "屋根の上に取り残されています" in cards
     assert "mstdn.example" not in cards  # authors and post URLs are personal data
     assert "&lt;img src=x onerror=alert(1)&gt;" in cards
+
+
+def test_pages_without_posts_or_incidents(monkeypatch, tmp_path):
+    from tests.accounts import ensure_accounts
+
+    url = f"sqlite:///{tmp_path / 'towns-only.sqlite'}"
+    store = open_store(url)
+    store.upsert("towns", towns_frame(), source="test")
+    store.dispose()
+    ensure_accounts(url)
+    at = run_page(monkeypatch, url, "reports")
+    assert {m.label: m.value for m in at.metric}["該当する投稿"] == "0"
+    assert [i.value for i in at.info] == [
+        "条件に合う投稿はありません。",
+        "条件に合う事案はありません。",
+    ]
+    at = run_page(monkeypatch, url, "export")
+    assert at.subheader[0].value == "出力"
+    assert any(c.value == "更新 0件" for c in at.caption)

@@ -386,3 +386,32 @@ def test_viewer_sees_town_counts_only(monkeypatch, world):
     store = open_store(world["url"])
     assert "view:non-responders" not in store.read_audit(limit=20)["action"].tolist()
     store.dispose()
+
+
+def test_functions_accept_an_empty_store():
+    from geodata.schema import empty_frame
+
+    roster, replies = empty_frame("roster"), empty_frame("safety_replies")
+    towns = towns_frame()
+    states = safety.resident_states(roster, replies, empty_frame("follow_ups"))
+    assert states.empty and states["confirmed"].dtype == bool
+    assert safety.totals(states)["registered"] == 0
+    assert safety.town_table(states, towns).empty
+    assert safety.reply_rate_by_hour(states).empty
+    assert safety.non_responders(roster, states, towns).empty
+    assert safety.reply_points(roster, replies).empty
+    assert (
+        safety.towns_with_counts(towns, safety.town_table(states, towns))["unconfirmed"].sum() == 0
+    )
+
+
+def test_page_without_a_roster(monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path / 'towns-only.sqlite'}"
+    store = open_store(url)
+    store.upsert("towns", towns_frame(), source="test")
+    store.dispose()
+    ensure_accounts(url)
+    at = run_page(monkeypatch, url, "safety")
+    assert {m.label: m.value for m in at.metric}["名簿登録者"] == "0"
+    assert at.info[0].value == "まだ回答がありません。"
+    assert "未確認の要支援者はいません。" in [i.value for i in at.info]
