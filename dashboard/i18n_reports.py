@@ -286,8 +286,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "reports.action.dismiss": {"ja": "対象外", "en": "Dismiss"},
     "reports.action.handled": {"ja": "対応済", "en": "Handled"},
     "reports.action.reopen": {"ja": "未処理へ", "en": "Reopen"},
-    "reports.action.assign": {"ja": "割当", "en": "Assign"},
-    "reports.action.move": {"ja": "地図で位置を修正", "en": "Move on the map"},
+    "reports.action.assign": {"ja": "割り当てる", "en": "Assign"},
+    "reports.action.move": {"ja": "位置修正", "en": "Move"},
     "reports.action.move_help": {
         "ja": "投稿を1件選んでから押し、地図上の正しい場所をクリックします。",
         "en": "Select one post, press this, then click the right place on the map.",

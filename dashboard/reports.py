@@ -303,6 +303,8 @@ def triage(store, keys, action: str, *, actor: str, assignee: str | None = None)
 def move_post(store, key, lon: float, lat: float, towns: gpd.GeoDataFrame, *, actor: str) -> dict:
     """Put a wrongly placed post at (lon, lat): geo_source manual, the town it falls in.
 
+    The geocoder's matched place is cleared (it was wrong); the audit row keeps it.
+
     Returns the new record (audit-logged under ``actor``).
     """
     import shapely
@@ -315,5 +317,6 @@ def move_post(store, key, lon: float, lat: float, towns: gpd.GeoDataFrame, *, ac
         "geo_source": "manual",
         "geo_confidence": 1.0,
         "town_code": reports_geo.town_at(towns, lon, lat),
+        "matched_place": None,  # the place the geocoder matched was wrong (the audit keeps it)
     }
     return store.update("posts", tuple(key), changes, actor=actor)

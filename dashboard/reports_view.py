@@ -29,6 +29,13 @@ FILTERS_KEY = "reports_filters_seen"
 MAP_HEIGHT = 640
 FEED_HEIGHT = 600
 INCIDENT_CARDS = 50
+# The triage buttons (an icon tells them apart from the filter pills of the same state).
+ACTION_ICONS = {
+    "verify": ":material/check_circle:",
+    "dismiss": ":material/block:",
+    "handled": ":material/task_alt:",
+    "reopen": ":material/undo:",
+}
 
 
 @dataclass
@@ -256,7 +263,7 @@ def action_bar(ctx: Context, keys: list[tuple[str, str]]) -> None:
     n = len(selected(keys))
     args = [[list(k) for k in keys]]
     with st.container(border=True):
-        top = st.columns([1.5, 1, 1, 1, 1], vertical_alignment="center")
+        top = st.columns([2, 3, 1.4], vertical_alignment="bottom")
         top[0].checkbox(
             t("reports.select_page", lang=lang),
             key="reports_select_all",
@@ -264,18 +271,7 @@ def action_bar(ctx: Context, keys: list[tuple[str, str]]) -> None:
             args=(keys,),
         )
         top[0].caption(t("reports.selected", lang=lang, n=n))
-        for col, action in zip(top[1:], ("verify", "dismiss", "handled", "reopen"), strict=True):
-            col.button(
-                t(f"reports.action.{action}", lang=lang),
-                key=f"reports_do_{action}",
-                disabled=n == 0,
-                on_click=_do_triage,
-                args=(ctx.url, action, *args),
-                type="primary" if action == "verify" else "secondary",
-                width="stretch",
-            )
-        low = st.columns([2.5, 1, 1.5], vertical_alignment="bottom")
-        low[0].selectbox(
+        top[1].selectbox(
             t("reports.assignee", lang=lang),
             options=staff_names(ctx),
             index=None,
@@ -283,17 +279,31 @@ def action_bar(ctx: Context, keys: list[tuple[str, str]]) -> None:
             placeholder=t("reports.assignee_placeholder", lang=lang),
             key="reports_assignee",
         )
-        low[1].button(
+        top[2].button(
             t("reports.action.assign", lang=lang),
             key="reports_do_assign",
+            icon=":material/person_add:",
             disabled=n == 0,
             on_click=_do_triage,
             args=(ctx.url, "assign", *args, "reports_assignee"),
             width="stretch",
         )
-        low[2].button(
+        low = st.columns(5)
+        for col, action in zip(low, ACTION_ICONS, strict=False):
+            col.button(
+                t(f"reports.action.{action}", lang=lang),
+                icon=ACTION_ICONS[action],
+                key=f"reports_do_{action}",
+                disabled=n == 0,
+                on_click=_do_triage,
+                args=(ctx.url, action, *args),
+                type="primary" if action == "verify" else "secondary",
+                width="stretch",
+            )
+        low[4].button(
             t("reports.action.move", lang=lang),
             key="reports_do_move",
+            icon=":material/edit_location_alt:",
             disabled=n != 1,
             on_click=_start_move,
             args=args,

@@ -156,6 +156,7 @@ def test_triage_and_move_are_audit_logged(world):
         store, ("mastodon", "p3"), 139.525, 35.655, towns_frame(), actor="sato"
     )
     assert record["town_code"] == T1 and record["geo_source"] == "manual"
+    assert record["matched_place"] is None
     p1, p3 = store.get("posts", ("mastodon", "p1")), store.get("posts", ("mastodon", "p3"))
     assert (p1["triage"], p1["assigned_to"]) == ("verified", "佐藤")
     assert p3["geometry"].equals(shapely.Point(139.525, 35.655)) and p3["geo_confidence"] == 1.0
@@ -247,3 +248,31 @@ def test_pages_without_posts_or_incidents(monkeypatch, tmp_path):
     at = run_page(monkeypatch, url, "export")
     assert at.subheader[0].value == "出力"
     assert any(c.value == "更新 0件" for c in at.caption)
+
+
+@pytest.mark.parametrize("page", ["safety", "reports", "export"])
+def test_english_pages_have_no_missing_text(monkeypatch, world, page):
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.accounts import login_apptest
+    from tests.test_safety_page import APP
+
+    monkeypatch.setenv("BOSAI_DB_URL", world["url"])
+    monkeypatch.setenv("BOSAI_TILES", "none")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = "en"
+    login_apptest(at, "operator")
+    at.run()
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception
+    texts = [e.value for e in (*at.subheader, *at.markdown, *at.caption, *at.info)]
+    texts += [m.label for m in at.metric] + [b.label for b in at.main.button]
+    texts += [w.label for w in (*at.selectbox, *at.multiselect, *at.radio, *at.checkbox)]
+    texts += [b.proto.label for b in at.get("download_button")]
+    keys = [s for s in texts if re.search(r"\b(safety|reports|export|category)\.[a-z_]", str(s))]
+    assert keys == []
+    assert at.subheader[0].value.startswith(
+        {"safety": "Safety check", "reports": "Reports & SNS", "export": "Export"}[page]
+    )

@@ -247,10 +247,10 @@ def test_a_post_is_moved_by_clicking_the_map(open_page, drill_app):
         has=page.get_by_role("checkbox", name="#1 を選択")
     )
     box.locator("label").first.click()
-    move = page.get_by_role("button", name="地図で位置を修正")
+    move = page.get_by_role("button", name="位置修正")
     page.wait_for_function(
         "() => [...document.querySelectorAll('button')].some("
-        "b => b.innerText.includes('地図で位置を修正') && !b.disabled)",
+        "b => b.innerText.includes('位置修正') && !b.disabled)",
         timeout=15_000,
     )
     move.click()
