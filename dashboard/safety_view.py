@@ -173,8 +173,7 @@ def town_table(ctx: Context) -> pd.DataFrame:
     lang = ctx.lang
     table = safety.town_table(ctx.states, ctx.towns)
     st.markdown(f"**{t('safety.towns.title', lang=lang)}**")
-    # 未回答 = 連絡済 + 未確認: left out so the table fits beside the map
-    shown = table.drop(columns=["town_code", "not_replied"])
+    shown = table.drop(columns="town_code")
     labels = {c: t(f"safety.col.{c}", lang=lang) for c in shown.columns}
     st.dataframe(
         shown,
@@ -182,10 +181,10 @@ def town_table(ctx: Context) -> pd.DataFrame:
         width="stretch",
         height=380,
         column_config={
-            **{c: st.column_config.NumberColumn(labels[c], format="%d", width=50) for c in labels},
-            "town": st.column_config.TextColumn(labels["town"], width=120),
+            **{c: st.column_config.NumberColumn(labels[c], format="%d", width=46) for c in labels},
+            "town": st.column_config.TextColumn(labels["town"], width=104),
             "reply_rate": st.column_config.ProgressColumn(
-                labels["reply_rate"], min_value=0, max_value=100, format="%.0f%%", width=80
+                labels["reply_rate"], min_value=0, max_value=100, format="%.0f%%", width=72
             ),
         },
         key="safety_towns",
