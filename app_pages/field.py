@@ -20,8 +20,7 @@ def page() -> None:
     st.subheader(t("field.title", city=ref.city_name))
     kiosk.updated()
     field_view.flash()
-    categories = () if kiosk.enabled() else field_view.category_filter()
-    reports = kiosk.mask("field_reports", field_data.load_recent(url, version, categories))
+    reports = kiosk.mask("field_reports", field_data.load_recent(url, version))
     if kiosk.enabled():
         left, right = st.columns([3, 2])
         with left:

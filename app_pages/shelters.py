@@ -54,7 +54,7 @@ def desk() -> None:
     shelters_view.title(b)
     editable = roles.shelter_scope(user, b.board["shelter_id"].tolist())
     if user.role == "shelter_staff":  # on the tablet the form of their own shelter comes first
-        detail(b, editable, side_by_side=True)
+        detail(b, editable, side_by_side=False)
         st.divider()
         board(b)
         shelters_view.shelter_map(b)

@@ -23,6 +23,8 @@ from geodata import settings
 from geodata.schema import CATEGORIES, STORE_CRS
 
 SOURCE = "dashboard"  # field_reports.source of reports entered on the field page
+# Severity colours (map markers, list cells): 1 minor, 2 moderate, 3 severe.
+SEVERITY_COLOURS = {1: ("#fee08b", "#1a1a1a"), 2: ("#fc8d59", "#1a1a1a"), 3: ("#b2182b", "#ffffff")}
 SEVERITIES = (1, 2, 3)
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 MAX_PHOTO_MB = 20
@@ -162,6 +164,27 @@ def recent_frame(
             ]
         )
     return pd.DataFrame(rows, columns=headers)
+
+
+def severity_colour(value) -> str:
+    """The marker colour of a severity (grey when unknown)."""
+    try:
+        return SEVERITY_COLOURS[int(value)][0]
+    except (KeyError, TypeError, ValueError):
+        return "#9e9e9e"
+
+
+def severity_css(values) -> list[str]:
+    """Cell CSS for a column of severities."""
+    out = []
+    for value in values:
+        try:
+            background, colour = SEVERITY_COLOURS[int(value)]
+        except (KeyError, TypeError, ValueError):
+            out.append("")
+            continue
+        out.append(f"background-color: {background}; color: {colour}; font-weight: 700")
+    return out
 
 
 def text(value) -> str:

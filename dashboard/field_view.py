@@ -27,11 +27,12 @@ _TABLET_CSS = """
   .st-key-field-form [data-testid="stWidgetLabel"] p,
   .st-key-field-place [data-testid="stWidgetLabel"] p { font-size: 1.15rem !important;
       font-weight: 600; }
-  .st-key-field-form [data-testid^="stBaseButton-pills"],
-  .st-key-field-form [data-testid^="stBaseButton-segmented_control"] {
+  .st-key-field-form button[data-variant="pills"],
+  .st-key-field-form button[data-variant="segmented_control"] {
       min-height: 2.9rem; font-size: 1.15rem !important; }
-  .st-key-field-form [data-testid="stBaseButton-pillsActive"] { background: #1f4e9c !important;
-      color: #fff !important; border-color: #1f4e9c !important; }
+  .st-key-field-form button[data-variant="pills"][data-selected="true"],
+  .st-key-field-form button[data-variant="pills"][aria-pressed="true"] {
+      background: #1f4e9c !important; color: #fff !important; border-color: #1f4e9c !important; }
   .st-key-field-form [data-testid="stFormSubmitButton"] button,
   .st-key-field-place [data-testid="stFormSubmitButton"] button {
       min-height: 3.2rem; font-size: 1.25rem !important; }
@@ -73,7 +74,7 @@ def place_picker(url: str, ref: ReferenceLayers, reports: pd.DataFrame, height: 
     names = town_names(ref)
     st.html(_TABLET_CSS)
     with st.container(key="field-place"):
-        with st.form("field_find", border=False):
+        with st.form("field_find", border=False, clear_on_submit=True):
             cols = st.columns([4, 1], vertical_alignment="bottom")
             text = cols[0].text_input(t("field.place.text"), key="field_address")
             find = cols[1].form_submit_button(t("field.place.search"), width="stretch")
@@ -104,7 +105,14 @@ def report_map(ref, reports, place=None, height: int = 520, clickable: bool = Fa
         wall=kiosk.enabled(),
     )
     layers = [
-        shelters_map.points_layer(reports, _label, name="reports", class_name="bosai-field"),
+        shelters_map.points_layer(
+            reports,
+            _label,
+            name="reports",
+            class_name="bosai-field",
+            colour_of=lambda row: field.severity_colour(row.get("severity")),
+            radius=10 if kiosk.enabled() else 7,
+        ),
     ]
     if place is not None:
         layers.append(shelters_map.marker_layer(place.point, place.label, name="picked"))
@@ -162,8 +170,7 @@ def report_form(url: str, place) -> None:
     frame = field.report_frame(category, severity, description, place, "", now, photo_path)
     field_data.save_report(url, frame)
     st.session_state[GEN_KEY] = gen + 1
-    for key in (PLACE_KEY, "field_address"):
-        st.session_state.pop(key, None)
+    st.session_state.pop(PLACE_KEY, None)
     st.session_state.setdefault(FLASH_KEY, []).append(
         ("success", t("field.saved", category=t(f"field.category.{category}"), place=place.label))
     )
@@ -174,6 +181,10 @@ def recent_list(url: str, version: int, ref: ReferenceLayers, reports: pd.DataFr
     """Newest first; the desk can filter by category and open a report's photo."""
     lang = current_lang()
     st.markdown(f"### {t('field.recent')}")
+    if not kiosk.enabled():
+        categories = category_filter()
+        if categories:
+            reports = reports[reports["category"].isin(categories)]
     if len(reports):
         reports = reports.sort_values("reported_at", ascending=False, kind="stable")
         reports = reports.reset_index(drop=True)
@@ -181,15 +192,19 @@ def recent_list(url: str, version: int, ref: ReferenceLayers, reports: pd.DataFr
     if frame.empty:
         st.info(t("field.recent.empty"))
         return
-    if kiosk.enabled():
-        shown = frame.head(KIOSK_ROWS).drop(columns=[t("field.col.by"), t("field.col.photo")])
-        st.table(markdown_safe(shown))
+    severity = t("field.col.severity")
+    if kiosk.enabled():  # the age says more than the clock time at 5 m; names stay off the wall
+        hidden = [t("field.col.time"), t("field.col.by"), t("field.col.photo")]
+        shown = markdown_safe(frame.head(KIOSK_ROWS).drop(columns=hidden))
+        styled = shown.style.apply(lambda col: field.severity_css(col), subset=[severity])
+        with st.container(key="wall-field"):
+            st.table(styled.hide(axis="index"))
         return
     st.caption(
         t("field.recent.count", shown=len(frame), total=field_data.count_reports(url, version))
     )
     event = st.dataframe(
-        frame,
+        frame.style.apply(lambda col: field.severity_css(col), subset=[severity]),
         hide_index=True,
         width="stretch",
         on_select="rerun",

@@ -33,7 +33,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "shelters.kpi.stale": {"ja": "3時間以上報告なし", "en": "No report for 3 h"},
     "shelters.filter.status": {"ja": "状況", "en": "Status"},
     "shelters.filter.occupancy": {"ja": "収容率", "en": "Occupancy"},
-    "shelters.filter.stale": {"ja": "報告が古い避難所のみ", "en": "Stale reports only"},
+    "shelters.filter.stale": {"ja": "古い報告のみ", "en": "Stale only"},
     "shelters.filter.search": {"ja": "名前で検索", "en": "Search by name"},
     "shelters.filter.order": {"ja": "並べ替え", "en": "Sort by"},
     "shelters.order.occupancy": {"ja": "収容率の高い順", "en": "Fullest first"},

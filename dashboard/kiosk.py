@@ -33,8 +33,9 @@ from geodata.schema import now_utc
 _CSS = """
 <style>
   [data-testid="stTable"] table { font-size: 1.3rem !important; color: #000 !important; }
-  [data-testid="stTable"] td:not(:first-child), [data-testid="stTable"] th,
-  [data-testid="stTable"] td:not(:first-child) p, [data-testid="stTable"] th p {
+  [data-testid="stTable"] th, [data-testid="stTable"] th p,
+  .st-key-wall-shelters td:not(:first-child), .st-key-wall-shelters td:not(:first-child) p,
+  .st-key-wall-field td:not(:last-child), .st-key-wall-field td:not(:last-child) p {
       white-space: nowrap !important; word-break: keep-all !important; }
   [data-testid="stHeaderActionElements"] { display: none !important; }
   [data-testid="stTable"] th { background: #1a1a1a !important; color: #fff !important;

@@ -35,13 +35,12 @@ _TABLET_CSS = """
   .st-key-shelter-form [data-testid="stNumberInputStepUp"] { width: 3rem !important; }
   .st-key-shelter-form [data-testid="stWidgetLabel"] p { font-size: 1.15rem !important;
       font-weight: 600; }
-  .st-key-shelter-form [data-testid="stBaseButton-segmented_control"],
-  .st-key-shelter-form [data-testid="stBaseButton-segmented_controlActive"],
-  .st-key-shelter-form [data-testid="stBaseButton-pills"],
-  .st-key-shelter-form [data-testid="stBaseButton-pillsActive"] {
+  .st-key-shelter-form button[data-variant="segmented_control"],
+  .st-key-shelter-form button[data-variant="pills"] {
       min-height: 3rem; min-width: 5.5rem; font-size: 1.2rem !important; }
-  .st-key-shelter-form [data-testid="stBaseButton-pillsActive"] { background: #1f4e9c !important;
-      color: #fff !important; border-color: #1f4e9c !important; }
+  .st-key-shelter-form button[data-variant="pills"][data-selected="true"],
+  .st-key-shelter-form button[data-variant="pills"][aria-pressed="true"] {
+      background: #1f4e9c !important; color: #fff !important; border-color: #1f4e9c !important; }
   .st-key-shelter-form [data-testid="stFormSubmitButton"] button,
   .st-key-shelter-conflict button { min-height: 3.4rem; font-size: 1.3rem !important; }
 </style>
@@ -226,14 +225,13 @@ def conflict_screen(b: Board, conflict: dict) -> None:
         )
         rows = shelters.conflict_rows(current, conflict["mine"], lang)
         st.table(_conflict_styled(rows, lang))
-        cols = st.columns(2)
-        confirm = cols[0].button(
+        confirm = st.button(
             t("shelters.conflict.confirm", version=version),
             type="primary",
             width="stretch",
             key="shelters_conflict_confirm",
         )
-        discard = cols[1].button(
+        discard = st.button(
             t("shelters.conflict.discard"),
             width="stretch",
             key="shelters_conflict_discard",

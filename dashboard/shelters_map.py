@@ -127,9 +127,15 @@ def marker_layer(point, label: str, name: str = "marker") -> folium.FeatureGroup
 
 
 def points_layer(
-    frame: gpd.GeoDataFrame, label_of, name: str = "points", class_name: str = "bosai-point"
+    frame: gpd.GeoDataFrame,
+    label_of,
+    name: str = "points",
+    class_name: str = "bosai-point",
+    colour_of=None,
+    radius: float = 6,
 ) -> folium.FeatureGroup:
-    """Small markers for ``frame``'s points; ``label_of(row) -> str`` is escaped here."""
+    """Markers for ``frame``'s points; ``label_of(row) -> str`` is escaped here,
+    ``colour_of(row) -> "#rrggbb"`` colours them (default orange)."""
     group = folium.FeatureGroup(name=name, control=False)
     if frame is None or frame.empty:
         return group
@@ -139,12 +145,12 @@ def points_layer(
             continue
         folium.CircleMarker(
             location=[geom.y, geom.x],
-            radius=6,
+            radius=radius,
             color="#222222",
-            weight=1,
+            weight=1.5,
             fill=True,
-            fill_color="#ff7f00",
-            fill_opacity=0.85,
+            fill_color=colour_of(row) if colour_of else "#ff7f00",
+            fill_opacity=0.9,
             tooltip=folium.Tooltip(_E(str(label_of(row)))),
             class_name=class_name,
         ).add_to(group)

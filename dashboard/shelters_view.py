@@ -96,7 +96,8 @@ def board_table(b: Board, rows: pd.DataFrame, height: int = 430) -> None:
         if open_now.empty:
             st.info(t("kiosk.no_open"))
             return
-        st.table(shelters_table.styled(open_now.head(KIOSK_ROWS), lang=lang, kiosk=True))
+        with st.container(key="wall-shelters"):
+            st.table(shelters_table.styled(open_now.head(KIOSK_ROWS), lang=lang, kiosk=True))
         return
     if rows.empty:
         st.info(t("shelters.no_match"))
@@ -166,7 +167,7 @@ def history_chart(frame: pd.DataFrame, capacity=None, lang: str = "ja") -> alt.C
     """Line + points of evacuees over time; a dashed rule at the capacity when known."""
     x_title, y_title = t("shelters.history.time", lang=lang), t("shelters.col.evacuees", lang=lang)
     base = alt.Chart(frame).encode(
-        x=alt.X("time:T", title=x_title, axis=alt.Axis(format="%H:%M")),
+        x=alt.X("time:T", title=x_title, axis=alt.Axis(format="%H:%M", tickMinStep=60_000)),
         y=alt.Y("evacuees:Q", title=y_title),
         tooltip=[
             alt.Tooltip("time:T", title=x_title, format="%m/%d %H:%M"),
