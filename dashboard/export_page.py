@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from geodata import auth as accounts
 from geodata import roles
 from geodata.export import stamp
 from geodata.export_cap import cap_messages
@@ -74,6 +75,24 @@ class LayerRequest:
         return where or None
 
 
+def current(store, user: User | None) -> User | None:
+    """``user`` as the store has them now (a download runs later, outside the session).
+
+    A local account is read again, so one disabled or given another role since the page was
+    drawn is refused; single sign-on users are taken as the page saw them.
+    """
+    if user is None or user.source != "local":
+        return user
+    return accounts.get_user(store, user.username)
+
+
+def check(store, user: User | None, public: bool) -> User:
+    """The current ``user`` if they may take the public (or internal) version, else Forbidden."""
+    fresh = current(store, user)
+    roles.check(fresh, "export", action_for(public))
+    return fresh
+
+
 def action_for(public: bool) -> str:
     """The permission an export needs."""
     return "export_public" if public else "export_internal"
@@ -107,7 +126,7 @@ def layer_count(store, req: LayerRequest) -> int:
 
 def layer_file(store, req: LayerRequest, user: User) -> tuple[bytes, str, str]:
     """The layer export's bytes, file name and MIME type (checks the permission first)."""
-    roles.check(user, "export", action_for(req.public))
+    user = check(store, user, req.public)
     problem = layer_problem(req)
     if problem:
         raise ValueError(problem)
@@ -134,7 +153,7 @@ def layer_filename(req: LayerRequest) -> str:
 
 def situation_file(store, fmt: str, public: bool, user: User, tile_session=None) -> bytes:
     """The 状況図 as PDF or PNG (A3), internal or public."""
-    roles.check(user, "export", action_for(public))
+    user = check(store, user, public)
     if fmt not in SITUATION_FORMATS:
         raise ValueError(f"unknown situation map format {fmt!r}")
     (res,) = situation_map(
@@ -156,7 +175,7 @@ def visit_list_people(store) -> pd.DataFrame:
 
 def visit_list_file(store, user: User, fmt: str = "pdf") -> bytes:
     """The visit list of every resident not yet heard from (internal only)."""
-    roles.check(user, "export", "export_internal")
+    user = check(store, user, public=False)
     people = visit_list_people(store)
     if fmt == "csv":
         return safety.visit_list_csv(store, people, who=user.username)
@@ -165,13 +184,13 @@ def visit_list_file(store, user: User, fmt: str = "pdf") -> bytes:
 
 def opendata_file(store, encoding: str, user: User) -> bytes:
     """The shelter open-data CSV (public: no personal data)."""
-    roles.check(user, "export", "export_public")
+    user = check(store, user, public=True)
     return shelters_opendata_csv(store, encoding=encoding, who=user.username).data
 
 
 def cap_file(store, window: str, user: User) -> bytes:
     """CAP 1.2 messages of the shelter updates in the window, as one ZIP of XML files."""
-    roles.check(user, "export", "export_public")
+    user = check(store, user, public=True)
     hours = WINDOWS[window]
     since = None if hours is None else pd.Timestamp(now_utc()) - pd.Timedelta(hours=hours)
     messages = cap_messages(store, since=since, who=user.username)

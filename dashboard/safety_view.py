@@ -23,7 +23,7 @@ from geodata import roles
 from geodata.roles import Forbidden, User
 from geodata.schema import now_utc
 
-from . import auth, data, safety, safety_map, settings, widgets
+from . import auth, data, export_page, safety, safety_map, settings, widgets
 from .i18n import current_lang, t
 from .reports_feed import when_text
 
@@ -261,12 +261,12 @@ def downloads(ctx: Context, people: pd.DataFrame, town_codes) -> None:
     user, store = ctx.user, ctx.store
 
     def _csv() -> bytes:
-        roles.check(user, "export", "export_internal")
-        return safety.visit_list_csv(store, people, who=user.username, town_codes=town_codes)
+        who = export_page.check(store, user, public=False).username
+        return safety.visit_list_csv(store, people, who=who, town_codes=town_codes)
 
     def _pdf() -> bytes:
-        roles.check(user, "export", "export_internal")
-        return safety.visit_list_pdf(store, people, who=user.username, town_codes=town_codes)
+        who = export_page.check(store, user, public=False).username
+        return safety.visit_list_pdf(store, people, who=who, town_codes=town_codes)
 
     c1, c2 = st.columns(2)
     c1.download_button(

@@ -31,6 +31,7 @@ def world(tmp_path):
     url = f"sqlite:///{tmp_path / 'export.sqlite'}"
     store = open_store(url)
     build_world(store)
+    ensure_accounts(url)
     yield {"url": url, "store": store}
     store.dispose()
 
@@ -57,7 +58,22 @@ def test_viewer_is_refused_on_the_server(world):
         export_page.situation_file(world["store"], "pdf", True, VIEWER)
     with pytest.raises(Forbidden):
         export_page.opendata_file(world["store"], "utf-8-sig", VIEWER)
-    assert world["store"].read_audit(limit=5).empty  # nothing was exported
+    audit = world["store"].read_audit(limit=20)
+    assert not audit["action"].str.startswith("export:").any()  # nothing was exported
+
+
+def test_an_account_disabled_after_the_page_was_drawn_is_refused(world):
+    from geodata import auth as accounts
+
+    req = export_page.LayerRequest("roster", "csv")
+    assert export_page.layer_file(world["store"], req, OPERATOR)[0]
+    accounts.disable_user(world["store"], "operator", actor="admin")
+    with pytest.raises(Forbidden):
+        export_page.layer_file(world["store"], req, OPERATOR)
+    accounts.enable_user(world["store"], "operator", actor="admin")
+    accounts.set_role(world["store"], "operator", "viewer", actor="admin")
+    with pytest.raises(Forbidden):
+        export_page.visit_list_file(world["store"], OPERATOR)
 
 
 def test_layer_geojson_gpkg_kml(world, tmp_path):
@@ -166,7 +182,6 @@ def test_visit_list_opendata_and_cap(world):
 
 
 def test_page_for_an_operator(monkeypatch, world):
-    ensure_accounts(world["url"])
     at = run_page(monkeypatch, world["url"], "export")
     assert at.subheader[0].value == "出力"
     labels = [b.proto.label for b in at.get("download_button")]
@@ -191,4 +206,4 @@ def test_page_for_an_operator(monkeypatch, world):
     at.pills(key="export_layer_triage").set_value(["new"]).run()
     assert any(c.value == "対象 2件" for c in at.caption)
     # rendering the page exported nothing: files are made when a button is pressed
-    assert not any(a.startswith("export:") for a in world["store"].read_audit()["action"])
+    assert not world["store"].read_audit()["action"].str.startswith("export:").any()
