@@ -40,4 +40,4 @@ def page() -> None:
     field_view.recent_list(url, version, ref, reports)
 
 
-kiosk.live(page)
+kiosk.live(page, "field")

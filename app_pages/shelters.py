@@ -68,6 +68,6 @@ def desk() -> None:
 
 
 if kiosk.enabled():
-    kiosk.live(wall_screen)
+    kiosk.live(wall_screen, "shelters")
 else:
     desk()

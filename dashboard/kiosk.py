@@ -60,16 +60,23 @@ def style() -> None:
         st.html(_CSS)
 
 
-def live(body: Callable[[], None]) -> None:
+def live(body: Callable[[], None], page: str) -> None:
     """Run ``body``; on the wall screen as a fragment re-run every ``BOSAI_REFRESH_SECONDS``.
 
     Only the fragment is redrawn: the page is not reloaded, so the session (and its login)
-    stays, and widgets outside the fragment keep their state.
+    stays, and widgets outside the fragment keep their state. A fragment rerun does not run the
+    frame's login gate, so every rerun checks again that the account may still view ``page``
+    (a disabled account or an expired session stops the screen at the next refresh).
     """
-    if enabled():
-        st.fragment(run_every=settings.refresh_seconds())(body)()
-    else:
+    if not enabled():
         body()
+        return
+
+    def checked() -> None:
+        auth.require(page)
+        body()
+
+    st.fragment(run_every=settings.refresh_seconds())(checked)()
 
 
 def updated() -> None:

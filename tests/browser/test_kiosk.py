@@ -166,3 +166,29 @@ def test_wall_screen_screenshots(browser, kiosk_app, pages):
     descriptions = [row[-1] for row in rows]
     assert descriptions[0] == "国領町3丁目 市道冠水 膝下。田中様 [redacted] から通報"  # masked
     assert len(descriptions) == 3
+
+
+def test_a_disabled_wall_account_stops_at_the_next_refresh(browser, kiosk_app, pages):
+    import secrets
+
+    from geodata import auth
+    from geodata.store import open_store
+
+    store = open_store(kiosk_app["db"])
+    try:
+        auth.add_user(store, "wall2", "viewer", secrets.token_urlsafe(18), actor="tests")
+    finally:
+        store.dispose()
+    wall = open_page(browser, kiosk_app, "wall2", "/shelters?kiosk=1")
+    pages.append(wall)
+    wall.get_by_test_id("stTable").wait_for(timeout=90_000)
+    store = open_store(kiosk_app["db"])
+    try:
+        auth.disable_user(store, "wall2", actor="tests")
+    finally:
+        store.dispose()
+    # the fragment rerun (not the frame) re-checks the account: the data goes away
+    wall.get_by_text("権限がありません", exact=False).wait_for(
+        timeout=(REFRESH_SECONDS + SLACK_SECONDS) * 1000
+    )
+    expect(wall.get_by_test_id("stTable")).to_have_count(0)
