@@ -245,6 +245,12 @@ def test_field_report_with_a_photo_and_screenshot(browser, shelters_app, pages):
     page = open_page(browser, shelters_app, "operator", "/field")
     pages.append(page)
     wait_for_map(page)
+    # a click on the map chooses a place; the marker is added inside the same map
+    map_frame = page.frame_locator(MAP_FRAME).first
+    map_frame.locator(".leaflet-container").click(position={"x": 420, "y": 300})
+    page.get_by_text("地図で指定した場所（", exact=False).wait_for(timeout=60_000)
+    map_frame.locator("path.bosai-picked").wait_for(state="attached", timeout=30_000)
+    # then an address overrides it
     page.get_by_label("住所・地名", exact=False).fill("国領町3-1-2")
     page.get_by_role("button", name="場所を探す").click()
     page.get_by_text("国領町三丁目（住所", exact=False).wait_for(timeout=60_000)
