@@ -69,6 +69,10 @@ def test_update_in_one_browser_reaches_the_wall_screen_and_the_map_keeps_its_vie
     assert _wall_row(wall, STAFF_SHELTER_NAME)[2] == "3"
     # someone at the wall zooms into the town; the next refreshes must not undo it
     frame = _map_frame(wall)
+    # the map fits itself to the city once on its first resize (and 250/300 ms after it is
+    # made): let those happen first, so what follows can only be the refreshes
+    wall.wait_for_timeout(1500)
+    frame.evaluate("map_div.fire('resize')")
     frame.evaluate("window.__wall_probe = 'same map'; map_div.setView([35.655, 139.56], 15)")
     wall.wait_for_timeout(REFRESH_SECONDS * 1000 + 500)  # at least one refresh without changes
     assert _map_frame(wall).evaluate("map_div.getZoom()") == 15
@@ -76,23 +80,23 @@ def test_update_in_one_browser_reaches_the_wall_screen_and_the_map_keeps_its_vie
     editor = open_page(browser, kiosk_app, "staff", "/shelters", width=1024, height=768)
     pages.append(editor)
     evacuees_input(editor, STAFF_SHELTER).wait_for(timeout=90_000)
-    submit_update(editor, STAFF_SHELTER, 27)
+    submit_update(editor, STAFF_SHELTER, 26)
     editor.get_by_text(f"{STAFF_SHELTER_NAME} を更新しました", exact=False).wait_for(timeout=60_000)
     saved = time.monotonic()
-    assert history(kiosk_app["db"], STAFF_SHELTER)["evacuees"].iloc[-1] == 27
+    assert history(kiosk_app["db"], STAFF_SHELTER)["evacuees"].iloc[-1] == 26
 
     deadline = saved + REFRESH_SECONDS + SLACK_SECONDS
     while True:
         row = _wall_row(wall, STAFF_SHELTER_NAME)
-        if row and row[2] == "27":
+        if row and row[2] == "26":
             break
         assert time.monotonic() < deadline, f"not on the wall after {deadline - saved} s: {row}"
         wall.wait_for_timeout(200)
     seen_after = time.monotonic() - saved
-    assert row[4] == "90%"  # 27 of about 30
+    assert row[4] == "87%"  # 26 of about 30
     # the map: the same Leaflet map (no reload), the same view, the new count on it
     frame = _map_frame(wall)
-    expect(wall.frame_locator(MAP_FRAME).locator(".bosai-count", has_text="27人")).to_have_count(
+    expect(wall.frame_locator(MAP_FRAME).locator(".bosai-count", has_text="26人")).to_have_count(
         1, timeout=SLACK_SECONDS * 1000
     )
     assert frame.evaluate("window.__wall_probe") == "same map"
