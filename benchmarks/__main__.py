@@ -41,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     p.add_argument("--keep", action="store_true", help="keep the temporary stores")
     p.add_argument("--workdir", type=Path, help="folder for the temporary stores")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the drill stores a --keep run left in --workdir (development only: the "
+        "stores keep their old anchor)",
+    )
     return p
 
 
@@ -60,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     repeats = args.repeats or 3
     budget = args.budget or (20.0 if args.quick else 120.0)
-    ws = Workspace(args.workdir, repeats=repeats, budget=budget, quick=args.quick)
+    ws = Workspace(args.workdir, repeats=repeats, budget=budget, quick=args.quick, reuse=args.reuse)
     command = "python -m benchmarks" + (
         " " + shlex.join(argv if argv is not None else sys.argv[1:])
     )
@@ -90,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 meta["skipped"].update(why)
             figures.extend(got)
     finally:
-        ws.close(keep=args.keep)
+        ws.close(keep=args.keep or args.reuse)
     meta["seconds"] = time.perf_counter() - started
     paths = report.write(figures, meta, args.out)
     print(report.markdown(figures, meta))

@@ -1,6 +1,6 @@
 """Peak memory (RSS) of a process loading the store's data the way the dashboard does.
 
-Measured: the peak RSS (``getrusage(RUSAGE_SELF).ru_maxrss``, reported by the child itself) of
+Measured: the peak RSS (``VmHWM`` of /proc/self/status, reported by the child itself) of
 ``python -m benchmarks.rss_probe dashboard``: it imports the dashboard and calls every
 ``dashboard.data`` loader the pages use, with a window wide enough for the whole 24 h drill,
 twice (the second round is served from ``st.cache_data``, which hands out a fresh copy).

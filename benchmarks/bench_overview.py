@@ -110,12 +110,29 @@ def raw_points(url: str):
     return geoms[ok].y.to_numpy(), geoms[ok].x.to_numpy()
 
 
+def marker_cluster_base(lat: float, lon: float):
+    """An empty map without tiles that a MarkerCluster accepts (it needs the map's maxZoom,
+    which folium only sets through a tile layer)."""
+    import folium
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    m = folium.Map(location=[lat, lon], zoom_start=13, tiles=None)
+    zoom = MacroElement()
+    zoom._template = Template(
+        "{% macro script(this, kwargs) %}{{ this._parent.get_name() }}.setMaxZoom(19);"
+        "{% endmacro %}"
+    )
+    zoom.add_to(m)
+    return m
+
+
 def marker_cluster_map(lat, lon):
     """The naive map: one marker per post in a MarkerCluster (folium's own plugin)."""
     import folium
     from folium.plugins import MarkerCluster
 
-    m = folium.Map(location=[float(lat.mean()), float(lon.mean())], zoom_start=13, tiles=None)
+    m = marker_cluster_base(float(lat.mean()), float(lon.mean()))
     cluster = MarkerCluster(name="posts").add_to(m)
     for y, x in zip(lat.tolist(), lon.tolist(), strict=True):
         folium.Marker([y, x]).add_to(cluster)

@@ -271,7 +271,9 @@ class Workspace:
     """Temporary files, stores and the PostGIS cluster of one benchmark run."""
 
     def __init__(self, root: Path | None = None, repeats: int = 3, budget: float = 120.0,
-                 quick: bool = False, log: Callable[[str], None] | None = None):  # fmt: skip
+                 quick: bool = False, log: Callable[[str], None] | None = None,
+                 reuse: bool = False):  # fmt: skip
+        self.reuse = reuse  # reuse SQLite scenario stores a kept earlier run left in ``root``
         self.root = Path(root or tempfile.mkdtemp(prefix="bosai-bench-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self.repeats = repeats
@@ -353,6 +355,14 @@ class Workspace:
         from geodata.store import open_store
         from ingest.drill import generate, load_into_store
 
+        sidecar = self.root / f"drill-{scale.name}.json"
+        if self.reuse and sidecar.exists():
+            import pandas as pd
+
+            saved = json.loads(sidecar.read_text("utf-8"))
+            self.log(f"reusing the {scale.name} drill store (anchor {saved['anchor']})")
+            return ScenarioStore(scale, saved["url"], pd.Timestamp(saved["anchor"]),
+                                 saved["seconds"], saved["counts"])  # fmt: skip
         started = time.perf_counter()
         url = self.fresh_sqlite(f"drill-{scale.name}", scale.shelters)
         self.log(f"building the {scale.name} drill store ({scale.posts:,} posts)")
@@ -368,6 +378,8 @@ class Workspace:
         seconds = time.perf_counter() - started
         rejected = sum(r.get("rejected", 0) for r in results.values())
         self.log(f"  built in {seconds:.0f} s: {counts}, rejected {rejected}")
+        write_json(sidecar, {"url": url, "anchor": self.anchor.isoformat(), "seconds": seconds,
+                             "counts": counts})  # fmt: skip
         return ScenarioStore(scale, url, self.anchor, seconds, counts)
 
     def _build_postgis(self, scale: Scale) -> ScenarioStore | None:
