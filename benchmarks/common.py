@@ -315,6 +315,12 @@ class Workspace:
             store.dispose()
         return url
 
+    def fresh_copy(self, url: str, name: str) -> str:
+        """URL of a private copy of the SQLite store at ``url`` (for benchmarks that write)."""
+        path = self.root / f"{name}.sqlite"
+        copy_sqlite(Path(url.removeprefix("sqlite:///")), path)
+        return sqlite_url(path)
+
     # -- PostGIS ------------------------------------------------------------------------------
 
     def postgis_url(self) -> str | None:

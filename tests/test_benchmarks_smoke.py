@@ -1,0 +1,131 @@
+"""Every benchmark of ``python -m benchmarks`` runs at a tiny scale and returns well-formed
+figures, so that none of them rots between the (long) benchmark runs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from benchmarks import report
+from benchmarks.common import TINY, Figure, Workspace
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory, reference_dir):
+    workspace = Workspace(tmp_path_factory.mktemp("bench"), repeats=1, budget=10.0, quick=True)
+    yield workspace
+    workspace.close()
+
+
+def _figures(result) -> tuple[list[Figure], dict]:
+    figures, skipped = result if isinstance(result, tuple) else (result, {})
+    assert isinstance(skipped, dict)
+    for f in figures:
+        assert isinstance(f, Figure)
+        assert f.scale == TINY.name
+        assert f.unit and f.metric and f.baseline_name
+        assert f.better in ("higher", "lower")
+        assert f.value is not None and math.isfinite(f.value) and f.value >= 0
+        if f.baseline is not None:
+            assert f.baseline > 0 and f.ratio == pytest.approx(f.value / f.baseline)
+        json.dumps(f.as_dict(), default=str)
+    return figures, skipped
+
+
+def _metrics(figures) -> list[str]:
+    return [f.metric for f in figures]
+
+
+def test_ingest(ws):
+    from benchmarks import bench_ingest
+
+    figures, _ = _figures(bench_ingest.run(ws, [TINY], batch=200))
+    assert len(figures) == 2  # commit per row, commit per 1,000 rows
+    assert {f.unit for f in figures} == {"posts/s"}
+    extra = figures[0].extra
+    assert extra["posts_fed"] == TINY.posts and extra["failures"] == []
+    assert extra["posts_stored"] > 0 and "dedupe" in extra["stages_seconds"]
+
+
+@pytest.mark.postgis
+def test_store_reads(ws):
+    from benchmarks import bench_store_reads
+
+    figures, skipped = _figures(bench_store_reads.run(ws, [TINY]))
+    if skipped:
+        pytest.skip(str(skipped))
+    assert [f.metric.rsplit("(", 1)[1] for f in figures] == ["sqlite)", "postgis)"]
+    assert all(f"of {TINY.posts:,} rows" in f.notes for f in figures)
+
+
+def test_memory(ws):
+    from benchmarks import bench_memory
+
+    (figure,), _ = _figures(bench_memory.run(ws, [TINY]))
+    assert figure.unit == "MB" and figure.value >= figure.baseline > 50
+    assert figure.extra["rows"]["posts"] == TINY.posts
+
+
+def test_overview(ws):
+    from benchmarks import bench_overview
+
+    figures, _ = _figures(bench_overview.run(ws, [TINY]))
+    assert [f.unit for f in figures] == ["bytes", "s"]
+    assert figures[0].value > 10_000  # towns, hazard areas and shelters are in it
+
+
+def test_pages(ws):
+    from benchmarks import bench_pages
+
+    pages = bench_pages.page_files()
+    assert "app_pages/overview.py" in pages
+    figures, _ = _figures(bench_pages.run(ws, [TINY]))
+    assert len(figures) == len(pages)
+    assert not [f.notes for f in figures if f.notes]  # no page showed an error
+
+
+@pytest.mark.browser
+def test_map_ready(ws):
+    from benchmarks import bench_map_ready
+
+    figures, skipped = _figures(bench_map_ready.run(ws, [TINY]))
+    if skipped:
+        pytest.skip(str(skipped))
+    by_metric = {f.metric: f for f in figures}
+    assert "overview map ready in Chromium (new session)" in by_metric
+    assert all(f.baseline is not None for f in figures)
+    assert all("off-machine" not in f.notes for f in figures)
+
+
+@pytest.mark.browser
+def test_kiosk(ws, monkeypatch):
+    from benchmarks import bench_kiosk
+
+    monkeypatch.setattr(bench_kiosk, "REFRESH", 5)  # the smallest interval the app allows
+    (figure,), skipped = _figures(bench_kiosk.run(ws, [TINY]))
+    if skipped:
+        pytest.skip(str(skipped))
+    assert figure.value <= 5 + bench_kiosk.SLACK + 5  # generous: a loaded CI machine
+
+
+def test_report_renders_markdown_and_json(tmp_path):
+    figures = [
+        Figure("ingest", "tiny", "posts/s", 100.0, "posts/s", 50.0, "naive", better="higher",
+               target=200.0),
+        Figure("overview", "tiny", "bytes", 1.5 * 2**20, "bytes", 3 * 2**20, "cluster"),
+    ]  # fmt: skip
+    meta = {"command": "python -m benchmarks --quick", "started": "now", "repeats": 1,
+            "seconds": 1.0, "skipped": {"kiosk": "no browser"},
+            "env": {"machine": "x", "load_average_at_start": [1, 1, 1], "commit": "abc",
+                    "python": "3.11"}}  # fmt: skip
+    md, js = report.write(figures, meta, tmp_path)
+    text = md.read_text("utf-8")
+    assert "2× faster" in text and "**missed**" in text and "2× smaller" in text
+    assert "no browser" in text
+    data = json.loads(js.read_text("utf-8"))
+    assert [f["ratio"] for f in data["figures"]] == [2.0, 0.5]
+    assert [f["met"] for f in data["figures"]] == [False, None]
