@@ -14,7 +14,6 @@ columns. See docs/store-api.md for a tour.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -30,18 +29,14 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from geodata import settings
 from geodata.schema import (
-    BOOL,
-    FLOAT,
-    INT,
-    JSON,
     LAYERS,
     STORE_CRS,
-    TIME,
     Layer,
     empty_frame,
     now_utc,
     validate,
 )
+from geodata.store_codec import DECODE_CHUNK, FrameBuilder
 from geodata.store_codec import db_time as _db_time
 from geodata.store_codec import encode_column as _encode_column
 from geodata.store_codec import encode_value as _encode_value
@@ -214,33 +209,9 @@ class Store(ShelterStatusMixin, LogMixin):
         return names, list(zip(*(columns[c] for c in names), strict=True))
 
     def _decode(self, layer: Layer, rows: list, names: list[str]) -> pd.DataFrame:
-        data = {name: [r[i] for r in rows] for i, name in enumerate(names)}
-        # Object dtype first: pandas 3 would infer a string dtype and turn None into NaN.
-        df = pd.DataFrame(
-            {
-                c: pd.Series(data[c], dtype=object)
-                for c in names
-                if c in layer.columns or c == "geometry"
-            }
-        )
-        for name in list(df.columns):
-            kind = layer.columns.get(name)
-            if kind == TIME:
-                df[name] = pd.to_datetime(df[name], utc=True)
-            elif kind == JSON:
-                df[name] = [None if v is None else json.loads(v) for v in df[name]]
-            elif kind == INT:
-                df[name] = df[name].astype("Int64")
-            elif kind == BOOL:
-                df[name] = df[name].astype("boolean")
-            elif kind == FLOAT:
-                df[name] = df[name].astype("float64")
-        if layer.geometry and "geometry" in df.columns:
-            geoms = shapely.from_wkb([None if g is None else bytes(g) for g in df["geometry"]])
-            df = gpd.GeoDataFrame(
-                df.drop(columns="geometry"), geometry=gpd.GeoSeries(geoms), crs=STORE_CRS
-            )
-        return df
+        builder = FrameBuilder(layer, names)
+        builder.add(rows)
+        return builder.frame()
 
     # -- upsert ----------------------------------------------------------------------------
 
@@ -461,12 +432,15 @@ class Store(ShelterStatusMixin, LogMixin):
             stmt = stmt.order_by(c.desc() if direction.strip().upper() == "DESC" else c.asc())
         if limit is not None:
             stmt = stmt.limit(int(limit))
+        builder = FrameBuilder(spec, names)
         with self._read() as conn:
-            rows = conn.execute(stmt).all()
-        if not rows:
+            result = conn.execution_options(yield_per=DECODE_CHUNK).execute(stmt)
+            for rows in result.partitions():
+                builder.add(rows)
+        if not builder.rows:
             empty = empty_frame(spec)
             return empty[[n for n in names if n in empty.columns]]
-        return self._decode(spec, rows, names)
+        return builder.frame()
 
     def count(self, layer: str, *, since=None, until=None, bbox=None, where=None) -> int:
         """Number of rows matching the same filters as :meth:`read`."""

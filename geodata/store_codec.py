@@ -98,3 +98,104 @@ def plain(record: dict) -> dict:
         else:
             out[k] = v
     return out
+
+
+DECODE_CHUNK = 50_000  # rows decoded at a time by a read
+_MEMO_LIMIT = 200_000  # distinct values kept per column for sharing
+
+
+class FrameBuilder:
+    """Database rows -> a layer frame, decoded chunk by chunk into compact columns.
+
+    Reading a million posts row objects and then the frame from them held both at once; here
+    each chunk of rows is turned into typed columns and dropped. Repeated texts of a column
+    (platform, town code, triage...) and repeated category lists share one object per distinct
+    value, up to ``_MEMO_LIMIT`` distinct values per column; the frame is equal to decoding all
+    rows at once.
+    """
+
+    def __init__(self, layer, names: list[str]):
+        self.layer = layer
+        self.names = [n for n in names if n in layer.columns or n == "geometry"]
+        self._index = [names.index(n) for n in self.names]
+        self.parts: dict[str, list] = {n: [] for n in self.names}
+        self._memo: dict[str, dict | None] = {n: {} for n in self.names}
+        self.rows = 0
+
+    def add(self, rows) -> None:
+        """Decode ``rows`` (sequences in the order of ``names``)."""
+        if not rows:
+            return
+        self.rows += len(rows)
+        columns = list(zip(*rows, strict=True))
+        for name, i in zip(self.names, self._index, strict=True):
+            self.parts[name].append(self._column(name, columns[i]))
+
+    def _column(self, name: str, values):
+        import shapely
+
+        kind = self.layer.columns.get(name)
+        if name == "geometry":
+            return shapely.from_wkb([None if g is None else bytes(g) for g in values])
+        if kind == TIME:
+            return pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+        if kind == INT:
+            return pd.Series(values, dtype=object).astype("Int64")
+        if kind == BOOL:
+            return pd.Series(values, dtype=object).astype("boolean")
+        if kind == FLOAT:
+            return pd.Series(values, dtype=object).astype("float64").to_numpy()
+        out = np.empty(len(values), dtype=object)
+        memo = self._memo[name]
+        if kind == JSON:
+            out[:] = _json_values(values, memo)
+        elif memo is not None:
+            keep = memo.setdefault
+            out[:] = [v if v is None else keep(v, v) for v in values]
+        else:
+            out[:] = values
+        if memo is not None and len(memo) > _MEMO_LIMIT:
+            self._memo[name] = None  # a column of mostly distinct values: nothing to share
+        return out
+
+    def frame(self) -> pd.DataFrame:
+        """The decoded frame (a GeoDataFrame when ``geometry`` was read)."""
+        import geopandas as gpd
+
+        from geodata.schema import STORE_CRS
+
+        data = {}
+        for name in self.names:
+            parts = self.parts.pop(name)
+            kind = self.layer.columns.get(name)
+            if kind in (TIME, INT, BOOL):
+                data[name] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+            else:
+                values = np.concatenate(parts) if len(parts) > 1 else parts[0]
+                # Object dtype: pandas 3 would infer a string dtype and turn None into NaN.
+                data[name] = pd.Series(values, dtype="float64" if kind == FLOAT else object)
+        geoms = data.pop("geometry", None)
+        df = pd.DataFrame(data)
+        if geoms is not None:
+            df = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms.to_numpy()), crs=STORE_CRS)
+        return df
+
+
+def _json_values(values, memo: dict | None) -> list:
+    """Parsed JSON texts; flat lists of strings are parsed once per distinct text (each row
+    still gets its own list)."""
+    out = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        parsed = memo.get(v) if memo is not None else None
+        if parsed is None:
+            parsed = json.loads(v)
+            if memo is not None and type(parsed) is list and all(type(x) is str for x in parsed):
+                memo[v] = parsed
+            else:
+                out.append(parsed)
+                continue
+        out.append(list(parsed))
+    return out
