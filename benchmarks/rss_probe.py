@@ -1,9 +1,10 @@
-"""A child process whose peak RSS is measured: ``python -m benchmarks.rss_probe MODE URL HOURS``.
+"""A child process whose peak RSS is measured: ``python -m benchmarks.rss_probe MODE URL``.
 
-MODE ``idle`` imports what the dashboard imports and stops; ``dashboard`` then loads the store's
-layers through ``dashboard.data`` as the pages do — every loader the pages call, with the widest
-time window (``HOURS``), twice (the second call is a cache hit, as on a rerun). Prints one JSON
-line: ``{"mode", "peak_rss_mb", "rss_after_import_mb", "rows"}``.
+MODE ``idle`` imports what the app imports (Streamlit, AppTest, the dashboard) and stops;
+``pages`` then runs every page of the navigation through AppTest, logged in as the benchmark
+admin, twice (the second round is served from the caches, as a rerun is) — the app's own code
+loads what each page shows, so the probe follows the pages as they change. Prints one JSON line:
+``{"mode", "peak_rss_mb", "rss_after_import_mb", "pages", "errors"}``.
 """
 
 from __future__ import annotations
@@ -33,34 +34,36 @@ def _peak_mb() -> float:
 
 
 def main(argv: list[str]) -> int:
-    mode, url, hours = argv[0], argv[1], float(argv[2])
-    os.environ["BOSAI_DB_URL"] = url
+    mode, url = argv[0], argv[1]
+    os.environ.update(BOSAI_DB_URL=url, BOSAI_TILES="none", BOSAI_TILE_URL="", BOSAI_LANG="ja")
     import geopandas  # noqa: F401
     import streamlit  # noqa: F401
+    from streamlit.testing.v1 import AppTest
 
-    from dashboard import data
+    import dashboard.data  # noqa: F401
+    from benchmarks import app_server
+    from benchmarks.bench_pages import page_files
+    from benchmarks.common import ROOT
 
     after_import = _status_mb("VmRSS")
-    rows: dict[str, int] = {}
-    if mode == "dashboard":
+    pages, errors = page_files(), []
+    if mode == "pages":
         for _ in range(2):
-            version = data.data_version(url)
-            towns = data.load_towns(url, data.municipality_code(), version)
-            area = tuple(float(v) for v in towns.total_bounds)
-            rows["towns"] = len(towns)
-            rows["hazard_areas"] = len(data.load_layer(url, "hazard_areas", None, version, area))
-            rows["shelters"] = len(data.load_layer(url, "shelters", None, version, area))
-            rows["shelter_status"] = len(data.load_shelter_status(url, version))
-            for layer in ("posts", "safety_replies", "field_reports", "incidents"):
-                rows[layer] = len(data.load_layer(url, layer, hours, version))
-            rows["roster"] = len(data.load_layer(url, "roster", None, version))
+            at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=3600)
+            app_server.login_apptest(at)
+            at.run()
+            for page in pages:
+                at.switch_page(page)
+                at.run()
+                errors += [f"{page}: {e.value}"[:200] for e in at.exception]
     print(
         json.dumps(
             {
                 "mode": mode,
                 "peak_rss_mb": _peak_mb(),
                 "rss_after_import_mb": after_import,
-                "rows": rows,
+                "pages": pages,
+                "errors": errors,
             }
         )
     )
