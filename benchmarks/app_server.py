@@ -103,9 +103,29 @@ def streamlit_server(script: str | Path, env: dict, log_dir: Path, timeout: floa
             proc.wait(timeout=15)
 
 
+_SHARED_BROWSER: list = []
+
+
+@contextmanager
+def shared_browser(browser):
+    """Inside this block ``chromium()`` hands out ``browser`` instead of launching one.
+
+    Playwright's sync API allows one ``sync_playwright()`` per thread at a time, so a caller that
+    already drives a browser (the test suite's session Chromium) lends it to the benchmarks.
+    """
+    _SHARED_BROWSER.append(browser)
+    try:
+        yield browser
+    finally:
+        _SHARED_BROWSER.pop()
+
+
 @contextmanager
 def chromium():
-    """A headless Chromium (Playwright)."""
+    """A headless Chromium (Playwright); the lent one inside ``shared_browser``."""
+    if _SHARED_BROWSER:
+        yield _SHARED_BROWSER[-1]
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -8,6 +8,7 @@ cluster is started once per session (tests/pg_cluster.py). With ``BOSAI_REQUIRE_
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,50 @@ from geodata import settings
 from tests.pg_cluster import PgCluster
 
 _SKIPPED_REQUIRED: list[str] = []
+_MAIN_MODULE = sys.modules["__main__"]
+
+CHROMIUM = os.environ.get("BOSAI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's AppTest runs a page as ``__main__`` and leaves it in ``sys.modules``; a
+    ``spawn`` child of a later test would then re-run that page and die on start-up, and a
+    ``multiprocessing.Pool`` waits forever for workers that keep dying. Put pytest's back."""
+    yield
+    sys.modules["__main__"] = _MAIN_MODULE
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (CI fails on this skip)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    """One headless Chromium for the whole session.
+
+    Playwright's sync API runs one event loop per thread: a second ``sync_playwright()`` while
+    the first is open fails, so every browser test (tests/browser, tests/oidc, the benchmark
+    smoke tests) shares this one and opens its own context.
+    """
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -89,10 +89,11 @@ def test_pages(ws):
 
 
 @pytest.mark.browser
-def test_map_ready(ws):
-    from benchmarks import bench_map_ready
+def test_map_ready(ws, browser):
+    from benchmarks import app_server, bench_map_ready
 
-    figures, skipped = _figures(bench_map_ready.run(ws, [TINY]))
+    with app_server.shared_browser(browser):
+        figures, skipped = _figures(bench_map_ready.run(ws, [TINY]))
     if skipped:
         pytest.skip(str(skipped))
     by_metric = {f.metric: f for f in figures}
@@ -102,11 +103,12 @@ def test_map_ready(ws):
 
 
 @pytest.mark.browser
-def test_kiosk(ws, monkeypatch):
-    from benchmarks import bench_kiosk
+def test_kiosk(ws, browser, monkeypatch):
+    from benchmarks import app_server, bench_kiosk
 
     monkeypatch.setattr(bench_kiosk, "REFRESH", 5)  # the smallest interval the app allows
-    (figure,), skipped = _figures(bench_kiosk.run(ws, [TINY]))
+    with app_server.shared_browser(browser):
+        (figure,), skipped = _figures(bench_kiosk.run(ws, [TINY]))
     if skipped:
         pytest.skip(str(skipped))
     assert figure.value <= 5 + bench_kiosk.SLACK + 5  # generous: a loaded CI machine

@@ -206,7 +206,11 @@ def test_four_processes_updating_one_shelter_lose_nothing(store, store_url):
     _shelter(store)
     ctx = mp.get_context("spawn")
     with ctx.Pool(4) as pool:
-        retries = pool.starmap(_count_writer, [(store_url, 200, f"staff{i}") for i in range(4)])
+        # A Pool replaces a worker that dies and waits for its task forever: bound the wait.
+        pending = pool.starmap_async(
+            _count_writer, [(store_url, 200, f"staff{i}") for i in range(4)]
+        )
+        retries = pending.get(timeout=240)
     history = store.shelter_status_history("S1")
     assert len(history) == 800
     assert list(history["version"]) == list(range(1, 801))

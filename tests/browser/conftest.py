@@ -20,15 +20,6 @@ from urllib.parse import urlparse
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("BOSAI_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 ARTIFACTS = ROOT / "test-artifacts"
 MUNICIPALITY = "13208"
@@ -186,13 +177,6 @@ def _minimal_reference_load(db_url: str, reference_dir: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def chromium_path() -> str:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (CI fails on this skip)")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
 def reference_store(tmp_path_factory) -> dict:
     """A SQLite store in a temporary folder holding the 調布市 reference layers."""
     from geodata import settings
@@ -279,17 +263,6 @@ def app_server(reference_store, vendored_assets, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 class Offline:
