@@ -33,6 +33,7 @@ import math
 import re
 import unicodedata
 import zlib
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -65,6 +66,7 @@ _A = _rng.integers(1, _PRIME, _BANDS * _ROWS, dtype=np.int64)
 _B = _rng.integers(0, _PRIME, _BANDS * _ROWS, dtype=np.int64)
 
 
+@lru_cache(maxsize=1 << 17)
 def fingerprint(text: str | None) -> str:
     """The text with everything that differs between copies removed.
 
@@ -81,6 +83,14 @@ def fingerprint(text: str | None) -> str:
     t = _MENTION.sub(" ", t)
     t = _HASHTAG.sub(" ", t)
     return _NONWORD.sub("", t)
+
+
+@lru_cache(maxsize=1 << 17)
+def _sketch(fp: str) -> tuple[frozenset, tuple]:
+    """Shingles and LSH bands of a fingerprint (cached: a stored post is seen again by every
+    batch of the next 24 h as history)."""
+    sh = frozenset(_shingles(fp))
+    return sh, tuple(enumerate(_bands(sh)))
 
 
 def _shingles(fp: str) -> set[str]:
@@ -113,9 +123,11 @@ def mark_duplicates(posts: pd.DataFrame, history: pd.DataFrame | None = None) ->
     out = posts.copy()
     if not len(out):
         return out
-    index = _CopyIndex()
     keys = [post_key(p, i) for p, i in zip(out["platform"], out["post_id"], strict=True)]
     times = _ns(out["posted_at"])
+    # A post older than this can match a new one only by exact fingerprint, never by
+    # similarity: its shingles are not needed (most of a 24 h history, at disaster volumes).
+    index = _CopyIndex(similar_from=min(times) - _SIMILAR_NS)
     texts = out["text"].tolist()
     repost = out["repost_of"].astype(object).tolist()
     # One timeline of stored and new posts. A stored post keeps what it has (a re-run changes
@@ -158,11 +170,11 @@ def _ns(times) -> list[int]:
 class _CopyIndex:
     """Posts seen so far: first post per fingerprint, LSH buckets, and copy -> original."""
 
-    def __init__(self):
+    def __init__(self, similar_from: int | None = None):
         self.exact: dict[str, tuple[int, str]] = {}
         self.buckets: dict[tuple[int, int], list[tuple[int, str, frozenset]]] = {}
         self.root: dict[str, str] = {}
-        self._sketch: dict[str, tuple[frozenset, list]] = {}
+        self.similar_from = similar_from  # posts before this are not put into the LSH buckets
 
     def resolve(self, key: str) -> str:
         seen = set()
@@ -171,18 +183,15 @@ class _CopyIndex:
             key = self.root[key]
         return key
 
-    def sketch(self, fp: str) -> tuple[frozenset, list]:
-        if fp not in self._sketch:
-            sh = frozenset(_shingles(fp))
-            self._sketch[fp] = (sh, list(enumerate(_bands(sh))))
-        return self._sketch[fp]
+    def sketch(self, fp: str) -> tuple[frozenset, tuple]:
+        return _sketch(fp)
 
     def add(self, key: str, when: int, fp: str, repost_of: str | None) -> None:
         if repost_of:
             self.root[key] = repost_of
         if len(fp) >= MIN_EXACT and (fp not in self.exact or _earlier(when, key, *self.exact[fp])):
             self.exact[fp] = (when, key)
-        if len(fp) >= MIN_SIMILAR:
+        if len(fp) >= MIN_SIMILAR and (self.similar_from is None or when >= self.similar_from):
             sh, bands = self.sketch(fp)
             for band in bands:
                 self.buckets.setdefault(band, []).append((when, key, sh))

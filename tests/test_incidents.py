@@ -80,6 +80,27 @@ def test_copies_of_stored_posts_and_chains_resolve_to_the_root():
     assert mark_duplicates(new, history)["repost_of"].tolist() == ["mastodon:10"]
 
 
+def test_stored_posts_match_by_fingerprint_for_24_h_and_by_similarity_for_2_h():
+    text = "多摩川の水位がかなり上がってきた、布田二丁目あたり危ないかも"
+    near = text + "です"  # similar (3-gram Jaccard >= 0.8), not the same fingerprint
+    history = _posts([
+        ("20", text, 0, None),  # 10 h before: an exact copy still matches it
+        ("21", "染地三丁目の都営住宅前の道路が冠水して車が立ち往生しています", 0, None),
+        ("22", "小島町一丁目の交差点で倒木があり通行止めになっています", 60 * 9, None),
+    ])  # fmt: skip
+    new = _posts([
+        ("30", "RT " + text, 60 * 10, None),
+        ("31", "染地三丁目の都営住宅前の道路が冠水して車が立ち往生しています!!", 60 * 10, None),
+        ("32", near.replace(text, "小島町一丁目の交差点で倒木があり通行止めになっています"), 60 * 10, None),
+        ("33", near, 60 * 10 + 1, None),
+    ])  # fmt: skip
+    out = mark_duplicates(new, history).set_index("post_id")["repost_of"].to_dict()
+    assert out["30"] == "mastodon:20"  # exact fingerprint, 10 h later
+    assert out["31"] == "mastodon:21"  # punctuation only: same fingerprint
+    assert out["32"] == "mastodon:22"  # similar, 1 h later
+    assert out["33"] == "mastodon:20"  # similar to the new copy 30, which roots at 20
+
+
 def test_pieces_close_in_place_and_time_merge_into_one_incident():
     near = (KOKURYO[0], KOKURYO[1] + 250 * M)  # 250 m north
     far = (KOKURYO[0], KOKURYO[1] + 900 * M)
