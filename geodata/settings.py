@@ -57,7 +57,9 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Optional tile URL template overriding BOSAI_TILES (for a tile server inside the HQ network).",
     ),
-    Setting("BOSAI_REFRESH_SECONDS", "30", "Auto-refresh interval of the wall-screen (kiosk) mode."),
+    Setting(
+        "BOSAI_REFRESH_SECONDS", "30", "Auto-refresh interval of the wall-screen (kiosk) mode."
+    ),
     Setting("BOSAI_LANG", "ja", "Default UI language: ja or en."),
     Setting("BOSAI_KIOSK", "0", "1 to start every session in wall-screen mode (same as ?kiosk=1)."),
     Setting(

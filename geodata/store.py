@@ -46,6 +46,7 @@ from geodata.store_log import LogMixin
 from geodata.store_migrations import MIGRATIONS, SCHEMA_VERSION
 from geodata.store_status import ShelterStatusMixin
 from geodata.store_tables import build_metadata
+from geodata.textfp import text_digest
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,8 @@ class Store(ShelterStatusMixin, LogMixin):
             columns["row_hash"] = []
         stamp = _db_time(now_utc(), self.postgres)
         columns["stored_at"] = [stamp] * n
+        if layer.name == "posts":
+            columns["text_fp"] = [text_digest(t) for t in frame["text"]]
         names = list(columns)
         return names, list(zip(*(columns[c] for c in names), strict=True))
 
@@ -437,6 +440,46 @@ class Store(ShelterStatusMixin, LogMixin):
             result = conn.execution_options(yield_per=DECODE_CHUNK).execute(stmt)
             for rows in result.partitions():
                 builder.add(rows)
+        if not builder.rows:
+            empty = empty_frame(spec)
+            return empty[[n for n in names if n in empty.columns]]
+        return builder.frame()
+
+    def post_history(
+        self, text_fps: Iterable[str], *, exact_since, similar_since, until, columns=None
+    ) -> pd.DataFrame:
+        """Stored posts a batch of new posts may copy, for the dedupe (ingest/incidents.py).
+
+        The posts in [``exact_since``, ``until``) whose ``text_fp`` is one of ``text_fps`` (exact
+        copies are looked for over a day) plus every post in [``similar_since``, ``until``)
+        (near-copies are looked for over two hours). At disaster volumes this is a small part
+        of the day's posts, which a plain time-window read would return.
+        """
+        spec = LAYERS["posts"]
+        table = self.tables["posts"]
+        names = list(dict.fromkeys([*spec.key, *(columns or spec.columns)]))
+        until_db = _db_time(until, self.postgres)
+        recent = sa.and_(
+            table.c.posted_at >= _db_time(similar_since, self.postgres),
+            table.c.posted_at < until_db,
+        )
+        builder = FrameBuilder(spec, names)
+        fps = sorted({f for f in text_fps if f})
+        with self._read() as conn:
+            stmts = [sa.select(*[table.c[n] for n in names]).where(recent)]
+            for start in range(0, len(fps), 5_000):
+                stmts.append(
+                    sa.select(*[table.c[n] for n in names]).where(
+                        table.c.text_fp.in_(fps[start : start + 5_000]),
+                        table.c.posted_at >= _db_time(exact_since, self.postgres),
+                        table.c.posted_at < until_db,
+                        sa.not_(recent),
+                    )
+                )
+            for stmt in stmts:
+                result = conn.execution_options(yield_per=DECODE_CHUNK).execute(stmt)
+                for rows in result.partitions():
+                    builder.add(rows)
         if not builder.rows:
             empty = empty_frame(spec)
             return empty[[n for n in names if n in empty.columns]]

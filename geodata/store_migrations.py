@@ -50,9 +50,39 @@ def _v4_users(conn: sa.Connection, store) -> None:
     store.tables["users"].create(conn, checkfirst=True)
 
 
+def _v5_post_fingerprints(conn: sa.Connection, store) -> None:
+    """v5: ``posts.text_fp`` (geodata/textfp.py), filled for the stored posts, and its index."""
+    from geodata.textfp import text_digest
+
+    _add_column(conn, "posts", "text_fp", "TEXT")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_posts_fp ON posts (text_fp, posted_at)")
+    posts = store.tables["posts"]
+    rows = conn.execute(
+        sa.select(posts.c.platform, posts.c.post_id, posts.c.text).where(
+            posts.c.text.is_not(None), posts.c.text_fp.is_(None)
+        )
+    ).all()
+    update = (
+        sa.update(posts)
+        .where(posts.c.platform == sa.bindparam("p"), posts.c.post_id == sa.bindparam("i"))
+        .values(text_fp=sa.bindparam("fp"))
+    )
+    batch = []
+    for platform, post_id, text in rows:
+        fp = text_digest(text)
+        if fp is not None:
+            batch.append({"p": platform, "i": post_id, "fp": fp})
+        if len(batch) >= 10_000:
+            conn.execute(update, batch)
+            batch = []
+    if batch:
+        conn.execute(update, batch)
+
+
 MIGRATIONS: list[tuple[int, Callable]] = [
     (2, _v2_post_assignment),
     (3, _v3_indexes),
     (4, _v4_users),
+    (5, _v5_post_fingerprints),
 ]
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5

@@ -48,6 +48,8 @@ def build_metadata(postgres: bool) -> sa.MetaData:
             cols.append(sa.Column("geometry", _PostGISGeometry() if postgres else sa.LargeBinary()))
             cols += [sa.Column(c, sa.Float()) for c in ("minx", "miny", "maxx", "maxy")]
         cols += [sa.Column("row_hash", sa.Text()), sa.Column("stored_at", sa.DateTime(True))]
+        if layer.name == "posts":
+            cols.append(sa.Column("text_fp", sa.Text()))  # geodata/textfp.py: copies share it
         table = sa.Table(layer.name, md, *cols)
         if layer.time_column:
             sa.Index(f"ix_{layer.name}_{layer.time_column}", table.c[layer.time_column])
@@ -65,6 +67,7 @@ def build_metadata(postgres: bool) -> sa.MetaData:
         postgresql_where=sa.text("source_id IS NOT NULL"),
     )
     sa.Index("ix_posts_town", md.tables["posts"].c.town_code)
+    sa.Index("ix_posts_fp", md.tables["posts"].c.text_fp, md.tables["posts"].c.posted_at)
     sa.Index("ix_safety_resident", md.tables["safety_replies"].c.resident_id)
     serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
     sa.Table(

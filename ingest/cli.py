@@ -16,7 +16,17 @@ import sys
 import time
 
 # Command modules, in the order --help lists them.
-COMMANDS = ("reference", "demo", "export", "run", "load", "line_webhook", "users", "purge", "geocode")
+COMMANDS = (
+    "reference",
+    "demo",
+    "export",
+    "run",
+    "load",
+    "line_webhook",
+    "users",
+    "purge",
+    "geocode",
+)
 
 
 class CommandError(Exception):
@@ -55,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    summary = {"command": args.command, **summary, "seconds": round(time.perf_counter() - started, 3)}
+    summary = {
+        "command": args.command,
+        **summary,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, default=str))
     else:

@@ -30,8 +30,6 @@ Incidents
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 import zlib
 from functools import lru_cache
 
@@ -40,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.schema import STORE_CRS, empty_frame
+from geodata.textfp import MIN_EXACT, fingerprint
 from ingest.base import digest
 
 WINDOW = pd.Timedelta(hours=2)
@@ -47,42 +46,17 @@ RADIUS_M = 300.0
 EXACT_WINDOW = pd.Timedelta(hours=24)
 SIMILAR_WINDOW = pd.Timedelta(hours=2)
 SIMILARITY = 0.8
-MIN_EXACT = 20
 MIN_SIMILAR = 20
 _M_PER_DEG = 111_320.0
 _CELL = RADIUS_M / _M_PER_DEG  # degrees of latitude per cell
 _WINDOW_NS = WINDOW.value
 _EXACT_NS = EXACT_WINDOW.value
 _SIMILAR_NS = SIMILAR_WINDOW.value
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_MENTION = re.compile(r"@[\w.@-]+")
-_HASHTAG = re.compile(r"[#＃]\S+")
-_NONWORD = re.compile(r"[\W_]+")
-_RT = re.compile(r"^\s*(rt|qt|拡散希望|拡散)\b[:：]?", re.IGNORECASE)
 _BANDS, _ROWS = 6, 3  # a pair at Jaccard 0.8 shares a bucket with p = 0.986
 _PRIME = (1 << 31) - 1
 _rng = np.random.default_rng(20240109)
 _A = _rng.integers(1, _PRIME, _BANDS * _ROWS, dtype=np.int64)
 _B = _rng.integers(0, _PRIME, _BANDS * _ROWS, dtype=np.int64)
-
-
-@lru_cache(maxsize=1 << 17)
-def fingerprint(text: str | None) -> str:
-    """The text with everything that differs between copies removed.
-
-    Examples
-    --------
-    >>> fingerprint("RT @abc: 国領町で冠水！ #調布 https://x.example/1")
-    '国領町で冠水'
-    """
-    if not text:
-        return ""
-    t = unicodedata.normalize("NFKC", text).lower()
-    t = _RT.sub(" ", t)
-    t = _URL.sub(" ", t)
-    t = _MENTION.sub(" ", t)
-    t = _HASHTAG.sub(" ", t)
-    return _NONWORD.sub("", t)
 
 
 @lru_cache(maxsize=1 << 17)

@@ -29,8 +29,9 @@ import geopandas as gpd
 import pandas as pd
 
 from geodata.schema import LAYERS, validate
+from geodata.textfp import text_digest
 from ingest.base import IngestContext, Source
-from ingest.incidents import link_incidents, mark_duplicates
+from ingest.incidents import EXACT_WINDOW, SIMILAR_WINDOW, link_incidents, mark_duplicates
 
 log = logging.getLogger(__name__)
 
@@ -275,9 +276,10 @@ def _post_history(store, frame: pd.DataFrame) -> pd.DataFrame | None:
     times = pd.to_datetime(frame["posted_at"], utc=True, errors="coerce").dropna()
     if not len(times):
         return None
-    return store.read(
-        "posts",
-        since=times.min() - pd.Timedelta(hours=24),
+    return store.post_history(
+        [text_digest(t) for t in frame["text"]],
+        exact_since=times.min() - EXACT_WINDOW,
+        similar_since=times.min() - SIMILAR_WINDOW,
         until=times.max() + pd.Timedelta(seconds=1),
         columns=["text", "posted_at", "repost_of"],
     )

@@ -16,6 +16,7 @@ import shapely
 from geodata.schema import now_utc
 from geodata.store import StaleVersion, UnknownRecord, open_store
 from geodata.store_migrations import SCHEMA_VERSION
+from geodata.textfp import text_digest
 
 T0 = pd.Timestamp("2026-10-12T03:00:00Z")
 
@@ -275,6 +276,40 @@ def test_a_newer_app_opens_a_database_made_by_an_older_one(store_url):
     assert upgraded.get("posts", ("mastodon", "2"))["assigned_to"] == "suzuki"
     assert open_store(store_url).migrate() == 0  # idempotent
     upgraded.dispose()
+
+
+def test_post_history_reads_copies_over_a_day_and_everything_of_the_last_two_hours(store_url):
+    long = "多摩川の水位が上がって布田二丁目の河川敷が水につかっています"
+    store = open_store(store_url)
+    old = _posts(3, start=0, text=long)  # T0 + 0..2 min
+    old["text"] = [long, "RT " + long + " #調布", "国領町で停電しています、信号も消えています"]
+    recent = _posts(2, start=600, text="染地の都営住宅の前が冠水")  # T0 + 10 h
+    store.upsert("posts", pd.concat([old, recent]))
+    # A database from before posts.text_fp: the migration adds and fills it.
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_posts_fp")
+        conn.exec_driver_sql("ALTER TABLE posts DROP COLUMN text_fp")
+        conn.exec_driver_sql("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    store.dispose()
+    store = open_store(store_url)
+    with store.engine.connect() as conn:
+        fps = dict(conn.exec_driver_sql("SELECT post_id, text_fp FROM posts").all())
+    assert fps["0"] == fps["1"] == text_digest(long)  # RT and hashtag removed: one fingerprint
+    assert fps["2"] != fps["0"]
+    assert fps["600"] is None  # too short to be called a copy: no fingerprint
+    now = T0 + timedelta(hours=11)
+    history = store.post_history(
+        [text_digest("RT " + long)],
+        exact_since=now - timedelta(hours=24),
+        similar_since=now - timedelta(hours=2),
+        until=now,
+        columns=["text", "posted_at", "repost_of"],
+    )
+    # the two copies of the batch's text (10 h old) and the two posts of the last 2 h; not
+    # the unrelated post of 10 h ago
+    assert sorted(history["post_id"]) == ["0", "1", "600", "601"]
+    assert list(history.columns[:3]) == ["platform", "post_id", "text"]
+    store.dispose()
 
 
 def test_source_health_keeps_last_cursor_on_failure(store):

@@ -92,4 +92,6 @@ def test_an_identity_without_a_role_gets_no_access(oidc_app, page):
     text = main.inner_text()
     assert STRANGER["email"] in text
     assert "identity:" not in text and "role:" not in text
-    assert main.get_by_role("button", name="ログアウト").count() == 1
+    logout = main.get_by_role("button", name="ログアウト")
+    logout.wait_for(timeout=TIMEOUT)  # drawn after the message, in the same run
+    assert logout.count() == 1
