@@ -450,9 +450,10 @@ class Store(ShelterStatusMixin, LogMixin):
     ) -> pd.DataFrame:
         """Stored posts a batch of new posts may copy, for the dedupe (ingest/incidents.py).
 
-        The posts in [``exact_since``, ``until``) whose ``text_fp`` is one of ``text_fps`` (exact
-        copies are looked for over a day) plus every post in [``similar_since``, ``until``)
-        (near-copies are looked for over two hours). At disaster volumes this is a small part
+        Every post in [``similar_since``, ``until``) (near-copies are looked for over two hours)
+        plus, before that, the first post of each fingerprint in ``text_fps`` since
+        ``exact_since`` (exact copies are looked for over a day, and the dedupe only ever
+        matches the first post of a fingerprint). At disaster volumes this is a small part
         of the day's posts, which a plain time-window read would return.
         """
         spec = LAYERS["posts"]
@@ -463,17 +464,29 @@ class Store(ShelterStatusMixin, LogMixin):
             table.c.posted_at >= _db_time(similar_since, self.postgres),
             table.c.posted_at < until_db,
         )
+        older = sa.and_(
+            table.c.posted_at >= _db_time(exact_since, self.postgres),
+            table.c.posted_at < _db_time(similar_since, self.postgres),
+        )
         builder = FrameBuilder(spec, names)
         fps = sorted({f for f in text_fps if f})
         with self._read() as conn:
             stmts = [sa.select(*[table.c[n] for n in names]).where(recent)]
             for start in range(0, len(fps), 5_000):
+                # Before the similarity window only the first post of each fingerprint can be
+                # matched (the dedupe keeps the earliest per fingerprint): read just those.
+                first = (
+                    sa.select(table.c.text_fp.label("fp"), func.min(table.c.posted_at).label("t"))
+                    .where(table.c.text_fp.in_(fps[start : start + 5_000]), older)
+                    .group_by(table.c.text_fp)
+                    .subquery()
+                )
                 stmts.append(
-                    sa.select(*[table.c[n] for n in names]).where(
-                        table.c.text_fp.in_(fps[start : start + 5_000]),
-                        table.c.posted_at >= _db_time(exact_since, self.postgres),
-                        table.c.posted_at < until_db,
-                        sa.not_(recent),
+                    sa.select(*[table.c[n] for n in names])
+                    .select_from(table)
+                    .join(
+                        first,
+                        sa.and_(table.c.text_fp == first.c.fp, table.c.posted_at == first.c.t),
                     )
                 )
             for stmt in stmts:

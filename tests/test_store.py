@@ -283,6 +283,7 @@ def test_post_history_reads_copies_over_a_day_and_everything_of_the_last_two_hou
     store = open_store(store_url)
     old = _posts(3, start=0, text=long)  # T0 + 0..2 min
     old["text"] = [long, "RT " + long + " #調布", "国領町で停電しています、信号も消えています"]
+    # post 1 is a later copy of post 0 (the first of its fingerprint): it is not needed
     recent = _posts(2, start=600, text="染地の都営住宅の前が冠水")  # T0 + 10 h
     store.upsert("posts", pd.concat([old, recent]))
     # A database from before posts.text_fp: the migration adds and fills it.
@@ -305,9 +306,9 @@ def test_post_history_reads_copies_over_a_day_and_everything_of_the_last_two_hou
         until=now,
         columns=["text", "posted_at", "repost_of"],
     )
-    # the two copies of the batch's text (10 h old) and the two posts of the last 2 h; not
-    # the unrelated post of 10 h ago
-    assert sorted(history["post_id"]) == ["0", "1", "600", "601"]
+    # the first post of the batch's fingerprint (10 h old) and the two posts of the last 2 h;
+    # not its later copy, nor the unrelated post of 10 h ago
+    assert sorted(history["post_id"]) == ["0", "600", "601"]
     assert list(history.columns[:3]) == ["platform", "post_id", "text"]
     store.dispose()
 
