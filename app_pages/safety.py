@@ -14,15 +14,15 @@ st.subheader(t("safety.title", city=ctx.city))
 safety_view.show_message()
 safety_view.kpi_row(ctx)
 
-people = None
+town_codes = None
 left, right = st.columns([5, 6], gap="medium")
 with left:
     safety_view.reply_chart(ctx)
     table = safety_view.town_table(ctx)
 if ctx.personal:
-    people = safety_view.non_responder_section(ctx)
+    town_codes = safety_view.non_responder_section(ctx)
     safety_view.unmatched_section(ctx)
 else:
     st.info(t("safety.viewer_note"))
 with right:
-    safety_view.reply_map(ctx, table, people)
+    safety_view.reply_map(ctx, table, town_codes)

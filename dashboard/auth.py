@@ -400,8 +400,12 @@ def mask(layer: str, frame: pd.DataFrame) -> pd.DataFrame:
     Viewers and shelter staff get personal columns blanked, person points displaced, and the
     roster's names and addresses redacted from free text (see geodata.privacy).
     """
-    user = current_user()
-    if not privacy.needs_masking(user):
+    return mask_as(current_user(), layer, frame)
+
+
+def mask_as(who: User | str | None, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`mask` for a given user or role name (None: masked), e.g. inside a cached loader."""
+    if not privacy.needs_masking(who):
         return frame
     key, terms = None, None
     try:
@@ -415,7 +419,7 @@ def mask(layer: str, frame: pd.DataFrame) -> pd.DataFrame:
         log.exception("masking without the displacement key or roster terms")
         if privacy.TEXT_COLUMNS.get(layer):
             raise  # never show free text unscrubbed
-    return privacy.mask_frame(layer, frame, user, key=key, terms=terms)
+    return privacy.mask_frame(layer, frame, who, key=key, terms=terms)
 
 
 def audit(action: str, layer: str | None = None, detail=None) -> None:
@@ -427,6 +431,7 @@ def audit(action: str, layer: str | None = None, detail=None) -> None:
 __all__ = [
     "Forbidden",
     "User",
+    "mask_as",
     "audit",
     "can",
     "check",

@@ -6,9 +6,16 @@ Their templates render only escaped or JSON-encoded values (``tojson``), never r
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from branca.element import MacroElement
+import folium
+from branca.element import Element, MacroElement
+from folium.elements import ElementAddToElement
+from folium.features import GeoJsonStyleMapper
+from folium.map import Layer
+from folium.utilities import get_bounds
 from jinja2 import Template
 
 _E = html.escape
@@ -84,6 +91,194 @@ class FitBounds(MacroElement):
         super().__init__()
         self._name = "FitBounds"
         self.bounds = bounds
+
+
+class RawElement(Element):
+    """Already rendered text (branca's ``Element(text)`` compiles the text as a template)."""
+
+    _template = Template("{{ this.text }}")
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+
+def render_parts(element: MacroElement, kwargs: dict) -> None:
+    """``MacroElement.render`` without compiling each rendered part as a Jinja template.
+
+    branca wraps the output of an element's ``header``/``html``/``script`` macros in
+    ``Element(output)``, which parses that output as a template: for a script holding megabytes
+    of data that costs more than everything else in the map.
+    """
+    figure = element.get_root()
+    for part, target in (
+        ("header", figure.header),
+        ("html", figure.html),
+        ("script", figure.script),
+    ):
+        macro = element._template.module.__dict__.get(part)
+        if macro is not None:
+            target.add_child(RawElement(macro(element, kwargs)), name=element.get_name())
+    for child in list(element._children.values()):
+        child.render(**kwargs)
+
+
+def _add_to_parent(layer: Layer) -> None:
+    """What folium's ``Layer.render`` does before rendering: add the layer to its parent."""
+    if layer.show:
+        layer.add_child(
+            ElementAddToElement(
+                element_name=layer.get_name(), element_parent_name=layer._parent.get_name()
+            ),
+            name=layer.get_name() + "_add",
+        )
+
+
+class GeoJsonLayer(folium.GeoJson):
+    """``folium.GeoJson`` that renders once per run, not once per call.
+
+    streamlit-folium renders a map twice per run and asks for its bounds; folium's GeoJson
+    computes its style map (the style function for every feature) on each render, walks every
+    coordinate for its bounds, and branca compiles its rendered script (the whole GeoJSON) as a
+    Jinja template — which also means a ``{{`` in a tooltip would be read as template code.
+    Here the style maps and bounds are computed once and the script is added as plain text.
+    """
+
+    def render(self, **kwargs):
+        self.parent_map = folium.utilities.get_obj_in_upper_tree(self, folium.Map)
+        if not getattr(self, "_styled", False):
+            if (self.style or self.highlight) and self.data["features"]:
+                mapper = GeoJsonStyleMapper(self.data, self.feature_identifier, self)
+                if self.style:
+                    self.style_map = mapper.get_style_map(self.style_function)
+                if self.highlight:
+                    self.highlight_map = mapper.get_highlight_map(self.highlight_function)
+            self._styled = True
+        _add_to_parent(self)
+        render_parts(self, kwargs)
+
+    def _get_self_bounds(self):
+        if getattr(self, "_bounds", None) is None:
+            self._bounds = get_bounds(self.data, lonlat=True)
+        return self._bounds
+
+
+def script_json(value) -> str:
+    """JSON that is safe inside a ``<script>`` element (as jinja's ``tojson``), compact."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, code)
+    return text
+
+
+@dataclass(frozen=True)
+class PointData:
+    """The points of a :class:`PointLayer`, encoded once (small to pickle, so it can be cached)."""
+
+    json: str
+    count: int
+    bounds: list | None  # [[south, west], [north, east]]
+    dense: bool = False
+
+
+def point_data(
+    points: Iterable[Sequence],
+    styles: Sequence[dict],
+    titles: Sequence[str] = (),
+    dense_over: int = 5000,
+) -> PointData:
+    """Encode ``points`` for :class:`PointLayer`.
+
+    Parameters
+    ----------
+    points : rows ``(lat, lon, style index, line, line, ...)``; the lines (already
+        html-escaped) make the tooltip, one per row, empty ones left out.
+    styles : Leaflet path options per style (``radius``, ``color``, ``fillColor``,
+        ``className``, ...).
+    titles : a bold first tooltip line per style (e.g. the reply status), or none.
+    dense_over : above this many points the markers shrink to dots below street-level zoom
+        (16), so a whole city of them stays readable. Draw dense layers on a map with
+        ``prefer_canvas`` (:attr:`PointData.dense`): an SVG path per marker makes the browser slow.
+    """
+    rows = []
+    for lat, lon, style, *lines in points:
+        rows.append([round(float(lat), 5), round(float(lon), 5), int(style), *lines])
+    bounds = None
+    if rows:
+        lats, lons = [r[0] for r in rows], [r[1] for r in rows]
+        bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
+    payload = {
+        "dense": len(rows) > dense_over,
+        "styles": list(styles),
+        "titles": list(titles),
+        "points": rows,
+    }
+    return PointData(script_json(payload), len(rows), bounds, payload["dense"])
+
+
+class PointLayer(Layer):
+    """Many circle markers from compact rows (:func:`point_data`), with sticky tooltips.
+
+    folium's ``GeoJson`` writes a Feature (and its style) per point, and branca compiles every
+    rendered script as a Jinja template, twice per streamlit-folium run: at tens of thousands of
+    points that costs seconds per rerun and megabytes per page. Here a point is
+    ``[lat, lon, style, tooltip lines...]``, encoded once, and the tooltip is put together
+    in the browser when it is first shown.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function (d) {
+            var group = L.featureGroup();
+            function tip(p) {
+                return function () {
+                    var lines = p.slice(3).filter(function (x) { return x; });
+                    var title = d.titles[p[2]];
+                    if (title) { lines.unshift('<b>' + title + '</b>'); }
+                    else if (lines.length) { lines[0] = '<b>' + lines[0] + '</b>'; }
+                    return lines.join('<br>');
+                };
+            }
+            for (var i = 0; i < d.points.length; i++) {
+                var p = d.points[i];
+                var o = Object.assign({}, d.styles[p[2]]);
+                var marker = L.circleMarker([p[0], p[1]], o);
+                marker._bosaiRadius = o.radius || 10;
+                if (p.length > 3 || d.titles[p[2]]) {
+                    marker.bindTooltip(tip(p), {sticky: true});
+                }
+                group.addLayer(marker);
+            }
+            if (d.dense) {
+                // Dense layers: small dots for the whole city, full size from street level.
+                var fit = function (map) {
+                    var z = map.getZoom(), k = z >= 16 ? 1 : z >= 15 ? 0.7 : z >= 14 ? 0.5 : 0.3;
+                    group.eachLayer(function (m) { m.setRadius(Math.max(1.5, m._bosaiRadius * k)); });
+                };
+                group.on('add', function (e) {
+                    var map = e.target._map;
+                    fit(map);
+                    map.on('zoomend', function () { fit(map); });
+                });
+            }
+            return group;
+        })({{ this.data.json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: PointData, name: str | None = None, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "PointLayer"
+        self.data = data
+
+    def _get_self_bounds(self):
+        return self.data.bounds or [[None, None], [None, None]]
+
+    def render(self, **kwargs):
+        _add_to_parent(self)
+        render_parts(self, kwargs)
 
 
 MAP_CSS = """

@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from dashboard.i18n import t
-from dashboard.map_elements import MAP_CSS, FitBounds, Legend, MapStyle
+from dashboard.map_elements import MAP_CSS, FitBounds, GeoJsonLayer, Legend, MapStyle
 
 # Basemaps: key -> (URL template, attribution HTML, max native zoom). "none" = no tile layer.
 _GSI_ATTR = '<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank">{label}</a>'
@@ -104,6 +104,7 @@ def base_map(
     tiles: str = "gsi_pale",
     tile_url: str = "",
     lang: str = "ja",
+    prefer_canvas: bool = False,
 ) -> folium.Map:
     """An empty map fitted to ``bounds`` (minx, miny, maxx, maxy in lon/lat) with a basemap.
 
@@ -113,6 +114,8 @@ def base_map(
     tiles : a key of :data:`TILES` (``none`` = no tile layer: fully offline).
     tile_url : a URL template that overrides ``tiles`` (a tile server inside the HQ network).
     lang : language of the attribution label.
+    prefer_canvas : draw every vector layer on one canvas instead of an SVG path per shape
+        (for tens of thousands of points; CSS classes of the shapes then do not apply).
 
     Examples
     --------
@@ -130,6 +133,7 @@ def base_map(
         location=(36.0, 138.0),
         zoom_snap=0.25,
         zoom_delta=0.5,
+        prefer_canvas=prefer_canvas,
     )
     if bounds is not None:
         minx, miny, maxx, maxy = bounds
@@ -208,7 +212,7 @@ def towns_layer(
             "fillOpacity": 0.75 if measure else 0.55,
         }
 
-    layer = folium.GeoJson(
+    layer = GeoJsonLayer(
         _collection(towns, "town_code", props),
         name=t("layer.towns", lang=lang),
         style_function=style,
@@ -234,7 +238,7 @@ def towns_legend(towns: gpd.GeoDataFrame, measure: str, lang: str = "ja") -> Leg
 
 def boundary_layer(boundaries: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
     """The municipal boundary as a strong outline (not clickable: it must not hide the towns)."""
-    return folium.GeoJson(
+    return GeoJsonLayer(
         _collection(boundaries, "city_code", lambda row: {}),
         name=t("layer.boundary", lang=lang),
         style_function=lambda f: {
@@ -267,7 +271,7 @@ def hazard_layer(hazard: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
             label += f"<br>{_E(t('map.rank', lang=lang))}: {_E(str(row['rank']))}"
         return {"label": label}
 
-    return folium.GeoJson(
+    return GeoJsonLayer(
         _collection(hazard, "id", props),
         name=t("layer.hazard", lang=lang),
         style_function=lambda f: {
@@ -400,7 +404,7 @@ def shelters_layer(
             "dashArray": "3" if p["fill"] == SHELTER_COLOURS["閉鎖"] else None,
         }
 
-    folium.GeoJson(
+    GeoJsonLayer(
         collection,
         name=name,
         marker=folium.CircleMarker(radius=6),
@@ -411,7 +415,7 @@ def shelters_layer(
 
     counted = [f for f in collection["features"] if f["properties"]["open"]]
     if counted:
-        folium.GeoJson(
+        GeoJsonLayer(
             {"type": "FeatureCollection", "features": counted},
             name=t("layer.evacuee_counts", lang=lang),
             marker=folium.CircleMarker(radius=0, opacity=0, fill=False, interactive=False),

@@ -58,6 +58,13 @@ def when_text(value) -> str:
     return "" if ts is None else f"{ts:%m/%d %H:%M}"
 
 
+def when_texts(values) -> list[str]:
+    """:func:`when_text` of a whole column at once ("" for none)."""
+    times = pd.to_datetime(pd.Series(list(values), dtype=object), utc=True, errors="coerce")
+    texts = times.dt.tz_convert("Asia/Tokyo").dt.strftime("%m/%d %H:%M")
+    return texts.where(times.notna(), "").tolist()
+
+
 def geo_text(row: dict, lang: str = "ja") -> str:
     """How the post was placed: ``地名辞書 0.90`` / ``手動`` / ``位置不明``."""
     source = row.get("geo_source") if not _missing(row.get("geo_source")) else "none"

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from dashboard.i18n import t
-from dashboard.map_elements import Legend
+from dashboard.map_elements import GeoJsonLayer, Legend
 from dashboard.maps import base_map, boundary_layer, layer_control, towns_layer
 from geodata.export_map_style import CATEGORY_STYLE
 from geodata.schema import CATEGORIES
@@ -100,7 +100,7 @@ def hex_layer(hexes: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
             "critical": int(row["max_urgency"]) >= 3,
         }
 
-    return folium.GeoJson(
+    return GeoJsonLayer(
         feature_collection(hexes, None, props),
         name=t("reports.layer.hexes", lang=lang),
         style_function=lambda f: {
@@ -141,7 +141,7 @@ def incidents_layer(incidents: gpd.GeoDataFrame, lang: str = "ja", names=None) -
             "radius": min(18, 5 + 2 * size**0.5),
         }
 
-    return folium.GeoJson(
+    return GeoJsonLayer(
         feature_collection(points_only(incidents), "incident_id", props),
         name=t("reports.layer.incidents", lang=lang),
         marker=folium.CircleMarker(radius=6),

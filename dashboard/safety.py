@@ -158,8 +158,14 @@ def town_table(states: pd.DataFrame, towns: pd.DataFrame) -> pd.DataFrame:
             "replied": grouped["replied"].sum(),
         }
     )
+    by_status = (
+        frame.groupby(["town_code", "status"]).size().unstack(fill_value=0)
+        if frame["status"].notna().any()
+        else pd.DataFrame(index=out.index)
+    )
     for status in SAFETY_STATUSES:
-        out[status] = grouped["status"].apply(lambda s, st=status: int((s == st).sum()))
+        col = by_status[status] if status in by_status else 0
+        out[status] = pd.Series(col, index=out.index).reindex(out.index).fillna(0)
     out["not_replied"] = out["registered"] - out["replied"]
     out["reached"] = grouped["reached_only"].sum()
     out["unconfirmed"] = grouped["unconfirmed"].sum()
@@ -249,15 +255,16 @@ def non_responders(
     info = states.set_index("resident_id")
     ids = people["resident_id"]
     names = town_names(towns)
+    actions, outcomes, ats = (
+        info[c].reindex(ids.to_numpy()).tolist() for c in ("last_action", "last_outcome", "last_at")
+    )
     people = people.assign(
         town=[names.get(c, UNKNOWN_TOWN) if c else UNKNOWN_TOWN for c in people["town_code"]],
         attempts=ids.map(info["attempts"]).fillna(0).astype(int),
-        last_outcome=ids.map(info["last_outcome"]),
+        last_outcome=pd.Series(outcomes, index=people.index, dtype=object),
         last_follow_up=[
-            follow_up_text(
-                info.at[r, "last_action"], info.at[r, "last_outcome"], info.at[r, "last_at"]
-            )
-            for r in ids
+            follow_up_text(a, o, at) if isinstance(a, str) else ""
+            for a, o, at in zip(actions, outcomes, ats, strict=True)
         ],
         _prio=people["care_priority"].astype("Float64").fillna(NO_PRIORITY),
         _town=people["town_code"].astype(object).fillna("~"),

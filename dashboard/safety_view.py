@@ -23,7 +23,7 @@ from geodata import roles
 from geodata.roles import Forbidden, User
 from geodata.schema import now_utc
 
-from . import auth, data, export_page, safety, safety_map, settings, widgets
+from . import auth, data, export_page, safety, safety_data, safety_map, settings, widgets
 from .i18n import current_lang, t
 from .reports_feed import when_text
 
@@ -41,6 +41,9 @@ class Context:
     url: str
     lang: str
     user: User | None
+    code: str  # the municipality
+    key: tuple[int, int, int]  # data versions of roster, replies, follow-ups
+    towns_version: int
     towns: gpd.GeoDataFrame
     boundaries: gpd.GeoDataFrame
     roster: gpd.GeoDataFrame
@@ -66,22 +69,24 @@ def context() -> Context | None:
     url = data.db_url()
     try:
         store = data.get_store(url)
-        versions = {
-            layer: store.data_version(layer)
-            for layer in ("towns", "boundaries", "roster", "safety_replies", "follow_ups")
-        }
+        key = safety_data.versions(store)
+        versions = {layer: store.data_version(layer) for layer in ("towns", "boundaries")}
     except Exception as exc:  # noqa: BLE001 - the HQ screen shows the reason, not a traceback
         widgets.store_error(url, exc)
         return None
     code = data.municipality_code()
-    roster = data.load_layer(url, "roster", None, versions["roster"])
-    replies = data.load_layer(url, "safety_replies", None, versions["safety_replies"])
-    follow_ups = data.load_layer(url, "follow_ups", None, versions["follow_ups"])
+    roster, replies, follow_ups = (
+        data.load_layer(url, layer, None, v)
+        for layer, v in zip(safety_data.LAYERS, key, strict=True)
+    )
     user = auth.current_user()
     return Context(
         url=url,
         lang=current_lang(),
         user=user,
+        code=code,
+        key=key,
+        towns_version=versions["towns"],
         towns=data.load_towns(url, code, versions["towns"]),
         boundaries=data.load_layer(
             url, "boundaries", None, versions["boundaries"], where=(("city_code", code),)
@@ -89,7 +94,7 @@ def context() -> Context | None:
         roster=roster,
         replies=replies,
         follow_ups=follow_ups,
-        states=safety.resident_states(roster, replies, follow_ups),
+        states=safety_data.states(url, key),
         personal=roles.allowed(user, "safety", "view_personal"),
         can_follow_up=roles.allowed(user, "safety", "follow_up"),
         can_export=roles.allowed(user, "safety", "view_personal")
@@ -192,10 +197,18 @@ def town_table(ctx: Context) -> pd.DataFrame:
     return table
 
 
-def reply_map(ctx: Context, table: pd.DataFrame, people: pd.DataFrame | None) -> None:
-    """Towns shaded by unconfirmed residents, replies by status, homes to visit (operators)."""
-    points = auth.mask("safety_replies", safety.reply_points(ctx.roster, ctx.replies))
-    homes = safety.homes(ctx.roster, people) if ctx.personal and people is not None else None
+def reply_map(ctx: Context, table: pd.DataFrame, town_codes: list[str] | None) -> None:
+    """Towns shaded by unconfirmed residents, replies by status, homes to visit (operators).
+
+    ``town_codes``: the towns the operator's list is narrowed to (their homes are drawn).
+    """
+    role = ctx.user.role if ctx.user else None
+    points = safety_data.reply_points(ctx.url, ctx.key, role, ctx.lang)
+    homes = None
+    if ctx.personal:
+        auth.require("safety", "view_personal")
+        codes = tuple(town_codes) if town_codes else None
+        homes = safety_data.homes(ctx.url, ctx.code, ctx.key, ctx.towns_version, codes, ctx.lang)
     m = safety_map.safety_map(
         safety.towns_with_counts(ctx.towns, table),
         points,
@@ -216,13 +229,14 @@ def reply_map(ctx: Context, table: pd.DataFrame, people: pd.DataFrame | None) ->
 def non_responders(ctx: Context, town_codes) -> pd.DataFrame:
     """The list (personal: call only after the permission check)."""
     auth.require("safety", "view_personal")
-    return safety.non_responders(ctx.roster, ctx.states, ctx.towns, town_codes)
+    codes = tuple(town_codes) if town_codes else None
+    return safety_data.non_responders(ctx.url, ctx.code, ctx.key, ctx.towns_version, codes)
 
 
 def town_filter(ctx: Context) -> list[str] | None:
     """Towns to list (None = all), with the number of residents to reach in each."""
     lang = ctx.lang
-    everyone = safety.non_responders(ctx.roster, ctx.states, ctx.towns)
+    everyone = non_responders(ctx, None)
     counts = everyone["town_code"].fillna("").value_counts()
     names = dict(zip(ctx.towns["town_code"], ctx.towns["name"], strict=False))
     options = sorted(counts.index, key=lambda c: (c == "", c))
@@ -332,15 +346,15 @@ def resident_list(ctx: Context, people: pd.DataFrame) -> None:
     )
 
 
-def _label(people: pd.DataFrame):
-    info = people.set_index("resident_id")
-
-    def fmt(rid: str) -> str:
-        row = info.loc[rid]
-        prio = "–" if pd.isna(row["care_priority"]) else int(row["care_priority"])
-        return f"{prio} · {row['name']} · {row['town']}"
-
-    return fmt
+def _labels(people: pd.DataFrame) -> dict[str, str]:
+    """resident_id -> ``priority · name · town`` for the follow-up form's picker."""
+    prios = ["–" if pd.isna(p) else str(int(p)) for p in people["care_priority"]]
+    return {
+        rid: f"{prio} · {name} · {town}"
+        for rid, prio, name, town in zip(
+            people["resident_id"], prios, people["name"], people["town"], strict=True
+        )
+    }
 
 
 def _save_follow_up(url: str, rid_key: str, prefix: str) -> None:
@@ -380,7 +394,7 @@ def follow_up_form(ctx: Context, people: pd.DataFrame) -> None:
     st.selectbox(
         t("safety.fu.resident", lang=lang),
         options=ids,
-        format_func=_label(people),
+        format_func=_labels(people).get,
         key=RESIDENT_KEY,
     )
     row = people.set_index("resident_id").loc[st.session_state[RESIDENT_KEY]]
@@ -434,8 +448,9 @@ def _esc(value) -> str:
     return html.escape(str(value))
 
 
-def non_responder_section(ctx: Context) -> pd.DataFrame:
-    """The personal part: list, downloads, follow-up form. Returns the (filtered) list."""
+def non_responder_section(ctx: Context) -> list[str] | None:
+    """The personal part: list, downloads, follow-up form. Returns the towns the list is
+    narrowed to (None: all)."""
     lang = ctx.lang
     auth.require("safety", "view_personal")
     st.markdown(f"### {t('safety.list.title', lang=lang)}")
@@ -454,7 +469,7 @@ def non_responder_section(ctx: Context) -> pd.DataFrame:
             resident_list(ctx, people)
     with right:
         follow_up_form(ctx, people)
-    return people
+    return town_codes
 
 
 # -- unmatched replies -------------------------------------------------------------------------
@@ -533,14 +548,19 @@ def unmatched_section(ctx: Context) -> None:
         )
         reply = loose.iloc[keys.index(st.session_state[REPLY_KEY])].to_dict()
         candidates = safety.match_candidates(reply, ctx.roster)
-        info = ctx.roster.set_index("resident_id")
+        roster = ctx.roster
+        who = {
+            rid: f"{name}（{kana}）{address}"
+            for rid, name, kana, address in zip(
+                roster["resident_id"], roster["name"], roster["kana"], roster["address"],
+                strict=True,
+            )
+        }  # fmt: skip
         st.selectbox(
             t("safety.match.resident", lang=lang),
             options=candidates,
             index=None,
-            format_func=lambda r: (
-                f"{info.at[r, 'name']}（{info.at[r, 'kana']}）{info.at[r, 'address']}"
-            ),
+            format_func=who.get,
             placeholder=t("safety.match.resident_placeholder", lang=lang),
             key="safety_match_resident",
         )

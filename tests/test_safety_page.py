@@ -8,6 +8,7 @@ page tests.
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 from pathlib import Path
 
@@ -295,6 +296,19 @@ def _list_frame(at: AppTest) -> pd.DataFrame:
     return frames[0]
 
 
+def _map_script(at: AppTest) -> str:
+    """The script st_folium sends for the page's map."""
+    (component,) = at.main.get("component_instance")
+    return json.loads(component.proto.json_args)["script"]
+
+
+def _home_names(at: AppTest) -> list[str]:
+    from tests.test_safety_map import layer_data
+
+    homes = [d for d in layer_data(_map_script(at)) if d["styles"][0]["className"] == "bosai-home"]
+    return [p[3] for p in homes[0]["points"]] if homes else []
+
+
 def test_operator_sees_counts_list_and_reached_follow_up_shrinks_it(monkeypatch, world):
     at = run_page(monkeypatch, world["url"], "safety")
     assert at.subheader[0].value == "安否確認 — 調布市"
@@ -308,6 +322,7 @@ def test_operator_sees_counts_list_and_reached_follow_up_shrinks_it(monkeypatch,
         "未確認（要フォロー）": "3",
     }
     assert _list_frame(at)["name"].tolist() == ["鈴木　三郎", "佐藤　次郎", "田中　五月"]
+    assert _home_names(at) == ["鈴木　三郎", "佐藤　次郎", "田中　五月"]
     store = open_store(world["url"])
     views = store.read_audit(limit=5)
     assert views.iloc[0]["action"] == "view:non-responders" and views.iloc[0]["who"] == "operator"
@@ -329,6 +344,7 @@ def test_operator_sees_counts_list_and_reached_follow_up_shrinks_it(monkeypatch,
     at.button(key="safety_fu_save").click().run()
     assert not at.exception
     assert _list_frame(at)["name"].tolist() == ["佐藤　次郎", "田中　五月"]
+    assert _home_names(at) == ["佐藤　次郎", "田中　五月"]  # the cached map follows the write
     assert {m.label: m.value for m in at.metric}["フォローで確認"] == "1"
     assert at.success[0].value.startswith("対応を記録しました。連絡がついた")
 
@@ -347,6 +363,7 @@ def test_town_filter_narrows_the_list_and_is_logged(monkeypatch, world):
     at = run_page(monkeypatch, world["url"], "safety")
     at.multiselect(key="safety_towns_filter").set_value([T3]).run()
     assert _list_frame(at)["name"].tolist() == ["田中　五月"]
+    assert _home_names(at) == ["田中　五月"]
     store = open_store(world["url"])
     views = store.read_audit(limit=10)
     views = views[views["action"] == "view:non-responders"]
@@ -379,8 +396,10 @@ def test_viewer_sees_town_counts_only(monkeypatch, world):
     assert {m.label: m.value for m in at.metric}["未確認（要フォロー）"] == "3"
     assert [d.value.columns[0] for d in at.dataframe] == ["town"]
     texts = " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.info])
+    script = _map_script(at)
     for name in roster_frame()["name"]:
-        assert name not in texts
+        assert name not in texts and name not in script
+    assert _home_names(at) == [] and "bosai-reply" in script
     assert len(at.get("download_button")) == 0
     assert not at.main.button  # no follow-up or match button
     store = open_store(world["url"])

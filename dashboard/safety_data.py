@@ -1,0 +1,64 @@
+"""Cached derivations of the 安否確認 page, keyed by the store's data versions.
+
+At 20,000 residents the page's derived frames (every resident's state, the non-responder list,
+the map's reply and home points with their tooltips) cost about a second per run; a follow-up
+or a match writes to the store, which moves a data version, so these are computed again only
+after a write. Like :mod:`dashboard.data`, nothing here hashes a frame: the arguments are the URL,
+the versions and small tuples.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from . import auth, data, safety, safety_map
+from .data import _TTL
+
+LAYERS = ("roster", "safety_replies", "follow_ups")
+
+
+def versions(store) -> tuple[int, int, int]:
+    """The data versions of the roster, the replies and the follow-ups (the cache key)."""
+    return tuple(store.data_version(layer) for layer in LAYERS)
+
+
+def _frames(url: str, key: tuple[int, int, int]):
+    return [data.load_layer(url, layer, None, v) for layer, v in zip(LAYERS, key, strict=True)]
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def states(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
+    """:func:`dashboard.safety.resident_states` of the stored roster, replies and follow-ups."""
+    return safety.resident_states(*_frames(url, key))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def non_responders(
+    url: str, code: str, key: tuple[int, int, int], towns_version: int, town_codes: tuple | None
+) -> pd.DataFrame:
+    """:func:`dashboard.safety.non_responders` (personal: call after the permission check)."""
+    roster = _frames(url, key)[0]
+    towns = data.load_towns(url, code, towns_version)
+    return safety.non_responders(roster, states(url, key), towns, town_codes)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
+def reply_points(
+    url: str, key: tuple[int, int, int], role: str | None, lang: str
+) -> safety_map.PointData:
+    """The map's reply points as ``role`` may see them (masked for roles without personal data)."""
+    roster, replies, _ = _frames(url, key)
+    points = auth.mask_as(role, "safety_replies", safety.reply_points(roster, replies))
+    return safety_map.reply_points_data(points, lang)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def homes(
+    url: str, code: str, key: tuple[int, int, int], towns_version: int,
+    town_codes: tuple | None, lang: str,
+) -> safety_map.PointData:  # fmt: skip
+    """The map's homes of the listed non-responders (personal: after the permission check)."""
+    roster = _frames(url, key)[0]
+    people = non_responders(url, code, key, towns_version, town_codes)
+    return safety_map.homes_data(safety.homes(roster, people), lang)
