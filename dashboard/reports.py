@@ -105,11 +105,14 @@ def posts_version(url: str) -> int:
     return get_store(url).data_version("posts")
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=4)
+@st.cache_resource(ttl=_TTL, show_spinner=False, max_entries=2)
 def post_index(url: str, version: int, since_hour: str | None) -> gpd.GeoDataFrame:
     """The posts since ``since_hour`` (ISO, a whole hour: one load per hour and version), slim.
 
     Only the columns the feed filters and sorts on; urgency null becomes 0, categories a list.
+    One frame shared by every session and never copied (``cache_resource``): at a million
+    posts a pickled copy per cache entry and an unpickled one per call cost hundreds of MB.
+    Read only — :func:`build_feed` filters into new frames.
     """
     from .data import get_store
 
@@ -120,7 +123,7 @@ def post_index(url: str, version: int, since_hour: str | None) -> gpd.GeoDataFra
     return frame
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)  # a new minute is a new entry
 def feed_view(
     url: str,
     version: int,

@@ -56,7 +56,11 @@ def _fill(url: str) -> dict:
     store = open_store(url)
     try:
         context = IngestContext(store)
-        drill = generate(seed=3, posts=1200, roster=120)
+        now = pd.Timestamp(now_utc())
+        # The drill ends 10 minutes ago, so the hostile posts below (3 and 4 minutes ago) are the
+        # newest life-threatening ones whatever the time of day (the default anchor is now
+        # floored to 10 minutes: a drill post could be newer than "4 minutes ago").
+        drill = generate(seed=3, posts=1200, roster=120, anchor=now - pd.Timedelta(minutes=10))
         load_into_store(drill, store, enrich=lambda frame: enrich_posts(frame, context))
         posts = mark_duplicates(store.read("posts"))
         linked, incidents = link_incidents("posts", posts, None)
@@ -64,7 +68,6 @@ def _fill(url: str) -> dict:
         store.upsert("posts", linked, source="incidents")
         towns = store.read("towns").set_index("name")
         point = towns.loc["小島町一丁目"].geometry.representative_point()
-        now = pd.Timestamp(now_utc())
         hostile = gpd.GeoDataFrame(
             {
                 "platform": ["x", "x"],
