@@ -159,7 +159,11 @@ class GeoJsonLayer(folium.GeoJson):
 
     def _get_self_bounds(self):
         if getattr(self, "_bounds", None) is None:
-            self._bounds = get_bounds(self.data, lonlat=True)
+            box = self.data.get("bbox") if isinstance(self.data, dict) else None
+            if box and len(box) == 4:  # GeoJSON: [west, south, east, north]
+                self._bounds = [[box[1], box[0]], [box[3], box[2]]]
+            else:
+                self._bounds = get_bounds(self.data, lonlat=True)
         return self._bounds
 
 

@@ -18,10 +18,10 @@ from collections.abc import Callable
 import folium
 import geopandas as gpd
 import pandas as pd
-import shapely
 
 from dashboard.i18n import t
 from dashboard.map_elements import MAP_CSS, FitBounds, GeoJsonLayer, Legend, MapStyle
+from dashboard.reports_geo import feature_collection
 
 # Basemaps: key -> (URL template, attribution HTML, max native zoom). "none" = no tile layer.
 _GSI_ATTR = '<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank">{label}</a>'
@@ -77,22 +77,7 @@ def _collection(
     gdf: gpd.GeoDataFrame, id_col: str | None, properties: Callable[[dict], dict]
 ) -> dict:
     """A GeoJSON FeatureCollection with ``id`` per feature and only the given properties."""
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-    if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
-        gdf = gdf.to_crs("EPSG:4326")
-    geoms = shapely.set_precision(gdf.geometry.values, 1e-6, mode="pointwise")
-    features = []
-    for i, (row, geom) in enumerate(zip(gdf.to_dict("records"), geoms, strict=True)):
-        fid = str(row[id_col]) if id_col and row.get(id_col) is not None else str(i)
-        features.append(
-            {
-                "type": "Feature",
-                "id": fid,
-                "properties": {"fid": fid, **properties(row)},
-                "geometry": shapely.geometry.mapping(geom),
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+    return feature_collection(gdf, id_col, properties)
 
 
 def _tooltip(field: str = "label", **kwargs) -> folium.GeoJsonTooltip:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -32,7 +33,8 @@ ACTIONS: dict[str, dict] = {
     "reopen": {"triage": "new"},
 }
 DEFAULT_TRIAGE = ("new", "verified")
-# The columns the feed filters and sorts on (the text is read only for the page shown).
+# The columns the feed filters, sorts and aggregates on (the text is read only for the page
+# shown); the store adds the key (platform, post_id).
 INDEX_COLUMNS = [
     "posted_at",
     "urgency",
@@ -40,11 +42,10 @@ INDEX_COLUMNS = [
     "town_code",
     "triage",
     "repost_of",
-    "assigned_to",
-    "geo_source",
-    "incident_id",
     "geometry",
 ]
+# Index columns with few distinct values, held as categoricals (a few hundred MB at 1M posts).
+LOW_CARDINALITY = ("platform", "triage", "town_code")
 _TTL = timedelta(minutes=30)
 
 
@@ -118,8 +119,10 @@ def post_index(url: str, version: int, since_hour: str | None) -> gpd.GeoDataFra
 
     del version
     frame = get_store(url).read("posts", since=since_hour, columns=INDEX_COLUMNS)
-    frame["urgency"] = pd.to_numeric(frame["urgency"], errors="coerce").fillna(0).astype(int)
+    frame["urgency"] = pd.to_numeric(frame["urgency"], errors="coerce").fillna(0).astype("int8")
     frame["categories"] = [c if isinstance(c, list) and c else [] for c in frame["categories"]]
+    for col in LOW_CARDINALITY:  # a string object per row -> a small code per row
+        frame[col] = frame[col].astype("category")
     return frame
 
 
@@ -140,21 +143,30 @@ def feed_view(
 
 
 def build_feed(index: gpd.GeoDataFrame, filters: Filters, now=None, bounds=None) -> FeedView:
-    """Filter, order and aggregate ``index`` (posts with :data:`INDEX_COLUMNS`)."""
+    """Filter, order and aggregate ``index`` (posts with :data:`INDEX_COLUMNS`).
+
+    Works on masks and positions: at a million posts every copy of the index costs ~100 MB.
+    """
     since = filters.since(now)
-    rows = filter_posts(index, filters, since=since)
+    keep = filter_mask(index, filters, since=since)
     if filters.hide_copies:
-        copies = _copies(_in_window(index, since), rows[rows["repost_of"].isna()])
-        rows = rows[rows["repost_of"].isna()]
+        original = index["repost_of"].isna().to_numpy()
+        window = _window_mask(index, since)
+        copies = _copies(index.loc[window, ["repost_of"]], index[keep & original])
+        keep &= original
     else:
-        copies = _copies(rows, rows)
-    rows = order_posts(rows, filters.order)
-    keys = list(zip(rows["platform"], rows["post_id"], strict=True))
+        copies = _copies(index[keep], index[keep])
+    rows = index[keep]
+    order = order_positions(rows, filters.order)
+    platforms, ids = rows["platform"].to_numpy()[order], rows["post_id"].to_numpy()[order]
+    keys = list(zip(platforms.tolist(), ids.tolist(), strict=True))
     return FeedView(keys, kpis(rows), reports_geo.hexbin(rows, bounds=bounds), copies)
 
 
-def _in_window(index: pd.DataFrame, since) -> pd.DataFrame:
-    return index if since is None else index[index["posted_at"] >= since]
+def _window_mask(index: pd.DataFrame, since) -> np.ndarray:
+    if since is None:
+        return np.ones(len(index), dtype=bool)
+    return np.array(index["posted_at"] >= since, dtype=bool)  # a writable copy
 
 
 def _copies(copies_from: pd.DataFrame, shown: pd.DataFrame) -> dict[str, int]:
@@ -178,44 +190,62 @@ def filter_posts(posts: pd.DataFrame, filters: Filters, since=None) -> pd.DataFr
     A category filter keeps posts naming any of the categories; a town filter drops posts
     without a town; urgency null counts as 0.
     """
-    keep = pd.Series(True, index=posts.index)
-    if since is not None:
-        keep &= posts["posted_at"] >= since
+    return posts[filter_mask(posts, filters, since=since)]
+
+
+def filter_mask(posts: pd.DataFrame, filters: Filters, since=None) -> np.ndarray:
+    """:func:`filter_posts` as a boolean array over ``posts``."""
+    keep = _window_mask(posts, since)
     if filters.triage:
-        keep &= posts["triage"].fillna("new").isin(filters.triage)
+        triage = posts["triage"].astype(object)
+        keep &= triage.where(triage.notna(), "new").isin(filters.triage).to_numpy(dtype=bool)
     if filters.urgencies:
         urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).astype(int)
-        keep &= urgency.isin(filters.urgencies)
+        keep &= urgency.isin(filters.urgencies).to_numpy(dtype=bool)
     if filters.towns:
-        keep &= posts["town_code"].isin(filters.towns)
+        keep &= posts["town_code"].isin(filters.towns).to_numpy(dtype=bool)
     if filters.categories:
         wanted = set(filters.categories)
-        named = [bool(wanted.intersection(c or ())) for c in posts["categories"]]
-        keep &= pd.Series(named, index=posts.index, dtype=bool)
-    return posts[keep.to_numpy(dtype=bool)]
+        keep &= np.fromiter(
+            (bool(wanted.intersection(c or ())) for c in posts["categories"]),
+            dtype=bool,
+            count=len(posts),
+        )
+    return keep
+
+
+def order_positions(posts: pd.DataFrame, order: str = "urgent") -> np.ndarray:
+    """Positions of ``posts`` most urgent first (then newest, then post id), or newest first."""
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}")
+    urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    # nanoseconds; NaT is the smallest int64, so it comes last as in sort_values(ascending=False)
+    when = pd.to_datetime(posts["posted_at"], utc=True).array.asi8
+    ids = pd.factorize(posts["post_id"].astype(str), sort=True)[0]
+    keys = (ids, when, urgency) if order == "urgent" else (ids, urgency, when)
+    return np.lexsort(keys)[::-1]
 
 
 def order_posts(posts: pd.DataFrame, order: str = "urgent") -> pd.DataFrame:
     """Most urgent first (then newest), or newest first."""
-    if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}")
-    urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0)
-    frame = posts.assign(_u=urgency.to_numpy())
-    by = ["_u", "posted_at", "post_id"] if order == "urgent" else ["posted_at", "_u", "post_id"]
-    frame = frame.sort_values(by, ascending=False, kind="stable")
-    return frame.drop(columns="_u")
+    return posts.iloc[order_positions(posts, order)]
 
 
 def kpis(posts: pd.DataFrame) -> dict[str, int]:
     """Counts of the filtered feed: posts, urgent (2+), life-threatening (3), new, unlocated."""
     urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0)
-    located = reports_geo.points_only(posts) if isinstance(posts, gpd.GeoDataFrame) else posts
+    located = (
+        int(reports_geo.point_mask(posts).sum())
+        if isinstance(posts, gpd.GeoDataFrame)
+        else len(posts)
+    )
+    triage = posts["triage"].astype(object)
     return {
         "posts": len(posts),
         "urgent": int((urgency >= 2).sum()),
         "critical": int((urgency >= 3).sum()),
-        "new": int((posts["triage"].fillna("new") == "new").sum()),
-        "unlocated": len(posts) - len(located),
+        "new": int(((triage == "new") | triage.isna()).sum()),
+        "unlocated": len(posts) - located,
     }
 
 

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 
 from geodata.schema import CATEGORIES, STORE_CRS
 
@@ -22,13 +23,19 @@ MIN_HEX_M = 150.0  # hexagon radius (centre to corner) never below this
 HEXES_ACROSS = 40  # the wider side of the data spans about this many hexagons
 
 
+def point_mask(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """True for the rows of ``frame`` with a non-empty point geometry."""
+    geoms = np.asarray(frame.geometry.array, dtype=object) if len(frame) else np.array([])
+    if not len(geoms):
+        return np.zeros(0, dtype=bool)
+    return (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms)  # None: type -1
+
+
 def points_only(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The rows of ``frame`` with a non-empty point geometry."""
     if not len(frame):
         return frame
-    geoms = frame.geometry
-    ok = geoms.notna() & ~geoms.is_empty & (geoms.geom_type == "Point")
-    return frame[ok.fillna(False).to_numpy(dtype=bool)]
+    return frame[point_mask(frame)]
 
 
 def feature_collection(
@@ -36,7 +43,9 @@ def feature_collection(
 ) -> dict:
     """A GeoJSON FeatureCollection holding only the properties ``properties(row)`` returns.
 
-    Rows without geometry are skipped; coordinates are rounded to 1e-6° (about 0.1 m).
+    Rows without geometry are skipped; coordinates are rounded to 1e-6° (about 0.1 m). The
+    collection carries its ``bbox`` (GeoJSON's [west, south, east, north]), which
+    :class:`dashboard.map_elements.GeoJsonLayer` uses instead of walking every coordinate.
     """
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     if frame.crs is not None and not frame.crs.equals(STORE_CRS):
@@ -53,7 +62,10 @@ def feature_collection(
                 "geometry": shapely.geometry.mapping(geom),
             }
         )
-    return {"type": "FeatureCollection", "features": features}
+    out = {"type": "FeatureCollection", "features": features}
+    if features:
+        out["bbox"] = [round(float(v), 6) for v in shapely.total_bounds(geoms)]
+    return out
 
 
 def utm_crs(lon: float, lat: float) -> str:
@@ -126,16 +138,21 @@ def hexbin(
     :data:`geodata.schema.CATEGORIES` (posts naming it); most posts first.
     """
     cols = ["count", "urgent", "max_urgency", "top_category", *CATEGORIES]
-    located = points_only(posts)
-    if not len(located):
+    ok = point_mask(posts) if len(posts) else np.zeros(0, dtype=bool)
+    if not ok.any():
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=STORE_CRS))
-    minx, miny, maxx, maxy = located.total_bounds
+    # coordinates as arrays: no projected copy of a million point objects
+    geoms = np.asarray(posts.geometry.array, dtype=object)[ok]
+    lon, lat = shapely.get_x(geoms), shapely.get_y(geoms)
+    if posts.crs is not None and not posts.crs.equals(STORE_CRS):
+        lon, lat = Transformer.from_crs(posts.crs, STORE_CRS, always_xy=True).transform(lon, lat)
+    minx, miny, maxx, maxy = lon.min(), lat.min(), lon.max(), lat.max()
     metric = utm_crs((minx + maxx) / 2, (miny + maxy) / 2)
-    pts = located.geometry.to_crs(metric)
+    x, y = Transformer.from_crs(STORE_CRS, metric, always_xy=True).transform(lon, lat)
     if radius_m is None:
-        radius_m = hex_radius(bounds or tuple(located.total_bounds), metric)
-    q, r = hex_cells(pts.x.to_numpy(), pts.y.to_numpy(), radius_m)
-    urgency = pd.to_numeric(located["urgency"], errors="coerce").fillna(0).to_numpy()
+        radius_m = hex_radius(bounds or (minx, miny, maxx, maxy), metric)
+    q, r = hex_cells(np.asarray(x), np.asarray(y), radius_m)
+    urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).to_numpy()[ok]
     frame = pd.DataFrame({"q": q, "r": r, "urgency": urgency, "urgent": urgency >= 2})
     out = frame.groupby(["q", "r"], sort=False).agg(
         count=("urgency", "size"), urgent=("urgent", "sum"), max_urgency=("urgency", "max")
@@ -145,7 +162,8 @@ def hexbin(
             "q": q,
             "r": r,
             "category": [
-                c if isinstance(c, list) and c else ["その他"] for c in located["categories"]
+                c if isinstance(c, list) and c else ["その他"]
+                for c in posts["categories"].to_numpy()[ok]
             ],
         }
     ).explode("category")

@@ -62,3 +62,32 @@ def homes(
     roster = _frames(url, key)[0]
     people = non_responders(url, code, key, towns_version, town_codes)
     return safety_map.homes_data(safety.homes(roster, people), lang)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def unmatched(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
+    """:func:`dashboard.safety.unmatched_replies` (personal: after the permission check)."""
+    return safety.unmatched_replies(_frames(url, key)[1])
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def match_candidates(url: str, key: tuple[int, int, int], reply_key: str) -> list[str]:
+    """Resident ids to offer for the unmatched reply ``source\x1fsource_id``, nearest first."""
+    loose = unmatched(url, key)
+    keys = loose["source"].astype(str) + "\x1f" + loose["source_id"].astype(str)
+    hit = loose[(keys == reply_key).to_numpy()]
+    if hit.empty:
+        return []
+    return safety.match_candidates(hit.iloc[0].to_dict(), _frames(url, key)[0])
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def resident_labels(url: str, key: tuple[int, int, int]) -> dict[str, str]:
+    """resident_id -> ``name（kana）address`` for the match picker (personal)."""
+    roster = _frames(url, key)[0]
+    return {
+        rid: f"{name}（{kana}）{address}"
+        for rid, name, kana, address in zip(
+            roster["resident_id"], roster["name"], roster["kana"], roster["address"], strict=True
+        )
+    }

@@ -46,9 +46,6 @@ class Context:
     towns_version: int
     towns: gpd.GeoDataFrame
     boundaries: gpd.GeoDataFrame
-    roster: gpd.GeoDataFrame
-    replies: gpd.GeoDataFrame
-    follow_ups: pd.DataFrame
     states: pd.DataFrame
     personal: bool
     can_follow_up: bool
@@ -65,7 +62,11 @@ class Context:
 
 
 def context() -> Context | None:
-    """Load the roster, replies, follow-ups and towns; None (reason shown) when unreachable."""
+    """The data versions, towns and resident states; None (reason shown) when unreachable.
+
+    The roster and replies themselves are read only by the cached derivations of
+    :mod:`dashboard.safety_data`, so a rerun does not copy them out of the cache.
+    """
     url = data.db_url()
     try:
         store = data.get_store(url)
@@ -75,10 +76,6 @@ def context() -> Context | None:
         widgets.store_error(url, exc)
         return None
     code = data.municipality_code()
-    roster, replies, follow_ups = (
-        data.load_layer(url, layer, None, v)
-        for layer, v in zip(safety_data.LAYERS, key, strict=True)
-    )
     user = auth.current_user()
     return Context(
         url=url,
@@ -91,9 +88,6 @@ def context() -> Context | None:
         boundaries=data.load_layer(
             url, "boundaries", None, versions["boundaries"], where=(("city_code", code),)
         ),
-        roster=roster,
-        replies=replies,
-        follow_ups=follow_ups,
         states=safety_data.states(url, key),
         personal=roles.allowed(user, "safety", "view_personal"),
         can_follow_up=roles.allowed(user, "safety", "follow_up"),
@@ -498,7 +492,7 @@ def unmatched_section(ctx: Context) -> None:
     """Replies from senders the roster does not know: pick the resident they came from."""
     lang = ctx.lang
     auth.require("safety", "view_personal")
-    loose = safety.unmatched_replies(ctx.replies)
+    loose = safety_data.unmatched(ctx.url, ctx.key)
     st.markdown(f"### {t('safety.match.title', lang=lang, n=len(loose))}")
     if loose.empty:
         st.caption(t("safety.match.none", lang=lang))
@@ -546,16 +540,8 @@ def unmatched_section(ctx: Context) -> None:
             format_func=labels.get,
             key=REPLY_KEY,
         )
-        reply = loose.iloc[keys.index(st.session_state[REPLY_KEY])].to_dict()
-        candidates = safety.match_candidates(reply, ctx.roster)
-        roster = ctx.roster
-        who = {
-            rid: f"{name}（{kana}）{address}"
-            for rid, name, kana, address in zip(
-                roster["resident_id"], roster["name"], roster["kana"], roster["address"],
-                strict=True,
-            )
-        }  # fmt: skip
+        candidates = safety_data.match_candidates(ctx.url, ctx.key, st.session_state[REPLY_KEY])
+        who = safety_data.resident_labels(ctx.url, ctx.key)
         st.selectbox(
             t("safety.match.resident", lang=lang),
             options=candidates,
