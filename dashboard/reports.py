@@ -152,13 +152,12 @@ def build_feed(index: gpd.GeoDataFrame, filters: Filters, now=None, bounds=None)
     since = filters.since(now)
     keep = filter_mask(index, filters, since=since)
     if filters.hide_copies:
-        original = index["repost_of"].isna().to_numpy()
-        window = _window_mask(index, since)
-        copies = _copies(index.loc[window, ["repost_of"]], index[keep & original])
-        keep &= original
+        keep &= index["repost_of"].isna().to_numpy()
+        rows = index[keep]
+        copies = _copies(index.loc[_window_mask(index, since), ["repost_of"]], rows)
     else:
-        copies = _copies(index[keep], index[keep])
-    rows = index[keep]
+        rows = index[keep]
+        copies = _copies(rows, rows)
     order = order_positions(rows, filters.order)
     platforms, ids = rows["platform"].to_numpy()[order], rows["post_id"].to_numpy()[order]
     keys = list(zip(platforms.tolist(), ids.tolist(), strict=True))

@@ -138,7 +138,7 @@ def hexbin(
     :data:`geodata.schema.CATEGORIES` (posts naming it); most posts first.
     """
     cols = ["count", "urgent", "max_urgency", "top_category", *CATEGORIES]
-    ok = point_mask(posts) if len(posts) else np.zeros(0, dtype=bool)
+    ok = point_mask(posts)
     if not ok.any():
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=STORE_CRS))
     # coordinates as arrays: no projected copy of a million point objects

@@ -158,14 +158,11 @@ def town_table(states: pd.DataFrame, towns: pd.DataFrame) -> pd.DataFrame:
             "replied": grouped["replied"].sum(),
         }
     )
-    by_status = (
-        frame.groupby(["town_code", "status"]).size().unstack(fill_value=0)
-        if frame["status"].notna().any()
-        else pd.DataFrame(index=out.index)
-    )
+    by_status = frame.groupby(["town_code", "status"]).size().unstack(fill_value=0)
     for status in SAFETY_STATUSES:
-        col = by_status[status] if status in by_status else 0
-        out[status] = pd.Series(col, index=out.index).reindex(out.index).fillna(0)
+        out[status] = (
+            by_status[status].reindex(out.index, fill_value=0) if status in by_status else 0
+        )
     out["not_replied"] = out["registered"] - out["replied"]
     out["reached"] = grouped["reached_only"].sum()
     out["unconfirmed"] = grouped["unconfirmed"].sum()

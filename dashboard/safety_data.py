@@ -27,6 +27,14 @@ def _frames(url: str, key: tuple[int, int, int]):
     return [data.load_layer(url, layer, None, v) for layer, v in zip(LAYERS, key, strict=True)]
 
 
+def _roster(url: str, key: tuple[int, int, int]):
+    return data.load_layer(url, "roster", None, key[0])
+
+
+def _replies(url: str, key: tuple[int, int, int]):
+    return data.load_layer(url, "safety_replies", None, key[1])
+
+
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
 def states(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
     """:func:`dashboard.safety.resident_states` of the stored roster, replies and follow-ups."""
@@ -38,7 +46,7 @@ def non_responders(
     url: str, code: str, key: tuple[int, int, int], towns_version: int, town_codes: tuple | None
 ) -> pd.DataFrame:
     """:func:`dashboard.safety.non_responders` (personal: call after the permission check)."""
-    roster = _frames(url, key)[0]
+    roster = _roster(url, key)
     towns = data.load_towns(url, code, towns_version)
     return safety.non_responders(roster, states(url, key), towns, town_codes)
 
@@ -48,8 +56,8 @@ def reply_points(
     url: str, key: tuple[int, int, int], role: str | None, lang: str
 ) -> safety_map.PointData:
     """The map's reply points as ``role`` may see them (masked for roles without personal data)."""
-    roster, replies, _ = _frames(url, key)
-    points = auth.mask_as(role, "safety_replies", safety.reply_points(roster, replies))
+    replies = safety.reply_points(_roster(url, key), _replies(url, key))
+    points = auth.mask_as(role, "safety_replies", replies)
     return safety_map.reply_points_data(points, lang)
 
 
@@ -59,7 +67,7 @@ def homes(
     town_codes: tuple | None, lang: str,
 ) -> safety_map.PointData:  # fmt: skip
     """The map's homes of the listed non-responders (personal: after the permission check)."""
-    roster = _frames(url, key)[0]
+    roster = _roster(url, key)
     people = non_responders(url, code, key, towns_version, town_codes)
     return safety_map.homes_data(safety.homes(roster, people), lang)
 
@@ -67,7 +75,7 @@ def homes(
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
 def unmatched(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
     """:func:`dashboard.safety.unmatched_replies` (personal: after the permission check)."""
-    return safety.unmatched_replies(_frames(url, key)[1])
+    return safety.unmatched_replies(_replies(url, key))
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
@@ -78,13 +86,13 @@ def match_candidates(url: str, key: tuple[int, int, int], reply_key: str) -> lis
     hit = loose[(keys == reply_key).to_numpy()]
     if hit.empty:
         return []
-    return safety.match_candidates(hit.iloc[0].to_dict(), _frames(url, key)[0])
+    return safety.match_candidates(hit.iloc[0].to_dict(), _roster(url, key))
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
 def resident_labels(url: str, key: tuple[int, int, int]) -> dict[str, str]:
     """resident_id -> ``name（kana）address`` for the match picker (personal)."""
-    roster = _frames(url, key)[0]
+    roster = _roster(url, key)
     return {
         rid: f"{name}（{kana}）{address}"
         for rid, name, kana, address in zip(
