@@ -47,6 +47,8 @@ from geodata.privacy import (
     safety_by_town,
 )
 from geodata.schema import LAYERS, now_utc
+from geodata.store_codec import db_time
+from geodata.textfp import text_digest
 
 PURGE_LAYERS = ("roster", "safety_replies", "follow_ups", "posts")
 PSEUDONYM_PREFIX = "purged:"
@@ -433,6 +435,7 @@ def _geometry_values(geom) -> dict:
 
 
 def _write_plan(store, plan: _Plan) -> None:
+    stamp = db_time(now_utc(), store.postgres)
     with store._write() as conn:
         for layer, rows in plan.updates.items():
             if not rows:
@@ -444,6 +447,9 @@ def _write_plan(store, plan: _Plan) -> None:
                 if "geometry" in values:
                     values.update(_geometry_values(values.pop("geometry")))
                 values["row_hash"] = None
+                values["stored_at"] = stamp  # readers that follow changes see the scrub
+                if layer == "posts" and "text" in values:
+                    values["text_fp"] = text_digest(values["text"])
                 cond = [table.c[k] == v for k, v in zip(spec.key, key, strict=True)]
                 conn.execute(sa.update(table).where(*cond).values(**values))
             store._bump(conn, layer)

@@ -445,50 +445,55 @@ class Store(ShelterStatusMixin, LogMixin):
             return empty[[n for n in names if n in empty.columns]]
         return builder.frame()
 
-    def post_history(
-        self, text_fps: Iterable[str], *, exact_since, similar_since, until, columns=None
-    ) -> pd.DataFrame:
-        """Stored posts a batch of new posts may copy, for the dedupe (ingest/incidents.py).
+    def first_posts(self, text_fps: Iterable[str], *, since, until, columns=None) -> pd.DataFrame:
+        """The first stored post of each fingerprint in ``text_fps`` posted in [since, until).
 
-        Every post in [``similar_since``, ``until``) (near-copies are looked for over two hours)
-        plus, before that, the first post of each fingerprint in ``text_fps`` since
-        ``exact_since`` (exact copies are looked for over a day, and the dedupe only ever
-        matches the first post of a fingerprint). At disaster volumes this is a small part
-        of the day's posts, which a plain time-window read would return.
+        The dedupe (ingest/dedupe.py) matches a new post against the first post of its
+        fingerprint over a day: at disaster volumes that is a small part of the day's posts.
+        Read through ``ix_posts_fp`` (text_fp, posted_at).
         """
         spec = LAYERS["posts"]
         table = self.tables["posts"]
         names = list(dict.fromkeys([*spec.key, *(columns or spec.columns)]))
-        until_db = _db_time(until, self.postgres)
-        recent = sa.and_(
-            table.c.posted_at >= _db_time(similar_since, self.postgres),
-            table.c.posted_at < until_db,
+        window = sa.and_(
+            table.c.posted_at >= _db_time(since, self.postgres),
+            table.c.posted_at < _db_time(until, self.postgres),
         )
-        older = sa.and_(
-            table.c.posted_at >= _db_time(exact_since, self.postgres),
-            table.c.posted_at < _db_time(similar_since, self.postgres),
-        )
-        builder = FrameBuilder(spec, names)
         fps = sorted({f for f in text_fps if f})
+        stmts = []
+        for start in range(0, len(fps), 5_000):
+            first = (
+                sa.select(table.c.text_fp.label("fp"), func.min(table.c.posted_at).label("t"))
+                .where(table.c.text_fp.in_(fps[start : start + 5_000]), window)
+                .group_by(table.c.text_fp)
+                .subquery()
+            )
+            stmts.append(
+                sa.select(*[table.c[n] for n in names])
+                .select_from(table)
+                .join(first, sa.and_(table.c.text_fp == first.c.fp, table.c.posted_at == first.c.t))
+            )
+        return self._read_posts(stmts, names)
+
+    def posts_written_since(self, stored_since, *, posted_since=None, columns=None) -> pd.DataFrame:
+        """Posts inserted or changed at or after ``stored_since`` (``stored_at``, indexed).
+
+        ``posted_since`` keeps only the posts posted at or after it. A long-running ingest
+        follows what the store got since its last look this way (its own batches, staff edits,
+        another ingest process) instead of re-reading a time window.
+        """
+        spec = LAYERS["posts"]
+        table = self.tables["posts"]
+        names = list(dict.fromkeys([*spec.key, *(columns or spec.columns)]))
+        conds = [table.c.stored_at >= _db_time(stored_since, self.postgres)]
+        if posted_since is not None:
+            conds.append(table.c.posted_at >= _db_time(posted_since, self.postgres))
+        return self._read_posts([sa.select(*[table.c[n] for n in names]).where(*conds)], names)
+
+    def _read_posts(self, stmts: list, names: list[str]) -> pd.DataFrame:
+        spec = LAYERS["posts"]
+        builder = FrameBuilder(spec, names)
         with self._read() as conn:
-            stmts = [sa.select(*[table.c[n] for n in names]).where(recent)]
-            for start in range(0, len(fps), 5_000):
-                # Before the similarity window only the first post of each fingerprint can be
-                # matched (the dedupe keeps the earliest per fingerprint): read just those.
-                first = (
-                    sa.select(table.c.text_fp.label("fp"), func.min(table.c.posted_at).label("t"))
-                    .where(table.c.text_fp.in_(fps[start : start + 5_000]), older)
-                    .group_by(table.c.text_fp)
-                    .subquery()
-                )
-                stmts.append(
-                    sa.select(*[table.c[n] for n in names])
-                    .select_from(table)
-                    .join(
-                        first,
-                        sa.and_(table.c.text_fp == first.c.fp, table.c.posted_at == first.c.t),
-                    )
-                )
             for stmt in stmts:
                 result = conn.execution_options(yield_per=DECODE_CHUNK).execute(stmt)
                 for rows in result.partitions():

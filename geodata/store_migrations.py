@@ -79,10 +79,16 @@ def _v5_post_fingerprints(conn: sa.Connection, store) -> None:
         conn.execute(update, batch)
 
 
+def _v6_posts_stored_index(conn: sa.Connection, store) -> None:
+    """v6: an index on ``posts.stored_at`` (a long-running ingest reads what was written since)."""
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_posts_stored ON posts (stored_at)")
+
+
 MIGRATIONS: list[tuple[int, Callable]] = [
     (2, _v2_post_assignment),
     (3, _v3_indexes),
     (4, _v4_users),
     (5, _v5_post_fingerprints),
+    (6, _v6_posts_stored_index),
 ]
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6

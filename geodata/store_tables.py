@@ -68,6 +68,7 @@ def build_metadata(postgres: bool) -> sa.MetaData:
     )
     sa.Index("ix_posts_town", md.tables["posts"].c.town_code)
     sa.Index("ix_posts_fp", md.tables["posts"].c.text_fp, md.tables["posts"].c.posted_at)
+    sa.Index("ix_posts_stored", md.tables["posts"].c.stored_at)
     sa.Index("ix_safety_resident", md.tables["safety_replies"].c.resident_id)
     serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
     sa.Table(

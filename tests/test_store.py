@@ -12,6 +12,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+import sqlalchemy as sa
 
 from geodata.schema import now_utc
 from geodata.store import StaleVersion, UnknownRecord, open_store
@@ -278,38 +279,49 @@ def test_a_newer_app_opens_a_database_made_by_an_older_one(store_url):
     upgraded.dispose()
 
 
-def test_post_history_reads_copies_over_a_day_and_everything_of_the_last_two_hours(store_url):
+def test_first_posts_per_fingerprint_and_posts_written_since(store_url):
     long = "多摩川の水位が上がって布田二丁目の河川敷が水につかっています"
     store = open_store(store_url)
     old = _posts(3, start=0, text=long)  # T0 + 0..2 min
     old["text"] = [long, "RT " + long + " #調布", "国領町で停電しています、信号も消えています"]
-    # post 1 is a later copy of post 0 (the first of its fingerprint): it is not needed
     recent = _posts(2, start=600, text="染地の都営住宅の前が冠水")  # T0 + 10 h
     store.upsert("posts", pd.concat([old, recent]))
-    # A database from before posts.text_fp: the migration adds and fills it.
+    # A database from before posts.text_fp and ix_posts_stored: the migrations add them.
     with store.engine.begin() as conn:
         conn.exec_driver_sql("DROP INDEX IF EXISTS ix_posts_fp")
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_posts_stored")
         conn.exec_driver_sql("ALTER TABLE posts DROP COLUMN text_fp")
         conn.exec_driver_sql("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     store.dispose()
     store = open_store(store_url)
+    indexes = {ix["name"] for ix in sa.inspect(store.engine).get_indexes("posts")}
+    assert {"ix_posts_fp", "ix_posts_stored"} <= indexes
     with store.engine.connect() as conn:
         fps = dict(conn.exec_driver_sql("SELECT post_id, text_fp FROM posts").all())
     assert fps["0"] == fps["1"] == text_digest(long)  # RT and hashtag removed: one fingerprint
     assert fps["2"] != fps["0"]
     assert fps["600"] is None  # too short to be called a copy: no fingerprint
     now = T0 + timedelta(hours=11)
-    history = store.post_history(
-        [text_digest("RT " + long)],
-        exact_since=now - timedelta(hours=24),
-        similar_since=now - timedelta(hours=2),
-        until=now,
+    first = store.first_posts(
+        [text_digest("RT " + long), text_digest("別の投稿で、まだ誰も書いていない長めの文章です")],
+        since=now - timedelta(hours=24),
+        until=now - timedelta(hours=2),
         columns=["text", "posted_at", "repost_of"],
     )
-    # the first post of the batch's fingerprint (10 h old) and the two posts of the last 2 h;
-    # not its later copy, nor the unrelated post of 10 h ago
-    assert sorted(history["post_id"]) == ["0", "600", "601"]
-    assert list(history.columns[:3]) == ["platform", "post_id", "text"]
+    # the first post of the fingerprint; not its later copy, nor the unrelated post
+    assert first["post_id"].tolist() == ["0"]
+    assert list(first.columns[:3]) == ["platform", "post_id", "text"]
+    assert store.first_posts([fps["0"]], since=T0 + timedelta(minutes=1), until=now)[
+        "post_id"
+    ].tolist() == ["1"]  # the window bounds the search
+    # What was written since a moment: a staff edit, not the untouched posts.
+    mark = now_utc()
+    store.update("posts", ("mastodon", "2"), {"assigned_to": "suzuki"}, actor="admin")
+    store.upsert("posts", recent)  # unchanged rows are not written again
+    written = store.posts_written_since(mark, columns=["text", "posted_at", "repost_of"])
+    assert written["post_id"].tolist() == ["2"]
+    assert written["text"].tolist() == ["国領町で停電しています、信号も消えています"]
+    assert len(store.posts_written_since(mark, posted_since=T0 + timedelta(hours=1))) == 0
     store.dispose()
 
 
