@@ -83,6 +83,7 @@ class IngestContext:
         self._frames: dict[str, pd.DataFrame] = {}
         self._versions: dict[str, int] = {}
         self._pinned: dict[str, bool] = {}
+        self._copies = None
 
     def frame(self, layer: str) -> pd.DataFrame:
         """The whole stored ``layer`` (cached for the life of the context)."""
@@ -117,6 +118,16 @@ class IngestContext:
         self._frames.pop(layer, None)
         if layer in ("towns", "shelters") and not self._gazetteer_given:
             self._gazetteer = None
+
+    @property
+    def copies(self):
+        """The :class:`ingest.dedupe.CopyHistory` of the posts batches (kept for the life of
+        the context, so a long-running ingest does not re-read the hours before each batch)."""
+        if self._copies is None:
+            from ingest.dedupe import CopyHistory
+
+            self._copies = CopyHistory(self.store)
+        return self._copies
 
     @property
     def gazetteer(self):

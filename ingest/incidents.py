@@ -1,15 +1,6 @@
-"""Dedupe of posts and merging of posts, replies and field reports into incidents.
+"""Merging posts, safety replies and field reports into incidents.
 
-Dedupe (posts)
-    A post whose text is a copy of an earlier one collapses onto it: ``repost_of`` is set to the
-    first post (``platform:post_id``, following chains to the root). Texts are compared by a
-    fingerprint — NFKC, lower case, URLs, @mentions, #hashtags, whitespace, punctuation and
-    emoji removed. Same fingerprint (at least ``MIN_EXACT`` characters) within
-    ``EXACT_WINDOW`` = a copy; otherwise character 3-gram Jaccard similarity >=
-    ``SIMILARITY`` (fingerprints of at least ``MIN_SIMILAR`` characters) within
-    ``SIMILAR_WINDOW``, with MinHash LSH buckets so a post is compared only with likely
-    matches. Short texts (「助けて」) are never collapsed: two people writing them are two
-    reports.
+Dedupe of posts (``repost_of``) is in ingest/dedupe.py; copies never start or join incidents.
 
 Incidents
     An incident gathers the pieces about one thing at one place: posts (not copies; primary
@@ -30,179 +21,19 @@ Incidents
 from __future__ import annotations
 
 import math
-import zlib
-from functools import lru_cache
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geodata.schema import STORE_CRS, empty_frame
-from geodata.textfp import MIN_EXACT, fingerprint
 from ingest.base import digest
+from ingest.dedupe import post_key, present
 
 WINDOW = pd.Timedelta(hours=2)
 RADIUS_M = 300.0
-EXACT_WINDOW = pd.Timedelta(hours=24)
-SIMILAR_WINDOW = pd.Timedelta(hours=2)
-SIMILARITY = 0.8
-MIN_SIMILAR = 20
 _M_PER_DEG = 111_320.0
 _CELL = RADIUS_M / _M_PER_DEG  # degrees of latitude per cell
 _WINDOW_NS = WINDOW.value
-_EXACT_NS = EXACT_WINDOW.value
-_SIMILAR_NS = SIMILAR_WINDOW.value
-_BANDS, _ROWS = 6, 3  # a pair at Jaccard 0.8 shares a bucket with p = 0.986
-_PRIME = (1 << 31) - 1
-_rng = np.random.default_rng(20240109)
-_A = _rng.integers(1, _PRIME, _BANDS * _ROWS, dtype=np.int64)
-_B = _rng.integers(0, _PRIME, _BANDS * _ROWS, dtype=np.int64)
-
-
-@lru_cache(maxsize=1 << 17)
-def _sketch(fp: str) -> tuple[frozenset, tuple]:
-    """Shingles and LSH bands of a fingerprint (cached: a stored post is seen again by every
-    batch of the next 24 h as history)."""
-    sh = frozenset(_shingles(fp))
-    return sh, tuple(enumerate(_bands(sh)))
-
-
-def _shingles(fp: str) -> set[str]:
-    return {fp[i : i + 3] for i in range(max(1, len(fp) - 2))}
-
-
-def _bands(shingles: set[str]) -> list[int]:
-    hashes = np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.int64, len(shingles))
-    mins = ((np.outer(hashes, _A) + _B) % _PRIME).min(axis=0)
-    return [hash((b, *mins[b * _ROWS : (b + 1) * _ROWS].tolist())) for b in range(_BANDS)]
-
-
-def post_key(platform, post_id) -> str:
-    """The ``platform:post_id`` form of a post key (repost_of and incident members use it)."""
-    return f"{platform}:{post_id}"
-
-
-def mark_duplicates(posts: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Set ``repost_of`` of posts that copy an earlier post (see the module docstring).
-
-    Parameters
-    ----------
-    posts : new rows of the posts layer (platform, post_id, text, posted_at, repost_of).
-    history : stored posts of the time window before them (same columns), or None.
-
-    Returns
-    -------
-    A copy of ``posts`` with ``repost_of`` filled where a copy was found.
-    """
-    out = posts.copy()
-    if not len(out):
-        return out
-    keys = [post_key(p, i) for p, i in zip(out["platform"], out["post_id"], strict=True)]
-    times = _ns(out["posted_at"])
-    # A post older than this can match a new one only by exact fingerprint, never by
-    # similarity: its shingles are not needed (most of a 24 h history, at disaster volumes).
-    index = _CopyIndex(similar_from=min(times) - _SIMILAR_NS)
-    texts = out["text"].tolist()
-    repost = out["repost_of"].astype(object).tolist()
-    # One timeline of stored and new posts. A stored post keeps what it has (a re-run changes
-    # nothing); a new post may only copy a post before it.
-    timeline = [(times[i], keys[i], i) for i in range(len(out))]
-    stored: dict[str, tuple] = {}
-    if history is not None and len(history):
-        for platform, post_id, text, when, repost_of in zip(
-            history["platform"], history["post_id"], history["text"], _ns(history["posted_at"]),
-            history["repost_of"], strict=True,
-        ):  # fmt: skip
-            key = post_key(platform, post_id)
-            stored[key] = (text, repost_of if _present(repost_of) else None)
-            timeline.append((when, key, -1))
-    done: set[str] = set()
-    for when, key, i in sorted(timeline):
-        if key in done:
-            continue
-        done.add(key)
-        if key in stored:
-            text, repost_of = stored[key]
-            if i >= 0:
-                repost[i] = repost_of
-        else:
-            text = texts[i]
-        fp = fingerprint(text if isinstance(text, str) else None)
-        if i >= 0 and key not in stored and not _present(repost[i]) and fp:
-            repost[i] = index.find(fp, when, key)
-        own = repost[i] if i >= 0 else stored[key][1]
-        index.add(key, when, fp, own if _present(own) else None)
-    out["repost_of"] = pd.Series(repost, index=out.index, dtype=object)
-    return out
-
-
-def _ns(times) -> list[int]:
-    """Nanoseconds since the epoch (whatever resolution the column has)."""
-    return pd.Series(pd.to_datetime(times, utc=True)).dt.as_unit("ns").astype("int64").tolist()
-
-
-class _CopyIndex:
-    """Posts seen so far: first post per fingerprint, LSH buckets, and copy -> original."""
-
-    def __init__(self, similar_from: int | None = None):
-        self.exact: dict[str, tuple[int, str]] = {}
-        self.buckets: dict[tuple[int, int], list[tuple[int, str, frozenset]]] = {}
-        self.root: dict[str, str] = {}
-        self.similar_from = similar_from  # posts before this are not put into the LSH buckets
-
-    def resolve(self, key: str) -> str:
-        seen = set()
-        while key in self.root and key not in seen:
-            seen.add(key)
-            key = self.root[key]
-        return key
-
-    def sketch(self, fp: str) -> tuple[frozenset, tuple]:
-        return _sketch(fp)
-
-    def add(self, key: str, when: int, fp: str, repost_of: str | None) -> None:
-        if repost_of:
-            self.root[key] = repost_of
-        if len(fp) >= MIN_EXACT and (fp not in self.exact or _earlier(when, key, *self.exact[fp])):
-            self.exact[fp] = (when, key)
-        if len(fp) >= MIN_SIMILAR and (self.similar_from is None or when >= self.similar_from):
-            sh, bands = self.sketch(fp)
-            for band in bands:
-                self.buckets.setdefault(band, []).append((when, key, sh))
-
-    def find(self, fp: str, when: int, key: str) -> str | None:
-        """The root of the earliest earlier post ``fp`` copies, else None."""
-        if len(fp) >= MIN_EXACT and fp in self.exact:
-            first_time, first_key = self.exact[fp]
-            if (
-                _earlier(first_time, first_key, when, key)
-                and when - first_time <= _EXACT_NS
-                and self.resolve(first_key) != key
-            ):
-                return self.resolve(first_key)
-        if len(fp) < MIN_SIMILAR:
-            return None
-        sh, bands = self.sketch(fp)
-        best, best_score = None, SIMILARITY
-        for band in bands:
-            for other_time, other_key, other_sh in self.buckets.get(band, ()):
-                if not _earlier(other_time, other_key, when, key):
-                    continue
-                if when - other_time > _SIMILAR_NS or self.resolve(other_key) == key:
-                    continue
-                score = len(sh & other_sh) / len(sh | other_sh)
-                if score > best_score or (score == best_score and best is None):
-                    best, best_score = other_key, score
-        return self.resolve(best) if best else None
-
-
-def _present(value) -> bool:
-    return isinstance(value, str) and bool(value)
-
-
-def _earlier(other_time, other_key: str, when, key: str) -> bool:
-    """Whether the other post came first (ties broken by key, so the choice is stable)."""
-    return other_time < when or (other_time == when and other_key < key)
 
 
 # -- incidents ------------------------------------------------------------------------------
@@ -357,7 +188,7 @@ def pieces(layer: str, frame: pd.DataFrame) -> list[tuple]:
             point = point.representative_point()
         if layer == "posts":
             cats = [c for c in (rec.get("categories") or []) if c != "その他"]
-            if _present(rec.get("repost_of")) or not cats:
+            if present(rec.get("repost_of")) or not cats:
                 continue
             item = (post_key(rec["platform"], rec["post_id"]), cats[0], rec["posted_at"],
                     rec.get("urgency"))  # fmt: skip
@@ -376,7 +207,7 @@ def pieces(layer: str, frame: pd.DataFrame) -> list[tuple]:
         town_code = rec.get("town_code") if layer != "safety_replies" else None
         if point is None and not town_code:
             continue
-        if _present(rec.get("incident_id")):
+        if present(rec.get("incident_id")):
             continue
         out.append((label, *item, point, town_code))
     return out

@@ -6,7 +6,8 @@ One batch (:func:`run_source`):
 2. ``fetch(cursor)`` — the whole batch is read before anything is written, so a failure part
    way (HTTP 500, timeout, malformed JSON, a truncated page) writes nothing;
 3. ``normalize`` — bad records become rejections, the batch goes on;
-4. posts: geocode (gazetteer) and classify, then collapse copies (``repost_of``);
+4. posts: geocode (gazetteer) and classify, then collapse copies (``repost_of``) with the
+   context's :class:`ingest.dedupe.CopyHistory` (kept between batches);
 5. keep what staff changed on stored rows (triage, assignee, incident, a manual position, a
    manual roster match) — a re-fetched record never undoes a staff edit;
 6. link incident pieces (posts, safety replies, field reports) and write the incidents;
@@ -29,9 +30,8 @@ import geopandas as gpd
 import pandas as pd
 
 from geodata.schema import LAYERS, validate
-from geodata.textfp import text_digest
 from ingest.base import IngestContext, Source
-from ingest.incidents import EXACT_WINDOW, SIMILAR_WINDOW, link_incidents, mark_duplicates
+from ingest.incidents import link_incidents
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def run_source(
         result["fetched"] = len(records)
         if layer == "posts":
             frame = enrich_posts(frame, context)
-            frame = mark_duplicates(frame, _post_history(store, frame))
+            frame = context.copies.mark(frame)
         if layer in STAFF_FIELDS:
             frame = keep_staff_fields(store, layer, frame)
         if layer in INCIDENT_LAYERS:
@@ -211,20 +211,30 @@ def enrich_posts(frame: pd.DataFrame, context: IngestContext) -> pd.DataFrame:
 
 
 def _existing(store, layer: str, frame: pd.DataFrame) -> dict[tuple, dict]:
-    """Stored rows (as dicts with geometry) for the keys of ``frame``."""
+    """Stored rows (as dicts with geometry) for the keys of ``frame``.
+
+    Read per value of the key's leading columns (e.g. per platform), so the read uses the
+    primary key index: the last key column alone is not indexed.
+    """
     spec = LAYERS[layer]
-    last = spec.key[-1]
-    values = [v for v in frame[last].dropna().unique().tolist()]
+    *lead, last = spec.key
     columns = list(STAFF_FIELDS[layer])
     if layer == "posts":
         columns += ["geo_source", "geo_confidence", "matched_place", "town_code", "geometry"]
     found: dict[tuple, dict] = {}
-    for start in range(0, len(values), CHUNK):
-        part = store.read(layer, where={last: values[start : start + CHUNK]}, columns=columns)
-        geoms = part.geometry if "geometry" in part and len(part) else [None] * len(part)
-        for rec, geom in zip(part.to_dict("records"), geoms, strict=False):
-            rec["geometry"] = geom
-            found[tuple(rec[k] for k in spec.key)] = rec
+    keyed = frame[list(spec.key)].dropna()
+    groups = keyed.groupby(lead, sort=False)[last] if lead else [((), keyed[last])]
+    for prefix, values in groups:
+        prefix = prefix if isinstance(prefix, tuple) else (prefix,)
+        values = values.unique().tolist()
+        for start in range(0, len(values), CHUNK):
+            where = dict(zip(lead, prefix, strict=True))
+            where[last] = values[start : start + CHUNK]
+            part = store.read(layer, where=where, columns=columns)
+            geoms = part.geometry if "geometry" in part and len(part) else [None] * len(part)
+            for rec, geom in zip(part.to_dict("records"), geoms, strict=False):
+                rec["geometry"] = geom
+                found[tuple(rec[k] for k in spec.key)] = rec
     return found
 
 
@@ -268,21 +278,6 @@ def _filled(value) -> bool:
         return not bool(pd.isna(value))
     except (TypeError, ValueError):
         return True
-
-
-def _post_history(store, frame: pd.DataFrame) -> pd.DataFrame | None:
-    if not len(frame):
-        return None
-    times = pd.to_datetime(frame["posted_at"], utc=True, errors="coerce").dropna()
-    if not len(times):
-        return None
-    return store.post_history(
-        [text_digest(t) for t in frame["text"]],
-        exact_since=times.min() - EXACT_WINDOW,
-        similar_since=times.min() - SIMILAR_WINDOW,
-        until=times.max() + pd.Timedelta(seconds=1),
-        columns=["text", "posted_at", "repost_of"],
-    )
 
 
 def _link(store, layer: str, frame: pd.DataFrame) -> pd.DataFrame:

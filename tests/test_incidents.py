@@ -12,7 +12,9 @@ import pandas as pd
 import shapely
 
 from geodata.schema import validate
-from ingest.incidents import fingerprint, link_incidents, mark_duplicates
+from geodata.textfp import fingerprint
+from ingest.dedupe import mark_duplicates
+from ingest.incidents import link_incidents
 from ingest.line_webhook import spool_write
 from ingest.runner import run_all
 from ingest.sources.field_reports import FieldReportSource

@@ -49,8 +49,9 @@ def _fill(url: str) -> dict:
     from geodata.schema import now_utc
     from geodata.store import open_store
     from ingest.base import IngestContext
+    from ingest.dedupe import mark_duplicates
     from ingest.drill import generate, load_into_store
-    from ingest.incidents import link_incidents, mark_duplicates
+    from ingest.incidents import link_incidents
     from ingest.runner import enrich_posts
 
     store = open_store(url)

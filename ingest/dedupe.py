@@ -1,0 +1,392 @@
+"""Dedupe of posts: a copy of an earlier post collapses onto it (``repost_of``).
+
+``repost_of`` is set to the first post (``platform:post_id``, following chains to the root).
+Texts are compared by a fingerprint (geodata/textfp.py: NFKC, lower case, URLs, @mentions,
+#hashtags, whitespace, punctuation and emoji removed). Same fingerprint (at least ``MIN_EXACT``
+characters) within ``EXACT_WINDOW`` = a copy; otherwise character 3-gram Jaccard similarity
+>= ``SIMILARITY`` (fingerprints of at least ``MIN_SIMILAR`` characters) within
+``SIMILAR_WINDOW``, with MinHash LSH buckets so a post is compared only with likely matches.
+Short texts (「助けて」) are never collapsed: two people writing them are two reports.
+
+A new post may only copy a post before it; a post already stored keeps what it has (a re-run
+changes nothing).
+
+Across batches (:class:`CopyHistory`)
+    A long-running ingest keeps what it knows of the stored posts between batches: every post
+    from ``SIMILAR_WINDOW`` before its batches on (fingerprint, LSH buckets, ``repost_of``).
+    Before a batch it reads from the store only
+
+    * the posts written since its last look (``posts.stored_at``, indexed): its own previous
+      batch, staff edits (an un-merged copy), another ingest process, a retention scrub;
+    * the stretch of time a batch needs that it does not hold yet (the first batch, or a
+      source catching up on hours it missed);
+    * the first post of each of the batch's fingerprints in the day before what it holds.
+
+    At a million posts a day the two hours before a batch hold ~100k posts: re-reading and
+    re-walking them for every batch was most of the ingest time. Posts more than
+    ``SIMILAR_WINDOW`` + ``KEEP_MARGIN`` older than the newest batch are dropped from memory.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import timedelta
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from geodata.schema import now_utc
+from geodata.textfp import MIN_EXACT, fingerprint, text_digest
+
+EXACT_WINDOW = pd.Timedelta(hours=24)
+SIMILAR_WINDOW = pd.Timedelta(hours=2)
+SIMILARITY = 0.8
+MIN_SIMILAR = 20
+KEEP_MARGIN = pd.Timedelta(hours=1)  # held beyond the similarity window (sources lag)
+WRITE_SLACK = timedelta(minutes=2)  # re-read writes this far back (commit order, clock skew)
+_EXACT_NS = EXACT_WINDOW.value
+_SIMILAR_NS = SIMILAR_WINDOW.value
+_BANDS, _ROWS = 6, 3  # a pair at Jaccard 0.8 shares a bucket with p = 0.986
+_PRIME = (1 << 31) - 1
+_rng = np.random.default_rng(20240109)
+_A = _rng.integers(1, _PRIME, _BANDS * _ROWS, dtype=np.int64)
+_B = _rng.integers(0, _PRIME, _BANDS * _ROWS, dtype=np.int64)
+HISTORY_COLUMNS = ["text", "posted_at", "repost_of"]
+
+
+@lru_cache(maxsize=1 << 16)
+def _sketch(fp: str) -> tuple[frozenset, tuple]:
+    """Shingles and LSH bands of a fingerprint (cached: copies share them)."""
+    sh = frozenset(_shingles(fp))
+    return sh, tuple(enumerate(_bands(sh)))
+
+
+def _shingles(fp: str) -> set[str]:
+    return {fp[i : i + 3] for i in range(max(1, len(fp) - 2))}
+
+
+def _bands(shingles: set[str]) -> list[int]:
+    hashes = np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.int64, len(shingles))
+    mins = ((np.outer(hashes, _A) + _B) % _PRIME).min(axis=0)
+    return [hash((b, *mins[b * _ROWS : (b + 1) * _ROWS].tolist())) for b in range(_BANDS)]
+
+
+def post_key(platform, post_id) -> str:
+    """The ``platform:post_id`` form of a post key (repost_of and incident members use it)."""
+    return f"{platform}:{post_id}"
+
+
+def present(value) -> bool:
+    """Whether ``value`` is a non-empty string (a set ``repost_of``)."""
+    return isinstance(value, str) and bool(value)
+
+
+def _earlier(other_time, other_key: str, when, key: str) -> bool:
+    """Whether the other post came first (ties broken by key, so the choice is stable)."""
+    return other_time < when or (other_time == when and other_key < key)
+
+
+def _ns(times) -> list[int]:
+    """Nanoseconds since the epoch (whatever resolution the column has)."""
+    return pd.Series(pd.to_datetime(times, utc=True)).dt.as_unit("ns").astype("int64").tolist()
+
+
+class CopyIndex:
+    """Posts known so far: fingerprint per post, first post per fingerprint, LSH buckets and
+    copy -> original. A post can be put again (a re-read or an edit): the last put wins.
+
+    Parameters
+    ----------
+    similar_from : posts before this time (ns) are not put into the LSH buckets (they can
+        only be matched by exact fingerprint).
+    """
+
+    def __init__(self, similar_from: int | None = None):
+        self.info: dict[str, tuple[int, str, str | None]] = {}  # key -> (when, fp, repost_of)
+        self.exact: dict[str, tuple[int, str]] = {}
+        self.buckets: dict[int, list[tuple[int, str, str]]] = {}  # band -> [(when, key, fp)]
+        self.root: dict[str, str] = {}
+        self.older: dict[str, tuple[int, str]] = {}  # fp -> first post before what is held
+        self.similar_from = similar_from
+        self._undo: list | None = None
+
+    def __len__(self) -> int:
+        return len(self.info)
+
+    def resolve(self, key: str) -> str:
+        seen = set()
+        while key in self.root and key not in seen:
+            seen.add(key)
+            key = self.root[key]
+        return key
+
+    def put(self, key: str, when: int, fp: str, repost_of: str | None):
+        """Know the post ``key`` (stored, or new in the batch being marked)."""
+        repost_of = repost_of if present(repost_of) else None
+        old = self.info.get(key)
+        if old == (when, fp, repost_of):
+            return
+        if self._undo is not None:
+            self._undo.append(("info", key, old, self.root.get(key)))
+        self.info[key] = (when, fp, repost_of)
+        if repost_of:
+            self.root[key] = repost_of
+        else:
+            self.root.pop(key, None)
+        if old is not None and old[:2] == (when, fp):
+            return
+        if len(fp) >= MIN_EXACT and (fp not in self.exact or _earlier(when, key, *self.exact[fp])):
+            if self._undo is not None:
+                self._undo.append(("exact", fp, self.exact.get(fp)))
+            self.exact[fp] = (when, key)
+        if len(fp) >= MIN_SIMILAR and (self.similar_from is None or when >= self.similar_from):
+            for band in self.sketch(fp)[1]:
+                self.buckets.setdefault(band, []).append((when, key, fp))
+                if self._undo is not None:
+                    self._undo.append(("bucket", band))
+
+    def _current(self, key: str, fp: str) -> bool:
+        """Whether ``key`` still has the fingerprint ``fp`` (an edited post does not)."""
+        info = self.info.get(key)
+        return info is not None and info[1] == fp
+
+    def sketch(self, fp: str) -> tuple[frozenset, tuple]:
+        return _sketch(fp)
+
+    def find(self, fp: str, when: int, key: str) -> str | None:
+        """The root of the earliest earlier post ``fp`` copies, else None."""
+        first = self.older.get(fp) if len(fp) >= MIN_EXACT else None
+        if first is None and len(fp) >= MIN_EXACT and fp in self.exact:
+            first = self.exact[fp] if self._current(self.exact[fp][1], fp) else None
+        if first is not None:
+            first_time, first_key = first
+            if (
+                _earlier(first_time, first_key, when, key)
+                and when - first_time <= _EXACT_NS
+                and self.resolve(first_key) != key
+            ):
+                return self.resolve(first_key)
+        if len(fp) < MIN_SIMILAR:
+            return None
+        sh, bands = self.sketch(fp)
+        best, best_score, best_time = None, SIMILARITY, 0
+        looked: set[str] = set()
+        for band in bands:
+            for other_time, other_key, other_fp in self.buckets.get(band, ()):
+                if other_key in looked or not _earlier(other_time, other_key, when, key):
+                    continue
+                looked.add(other_key)
+                if when - other_time > _SIMILAR_NS or self.resolve(other_key) == key:
+                    continue
+                if not self._current(other_key, other_fp):
+                    continue
+                other_sh = self.sketch(other_fp)[0]
+                score = len(sh & other_sh) / len(sh | other_sh)
+                if score > best_score or (
+                    score == best_score
+                    and (best is None or _earlier(other_time, other_key, best_time, best))
+                ):  # a tie goes to the earliest post, whatever order the posts came in
+                    best, best_score, best_time = other_key, score, other_time
+        return self.resolve(best) if best else None
+
+    def mark(self, posts: pd.DataFrame, *, keep: bool = True) -> list:
+        """``repost_of`` for each row of ``posts`` (oldest first; a stored post keeps its own).
+
+        ``keep=False`` forgets the batch's posts afterwards: what reaches the store is read
+        back from it (a rejected row must not be matched later).
+        """
+        keys = [post_key(p, i) for p, i in zip(posts["platform"], posts["post_id"], strict=True)]
+        times = _ns(posts["posted_at"])
+        texts = posts["text"].tolist()
+        repost = posts["repost_of"].astype(object).tolist()
+        self._undo = None if keep else []
+        try:
+            done: set[str] = set()
+            for i in sorted(range(len(keys)), key=lambda j: (times[j], keys[j])):
+                key = keys[i]
+                if key in done:
+                    continue
+                done.add(key)
+                known = self.info.get(key)
+                if known is not None:  # stored: keeps what it has
+                    repost[i] = known[2]
+                    continue
+                text = texts[i]
+                fp = fingerprint(text if isinstance(text, str) else None)
+                if not present(repost[i]) and fp:
+                    repost[i] = self.find(fp, times[i], key)
+                self.put(key, times[i], fp, repost[i] if present(repost[i]) else None)
+        finally:
+            undo, self._undo = self._undo, None
+            for entry in reversed(undo or ()):
+                self._revert(entry)
+        return repost
+
+    def _revert(self, entry: tuple) -> None:
+        kind = entry[0]
+        if kind == "bucket":
+            bucket = self.buckets[entry[1]]
+            bucket.pop()
+            if not bucket:
+                del self.buckets[entry[1]]
+        elif kind == "exact":
+            _, fp, old = entry
+            if old is None:
+                self.exact.pop(fp, None)
+            else:
+                self.exact[fp] = old
+        else:
+            _, key, old, root = entry
+            if old is None:
+                self.info.pop(key, None)
+            else:
+                self.info[key] = old
+            if root is None:
+                self.root.pop(key, None)
+            else:
+                self.root[key] = root
+
+    def set_older(self, frame: pd.DataFrame) -> None:
+        """The first posts of fingerprints from before the held posts (replaces the last set)."""
+        self.older = {}
+        for platform, post_id, text, when, repost_of in _rows(frame):
+            key = post_key(platform, post_id)
+            fp = fingerprint(text if isinstance(text, str) else None)
+            if len(fp) >= MIN_EXACT and (
+                fp not in self.older or _earlier(when, key, *self.older[fp])
+            ):
+                self.older[fp] = (when, key)
+            if present(repost_of):
+                self.root[key] = repost_of
+
+    def put_frame(self, frame: pd.DataFrame | None) -> None:
+        """Know the stored posts of ``frame`` (platform, post_id, text, posted_at, repost_of)."""
+        for platform, post_id, text, when, repost_of in _rows(frame):
+            fp = fingerprint(text if isinstance(text, str) else None)
+            self.put(post_key(platform, post_id), when, fp, repost_of)
+
+    def forget_before(self, when: int) -> None:
+        """Drop the posts before ``when`` (ns)."""
+        gone = [k for k, info in self.info.items() if info[0] < when]
+        for key in gone:
+            del self.info[key]
+            self.root.pop(key, None)
+        self.exact = {fp: v for fp, v in self.exact.items() if v[0] >= when}
+        self.buckets = {
+            band: kept
+            for band, entries in self.buckets.items()
+            if (kept := [e for e in entries if e[0] >= when])
+        }
+        if self.similar_from is not None:
+            self.similar_from = max(self.similar_from, when)
+
+
+def _rows(frame: pd.DataFrame | None):
+    """(platform, post_id, text, posted_at ns, repost_of) of stored posts."""
+    if frame is None or not len(frame):
+        return iter(())
+    return zip(
+        frame["platform"], frame["post_id"], frame["text"], _ns(frame["posted_at"]),
+        frame["repost_of"], strict=True,
+    )  # fmt: skip
+
+
+def mark_duplicates(posts: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Set ``repost_of`` of posts that copy an earlier post (see the module docstring).
+
+    Parameters
+    ----------
+    posts : new rows of the posts layer (platform, post_id, text, posted_at, repost_of).
+    history : stored posts of the time window before them (same columns), or None.
+
+    Returns
+    -------
+    A copy of ``posts`` with ``repost_of`` filled where a copy was found.
+    """
+    out = posts.copy()
+    if not len(out):
+        return out
+    # A post older than this can match a new one only by exact fingerprint, never by
+    # similarity: its shingles are not needed.
+    index = CopyIndex(similar_from=min(_ns(out["posted_at"])) - _SIMILAR_NS)
+    index.put_frame(history)
+    out["repost_of"] = pd.Series(index.mark(out), index=out.index, dtype=object)
+    return out
+
+
+class CopyHistory:
+    """What a long-running ingest knows of the stored posts, kept between batches.
+
+    Parameters
+    ----------
+    store : the store the batches go to (``first_posts``, ``posts_written_since``, ``read``);
+        None: batches are only compared with themselves.
+    """
+
+    def __init__(self, store):
+        self.store = store
+        self.index = CopyIndex(similar_from=None)
+        self.held_from: int | None = None  # every stored post posted since this is known (ns)
+        self.written_since = None  # the store's writes before this time are known
+        self.newest_batch: int | None = None
+        self.reads = {"window": 0, "written": 0, "first": 0}  # rows read, per kind
+
+    def mark(self, posts: pd.DataFrame) -> pd.DataFrame:
+        """A copy of the batch ``posts`` with ``repost_of`` set (as :func:`mark_duplicates` with
+        the stored history of the batch's time window)."""
+        out = posts.copy()
+        times = pd.to_datetime(out["posted_at"], utc=True, errors="coerce").dropna()
+        if self.store is None or not len(times):
+            return mark_duplicates(out)
+        start = pd.Timestamp(times.min()).as_unit("ns").value
+        self._sync(start - _SIMILAR_NS)
+        first = self.store.first_posts(
+            [text_digest(t) for t in out["text"]],
+            since=pd.Timestamp(start - _EXACT_NS, tz="UTC"),
+            until=pd.Timestamp(self.held_from, tz="UTC"),
+            columns=HISTORY_COLUMNS,
+        )
+        self.reads["first"] += len(first)
+        self.index.set_older(first)
+        out["repost_of"] = pd.Series(
+            self.index.mark(out, keep=False), index=out.index, dtype=object
+        )
+        self.newest_batch = max(self.newest_batch or start, start)
+        keep_from = self.newest_batch - _SIMILAR_NS - KEEP_MARGIN.value
+        if self.held_from < keep_from - KEEP_MARGIN.value:
+            self.index.forget_before(keep_from)
+            self.held_from = keep_from
+        return out
+
+    def _sync(self, need_from: int) -> None:
+        """Read what the store got since the last look, and the time the batch needs."""
+        looked_at = now_utc()
+        if self.held_from is None:
+            window = self.store.read(
+                "posts", since=pd.Timestamp(need_from, tz="UTC"), columns=HISTORY_COLUMNS
+            )
+            self.reads["window"] += len(window)
+            self.index.put_frame(window)
+            self.held_from = need_from
+            self.index.similar_from = need_from
+        else:
+            written = self.store.posts_written_since(
+                self.written_since - WRITE_SLACK,
+                posted_since=pd.Timestamp(self.held_from, tz="UTC"),
+                columns=HISTORY_COLUMNS,
+            )
+            self.reads["written"] += len(written)
+            self.index.put_frame(written)
+            if need_from < self.held_from:
+                gap = self.store.read(
+                    "posts",
+                    since=pd.Timestamp(need_from, tz="UTC"),
+                    until=pd.Timestamp(self.held_from, tz="UTC"),
+                    columns=HISTORY_COLUMNS,
+                )
+                self.reads["window"] += len(gap)
+                self.index.similar_from = need_from
+                self.index.put_frame(gap)
+                self.held_from = need_from
+        self.written_since = looked_at

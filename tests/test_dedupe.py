@@ -1,0 +1,124 @@
+"""The dedupe's history kept between batches (ingest.dedupe.CopyHistory) against a full read."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geodata.schema import validate
+from ingest.dedupe import CopyHistory, mark_duplicates
+
+T0 = pd.Timestamp("2026-10-12 00:00", tz="UTC")
+BASES = [
+    "多摩川の水位がかなり上がってきた、布田二丁目あたり危ないかも",
+    "染地三丁目の都営住宅前の道路が冠水して車が立ち往生しています",
+    "小島町一丁目の交差点で倒木があり通行止めになっています",
+    "国領町で停電しています、信号も消えているので車は注意してください",
+    "深大寺の坂で土砂が崩れて道がふさがっています、通れません",
+]
+
+
+def _text(rng: np.random.Generator, i: int) -> str:
+    """A fresh text, an exact copy (RT, hashtag, URL) or a near copy of a base text."""
+    base = BASES[int(rng.integers(len(BASES)))]
+    kind = int(rng.integers(5))
+    if kind == 0:
+        return f"{base} 投稿{i}番目の独自の文章もここに付け足されていて長いです"
+    if kind == 1:
+        return f"RT @user{i}: {base} #調布 https://x.example/{i}"
+    if kind == 2:
+        return base + "です"
+    if kind == 3:
+        return f"助けて {i}"  # short: never a copy
+    return base
+
+
+def _posts(rng, ids, minutes) -> pd.DataFrame:
+    frame = gpd.GeoDataFrame(
+        {
+            "platform": "mastodon",
+            "post_id": [str(i) for i in ids],
+            "text": [_text(rng, i) for i in ids],
+            "posted_at": [T0 + pd.Timedelta(seconds=round(float(m) * 60)) for m in minutes],
+            "categories": [["浸水・冠水"]] * len(ids),
+            "urgency": 1,
+            "triage": "new",
+            "repost_of": None,
+        },
+        geometry=[None] * len(ids),
+        crs=4326,
+    )
+    valid, rejected = validate(frame, "posts")
+    assert rejected.empty
+    return valid
+
+
+def _batches(seed: int = 7):
+    """30 h of posts in batches of 40, one source lagging by an hour, then a catch-up of 5 h."""
+    rng = np.random.default_rng(seed)
+    minutes = np.sort(rng.uniform(0, 30 * 60, 2400))
+    ids = np.arange(len(minutes))
+    chunks = [(ids[i : i + 40], minutes[i : i + 40]) for i in range(0, len(ids), 40)]
+    order = list(range(len(chunks)))
+    for i in range(0, len(order) - 1, 3):  # the lagging source
+        order[i], order[i + 1] = order[i + 1], order[i]
+    batches = [_posts(rng, *chunks[i]) for i in order]
+    late = rng.uniform(20 * 60, 25 * 60, 60)  # posts of 5 h ago fetched at the end
+    batches.append(_posts(rng, np.arange(10_000, 10_060), np.sort(late)))
+    return batches
+
+
+def test_history_kept_between_batches_marks_what_a_full_read_marks(store):
+    copies = CopyHistory(store)
+    compared = copied = per_batch_reads = 0
+    for n, batch in enumerate(_batches()):
+        start = batch["posted_at"].min()
+        history = store.read("posts", since=start - pd.Timedelta(hours=24))
+        expected = mark_duplicates(batch, history)["repost_of"].tolist()
+        per_batch_reads += store.count("posts", since=start - pd.Timedelta(hours=2))
+        marked = copies.mark(batch)
+        got = marked["repost_of"].tolist()
+        assert got == expected, f"batch {n}"
+        compared += len(batch)
+        copied += sum(isinstance(r, str) for r in got)
+        store.upsert("posts", marked)
+    assert compared == 2460 and copied > 1000  # a real share of copies was compared
+    # The hours before each batch were read once, not per batch: only the catch-up's gap
+    # (the first batch found an empty store), far below a read of two hours per batch.
+    assert 0 < copies.reads["window"] < per_batch_reads / 10
+    assert copies.reads["written"] >= compared  # every stored batch was read back once
+    # Memory holds about four hours of posts, not the day.
+    held = pd.to_datetime([w for w, _, _ in copies.index.info.values()], utc=True)
+    assert held.min() >= T0 + pd.Timedelta(hours=19)  # catch-up reached back to T+20 h - 1 h
+
+
+def test_a_staff_edit_made_between_batches_is_followed(store):
+    rng = np.random.default_rng(2)
+    copies = CopyHistory(store)
+    first = _posts(rng, [1, 2], [0, 10])
+    first["text"] = [BASES[1], BASES[1] + "です"]  # 2 is a near copy of 1
+    store.upsert("posts", copies.mark(first))
+    assert store.get("posts", ("mastodon", "2"))["repost_of"] == "mastodon:1"
+    store.update("posts", ("mastodon", "2"), {"repost_of": None}, actor="admin")  # not a copy
+    later = _posts(rng, [3], [20])
+    later["text"] = "RT " + BASES[1] + "です"  # the exact text of 2
+    assert copies.mark(later)["repost_of"].tolist() == ["mastodon:2"]
+
+
+def test_a_post_that_never_reached_the_store_is_not_matched_later(tmp_path):
+    from geodata.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    rng = np.random.default_rng(1)
+    copies = CopyHistory(store)
+    first = _posts(rng, [1], [0])
+    first["text"] = BASES[0]
+    assert copies.mark(first)["repost_of"].tolist() == [None]
+    # The batch was not written (its upsert failed): a copy of it is a first post itself.
+    again = _posts(rng, [2], [5])
+    again["text"] = "RT " + BASES[0]
+    assert copies.mark(again)["repost_of"].tolist() == [None]
+    store.upsert("posts", first)
+    assert copies.mark(again)["repost_of"].tolist() == ["mastodon:1"]
+    store.dispose()
