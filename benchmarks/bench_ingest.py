@@ -67,8 +67,6 @@ class StageTimer:
 # Runner steps, by the name they have in ingest.runner (missing ones are skipped).
 _RUNNER_STEPS = {
     "enrich_posts": "geocode+classify (glue)",
-    "mark_duplicates": "dedupe",
-    "_post_history": "dedupe (history read)",
     "keep_staff_fields": "staff fields",
     "_link": "incidents",
     "_new_rejections": "rejections",
@@ -80,6 +78,7 @@ _STORE_STEPS = {
     "get_cursor": "health",
     "add_rejections": "rejections",
     "read_rejections": "rejections",
+    "first_posts": "dedupe (history read)",
 }
 
 
@@ -98,6 +97,9 @@ def _instrumented(timer: StageTimer, store, context, sources):
     gaz = context.gazetteer
     if gaz is not None:
         gaz.geocode_many = timer.wrap("geocode", gaz.geocode_many)
+    copies = context.copies  # the dedupe's history kept between batches
+    copies.mark = timer.wrap("dedupe", copies.mark)
+    copies._sync = timer.wrap("dedupe (history read)", copies._sync)
     classify = context.classifier
     if classify is not None:
         context._classifier = timer.wrap("classify", classify)

@@ -287,6 +287,12 @@ class Workspace:
         from ingest.drill import default_anchor
 
         self.anchor = default_anchor()
+        if reuse:  # the drills of this run must line up with the reused stores
+            for sidecar in sorted(self.root.glob("drill-*.json")):
+                import pandas as pd
+
+                self.anchor = pd.Timestamp(json.loads(sidecar.read_text("utf-8"))["anchor"])
+                break
 
     def log(self, msg: str) -> None:
         self._log(f"[bench {time.strftime('%H:%M:%S')}] {msg}")
