@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -279,6 +280,84 @@ class PointLayer(Layer):
 
     def _get_self_bounds(self):
         return self.data.bounds or [[None, None], [None, None]]
+
+    def render(self, **kwargs):
+        _add_to_parent(self)
+        render_parts(self, kwargs)
+
+
+HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+
+
+class PinLayer(Layer):
+    """Numbered pins (``L.marker`` with a ``L.divIcon``) from compact rows, with popups and tooltips.
+
+    A ``folium.Marker`` with its ``DivIcon``, ``Popup`` and ``Tooltip`` is four elements, each
+    rendered and compiled as a Jinja template (twice per streamlit-folium run), and the template
+    pass evaluates ``{{ ... }}`` found in a popup's text. Here a pin is one JSON row
+    ``[lat, lon, number, colour, moving, popup html, tooltip html]`` and the browser builds the
+    pin's markup from the number and colour — the markup of
+    :func:`dashboard.reports_map.post_pin_html`: ``<div class="bosai-pin[ bosai-pin-moving]"
+    style="background:#rrggbb">n</div>`` in a ``bosai-post-marker`` icon of 26×26 px.
+
+    The popup and tooltip html must already be escaped (Leaflet puts them into ``innerHTML``);
+    colours that are not ``#hex`` are replaced by ``fallback`` here and again in the browser.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function (d) {
+            var group = L.featureGroup();
+            var hex = /^#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i;
+            for (var i = 0; i < d.pins.length; i++) {
+                var p = d.pins[i];
+                var colour = hex.test(p[3]) ? p[3] : d.fallback;
+                var pin = '<div class="bosai-pin' + (p[4] ? ' bosai-pin-moving' : '') +
+                    '" style="background:' + colour + '">' + (parseInt(p[2], 10) || 0) + '</div>';
+                var marker = L.marker([p[0], p[1]], {icon: L.divIcon({
+                    html: pin, className: 'bosai-post-marker', iconSize: [26, 26], iconAnchor: [13, 13]
+                })});
+                marker.bindPopup(p[5], {maxWidth: 360});
+                marker.bindTooltip(p[6], {sticky: true});
+                group.addLayer(marker);
+            }
+            return group;
+        })({{ this.json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        pins: Iterable[Sequence],
+        fallback: str,
+        name: str | None = None,
+        show: bool = True,
+    ):
+        """``pins``: rows ``(lat, lon, number, colour, moving, popup html, tooltip html)``."""
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "PinLayer"
+        if not HEX_COLOUR.fullmatch(fallback):
+            raise ValueError(f"fallback colour {fallback!r} is not a #hex colour")
+        rows = []
+        for lat, lon, number, colour, moving, popup, tip in pins:
+            colour = (
+                colour if isinstance(colour, str) and HEX_COLOUR.fullmatch(colour) else fallback
+            )
+            rows.append(
+                [round(float(lat), 6), round(float(lon), 6), int(number), colour,
+                 1 if moving else 0, str(popup), str(tip)]
+            )  # fmt: skip
+        self.count = len(rows)
+        self.bounds = None
+        if rows:
+            lats, lons = [r[0] for r in rows], [r[1] for r in rows]
+            self.bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
+        self.json = script_json({"pins": rows, "fallback": fallback})
+
+    def _get_self_bounds(self):
+        return self.bounds or [[None, None], [None, None]]
 
     def render(self, **kwargs):
         _add_to_parent(self)

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from dashboard.i18n import t
-from dashboard.map_elements import GeoJsonLayer, Legend
+from dashboard.map_elements import GeoJsonLayer, Legend, PinLayer
 from dashboard.maps import base_map, boundary_layer, layer_control, towns_layer
 from geodata.export_map_style import CATEGORY_STYLE
 from geodata.schema import CATEGORIES
@@ -160,7 +160,11 @@ def incidents_layer(incidents: gpd.GeoDataFrame, lang: str = "ja", names=None) -
 
 
 def post_pin_html(number: int, colour: str, moving: bool = False) -> str:
-    """The numbered pin of a feed post (the number matches the feed card)."""
+    """The numbered pin of a feed post (the number matches the feed card).
+
+    The map builds this markup in the browser (:class:`dashboard.map_elements.PinLayer`) from
+    the number, colour and moving flag; this is its reference (tests compare against it).
+    """
     ring = " bosai-pin-moving" if moving else ""
     return f'<div class="bosai-pin{ring}" style="background:{_E(colour)}">{int(number)}</div>'
 
@@ -189,31 +193,33 @@ def posts_layer(
     lang: str = "ja",
     show_author: bool = False,
     moving: tuple[str, str] | None = None,
-) -> folium.FeatureGroup:
-    """Numbered pins for the feed page's located posts, with escaped popups and tooltips."""
-    group = folium.FeatureGroup(name=t("reports.layer.page", lang=lang))
+) -> PinLayer:
+    """Numbered pins for the feed page's located posts, with escaped popups and tooltips.
+
+    One :class:`PinLayer` (a JSON row per pin), not a ``folium.Marker`` per post: folium
+    compiles each marker's, icon's, popup's and tooltip's script as a Jinja template, which is
+    slow and evaluates ``{{ ... }}`` written in a post.
+    """
+    pins = []
     for row in points_only(posts).to_dict("records"):
         key = (row["platform"], row["post_id"])
         number = numbers.get(key)
         if number is None:
             continue
         cats = row.get("categories") if isinstance(row.get("categories"), list) else []
-        colour = category_colour(cats[0] if cats else None)
         geom = row["geometry"]
-        folium.Marker(
-            location=(geom.y, geom.x),
-            icon=folium.DivIcon(
-                html=post_pin_html(number, colour, moving == key),
-                icon_size=(26, 26),
-                icon_anchor=(13, 13),
-                class_name="bosai-post-marker",
-            ),
-            popup=folium.Popup(post_popup_html(row, number, lang, show_author), max_width=360),
-            tooltip=folium.Tooltip(
-                f"#{int(number)} {_E(clip(row.get('text'), TOOLTIP_CHARS))}", sticky=True
-            ),
-        ).add_to(group)
-    return group
+        pins.append(
+            (
+                geom.y,
+                geom.x,
+                int(number),
+                category_colour(cats[0] if cats else None),
+                moving == key,
+                post_popup_html(row, number, lang, show_author),
+                f"#{int(number)} {_E(clip(row.get('text'), TOOLTIP_CHARS))}",
+            )
+        )
+    return PinLayer(pins, category_colour(None), name=t("reports.layer.page", lang=lang))
 
 
 def legend(lang: str = "ja") -> Legend:

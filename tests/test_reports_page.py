@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 import shapely
 
 from dashboard import reports, reports_feed, reports_geo, reports_map
+from dashboard.map_elements import PinLayer
 from geodata.store import open_store
 from tests.test_safety_page import (
     T1,
@@ -118,21 +120,107 @@ def test_cards_escape_the_text_author_and_url():
     assert "#3" in html and "2 緊急" in html and "浸水・冠水" in html
 
 
-def test_map_popups_and_tooltips_are_escaped():
+def pin_data(html: str) -> dict:
+    """The decoded data of the (single) pin layer in a rendered map."""
+    assert html.count('({"pins":') == 1
+    value, _ = json.JSONDecoder().raw_decode(html, html.index('({"pins":') + 1)
+    return value
+
+
+def pin_markup(data: dict, pin: list) -> str:
+    """The pin markup the layer's script builds for ``pin`` (same rules as the JS)."""
+    hex_colour = re.fullmatch(r"#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})", pin[3], re.I)
+    colour = pin[3] if hex_colour else data["fallback"]
+    ring = " bosai-pin-moving" if pin[4] else ""
+    return f'<div class="bosai-pin{ring}" style="background:{colour}">{int(pin[2])}</div>'
+
+
+def _page_map(texts: dict[str, str] | None = None, moving=None, lang: str = "ja"):
     posts = posts_frame(NOW)
-    rows = posts[posts["post_id"].isin(["p3", "p6"])]
-    m = reports_map.reports_map(
+    rows = posts[posts["post_id"].isin(["p3", "p6"])].copy()
+    for post_id, text in (texts or {}).items():
+        rows.loc[rows["post_id"] == post_id, "text"] = text
+    return reports_map.reports_map(
         towns_frame(),
         reports_geo.hexbin(posts),
         rows,
         {("mastodon", "p3"): 1, ("mastodon", "p6"): 2},
         tiles="none",
+        lang=lang,
+        moving=moving,
     )
-    html = m.get_root().render()
+
+
+def test_map_pins_are_compact_rows_with_escaped_popups_and_tooltips():
+    html = _page_map().get_root().render()
     assert XSS_IMG not in html and XSS_SCRIPT not in html
-    assert "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert html.count("bosai-post-marker") == 2
+    data = pin_data(html)
+    p3, p6 = data["pins"]
+    centre = towns_frame().set_index("town_code").geometry[T3].centroid
+    assert p3[:5] == [round(centre.y, 6), round(centre.x, 6), 1,
+                      reports_map.category_colour("浸水・冠水"), 0]  # fmt: skip
+    assert p6[2:5] == [2, reports_map.category_colour("火災"), 0]
+    assert p3[5] == reports_map.post_popup_html(posts_frame(NOW).iloc[2].to_dict(), 1)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in p3[5] and "<img" not in p3[5]
+    assert p6[5].startswith("<b>#2</b> 3 生命の危険<br>火災<br>")
+    assert (
+        '<div class="bosai-popup-text">&lt;script&gt;alert(1)&lt;/script&gt; 火事です</div>'
+        in p6[5]
+    )
+    assert p3[6] == "#1 &lt;img src=x onerror=alert(1)&gt;"
+    assert p6[6] == "#2 &lt;script&gt;alert(1)&lt;/script&gt; 火事です"
+    # the browser builds the same pin markup as before (post_pin_html), no pin html is shipped
+    assert pin_markup(data, p3) == reports_map.post_pin_html(1, p3[3])
+    assert "bosai-pin" not in json.dumps(data["pins"])
+    assert data["fallback"] == reports_map.category_colour(None)
+
+
+def test_map_pins_are_one_layer_in_the_layer_control():
+    m = _page_map(lang="en")
+    m.get_root().render()
+    html = m.get_root().render()  # streamlit-folium renders twice
+    (layer,) = [c for c in m._children.values() if isinstance(c, PinLayer)]
+    name = layer.get_name()
+    assert html.count(f"var {name} = ") == 1 and f"{name}.addTo(" in html
+    overlays = html.split("overlays")[1].split("}")[0]
+    assert f"{json.dumps('Posts on this page')} : {name}" in overlays
+    assert html.count("L.marker(") == 1 and "L.divIcon({" in html
+    assert "bindPopup(p[5], {maxWidth: 360})" in html and "{sticky: true}" in html
+
+
+def test_the_moving_post_is_flagged():
+    data = pin_data(_page_map(moving=("mastodon", "p6")).get_root().render())
+    assert [(p[2], p[4]) for p in data["pins"]] == [(1, 0), (2, 1)]
+    assert pin_markup(data, data["pins"][1]) == reports_map.post_pin_html(
+        2, data["pins"][1][3], True
+    )
+    assert 'class="bosai-pin bosai-pin-moving"' in pin_markup(data, data["pins"][1])
+
+
+def test_map_pin_texts_cannot_close_the_script_or_run_template_syntax():
+    hostile = "</script><script>alert(1)</script>{{ 6*7 }}"
+    m = _page_map({"p3": hostile, "p6": "{% raw %}{{ broken"})
+    html = m.get_root().render()  # a lone "{{" made folium's template pass fail
+    assert "</script><script>alert(1)" not in html and "alert(1)</script>" not in html
+    assert "{{ 6*7 }}" in html and "{% raw %}{{ broken" in html  # shown as written, not 42
+    p3, p6 = pin_data(html)["pins"]
+    assert p3[6] == "#1 &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;{{ 6*7 }}"
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;{{ 6*7 }}</div>" in p3[5]
+    assert p6[6] == "#2 {% raw %}{{ broken"
+    assert "#1 &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;42" not in html
+
+
+def test_pin_layer_replaces_colours_that_are_not_hex():
+    layer = PinLayer(
+        [(35.6, 139.5, 3, "red;background-image:url(x)", True, "a", "b"),
+         (35.7, 139.4, "4", "#ABCDEF", 0, "c", "d")],
+        "#8a8a8a",
+    )  # fmt: skip
+    pins = json.loads(layer.json)["pins"]
+    assert [p[2:5] for p in pins] == [[3, "#8a8a8a", 1], [4, "#ABCDEF", 0]]
+    assert layer.get_bounds() == [[35.6, 139.4], [35.7, 139.5]]
+    with pytest.raises(ValueError):
+        PinLayer([], "url(x)")
 
 
 # -- writes ------------------------------------------------------------------------------------

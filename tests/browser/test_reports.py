@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from dashboard.reports_map import category_colour, post_pin_html
 from tests.browser.conftest import ARTIFACTS, ROOT, _free_port, _instrument
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
@@ -223,6 +224,11 @@ def test_markup_in_posts_is_text_in_feed_popup_and_tooltip(open_page):
 
     frame = _wait_for_map(page, ".bosai-pin")
     pin = frame.locator(".bosai-post-marker", has_text=re.compile(r"^1$")).first
+    # the pin the browser builds is the markup post_pin_html gives (as folium's DivIcon had it)
+    assert pin.inner_html() == post_pin_html(1, category_colour("救助要請"))
+    assert pin.evaluate("e => [e.offsetWidth, e.offsetHeight]") == [26, 26]
+    layers = frame.locator(".leaflet-control-layers-overlays label", has_text="表示中の投稿")
+    assert layers.locator("input").is_checked()
     pin.hover()
     tooltip = frame.locator(".leaflet-tooltip", has_text="#1")
     tooltip.wait_for(timeout=10_000)
@@ -262,6 +268,7 @@ def test_a_post_is_moved_by_clicking_the_map(open_page, drill_app):
         timeout=15_000
     )
     frame = _wait_for_map(page, ".bosai-pin-moving")
+    assert frame.locator(".bosai-pin-moving").all_inner_texts() == ["1"]
     box = frame.locator(".leaflet-container").bounding_box()
     frame.locator(".leaflet-container").click(
         position={"x": box["width"] * 0.30, "y": box["height"] * 0.45}
