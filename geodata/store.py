@@ -31,6 +31,7 @@ from geodata import settings
 from geodata.schema import (
     LAYERS,
     STORE_CRS,
+    TIME,
     Layer,
     empty_frame,
     now_utc,
@@ -475,24 +476,42 @@ class Store(ShelterStatusMixin, LogMixin):
             )
         return self._read_posts(stmts, names)
 
-    def posts_written_since(self, stored_since, *, posted_since=None, columns=None) -> pd.DataFrame:
-        """Posts inserted or changed at or after ``stored_since`` (``stored_at``, indexed).
+    def post_write_stamps(self, stored_since) -> dict[pd.Timestamp, int]:
+        """``stored_at`` -> number of posts, for the posts written at or after ``stored_since``.
 
-        ``posted_since`` keeps only the posts posted at or after it. A long-running ingest
-        follows what the store got since its last look this way (its own batches, staff edits,
-        another ingest process) instead of re-reading a time window.
+        Every upsert stamps its rows with one time in one transaction, so a reader that knows
+        which stamps (and how many rows of each) it has read can tell what is new — also a
+        transaction that committed after its last look although stamped before it. Read from
+        the ``stored_at`` index alone.
         """
+        table = self.tables["posts"]
+        stmt = (
+            sa.select(table.c.stored_at, func.count())
+            .where(table.c.stored_at >= _db_time(stored_since, self.postgres))
+            .group_by(table.c.stored_at)
+        )
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        return {pd.Timestamp(t).tz_localize("UTC") if t.tzinfo is None else pd.Timestamp(t): n
+                for t, n in rows if t is not None}  # fmt: skip
+
+    def posts_written_at(self, stamps: Iterable, *, columns=None) -> pd.DataFrame:
+        """The posts whose ``stored_at`` is one of ``stamps`` (with ``stored_at``)."""
         spec = LAYERS["posts"]
         table = self.tables["posts"]
-        names = list(dict.fromkeys([*spec.key, *(columns or spec.columns)]))
-        conds = [table.c.stored_at >= _db_time(stored_since, self.postgres)]
-        if posted_since is not None:
-            conds.append(table.c.posted_at >= _db_time(posted_since, self.postgres))
-        return self._read_posts([sa.select(*[table.c[n] for n in names]).where(*conds)], names)
+        names = list(dict.fromkeys([*spec.key, *(columns or spec.columns), "stored_at"]))
+        values = [_db_time(t, self.postgres) for t in stamps]
+        stmts = [
+            sa.select(*[table.c[n] for n in names]).where(
+                table.c.stored_at.in_(values[start : start + 500])
+            )
+            for start in range(0, len(values), 500)
+        ]
+        return self._read_posts(stmts, names)
 
     def _read_posts(self, stmts: list, names: list[str]) -> pd.DataFrame:
         spec = LAYERS["posts"]
-        builder = FrameBuilder(spec, names)
+        builder = FrameBuilder(spec, names, extra={"stored_at": TIME})
         with self._read() as conn:
             for stmt in stmts:
                 result = conn.execution_options(yield_per=DECODE_CHUNK).execute(stmt)
@@ -500,6 +519,8 @@ class Store(ShelterStatusMixin, LogMixin):
                     builder.add(rows)
         if not builder.rows:
             empty = empty_frame(spec)
+            if "stored_at" in names:
+                empty["stored_at"] = pd.Series([], dtype="datetime64[ns, UTC]")
             return empty[[n for n in names if n in empty.columns]]
         return builder.frame()
 

@@ -114,9 +114,11 @@ class FrameBuilder:
     rows at once.
     """
 
-    def __init__(self, layer, names: list[str]):
+    def __init__(self, layer, names: list[str], extra: dict[str, str] | None = None):
         self.layer = layer
-        self.names = [n for n in names if n in layer.columns or n == "geometry"]
+        # extra: table columns outside the layer's spec (e.g. stored_at: TIME) -> their kind
+        self.kinds = {**layer.columns, **(extra or {})}
+        self.names = [n for n in names if n in self.kinds or n == "geometry"]
         self._index = [names.index(n) for n in self.names]
         self.parts: dict[str, list] = {n: [] for n in self.names}
         self._memo: dict[str, dict | None] = {n: {} for n in self.names}
@@ -134,7 +136,7 @@ class FrameBuilder:
     def _column(self, name: str, values):
         import shapely
 
-        kind = self.layer.columns.get(name)
+        kind = self.kinds.get(name)
         if name == "geometry":
             return shapely.from_wkb([None if g is None else bytes(g) for g in values])
         if kind == TIME:
@@ -167,7 +169,7 @@ class FrameBuilder:
         data = {}
         for name in self.names:
             parts = self.parts.pop(name)
-            kind = self.layer.columns.get(name)
+            kind = self.kinds.get(name)
             if kind in (TIME, INT, BOOL):
                 data[name] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
             else:

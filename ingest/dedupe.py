@@ -16,8 +16,9 @@ Across batches (:class:`CopyHistory`)
     from ``SIMILAR_WINDOW`` before its batches on (fingerprint, LSH buckets, ``repost_of``).
     Before a batch it reads from the store only
 
-    * the posts written since its last look (``posts.stored_at``, indexed): its own previous
-      batch, staff edits (an un-merged copy), another ingest process, a retention scrub;
+    * the posts written since its last look, found by write stamp (``posts.stored_at``,
+      indexed; one stamp per transaction): its own previous batch, staff edits (an un-merged
+      copy), another ingest process, a retention scrub;
     * the stretch of time a batch needs that it does not hold yet (the first batch, or a
       source catching up on hours it missed);
     * the first post of each of the batch's fingerprints in the day before what it holds.
@@ -320,7 +321,7 @@ class CopyHistory:
 
     Parameters
     ----------
-    store : the store the batches go to (``first_posts``, ``posts_written_since``, ``read``);
+    store : the store the batches go to (``first_posts``, ``post_write_stamps``, ``posts_written_at``, ``read``);
         None: batches are only compared with themselves.
     """
 
@@ -330,6 +331,8 @@ class CopyHistory:
         self.held_from: int | None = None  # every stored post posted since this is known (ns)
         self.written_since = None  # the store's writes before this time are known
         self.newest_batch: int | None = None
+        # stored_at -> rows read with it, for the writes of the last WRITE_SLACK (see _written)
+        self.stamps: dict[pd.Timestamp, int] = {}
         self.reads = {"window": 0, "written": 0, "first": 0}  # rows read, per kind
 
     def mark(self, posts: pd.DataFrame) -> pd.DataFrame:
@@ -371,13 +374,7 @@ class CopyHistory:
             self.held_from = need_from
             self.index.similar_from = need_from
         else:
-            written = self.store.posts_written_since(
-                self.written_since - WRITE_SLACK,
-                posted_since=pd.Timestamp(self.held_from, tz="UTC"),
-                columns=HISTORY_COLUMNS,
-            )
-            self.reads["written"] += len(written)
-            self.index.put_frame(written)
+            self.index.put_frame(self._written())
             if need_from < self.held_from:
                 gap = self.store.read(
                     "posts",
@@ -390,3 +387,24 @@ class CopyHistory:
                 self.index.put_frame(gap)
                 self.held_from = need_from
         self.written_since = looked_at
+        horizon = pd.Timestamp(looked_at - WRITE_SLACK)
+        self.stamps = {t: n for t, n in self.stamps.items() if t >= horizon}
+
+    def _written(self) -> pd.DataFrame:
+        """Posts the store got since the last look.
+
+        Read by write stamp (``Store.post_write_stamps``): a stamp not read yet, or with
+        another row count than when it was read, is read in full. The stamps of the
+        ``WRITE_SLACK`` before the last look are checked too: a transaction stamped before the
+        last look may have committed after it.
+        """
+        counts = self.store.post_write_stamps(self.written_since - WRITE_SLACK)
+        todo = [t for t, n in counts.items() if self.stamps.get(t) != n]
+        if not todo:
+            return None
+        rows = self.store.posts_written_at(todo, columns=HISTORY_COLUMNS)
+        for t in todo:
+            self.stamps[t] = counts[t]
+        self.reads["written"] += len(rows)
+        held = pd.Timestamp(self.held_from, tz="UTC")
+        return rows[rows["posted_at"] >= held]

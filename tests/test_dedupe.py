@@ -87,7 +87,9 @@ def test_history_kept_between_batches_marks_what_a_full_read_marks(store):
     # The hours before each batch were read once, not per batch: only the catch-up's gap
     # (the first batch found an empty store), far below a read of two hours per batch.
     assert 0 < copies.reads["window"] < per_batch_reads / 10
-    assert copies.reads["written"] >= compared  # every stored batch was read back once
+    # Every stored batch was read back exactly once (the last one is never needed), although
+    # they were all written within the re-check slack of each other.
+    assert copies.reads["written"] == compared - len(batch)
     # Memory holds about four hours of posts, not the day.
     held = pd.to_datetime([w for w, _, _ in copies.index.info.values()], utc=True)
     assert held.min() >= T0 + pd.Timedelta(hours=19)  # catch-up reached back to T+20 h - 1 h
@@ -122,3 +124,33 @@ def test_a_post_that_never_reached_the_store_is_not_matched_later(tmp_path):
     store.upsert("posts", first)
     assert copies.mark(again)["repost_of"].tolist() == ["mastodon:1"]
     store.dispose()
+
+
+def test_a_write_stamped_before_the_last_look_but_committed_after_it_is_read(store):
+    """Another process's transaction, stamped before this ingest's last look, commits later:
+    its posts are still found (the slack before the last look is re-checked by stamp)."""
+    import sqlalchemy as sa
+
+    rng = np.random.default_rng(3)
+    copies = CopyHistory(store)
+    store.upsert("posts", copies.mark(_posts(rng, [1], [0])))
+    copies.mark(_posts(rng, [2], [1]))  # a look at the store
+    looked = copies.written_since
+    other = _posts(rng, [50], [2])
+    other["text"] = BASES[2]
+    store.upsert("posts", other)
+    table = store.tables["posts"]
+    stamp = looked - pd.Timedelta(seconds=30)
+    with store.engine.begin() as conn:  # as if committed now with its earlier stamp
+        conn.execute(
+            sa.update(table)
+            .where(table.c.post_id == "50")
+            .values(stored_at=stamp if store.postgres else stamp.replace(tzinfo=None))
+        )
+    read_before = copies.reads["written"]
+    copy = _posts(rng, [60], [3])
+    copy["text"] = "RT " + BASES[2]
+    assert copies.mark(copy)["repost_of"].tolist() == ["mastodon:50"]
+    assert copies.reads["written"] - read_before == 1  # post 50 alone, not the slack again
+    assert copies.mark(_posts(rng, [61], [4]))["repost_of"].tolist() == [None]
+    assert copies.reads["written"] - read_before == 1  # nothing new: nothing read

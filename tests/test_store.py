@@ -279,7 +279,7 @@ def test_a_newer_app_opens_a_database_made_by_an_older_one(store_url):
     upgraded.dispose()
 
 
-def test_first_posts_per_fingerprint_and_posts_written_since(store_url):
+def test_first_posts_per_fingerprint_and_posts_by_write_stamp(store_url):
     long = "多摩川の水位が上がって布田二丁目の河川敷が水につかっています"
     store = open_store(store_url)
     old = _posts(3, start=0, text=long)  # T0 + 0..2 min
@@ -314,14 +314,23 @@ def test_first_posts_per_fingerprint_and_posts_written_since(store_url):
     assert store.first_posts([fps["0"]], since=T0 + timedelta(minutes=1), until=now)[
         "post_id"
     ].tolist() == ["1"]  # the window bounds the search
-    # What was written since a moment: a staff edit, not the untouched posts.
+    # What was written since a moment, by write stamp: a staff edit and a new post, not the
+    # untouched posts.
     mark = now_utc()
     store.update("posts", ("mastodon", "2"), {"assigned_to": "suzuki"}, actor="admin")
     store.upsert("posts", recent)  # unchanged rows are not written again
-    written = store.posts_written_since(mark, columns=["text", "posted_at", "repost_of"])
-    assert written["post_id"].tolist() == ["2"]
-    assert written["text"].tolist() == ["国領町で停電しています、信号も消えています"]
-    assert len(store.posts_written_since(mark, posted_since=T0 + timedelta(hours=1))) == 0
+    store.upsert("posts", _posts(2, start=700, text="入間町で道路が陥没"))
+    stamps = store.post_write_stamps(mark)
+    assert sorted(stamps.values()) == [1, 2]  # one stamp per write, with its row count
+    assert all(t >= pd.Timestamp(mark) for t in stamps)
+    written = store.posts_written_at(stamps, columns=["text", "posted_at", "repost_of"])
+    assert sorted(written["post_id"]) == ["2", "700", "701"]
+    assert (
+        written.set_index("post_id").loc["2", "text"]
+        == "国領町で停電しています、信号も消えています"
+    )
+    assert written.groupby("stored_at").size().sort_values().tolist() == [1, 2]
+    assert store.post_write_stamps(now_utc()) == {}
     store.dispose()
 
 
