@@ -21,6 +21,7 @@ says the pipeline is slower than merely writing rows one by one.
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import time
 from collections import defaultdict
@@ -166,8 +167,10 @@ def run_pipeline(
     """
     from geodata.store import open_store
     from ingest.base import IngestContext
-    from ingest.runner import run_source
+    from ingest.runner import run_source, tune_gc
 
+    gc_before = gc.get_threshold()
+    tune_gc()  # as the ingest's `run --loop` process does
     store = open_store(url)
     context = IngestContext(store)
     context.gazetteer  # built once, as in a long-running loop  # noqa: B018
@@ -199,6 +202,7 @@ def run_pipeline(
             done += 1
             if budget is not None and seconds > budget:
                 break
+    gc.set_threshold(*gc_before)
     stored = store.count("posts")
     store.dispose()
     timer.seconds["other (run_source, cursor, context)"] = seconds - sum(timer.seconds.values())

@@ -21,6 +21,7 @@ they were, and :func:`run_all` / :func:`run_loop` go on with the other sources.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -129,6 +130,20 @@ def run_all(
     context = context or IngestContext(store)
     ordered = sorted(sources, key=lambda s: ORDER.get(s.layer, 9))
     return [run_source(store, s, session, context=context, from_start=from_start) for s in ordered]
+
+
+GC_THRESHOLDS = (50_000, 20, 100)  # Python's default: (700, 10, 10)
+
+
+def tune_gc() -> None:
+    """Collect garbage less often, for a process that runs the ingest loop.
+
+    A long-running ingest holds about a million small objects (the dedupe history of the last
+    hours, caches); at Python's default thresholds the collector walked them after every few
+    hundred allocations: 18 % of the ingest time at a million posts a day
+    (benchmarks/bench_ingest.py). Only the ``run --loop`` command sets this: it owns its process.
+    """
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def run_loop(

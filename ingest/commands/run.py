@@ -14,7 +14,7 @@ from pathlib import Path
 
 from geodata.store import open_store
 from ingest.cli import CommandError
-from ingest.runner import run_all, run_loop
+from ingest.runner import run_all, run_loop, tune_gc
 from ingest.sources_config import ConfigError, load_config
 
 NAME = "run"
@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> dict:
     try:
         if not args.loop:
             return _summary(run_all(store, sources), cycles=1)
+        tune_gc()  # this process now runs the loop for hours
         stop = threading.Event()
         results: list[dict] = []
 
