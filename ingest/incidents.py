@@ -175,13 +175,22 @@ class IncidentIndex:
         )
 
 
+_PIECE_COLUMNS = {  # what pieces() reads of each layer (not the whole row)
+    "posts": ["platform", "post_id", "categories", "repost_of", "posted_at", "urgency",
+              "town_code", "incident_id"],
+    "safety_replies": ["source", "source_id", "status", "replied_at", "incident_id"],
+    "field_reports": ["source", "source_id", "category", "reported_at", "severity", "town_code",
+                      "incident_id"],
+}  # fmt: skip
+
+
 def pieces(layer: str, frame: pd.DataFrame) -> list[tuple]:
     """(row position, member key, category, time, urgency, point, town_code) of incident pieces."""
     if not len(frame):
         return []
     out = []
     geoms = list(frame.geometry) if "geometry" in frame else [None] * len(frame)
-    records = frame.to_dict("records")
+    records = frame[[c for c in _PIECE_COLUMNS.get(layer, ()) if c in frame]].to_dict("records")
     for label, rec, geom in zip(range(len(frame)), records, geoms, strict=True):
         point = geom if geom is not None and not geom.is_empty else None
         if point is not None and point.geom_type != "Point":
