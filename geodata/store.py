@@ -227,6 +227,7 @@ class Store(ShelterStatusMixin, LogMixin):
         source: str | None = None,
         actor: str | None = None,
         progress: Callable[[int], None] | None = None,
+        rejected: pd.DataFrame | None = None,
     ) -> UpsertResult:
         """Insert or update ``frame`` into ``layer`` on its key, in one transaction.
 
@@ -239,6 +240,9 @@ class Store(ShelterStatusMixin, LogMixin):
         actor : the staff member making the write; when given, each inserted or changed
             record gets an audit-log row (old -> new).
         progress : called with the number of rows written so far, after each chunk.
+        rejected : when given, ``frame`` is the valid part of a :func:`validate` of this layer
+            and ``rejected`` its rejected part (the ingest runner validates before linking
+            incidents): the frame is not validated again.
 
         Returns
         -------
@@ -248,7 +252,10 @@ class Store(ShelterStatusMixin, LogMixin):
         spec = LAYERS[layer]
         if spec.name == "shelter_status":
             raise ValueError("shelter status is append-only: use append_shelter_status")
-        valid, rejected = validate(frame, spec)
+        if rejected is None:
+            valid, rejected = validate(frame, spec)
+        else:
+            valid = frame
         names, rows = self._encode(spec, valid)
         result = UpsertResult(rejected=len(rejected))
         key_idx = [names.index(k) for k in spec.key]

@@ -88,12 +88,13 @@ def run_source(
             frame = context.copies.mark(frame)
         if layer in STAFF_FIELDS:
             frame = keep_staff_fields(store, layer, frame)
+        invalid = None
         if layer in INCIDENT_LAYERS:
-            frame = _link(store, layer, frame)
+            frame, invalid = _link(store, layer, frame)
         if layer == "shelter_status":
             written = store.append_shelter_status(frame, source=name)
         else:
-            written = store.upsert(layer, frame, source=name)
+            written = store.upsert(layer, frame, source=name, rejected=invalid)
         fresh = _new_rejections(store, name, rejected)
         if fresh:
             store.add_rejections(name, fresh, layer=layer)
@@ -295,40 +296,25 @@ def _filled(value) -> bool:
         return True
 
 
-def _link(store, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Validate, assign incidents, write the incidents; returns the rows to upsert."""
-    valid, _ = validate(frame, layer)  # the upsert validates again and records rejections
+def _link(store, layer: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate, assign incidents, write the incidents.
+
+    Returns the valid rows to upsert (with their ``incident_id``) and the rejected rows, which
+    the upsert records without validating the frame again.
+    """
+    valid, rejected = validate(frame, layer)
     if not len(valid):
-        return frame
-    time_col = LAYERS[layer].time_column
-    times = valid[time_col]
+        return valid, rejected
     stored = store.read(
         "incidents",
-        since=times.min() - pd.Timedelta(hours=4),
+        since=valid[LAYERS[layer].time_column].min() - pd.Timedelta(hours=4),
         until=None,
     )
     linked, incidents = link_incidents(layer, valid, stored)
     if len(incidents):
         store.upsert("incidents", incidents, source="incidents")
-    ids = dict(
-        zip(
-            [tuple(r) for r in linked[list(LAYERS[layer].key)].itertuples(index=False)],
-            linked["incident_id"] if "incident_id" in linked else [None] * len(linked),
-            strict=True,
-        )
-    )
-    if layer == "safety_replies":
-        return frame
-    frame = frame.copy()
-    frame["incident_id"] = [
-        ids.get(tuple(r), old)
-        for r, old in zip(
-            frame[list(LAYERS[layer].key)].itertuples(index=False),
-            frame["incident_id"] if "incident_id" in frame else [None] * len(frame),
-            strict=True,
-        )
-    ]
-    return frame
+    # a safety reply's incident is kept on the incident (members), not on the reply
+    return (valid if layer == "safety_replies" else linked), rejected
 
 
 def _new_rejections(store, source: str, rejected: list) -> list:

@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
 from ingest.http import make_session
 from ingest.runner import run_source
 from ingest.sources.bluesky import BlueskySource
-from ingest.sources.common import html_to_text
+from ingest.sources.common import _html_to_text_fast, _html_to_text_parser, html_to_text
 from ingest.sources.mastodon import MastodonSource
 from ingest.sources.misskey import MisskeySource
 from ingest.sources.posts_file import PostsFileSource
@@ -42,6 +43,37 @@ def test_html_to_text_strips_tags_and_unescapes_entities():
     assert html_to_text(markup) == (
         '布田二丁目で煙が見えます。"消防車"が向かっています https://news.example/fire?id=1&x=2'
     )
+
+
+_MARKUP_TOKENS = [
+    "<p>", "</p>", "<br>", "<br/>", "<br />", "<p/>", "</p/>", "<BR>", "<P>", "</P >", "<li>",
+    "</li>", "<div>", "</div>", "</a>", "</span>", '<span class="invisible">', "<a href='q'>",
+    '<a href="x>y">', "<a href=x>", '<img src="a" alt="b"/>', '<b\n class="x">', "<input disabled>",
+    "<!-- c -->", "<script>", "</script>", "< p>", "<", ">", "&amp;", "&lt;", "&", "&amp",
+    "&#x41;", "&#12354;", "&#x3042", "&nbsp;", "&notit;", "川", "text", " ", "\n",
+]  # fmt: skip
+
+
+def test_html_fast_path_gives_the_parsers_text_or_steps_aside():
+    rng = random.Random(7)
+    compared = 0
+    for _ in range(20_000):
+        markup = "".join(rng.choice(_MARKUP_TOKENS) for _ in range(rng.randint(1, 12)))
+        fast = _html_to_text_fast(markup)
+        if fast is not None:
+            compared += 1
+            assert fast == _html_to_text_parser(markup), markup
+    assert compared > 5_000  # the fast path takes the plain markup, not only the trivial
+    # What it leaves to the parser: comments, script, unquoted attributes, a stray "<".
+    for markup in ["a<!-- x -->b", "<script>x<y</script>", "<a href=x>l</a>", "1 < 2 <p>"]:
+        assert _html_to_text_fast(markup) is None
+    assert html_to_text("<p>1 < 2 &amp; <script>s</script>3</p>") == "1 < 2 & s3"
+
+
+def test_html_fast_path_takes_mastodon_markup():
+    for status in payload("mastodon/statuses.json"):
+        if status.get("content"):
+            assert _html_to_text_fast(status["content"]) is not None, status["content"]
 
 
 def test_mastodon_reads_tag_timeline_and_links_boosts(httpserver, ref_store):
