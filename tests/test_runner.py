@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from werkzeug import Response
@@ -20,7 +22,7 @@ from werkzeug import Response
 from geodata.store import open_store
 from ingest.http import make_session
 from ingest.line_webhook import spool_write
-from ingest.runner import run_all, run_loop, run_source
+from ingest.runner import _link, run_all, run_loop, run_source
 from ingest.sources.bluesky import BlueskySource
 from ingest.sources.field_reports import FieldReportSource
 from ingest.sources.line import LineSpoolSource
@@ -367,3 +369,33 @@ def test_run_command_once(tmp_path, sqlite_url):
     store = open_store(sqlite_url)
     assert store.count("field_reports") == 2
     store.dispose()
+
+
+def test_incident_layers_are_validated_once_and_the_rejections_reach_the_store(ref_store):
+    # _link validates before linking; the upsert takes its result instead of validating again.
+    when = pd.Timestamp("2024-01-09T10:00:00+09:00")
+    frame = gpd.GeoDataFrame(
+        {
+            "source": ["survey", "survey"],
+            "source_id": ["ok", "far"],
+            "category": ["浸水", "浸水"],
+            "reported_at": [when, when],
+            "town_code": [None, None],
+        },
+        geometry=[shapely.Point(139.558, 35.6505), shapely.Point(200.0, 95.0)],
+        crs=4326,
+    )
+    valid, rejected = _link(ref_store, "field_reports", frame)
+    assert valid["source_id"].tolist() == ["ok"]
+    assert valid["incident_id"].iloc[0].startswith("inc-")
+    assert rejected["reason"].str.startswith("coordinates outside lon/lat range").tolist() == [True]
+    written = ref_store.upsert("field_reports", valid, source="survey", rejected=rejected)
+    assert (written.inserted, written.rejected) == (1, 1)
+    stored = ref_store.read("field_reports")
+    assert stored["incident_id"].tolist() == valid["incident_id"].tolist()
+    reasons = ref_store.read_rejections(source="survey")["reason"].tolist()
+    assert len(reasons) == 1 and reasons[0].startswith("coordinates outside lon/lat range")
+    incident = (
+        ref_store.read("incidents").set_index("incident_id").loc[valid["incident_id"].iloc[0]]
+    )
+    assert incident["members"] == [["field_reports", "survey:ok"]]
