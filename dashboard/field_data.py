@@ -12,6 +12,7 @@ from dashboard import auth, data
 from dashboard.field import Place
 from geodata.geocode import Gazetteer
 from geodata.store_errors import UpsertResult
+from ingest.incidents import link_and_store
 
 _TTL = timedelta(minutes=30)
 RECENT_LIMIT = 200
@@ -76,9 +77,15 @@ def clicked_place(url: str, lat: float, lng: float, town_names: dict[str, str]) 
 
 
 def save_report(url: str, frame: gpd.GeoDataFrame) -> UpsertResult:
-    """Upsert one report as the logged-in user (audit-logged); checks the permission first."""
+    """Upsert one report as the logged-in user (audit-logged); checks the permission first.
+
+    The report joins the incident of its category at its place (or starts one), as a report
+    read from a survey file does.
+    """
     user = auth.check("field", "add_report")
     frame = frame.assign(reported_by=user.username)
-    return data.get_store(url).upsert(
-        "field_reports", frame, source="dashboard", actor=user.username
+    store = data.get_store(url)
+    valid, rejected = link_and_store(store, "field_reports", frame)
+    return store.upsert(
+        "field_reports", valid, source="dashboard", actor=user.username, rejected=rejected
     )

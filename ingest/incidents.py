@@ -25,7 +25,7 @@ import math
 import geopandas as gpd
 import pandas as pd
 
-from geodata.schema import STORE_CRS, empty_frame
+from geodata.schema import LAYERS, STORE_CRS, empty_frame, validate
 from ingest.base import digest
 from ingest.dedupe import post_key, present
 
@@ -248,3 +248,29 @@ def link_incidents(
         ids[position] = known or index.assign(layer, key, category, when, urgency, point, town_code)
     frame["incident_id"] = pd.Series(ids, index=frame.index, dtype=object)
     return frame, index.changed_frame()
+
+
+def link_and_store(store, layer: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate ``frame``, link its pieces to the stored incidents and write the incidents.
+
+    Used by the ingest runner and by the field-report form, so a report typed at the HQ joins
+    the incident the posts about the same place already make.
+
+    Returns
+    -------
+    (valid rows to upsert, with their ``incident_id``; rejected rows) — pass both to
+    ``store.upsert(layer, valid, rejected=rejected)``, which then does not validate again.
+    """
+    valid, rejected = validate(frame, layer)
+    if not len(valid):
+        return valid, rejected
+    stored = store.read(
+        "incidents",
+        since=valid[LAYERS[layer].time_column].min() - pd.Timedelta(hours=4),
+        until=None,
+    )
+    linked, incidents = link_incidents(layer, valid, stored)
+    if len(incidents):
+        store.upsert("incidents", incidents, source="incidents")
+    # a safety reply's incident is kept on the incident (members), not on the reply
+    return (valid if layer == "safety_replies" else linked), rejected

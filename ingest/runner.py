@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 import geopandas as gpd
 import pandas as pd
 
-from geodata.schema import LAYERS, validate
+from geodata.schema import LAYERS
 from ingest.base import IngestContext, Source
-from ingest.incidents import link_incidents
+from ingest.incidents import link_and_store
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def run_source(
             frame = keep_staff_fields(store, layer, frame)
         invalid = None
         if layer in INCIDENT_LAYERS:
-            frame, invalid = _link(store, layer, frame)
+            frame, invalid = link_and_store(store, layer, frame)
         if layer == "shelter_status":
             written = store.append_shelter_status(frame, source=name)
         else:
@@ -294,27 +294,6 @@ def _filled(value) -> bool:
         return not bool(pd.isna(value))
     except (TypeError, ValueError):
         return True
-
-
-def _link(store, layer: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Validate, assign incidents, write the incidents.
-
-    Returns the valid rows to upsert (with their ``incident_id``) and the rejected rows, which
-    the upsert records without validating the frame again.
-    """
-    valid, rejected = validate(frame, layer)
-    if not len(valid):
-        return valid, rejected
-    stored = store.read(
-        "incidents",
-        since=valid[LAYERS[layer].time_column].min() - pd.Timedelta(hours=4),
-        until=None,
-    )
-    linked, incidents = link_incidents(layer, valid, stored)
-    if len(incidents):
-        store.upsert("incidents", incidents, source="incidents")
-    # a safety reply's incident is kept on the incident (members), not on the reply
-    return (valid if layer == "safety_replies" else linked), rejected
 
 
 def _new_rejections(store, source: str, rejected: list) -> list:

@@ -48,7 +48,10 @@ def test_ingest(ws):
     assert {f.unit for f in figures} == {"posts/s"}
     extra = figures[0].extra
     assert extra["posts_fed"] == TINY.posts and extra["failures"] == []
-    assert extra["posts_stored"] > 0 and "dedupe" in extra["stages_seconds"]
+    assert extra["posts_stored"] > 0
+    stages = extra["stages_seconds"]
+    for stage in ("dedupe", "incidents", "upsert (posts, incidents)", "normalize", "classify"):
+        assert stages[stage] > 0, stages
 
 
 @pytest.mark.postgis

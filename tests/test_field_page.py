@@ -265,3 +265,28 @@ def test_category_filter_and_viewer_and_wall_screen_masking(monkeypatch, store_u
     table = wall.table[0].value
     assert "報告者" not in table.columns
     assert r"煙 \[redacted\] まで連絡" in table["説明"].tolist()  # an admin on the wall: masked
+
+
+def test_reports_from_the_form_join_incidents(monkeypatch, store_url):
+    at = _find(_page(monkeypatch, store_url), "国領町3-1-2")
+    _send(at, category="浸水・冠水", severity=2, description="市道が冠水")
+    _find(at, "国領町3-1-2")
+    _send(at, category="浸水・冠水", severity=3, description="水位が上がっている")
+    _find(at, "国領町3-1-2")
+    _send(at, category="火災", severity=1, description="煙")
+    assert not at.exception
+    reports, _ = _reports(store_url)
+    store = open_store(store_url)
+    try:
+        incidents = store.read("incidents").set_index("incident_id")
+    finally:
+        store.dispose()
+    by_category = reports.groupby("category")["incident_id"].unique()
+    [flood] = by_category["浸水・冠水"]
+    [fire] = by_category["火災"]
+    assert flood != fire
+    members = sorted(m[1] for m in incidents.loc[flood, "members"])
+    flood_ids = reports.loc[reports["category"] == "浸水・冠水", "source_id"]
+    assert members == sorted(f"dashboard:{i}" for i in flood_ids)
+    assert incidents.loc[flood, "urgency"] == 3  # the highest severity of its reports
+    assert incidents.loc[fire, "counts"] == {"field_reports": 1}

@@ -21,8 +21,9 @@ from werkzeug import Response
 
 from geodata.store import open_store
 from ingest.http import make_session
+from ingest.incidents import link_and_store
 from ingest.line_webhook import spool_write
-from ingest.runner import _link, run_all, run_loop, run_source
+from ingest.runner import run_all, run_loop, run_source
 from ingest.sources.bluesky import BlueskySource
 from ingest.sources.field_reports import FieldReportSource
 from ingest.sources.line import LineSpoolSource
@@ -372,7 +373,7 @@ def test_run_command_once(tmp_path, sqlite_url):
 
 
 def test_incident_layers_are_validated_once_and_the_rejections_reach_the_store(ref_store):
-    # _link validates before linking; the upsert takes its result instead of validating again.
+    # Validation runs before linking; the upsert takes its result instead of validating again.
     when = pd.Timestamp("2024-01-09T10:00:00+09:00")
     frame = gpd.GeoDataFrame(
         {
@@ -385,7 +386,7 @@ def test_incident_layers_are_validated_once_and_the_rejections_reach_the_store(r
         geometry=[shapely.Point(139.558, 35.6505), shapely.Point(200.0, 95.0)],
         crs=4326,
     )
-    valid, rejected = _link(ref_store, "field_reports", frame)
+    valid, rejected = link_and_store(ref_store, "field_reports", frame)
     assert valid["source_id"].tolist() == ["ok"]
     assert valid["incident_id"].iloc[0].startswith("inc-")
     assert rejected["reason"].str.startswith("coordinates outside lon/lat range").tolist() == [True]
