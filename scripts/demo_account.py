@@ -21,7 +21,9 @@ def main() -> int:
     store = open_store()
     password = secrets.token_urlsafe(12)
     if auth.get_user(store, "demo") is None:
-        auth.add_user(store, "demo", "admin", password, actor="make demo", display_name="デモ管理者")
+        auth.add_user(
+            store, "demo", "admin", password, actor="make demo", display_name="デモ管理者"
+        )
     else:
         auth.set_password(store, "demo", password, actor="make demo")
         auth.unlock_user(store, "demo", actor="make demo")
