@@ -42,6 +42,8 @@ _SIMPLE_TAG = re.compile(
 )
 _RAW_TEXT_TAGS = frozenset({"script", "style", "textarea", "title"})
 _BLOCK_END = frozenset({"p", "div", "li"})
+_SPACE_BEFORE_NEWLINE = re.compile(r"[ \t]+\n")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
 
 
 def _html_to_text_fast(markup: str) -> str | None:
@@ -54,12 +56,12 @@ def _html_to_text_fast(markup: str) -> str | None:
             return None
         if data:
             parts.append(html.unescape(data))
-        closing, name, _, self_closing = m.groups()
+        closing, name, attrs, self_closing = m.groups()
         name = name.lower()
         if name in _RAW_TEXT_TAGS:
             return None
         if closing:
-            if m.group(3) or self_closing:  # "</p class=x>" / "</p/>": let the parser decide
+            if attrs or self_closing:  # "</p class=x>" / "</p/>": let the parser decide
                 return None
             if name in _BLOCK_END:
                 parts.append("\n\n")
@@ -101,10 +103,6 @@ def html_to_text(markup: str | None) -> str:
         text = _html_to_text_parser(markup)
     text = _SPACE_BEFORE_NEWLINE.sub("\n", text)
     return _MANY_NEWLINES.sub("\n\n", text).strip()
-
-
-_SPACE_BEFORE_NEWLINE = re.compile(r"[ \t]+\n")
-_MANY_NEWLINES = re.compile(r"\n{3,}")
 
 
 def post_row(
