@@ -11,9 +11,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, offline, widgets
+from dashboard import auth, widgets
 from dashboard.i18n import t
-from geodata.privacy import install_log_redaction
+from dashboard.maps import offline
+from geodata.access.privacy import install_log_redaction
 
 st.set_page_config(
     page_title="防災ダッシュボード",

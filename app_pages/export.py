@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import auth, export_page_view
+from dashboard import auth
+from dashboard.export import view as export_page_view
 from dashboard.i18n import t
 
 auth.require("export")

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from dashboard import auth, data, field_data, field_view, kiosk, widgets
+from dashboard import auth, data, kiosk, widgets
+from dashboard.field import data as field_data
+from dashboard.field import view as field_view
 from dashboard.i18n import t
 
 auth.require("field")

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from dashboard import auth, data, maps, settings, widgets
+from dashboard import auth, data, settings, widgets
 from dashboard.i18n import current_lang, t
+from dashboard.maps import layers as maps
 
 
 def overview() -> None:

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from dashboard import auth, reports_view
+from dashboard import auth
 from dashboard.i18n import t
+from dashboard.reports import view as reports_view
 
 auth.require("reports")
 ctx = reports_view.context()

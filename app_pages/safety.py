@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from dashboard import auth, safety_view
+from dashboard import auth
 from dashboard.i18n import t
+from dashboard.safety import view as safety_view
 
 auth.require("safety")
 ctx = safety_view.context()

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from dashboard import auth, data, kiosk, shelters_form, shelters_view
+from dashboard import auth, data, kiosk
 from dashboard.i18n import t
-from geodata import roles
+from dashboard.shelters import form as shelters_form
+from dashboard.shelters import view as shelters_view
+from geodata.access import roles
 
 user = auth.require("shelters")
 url = data.db_url()

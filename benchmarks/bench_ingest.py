@@ -164,7 +164,7 @@ def run_pipeline(
     expected to hold the posts before it. Returns posts fed, seconds in ``run_source``, stage
     seconds, windows done and stored rows.
     """
-    from geodata.store import open_store
+    from geodata.store.core import open_store
     from ingest.base import IngestContext
     from ingest.runner import run_source, tune_gc
 
@@ -271,8 +271,8 @@ def run(ws: Workspace, scales: list[Scale], batch: int = BATCH) -> list[Figure]:
     """Ingest throughput per scale (see the module docstring)."""
     import statistics
 
-    from geodata.store import open_store
-    from ingest.drill import generate
+    from geodata.store.core import open_store
+    from ingest.drill.scenario import generate
 
     figures = []
     for scale in scales:

@@ -48,7 +48,7 @@ def _open_shelter(url: str) -> tuple[str, str, int]:
     """
     import pandas as pd
 
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(url)
     try:
@@ -68,7 +68,7 @@ def _open_shelter(url: str) -> tuple[str, str, int]:
 
 def _update(url: str, shelter_id: str, evacuees: int) -> float:
     """Write the update; returns time.monotonic() right after its commit."""
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(url)
     try:

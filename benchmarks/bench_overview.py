@@ -2,7 +2,7 @@
 MarkerCluster of the raw post points.
 
 Measured: the overview page's map built the way ``app_pages/overview.py`` builds it (the page's
-``dashboard.data`` loaders, then ``dashboard.maps.overview_map``) and handed to
+``dashboard.data`` loaders, then ``dashboard.maps.layers.overview_map``) and handed to
 ``streamlit_folium.st_folium`` with the component call recorded instead of sent: ``bytes`` is
 the size of the JSON the component would send to the browser (script, html, header, links),
 ``build time`` the time of ``overview_map`` + ``st_folium`` (rendering the folium tree to
@@ -87,7 +87,7 @@ def build_overview(inputs: dict) -> tuple[float, int]:
     """(seconds, payload bytes) of the overview map through st_folium."""
     from streamlit_folium import st_folium
 
-    from dashboard import maps
+    from dashboard.maps import layers as maps
 
     with recorded_component() as calls:
         start = time.perf_counter()
@@ -99,7 +99,7 @@ def build_overview(inputs: dict) -> tuple[float, int]:
 
 def raw_points(url: str):
     """Every located post of the store (lon/lat arrays)."""
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(url)
     try:

@@ -20,7 +20,7 @@ WINDOW = pd.Timedelta(hours=1)
 
 def measure(url: str, anchor, repeats: int, budget: float) -> dict:
     """Seconds and rows of the 1 h window read and of the full read at ``url``."""
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(url)
     try:

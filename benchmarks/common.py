@@ -6,7 +6,7 @@ report shows ``ratio = value / baseline``. Timings are the median of ``ws.repeat
 
 Stores are built once per run and scale in the workspace folder: the 調布市 reference layers
 (``python -m ingest reference --no-download``), shelters padded with synthetic ones up to the
-scale's count, then the drill (``ingest.drill.generate`` + ``load_into_store``) with every post
+scale's count, then the drill (``ingest.drill.scenario.generate`` + ``load_into_store``) with every post
 geocoded (``Gazetteer.geocode_many``) and classified (``classify_many``), anchored at the run's
 start (now floored to 10 minutes) so that the dashboard's 1 h / 24 h windows hold the drill.
 """
@@ -229,12 +229,12 @@ class Enricher:
     """
 
     def __init__(self, store):
-        from geodata.geocode import Gazetteer
+        from geodata.text.geocode import Gazetteer
 
         self.gazetteer = Gazetteer.from_layers(store.read("towns"), store.read("shelters"))
 
     def __call__(self, frame):
-        from geodata.classify import classify_many
+        from geodata.text.classify import classify_many
 
         tags = [g if g is not None and not g.is_empty else None for g in frame.geometry]
         texts = [t if isinstance(t, str) else None for t in frame["text"]]
@@ -284,7 +284,7 @@ class Workspace:
         self._stores: dict[tuple[str, str], ScenarioStore] = {}
         self._pg = None
         self._pg_error: str | None = None
-        from ingest.drill import default_anchor
+        from ingest.drill.scenario import default_anchor
 
         self.anchor = default_anchor()
         if reuse:  # the drills of this run must line up with the reused stores
@@ -314,7 +314,7 @@ class Workspace:
         copy_sqlite(self.reference_sqlite(), path)
         url = sqlite_url(path)
         if shelters:
-            from geodata.store import open_store
+            from geodata.store.core import open_store
 
             store = open_store(url)
             pad_shelters(store, shelters)
@@ -364,8 +364,8 @@ class Workspace:
         return self._stores[key]
 
     def _build_sqlite(self, scale: Scale) -> ScenarioStore:
-        from geodata.store import open_store
-        from ingest.drill import generate, load_into_store
+        from geodata.store.core import open_store
+        from ingest.drill.scenario import generate, load_into_store
 
         sidecar = self.root / f"drill-{scale.name}.json"
         if self.reuse and sidecar.exists():
@@ -398,7 +398,7 @@ class Workspace:
         """The PostGIS twin of the SQLite scenario: reference layers, shelters and posts."""
         import pandas as pd
 
-        from geodata.store import open_store
+        from geodata.store.core import open_store
 
         url = self.postgis_url()
         if url is None:

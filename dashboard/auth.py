@@ -1,4 +1,4 @@
-"""The login gate and the permission checks of the dashboard (the Streamlit side of geodata.auth).
+"""The login gate and the permission checks of the dashboard (the Streamlit side of geodata.access.accounts).
 
 Two ways in, chosen by ``.streamlit/secrets.toml`` (docs/security.md):
 
@@ -13,7 +13,7 @@ Two ways in, chosen by ``.streamlit/secrets.toml`` (docs/security.md):
 Every check runs on the server on every script run: the account is re-read from the store
 (a disabled account or a changed role takes effect at the next rerun), sessions end after
 ``session_hours`` (default 12), and :func:`require` / :func:`check` consult
-:func:`geodata.roles.allowed` — hiding a widget is never the only protection.
+:func:`geodata.access.roles.allowed` — hiding a widget is never the only protection.
 
 The frame calls :func:`gate` once; pages call :func:`require` first thing, :func:`mask` on
 every frame they show, and :func:`check` right before every write.
@@ -28,9 +28,8 @@ from collections.abc import Mapping
 import pandas as pd
 import streamlit as st
 
-from geodata import auth as accounts
-from geodata import privacy, roles, sessions
-from geodata.roles import Forbidden, User
+from geodata.access import accounts, privacy, roles, sessions
+from geodata.access.roles import Forbidden, User
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +342,7 @@ def user_badge(container=None) -> None:
 
 
 def can(page: str, action: str = "view", target: str | None = None) -> bool:
-    """Whether the current user may do ``action`` on ``page`` (see geodata.roles.allowed)."""
+    """Whether the current user may do ``action`` on ``page`` (see geodata.access.roles.allowed)."""
     return roles.allowed(current_user(), page, action, target)
 
 
@@ -363,7 +362,7 @@ def require(page: str, action: str = "view", target: str | None = None) -> User:
 
 
 def check(page: str, action: str, target: str | None = None) -> User:
-    """Raise :class:`~geodata.roles.Forbidden` unless allowed; call it right before a write.
+    """Raise :class:`~geodata.access.roles.Forbidden` unless allowed; call it right before a write.
 
     Works in widget callbacks too (where ``st.stop`` does not belong). Returns the user, whose
     ``username`` is the ``actor`` to pass to the store.
@@ -398,7 +397,7 @@ def mask(layer: str, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` of ``layer`` as the current user may see it (unchanged for operator/admin).
 
     Viewers and shelter staff get personal columns blanked, person points displaced, and the
-    roster's names and addresses redacted from free text (see geodata.privacy).
+    roster's names and addresses redacted from free text (see geodata.access.privacy).
     """
     return mask_as(current_user(), layer, frame)
 

@@ -14,10 +14,9 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from dashboard import settings
 from geodata import schema
-from geodata.store import Store, open_store
-
-from . import settings
+from geodata.store.core import Store, open_store
 
 _TTL = timedelta(minutes=30)  # bounds memory; freshness comes from data_version
 

@@ -6,7 +6,7 @@ sidebar (:func:`dashboard.widgets.apply_kiosk_style`). Pages use this module to:
 - :func:`live` — run the part of a page that shows data as a fragment re-run every
   ``BOSAI_REFRESH_SECONDS``: no page reload, no login lost, only that part is redrawn;
 - :func:`live_map` — show a map whose live layers change while the map itself (and the view
-  someone panned or zoomed to) stays (see :mod:`dashboard.shelters_map`);
+  someone panned or zoomed to) stays (see :mod:`dashboard.shelters.map`);
 - :func:`mask` — on the wall screen, frames are masked as for a *viewer*, whoever logged in;
 - :func:`style` and :func:`updated` — type legible from 5 m and the time of the last refresh.
 
@@ -24,8 +24,8 @@ from streamlit_folium import st_folium
 
 from dashboard import auth, data, settings, widgets
 from dashboard.i18n import t
-from dashboard.shelters import JST
-from geodata import privacy
+from dashboard.shelters.board import JST
+from geodata.access import privacy
 from geodata.schema import now_utc
 
 # Tables on the wall screen: HTML tables (st.table) — the canvas grid of st.dataframe cannot be

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from . import settings
-from .i18n import LANGUAGES, current_lang, t
+from dashboard import settings
+from dashboard.i18n import LANGUAGES, current_lang, t
 
 KIOSK_KEY = "kiosk"
 MEASURES = ("none", "population", "households", "density")

@@ -15,27 +15,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geodata import vocab
+
 STORE_CRS = "EPSG:4326"
 
 # Column kinds. "json" holds a list or dict (stored as JSON text).
 STR, INT, FLOAT, BOOL, TIME, JSON = "str", "int", "float", "bool", "datetime", "json"
 
-SHELTER_STATUSES = ("未開設", "開設", "満員", "閉鎖")  # not open / open / full / closed
-SAFETY_STATUSES = ("無事", "負傷", "要救助", "不明")  # safe / injured / needs rescue / unknown
+# The codes of the domain's vocabularies (labels and order: geodata/vocab.py).
+SHELTER_STATUSES = vocab.SHELTER_STATUSES.codes  # not open / open / full / closed
+SAFETY_STATUSES = vocab.SAFETY_STATUSES.codes  # safe / injured / needs rescue / unknown
 TRIAGE_STATES = ("new", "verified", "dismissed", "handled")
-SHELTER_KINDS = ("emergency_site", "shelter", "both")
-CATEGORIES = (
-    "浸水・冠水",
-    "土砂災害",
-    "火災",
-    "建物被害",
-    "道路・交通",
-    "停電",
-    "断水",
-    "救助要請",
-    "避難所",
-    "その他",
-)
+SHELTER_KINDS = vocab.SHELTER_KINDS.codes
+CATEGORIES = vocab.CATEGORIES.codes
 NEEDS = ("water", "food", "blankets", "medical", "power", "toilets", "milk", "medicine", "staff")
 
 

@@ -20,7 +20,6 @@ injected by the runner through :meth:`BaseSource.bind`; a source never creates a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -70,9 +69,9 @@ class IngestContext:
     Parameters
     ----------
     store : the store to read reference layers and the roster from (None: all empty).
-    gazetteer : an object with ``geocode(text)`` (``geodata.geocode.Gazetteer``); built from
+    gazetteer : an object with ``geocode(text)`` (``geodata.text.geocode.Gazetteer``); built from
         the store's towns and shelters on first use when not given.
-    classifier : a function ``text -> Classification`` (``geodata.classify.classify``).
+    classifier : a function ``text -> Classification`` (``geodata.text.classify.classify``).
     """
 
     def __init__(self, store=None, *, gazetteer=None, classifier=None):
@@ -131,11 +130,11 @@ class IngestContext:
 
     @property
     def gazetteer(self):
-        """The gazetteer, or None when geodata.geocode is unavailable or there are no towns."""
+        """The gazetteer, or None when geodata.text.geocode is unavailable or there are no towns."""
         if self._gazetteer is None:
             self._gazetteer = False
             try:
-                from geodata.geocode import Gazetteer
+                from geodata.text.geocode import Gazetteer
 
                 towns = self.frame("towns")
                 if len(towns):
@@ -148,7 +147,7 @@ class IngestContext:
         """(categories, urgency, matched_terms) per text (None when there is no classifier)."""
         if self._classifier is None:
             try:
-                from geodata.classify import classify_many
+                from geodata.text.classify import classify_many
 
                 found = classify_many(texts)
                 return [
@@ -170,11 +169,11 @@ class IngestContext:
 
     @property
     def classifier(self):
-        """``text -> Classification`` or None when geodata.classify is unavailable."""
+        """``text -> Classification`` or None when geodata.text.classify is unavailable."""
         if self._classifier is None:
             self._classifier = False
             try:
-                from geodata.classify import classify
+                from geodata.text.classify import classify
 
                 self._classifier = classify
             except Exception as exc:  # noqa: BLE001
@@ -337,11 +336,6 @@ def first_of(record: dict, names: Iterable[str]):
                 continue
             return value
     return None
-
-
-def digest(*parts, size: int = 10) -> str:
-    """A short stable hex digest of ``parts``."""
-    return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=size).hexdigest()
 
 
 def read_location(location: str, session: requests.Session | None) -> tuple[bytes, str | None]:

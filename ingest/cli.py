@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    # Personal data (phones, names) never reaches a log line; see geodata/privacy.py.
-    from geodata.privacy import install_log_redaction
+    # Personal data (phones, names) never reaches a log line; see geodata/access/privacy.py.
+    from geodata.access.privacy import install_log_redaction
 
     install_log_redaction()
     started = time.perf_counter()

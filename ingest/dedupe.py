@@ -1,7 +1,7 @@
 """Dedupe of posts: a copy of an earlier post collapses onto it (``repost_of``).
 
 ``repost_of`` is set to the first post (``platform:post_id``, following chains to the root).
-Texts are compared by a fingerprint (geodata/textfp.py: NFKC, lower case, URLs, @mentions,
+Texts are compared by a fingerprint (geodata/text/fingerprints.py: NFKC, lower case, URLs, @mentions,
 #hashtags, whitespace, punctuation and emoji removed). Same fingerprint (at least ``MIN_EXACT``
 characters) within ``EXACT_WINDOW`` = a copy; otherwise character 3-gram Jaccard similarity
 >= ``SIMILARITY`` (fingerprints of at least ``MIN_SIMILAR`` characters) within
@@ -37,8 +37,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from geodata.incidents import post_key, present
 from geodata.schema import now_utc
-from geodata.textfp import MIN_EXACT, fingerprint, text_digest
+from geodata.text.fingerprints import MIN_EXACT, fingerprint, text_digest
 
 EXACT_WINDOW = pd.Timedelta(hours=24)
 SIMILAR_WINDOW = pd.Timedelta(hours=2)
@@ -71,16 +72,6 @@ def _bands(shingles: set[str]) -> list[int]:
     hashes = np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.int64, len(shingles))
     mins = ((np.outer(hashes, _A) + _B) % _PRIME).min(axis=0)
     return [hash((b, *mins[b * _ROWS : (b + 1) * _ROWS].tolist())) for b in range(_BANDS)]
-
-
-def post_key(platform, post_id) -> str:
-    """The ``platform:post_id`` form of a post key (repost_of and incident members use it)."""
-    return f"{platform}:{post_id}"
-
-
-def present(value) -> bool:
-    """Whether ``value`` is a non-empty string (a set ``repost_of``)."""
-    return isinstance(value, str) and bool(value)
 
 
 def _earlier(other_time, other_key: str, when, key: str) -> bool:

@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 import geopandas as gpd
 import pandas as pd
 
+from geodata.incidents import link_and_store
 from geodata.schema import LAYERS
 from ingest.base import IngestContext, Source
-from ingest.incidents import link_and_store
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def run_source(
 
     Parameters
     ----------
-    store : :class:`geodata.store.Store`.
+    store : :class:`geodata.store.core.Store`.
     source : a source (``ingest.sources``).
     session : the HTTP session to inject (default: the one the source was built with).
     context : shared lookups (towns, shelters, roster, gazetteer); one is made when None.

@@ -30,8 +30,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from geodata.http import make_session
 from ingest.base import BaseSource, SourceError
-from ingest.http import make_session
 from ingest.sources import source_class
 
 SECRET_KEYS = ("token", "password", "secret", "channel_secret", "access_token", "api_key")

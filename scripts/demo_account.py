@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geodata import auth  # noqa: E402
-from geodata.store import open_store  # noqa: E402
+from geodata.access import accounts as auth  # noqa: E402
+from geodata.store.core import open_store  # noqa: E402
 
 
 def main() -> int:

@@ -4,7 +4,7 @@ Usage: ``python scripts/vendor_assets.py [--force] [--check]``
 
 Installs package.json's packages from the npm registry with ``npm ci`` (exact versions and
 integrity hashes from package-lock.json) into a temporary folder, copies the files listed in
-``dashboard.offline.VENDOR_FILES`` and generates the two small stylesheets folium takes from its
+``dashboard.maps.offline.VENDOR_FILES`` and generates the two small stylesheets folium takes from its
 own GitHub repository. Idempotent: does nothing when static/vendor/.stamp matches the lock file,
 the file list and the installed folium. ``--check`` only reports (exit 1 when not vendored).
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dashboard.offline import VENDOR_DIR, VENDOR_FILES, missing_files  # noqa: E402
+from dashboard.maps.offline import VENDOR_DIR, VENDOR_FILES, missing_files  # noqa: E402
 
 STAMP = VENDOR_DIR / ".stamp"
 

@@ -1,7 +1,7 @@
 """Test accounts: real local accounts in a test store, and logged-in AppTest / browser sessions.
 
 Tests log in the way users do: AppTest through the session state the login form sets, Chromium
-through the signed session cookie the login form sets (geodata/sessions.py).
+through the signed session cookie the login form sets (geodata/access/sessions.py).
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import secrets
 import time
 
-from geodata import auth, sessions
-from geodata.store import open_store
+from geodata.access import accounts as auth
+from geodata.access import sessions
+from geodata.store.core import open_store
 
 # username -> role; the shelter-staff account is assigned shelters by the fixture that needs it.
 ACCOUNTS = {

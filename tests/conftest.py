@@ -96,7 +96,7 @@ def store_url(request, tmp_path) -> str:
 @pytest.fixture
 def store(store_url):
     """An empty, migrated store on each backend."""
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     s = open_store(store_url)
     yield s

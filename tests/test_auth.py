@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from geodata import auth
-from geodata.roles import User
+from geodata.access import accounts as auth
+from geodata.access.roles import User
 from geodata.schema import now_utc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,7 +223,7 @@ def test_an_old_hash_is_upgraded_at_login(store, monkeypatch):
 
 
 def test_an_older_database_gets_the_users_table(store_url):
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(store_url)
     with store.engine.begin() as conn:
@@ -306,7 +306,7 @@ def test_cli_users_list_set_role_disable_unlock(cli, sqlite_url):
     assert code == 2 and "no user nobody" in err
     code, _, _ = cli(["users", "passwd", "suzuki", "--password-stdin"], GOOD + "?\n")
     assert code == 0
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(sqlite_url)
     assert auth.authenticate(store, "suzuki", GOOD + "?").reason == "disabled"
@@ -396,7 +396,7 @@ def gate_app(sqlite_url, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("BOSAI_DB_URL", sqlite_url)
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(sqlite_url)
 

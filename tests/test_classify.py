@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from geodata.classify import NOTHING, classify, classify_many
 from geodata.schema import CATEGORIES
+from geodata.text.classify import NOTHING, classify, classify_many
 
 LABELLED = Path(__file__).parent / "labelled"
 

@@ -109,7 +109,7 @@ def test_a_staff_edit_made_between_batches_is_followed(store):
 
 
 def test_a_post_that_never_reached_the_store_is_not_matched_later(tmp_path):
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     rng = np.random.default_rng(1)

@@ -49,3 +49,44 @@ def test_relative_links_in_the_readme_and_docs_point_to_files_that_exist():
             if not (doc.parent / target).exists():
                 broken.append(f"{doc.relative_to(ROOT)} -> {target}")
     assert not broken
+
+
+# A path a doc names: geodata/store/core.py, dashboard/safety/, app_pages/safety.py ...
+_DOC_PATH = re.compile(
+    r"(?<![\w/.-])((?:geodata|dashboard|ingest|app_pages|pages|benchmarks|scripts|tests|static)"
+    r"(?:/[\w.-]+)+/?)(?![\w/])"
+)
+# A store method a doc names: store.read(, store.current_shelter_status ...
+_STORE_METHOD = re.compile(r"(?<![\w.])store\.([a-z_][a-z0-9_]*)\b")
+
+
+def _docs() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def test_every_module_path_a_doc_names_exists():
+    missing = []
+    for doc in _docs():
+        for path in _DOC_PATH.findall(doc.read_text(encoding="utf-8")):
+            target = path.rstrip(".")
+            if "<" in target or "*" in target:
+                continue
+            if target.endswith("_"):  # a family of files: tests/test_export_*
+                if any((ROOT / target).parent.glob(Path(target).name + "*")):
+                    continue
+            elif (ROOT / target).exists() or (ROOT / f"{target}.py").exists():
+                continue
+            missing.append(f"{doc.relative_to(ROOT)} -> {target}")
+    assert not missing, missing
+
+
+def test_every_store_method_a_doc_names_exists():
+    from geodata.store.core import Store
+
+    missing = []
+    for doc in _docs():
+        for name in _STORE_METHOD.findall(doc.read_text(encoding="utf-8")):
+            if name in ("py", "sqlite") or hasattr(Store, name):
+                continue
+            missing.append(f"{doc.relative_to(ROOT)} -> store.{name}")
+    assert not missing, missing

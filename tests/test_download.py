@@ -9,9 +9,9 @@ import pytest
 from werkzeug.wrappers import Response
 
 from geodata import settings
-from geodata.download import KINDS, SourceUrls, download_reference
-from geodata.reference_files import load_reference
-from ingest.http import make_session
+from geodata.http import make_session
+from geodata.reference.download import KINDS, SourceUrls, download_reference
+from geodata.reference.files import load_reference
 
 REF = settings.reference_dir()
 FLOOD = REF / "hazard" / "flood_A31-12_13"

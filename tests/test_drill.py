@@ -12,11 +12,17 @@ import pytest
 import shapely
 
 from geodata.schema import CATEGORIES
-from ingest import drill
-from ingest.drill import FIXED_ANCHOR, default_anchor, generate, parse_anchor, write_payloads
-from ingest.drill_load import load_into_store, reply_status
-from ingest.drill_world import FLOOD_TOWN_SHARE, load_world
-from ingest.drill_world import split_town_name as split
+from ingest.drill import scenario as drill
+from ingest.drill.load import load_into_store, reply_status
+from ingest.drill.scenario import (
+    FIXED_ANCHOR,
+    default_anchor,
+    generate,
+    parse_anchor,
+    write_payloads,
+)
+from ingest.drill.world import FLOOD_TOWN_SHARE, load_world
+from ingest.drill.world import split_town_name as split
 
 REF = str(__import__("geodata.settings", fromlist=["x"]).reference_dir())
 
@@ -388,8 +394,8 @@ def test_write_payloads_layout(tmp_path):
 
 @pytest.fixture
 def store(tmp_path):
-    from geodata.reference_files import load_reference
-    from geodata.store import open_store
+    from geodata.reference.files import load_reference
+    from geodata.store.core import open_store
 
     s = open_store(f"sqlite:///{tmp_path}/s.sqlite")
     for layer, frame in load_reference("13208", REF).frames.items():
@@ -451,7 +457,7 @@ def test_demo_command_loads_reference_then_drill(tmp_path, capsys):
     assert main(argv + ["--out", str(tmp_path / "out")]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["reference"]
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(url)
     assert store.count("towns") == 103 and store.count("shelters") > 60

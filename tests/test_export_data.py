@@ -14,8 +14,8 @@ import pyogrio
 import pytest
 from lxml import etree
 
-from geodata.export import PersonalDataError
-from geodata.export_data import export_layer
+from geodata.export.common import PersonalDataError
+from geodata.export.data import export_layer
 from tests.test_export_world import ROSTER, build_world
 
 KML = "{http://www.opengis.net/kml/2.2}"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from geodata import fonts
-from geodata.export_map import map_bounds, render_situation_map, situation_map
-from geodata.export_situation import collect_situation
+from geodata.export import fonts
+from geodata.export.map import map_bounds, render_situation_map, situation_map
+from geodata.export.situation import collect_situation
 from tests.test_export_world import AS_OF, AS_OF_LABEL, EXPECTED, ROSTER, open_world
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

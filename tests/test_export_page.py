@@ -13,10 +13,10 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from dashboard import export_page
-from geodata.export_cap import validate_cap
-from geodata.roles import Forbidden, User
-from geodata.store import open_store
+from dashboard.export import files as export_page
+from geodata.access.roles import Forbidden, User
+from geodata.export.cap import validate_cap
+from geodata.store.core import open_store
 from tests.accounts import ensure_accounts
 from tests.test_export_world import EXPECTED, ROSTER, build_world
 from tests.test_safety_page import run_page
@@ -63,7 +63,7 @@ def test_viewer_is_refused_on_the_server(world):
 
 
 def test_an_account_disabled_after_the_page_was_drawn_is_refused(world):
-    from geodata import auth as accounts
+    from geodata.access import accounts
 
     req = export_page.LayerRequest("roster", "csv")
     assert export_page.layer_file(world["store"], req, OPERATOR)[0]

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from lxml import etree
 
-from geodata.export_cap import cap_messages
-from geodata.export_opendata import shelters_opendata_csv
+from geodata.export.cap import cap_messages
+from geodata.export.opendata import shelters_opendata_csv
 from tests.test_export_world import AS_OF, open_world
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"

@@ -35,7 +35,7 @@ def export(capsys, *argv) -> dict:
 
 
 def test_real_situation_maps(drill_db, tmp_path, capsys):
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(drill_db)
     roster = store.read("roster")

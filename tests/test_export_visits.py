@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from geodata.export_visits import non_responders, visit_list_pdf, wrap
+from geodata.export.visits import non_responders, visit_list_pdf, wrap
 from tests.test_export_map import pdf_info, pdf_text, save_rendering, squash
 from tests.test_export_world import AS_OF, open_world
 
@@ -54,7 +54,7 @@ def test_visit_list_pdf(world_store, tmp_path):
 
 
 def test_empty_visit_list(sqlite_url, tmp_path):
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(sqlite_url)
     result = visit_list_pdf(store)

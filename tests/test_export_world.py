@@ -217,7 +217,7 @@ def build_world(store) -> None:
 
 def open_world(url: str):
     """Yield a store at ``url`` holding the world, disposed afterwards (for fixtures)."""
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(url)
     build_world(store)

@@ -13,11 +13,11 @@ import shapely
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from dashboard import field
-from dashboard.shelters import md_text
+from dashboard.field import report as field
+from dashboard.shelters.board import md_text
 from geodata import settings
 from geodata.schema import validate
-from geodata.store import open_store
+from geodata.store.core import open_store
 from tests.accounts import ensure_accounts, login_apptest
 
 ROOT = Path(__file__).resolve().parent.parent

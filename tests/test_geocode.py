@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from geodata import gazetteer as gz
-from geodata.geocode import NO_PLACE, Gazetteer
 from geodata.settings import reference_dir
+from geodata.text import gazetteer as gz
+from geodata.text.geocode import NO_PLACE, Gazetteer
 
 LABELLED = Path(__file__).parent / "labelled" / "geocode_chofu.tsv"
 

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geodata.incidents import link_incidents
 from geodata.schema import validate
-from geodata.textfp import fingerprint
+from geodata.text.fingerprints import fingerprint
 from ingest.dedupe import mark_duplicates
-from ingest.incidents import link_incidents
 from ingest.line_webhook import spool_write
 from ingest.runner import run_all
 from ingest.sources.field_reports import FieldReportSource
@@ -171,7 +171,7 @@ def test_runner_links_posts_replies_and_field_reports(httpserver, tmp_path, ref_
         RosterCsvSource("roster", path=str(roster)),
         LineSpoolSource("line", spool_dir=str(spool), lag_seconds=0),
     ]
-    from ingest.http import make_session
+    from geodata.http import make_session
 
     for s in sources:
         s.session = make_session(retries=0)

@@ -11,7 +11,8 @@ import pytest
 import shapely
 from jinja2.utils import htmlsafe_json_dumps
 
-from dashboard import maps, offline
+from dashboard.maps import layers as maps
+from dashboard.maps import offline
 
 XSS = "<img src=x onerror=alert(1)>"
 

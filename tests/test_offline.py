@@ -11,7 +11,7 @@ import folium
 import folium.plugins
 import pytest
 
-from dashboard import offline
+from dashboard.maps import offline
 
 ROOT = Path(__file__).resolve().parent.parent
 

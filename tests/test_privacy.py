@@ -12,8 +12,8 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from geodata import privacy
-from geodata.roles import User
+from geodata.access import privacy
+from geodata.access.roles import User
 
 KEY = bytes(range(32))
 GEOD = Geod(ellps="WGS84")

@@ -15,17 +15,17 @@ import pytest
 import shapely
 
 from geodata import settings
-from geodata.readers import ReferenceFileError, read_shapefile_polygons, topojson_features
-from geodata.reference import (
+from geodata.reference.codes import check_digit, parse_code, to_code5, to_code6
+from geodata.reference.files import find_reference_files, load_reference
+from geodata.reference.layers import (
     assign_towns,
     load_boundary,
     load_hazard_areas,
     load_shelters,
     load_towns,
 )
-from geodata.reference_codes import check_digit, parse_code, to_code5, to_code6
-from geodata.reference_files import find_reference_files, load_reference
-from geodata.reference_values import (
+from geodata.reference.readers import ReferenceFileError, read_shapefile_polygons, topojson_features
+from geodata.reference.values import (
     estimate_capacity,
     normalize_address,
     parse_capacity,
@@ -499,7 +499,7 @@ def run_cli(monkeypatch, capsys, *argv: str) -> tuple[int, dict | str]:
 
 @needs_reference
 def test_cli_loads_chofu_into_the_store_once(tmp_path, monkeypatch, capsys):
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     db = f"sqlite:///{tmp_path}/t.sqlite"
     args = ("--municipality", "132080", "--reference-dir", str(REF), "--db", db, "--json")

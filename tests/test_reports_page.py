@@ -10,9 +10,12 @@ import pandas as pd
 import pytest
 import shapely
 
-from dashboard import reports, reports_feed, reports_geo, reports_map
-from dashboard.map_elements import PinLayer
-from geodata.store import open_store
+from dashboard.maps.elements import PinLayer
+from dashboard.reports import cards as reports_feed
+from dashboard.reports import feed as reports
+from dashboard.reports import map as reports_map
+from geodata import geometry as reports_geo
+from geodata.store.core import open_store
 from tests.test_safety_page import (
     T1,
     T2,
@@ -30,7 +33,7 @@ NOW = pd.Timestamp("2026-10-12T12:00:00Z")
 
 @pytest.fixture
 def index() -> gpd.GeoDataFrame:
-    """The posts as :func:`dashboard.reports.post_index` gives them."""
+    """The posts as :func:`dashboard.reports.feed.post_index` gives them."""
     frame = posts_frame(NOW)
     frame["urgency"] = frame["urgency"].astype(int)
     return frame

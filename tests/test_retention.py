@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from geodata import retention
-from geodata.privacy import personal_columns
+from geodata.access import retention
+from geodata.access.privacy import personal_columns
 from tests.test_privacy import PEOPLE, posts, replies, roster, towns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,7 +177,7 @@ def _cli(args: list[str], db: str, stdin: str = "") -> subprocess.CompletedProce
 
 
 def test_cli_purge_dry_run_then_yes(sqlite_url):
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(sqlite_url)
     _fill(store)
@@ -210,7 +210,7 @@ def test_the_purge_on_the_drill_keeps_its_counts(reference_dir, sqlite_url):
     )
     if demo.returncode != 0:
         pytest.skip(f"the drill did not load: {demo.stderr[-300:]}")
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(sqlite_url)
     roster_before = store.read("roster")

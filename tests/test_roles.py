@@ -1,6 +1,6 @@
 """The permission matrix, cell by cell, against a table written out here.
 
-A change to geodata/roles.py's matrix must change EXPECTED below: that is the point.
+A change to geodata/access/roles.py's matrix must change EXPECTED below: that is the point.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from geodata.roles import (
+from geodata.access.roles import (
     ACTIONS,
     PAGE_ACTIONS,
     PAGES,

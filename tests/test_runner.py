@@ -19,9 +19,9 @@ import pytest
 import shapely
 from werkzeug import Response
 
-from geodata.store import open_store
-from ingest.http import make_session
-from ingest.incidents import link_and_store
+from geodata.http import make_session
+from geodata.incidents import link_and_store
+from geodata.store.core import open_store
 from ingest.line_webhook import spool_write
 from ingest.runner import run_all, run_loop, run_source
 from ingest.sources.bluesky import BlueskySource

@@ -12,9 +12,10 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from dashboard import safety, safety_map
-from dashboard.map_elements import GeoJsonLayer, PointLayer, point_data, script_json
-from geodata import privacy
+from dashboard.maps.elements import GeoJsonLayer, PointLayer, point_data, script_json
+from dashboard.safety import map as safety_map
+from geodata import safety
+from geodata.access import privacy
 from tests.test_safety_page import (
     NOW,
     replies_frame,

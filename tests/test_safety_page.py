@@ -18,9 +18,9 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
-from dashboard import safety
+from geodata import safety
 from geodata.schema import now_utc
-from geodata.store import open_store
+from geodata.store.core import open_store
 from tests.accounts import ensure_accounts, login_apptest
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,8 +1,8 @@
-"""Signed session tokens (geodata/sessions.py) on both backends' secrets."""
+"""Signed session tokens (geodata/access/sessions.py) on both backends' secrets."""
 
 from __future__ import annotations
 
-from geodata import sessions
+from geodata.access import sessions
 
 
 def test_token_round_trip_tamper_and_expiry():
@@ -21,7 +21,7 @@ def test_token_round_trip_tamper_and_expiry():
 
 
 def test_the_secret_is_kept_in_the_store_and_shared(store, store_url):
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     first = sessions.session_secret(store)
     again = sessions.session_secret(open_store(store_url))

@@ -17,8 +17,10 @@ import shapely
 from streamlit.testing.v1 import AppTest
 from streamlit_folium import _get_map_string, generate_js_hash
 
-from dashboard import shelters, shelters_map, shelters_table
-from dashboard.shelters import (
+from dashboard.shelters import board as shelters
+from dashboard.shelters import map as shelters_map
+from dashboard.shelters import table as shelters_table
+from dashboard.shelters.board import (
     check_update,
     format_age,
     format_capacity,
@@ -27,7 +29,7 @@ from dashboard.shelters import (
     occupancy_rate,
 )
 from geodata import settings
-from geodata.store import open_store
+from geodata.store.core import open_store
 from tests.accounts import ensure_accounts, login_apptest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -533,8 +535,8 @@ def test_shelter_staff_update_only_their_shelter(monkeypatch, store_url):
 
 
 def test_staff_write_is_checked_right_before_the_write(monkeypatch, store_url):
-    from dashboard import shelters_data
-    from geodata.roles import Forbidden, User
+    from dashboard.shelters import data as shelters_data
+    from geodata.access.roles import Forbidden, User
 
     staff = User("staff", "shelter_staff", shelter_ids=frozenset({STAFF_SHELTER}))
     monkeypatch.setattr("dashboard.auth.current_user", lambda: staff)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from geodata.store import open_store
+from geodata.store.core import open_store
 from ingest.cli import main
 from ingest.runner import run_all
 from ingest.sources import SOURCE_TYPES

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geodata.store import open_store
+from geodata.store.core import open_store
 from ingest.cli import main
-from ingest.drill import FIXED_ANCHOR, generate
-from ingest.drill_ingest import ingest_drill
+from ingest.drill.ingest import ingest_drill
+from ingest.drill.scenario import FIXED_ANCHOR, generate
 
 
 def test_drill_payloads_go_through_every_source(store_url, reference_dir, tmp_path, capsys):

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from ingest.http import make_session
+from geodata.http import make_session
 from ingest.runner import run_source
 from ingest.sources.bluesky import BlueskySource
 from ingest.sources.common import _html_to_text_fast, _html_to_text_parser, html_to_text

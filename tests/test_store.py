@@ -15,9 +15,9 @@ import shapely
 import sqlalchemy as sa
 
 from geodata.schema import now_utc
-from geodata.store import StaleVersion, UnknownRecord, open_store
-from geodata.store_migrations import SCHEMA_VERSION
-from geodata.textfp import text_digest
+from geodata.store.core import StaleVersion, UnknownRecord, open_store
+from geodata.store.migrations import SCHEMA_VERSION
+from geodata.text.fingerprints import text_digest
 
 T0 = pd.Timestamp("2026-10-12T03:00:00Z")
 

@@ -14,7 +14,7 @@ from folium.plugins import MarkerCluster
 from streamlit_folium import st_folium
 
 from benchmarks.bench_overview import marker_cluster_base
-from dashboard import offline
+from dashboard.maps import offline
 
 st.set_page_config(page_title="MarkerCluster baseline", layout="wide")
 offline.install()

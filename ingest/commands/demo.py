@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> dict:
     has no towns, then the drill; returns counts per layer."""
     import pandas as pd
 
-    from ingest import drill
+    from ingest.drill import scenario as drill
 
     if args.posts < 0 or args.roster < 0:
         raise CommandError("--posts and --roster must not be negative")
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> dict:
         if not args.out:
             raise CommandError("--no-store without --out does nothing")
         return summary
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(args.db)
     try:
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> dict:
             summary["reference"] = _load_reference(args.db, store, ref_dir)
         # The payloads go through the real sources (files + a loopback Mastodon/Bluesky API),
         # so the demo exercises normalize → geocode → classify → dedupe → incidents → upsert.
-        from ingest.drill_ingest import ingest_drill
+        from ingest.drill.ingest import ingest_drill
 
         layers = ingest_drill(the_drill, store, out_dir=args.out)
         sources = layers.pop("sources", [])
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def _load_reference(db: str | None, store, ref_dir: str) -> dict:
     """Load the municipality's reference layers through the ``reference`` command (offline: no
-    download), or with geodata.reference_files directly when that command is not there."""
+    download), or with geodata.reference.files directly when that command is not there."""
     try:
         from ingest.commands import reference
     except ImportError:
@@ -103,7 +103,7 @@ def _load_reference(db: str | None, store, ref_dir: str) -> dict:
         ref_args = parser.parse_args(["--reference-dir", ref_dir, "--no-download"])
         ref_args.db = db
         return reference.run(ref_args)
-    from geodata.reference_files import load_reference
+    from geodata.reference.files import load_reference
 
     municipality = settings.get("BOSAI_MUNICIPALITY")
     loaded = load_reference(municipality, ref_dir)

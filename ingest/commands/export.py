@@ -67,9 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     """Run one export; returns the summary."""
-    from geodata.export import PersonalDataError
-    from geodata.fonts import FontNotFound
-    from geodata.store import open_store
+    from geodata.export.common import PersonalDataError
+    from geodata.export.fonts import FontNotFound
+    from geodata.store.core import open_store
 
     store = open_store(args.db)
     try:
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def _export(store, args) -> tuple[list, dict]:
     if args.kind == "situation-map":
-        from geodata.export_map import situation_map
+        from geodata.export.map import situation_map
 
         formats = tuple(f.strip() for f in (args.format or "pdf").split(",") if f.strip())
         session = _tile_session() if args.tiles else None
@@ -100,7 +100,7 @@ def _export(store, args) -> tuple[list, dict]:
         info = results[0].info if results else {}
         return results, {"kpis": info.get("kpis"), "basemap": info.get("basemap")}
     if args.kind == "layer":
-        from geodata.export_data import export_layer
+        from geodata.export.data import export_layer
 
         if not args.name:
             raise ValueError("export layer needs a layer NAME, e.g. export layer shelters")
@@ -112,14 +112,14 @@ def _export(store, args) -> tuple[list, dict]:
         extra = {"replaced": result.info["replaced"]} if "replaced" in result.info else {}
         return [result], extra
     if args.kind == "visit-list":
-        from geodata.export_visits import visit_list_pdf
+        from geodata.export.visits import visit_list_pdf
 
         if args.public:
             raise ValueError("the visit list holds personal data: there is no public version")
         result = visit_list_pdf(store, as_of=args.as_of, who=args.who)
         return [result], {"towns": result.info["towns"], "pages": result.info["pages"]}
     if args.kind == "shelters-opendata":
-        from geodata.export_opendata import shelters_opendata_csv
+        from geodata.export.opendata import shelters_opendata_csv
 
         fmt = args.format or "csv"
         if fmt not in ("csv", "csv-sjis"):
@@ -127,7 +127,7 @@ def _export(store, args) -> tuple[list, dict]:
         encoding = "cp932" if fmt == "csv-sjis" else "utf-8-sig"
         result = shelters_opendata_csv(store, as_of=args.as_of, encoding=encoding, who=args.who)
         return [result], {k: v for k, v in result.info.items() if k in ("open", "replaced")}
-    from geodata.export_cap import cap_messages
+    from geodata.export.cap import cap_messages
 
     results = cap_messages(
         store, since=args.since, until=args.until, sender=args.sender, exercise=args.exercise,
@@ -137,7 +137,7 @@ def _export(store, args) -> tuple[list, dict]:
 
 
 def _tile_session():
-    from ingest.http import make_session
+    from geodata.http import make_session
 
     return make_session(retries=0, timeout=(3.0, 5.0))
 

@@ -11,9 +11,9 @@ import argparse
 from pathlib import Path
 
 from geodata import settings
-from geodata.classify import classify_many
-from geodata.geocode import Gazetteer
-from geodata.reference_codes import parse_code
+from geodata.reference.codes import parse_code
+from geodata.text.classify import classify_many
+from geodata.text.geocode import Gazetteer
 from ingest.cli import CommandError
 
 NAME = "geocode"

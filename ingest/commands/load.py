@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from geodata.store import open_store
+from geodata.http import make_session
+from geodata.store.core import open_store
 from ingest.cli import CommandError
-from ingest.http import make_session
 from ingest.runner import run_source
 from ingest.sources import source_class
 

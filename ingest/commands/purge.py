@@ -5,7 +5,7 @@ texts and sender ids (their points moved to a town's representative point); foll
 post authors — nulled, resident ids pseudonymized, and the same fields scrubbed from the audit
 log and rejected records. Every aggregate count stays identical (checked before writing and
 read back after). ``--dry-run`` writes nothing and reports what would change. A real purge asks
-for confirmation on a terminal; without one it needs ``--yes``. See geodata/retention.py and
+for confirmation on a terminal; without one it needs ``--yes``. See geodata/access/retention.py and
 docs/security.md.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from geodata.privacy import install_log_redaction
+from geodata.access.privacy import install_log_redaction
 from ingest.cli import CommandError
 from ingest.commands.users import actor
 
@@ -36,8 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     """Plan (and unless ``--dry-run`` apply) the purge; returns counts, never values."""
-    from geodata.retention import PurgeError, purge_personal
-    from geodata.store import open_store
+    from geodata.access.retention import PurgeError, purge_personal
+    from geodata.store.core import open_store
 
     install_log_redaction()
     if not args.dry_run and not args.yes:

@@ -12,10 +12,10 @@ import logging
 from pathlib import Path
 
 from geodata import settings
-from geodata.download import KINDS, SourceUrls, download_reference
-from geodata.readers import ReferenceFileError
-from geodata.reference_codes import parse_code
-from geodata.reference_files import find_reference_files, load_reference
+from geodata.reference.codes import parse_code
+from geodata.reference.download import KINDS, SourceUrls, download_reference
+from geodata.reference.files import find_reference_files, load_reference
+from geodata.reference.readers import ReferenceFileError
 from ingest.cli import CommandError
 
 NAME = "reference"
@@ -79,7 +79,7 @@ def _urls(pairs: list[str]) -> SourceUrls:
 
 def run(args: argparse.Namespace) -> dict:
     """Download what is missing, load the four layers and upsert them; returns the summary."""
-    from geodata.store import open_store  # the store opens the database: only when running
+    from geodata.store.core import open_store  # the store opens the database: only when running
 
     try:
         code5 = parse_code(args.municipality)
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> dict:
     missing = find_reference_files(code5, root).missing()
     downloaded, download_errors = [], []
     if missing and args.download:
-        from ingest.http import make_session
+        from geodata.http import make_session
 
         kinds = tuple(k for layer in missing for k in _SOURCES_OF[layer])
         for result in download_reference(code5, root, make_session(), urls, kinds=kinds):

@@ -12,7 +12,7 @@ import signal
 import threading
 from pathlib import Path
 
-from geodata.store import open_store
+from geodata.store.core import open_store
 from ingest.cli import CommandError
 from ingest.runner import run_all, run_loop, tune_gc
 from ingest.sources_config import ConfigError, load_config

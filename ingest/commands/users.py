@@ -20,8 +20,8 @@ import argparse
 import getpass
 import sys
 
-from geodata.privacy import install_log_redaction
-from geodata.roles import ROLES
+from geodata.access.privacy import install_log_redaction
+from geodata.access.roles import ROLES
 from ingest.cli import CommandError
 
 NAME = "users"
@@ -91,8 +91,8 @@ def read_password(from_stdin: bool) -> str:
 
 def run(args: argparse.Namespace) -> dict:
     """Do the action; returns the summary (the account, never its hash)."""
-    from geodata import auth
-    from geodata.store import open_store
+    from geodata.access import accounts as auth
+    from geodata.store.core import open_store
 
     install_log_redaction()
     store = open_store(args.db)

@@ -23,7 +23,8 @@ from __future__ import annotations
 import unicodedata
 
 from geodata.schema import CATEGORIES
-from ingest.base import digest, first_of, text_or_none
+from geodata.text.fingerprints import digest
+from ingest.base import first_of, text_or_none
 from ingest.sources.files import FileSource, record_point
 from ingest.sources.jptime import parse_time
 

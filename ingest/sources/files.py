@@ -21,11 +21,11 @@ from pathlib import Path
 import pyproj
 import shapely
 
+from geodata.text.fingerprints import digest
 from ingest.base import (
     BaseSource,
     SourceError,
     decode_text,
-    digest,
     lonlat_point,
     normalize_header,
     read_location,

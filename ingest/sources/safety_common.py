@@ -24,7 +24,7 @@ import unicodedata
 
 import pandas as pd
 
-from geodata.reference_values import normalize_address
+from geodata.reference.values import normalize_address
 
 MENU = {"1": "無事", "2": "負傷", "3": "要救助"}
 RESCUE = ("助けて", "たすけて", "救助", "救出", "動けない", "うごけない", "動けません", "取り残され",

@@ -20,7 +20,8 @@ Shift_JIS (cp932) and UTF-8 with or without BOM are read alike.
 
 from __future__ import annotations
 
-from ingest.base import digest, first_of, rows_to_frame, text_or_none
+from geodata.text.fingerprints import digest
+from ingest.base import first_of, rows_to_frame, text_or_none
 from ingest.sources.files import FileSource, record_point
 from ingest.sources.jptime import parse_time
 from ingest.sources.safety_common import RosterMatcher, locate, parse_status

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geodata.reference_values import normalize_address
+from geodata.reference.values import normalize_address
 from ingest.sources.files import clean_key
 
 NEAR_M = 100.0

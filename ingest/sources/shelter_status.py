@@ -30,7 +30,8 @@ import unicodedata
 import pandas as pd
 
 from geodata.schema import empty_frame
-from ingest.base import digest, first_of, text_or_none
+from geodata.text.fingerprints import digest
+from ingest.base import first_of, text_or_none
 from ingest.sources.files import FileSource, record_point
 from ingest.sources.jptime import parse_jp_time, parse_time
 from ingest.sources.shelter_match import ShelterMatcher

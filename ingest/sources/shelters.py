@@ -1,6 +1,6 @@
 """Designated shelters (指定避難所・指定緊急避難場所) from GSI or 自治体標準オープンデータセット files.
 
-The reading and merging rules are :func:`geodata.reference.load_shelters`; this source only
+The reading and merging rules are :func:`geodata.reference.layers.load_shelters`; this source only
 brings a file (path or URL) to it and hands the result to the runner, so ``python -m ingest
 load shelters FILE`` goes through the same path as every other load.
 """
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.base import SourceError, digest, read_location
+from geodata.text.fingerprints import digest
+from ingest.base import SourceError, read_location
 from ingest.sources.files import FileSource
 
 
@@ -41,8 +42,8 @@ class ShelterListSource(FileSource):
         yield {"name": self.file_id, "data": data}
 
     def normalize(self, records: list[dict]) -> tuple[pd.DataFrame, list]:
-        from geodata.readers import ReferenceFileError
-        from geodata.reference import load_shelters
+        from geodata.reference.layers import load_shelters
+        from geodata.reference.readers import ReferenceFileError
 
         frames, rejected = [], []
         towns = self.context.frame("towns")

@@ -84,7 +84,7 @@ def add_shelter_reports(db_url: str) -> dict[str, dict]:
     """Report a status for the first shelters with a capacity; returns shelter_id -> report."""
     import pandas as pd
 
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(db_url)
     try:
@@ -130,7 +130,7 @@ def _minimal_reference_load(db_url: str, reference_dir: Path) -> dict:
     import geopandas as gpd
     import pandas as pd
 
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(db_url)
     towns = gpd.read_file(reference_dir / "chofu" / "towns_r2ka13208.geojson")

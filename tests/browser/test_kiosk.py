@@ -113,9 +113,9 @@ def _add_field_reports(db: str) -> None:
 
     import shapely
 
-    from dashboard import field
-    from geodata.geocode import Gazetteer
-    from geodata.store import open_store
+    from dashboard.field import report as field
+    from geodata.store.core import open_store
+    from geodata.text.geocode import Gazetteer
 
     now = datetime.now(UTC)
     reports = (
@@ -175,8 +175,8 @@ def test_wall_screen_screenshots(browser, kiosk_app, pages):
 def test_a_disabled_wall_account_stops_at_the_next_refresh(browser, kiosk_app, pages):
     import secrets
 
-    from geodata import auth
-    from geodata.store import open_store
+    from geodata.access import accounts as auth
+    from geodata.store.core import open_store
 
     store = open_store(kiosk_app["db"])
     try:

@@ -57,7 +57,7 @@ _OPEN_SHELTER_TOOLTIP_JS = """
 
 
 def _store_counts(url: str) -> dict:
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(url)
     try:

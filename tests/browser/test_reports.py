@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from dashboard.reports_map import category_colour, post_pin_html
+from dashboard.reports.map import category_colour, post_pin_html
 from tests.browser.conftest import ARTIFACTS, ROOT, _free_port, _instrument
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
@@ -47,12 +47,12 @@ def _copy_sqlite(src_url: str, dest: Path) -> str:
 
 def _fill(url: str) -> dict:
     """A small enriched drill, three follow-ups and two hostile posts; returns facts to check."""
+    from geodata.incidents import link_incidents
     from geodata.schema import now_utc
-    from geodata.store import open_store
+    from geodata.store.core import open_store
     from ingest.base import IngestContext
     from ingest.dedupe import mark_duplicates
-    from ingest.drill import generate, load_into_store
-    from ingest.incidents import link_incidents
+    from ingest.drill.scenario import generate, load_into_store
     from ingest.runner import enrich_posts
 
     store = open_store(url)
@@ -248,7 +248,7 @@ def test_markup_in_posts_is_text_in_feed_popup_and_tooltip(open_page):
 
 
 def test_a_post_is_moved_by_clicking_the_map(open_page, drill_app):
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     page = open_page("reports")
     page.locator(".bosai-post").first.wait_for(timeout=60_000)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from geodata.store import open_store
+from geodata.store.core import open_store
 from tests.accounts import ensure_accounts, session_cookie
 from tests.browser.conftest import ARTIFACTS, ROOT, _free_port, _instrument
 

@@ -57,7 +57,7 @@ def test_an_operator_logs_in_and_sees_name_role_and_personal_section(oidc_app, p
     assert "権限がありません" in text
     page.screenshot(path=str(oidc_app["log"].parent / "operator.png"))
     # The login is in the audit log under the verified e-mail.
-    from geodata.store import open_store
+    from geodata.store.core import open_store
 
     store = open_store(oidc_app["db"])
     audit = store.read_audit(layer="users")

@@ -1,0 +1,377 @@
+"""Small folium elements of the dashboard's maps: page CSS, legend control, late fit-to-bounds.
+
+Their templates render only escaped or JSON-encoded values (``tojson``), never raw data.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import folium
+from branca.element import Element, MacroElement
+from folium.elements import ElementAddToElement
+from folium.features import GeoJsonStyleMapper
+from folium.map import Layer
+from folium.utilities import get_bounds
+from jinja2 import Template
+
+_E = html.escape
+
+
+class MapStyle(MacroElement):
+    """Page-level CSS for the map (container background, legend, count labels)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>{{ this.css }}</style>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, css: str):
+        super().__init__()
+        self._name = "Style"
+        self.css = css
+
+
+class Legend(MacroElement):
+    """A Leaflet control with legend rows (colour swatch + escaped label)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function (map) {
+            var div = L.DomUtil.create('div', 'bosai-legend');
+            div.innerHTML = {{ this.html|tojson }};
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, rows: Iterable[tuple[str, str, str]], position="bottomright"):
+        """``rows``: (fill colour, border colour, label) — labels are escaped here."""
+        super().__init__()
+        self._name = "Legend"
+        self.position = position
+        items = "".join(
+            f'<div><i style="background:{_E(fill)};border-color:{_E(border)}"></i>{_E(label)}</div>'
+            for fill, border, label in rows
+        )
+        self.html = f"<b>{_E(title)}</b>{items}"
+
+
+class FitBounds(MacroElement):
+    """Fit the map to ``bounds`` once it has its real size.
+
+    streamlit-folium creates the map while its iframe is still 0 px high, so folium's own
+    ``fit_bounds`` computes the wrong zoom; fitting again on the first resize fixes that.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, bounds) {
+            function fit() { map.invalidateSize(); map.fitBounds(bounds); }
+            map.whenReady(fit);
+            map.once('resize', fit);
+            setTimeout(fit, 250);
+        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]):
+        super().__init__()
+        self._name = "FitBounds"
+        self.bounds = bounds
+
+
+class RawElement(Element):
+    """Already rendered text (branca's ``Element(text)`` compiles the text as a template)."""
+
+    _template = Template("{{ this.text }}")
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+
+def render_parts(element: MacroElement, kwargs: dict) -> None:
+    """``MacroElement.render`` without compiling each rendered part as a Jinja template.
+
+    branca wraps the output of an element's ``header``/``html``/``script`` macros in
+    ``Element(output)``, which parses that output as a template: for a script holding megabytes
+    of data that costs more than everything else in the map.
+    """
+    figure = element.get_root()
+    for part, target in (
+        ("header", figure.header),
+        ("html", figure.html),
+        ("script", figure.script),
+    ):
+        macro = element._template.module.__dict__.get(part)
+        if macro is not None:
+            target.add_child(RawElement(macro(element, kwargs)), name=element.get_name())
+    for child in list(element._children.values()):
+        child.render(**kwargs)
+
+
+def _add_to_parent(layer: Layer) -> None:
+    """What folium's ``Layer.render`` does before rendering: add the layer to its parent."""
+    if layer.show:
+        layer.add_child(
+            ElementAddToElement(
+                element_name=layer.get_name(), element_parent_name=layer._parent.get_name()
+            ),
+            name=layer.get_name() + "_add",
+        )
+
+
+class GeoJsonLayer(folium.GeoJson):
+    """``folium.GeoJson`` that renders once per run, not once per call.
+
+    streamlit-folium renders a map twice per run and asks for its bounds; folium's GeoJson
+    computes its style map (the style function for every feature) on each render, walks every
+    coordinate for its bounds, and branca compiles its rendered script (the whole GeoJSON) as a
+    Jinja template — which also means a ``{{`` in a tooltip would be read as template code.
+    Here the style maps and bounds are computed once and the script is added as plain text.
+    """
+
+    def render(self, **kwargs):
+        self.parent_map = folium.utilities.get_obj_in_upper_tree(self, folium.Map)
+        if not getattr(self, "_styled", False):
+            if (self.style or self.highlight) and self.data["features"]:
+                mapper = GeoJsonStyleMapper(self.data, self.feature_identifier, self)
+                if self.style:
+                    self.style_map = mapper.get_style_map(self.style_function)
+                if self.highlight:
+                    self.highlight_map = mapper.get_highlight_map(self.highlight_function)
+            self._styled = True
+        _add_to_parent(self)
+        render_parts(self, kwargs)
+
+    def _get_self_bounds(self):
+        if getattr(self, "_bounds", None) is None:
+            box = self.data.get("bbox") if isinstance(self.data, dict) else None
+            if box and len(box) == 4:  # GeoJSON: [west, south, east, north]
+                self._bounds = [[box[1], box[0]], [box[3], box[2]]]
+            else:
+                self._bounds = get_bounds(self.data, lonlat=True)
+        return self._bounds
+
+
+def script_json(value) -> str:
+    """JSON that is safe inside a ``<script>`` element (as jinja's ``tojson``), compact."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, code)
+    return text
+
+
+@dataclass(frozen=True)
+class PointData:
+    """The points of a :class:`PointLayer`, encoded once (small to pickle, so it can be cached)."""
+
+    json: str
+    count: int
+    bounds: list | None  # [[south, west], [north, east]]
+    dense: bool = False
+
+
+def point_data(
+    points: Iterable[Sequence],
+    styles: Sequence[dict],
+    titles: Sequence[str] = (),
+    dense_over: int = 5000,
+) -> PointData:
+    """Encode ``points`` for :class:`PointLayer`.
+
+    Parameters
+    ----------
+    points : rows ``(lat, lon, style index, line, line, ...)``; the lines (already
+        html-escaped) make the tooltip, one per row, empty ones left out.
+    styles : Leaflet path options per style (``radius``, ``color``, ``fillColor``,
+        ``className``, ...).
+    titles : a bold first tooltip line per style (e.g. the reply status), or none.
+    dense_over : above this many points the markers shrink to dots below street-level zoom
+        (16), so a whole city of them stays readable. Draw dense layers on a map with
+        ``prefer_canvas`` (:attr:`PointData.dense`): an SVG path per marker makes the browser slow.
+    """
+    rows = []
+    for lat, lon, style, *lines in points:
+        rows.append([round(float(lat), 5), round(float(lon), 5), int(style), *lines])
+    bounds = None
+    if rows:
+        lats, lons = [r[0] for r in rows], [r[1] for r in rows]
+        bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
+    payload = {
+        "dense": len(rows) > dense_over,
+        "styles": list(styles),
+        "titles": list(titles),
+        "points": rows,
+    }
+    return PointData(script_json(payload), len(rows), bounds, payload["dense"])
+
+
+class PointLayer(Layer):
+    """Many circle markers from compact rows (:func:`point_data`), with sticky tooltips.
+
+    folium's ``GeoJson`` writes a Feature (and its style) per point, and branca compiles every
+    rendered script as a Jinja template, twice per streamlit-folium run: at tens of thousands of
+    points that costs seconds per rerun and megabytes per page. Here a point is
+    ``[lat, lon, style, tooltip lines...]``, encoded once, and the tooltip is put together
+    in the browser when it is first shown.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function (d) {
+            var group = L.featureGroup();
+            function tip(p) {
+                return function () {
+                    var lines = p.slice(3).filter(function (x) { return x; });
+                    var title = d.titles[p[2]];
+                    if (title) { lines.unshift('<b>' + title + '</b>'); }
+                    else if (lines.length) { lines[0] = '<b>' + lines[0] + '</b>'; }
+                    return lines.join('<br>');
+                };
+            }
+            for (var i = 0; i < d.points.length; i++) {
+                var p = d.points[i];
+                var o = Object.assign({}, d.styles[p[2]]);
+                var marker = L.circleMarker([p[0], p[1]], o);
+                marker._bosaiRadius = o.radius || 10;
+                if (p.length > 3 || d.titles[p[2]]) {
+                    marker.bindTooltip(tip(p), {sticky: true});
+                }
+                group.addLayer(marker);
+            }
+            if (d.dense) {
+                // Dense layers: small dots for the whole city, full size from street level.
+                var fit = function (map) {
+                    var z = map.getZoom(), k = z >= 16 ? 1 : z >= 15 ? 0.7 : z >= 14 ? 0.5 : 0.3;
+                    group.eachLayer(function (m) { m.setRadius(Math.max(1.5, m._bosaiRadius * k)); });
+                };
+                group.on('add', function (e) {
+                    var map = e.target._map;
+                    fit(map);
+                    map.on('zoomend', function () { fit(map); });
+                });
+            }
+            return group;
+        })({{ this.data.json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: PointData, name: str | None = None, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "PointLayer"
+        self.data = data
+
+    def _get_self_bounds(self):
+        return self.data.bounds or [[None, None], [None, None]]
+
+    def render(self, **kwargs):
+        _add_to_parent(self)
+        render_parts(self, kwargs)
+
+
+HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+
+
+class PinLayer(Layer):
+    """Numbered pins (``L.marker`` with a ``L.divIcon``) from compact rows, with popups and tooltips.
+
+    A ``folium.Marker`` with its ``DivIcon``, ``Popup`` and ``Tooltip`` is four elements, each
+    rendered and compiled as a Jinja template (twice per streamlit-folium run), and the template
+    pass evaluates ``{{ ... }}`` found in a popup's text. Here a pin is one JSON row
+    ``[lat, lon, number, colour, moving, popup html, tooltip html]`` and the browser builds the
+    pin's markup from the number and colour — the markup of
+    :func:`dashboard.reports.map.post_pin_html`: ``<div class="bosai-pin[ bosai-pin-moving]"
+    style="background:#rrggbb">n</div>`` in a ``bosai-post-marker`` icon of 26×26 px.
+
+    The popup and tooltip html must already be escaped (Leaflet puts them into ``innerHTML``);
+    colours that are not ``#hex`` are replaced by ``fallback`` here and again in the browser.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function (d) {
+            var group = L.featureGroup();
+            var hex = /^#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i;
+            for (var i = 0; i < d.pins.length; i++) {
+                var p = d.pins[i];
+                var colour = hex.test(p[3]) ? p[3] : d.fallback;
+                var pin = '<div class="bosai-pin' + (p[4] ? ' bosai-pin-moving' : '') +
+                    '" style="background:' + colour + '">' + (parseInt(p[2], 10) || 0) + '</div>';
+                var marker = L.marker([p[0], p[1]], {icon: L.divIcon({
+                    html: pin, className: 'bosai-post-marker', iconSize: [26, 26], iconAnchor: [13, 13]
+                })});
+                marker.bindPopup(p[5], {maxWidth: 360});
+                marker.bindTooltip(p[6], {sticky: true});
+                group.addLayer(marker);
+            }
+            return group;
+        })({{ this.json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        pins: Iterable[Sequence],
+        fallback: str,
+        name: str | None = None,
+        show: bool = True,
+    ):
+        """``pins``: rows ``(lat, lon, number, colour, moving, popup html, tooltip html)``."""
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "PinLayer"
+        if not HEX_COLOUR.fullmatch(fallback):
+            raise ValueError(f"fallback colour {fallback!r} is not a #hex colour")
+        rows = []
+        for lat, lon, number, colour, moving, popup, tip in pins:
+            colour = (
+                colour if isinstance(colour, str) and HEX_COLOUR.fullmatch(colour) else fallback
+            )
+            rows.append(
+                [round(float(lat), 6), round(float(lon), 6), int(number), colour,
+                 1 if moving else 0, str(popup), str(tip)]
+            )  # fmt: skip
+        self.count = len(rows)
+        self.bounds = None
+        if rows:
+            lats, lons = [r[0] for r in rows], [r[1] for r in rows]
+            self.bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
+        self.json = script_json({"pins": rows, "fallback": fallback})
+
+    def _get_self_bounds(self):
+        return self.bounds or [[None, None], [None, None]]
+
+    def render(self, **kwargs):
+        _add_to_parent(self)
+        render_parts(self, kwargs)
+
+
+MAP_CSS = """
+.leaflet-container { background: #dfe6ea; font-size: 14px; }
+.leaflet-control-attribution { font-size: 11px; }
+.bosai-legend { background: rgba(255,255,255,.92); padding: 6px 10px; border-radius: 4px;
+  line-height: 1.5; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
+.bosai-legend i { display: inline-block; width: 14px; height: 14px; margin-right: 6px;
+  vertical-align: -2px; border: 1px solid #555; border-radius: 50%; }
+.leaflet-tooltip.bosai-count { background: rgba(255,255,255,.85); border: 0; box-shadow: none;
+  padding: 0 3px; font-weight: bold; font-size: 13px; }
+.leaflet-tooltip.bosai-count:before { display: none; }
+"""

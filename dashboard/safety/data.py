@@ -1,0 +1,103 @@
+"""Cached derivations of the 安否確認 page, keyed by the store's data versions.
+
+At 20,000 residents the page's derived frames (every resident's state, the non-responder list,
+the map's reply and home points with their tooltips) cost about a second per run; a follow-up
+or a match writes to the store, which moves a data version, so these are computed again only
+after a write. Like :mod:`dashboard.data`, nothing here hashes a frame: the arguments are the URL,
+the versions and small tuples.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import auth, data
+from dashboard.data import _TTL
+from dashboard.safety import map as safety_map
+from geodata import safety
+
+LAYERS = ("roster", "safety_replies", "follow_ups")
+
+
+def versions(store) -> tuple[int, int, int]:
+    """The data versions of the roster, the replies and the follow-ups (the cache key)."""
+    return tuple(store.data_version(layer) for layer in LAYERS)
+
+
+def _frames(url: str, key: tuple[int, int, int]):
+    return [data.load_layer(url, layer, None, v) for layer, v in zip(LAYERS, key, strict=True)]
+
+
+def _roster(url: str, key: tuple[int, int, int]):
+    return data.load_layer(url, "roster", None, key[0])
+
+
+def _replies(url: str, key: tuple[int, int, int]):
+    return data.load_layer(url, "safety_replies", None, key[1])
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def states(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
+    """:func:`geodata.safety.resident_states` of the stored roster, replies and follow-ups."""
+    return safety.resident_states(*_frames(url, key))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def non_responders(
+    url: str, code: str, key: tuple[int, int, int], towns_version: int, town_codes: tuple | None
+) -> pd.DataFrame:
+    """:func:`geodata.safety.non_responders` (personal: call after the permission check)."""
+    roster = _roster(url, key)
+    towns = data.load_towns(url, code, towns_version)
+    return safety.non_responders(roster, states(url, key), towns, town_codes)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
+def reply_points(
+    url: str, key: tuple[int, int, int], role: str | None, lang: str
+) -> safety_map.PointData:
+    """The map's reply points as ``role`` may see them (masked for roles without personal data)."""
+    replies = safety.reply_points(_roster(url, key), _replies(url, key))
+    points = auth.mask_as(role, "safety_replies", replies)
+    return safety_map.reply_points_data(points, lang)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def homes(
+    url: str, code: str, key: tuple[int, int, int], towns_version: int,
+    town_codes: tuple | None, lang: str,
+) -> safety_map.PointData:  # fmt: skip
+    """The map's homes of the listed non-responders (personal: after the permission check)."""
+    roster = _roster(url, key)
+    people = non_responders(url, code, key, towns_version, town_codes)
+    return safety_map.homes_data(safety.homes(roster, people), lang)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def unmatched(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
+    """:func:`geodata.safety.unmatched_replies` (personal: after the permission check)."""
+    return safety.unmatched_replies(_replies(url, key))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def match_candidates(url: str, key: tuple[int, int, int], reply_key: str) -> list[str]:
+    """Resident ids to offer for the unmatched reply ``source\x1fsource_id``, nearest first."""
+    loose = unmatched(url, key)
+    keys = loose["source"].astype(str) + "\x1f" + loose["source_id"].astype(str)
+    hit = loose[(keys == reply_key).to_numpy()]
+    if hit.empty:
+        return []
+    return safety.match_candidates(hit.iloc[0].to_dict(), _roster(url, key))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def resident_labels(url: str, key: tuple[int, int, int]) -> dict[str, str]:
+    """resident_id -> ``name（kana）address`` for the match picker (personal)."""
+    roster = _roster(url, key)
+    return {
+        rid: f"{name}（{kana}）{address}"
+        for rid, name, kana, address in zip(
+            roster["resident_id"], roster["name"], roster["kana"], roster["address"], strict=True
+        )
+    }

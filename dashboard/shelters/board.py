@@ -1,0 +1,483 @@
+"""避難所 status board: pure helpers (occupancy classes, report age, the board frame, validation).
+
+No streamlit here: the page and :mod:`dashboard.shelters.view` call these, tests call them
+directly. Times are shown in Japan time (JST); the store keeps UTC.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from dashboard.i18n import t
+from dashboard.maps.layers import OCCUPANCY_BREAKS, OCCUPANCY_COLOURS, SHELTER_COLOURS
+from geodata.schema import NEEDS, SHELTER_STATUSES
+
+JST = "Asia/Tokyo"
+OPEN_STATES = ("開設", "満員")  # a shelter with people in it: counts and report age matter
+STALE_AFTER = timedelta(hours=3)
+ORDERS = ("occupancy", "oldest", "evacuees", "name")
+FIELDS = ("status", "evacuees", "households", "needs", "note")  # what staff may update
+
+# Cell colours of the board: (background, text) per occupancy class, then per state.
+CLASS_STYLES = (
+    (OCCUPANCY_COLOURS[0], "#ffffff"),
+    (OCCUPANCY_COLOURS[1], "#1a1a1a"),
+    (OCCUPANCY_COLOURS[2], "#1a1a1a"),
+    (OCCUPANCY_COLOURS[3], "#ffffff"),
+)
+STATE_STYLES = {
+    "満員": (SHELTER_COLOURS["満員"], "#ffffff"),
+    "閉鎖": ("#5a5a5a", "#ffffff"),
+    "開設": ("#1f4e9c", "#ffffff"),
+}
+STALE_STYLE = ("#ffd400", "#000000")  # signal yellow: a count nobody has confirmed for 3 h
+
+BOARD_COLUMNS = (
+    "shelter_id",
+    "name",
+    "status",
+    "status_label",
+    "evacuees",
+    "households",
+    "capacity",
+    "capacity_label",
+    "rate",
+    "occupancy",
+    "needs_label",
+    "reported_at",
+    "reported_label",
+    "age_label",
+    "stale",
+    "reported_by",
+    "version",
+)
+
+
+def to_number(value) -> float | None:
+    """A finite float, or None for null, text and infinities."""
+    try:
+        if value is None or pd.isna(value):
+            return None
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def occupancy_rate(evacuees, capacity) -> float | None:
+    """Evacuees as a share of capacity (1.0 = full); None when capacity is unknown or 0.
+
+    Examples
+    --------
+    >>> occupancy_rate(45, 150)
+    0.3
+    >>> occupancy_rate(10, None) is None
+    True
+    """
+    capacity = to_number(capacity)
+    if capacity is None or capacity <= 0:
+        return None
+    return (to_number(evacuees) or 0.0) / capacity
+
+
+def occupancy_class(rate: float | None) -> int | None:
+    """0..3 for 0–30 / 30–60 / 60–80 / ≥80 %; a boundary belongs to the upper class.
+
+    Examples
+    --------
+    >>> [occupancy_class(r) for r in (0.0, 0.2999, 0.3, 0.5999, 0.6, 0.7999, 0.8, 1.5)]
+    [0, 0, 1, 1, 2, 2, 3, 3]
+    >>> occupancy_class(None) is None
+    True
+    """
+    if rate is None:
+        return None
+    return sum(rate >= b for b in OCCUPANCY_BREAKS)
+
+
+def to_utc(value) -> pd.Timestamp | None:
+    """A UTC timestamp (naive values are UTC, as the store returns them), or None."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def report_age(reported_at, now: datetime) -> timedelta | None:
+    """How long ago a report was made (never negative: a clock ahead of ours counts as 0)."""
+    ts = to_utc(reported_at)
+    if ts is None:
+        return None
+    return max(to_utc(now) - ts, pd.Timedelta(0)).to_pytimedelta()
+
+
+def format_age(age: timedelta | None, lang: str = "ja") -> str:
+    """「42分前」, 「3時間5分前」, 「2日前」 (or English); 「報告なし」 for None.
+
+    Examples
+    --------
+    >>> from datetime import timedelta as td
+    >>> [format_age(td(minutes=m)) for m in (0.5, 42, 180, 185, 60 * 49)]
+    ['1分未満', '42分前', '3時間前', '3時間5分前', '2日前']
+    >>> format_age(td(minutes=42), lang="en")
+    '42 min ago'
+    """
+    if age is None:
+        return t("shelters.age.none", lang=lang)
+    minutes = int(age.total_seconds() // 60)
+    if minutes < 1:
+        return t("shelters.age.now", lang=lang)
+    if minutes < 60:
+        return t("shelters.age.minutes", lang=lang, m=minutes)
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        if rest == 0:
+            return t("shelters.age.hours", lang=lang, h=hours)
+        return t("shelters.age.hours_minutes", lang=lang, h=hours, m=rest)
+    return t("shelters.age.days", lang=lang, d=hours // 24)
+
+
+def is_stale(status: str | None, age: timedelta | None, limit: timedelta = STALE_AFTER) -> bool:
+    """Whether an open (or full) shelter's last report is older than ``limit`` (3 h).
+
+    Examples
+    --------
+    >>> from datetime import timedelta as td
+    >>> is_stale("開設", td(hours=3)), is_stale("開設", td(hours=3, seconds=1)), is_stale("閉鎖", td(days=1))
+    (False, True, False)
+    """
+    return status in OPEN_STATES and age is not None and age > limit
+
+
+def format_time(reported_at, lang: str = "ja") -> str:
+    """Report time in Japan time: ``11/24 14:05`` (empty for none)."""
+    ts = to_utc(reported_at)
+    if ts is None:
+        return ""
+    return ts.tz_convert(JST).strftime("%m/%d %H:%M")
+
+
+def format_count(value) -> str:
+    """``1,234`` or ``–``."""
+    number = to_number(value)
+    return "–" if number is None else f"{int(round(number)):,}"
+
+
+def format_capacity(capacity, estimated, lang: str = "ja") -> str:
+    """``約5,000`` when the capacity is an estimate, ``480`` when published, ``–`` unknown.
+
+    Examples
+    --------
+    >>> format_capacity(5000, True), format_capacity(480, False), format_capacity(None, True)
+    ('約5,000', '480', '–')
+    >>> format_capacity(5000, True, lang="en")
+    '~5,000'
+    """
+    if to_number(capacity) is None:
+        return "–"
+    text = format_count(capacity)
+    return t("shelters.capacity.approx", lang=lang, n=text) if _flag(estimated) else text
+
+
+def _flag(value) -> bool:
+    """True for a set flag; False for False, None, NaN and pd.NA."""
+    if value is None or value is pd.NA:
+        return False
+    try:
+        if pd.isna(value):
+            return False
+    except (TypeError, ValueError):
+        pass
+    return bool(value)
+
+
+def needs_list(value) -> list[str]:
+    """The known needs of a stored value (JSON list), in :data:`geodata.schema.NEEDS` order."""
+    if value is None or isinstance(value, float):
+        return []
+    chosen = {str(v) for v in value} if isinstance(value, (list, tuple, set)) else {str(value)}
+    return [n for n in NEEDS if n in chosen]
+
+
+def format_needs(value, lang: str = "ja") -> str:
+    """``水・食料・毛布`` (``water, food, blankets``); empty when nothing is needed."""
+    sep = "・" if lang == "ja" else ", "
+    return sep.join(t(f"shelters.need.{n}", lang=lang) for n in needs_list(value))
+
+
+def status_label(status, lang: str = "ja") -> str:
+    """The status in the UI language; 「報告なし」 when the shelter has no report."""
+    if isinstance(status, str) and status in SHELTER_STATUSES:
+        return t(f"status.{status}", lang=lang)
+    return t("shelters.no_report", lang=lang)
+
+
+def board(
+    shelters: pd.DataFrame, status: pd.DataFrame, now: datetime, lang: str = "ja"
+) -> pd.DataFrame:
+    """One row per shelter with its latest report, formatted for the board.
+
+    Parameters
+    ----------
+    shelters : the ``shelters`` layer (shelter_id, name, capacity, capacity_estimated...).
+    status : ``store.current_shelter_status()`` (latest row per shelter).
+    now : the time ages are measured against (timezone-aware).
+    lang : language of the labels.
+
+    Returns
+    -------
+    DataFrame with :data:`BOARD_COLUMNS`: raw values (``status``, ``evacuees``, ``rate``,
+    ``occupancy`` class, ``stale``...) for sorting and filtering, and ``*_label`` texts.
+    """
+    cols = ["shelter_id", "status", "evacuees", "households", "needs", "reported_at"]
+    cols += ["reported_by", "source", "version"]
+    latest = status.reindex(columns=cols) if len(status) else pd.DataFrame(columns=cols)
+    base = shelters.reindex(columns=["shelter_id", "name", "capacity", "capacity_estimated"])
+    merged = pd.DataFrame(base).merge(latest, on="shelter_id", how="left")
+    rows = []
+    for rec in merged.to_dict("records"):
+        state = rec.get("status") if isinstance(rec.get("status"), str) else None
+        rate = (
+            occupancy_rate(rec.get("evacuees"), rec.get("capacity"))
+            if state in OPEN_STATES
+            else None
+        )
+        age = report_age(rec.get("reported_at"), now)
+        rows.append(
+            {
+                "shelter_id": str(rec["shelter_id"]),
+                "name": str(rec.get("name") or ""),
+                "status": state,
+                "status_label": status_label(state, lang),
+                "evacuees": to_number(rec.get("evacuees")) if state else None,
+                "households": to_number(rec.get("households")) if state else None,
+                "capacity": to_number(rec.get("capacity")),
+                "capacity_label": format_capacity(
+                    rec.get("capacity"), rec.get("capacity_estimated"), lang
+                ),
+                "rate": rate,
+                "occupancy": occupancy_class(rate),
+                "needs_label": format_needs(rec.get("needs"), lang),
+                "reported_at": to_utc(rec.get("reported_at")),
+                "reported_label": format_time(rec.get("reported_at"), lang),
+                "age_label": format_age(age, lang) if state else "",
+                "stale": is_stale(state, age),
+                "reported_by": _reporter(rec),
+                "version": int(to_number(rec.get("version")) or 0),
+            }
+        )
+    out = pd.DataFrame(rows, columns=list(BOARD_COLUMNS))
+    for col in ("evacuees", "households", "capacity", "rate"):
+        out[col] = pd.to_numeric(out[col], errors="coerce")
+    out["occupancy"] = out["occupancy"].astype("Int64")
+    return sort_board(out, "occupancy")
+
+
+def _reporter(rec: dict) -> str:
+    for key in ("reported_by", "source"):
+        value = rec.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def sort_board(frame: pd.DataFrame, order: str) -> pd.DataFrame:
+    """Sort the board: ``occupancy`` (open first, fullest first), ``oldest`` report first,
+    ``evacuees`` (most first) or ``name``."""
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}; one of {', '.join(ORDERS)}")
+    work = frame.assign(
+        _open=~frame["status"].isin(OPEN_STATES),
+        _rank=frame["status"].map({s: i for i, s in enumerate(("満員", "開設", "未開設", "閉鎖"))}),
+    )
+    if order == "occupancy":
+        keys, asc = ["_open", "rate", "evacuees", "name"], [True, False, False, True]
+    elif order == "oldest":
+        keys, asc = ["_open", "reported_at", "name"], [True, True, True]
+    elif order == "evacuees":
+        keys, asc = ["evacuees", "name"], [False, True]
+    else:
+        keys, asc = ["name"], [True]
+    work = work.sort_values(keys, ascending=asc, na_position="last", kind="stable")
+    return work.drop(columns=["_open", "_rank"]).reset_index(drop=True)
+
+
+def filter_board(
+    frame: pd.DataFrame,
+    statuses: list[str] | None = None,
+    classes: list[int] | None = None,
+    stale_only: bool = False,
+    search: str = "",
+) -> pd.DataFrame:
+    """Rows whose status is in ``statuses`` (``"none"`` = no report), whose occupancy class is
+    in ``classes``, stale ones only, and whose name contains ``search``."""
+    keep = pd.Series(True, index=frame.index)
+    if statuses:
+        wanted = frame["status"].fillna("none")
+        keep &= wanted.isin(statuses)
+    if classes:
+        keep &= frame["occupancy"].isin(classes)
+    if stale_only:
+        keep &= frame["stale"]
+    if search.strip():
+        keep &= frame["name"].str.contains(search.strip(), regex=False, na=False)
+    return frame[keep].reset_index(drop=True)
+
+
+def summary(frame: pd.DataFrame) -> dict[str, int]:
+    """Counts for the KPI tiles: open, full, shelters, evacuees (open/full), stale reports."""
+    open_now = frame[frame["status"].isin(OPEN_STATES)]
+    return {
+        "open": int(len(open_now)),
+        "full": int((frame["status"] == "満員").sum()),
+        "shelters": int(len(frame)),
+        "evacuees": int(pd.to_numeric(open_now["evacuees"], errors="coerce").fillna(0).sum()),
+        "stale": int(frame["stale"].sum()),
+    }
+
+
+# -- the update form --------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    """The outcome of :func:`check_update`: errors block the write, warnings flag it."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check_update(fields: dict, capacity=None, estimated=None, lang: str = "ja") -> Check:
+    """Validate a staff update: no negative or fractional counts, a known status and needs;
+    more evacuees than capacity is accepted but flagged, as are people in a shelter marked
+    未開設 or 閉鎖.
+
+    Examples
+    --------
+    >>> check_update({"status": "開設", "evacuees": -1}).errors
+    ['避難者数に負の数は入力できません。']
+    >>> check_update({"status": "開設", "evacuees": 130}, capacity=120).warnings[0][:22]
+    '避難者数 130人が収容人数 120人を超え'
+    """
+    out = Check()
+    if fields.get("status") not in SHELTER_STATUSES:
+        out.errors.append(t("shelters.check.status", lang=lang))
+    for name in ("evacuees", "households"):
+        value = fields.get(name)
+        if value is None:
+            if name == "evacuees":
+                out.errors.append(t("shelters.check.required", lang=lang))
+            continue
+        number = to_number(value)
+        if number is None or number != int(number):
+            out.errors.append(t(f"shelters.check.{name}_whole", lang=lang))
+        elif number < 0:
+            out.errors.append(t(f"shelters.check.{name}_negative", lang=lang))
+    unknown = [n for n in fields.get("needs") or [] if n not in NEEDS]
+    if unknown:
+        out.errors.append(t("shelters.check.needs", lang=lang, needs=", ".join(unknown)))
+    if out.errors:
+        return out
+    evacuees = to_number(fields.get("evacuees")) or 0
+    households = to_number(fields.get("households"))
+    cap = to_number(capacity)
+    if cap is not None and evacuees > cap:
+        out.warnings.append(
+            t(
+                "shelters.check.over_capacity",
+                lang=lang,
+                n=format_count(evacuees),
+                capacity=format_capacity(cap, estimated, lang),
+            )
+        )
+    if fields["status"] in ("未開設", "閉鎖") and evacuees > 0:
+        out.warnings.append(
+            t(
+                "shelters.check.people_in_closed",
+                lang=lang,
+                status=status_label(fields["status"], lang),
+            )
+        )
+    if households is not None and households > evacuees:
+        out.warnings.append(t("shelters.check.households_over", lang=lang))
+    return out
+
+
+def conflict_rows(current: dict | None, mine: dict, lang: str = "ja") -> pd.DataFrame:
+    """The newer stored values beside the user's input, one row per field.
+
+    Columns: ``field`` (label), ``current``, ``mine``, ``differs`` (bool).
+    """
+    current = current or {}
+    rows = []
+    for name in FIELDS:
+        now_value, my_value = current.get(name), mine.get(name)
+        rows.append(
+            {
+                "field": t(f"shelters.field.{name}", lang=lang),
+                "current": _show(name, now_value, lang),
+                "mine": _show(name, my_value, lang),
+                "differs": _show(name, now_value, lang) != _show(name, my_value, lang),
+            }
+        )
+    return pd.DataFrame(rows, columns=["field", "current", "mine", "differs"])
+
+
+def _show(name: str, value, lang: str) -> str:
+    if name == "status":
+        return status_label(value, lang)
+    if name in ("evacuees", "households"):
+        return format_count(value)
+    if name == "needs":
+        return format_needs(value, lang) or "–"
+    return str(value).strip() if isinstance(value, str) and value.strip() else "–"
+
+
+def history_frame(history: pd.DataFrame, lang: str = "ja") -> pd.DataFrame:
+    """A shelter's reports for the chart and table: time (JST, naive), evacuees, status...
+
+    Columns: ``time``, ``evacuees``, ``households``, ``status``, ``reported_by``, ``version``.
+    """
+    cols = ["time", "evacuees", "households", "status", "reported_by", "version"]
+    if history is None or history.empty:
+        return pd.DataFrame(columns=cols)
+    times = pd.to_datetime(history["reported_at"], utc=True).dt.tz_convert(JST).dt.tz_localize(None)
+    out = pd.DataFrame(
+        {
+            "time": times.values,
+            "evacuees": pd.to_numeric(history["evacuees"], errors="coerce").values,
+            "households": pd.to_numeric(history["households"], errors="coerce").values,
+            "status": [status_label(s, lang) for s in history["status"]],
+            "reported_by": [_reporter(r) for r in history.to_dict("records")],
+            "version": pd.to_numeric(history["version"], errors="coerce").values,
+        }
+    )
+    return out.sort_values(["time", "version"], kind="stable").reset_index(drop=True)
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:&")
+
+
+def md_text(text) -> str:
+    """``text`` for ``st.markdown`` / ``st.warning``: markdown, directives (``:red[...]``),
+    math and HTML characters backslash-escaped, so outside text shows as typed.
+
+    Examples
+    --------
+    >>> md_text("![x](http://e.example/a.png) *tanaka*")
+    '\\\\!\\\\[x\\\\]\\\\(http\\\\://e\\\\.example/a\\\\.png\\\\) \\\\*tanaka\\\\*'
+    """
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text or ""))

@@ -1,0 +1,60 @@
+"""Shelter reads and the one shelter write of the dashboard.
+
+Reads are cached by the store's data version like :mod:`dashboard.data` (a write makes a new
+key). The write checks the permission right before it (shelter staff: own shelters only) and
+never overwrites a newer report: :class:`geodata.store.core.StaleVersion` goes back to the page.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import auth, data
+
+_TTL = timedelta(minutes=30)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def load_history(url: str, shelter_id: str, version: int) -> pd.DataFrame:
+    """Every report of one shelter, oldest first (``version`` is only the cache key)."""
+    del version
+    return data.get_store(url).shelter_status_history(shelter_id)
+
+
+def current_record(status: pd.DataFrame, shelter_id: str) -> dict | None:
+    """The latest report of ``shelter_id`` from ``store.current_shelter_status()`` (or None)."""
+    if status is None or status.empty:
+        return None
+    rows = status[status["shelter_id"] == shelter_id]
+    if rows.empty:
+        return None
+    rec = rows.sort_values("version").iloc[-1].to_dict()
+    return {k: (None if _missing(v) else v) for k, v in rec.items()}
+
+
+def _missing(value) -> bool:
+    if isinstance(value, (list, tuple, dict)):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def save_update(url: str, shelter_id: str, fields: dict, base_version: int) -> dict:
+    """Append a staff update based on ``base_version``.
+
+    Raises
+    ------
+    geodata.access.roles.Forbidden : the user may not update this shelter (checked here, right
+        before the write, whatever the page showed).
+    geodata.store.core.StaleVersion : someone saved a newer report since ``base_version``; its
+        ``current`` holds that report. Nothing was written.
+    """
+    user = auth.check("shelters", "update_shelter", shelter_id)
+    return data.get_store(url).update_shelter_status(
+        shelter_id, fields, base_version=base_version, actor=user.username
+    )

@@ -1,0 +1,115 @@
+"""The shelter board as a table: translated columns and the occupancy / staleness colours.
+
+:func:`display_frame` turns :func:`dashboard.shelters.board.board` into the columns a person reads;
+:func:`styled` adds the cell colours (a pandas Styler that ``st.dataframe`` and ``st.table``
+both render). Cell values are plain text: Streamlit shows them as text, never as HTML.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from dashboard.i18n import t
+from dashboard.shelters.board import CLASS_STYLES, STALE_STYLE, STATE_STYLES, format_count, md_text
+
+# board column -> catalogue key of its header, for the desk (full) and the wall screen (kiosk).
+DESK_COLUMNS = (
+    ("name", "shelters.col.name"),
+    ("status_label", "shelters.col.status"),
+    ("evacuees", "shelters.col.evacuees"),
+    ("capacity_label", "shelters.col.capacity"),
+    ("rate", "shelters.col.rate"),
+    ("needs_label", "shelters.col.needs"),
+    ("reported_label", "shelters.col.reported"),
+    ("age_label", "shelters.col.age"),
+    ("reported_by", "shelters.col.by"),
+)
+KIOSK_COLUMNS = (
+    ("name", "shelters.col.name"),
+    ("status_label", "shelters.col.status"),
+    ("evacuees", "shelters.col.evacuees"),
+    ("capacity_label", "shelters.col.capacity"),
+    ("rate", "shelters.col.rate"),
+    ("needs_label", "shelters.col.needs"),
+    ("age_label", "shelters.col.age"),
+)
+
+
+def display_frame(board: pd.DataFrame, lang: str = "ja", kiosk: bool = False) -> pd.DataFrame:
+    """The board with the columns people read, headed in ``lang``.
+
+    The wall screen drops the report time and the reporter (names of staff have no use
+    at 5 m, and the age says more). Its texts are markdown-escaped: ``st.table`` renders each
+    cell as markdown, and a shelter name is outside text.
+    """
+    columns = KIOSK_COLUMNS if kiosk else DESK_COLUMNS
+    out = pd.DataFrame({t(key, lang=lang): board[col] for col, key in columns})
+    if kiosk:
+        out = markdown_safe(out)
+    return out.reset_index(drop=True)
+
+
+def markdown_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell markdown-escaped (for ``st.table``, which renders cells
+    as markdown: an image link in outside text would otherwise be fetched)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = pd.Series(
+                [md_text(v) if isinstance(v, str) else v for v in out[col]],
+                index=out.index,
+                dtype=object,
+            )
+    return out
+
+
+def _css(style: tuple[str, str] | None) -> str:
+    if style is None:
+        return ""
+    background, colour = style
+    return f"background-color: {background}; color: {colour}; font-weight: 600"
+
+
+def cell_styles(board: pd.DataFrame) -> dict[str, list[str]]:
+    """CSS per row for the status, occupancy and age cells ("" = no colour).
+
+    Occupancy cells take the class colour (0–30 / 30–60 / 60–80 / ≥80 %); a stale age of an
+    open shelter is signal yellow; status cells are coloured for 開設 / 満員 / 閉鎖.
+    """
+    out: dict[str, list[str]] = {"status": [], "rate": [], "age": []}
+    for rec in board.to_dict("records"):
+        out["status"].append(_css(STATE_STYLES.get(rec["status"])))
+        cls = rec["occupancy"]
+        has_class = cls is not None and not pd.isna(cls)
+        out["rate"].append(_css(CLASS_STYLES[int(cls)]) if has_class else "")
+        out["age"].append(_css(STALE_STYLE) if rec["stale"] else "")
+    return out
+
+
+def styled(board: pd.DataFrame, lang: str = "ja", kiosk: bool = False) -> Styler:
+    """:func:`display_frame` with the cell colours and number formats (rate as ``45%``)."""
+    frame = display_frame(board, lang=lang, kiosk=kiosk)
+    css = cell_styles(board.reset_index(drop=True))
+    col_rate = t("shelters.col.rate", lang=lang)
+    col_evacuees = t("shelters.col.evacuees", lang=lang)
+    by_header = {
+        t("shelters.col.status", lang=lang): css["status"],
+        col_rate: css["rate"],
+        t("shelters.col.age", lang=lang): css["age"],
+    }
+
+    def paint(column: pd.Series) -> list[str]:
+        return by_header.get(column.name, [""] * len(column))
+
+    return (
+        frame.style.apply(paint, axis=0)
+        .format(
+            {
+                col_rate: lambda v: "–" if pd.isna(v) else f"{v:.0%}",
+                col_evacuees: format_count,
+            },
+            na_rep="–",
+        )
+        .hide(axis="index")
+    )

@@ -1,0 +1,190 @@
+"""The pieces of the shelters page that show data: KPI tiles, filters, board, map, history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, kiosk, settings, widgets
+from dashboard.i18n import current_lang, t
+from dashboard.shelters import board as shelters
+from dashboard.shelters import map as shelters_map
+from dashboard.shelters import table as shelters_table
+from dashboard.shelters.data import load_history
+from geodata.schema import now_utc
+
+KIOSK_ROWS = 14  # rows of the wall-screen table that fit a 1080p screen under the tiles
+STATUS_FILTERS = ("開設", "満員", "未開設", "閉鎖", "none")
+
+
+@dataclass(frozen=True)
+class Board:
+    """What the page shows, read once per run."""
+
+    url: str
+    version: int
+    ref: data.ReferenceLayers
+    status: pd.DataFrame  # current status, masked for the user / the wall screen
+    board: pd.DataFrame  # shelters.board(...)
+
+
+def load(url: str) -> Board | None:
+    """Read the store (cached by data version); None after showing why it cannot."""
+    try:
+        version = data.data_version(url)
+    except Exception as exc:  # the HQ screen shows the reason, not a traceback
+        widgets.store_error(url, exc)
+        return None
+    ref = data.reference_layers(url, version)
+    if ref.shelters.empty:
+        st.info(t("shelters.empty", command=widgets.reference_command(data.municipality_code())))
+        return None
+    status = kiosk.mask("shelter_status", ref.status)
+    board = shelters.board(ref.shelters, status, now_utc(), lang=current_lang())
+    return Board(url, version, ref, status, board)
+
+
+def title(b: Board) -> None:
+    st.subheader(t("shelters.title", city=b.ref.city_name))
+
+
+def kpi_tiles(b: Board) -> None:
+    """Open / total, evacuees, full, stale reports."""
+    counts = shelters.summary(b.board)
+    cols = st.columns(4)
+    cols[0].metric(t("shelters.kpi.open"), f"{counts['open']:,} / {counts['shelters']:,}")
+    cols[1].metric(t("shelters.kpi.evacuees"), f"{counts['evacuees']:,}")
+    cols[2].metric(t("shelters.kpi.full"), f"{counts['full']:,}")
+    cols[3].metric(t("shelters.kpi.stale"), f"{counts['stale']:,}")
+
+
+def filters(frame: pd.DataFrame) -> pd.DataFrame:
+    """Status / occupancy / name / stale filters and the sort order (one row); returns the
+    rows to show."""
+    cols = st.columns([3.2, 2.4, 2, 1.7, 1.3], vertical_alignment="bottom")
+    statuses = cols[0].pills(
+        t("shelters.filter.status"),
+        options=list(STATUS_FILTERS),
+        selection_mode="multi",
+        format_func=lambda s: t("shelters.status.none") if s == "none" else t(f"status.{s}"),
+        key="shelters_filter_status",
+    )
+    classes = cols[1].pills(
+        t("shelters.filter.occupancy"),
+        options=[0, 1, 2, 3],
+        selection_mode="multi",
+        format_func=lambda c: t(f"shelters.class.{c}"),
+        key="shelters_filter_class",
+    )
+    search = cols[2].text_input(t("shelters.filter.search"), key="shelters_search")
+    order = cols[3].selectbox(
+        t("shelters.filter.order"),
+        options=list(shelters.ORDERS),
+        format_func=lambda o: t(f"shelters.order.{o}"),
+        key="shelters_order",
+    )
+    stale_only = cols[4].toggle(t("shelters.filter.stale"), key="shelters_stale_only")
+    shown = shelters.filter_board(frame, statuses, classes, stale_only, search or "")
+    return shelters.sort_board(shown, order)
+
+
+def board_table(b: Board, rows: pd.DataFrame, height: int = 430) -> None:
+    """The board (desk: a sortable grid; wall screen: a big table of open shelters)."""
+    lang = current_lang()
+    if kiosk.enabled():
+        open_now = rows[rows["status"].isin(shelters.OPEN_STATES)]
+        if open_now.empty:
+            st.info(t("kiosk.no_open"))
+            return
+        with st.container(key="wall-shelters"):
+            st.table(shelters_table.styled(open_now.head(KIOSK_ROWS), lang=lang, kiosk=True))
+        return
+    if rows.empty:
+        st.info(t("shelters.no_match"))
+        return
+    st.dataframe(
+        shelters_table.styled(rows, lang=lang),
+        hide_index=True,
+        width="stretch",
+        height=height,
+        placeholder="–",
+        row_height=34,
+        key="shelters_board",
+    )
+    st.caption(t("shelters.shown", shown=len(rows), total=len(b.board)))
+
+
+def shelter_map(b: Board, height: int = 560) -> None:
+    """Shelters coloured by status and occupancy over the towns; the view survives refreshes."""
+    lang = current_lang()
+    base = shelters_map.context_map(
+        b.ref.towns,
+        b.ref.hazard,
+        b.ref.boundaries,
+        tiles=settings.get("BOSAI_TILES"),
+        tile_url=settings.get("BOSAI_TILE_URL"),
+        lang=lang,
+        wall=kiosk.enabled(),
+    )
+    kiosk.live_map(
+        base,
+        shelters_map.live_layers(b.ref.shelters, b.status, lang=lang),
+        key="shelters_map",
+        height=height,
+        layer_control=shelters_map.layer_control(),
+    )
+
+
+def history(b: Board, shelter_id: str) -> None:
+    """Evacuees over time of one shelter (chart) and its reports (table)."""
+    lang = current_lang()
+    raw = load_history(b.url, shelter_id, b.version)
+    raw = kiosk.mask("shelter_status", raw)
+    frame = shelters.history_frame(raw, lang=lang)
+    st.markdown(f"#### {t('shelters.history.title')}")
+    if frame.empty:
+        st.info(t("shelters.history.empty"))
+        return
+    capacity = b.board.loc[b.board["shelter_id"] == shelter_id, "capacity"]
+    st.altair_chart(
+        history_chart(frame, capacity.iloc[0] if len(capacity) else None, lang),
+        width="stretch",
+    )
+    table = pd.DataFrame(
+        {
+            t("shelters.history.time"): frame["time"].dt.strftime("%m/%d %H:%M"),
+            t("shelters.col.status"): frame["status"],
+            t("shelters.col.evacuees"): frame["evacuees"].map(shelters.format_count),
+            t("shelters.field.households"): frame["households"].map(shelters.format_count),
+            t("shelters.col.by"): frame["reported_by"],
+            t("shelters.history.version"): frame["version"].astype("Int64"),
+        }
+    ).iloc[::-1]
+    st.dataframe(table, hide_index=True, width="stretch", key="shelters_history")
+
+
+def history_chart(frame: pd.DataFrame, capacity=None, lang: str = "ja") -> alt.Chart:
+    """Line + points of evacuees over time; a dashed rule at the capacity when known."""
+    x_title, y_title = t("shelters.history.time", lang=lang), t("shelters.col.evacuees", lang=lang)
+    base = alt.Chart(frame).encode(
+        x=alt.X("time:T", title=x_title, axis=alt.Axis(format="%H:%M", tickMinStep=60_000)),
+        y=alt.Y("evacuees:Q", title=y_title),
+        tooltip=[
+            alt.Tooltip("time:T", title=x_title, format="%m/%d %H:%M"),
+            alt.Tooltip("evacuees:Q", title=y_title),
+            alt.Tooltip("status:N", title=t("shelters.col.status", lang=lang)),
+        ],
+    )
+    chart = base.mark_line(interpolate="step-after") + base.mark_point(filled=True, size=70)
+    cap = shelters.to_number(capacity)
+    if cap is not None and cap <= 5 * max(1.0, float(frame["evacuees"].max() or 0)):
+        rule = (
+            alt.Chart(pd.DataFrame({"capacity": [cap]}))
+            .mark_rule(strokeDash=[6, 4], color="#d73027")
+            .encode(y="capacity:Q")
+        )
+        chart = chart + rule
+    return chart.properties(height=260)

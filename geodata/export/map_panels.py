@@ -1,0 +1,185 @@
+"""The side panels of the situation map: legend, KPI table, and a list.
+
+Each ``draw_*`` function fills one matplotlib axes whose data coordinates are its own
+0..1 frame, so the panels lay out the same whatever the map shows.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from geodata.export.map_style import (
+    CATEGORY_STYLE,
+    NOT_REPLIED_CLASSES,
+    SHELTER_LABELS,
+    SHELTER_STYLE,
+)
+from geodata.export.situation import Situation
+
+_HEAD = {"fontsize": 12, "fontweight": "bold", "va": "center"}
+_TEXT = {"fontsize": 10.5, "va": "center"}
+
+
+def _frame(ax, title: str | None = None) -> None:
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color("#999")
+        spine.set_linewidth(0.8)
+    if title:
+        ax.annotate(title, (0, 1), xycoords="axes fraction", xytext=(8, -7),
+                    textcoords="offset points", fontsize=13.5, fontweight="bold", va="top")  # fmt: skip
+
+
+def draw_legend(ax, s: Situation) -> None:
+    """The legend: shelters by status, areas, not-replied classes, damage categories."""
+    _frame(ax, "凡例")
+    step = 0.053
+    y = 0.87
+    x = 0.03
+    ax.text(x, y, "避難所（開設状況）", **_HEAD)
+    for status, style in SHELTER_STYLE.items():
+        y -= step
+        ax.scatter([x + 0.03], [y], marker=style["marker"], s=style["size"], c=style["color"],
+                   edgecolors=style["edge"], linewidths=1.0)  # fmt: skip
+        ax.text(x + 0.07, y, SHELTER_LABELS[status], **_TEXT)
+    y -= step * 1.4
+    ax.text(x, y, "区域", **_HEAD)
+    y -= step
+    ax.add_patch(plt.Rectangle((x + 0.005, y - 0.018), 0.05, 0.036, fc="#5b9bd5", alpha=0.22))
+    ax.add_patch(plt.Rectangle((x + 0.005, y - 0.018), 0.05, 0.036, fc="none", ec="#2f6fb0",
+                               hatch="////", lw=0.6))  # fmt: skip
+    ax.text(x + 0.07, y, "浸水想定区域", **_TEXT)
+    y -= step
+    ax.plot([x + 0.005, x + 0.055], [y, y], color="#222", lw=2.0)
+    ax.text(x + 0.07, y, "市境界", **_TEXT)
+    y -= step
+    ax.plot([x + 0.005, x + 0.055], [y, y], color="#8a8a8a", lw=0.8)
+    ax.text(x + 0.07, y, "町丁目界", **_TEXT)
+    y -= step * 1.4
+    ax.text(x, y, "安否未確認の要支援者（町丁目別）", **_HEAD)
+    for _, _, label, color in NOT_REPLIED_CLASSES:
+        y -= step
+        ax.add_patch(plt.Rectangle((x + 0.005, y - 0.018), 0.05, 0.036, fc=color, ec="#999",
+                                   lw=0.5))  # fmt: skip
+        ax.text(x + 0.07, y, label, **_TEXT)
+    if not s.public:
+        y -= step * 1.3
+        ax.scatter([x + 0.03], [y], marker="o", s=130, c="white", edgecolors="#c0392b",
+                   linewidths=2.2)  # fmt: skip
+        ax.text(x + 0.03, y, "1", fontsize=6.5, fontweight="bold", color="#c0392b",
+                ha="center", va="center")  # fmt: skip
+        ax.text(x + 0.07, y, "要救助・負傷の要支援者（番号は一覧）", fontsize=9.5, va="center")
+    x = 0.54
+    y = 0.87
+    ax.text(x, y, "被害報告（種別）", **_HEAD)
+    for category, style in CATEGORY_STYLE.items():
+        y -= step
+        ax.scatter([x + 0.03], [y], marker=style["marker"], s=style["size"], c=style["color"],
+                   edgecolors="white", linewidths=0.7)  # fmt: skip
+        ax.text(x + 0.07, y, category, **_TEXT)
+    y -= step * 1.5
+    ax.scatter([x + 0.03], [y], marker="s", s=90, c=SHELTER_STYLE["開設"]["color"],
+               edgecolors=SHELTER_STYLE["開設"]["edge"])  # fmt: skip
+    ax.text(x + 0.07, y + 0.012, "〇〇小学校", fontsize=9, fontweight="bold", va="bottom",
+            color=SHELTER_STYLE["開設"]["text"])  # fmt: skip
+    ax.text(x + 0.07, y - 0.012, "120/500人", fontsize=9, fontweight="bold", va="top",
+            color=SHELTER_STYLE["開設"]["text"])  # fmt: skip
+    ax.text(x + 0.02, y - 0.105, "避難者数／収容人数\n（約：収容人数は推計値）", fontsize=9,
+            va="center", linespacing=1.3)  # fmt: skip
+
+
+def draw_kpis(ax, s: Situation) -> None:
+    """The KPI table: shelters, evacuees, roster replies, reports by category."""
+    _frame(ax, "主要指標")
+    k = s.kpis
+    rate = f"（{k['evacuees'] / k['capacity']:.0%}）" if k["capacity"] else ""
+    rows: list[tuple[str, str, str]] = [
+        ("head", "避難所", ""),
+        ("row", "開設中（うち満員）", f"{k['shelters_open']}か所（{k['shelters_full']}）／{k['shelters_total']}か所"),
+        ("row", "避難者数／収容人数", f"{k['evacuees']:,}人／{k['capacity']:,}人{rate}"),
+        ("head", f"要支援者の安否確認（登録 {k['roster_total']:,}人）", ""),
+        ("row", "回答あり", f"{k['replied']:,}人"),
+        ("row", "うち要救助・負傷", f"{k['needs_help']:,}人"),
+        ("row", "未回答", f"{k['not_replied']:,}人"),
+        ("head", f"被害報告（計 {k['reports_total']:,}件）", ""),
+    ]  # fmt: skip
+    cats = list(k["reports_by_category"].items())
+    for i in range(0, len(cats), 3):
+        text = "　".join(f"{c} {n}" for c, n in cats[i : i + 3])
+        rows.append(("cats", text, ""))
+    if not cats:
+        rows.append(("cats", "なし", ""))
+    step = min(0.105, 0.84 / len(rows))
+    y = 0.9 - step * 0.6
+    for kind, label, value in rows:
+        if kind == "head":
+            ax.text(0.03, y, label, fontsize=11.5, fontweight="bold", va="center", color="#333")
+        elif kind == "row":
+            ax.text(0.07, y, label, fontsize=11, va="center")
+            ax.text(0.97, y, value, fontsize=12.5, fontweight="bold", va="center", ha="right")
+        else:
+            ax.text(0.07, y, label, fontsize=10.5, va="center")
+        y -= step
+
+
+def draw_list(ax, s: Situation, max_rows: int = 11) -> None:
+    """Internal: residents needing help (numbered as on the map); public: towns by count."""
+    people = s.needs_help
+    if not s.public and len(people):
+        _frame(ax, "要救助・負傷の要支援者（内部用）")
+        cols = [(0.02, "No", 3), (0.08, "状況", 4), (0.18, "氏名", 8), (0.40, "住所", 14.5),
+                (0.76, "電話", 13)]  # fmt: skip
+        records = [
+            [str(r["no"]), r["status"], r["name"], short_address(r["address"], s), r["phone"]]
+            for _, r in people.iterrows()
+        ]
+        more = f"ほか {len(records) - max_rows}人（訪問リスト参照）"
+    else:
+        _frame(ax, "安否未確認の要支援者が多い町丁目")
+        cols = [(0.02, "町丁目", 16), (0.55, "未回答", 6), (0.75, "登録", 6)]
+        towns = s.towns[s.towns["not_replied"] > 0].sort_values(
+            ["not_replied", "residents"], ascending=False
+        )
+        records = [
+            [r["name"], f"{r['not_replied']}人", f"{r['residents']}人"] for _, r in towns.iterrows()
+        ]
+        more = f"ほか {len(records) - max_rows}町丁目"
+    step = 0.8 / (max_rows + 1.5)
+    y = 0.9 - step * 0.8
+    for x, label, _ in cols:
+        ax.text(x, y, label, fontsize=9, fontweight="bold", va="center", color="#444")
+    ax.plot([0.02, 0.98], [y - step / 2, y - step / 2], color="#999", lw=0.6)
+    if not records:
+        ax.text(0.02, y - step, "該当なし", fontsize=9.5, va="center")
+    for record in records[:max_rows]:
+        y -= step
+        for (x, _, width), value in zip(cols, record, strict=True):
+            ax.text(x, y, fit(value, width), fontsize=9, va="center")
+    if len(records) > max_rows:
+        ax.text(0.02, y - step, more, fontsize=9, va="center", color="#444")
+
+
+def short_address(address, s: Situation) -> str:
+    """An address without the prefecture and city the whole sheet is about."""
+    text = "" if address is None or pd.isna(address) else str(address)
+    for prefix in (f"{s.pref_name}{s.city_name}", s.city_name):
+        if prefix and text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def fit(text, width: float) -> str:
+    """Cut ``text`` to ``width`` full-width characters (half-width ones count half), with …."""
+    text = "" if text is None or pd.isna(text) else str(text)
+    used = 0.0
+    for i, ch in enumerate(text):
+        used += 1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55
+        if used > width:
+            return text[: max(i - 1, 0)] + "…"
+    return text

@@ -1,0 +1,190 @@
+"""Geometry for the reports and safety maps: GeoJSON features, hexagon aggregates, town lookup.
+
+No streamlit and no folium here. The aggregation is what keeps the map light at any volume:
+100,000 posts become a few hundred hexagons (counts per category, highest urgency), computed
+with numpy in a metric CRS, never one marker per post.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from geodata.schema import CATEGORIES, STORE_CRS
+
+SQRT3 = math.sqrt(3.0)
+MIN_HEX_M = 150.0  # hexagon radius (centre to corner) never below this
+HEXES_ACROSS = 40  # the wider side of the data spans about this many hexagons
+
+
+def point_mask(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """True for the rows of ``frame`` with a non-empty point geometry."""
+    geoms = np.asarray(frame.geometry.array, dtype=object) if len(frame) else np.array([])
+    if not len(geoms):
+        return np.zeros(0, dtype=bool)
+    return (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms)  # None: type -1
+
+
+def points_only(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The rows of ``frame`` with a non-empty point geometry."""
+    if not len(frame):
+        return frame
+    return frame[point_mask(frame)]
+
+
+def feature_collection(
+    frame: gpd.GeoDataFrame, id_col: str | None, properties: Callable[[dict], dict]
+) -> dict:
+    """A GeoJSON FeatureCollection holding only the properties ``properties(row)`` returns.
+
+    Rows without geometry are skipped; coordinates are rounded to 1e-6° (about 0.1 m). The
+    collection carries its ``bbox`` (GeoJSON's [west, south, east, north]), which
+    :class:`dashboard.maps.elements.GeoJsonLayer` uses instead of walking every coordinate.
+    """
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    if frame.crs is not None and not frame.crs.equals(STORE_CRS):
+        frame = frame.to_crs(STORE_CRS)
+    geoms = shapely.set_precision(frame.geometry.values, 1e-6, mode="pointwise")
+    features = []
+    for i, (row, geom) in enumerate(zip(frame.to_dict("records"), geoms, strict=True)):
+        fid = str(row[id_col]) if id_col and row.get(id_col) is not None else str(i)
+        features.append(
+            {
+                "type": "Feature",
+                "id": fid,
+                "properties": {"fid": fid, **properties(row)},
+                "geometry": shapely.geometry.mapping(geom),
+            }
+        )
+    out = {"type": "FeatureCollection", "features": features}
+    if features:
+        out["bbox"] = [round(float(v), 6) for v in shapely.total_bounds(geoms)]
+    return out
+
+
+def utm_crs(lon: float, lat: float) -> str:
+    """The UTM zone CRS of (lon, lat) (WGS 84), for distances and areas in metres.
+
+    Examples
+    --------
+    >>> utm_crs(139.54, 35.65)
+    'EPSG:32654'
+    """
+    zone = min(60, max(1, int(math.floor((lon + 180.0) / 6.0)) + 1))
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def hex_radius(bounds: tuple[float, float, float, float], crs) -> float:
+    """A hexagon radius (m) giving about :data:`HEXES_ACROSS` hexagons over ``bounds``."""
+    box = gpd.GeoSeries([shapely.box(*bounds)], crs=STORE_CRS).to_crs(crs).total_bounds
+    span = max(box[2] - box[0], box[3] - box[1])
+    return max(MIN_HEX_M, span / HEXES_ACROSS / SQRT3)
+
+
+def hex_cells(x: np.ndarray, y: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Axial coordinates (q, r) of the pointy-top hexagon of ``radius`` holding each point.
+
+    Examples
+    --------
+    >>> q, r = hex_cells(np.array([0.0, 1000.0]), np.array([0.0, 0.0]), 100.0)
+    >>> q.tolist(), r.tolist()
+    ([0, 6], [0, 0])
+    """
+    qf = (SQRT3 / 3.0 * x - y / 3.0) / radius
+    rf = (2.0 / 3.0 * y) / radius
+    sf = -qf - rf
+    q, r, s = np.rint(qf), np.rint(rf), np.rint(sf)
+    dq, dr, ds = np.abs(q - qf), np.abs(r - rf), np.abs(s - sf)
+    fix_q = (dq > dr) & (dq > ds)
+    fix_r = ~fix_q & (dr > ds)
+    q = np.where(fix_q, -r - s, q)
+    r = np.where(fix_r, -q - s, r)
+    return q.astype(np.int64), r.astype(np.int64)
+
+
+def hex_polygon(q: int, r: int, radius: float) -> shapely.Polygon:
+    """The hexagon (q, r) in the metric CRS."""
+    cx = radius * SQRT3 * (q + r / 2.0)
+    cy = radius * 1.5 * r
+    angles = np.radians(30.0 + 60.0 * np.arange(6))
+    return shapely.Polygon(
+        zip(cx + radius * np.cos(angles), cy + radius * np.sin(angles), strict=True)
+    )
+
+
+def hexbin(
+    posts: gpd.GeoDataFrame,
+    radius_m: float | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Aggregate located posts into hexagons.
+
+    Parameters
+    ----------
+    posts : posts (or any points) with ``categories`` (list) and ``urgency`` columns.
+    radius_m : hexagon radius in metres; default from ``bounds`` (or the points' extent).
+    bounds : lon/lat bounds the map shows (for the default radius).
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4326) of hexagon polygons with count, urgent (posts of urgency >= 2),
+    max_urgency, top_category, and one column per category of
+    :data:`geodata.schema.CATEGORIES` (posts naming it); most posts first.
+    """
+    cols = ["count", "urgent", "max_urgency", "top_category", *CATEGORIES]
+    ok = point_mask(posts)
+    if not ok.any():
+        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=STORE_CRS))
+    # coordinates as arrays: no projected copy of a million point objects
+    geoms = np.asarray(posts.geometry.array, dtype=object)[ok]
+    lon, lat = shapely.get_x(geoms), shapely.get_y(geoms)
+    if posts.crs is not None and not posts.crs.equals(STORE_CRS):
+        lon, lat = Transformer.from_crs(posts.crs, STORE_CRS, always_xy=True).transform(lon, lat)
+    minx, miny, maxx, maxy = lon.min(), lat.min(), lon.max(), lat.max()
+    metric = utm_crs((minx + maxx) / 2, (miny + maxy) / 2)
+    x, y = Transformer.from_crs(STORE_CRS, metric, always_xy=True).transform(lon, lat)
+    if radius_m is None:
+        radius_m = hex_radius(bounds or (minx, miny, maxx, maxy), metric)
+    q, r = hex_cells(np.asarray(x), np.asarray(y), radius_m)
+    urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).to_numpy()[ok]
+    frame = pd.DataFrame({"q": q, "r": r, "urgency": urgency, "urgent": urgency >= 2})
+    out = frame.groupby(["q", "r"], sort=False).agg(
+        count=("urgency", "size"), urgent=("urgent", "sum"), max_urgency=("urgency", "max")
+    )
+    cats = pd.DataFrame(
+        {
+            "q": q,
+            "r": r,
+            "category": [
+                c if isinstance(c, list) and c else ["その他"]
+                for c in posts["categories"].to_numpy()[ok]
+            ],
+        }
+    ).explode("category")
+    table = cats.groupby(["q", "r", "category"], sort=False).size().unstack(fill_value=0)
+    out = out.join(table.reindex(columns=list(CATEGORIES), fill_value=0)).fillna(0)
+    out = out.astype({c: int for c in ("count", "urgent", "max_urgency", *CATEGORIES)})
+    out["top_category"] = out[list(CATEGORIES)].idxmax(axis=1)
+    out = out.reset_index().sort_values(["count", "q", "r"], ascending=[False, True, True])
+    polygons = [hex_polygon(a, b, radius_m) for a, b in zip(out["q"], out["r"], strict=True)]
+    hexes = gpd.GeoDataFrame(
+        out[cols].reset_index(drop=True),
+        geometry=gpd.GeoSeries(polygons, crs=metric).to_crs(STORE_CRS).values,
+        crs=STORE_CRS,
+    )
+    return hexes
+
+
+def town_at(towns: gpd.GeoDataFrame, lon: float, lat: float) -> str | None:
+    """The town_code of the town polygon holding (lon, lat), or None outside every town."""
+    point = shapely.Point(float(lon), float(lat))
+    hits = towns.sindex.query(point, predicate="intersects") if len(towns) else []
+    for i in hits:
+        return str(towns["town_code"].iloc[int(i)])
+    return None

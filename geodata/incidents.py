@@ -1,0 +1,285 @@
+"""Merging posts, safety replies and field reports into incidents.
+
+Dedupe of posts (``repost_of``) is in ingest/dedupe.py; copies never start or join incidents.
+
+Incidents
+    An incident gathers the pieces about one thing at one place: posts (not copies; primary
+    category other than その他), safety replies saying 要救助/負傷 (category 救助要請) and field
+    reports (category other than その他). A piece joins an incident of its category when
+
+    * its time is within ``WINDOW`` (2 h) of the incident's [first_seen, last_seen], and
+    * its point is within ``RADIUS_M`` (300 m) of the incident's anchor point (the point of its
+      first located piece), or — for a piece known only by its town — the town is the same.
+
+    Otherwise it starts a new incident whose id is derived from its first piece, so a re-run
+    produces the same incidents. Candidates are found through a grid of ~300 m cells and a
+    town index (no pairwise comparison). ``members`` lists ``[layer, "source:id"]`` pairs,
+    ``counts`` counts them per layer, ``urgency`` is the highest of the pieces. Assignment is
+    incremental: pieces that already carry an ``incident_id`` are left alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import pandas as pd
+
+from geodata.schema import LAYERS, STORE_CRS, empty_frame, validate
+from geodata.text.fingerprints import digest
+
+WINDOW = pd.Timedelta(hours=2)
+RADIUS_M = 300.0
+_M_PER_DEG = 111_320.0
+_CELL = RADIUS_M / _M_PER_DEG  # degrees of latitude per cell
+_WINDOW_NS = WINDOW.value
+
+
+def post_key(platform, post_id) -> str:
+    """The ``platform:post_id`` form of a post key (repost_of and incident members use it)."""
+    return f"{platform}:{post_id}"
+
+
+def present(value) -> bool:
+    """Whether ``value`` is a non-empty string (a set ``repost_of``)."""
+    return isinstance(value, str) and bool(value)
+
+
+# -- incidents ------------------------------------------------------------------------------
+
+
+class _Incident:
+    def __init__(self, rec: dict, geom):
+        self.rec = rec
+        self.anchor = geom if geom is not None and not geom.is_empty else None
+        self.xy = (self.anchor.x, self.anchor.y) if self.anchor is not None else None
+        self.members = [tuple(m) for m in (rec.get("members") or [])]
+        self.member_set = set(self.members)
+        self.first_ns = pd.Timestamp(rec["first_seen"]).value
+        self.last_ns = pd.Timestamp(rec["last_seen"]).value
+        self.changed = False
+
+    def in_time(self, when_ns: int) -> bool:
+        return self.first_ns - _WINDOW_NS <= when_ns <= self.last_ns + _WINDOW_NS
+
+    def add(self, layer: str, key: str, when, urgency, town_code, point) -> None:
+        if (layer, key) not in self.member_set:
+            self.members.append((layer, key))
+            self.member_set.add((layer, key))
+        if when.value < self.first_ns:
+            self.first_ns, self.rec["first_seen"] = when.value, when
+        if when.value > self.last_ns:
+            self.last_ns, self.rec["last_seen"] = when.value, when
+        if urgency is not None and not pd.isna(urgency):
+            self.rec["urgency"] = max(int(self.rec.get("urgency") or 0), int(urgency))
+        if self.anchor is None and point is not None:
+            self.anchor, self.xy = point, (point.x, point.y)
+        self.rec["town_code"] = self.rec.get("town_code") or town_code
+        self.changed = True
+
+    def as_row(self) -> dict:
+        counts: dict[str, int] = {}
+        for layer, _ in self.members:
+            counts[layer] = counts.get(layer, 0) + 1
+        return {**self.rec, "members": [list(m) for m in self.members], "counts": counts}
+
+
+def _cell(x: float, y: float) -> tuple[int, int]:
+    return (math.floor(y / _CELL), math.floor(x / _CELL))
+
+
+def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    dy = (a[1] - b[1]) * _M_PER_DEG
+    dx = (a[0] - b[0]) * _M_PER_DEG * math.cos(math.radians((a[1] + b[1]) / 2))
+    return math.hypot(dx, dy)
+
+
+class IncidentIndex:
+    """Open incidents bucketed by (category, grid cell) and (category, town).
+
+    Parameters
+    ----------
+    incidents : stored incidents that may still take pieces (the incidents layer).
+    """
+
+    def __init__(self, incidents: pd.DataFrame | None = None):
+        self.all: dict[str, _Incident] = {}
+        self.cells: dict[tuple, list[_Incident]] = {}
+        self.towns: dict[tuple, list[_Incident]] = {}
+        self.member_of: dict[tuple[str, str], str] = {}
+        if incidents is not None and len(incidents):
+            geoms = incidents.geometry if "geometry" in incidents else [None] * len(incidents)
+            for rec, geom in zip(incidents.to_dict("records"), geoms, strict=False):
+                self._put(_Incident(dict(rec), geom))
+
+    def _put(self, inc: _Incident) -> None:
+        self.all[inc.rec["incident_id"]] = inc
+        for member in inc.members:
+            self.member_of[member] = inc.rec["incident_id"]
+        cat = inc.rec["category"]
+        if inc.xy is not None:
+            self.cells.setdefault((cat, *_cell(*inc.xy)), []).append(inc)
+        if inc.rec.get("town_code"):
+            self.towns.setdefault((cat, inc.rec["town_code"]), []).append(inc)
+
+    def find(self, category, when, point, town_code) -> _Incident | None:
+        """The open incident a piece belongs to, or None."""
+        when_ns = when.value
+        best, best_d = None, RADIUS_M
+        if point is not None:
+            xy = (point.x, point.y)
+            cy, cx = _cell(*xy)
+            for dy in (-1, 0, 1):
+                for dx in (-2, -1, 0, 1, 2):
+                    for inc in self.cells.get((category, cy + dy, cx + dx), ()):
+                        if not inc.in_time(when_ns):
+                            continue
+                        d = _distance_m(xy, inc.xy)
+                        if d <= best_d:
+                            best, best_d = inc, d
+            if best is not None:
+                return best
+        if town_code:
+            for inc in self.towns.get((category, town_code), ()):
+                if inc.in_time(when_ns) and (point is None or inc.anchor is None):
+                    return inc
+        return None
+
+    def assign(self, layer, key, category, when, urgency, point, town_code) -> str:
+        """Put a piece into its incident (a new one when none fits); returns the incident id."""
+        inc = self.find(category, when, point, town_code)
+        if inc is None:
+            rec = {
+                "incident_id": "inc-" + digest(category, layer, key, size=8),
+                "category": category,
+                "first_seen": when,
+                "last_seen": when,
+                "urgency": None,
+                "town_code": town_code,
+                "status": "open",
+                "members": [],
+            }
+            existing = self.all.get(rec["incident_id"])
+            if existing is not None:
+                inc = existing
+            else:
+                inc = _Incident(rec, point)
+                self._put(inc)
+        had_town = inc.rec.get("town_code")
+        inc.add(layer, key, when, urgency, town_code, point)
+        self.member_of[(layer, key)] = inc.rec["incident_id"]
+        if not had_town and inc.rec.get("town_code"):
+            self.towns.setdefault((category, inc.rec["town_code"]), []).append(inc)
+        return inc.rec["incident_id"]
+
+    def changed_frame(self) -> gpd.GeoDataFrame:
+        """The incidents that took pieces, as an incidents-layer frame."""
+        changed = [inc for inc in self.all.values() if inc.changed]
+        if not changed:
+            return empty_frame("incidents")
+        rows = [inc.as_row() for inc in changed]
+        geoms = [inc.anchor for inc in changed]
+        return gpd.GeoDataFrame(
+            pd.DataFrame(rows), geometry=gpd.GeoSeries(geoms, crs=STORE_CRS), crs=STORE_CRS
+        )
+
+
+_PIECE_COLUMNS = {  # what pieces() reads of each layer (not the whole row)
+    "posts": ["platform", "post_id", "categories", "repost_of", "posted_at", "urgency",
+              "town_code", "incident_id"],
+    "safety_replies": ["source", "source_id", "status", "replied_at", "incident_id"],
+    "field_reports": ["source", "source_id", "category", "reported_at", "severity", "town_code",
+                      "incident_id"],
+}  # fmt: skip
+
+
+def pieces(layer: str, frame: pd.DataFrame) -> list[tuple]:
+    """(row position, member key, category, time, urgency, point, town_code) of incident pieces."""
+    if not len(frame):
+        return []
+    out = []
+    geoms = list(frame.geometry) if "geometry" in frame else [None] * len(frame)
+    records = frame[[c for c in _PIECE_COLUMNS.get(layer, ()) if c in frame]].to_dict("records")
+    for label, rec, geom in zip(range(len(frame)), records, geoms, strict=True):
+        point = geom if geom is not None and not geom.is_empty else None
+        if point is not None and point.geom_type != "Point":
+            point = point.representative_point()
+        if layer == "posts":
+            cats = [c for c in (rec.get("categories") or []) if c != "その他"]
+            if present(rec.get("repost_of")) or not cats:
+                continue
+            item = (post_key(rec["platform"], rec["post_id"]), cats[0], rec["posted_at"],
+                    rec.get("urgency"))  # fmt: skip
+        elif layer == "safety_replies":
+            if rec.get("status") not in ("要救助", "負傷"):
+                continue
+            urgency = 3 if rec["status"] == "要救助" else 2
+            item = (f"{rec['source']}:{rec['source_id']}", "救助要請", rec["replied_at"], urgency)
+        elif layer == "field_reports":
+            if rec.get("category") in (None, "その他"):
+                continue
+            item = (f"{rec['source']}:{rec['source_id']}", rec["category"], rec["reported_at"],
+                    rec.get("severity"))  # fmt: skip
+        else:
+            return []
+        town_code = rec.get("town_code") if layer != "safety_replies" else None
+        if point is None and not town_code:
+            continue
+        if present(rec.get("incident_id")):
+            continue
+        out.append((label, *item, point, town_code))
+    return out
+
+
+def link_incidents(
+    layer: str, frame: pd.DataFrame, stored: pd.DataFrame | None
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Assign the incident pieces of ``frame`` to incidents.
+
+    Parameters
+    ----------
+    layer : posts, safety_replies or field_reports.
+    frame : validated rows of that layer (rows with an incident_id are left alone).
+    stored : stored incidents overlapping the frame's time window.
+
+    Returns
+    -------
+    (frame with incident_id set, incidents to upsert)
+    """
+    index = IncidentIndex(stored)
+    items = sorted(pieces(layer, frame), key=lambda p: p[3])
+    if not items:
+        return frame, empty_frame("incidents")
+    frame = frame.copy()
+    ids = list(frame["incident_id"]) if "incident_id" in frame else [None] * len(frame)
+    for position, key, category, when, urgency, point, town_code in items:
+        known = index.member_of.get((layer, key))
+        ids[position] = known or index.assign(layer, key, category, when, urgency, point, town_code)
+    frame["incident_id"] = pd.Series(ids, index=frame.index, dtype=object)
+    return frame, index.changed_frame()
+
+
+def link_and_store(store, layer: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate ``frame``, link its pieces to the stored incidents and write the incidents.
+
+    Used by the ingest runner and by the field-report form, so a report typed at the HQ joins
+    the incident the posts about the same place already make.
+
+    Returns
+    -------
+    (valid rows to upsert, with their ``incident_id``; rejected rows) — pass both to
+    ``store.upsert(layer, valid, rejected=rejected)``, which then does not validate again.
+    """
+    valid, rejected = validate(frame, layer)
+    if not len(valid):
+        return valid, rejected
+    stored = store.read(
+        "incidents",
+        since=valid[LAYERS[layer].time_column].min() - pd.Timedelta(hours=4),
+        until=None,
+    )
+    linked, incidents = link_incidents(layer, valid, stored)
+    if len(incidents):
+        store.upsert("incidents", incidents, source="incidents")
+    # a safety reply's incident is kept on the incident (members), not on the reply
+    return (valid if layer == "safety_replies" else linked), rejected

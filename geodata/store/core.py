@@ -1,0 +1,607 @@
+"""The store: one interface over SQLite (embedded default) and PostgreSQL + PostGIS.
+
+Every layer of :mod:`geodata.schema` is a table keyed by the layer key. Writes are idempotent
+upserts inside one transaction (a batch is written whole or not at all); each write bumps the
+layer's data version, which the dashboard uses as its cache key. Staff writes (``actor`` given)
+leave one audit row per changed record. Shelter status is an append-only history with a version
+number per shelter: a write based on a stale version is refused with the current record.
+
+SQLite runs in WAL mode with a busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so
+that a read-then-write cannot interleave with another writer. PostgreSQL stores geometries as
+PostGIS ``geometry(Geometry, 4326)`` with a GiST index; SQLite stores WKB plus bounding-box
+columns. See docs/store-api.md for a tour.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy import event, func
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from geodata import settings
+from geodata.schema import (
+    LAYERS,
+    STORE_CRS,
+    TIME,
+    Layer,
+    empty_frame,
+    now_utc,
+    validate,
+)
+from geodata.store.codec import DECODE_CHUNK, FrameBuilder
+from geodata.store.codec import db_time as _db_time
+from geodata.store.codec import encode_column as _encode_column
+from geodata.store.codec import encode_value as _encode_value
+from geodata.store.codec import plain as _plain
+from geodata.store.errors import StaleVersion, UnknownRecord, UpsertResult
+from geodata.store.log import LogMixin
+from geodata.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from geodata.store.status import ShelterStatusMixin
+from geodata.store.tables import build_metadata
+from geodata.text.fingerprints import text_digest
+
+log = logging.getLogger(__name__)
+
+CHUNK = 2000  # rows per executemany / keys per IN lookup
+
+
+__all__ = ["Store", "open_store", "StaleVersion", "UnknownRecord", "UpsertResult", "build_metadata"]
+
+
+def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+    """Open (and migrate) the store at ``url`` (default: the ``BOSAI_DB_URL`` setting).
+
+    Examples
+    --------
+    >>> store = open_store("sqlite:///:memory:")  # doctest: +SKIP
+    """
+    url = url or settings.db_url()
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    store = Store(sa.create_engine(url, future=True, pool_pre_ping=True))
+    if migrate:
+        store.migrate()
+    return store
+
+
+class Store(ShelterStatusMixin, LogMixin):
+    """The store. Create it with :func:`open_store`."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        if engine.dialect.name == "sqlite":
+            self._setup_sqlite(engine)
+        self.md = build_metadata(self.postgres)
+        self.tables = self.md.tables
+
+    # -- connections -------------------------------------------------------------------------
+
+    @staticmethod
+    def _setup_sqlite(engine: sa.Engine) -> None:
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            write = conn.get_execution_options().get("bosai_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """A write transaction: committed on success, rolled back on any exception."""
+        with self.engine.connect().execution_options(bosai_write=True) as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    # -- migrations ------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The schema version of the database (0 when it is empty)."""
+        insp = sa.inspect(self.engine)
+        if not insp.has_table("meta"):
+            return 0
+        with self._read() as conn:
+            value = conn.execute(
+                sa.select(self.tables["meta"].c.value).where(
+                    self.tables["meta"].c.key == "schema_version"
+                )
+            ).scalar()
+        return int(value or 0)
+
+    def migrate(self) -> int:
+        """Bring the database to the current schema; returns the number of migrations applied.
+
+        A new database gets the whole current schema at once; a database made by an older
+        version of the app gets each newer migration in order, in one transaction each.
+        """
+        with self._write() as conn:
+            if self.postgres:
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72617)")  # one migrator
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+            insp = sa.inspect(conn)
+            if not insp.has_table("meta"):
+                self.md.create_all(conn)
+                self._set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+                return 1
+            current = int(
+                conn.execute(
+                    sa.text("SELECT value FROM meta WHERE key = 'schema_version'")
+                ).scalar()
+                or 0
+            )
+            applied = 0
+            for version, migration in MIGRATIONS:
+                if version > current:
+                    log.info("applying schema migration %s", version)
+                    migration(conn, self)
+                    applied += 1
+            # Tables added since (none by ALTER) are created here.
+            self.md.create_all(conn, checkfirst=True)
+            if applied or current != SCHEMA_VERSION:
+                self._set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+            return applied
+
+    def _set_meta(self, conn: sa.Connection, key: str, value: str) -> None:
+        meta = self.tables["meta"]
+        conn.execute(sa.delete(meta).where(meta.c.key == key))
+        conn.execute(sa.insert(meta).values(key=key, value=value))
+
+    # -- encoding --------------------------------------------------------------------------
+
+    def _encode(self, layer: Layer, frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
+        """Turn a validated frame into DB rows (column names, tuples) with row_hash and bbox.
+
+        Works column by column; the row hash is pandas' stable 64-bit hash of the encoded
+        values (geometry as WKB hex), so an unchanged record re-hashes to the same value.
+        """
+        n = len(frame)
+        columns: dict[str, list] = {}
+        for name, kind in layer.columns.items():
+            columns[name] = _encode_column(frame[name], kind, self.postgres)
+        hash_frame = pd.DataFrame(
+            {c: pd.Series(v, dtype=object).astype(str) for c, v in columns.items()}
+        )
+        if layer.geometry:
+            geoms = np.asarray(frame.geometry.values, dtype=object)
+            wkb = shapely.to_wkb(geoms)
+            bounds = shapely.bounds(geoms)
+            columns["geometry"] = [None if w is None else bytes(w) for w in wkb]
+            hash_frame["geometry"] = shapely.to_wkb(geoms, hex=True).astype(str)
+            for i, c in enumerate(("minx", "miny", "maxx", "maxy")):
+                col = bounds[:, i]
+                columns[c] = np.where(np.isnan(col), None, col).tolist()
+        if n:
+            digests = pd.util.hash_pandas_object(hash_frame, index=False).to_numpy()
+            columns["row_hash"] = [f"{int(d):016x}" for d in digests]
+        else:
+            columns["row_hash"] = []
+        stamp = _db_time(now_utc(), self.postgres)
+        columns["stored_at"] = [stamp] * n
+        if layer.name == "posts":
+            columns["text_fp"] = [text_digest(t) for t in frame["text"]]
+        names = list(columns)
+        return names, list(zip(*(columns[c] for c in names), strict=True))
+
+    def _decode(self, layer: Layer, rows: list, names: list[str]) -> pd.DataFrame:
+        builder = FrameBuilder(layer, names)
+        builder.add(rows)
+        return builder.frame()
+
+    # -- upsert ----------------------------------------------------------------------------
+
+    def upsert(
+        self,
+        layer: str,
+        frame: pd.DataFrame,
+        *,
+        source: str | None = None,
+        actor: str | None = None,
+        progress: Callable[[int], None] | None = None,
+        rejected: pd.DataFrame | None = None,
+    ) -> UpsertResult:
+        """Insert or update ``frame`` into ``layer`` on its key, in one transaction.
+
+        Parameters
+        ----------
+        layer : layer name (see :data:`geodata.schema.LAYERS`).
+        frame : rows in the layer's schema; validated here. Rows that do not fit go to the
+            rejections table with their reason; the others are written.
+        source : where the rows came from (kept with rejections).
+        actor : the staff member making the write; when given, each inserted or changed
+            record gets an audit-log row (old -> new).
+        progress : called with the number of rows written so far, after each chunk.
+        rejected : when given, ``frame`` is the valid part of a :func:`validate` of this layer
+            and ``rejected`` its rejected part (the ingest runner validates before linking
+            incidents): the frame is not validated again.
+
+        Returns
+        -------
+        UpsertResult with inserted / updated / unchanged / rejected counts. A second upsert of
+        the same rows returns only ``unchanged``.
+        """
+        spec = LAYERS[layer]
+        if spec.name == "shelter_status":
+            raise ValueError("shelter status is append-only: use append_shelter_status")
+        if rejected is None:
+            valid, rejected = validate(frame, spec)
+        else:
+            valid = frame
+        names, rows = self._encode(spec, valid)
+        result = UpsertResult(rejected=len(rejected))
+        key_idx = [names.index(k) for k in spec.key]
+        hash_idx = names.index("row_hash")
+        with self._write() as conn:
+            if len(rejected):
+                self._insert_rejections(conn, source, spec.name, rejected.itertuples(index=False))
+            keys = [tuple(row[i] for i in key_idx) for row in rows]
+            if actor is not None:
+                existing = self._existing_full(conn, spec, keys)
+                hashes = {k: v["row_hash"] for k, v in existing.items()}
+            else:
+                existing = {}
+                hashes = self._existing_hashes(conn, spec, keys)
+            changed = []
+            for key, row in zip(keys, rows, strict=True):
+                old = hashes.get(key)
+                if old is None:
+                    result.inserted += 1
+                    changed.append(row)
+                elif old != row[hash_idx]:
+                    result.updated += 1
+                    changed.append(row)
+                else:
+                    result.unchanged += 1
+            sql = self._upsert_sql(spec, names)
+            for start in range(0, len(changed), CHUNK):
+                conn.exec_driver_sql(sql, changed[start : start + CHUNK])
+                if progress:
+                    progress(min(start + CHUNK, len(changed)))
+            if actor and changed:
+                dicts = [dict(zip(names, row, strict=True)) for row in changed]
+                self._audit_rows(conn, actor, "upsert", spec, dicts, existing)
+            if changed:
+                self._bump(conn, spec.name)
+        return result
+
+    def _upsert_sql(self, spec: Layer, names: list[str]) -> str:
+        """INSERT ... ON CONFLICT (key) DO UPDATE, as DBAPI SQL for executemany."""
+        mark = "%s" if self.postgres else "?"
+        values = [
+            f"ST_GeomFromWKB({mark}::bytea, 4326)" if self.postgres and n == "geometry" else mark
+            for n in names
+        ]
+        cols = ", ".join(f'"{n}"' for n in names)
+        updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n not in spec.key)
+        keys = ", ".join(f'"{k}"' for k in spec.key)
+        return (
+            f'INSERT INTO "{spec.name}" ({cols}) VALUES ({", ".join(values)}) '
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+        )
+
+    def _existing_hashes(self, conn, spec: Layer, keys: list[tuple]) -> dict[tuple, str]:
+        """row_hash of the stored records among ``keys``."""
+        if not keys:
+            return {}
+        if conn.exec_driver_sql(f'SELECT 1 FROM "{spec.name}" LIMIT 1').first() is None:
+            return {}
+        mark = "%s" if self.postgres else "?"
+        width = len(spec.key)
+        cols = ", ".join(f'"{k}"' for k in spec.key)
+        found: dict[tuple, str] = {}
+        for prefix, last in _key_groups(keys):
+            cond = [f'"{k}" = {mark}' for k in spec.key[:-1]]
+            cond.append(f'"{spec.key[-1]}" IN ({", ".join([mark] * len(last))})')
+            sql = f'SELECT {cols}, row_hash FROM "{spec.name}" WHERE {" AND ".join(cond)}'
+            for rec in conn.exec_driver_sql(sql, (*prefix, *last)):
+                found[tuple(rec[:width])] = rec[width]
+        return found
+
+    def _insert_sql(self, spec: Layer, names: list[str]) -> str:
+        """A plain INSERT (append-only layers), as DBAPI SQL for executemany."""
+        return self._upsert_sql(spec, names).split(" ON CONFLICT")[0]
+
+    def _existing_full(self, conn, spec: Layer, keys: list[tuple]) -> dict[tuple, dict]:
+        """Every column of the stored records among ``keys`` (for audit rows)."""
+        if not keys:
+            return {}
+        table = self.tables[spec.name]
+        wanted = list(table.c)
+        found: dict[tuple, dict] = {}
+        for prefix, last in _key_groups(keys):
+            cond = [table.c[k] == v for k, v in zip(spec.key[:-1], prefix, strict=True)]
+            cond.append(table.c[spec.key[-1]].in_(last))
+            for rec in conn.execute(sa.select(*wanted).where(*cond)).mappings():
+                found[tuple(rec[k] for k in spec.key)] = dict(rec)
+        return found
+
+    def _bump(self, conn: sa.Connection, layer: str) -> None:
+        lv = self.tables["layer_versions"]
+        ins = (pg_dialect if self.postgres else sqlite_dialect).insert(lv)
+        conn.execute(
+            ins.values(layer=layer, version=1).on_conflict_do_update(
+                index_elements=["layer"], set_={"version": lv.c.version + 1}
+            )
+        )
+
+    def data_version(self, layer: str | None = None) -> int:
+        """A number that grows with every write (to ``layer``, or to any layer when None)."""
+        lv = self.tables["layer_versions"]
+        stmt = sa.select(func.coalesce(func.sum(lv.c.version), 0))
+        if layer:
+            stmt = stmt.where(lv.c.layer == layer)
+        with self._read() as conn:
+            return int(conn.execute(stmt).scalar())
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def _select(self, spec: Layer, since, until, bbox, where) -> tuple[sa.Table, list]:
+        table = self.tables[spec.name]
+        conds = []
+        if since is not None or until is not None:
+            if not spec.time_column:
+                raise ValueError(f"{spec.name} has no time column to filter on")
+            tcol = table.c[spec.time_column]
+            if since is not None:
+                conds.append(tcol >= _db_time(since, self.postgres))
+            if until is not None:
+                conds.append(tcol < _db_time(until, self.postgres))
+        if bbox is not None:
+            if not spec.geometry:
+                raise ValueError(f"{spec.name} has no geometry to filter on")
+            minx, miny, maxx, maxy = (float(v) for v in bbox)
+            if self.postgres:
+                env = func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)
+                conds.append(table.c.geometry.op("&&")(env))
+            else:
+                conds += [
+                    table.c.maxx >= minx,
+                    table.c.minx <= maxx,
+                    table.c.maxy >= miny,
+                    table.c.miny <= maxy,
+                ]
+        for col, value in (where or {}).items():
+            column = table.c[col]
+            kind = spec.columns.get(col)
+            if value is None:
+                conds.append(column.is_(None))
+            elif isinstance(value, (list, tuple, set)):
+                conds.append(column.in_([_encode_value(v, kind, self.postgres) for v in value]))
+            else:
+                conds.append(column == _encode_value(value, kind, self.postgres))
+        return table, conds
+
+    def read(
+        self,
+        layer: str,
+        *,
+        since=None,
+        until=None,
+        bbox: tuple[float, float, float, float] | None = None,
+        where: dict | None = None,
+        columns: Iterable[str] | None = None,
+        order: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Read ``layer`` filtered in the database (time window, bounding box, equality).
+
+        Parameters
+        ----------
+        since, until : time window on the layer's time column (``since`` <= t < ``until``).
+        bbox : (minx, miny, maxx, maxy) in lon/lat; rows whose geometry box intersects it.
+        where : column -> value (equality), list (IN) or None (IS NULL).
+        columns : a subset of columns (the key is always included).
+        order : "column" or "column DESC".
+        limit : at most this many rows.
+
+        Returns
+        -------
+        GeoDataFrame in EPSG:4326 for geo layers, else DataFrame, with the layer's columns.
+        """
+        spec = LAYERS[layer]
+        table, conds = self._select(spec, since, until, bbox, where)
+        names = (
+            list(spec.columns)
+            if columns is None
+            else list(dict.fromkeys([*spec.key, *[c for c in columns if c != "geometry"]]))
+        )
+        if spec.geometry and (columns is None or "geometry" in columns):
+            names.append("geometry")
+        stmt = sa.select(*[table.c[n] for n in names]).where(*conds)
+        if order:
+            col, _, direction = order.partition(" ")
+            c = table.c[col]
+            stmt = stmt.order_by(c.desc() if direction.strip().upper() == "DESC" else c.asc())
+        if limit is not None:
+            stmt = stmt.limit(int(limit))
+        builder = FrameBuilder(spec, names)
+        with self._read() as conn:
+            result = conn.execution_options(yield_per=DECODE_CHUNK).execute(stmt)
+            for rows in result.partitions():
+                builder.add(rows)
+        if not builder.rows:
+            empty = empty_frame(spec)
+            return empty[[n for n in names if n in empty.columns]]
+        return builder.frame()
+
+    def first_posts(self, text_fps: Iterable[str], *, since, until, columns=None) -> pd.DataFrame:
+        """The first stored post of each fingerprint in ``text_fps`` posted in [since, until).
+
+        The dedupe (ingest/dedupe.py) matches a new post against the first post of its
+        fingerprint over a day: at disaster volumes that is a small part of the day's posts.
+        Read through ``ix_posts_fp`` (text_fp, posted_at).
+        """
+        spec = LAYERS["posts"]
+        table = self.tables["posts"]
+        names = list(dict.fromkeys([*spec.key, *(columns or spec.columns)]))
+        window = sa.and_(
+            table.c.posted_at >= _db_time(since, self.postgres),
+            table.c.posted_at < _db_time(until, self.postgres),
+        )
+        fps = sorted({f for f in text_fps if f})
+        stmts = []
+        for start in range(0, len(fps), 5_000):
+            first = (
+                sa.select(table.c.text_fp.label("fp"), func.min(table.c.posted_at).label("t"))
+                .where(table.c.text_fp.in_(fps[start : start + 5_000]), window)
+                .group_by(table.c.text_fp)
+                .subquery()
+            )
+            stmts.append(
+                sa.select(*[table.c[n] for n in names])
+                .select_from(table)
+                .join(first, sa.and_(table.c.text_fp == first.c.fp, table.c.posted_at == first.c.t))
+            )
+        return self._read_posts(stmts, names)
+
+    def post_write_stamps(self, stored_since) -> dict[pd.Timestamp, int]:
+        """``stored_at`` -> number of posts, for the posts written at or after ``stored_since``.
+
+        Every upsert stamps its rows with one time in one transaction, so a reader that knows
+        which stamps (and how many rows of each) it has read can tell what is new — also a
+        transaction that committed after its last look although stamped before it. Read from
+        the ``stored_at`` index alone.
+        """
+        table = self.tables["posts"]
+        stmt = (
+            sa.select(table.c.stored_at, func.count())
+            .where(table.c.stored_at >= _db_time(stored_since, self.postgres))
+            .group_by(table.c.stored_at)
+        )
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        return {pd.Timestamp(t).tz_localize("UTC") if t.tzinfo is None else pd.Timestamp(t): n
+                for t, n in rows if t is not None}  # fmt: skip
+
+    def posts_written_at(self, stamps: Iterable, *, columns=None) -> pd.DataFrame:
+        """The posts whose ``stored_at`` is one of ``stamps`` (with ``stored_at``)."""
+        spec = LAYERS["posts"]
+        table = self.tables["posts"]
+        names = list(dict.fromkeys([*spec.key, *(columns or spec.columns), "stored_at"]))
+        values = [_db_time(t, self.postgres) for t in stamps]
+        stmts = [
+            sa.select(*[table.c[n] for n in names]).where(
+                table.c.stored_at.in_(values[start : start + 500])
+            )
+            for start in range(0, len(values), 500)
+        ]
+        return self._read_posts(stmts, names)
+
+    def _read_posts(self, stmts: list, names: list[str]) -> pd.DataFrame:
+        spec = LAYERS["posts"]
+        builder = FrameBuilder(spec, names, extra={"stored_at": TIME})
+        with self._read() as conn:
+            for stmt in stmts:
+                result = conn.execution_options(yield_per=DECODE_CHUNK).execute(stmt)
+                for rows in result.partitions():
+                    builder.add(rows)
+        if not builder.rows:
+            empty = empty_frame(spec)
+            if "stored_at" in names:
+                empty["stored_at"] = pd.Series([], dtype="datetime64[ns, UTC]")
+            return empty[[n for n in names if n in empty.columns]]
+        return builder.frame()
+
+    def count(self, layer: str, *, since=None, until=None, bbox=None, where=None) -> int:
+        """Number of rows matching the same filters as :meth:`read`."""
+        spec = LAYERS[layer]
+        table, conds = self._select(spec, since, until, bbox, where)
+        with self._read() as conn:
+            return int(
+                conn.execute(sa.select(func.count()).select_from(table).where(*conds)).scalar()
+            )
+
+    def get(self, layer: str, key: tuple | str) -> dict | None:
+        """One record by key as a dict of decoded values (geometry as shapely), or None."""
+        spec = LAYERS[layer]
+        key = key if isinstance(key, tuple) else (key,)
+        where = dict(zip(spec.key, key, strict=False))
+        frame = self.read(layer, where=where)
+        if frame.empty:
+            return None
+        return _plain(frame.iloc[0].to_dict())
+
+    # -- staff edits -----------------------------------------------------------------------
+
+    def update(self, layer: str, key: tuple | str, changes: dict, *, actor: str) -> dict:
+        """Change some fields of one record (a staff edit), audit-logged.
+
+        Raises :class:`UnknownRecord` when the record does not exist and ``ValueError`` when the
+        changed record does not fit the schema. Returns the new record.
+        """
+        spec = LAYERS[layer]
+        key = key if isinstance(key, tuple) else (key,)
+        if not actor:
+            raise ValueError("a staff edit needs an actor")
+        unknown = set(changes) - set(spec.columns) - {"geometry"}
+        if unknown or set(changes) & set(spec.key):
+            raise ValueError(f"cannot change {sorted(unknown | (set(changes) & set(spec.key)))}")
+        table = self.tables[spec.name]
+        with self._write() as conn:
+            cond = [
+                table.c[k] == _encode_value(v, spec.columns[k], self.postgres)
+                for k, v in zip(spec.key, key, strict=False)
+            ]
+            names = spec.all_columns
+            row = conn.execute(sa.select(*[table.c[n] for n in names]).where(*cond)).first()
+            if row is None:
+                raise UnknownRecord(f"{layer} {key} does not exist")
+            current = self._decode(spec, [row], names)
+            old_record = _plain(current.iloc[0].to_dict())
+            new_record = {**old_record, **changes}
+            frame = pd.DataFrame([new_record])
+            if spec.geometry:
+                frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
+            valid, rejected = validate(frame, spec)
+            if len(rejected):
+                raise ValueError(rejected.iloc[0]["reason"])
+            names, rows = self._encode(spec, valid)
+            conn.exec_driver_sql(self._upsert_sql(spec, names), rows)
+            self._audit(
+                conn, actor, "update", spec.name, key, old_record, _plain(valid.iloc[0].to_dict())
+            )
+            self._bump(conn, spec.name)
+        return _plain(valid.iloc[0].to_dict())
+
+
+def _key_groups(keys: list[tuple]) -> Iterator[tuple[tuple, list]]:
+    """Keys grouped by all but their last column, in chunks of at most CHUNK last values.
+
+    ``k1 = ? AND k2 IN (...)`` is answered from the primary-key index on both backends;
+    a row-value ``(k1, k2) IN (VALUES ...)`` makes SQLite scan the whole table.
+    """
+    groups: dict[tuple, list] = {}
+    for key in keys:
+        groups.setdefault(key[:-1], []).append(key[-1])
+    for prefix, last in groups.items():
+        for start in range(0, len(last), CHUNK):
+            yield prefix, last[start : start + CHUNK]

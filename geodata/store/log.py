@@ -1,0 +1,135 @@
+"""Rejections, audit log and source health in the store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import pandas as pd
+import sqlalchemy as sa
+
+from geodata.schema import Layer, now_utc
+from geodata.store.codec import db_time as _db_time
+from geodata.store.codec import plain as _plain
+
+
+class LogMixin:
+    """Rejections, audit and health methods of :class:`geodata.store.core.Store`."""
+
+    def _insert_rejections(self, conn, source, layer, items) -> None:
+        at = _db_time(now_utc(), self.postgres)
+        rows = [
+            {
+                "source": source,
+                "layer": layer,
+                "raw": str(raw)[:2000],
+                "reason": str(reason),
+                "at": at,
+            }
+            for raw, reason in items
+        ]
+        if rows:
+            conn.execute(sa.insert(self.tables["rejections"]), rows)
+            self._bump(conn, "rejections")
+
+    def add_rejections(self, source: str, items: Iterable[tuple[str, str]], layer=None) -> int:
+        """Record raw records that could not be used, each with its reason."""
+        items = list(items)
+        with self._write() as conn:
+            self._insert_rejections(conn, source, layer, items)
+        return len(items)
+
+    def read_rejections(self, limit: int = 500, source: str | None = None) -> pd.DataFrame:
+        """The newest rejections first."""
+        t = self.tables["rejections"]
+        stmt = sa.select(t).order_by(t.c.id.desc()).limit(limit)
+        if source:
+            stmt = stmt.where(t.c.source == source)
+        with self._read() as conn:
+            df = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[c.name for c in t.c])
+        df["at"] = pd.to_datetime(df["at"], utc=True)
+        return df
+
+    def _audit(self, conn, who, action, layer, key, old, new) -> None:
+        conn.execute(
+            sa.insert(self.tables["audit_log"]),
+            [
+                {
+                    "who": who,
+                    "action": action,
+                    "layer": layer,
+                    "record_key": "|".join(map(str, key)),
+                    "old": None
+                    if old is None
+                    else json.dumps(_plain(old), default=str, ensure_ascii=False),
+                    "new": None
+                    if new is None
+                    else json.dumps(_plain(new), default=str, ensure_ascii=False),
+                    "at": _db_time(now_utc(), self.postgres),
+                }
+            ],
+        )
+
+    def _audit_rows(self, conn, actor, action, spec: Layer, rows, existing) -> None:
+        for row in rows:
+            key = tuple(row[k] for k in spec.key)
+            old = existing.get(key)
+            clean = {k: v for k, v in row.items() if k in spec.columns}
+            old_clean = None if old is None else {k: v for k, v in old.items() if k in spec.columns}
+            self._audit(conn, actor, action, spec.name, key, old_clean, clean)
+
+    def log_action(self, who: str, action: str, layer: str | None = None, detail=None) -> None:
+        """Audit a non-write action (an export, a view of a personal-data list)."""
+        with self._write() as conn:
+            self._audit(conn, who, action, layer, (), None, detail)
+
+    def read_audit(self, limit: int = 500, layer: str | None = None) -> pd.DataFrame:
+        """The newest audit-log rows first."""
+        t = self.tables["audit_log"]
+        stmt = sa.select(t).order_by(t.c.id.desc()).limit(limit)
+        if layer:
+            stmt = stmt.where(t.c.layer == layer)
+        with self._read() as conn:
+            df = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[c.name for c in t.c])
+        df["at"] = pd.to_datetime(df["at"], utc=True)
+        return df
+
+    def get_cursor(self, source: str) -> str | None:
+        """The saved cursor of a source (None before its first successful run)."""
+        rec = self.get("source_health", source)
+        return rec["cursor"] if rec else None
+
+    def record_health(
+        self,
+        source: str,
+        *,
+        ok: bool,
+        kind: str | None = None,
+        error: str | None = None,
+        cursor: str | None = None,
+        rows: int | None = None,
+        rejected: int | None = None,
+        newest_record_at=None,
+    ) -> None:
+        """Record a source run: success (with its new cursor) or failure (keeping the old one)."""
+        old = self.get("source_health", source) or {"source": source}
+        now = now_utc()
+        new = dict(old)
+        if kind:
+            new["kind"] = kind
+        if ok:
+            new["last_success_at"] = now
+            if cursor is not None:
+                new["cursor"] = cursor
+            new["rows_last_run"] = rows
+            new["rejected_last_run"] = rejected
+            if newest_record_at is not None:
+                new["newest_record_at"] = newest_record_at
+        else:
+            new["last_error"] = (error or "error")[:1000]
+            new["last_error_at"] = now
+        self.upsert("source_health", pd.DataFrame([new]), source="store")
+
+    def health(self) -> pd.DataFrame:
+        """Every source's health row."""
+        return self.read("source_health", order="source")
