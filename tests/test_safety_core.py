@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from dashboard.export import files as export_page
-from geodata import safety
+from geodata import follow_ups, safety
 from geodata.access.roles import User
 from geodata.export.situation import collect_situation
 from geodata.store.core import open_store
@@ -48,7 +48,7 @@ def world(tmp_path):
 
 def follow_up(store, rid: str, action: str, outcome: str, at: str) -> None:
     """A follow-up at a JST time (the form writes the current time; the world is in 2026)."""
-    frame = safety.follow_up_frame(rid, action, outcome, None, by="安否班", at=jst(at))
+    frame = follow_ups.follow_up_frame(rid, action, outcome, None, by="安否班", at=jst(at))
     store.upsert("follow_ups", frame, source="test", actor="安否班")
 
 
@@ -56,10 +56,9 @@ def squash(text: str) -> str:
     return "".join(text.split())
 
 
-def pdf_text(data: bytes) -> str:
-    out = subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
-    )
+def pdf_text(data: bytes, mode: str = "-layout") -> str:
+    """The PDF's text: ``-layout`` keeps rows apart, ``-raw`` keeps a cell's text together."""
+    out = subprocess.run(["pdftotext", mode, "-", "-"], input=data, capture_output=True, check=True)
     return out.stdout.decode()
 
 
@@ -128,16 +127,14 @@ def test_page_cli_pdf_and_csv_list_the_same_residents_in_the_same_order(
 def test_moved_prints_tenkyo_on_the_pdf_and_the_page(world, monkeypatch, tmp_path, capsys):
     follow_up(world["store"], "R008", "visit", "moved", "2026-10-12T21:40")
     _, pdf = cli_visit_list(world["url"], tmp_path, capsys)
-    text = squash(pdf_text(pdf))
+    text = squash(pdf_text(pdf, "-raw"))
     assert "訪問転居21:40" in text and "moved" not in text
     at = run_page(monkeypatch, world["url"], "safety")
     page = _list_frame(at).set_index("name")
     assert page.loc[NAMES["R008"], "last_follow_up"] == "訪問 転居 21:40"
 
 
-def test_every_injured_or_rescue_resident_on_the_map_is_on_the_visit_list(
-    world, tmp_path, capsys
-):
+def test_every_injured_or_rescue_resident_on_the_map_is_on_the_visit_list(world, tmp_path, capsys):
     store = world["store"]
     situation = collect_situation(store, as_of=AS_OF)
     assert situation.needs_help["resident_id"].tolist() == ["R002", "R003"]  # 要救助, then 負傷
@@ -185,7 +182,15 @@ def test_as_of_ignores_later_replies_and_follow_ups(world):
     before = safety.read_visit_list(store, as_of=AS_OF)
     after = safety.read_visit_list(store, as_of="2026-10-12T22:00")
     # R004 replied 無事 at 21:10 and R006 was reached at 21:20: both after AS_OF
-    assert before["resident_id"].tolist() == ["R002", "R003", "R006", "R004", "R007", "R008", "R005"]
+    assert before["resident_id"].tolist() == [
+        "R002",
+        "R003",
+        "R006",
+        "R004",
+        "R007",
+        "R008",
+        "R005",
+    ]
     assert after["resident_id"].tolist() == ["R002", "R003", "R007", "R008", "R005"]
     r004 = before.set_index("resident_id").loc["R004"]
     assert r004["last_follow_up"] == "電話 不通 20:40" and r004["attempts"] == 1
@@ -212,7 +217,7 @@ def test_drill_after_three_phone_follow_ups(drill_url, monkeypatch, tmp_path, ca
         before = safety.read_visit_list(store)
         unconfirmed = before[before["section"] != safety.URGENT]
         for rid in unconfirmed["resident_id"].head(3):
-            safety.record_follow_up(store, rid, "phone", "reached_safe", None, actor="安否班")
+            follow_ups.record_follow_up(store, rid, "phone", "reached_safe", None, actor="安否班")
         states = safety.resident_states(
             store.read("roster"), store.read("safety_replies"), store.read("follow_ups")
         )

@@ -88,17 +88,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Dots are moved 100–300 m so that no one can be identified; towns are shaded by "
         "residents not heard from.",
     },
-    "safety.list.title": {"ja": "未確認者リスト", "en": "Residents not heard from"},
+    "safety.list.title": {"ja": "訪問リスト", "en": "Visit list"},
     "safety.list.caption": {
-        "ja": "安否回答がなく、電話・訪問でもまだ連絡がついていない要支援者です（優先度順）。"
+        "ja": "先頭は要救助・負傷と回答し、その後まだ誰も連絡がついていない要支援者。続いて安否回答がなく"
+        "電話・訪問でも連絡がついていない要支援者（町丁目ごと・優先度順）。印刷用PDF・CSVと同じ順・同じ番号です。"
         "連絡がつくと一覧から外れます。閲覧と出力は記録されます。",
-        "en": "Residents with no safety reply and not yet reached by phone or visit, by care "
-        "priority. They leave the list once reached. Views and exports are logged.",
+        "en": "First the residents whose reply asked for rescue or reported an injury and whom "
+        "nobody has reached since; then those with no reply, not yet reached by phone or visit "
+        "(town by town, by care priority). Same order and numbers as the printed PDF and the "
+        "CSV. Residents leave the list once reached. Views and exports are logged.",
     },
     "safety.list.towns": {"ja": "町丁目で絞り込み", "en": "Filter by town"},
     "safety.list.all_towns": {"ja": "すべての町丁目", "en": "All towns"},
     "safety.list.town_option": {"ja": "{town}（{n}人）", "en": "{town} ({n})"},
-    "safety.list.count": {"ja": "{n}人", "en": "{n} residents"},
+    "safety.list.count": {
+        "ja": "{n}人（うち要救助・負傷 {urgent}人）",
+        "en": "{n} residents ({urgent} asked for rescue or are injured)",
+    },
     "safety.list.none": {
         "ja": "未確認の要支援者はいません。",
         "en": "Everyone on the roster has been heard from.",
@@ -106,6 +112,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "safety.list.csv": {"ja": "訪問リスト（CSV）", "en": "Visit list (CSV)"},
     "safety.list.pdf": {"ja": "訪問リスト（印刷用PDF）", "en": "Visit list (printable PDF)"},
     "safety.list.priority_n": {"ja": "優先度 {n}", "en": "Priority {n}"},
+    "safety.list.col.no": {"ja": "No", "en": "No"},
+    "safety.list.col.reply": {"ja": "回答", "en": "Reply"},
     "safety.list.col.care_priority": {"ja": "優先", "en": "Priority"},
     "safety.list.col.town": {"ja": "町丁目", "en": "Town"},
     "safety.list.col.name": {"ja": "氏名", "en": "Name"},
@@ -127,17 +135,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "safety.fu.save": {"ja": "記録する", "en": "Save"},
     "safety.fu.saved": {"ja": "対応を記録しました。", "en": "Follow-up saved."},
     "safety.fu.saved_reached": {
-        "ja": "対応を記録しました。連絡がついたため未確認者リストから外れました。",
+        "ja": "対応を記録しました。連絡がついたため訪問リストから外れました。",
         "en": "Follow-up saved; the resident was reached and left the list.",
     },
-    "safety.action.phone": {"ja": "電話", "en": "Phone"},
-    "safety.action.visit": {"ja": "訪問", "en": "Visit"},
-    "safety.action.reminder": {"ja": "再通知", "en": "Reminder"},
-    "safety.outcome.reached_safe": {"ja": "無事を確認", "en": "Reached, safe"},
-    "safety.outcome.reached_needs_help": {"ja": "要支援を確認", "en": "Reached, needs help"},
-    "safety.outcome.no_answer": {"ja": "不通", "en": "No answer"},
-    "safety.outcome.not_home": {"ja": "不在", "en": "Not home"},
-    "safety.outcome.moved": {"ja": "転居", "en": "Moved away"},
     "safety.match.title": {"ja": "名簿と未照合の回答（{n}件）", "en": "Unmatched replies ({n})"},
     "safety.match.none": {
         "ja": "すべての回答が名簿と照合されています。",
@@ -231,9 +231,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Visit list of residents not heard from",
     },
     "export.visits.caption": {
-        "ja": "回答がなく連絡もついていない要支援者の一覧（町丁目ごと・優先度順、A4）。内部用のみ。",
-        "en": "Residents with no reply and not yet reached, one section per town by priority "
-        "(A4). Internal only.",
+        "ja": "要救助・負傷と回答し未対応の要支援者、続いて回答がなく連絡もついていない要支援者"
+        "（町丁目ごと・優先度順、A4）。安否確認ページのリストと同じ。内部用のみ。",
+        "en": "Residents who asked for rescue or are injured and were not reached since, then "
+        "those with no reply and not yet reached, one section per town by priority (A4); the "
+        "safety page's list. Internal only.",
     },
     "export.opendata.title": {"ja": "避難所オープンデータ（CSV）", "en": "Shelter open data (CSV)"},
     "export.opendata.caption": {

@@ -1,5 +1,7 @@
-"""The widgets of the 安否確認 page: KPIs, reply-rate chart, town table, map, the non-responder
-list with its follow-up form and visit-list downloads, and the matching of unmatched replies.
+"""The widgets of the 安否確認 page: KPIs, reply-rate chart, town table, map, the visit list
+(:func:`geodata.safety.visit_list`) with its follow-up form and downloads, and the matching of
+unmatched replies. Every count and list comes from :mod:`geodata.safety`; the writes from
+:mod:`geodata.follow_ups`; the downloads are :mod:`geodata.export.visits` of the list on screen.
 
 Viewers (``safety/view`` only) get the counts, the chart, the town table and a map of displaced
 points; the personal sections need ``safety/view_personal`` and are checked on the server. Each
@@ -25,10 +27,12 @@ from dashboard.i18n import current_lang, t
 from dashboard.reports.cards import when_text
 from dashboard.safety import data as safety_data
 from dashboard.safety import map as safety_map
-from geodata import safety
+from geodata import follow_ups, safety
 from geodata.access import roles
 from geodata.access.roles import Forbidden, User
+from geodata.export import visits
 from geodata.schema import now_utc
+from geodata.vocab import FOLLOW_UP_ACTIONS, FOLLOW_UP_OUTCOMES, SAFETY_STATUSES
 
 MSG_KEY = "safety_msg"
 LOGGED_KEY = "safety_list_logged"
@@ -207,7 +211,7 @@ def reply_map(ctx: Context, table: pd.DataFrame, town_codes: list[str] | None) -
         codes = tuple(town_codes) if town_codes else None
         homes = safety_data.homes(ctx.url, ctx.code, ctx.key, ctx.towns_version, codes, ctx.lang)
     m = safety_map.safety_map(
-        safety.towns_with_counts(ctx.towns, table),
+        safety_map.towns_with_counts(ctx.towns, table),
         points,
         homes,
         boundaries=ctx.boundaries,
@@ -220,20 +224,20 @@ def reply_map(ctx: Context, table: pd.DataFrame, town_codes: list[str] | None) -
     st.caption(t(note, lang=ctx.lang))
 
 
-# -- the non-responder list --------------------------------------------------------------------
+# -- the visit list ----------------------------------------------------------------------------
 
 
-def non_responders(ctx: Context, town_codes) -> pd.DataFrame:
+def visit_list(ctx: Context, town_codes) -> pd.DataFrame:
     """The list (personal: call only after the permission check)."""
     auth.require("safety", "view_personal")
     codes = tuple(town_codes) if town_codes else None
-    return safety_data.non_responders(ctx.url, ctx.code, ctx.key, ctx.towns_version, codes)
+    return safety_data.visit_list(ctx.url, ctx.code, ctx.key, ctx.towns_version, codes)
 
 
 def town_filter(ctx: Context) -> list[str] | None:
     """Towns to list (None = all), with the number of residents to reach in each."""
     lang = ctx.lang
-    everyone = non_responders(ctx, None)
+    everyone = visit_list(ctx, None)
     counts = everyone["town_code"].fillna("").value_counts()
     names = dict(zip(ctx.towns["town_code"], ctx.towns["name"], strict=False))
     options = sorted(counts.index, key=lambda c: (c == "", c))
@@ -258,7 +262,7 @@ def _audit_view(ctx: Context, people: pd.DataFrame, town_codes) -> None:
     marker = (tuple(sorted(town_codes)) if town_codes else ("*",), len(people))
     if marker in seen:
         return
-    safety.log_list_view(
+    follow_ups.log_list_view(
         ctx.store, ctx.user.username if ctx.user else "anonymous", people, town_codes
     )
     seen.add(marker)
@@ -273,17 +277,17 @@ def downloads(ctx: Context, people: pd.DataFrame, town_codes) -> None:
 
     def _csv() -> bytes:
         who = export_page.check(store, user, public=False).username
-        return safety.visit_list_csv(store, people, who=who, town_codes=town_codes)
+        return visits.visit_list_csv(store, people=people, who=who, town_codes=town_codes).data
 
     def _pdf() -> bytes:
         who = export_page.check(store, user, public=False).username
-        return safety.visit_list_pdf(store, people, who=who, town_codes=town_codes)
+        return visits.visit_list_pdf(store, people=people, who=who, town_codes=town_codes).data
 
     c1, c2 = st.columns(2)
     c1.download_button(
         t("safety.list.csv", lang=lang),
         data=_csv,
-        file_name=safety.visit_list_filename("csv"),
+        file_name=visits.filename("csv"),
         mime="text/csv",
         key="safety_dl_csv",
         on_click="ignore",
@@ -293,7 +297,7 @@ def downloads(ctx: Context, people: pd.DataFrame, town_codes) -> None:
     c2.download_button(
         t("safety.list.pdf", lang=lang),
         data=_pdf,
-        file_name=safety.visit_list_filename("pdf"),
+        file_name=visits.filename("pdf"),
         mime="application/pdf",
         key="safety_dl_pdf",
         on_click="ignore",
@@ -317,12 +321,13 @@ def resident_list(ctx: Context, people: pd.DataFrame) -> None:
     """The personal list: click a row to fill the follow-up form."""
     lang = ctx.lang
     # what a caller needs first; the rest (and the full details) beside the list
-    cols = ["care_priority", "name", "town", "phone", "last_follow_up", "attempts",
+    cols = ["no", "care_priority", "name", "town", "reply", "phone", "last_follow_up", "attempts",
             "care_needs", "address", "supporter", "kana"]  # fmt: skip
     ids = people["resident_id"].tolist()
     # The key changes with the list, so a selection never points at another resident.
     list_key = "safety_list_" + hashlib.sha1("|".join(ids).encode()).hexdigest()[:12]
-    text = [c for c in cols if c not in ("care_priority", "attempts")]
+    numbers = ("no", "care_priority", "attempts")
+    text = [c for c in cols if c not in numbers]
     shown = people[cols].copy()
     shown[text] = shown[text].astype(object).where(shown[text].notna(), "")
     st.dataframe(
@@ -336,22 +341,24 @@ def resident_list(ctx: Context, people: pd.DataFrame) -> None:
         column_config={
             c: st.column_config.Column(
                 t(f"safety.list.col.{c}", lang=lang),
-                width="small" if c in ("care_priority", "attempts") else None,
+                width="small" if c in numbers else None,
             )
             for c in cols
         },
     )
 
 
-def _labels(people: pd.DataFrame) -> dict[str, str]:
-    """resident_id -> ``priority · name · town`` for the follow-up form's picker."""
+def _labels(people: pd.DataFrame, lang: str) -> dict[str, str]:
+    """resident_id -> ``No. · [要救助 ·] priority · name · town`` for the follow-up form's picker."""
     prios = ["–" if pd.isna(p) else str(int(p)) for p in people["care_priority"]]
+    status = [SAFETY_STATUSES.label(s, lang) + " · " if s else "" for s in people["status"]]
     return {
-        rid: f"{prio} · {name} · {town}"
-        for rid, prio, name, town in zip(
-            people["resident_id"], prios, people["name"], people["town"], strict=True
+        rid: f"{no}. {st_}{prio} · {name} · {town}"
+        for rid, no, st_, prio, name, town in zip(
+            people["resident_id"], people["no"], status, prios, people["name"], people["town"],
+            strict=True,
         )
-    }
+    }  # fmt: skip
 
 
 def _save_follow_up(url: str, rid_key: str, prefix: str) -> None:
@@ -359,7 +366,7 @@ def _save_follow_up(url: str, rid_key: str, prefix: str) -> None:
     rid = st.session_state.get(rid_key)
     try:
         user = auth.check("safety", "follow_up")
-        safety.record_follow_up(
+        follow_ups.record_follow_up(
             data.get_store(url),
             rid,
             st.session_state[f"{prefix}_action"],
@@ -391,11 +398,12 @@ def follow_up_form(ctx: Context, people: pd.DataFrame) -> None:
     st.selectbox(
         t("safety.fu.resident", lang=lang),
         options=ids,
-        format_func=_labels(people).get,
+        format_func=_labels(people, lang).get,
         key=RESIDENT_KEY,
     )
     row = people.set_index("resident_id").loc[st.session_state[RESIDENT_KEY]]
     details = [
+        (t("safety.list.col.reply", lang=lang), row["reply"] or "–"),
         (t("safety.list.col.address", lang=lang), row["address"]),
         (t("safety.list.col.phone", lang=lang), row["phone"]),
         (t("safety.list.col.care_needs", lang=lang), row["care_needs"]),
@@ -415,16 +423,16 @@ def follow_up_form(ctx: Context, people: pd.DataFrame) -> None:
     prefix = "safety_fu"
     st.segmented_control(
         t("safety.fu.action", lang=lang),
-        options=list(safety.ACTIONS),
-        format_func=lambda a: t(f"safety.action.{a}", lang=lang),
+        options=list(FOLLOW_UP_ACTIONS.codes),
+        format_func=lambda a: FOLLOW_UP_ACTIONS.label(a, lang),
         default="phone",
         required=True,
         key=f"{prefix}_action",
     )
     outcome = st.radio(
         t("safety.fu.outcome", lang=lang),
-        options=list(safety.OUTCOMES),
-        format_func=lambda o: t(f"safety.outcome.{o}", lang=lang),
+        options=list(FOLLOW_UP_OUTCOMES.codes),
+        format_func=lambda o: FOLLOW_UP_OUTCOMES.label(o, lang),
         index=None,
         key=f"{prefix}_outcome",
         horizontal=True,
@@ -455,13 +463,14 @@ def non_responder_section(ctx: Context) -> list[str] | None:
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
     with c1:
         town_codes = town_filter(ctx)
-    people = non_responders(ctx, town_codes)
+    people = visit_list(ctx, town_codes)
     _audit_view(ctx, people, town_codes)
     with c2:
         downloads(ctx, people, town_codes)
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        st.markdown(f"**{t('safety.list.count', lang=lang, n=len(people))}**")
+        urgent = int((people["section"] == safety.URGENT).sum())
+        st.markdown(f"**{t('safety.list.count', lang=lang, n=len(people), urgent=urgent)}**")
         if len(people):
             resident_list(ctx, people)
     with right:
@@ -480,7 +489,7 @@ def _match(url: str) -> None:
         return
     try:
         user = auth.check("safety", "follow_up")
-        safety.match_reply(
+        follow_ups.match_reply(
             data.get_store(url), tuple(key.split("\x1f", 1)), rid, actor=user.username
         )
     except (Forbidden, ValueError) as exc:

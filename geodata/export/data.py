@@ -83,8 +83,11 @@ def read_layer(
     where = typed_where(where, layer)
     if public and layer == "safety_replies":
         replies = store.read("safety_replies", since=since, until=until, where=where)
-        towns, _, _ = safety_counts(store.read("roster"), replies, store.read("towns"), public=True)
-        cols = ["town_code", "name", "residents", "replied", "needs_help", "not_replied"]
+        follow_ups = store.read("follow_ups", since=since, until=until)
+        towns, _, _ = safety_counts(
+            store.read("roster"), replies, follow_ups, store.read("towns"), public=True
+        )
+        cols = ["town_code", "name", "residents", "replied", "needs_help", "unconfirmed"]
         towns = towns[cols + ["geometry"]]
         if bbox is not None:
             towns = towns[towns.intersects(_box(bbox))]

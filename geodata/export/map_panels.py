@@ -106,7 +106,8 @@ def draw_kpis(ax, s: Situation) -> None:
         ("head", f"要支援者の安否確認（登録 {k['roster_total']:,}人）", ""),
         ("row", "回答あり", f"{k['replied']:,}人"),
         ("row", "うち要救助・負傷", f"{k['needs_help']:,}人"),
-        ("row", "未回答", f"{k['not_replied']:,}人"),
+        ("row", "フォローで確認", f"{k['reached']:,}人"),
+        ("row", "未確認", f"{k['unconfirmed']:,}人"),
         ("head", f"被害報告（計 {k['reports_total']:,}件）", ""),
     ]  # fmt: skip
     cats = list(k["reports_by_category"].items())
@@ -129,25 +130,27 @@ def draw_kpis(ax, s: Situation) -> None:
 
 
 def draw_list(ax, s: Situation, max_rows: int = 11) -> None:
-    """Internal: residents needing help (numbered as on the map); public: towns by count."""
+    """Internal: residents needing help, numbered as on the map and the visit list; public:
+    towns by count of unconfirmed residents."""
     people = s.needs_help
     if not s.public and len(people):
-        _frame(ax, "要救助・負傷の要支援者（内部用）")
+        _frame(ax, "要救助・負傷の要支援者（未対応・内部用）")
         cols = [(0.02, "No", 3), (0.08, "状況", 4), (0.18, "氏名", 8), (0.40, "住所", 14.5),
                 (0.76, "電話", 13)]  # fmt: skip
         records = [
             [str(r["no"]), r["status"], r["name"], short_address(r["address"], s), r["phone"]]
             for _, r in people.iterrows()
         ]
-        more = f"ほか {len(records) - max_rows}人（訪問リスト参照）"
+        rest = people["no"].iloc[max_rows:] if len(people) > max_rows else people["no"]
+        more = f"ほか {len(rest)}人（訪問リスト No.{rest.iloc[0]}〜{rest.iloc[-1]}）"
     else:
         _frame(ax, "安否未確認の要支援者が多い町丁目")
-        cols = [(0.02, "町丁目", 16), (0.55, "未回答", 6), (0.75, "登録", 6)]
-        towns = s.towns[s.towns["not_replied"] > 0].sort_values(
-            ["not_replied", "residents"], ascending=False
+        cols = [(0.02, "町丁目", 16), (0.55, "未確認", 6), (0.75, "登録", 6)]
+        towns = s.towns[s.towns["unconfirmed"] > 0].sort_values(
+            ["unconfirmed", "residents"], ascending=False
         )
         records = [
-            [r["name"], f"{r['not_replied']}人", f"{r['residents']}人"] for _, r in towns.iterrows()
+            [r["name"], f"{r['unconfirmed']}人", f"{r['residents']}人"] for _, r in towns.iterrows()
         ]
         more = f"ほか {len(records) - max_rows}町丁目"
     step = 0.8 / (max_rows + 1.5)
