@@ -99,12 +99,13 @@ def resident_states(
 
     follow = _until(follow_ups, "at", as_of).sort_values("at", kind="stable")
     reaching = follow[follow["outcome"].isin(REACHED)]
-    reached_at = dict(zip(reaching["resident_id"][::-1], reaching["at"][::-1], strict=False))
-    latest_reach = dict(zip(reaching["resident_id"], reaching["at"], strict=False))
+    reached_at = dict(zip(reaching["resident_id"], reaching["at"], strict=False))  # the latest
+    first_reach = reaching.drop_duplicates("resident_id")  # confirmed from then on (the chart)
+    first_reached_at = dict(zip(first_reach["resident_id"], first_reach["at"], strict=False))
     newest = {row["resident_id"]: row for row in follow.to_dict("records")}  # the last wins
     attempts = follow["resident_id"].value_counts().to_dict()
     people["reached"] = pd.Series([r in reached_at for r in ids], index=people.index, dtype=bool)
-    people["reached_at"] = _times([reached_at.get(r) for r in ids])
+    people["reached_at"] = _times([first_reached_at.get(r) for r in ids])
     people["attempts"] = pd.Series(
         [int(attempts.get(r, 0)) for r in ids], index=people.index, dtype=int
     )
@@ -114,7 +115,7 @@ def resident_states(
         )
     people["last_at"] = _times([newest[r]["at"] if r in newest else None for r in ids])
     people["confirmed"] = people["status"].notna() | people["reached"]
-    reached_since = _times([latest_reach.get(r) for r in ids]) >= people["replied_at"]
+    reached_since = _times([reached_at.get(r) for r in ids]) >= people["replied_at"]
     people["urgent"] = people["status"].isin(NEEDS_HELP) & ~reached_since
     people["to_visit"] = people["urgent"] | ~people["confirmed"]
     return people
