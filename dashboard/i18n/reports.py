@@ -66,7 +66,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "safety.status.不明": {"ja": "不明", "en": "Unknown"},
     "safety.layer.towns": {"ja": "町丁目（未確認者数）", "en": "Towns (not heard from)"},
     "safety.layer.replies": {"ja": "安否回答", "en": "Safety replies"},
-    "safety.layer.homes": {"ja": "未確認者の自宅", "en": "Homes not heard from"},
+    "safety.layer.homes": {"ja": "訪問リストの方の自宅", "en": "Homes on the visit list"},
     "safety.map.legend": {"ja": "安否確認", "en": "Safety check"},
     "safety.map.class": {"ja": "{low}〜{high}人", "en": "{low}–{high}"},
     "safety.map.class_open": {"ja": "{low}人以上", "en": "{low}+"},
@@ -79,9 +79,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "safety.map.channel": {"ja": "経路: {channel}", "en": "Via {channel}"},
     "safety.map.unmatched": {"ja": "名簿と未照合", "en": "Not matched to the roster"},
     "safety.map.caption_personal": {
-        "ja": "色付きの点は最新の回答、白い丸は未確認者の自宅です。町丁目の色は未確認者数。",
-        "en": "Coloured dots are the latest replies, white rings the homes of residents not "
-        "heard from; towns are shaded by residents not heard from.",
+        "ja": "色付きの点は最新の回答、白い丸は訪問リストの方の自宅です。町丁目の色は未確認者数。",
+        "en": "Coloured dots are the latest replies, white rings the homes of the residents on "
+        "the visit list; towns are shaded by residents not heard from.",
     },
     "safety.map.caption_masked": {
         "ja": "点は個人が特定されないよう100〜300mずらして表示しています。町丁目の色は未確認者数。",
@@ -126,8 +126,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "safety.list.col.attempts": {"ja": "対応回数", "en": "Attempts"},
     "safety.fu.title": {"ja": "フォローアップの記録", "en": "Record a follow-up"},
     "safety.fu.resident": {
-        "ja": "対象者（優先度・氏名・町丁目）",
-        "en": "Resident (priority, name, town)",
+        "ja": "対象者（No.・回答・優先度・氏名・町丁目）",
+        "en": "Resident (no., reply, priority, name, town)",
     },
     "safety.fu.action": {"ja": "対応", "en": "Action"},
     "safety.fu.outcome": {"ja": "結果", "en": "Outcome"},
