@@ -43,6 +43,9 @@ from geodata.schema import now_utc, to_utc
 ACTIVE = ("issued", "continued")
 RECORD_RAIN_MINUTES = 60
 STALE_MINUTES = 10  # a feed not read successfully for this long is shown as stale
+# Messages sent until 2028 beside the 2026 ones (VPWW54): their names are the old ones, so a
+# warning both state is labelled by the new message.
+TRANSITIONAL = "気象警報・注意報（Ｈ２７）"
 MESSAGE_COLUMNS = [
     "received_at", "report_at", "stream", "info_type", "control_status", "items", "error",
     "title", "type_code",
@@ -136,8 +139,16 @@ def _read(store, columns=MESSAGE_COLUMNS) -> pd.DataFrame:
     return store.read("warnings", columns=columns)
 
 
+def _newest(backing) -> tuple:
+    """The backing (message, item) to show: the newest; at a tie, not the transitional one."""
+    return max(
+        backing,
+        key=lambda b: (b[0].at, not b[0].stream.startswith(TRANSITIONAL), b[0].received_at),
+    )
+
+
 def _entry(key, backing, since) -> dict:
-    msg, item = max(backing, key=lambda b: (b[0].at, b[0].received_at))
+    msg, item = _newest(backing)
     kind = key[0]
     return {
         "kind": kind,
@@ -249,7 +260,7 @@ def timeline(
 
 def _event(t, event, key, backing, cause) -> dict:
     entry = _entry(key, backing, t)
-    msg = cause or max(backing, key=lambda b: (b[0].at, b[0].received_at))[0]
+    msg = cause or _newest(backing)[0]
     return {
         "at": t,
         "event": event,

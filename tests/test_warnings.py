@@ -51,11 +51,14 @@ def towns():
 
 
 def test_the_transitional_vpww54_and_vpww55_say_one_warning(store, towns):
-    load(store, ["vpww55_advisory.xml", "vpww55_warning.xml", "vpww54_warning.xml"])
+    later = {"vpww54_warning.xml": jst("12:01")}  # both report 12:00; VPWW54 arrives later
+    load(store, ["vpww55_advisory.xml", "vpww55_warning.xml", "vpww54_warning.xml"],
+         received=later)  # fmt: skip
     found = warnings.in_force(store, jst("12:30"), towns=towns).set_index("kind")
     assert set(found.index) == {"heavy_rain_warning", "flood_warning", "other_advisory"}
     both = found.loc["heavy_rain_warning", "message_ids"]
     assert both == ["urn:test:vpww54_warning.xml", "urn:test:vpww55_warning.xml"]
+    assert found.loc["heavy_rain_warning", "label"] == "レベル３大雨警報"  # not VPWW54's 大雨警報
     assert found.loc["flood_warning", "label"] == "洪水警報"
     assert found.loc["other_advisory", "label"] == "雷注意報"
     assert pd.isna(found.loc["other_advisory", "level"])
