@@ -108,3 +108,19 @@ def test_a_file_that_is_not_a_dat_fails_the_run(store, tmp_path):
     assert not result["ok"] and "not a 水文水質データベース DAT file" in result["error"]
     shutil.copy(PAYLOADS / "ishihara_realtime.dat", tmp_path / "ok.dat")
     assert run_source(store, source(tmp_path / "ok.dat"))["ok"]
+
+
+def test_stations_are_configured_as_tables_in_sources_toml(tmp_path):
+    from ingest.sources_config import load_config
+
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        '[[source]]\nname = "river"\ntype = "river_levels"\npath = "levels/ishihara.dat"\n'
+        '[[source.stations]]\nid = "303041283310010"\nname = "石原"\nriver = "多摩川"\n'
+        "advisory_m = 4.5\nevacuation_m = 5.5\ndanger_m = 6.0\n",
+        "utf-8",
+    )
+    (river,) = load_config(config).sources
+    assert river.location == str(tmp_path / "levels" / "ishihara.dat")
+    assert river.stations["303041283310010"]["danger_m"] == 6.0
+    assert river.poll_seconds == 600.0

@@ -289,4 +289,9 @@ def test_configuration_errors_are_clear():
         JmaSource("jma", municipality="132080")
     with pytest.raises(ValueError, match="unknown message types"):
         JmaSource("jma", municipality="13208", message_types=["府県天気予報"])
-    assert JmaSource("jma", municipality="13208").targets.area_codes == ("1320800",)
+    chofu = JmaSource("jma", municipality="13208", rivers=["多摩川"])
+    assert chofu.targets.area_codes == ("1320800",)
+    assert chofu.words == ("東京都", "多摩川")  # the prefecture from the municipality code
+    assert JmaSource("jma", municipality="01100").words == ("北海道",)
+    with pytest.raises(ValueError, match="5-digit"):
+        JmaSource("jma", municipality="99999")

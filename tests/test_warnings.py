@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from geodata import vocab, warnings
-from ingest.sources import jmaxml
+from ingest.sources import jma, jmaxml
 from ingest.sources.jma import JmaSource
 
 DATA = Path(__file__).parent / "payloads" / "jma" / "data"
@@ -150,9 +150,9 @@ def test_type_codes_come_from_the_url_then_the_title():
 def test_an_atom_feed_written_here_reads_back():
     entry = {"id": "tag:x,2026:1", "title": "土砂災害警戒情報", "updated": "2026-10-12T04:10:14Z",
              "url": "../data/1.xml", "content": "【東京都レベル４土砂災害危険警報】"}  # fmt: skip
-    data = jmaxml.atom_feed([entry], feed_id="https://h/feed/extra_l.xml", title="高頻度（随時）",
+    data = jma.atom_feed([entry], feed_id="https://h/feed/extra_l.xml", title="高頻度（随時）",
                             updated="2026-10-12T04:11:00Z")  # fmt: skip
-    (back,) = jmaxml.parse_feed(data, "https://h/feed/extra_l.xml")
+    (back,) = jma.parse_feed(data, "https://h/feed/extra_l.xml")
     assert back["url"] == "https://h/data/1.xml" and back["title"] == "土砂災害警戒情報"
-    assert jmaxml.is_wanted(back, jmaxml.TITLES, ("東京都",))
-    assert not jmaxml.is_wanted(back, jmaxml.TITLES, ("大阪府",))
+    assert jma.is_wanted(back, jmaxml.TITLES, ("東京都",))
+    assert not jma.is_wanted(back, jmaxml.TITLES, ("大阪府",))

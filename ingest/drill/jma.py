@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.sources.jmaxml import atom_feed
+from ingest.sources.jma import atom_feed
 
 CITY, CITY_CODE, AREA = "調布市", "13208", "1320800"
 REGION, REGION_NAME = "130010", "東京地方"

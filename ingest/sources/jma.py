@@ -11,7 +11,7 @@ One run (:meth:`JmaSource.fetch`):
 1. read the short feeds, or the long ones on the first run and when the last good run is older
    than ``catch_up_minutes`` (an outage longer than the short feed's span loses nothing);
 2. keep the entries of the wanted message types whose headline names the prefecture or a
-   configured river (:func:`ingest.sources.jmaxml.is_wanted`);
+   configured river (:func:`is_wanted`);
 3. fetch each message not stored yet — an entry id already stored with the same ``updated`` is
    not fetched again, and a message whose text was stored under another id is a duplicate;
 4. :meth:`normalize` parses each message (:func:`ingest.sources.jmaxml.parse_message`) into a
@@ -20,9 +20,10 @@ One run (:meth:`JmaSource.fetch`):
    reason; a message that could not be downloaded is a rejection and is tried again next run.
 
 The cursor is JSON: the ``Last-Modified`` of each feed read whole, the time of the run and the
-entry ids of the last duplicates (so a copy is not downloaded again). A
-feed whose messages could not all be fetched keeps its old ``Last-Modified``, so the next run
-reads it again. What is in force for which towns: :mod:`geodata.warnings`.
+entry ids of the last duplicates (so a copy is not downloaded again). A feed whose messages could
+not all be fetched keeps its old ``Last-Modified``, so the next run reads it again. What is in
+force for which towns: :mod:`geodata.warnings`. :func:`atom_feed` writes a feed shaped like JMA's
+(the drill serves one; stored messages can be served again the same way).
 """
 
 from __future__ import annotations
@@ -33,13 +34,26 @@ from urllib.parse import urljoin
 
 import pandas as pd
 import requests
+from lxml import etree
+from lxml.builder import ElementMaker
 
 from geodata.schema import now_utc, to_utc
 from ingest.base import BaseSource, Rejection, SourceError, clean_text, raw_text
 from ingest.sources import jmaxml
-from ingest.sources.jmaxml import JmaFormatError, Targets
+from ingest.sources.jmaxml import JmaFormatError, Targets, read_xml, text_of
+
+# JIS prefecture codes 01-47 -> name: a feed entry's headline names its prefecture.
+PREFECTURES = (
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
+    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
+    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
+    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
+    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
+    "鹿児島県", "沖縄県",
+)  # fmt: skip
 
 FEED_BASE = "https://www.data.jma.go.jp/developer/xml/feed/"
+ATOM = "http://www.w3.org/2005/Atom"
 RAW_LIMIT = 2000
 MAX_COPIES = 500  # duplicate entry ids remembered in the cursor
 
@@ -59,7 +73,8 @@ class JmaSource(BaseSource):
         ``<municipality>00``, 調布市: 1320800).
     region_codes : areas of 記録的短時間大雨情報 (一次細分区域, e.g. 130010 東京地方).
     rivers : rivers whose designated-river flood forecasts concern the municipality (多摩川).
-    prefecture : a feed entry must name it (or a river) in its headline, e.g. 東京都.
+    prefecture : a feed entry must name it (or a river) in its headline (default: the
+        municipality's prefecture, 13208 → 東京都).
     message_types : the message types read (``Control/Title`` prefixes, default all four).
     max_messages : messages fetched per run at most (the rest on the next run).
     """
@@ -88,7 +103,9 @@ class JmaSource(BaseSource):
     ):
         super().__init__(name, **kwargs)
         municipality = str(municipality)
-        if not (municipality.isdigit() and len(municipality) == 5):
+        if not (
+            municipality.isdigit() and len(municipality) == 5 and 1 <= int(municipality[:2]) <= 47
+        ):
             raise ValueError(f"{name}: municipality must be a 5-digit code, got {municipality!r}")
         unknown = [t for t in message_types if t not in jmaxml.TITLES]
         if unknown:
@@ -103,7 +120,8 @@ class JmaSource(BaseSource):
             region_codes=tuple(str(c) for c in region_codes),
             rivers=tuple(str(r) for r in rivers),
         )
-        self.words = tuple(w for w in (prefecture, *self.targets.rivers) if w)
+        prefecture = prefecture or PREFECTURES[int(municipality[:2]) - 1]
+        self.words = (prefecture, *self.targets.rivers)
         self.message_types = tuple(message_types)
         self.max_messages = int(max_messages)
         self._next_cursor: dict | None = None
@@ -128,14 +146,14 @@ class JmaSource(BaseSource):
             if response.status_code == 304:
                 continue
             try:
-                entries = jmaxml.parse_feed(response.content, feed)
+                entries = parse_feed(response.content, feed)
             except JmaFormatError as exc:
                 raise SourceError(str(exc)) from exc
             complete = True
             for entry in reversed(entries):  # the feed lists the newest first
                 if not entry["id"] or entry["id"] in seen:
                     continue
-                if not jmaxml.is_wanted(entry, self.message_types, self.words):
+                if not is_wanted(entry, self.message_types, self.words):
                     continue
                 seen.add(entry["id"])
                 updated = to_utc(entry["updated"]) if entry["updated"] else None
@@ -246,6 +264,85 @@ class JmaSource(BaseSource):
         if self._next_cursor is None:
             return since
         return json.dumps(self._next_cursor, ensure_ascii=False, sort_keys=True)
+
+
+# -- feeds ------------------------------------------------------------------------------------
+
+
+def parse_feed(data: bytes, feed_url: str) -> list[dict]:
+    """The entries of a JMA Atom feed, in feed order.
+
+    Each entry: ``id``, ``title`` (the message type), ``updated``, ``author``, ``url`` (the
+    message, resolved against ``feed_url``) and ``content`` (the headline text).
+
+    Raises
+    ------
+    JmaFormatError : not XML, or not an Atom feed.
+    """
+    root = read_xml(data, feed_url)
+    if root.tag != f"{{{ATOM}}}feed":
+        raise JmaFormatError(f"{feed_url}: not an Atom feed (root <{etree.QName(root).localname}>)")
+    ns = {"a": ATOM}
+    entries = []
+    for entry in root.findall("a:entry", ns):
+        link = None
+        for el in entry.findall("a:link", ns):
+            if el.get("href") and el.get("rel", "alternate") in ("alternate", ""):
+                link = el.get("href")
+                if el.get("type") == "application/xml":
+                    break
+        entry_id = text_of(entry, "a:id", ns)
+        entries.append(
+            {
+                "id": entry_id,
+                "title": text_of(entry, "a:title", ns),
+                "updated": text_of(entry, "a:updated", ns),
+                "author": text_of(entry, "a:author/a:name", ns),
+                "url": urljoin(feed_url, link or entry_id or ""),
+                "content": text_of(entry, "a:content", ns),
+            }
+        )
+    return entries
+
+
+def atom_feed(entries: list[dict], *, feed_id: str, title: str, updated: str) -> bytes:
+    """An Atom feed shaped like JMA's (the drill and replays serve it).
+
+    ``entries``: dicts with ``id``, ``title``, ``updated``, ``author``, ``url``, ``content``.
+    """
+    E = ElementMaker(namespace=ATOM, nsmap={None: ATOM})  # noqa: N806 - builder idiom
+    feed = E.feed(
+        E.title(title),
+        E.subtitle("JMAXML publishing feed"),
+        E.updated(updated),
+        E.id(feed_id),
+        E.link(href=feed_id, rel="self"),
+        E.rights("Published by Japan Meteorological Agency"),
+    )
+    feed.set("{http://www.w3.org/XML/1998/namespace}lang", "ja")
+    for e in entries:
+        feed.append(
+            E.entry(
+                E.title(e["title"]),
+                E.id(e["id"]),
+                E.updated(e["updated"]),
+                E.author(E.name(e.get("author") or "気象庁")),
+                E.link(type="application/xml", href=e["url"]),
+                E.content(e.get("content") or "", type="text"),
+            )
+        )
+    return etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def is_wanted(entry: dict, titles=jmaxml.TITLES, words=()) -> bool:
+    """Whether a feed entry is a message type in ``titles`` whose text names one of ``words``."""
+    title = entry.get("title") or ""
+    if not any(title.startswith(t) for t in titles):
+        return False
+    if not words:
+        return True
+    text = f"{entry.get('content') or ''} {entry.get('author') or ''}"
+    return any(w in text for w in words)
 
 
 def _read_cursor(since: str | None) -> dict:

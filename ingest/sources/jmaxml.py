@@ -1,4 +1,4 @@
-"""Reading 気象庁防災情報XML: the Atom feeds and the messages the HQ acts on.
+"""Reading 気象庁防災情報XML: the messages the HQ acts on (the feeds: ingest/sources/jma.py).
 
 A message (``<Report>``) has three parts, each in its own namespace: ``Control`` (the message
 type in ``Title``, ``Status`` 通常/訓練/試験, the offices), ``Head`` (``ReportDateTime``,
@@ -20,8 +20,7 @@ Handled types (``Control/Title``):
 * 記録的短時間大雨情報 (VPOA50): the items of ``Warning[@type="記録的短時間大雨情報（…）"]``
   for the configured areas or regions (一次細分区域).
 
-XML from the network is parsed without DTDs, entities or network access; a document with a
-DOCTYPE is refused.
+XML from the network is parsed without DTDs, entities or network access (a DOCTYPE is refused).
 """
 
 from __future__ import annotations
@@ -29,14 +28,11 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 from lxml import etree
-from lxml.builder import ElementMaker
 
 from geodata import vocab
 
-ATOM = "http://www.w3.org/2005/Atom"
 JMX = "http://xml.kishou.go.jp/jmaxml1/"
 IB = "http://xml.kishou.go.jp/jmaxml1/informationBasis1/"
 METE = "http://xml.kishou.go.jp/jmaxml1/body/meteorology1/"
@@ -118,7 +114,8 @@ class Targets:
     rivers: tuple[str, ...] = ()
 
 
-def _xml(data: bytes, what: str) -> etree._Element:
+def read_xml(data: bytes, what: str) -> etree._Element:
+    """Parsed XML from the network (no DTD, entities or network access; a DOCTYPE is refused)."""
     head = data[:2048].lstrip()
     if b"<!DOCTYPE" in head.upper():
         raise JmaFormatError(f"{what}: a document type declaration is not allowed")
@@ -128,90 +125,12 @@ def _xml(data: bytes, what: str) -> etree._Element:
         raise JmaFormatError(f"{what}: not well-formed XML ({exc})") from exc
 
 
-def _text(el, path: str, ns: dict | None = None) -> str | None:
+def text_of(el, path: str, ns: dict | None = None) -> str | None:
+    """The stripped text of the element at ``path`` (None when missing or empty)."""
     found = el.find(path, ns) if el is not None else None
     if found is None or found.text is None:
         return None
     return found.text.strip() or None
-
-
-# -- feeds ------------------------------------------------------------------------------------
-
-
-def parse_feed(data: bytes, feed_url: str) -> list[dict]:
-    """The entries of a JMA Atom feed, in feed order.
-
-    Each entry: ``id``, ``title`` (the message type), ``updated``, ``author``, ``url`` (the
-    message, resolved against ``feed_url``) and ``content`` (the headline text).
-
-    Raises
-    ------
-    JmaFormatError : not XML, or not an Atom feed.
-    """
-    root = _xml(data, feed_url)
-    if root.tag != f"{{{ATOM}}}feed":
-        raise JmaFormatError(f"{feed_url}: not an Atom feed (root <{etree.QName(root).localname}>)")
-    ns = {"a": ATOM}
-    entries = []
-    for entry in root.findall("a:entry", ns):
-        link = None
-        for el in entry.findall("a:link", ns):
-            if el.get("href") and el.get("rel", "alternate") in ("alternate", ""):
-                link = el.get("href")
-                if el.get("type") == "application/xml":
-                    break
-        entry_id = _text(entry, "a:id", ns)
-        entries.append(
-            {
-                "id": entry_id,
-                "title": _text(entry, "a:title", ns),
-                "updated": _text(entry, "a:updated", ns),
-                "author": _text(entry, "a:author/a:name", ns),
-                "url": urljoin(feed_url, link or entry_id or ""),
-                "content": _text(entry, "a:content", ns),
-            }
-        )
-    return entries
-
-
-def atom_feed(entries: list[dict], *, feed_id: str, title: str, updated: str) -> bytes:
-    """An Atom feed shaped like JMA's (the drill and replays serve it).
-
-    ``entries``: dicts with ``id``, ``title``, ``updated``, ``author``, ``url``, ``content``.
-    """
-    E = ElementMaker(namespace=ATOM, nsmap={None: ATOM})  # noqa: N806 - builder idiom
-    feed = E.feed(
-        E.title(title),
-        E.subtitle("JMAXML publishing feed"),
-        E.updated(updated),
-        E.id(feed_id),
-        E.link(href=feed_id, rel="self"),
-        E.rights("Published by Japan Meteorological Agency"),
-    )
-    feed.set("{http://www.w3.org/XML/1998/namespace}lang", "ja")
-    for e in entries:
-        feed.append(
-            E.entry(
-                E.title(e["title"]),
-                E.id(e["id"]),
-                E.updated(e["updated"]),
-                E.author(E.name(e.get("author") or "気象庁")),
-                E.link(type="application/xml", href=e["url"]),
-                E.content(e.get("content") or "", type="text"),
-            )
-        )
-    return etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-
-
-def is_wanted(entry: dict, titles=TITLES, words=()) -> bool:
-    """Whether a feed entry is a message type in ``titles`` whose text names one of ``words``."""
-    title = entry.get("title") or ""
-    if not any(title.startswith(t) for t in titles):
-        return False
-    if not words:
-        return True
-    text = f"{entry.get('content') or ''} {entry.get('author') or ''}"
-    return any(w in text for w in words)
 
 
 def type_code(url: str | None, title: str | None) -> str | None:
@@ -223,9 +142,6 @@ def type_code(url: str | None, title: str | None) -> str | None:
 def digest(text: str) -> str:
     """sha256 of a message's text as stored: the same message twice has the same digest."""
     return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()
-
-
-# -- messages ---------------------------------------------------------------------------------
 
 
 def parse_message(data: bytes, targets: Targets) -> dict:
@@ -244,17 +160,17 @@ def parse_message(data: bytes, targets: Targets) -> dict:
     JmaFormatError : not XML, not a JMA report, a missing header field, an unknown message
         type, or a body without the warning block its type must have.
     """
-    root = _xml(data, "message")
+    root = read_xml(data, "message")
     if root.tag != f"{{{JMX}}}Report":
         raise JmaFormatError(f"not a JMA report (root <{etree.QName(root).localname}>)")
     ns = {"j": JMX, "h": IB, "b": METE}
     control, head = root.find("j:Control", ns), root.find("h:Head", ns)
     if control is None or head is None:
         raise JmaFormatError("Control or Head is missing")
-    title = _text(control, "j:Title", ns)
-    status = _text(control, "j:Status", ns)
-    info_type = _text(head, "h:InfoType", ns)
-    report_at = _text(head, "h:ReportDateTime", ns)
+    title = text_of(control, "j:Title", ns)
+    status = text_of(control, "j:Status", ns)
+    info_type = text_of(head, "h:InfoType", ns)
+    report_at = text_of(head, "h:ReportDateTime", ns)
     if not title or not any(title.startswith(t) for t in TITLES):
         raise JmaFormatError(f"Control/Title {title!r} is not a message type read here")
     if status not in CONTROL_STATUSES:
@@ -263,18 +179,18 @@ def parse_message(data: bytes, targets: Targets) -> dict:
         raise JmaFormatError(f"Head/InfoType {info_type!r} is not 発表/訂正/取消")
     if not report_at or not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d", report_at):
         raise JmaFormatError(f"Head/ReportDateTime {report_at!r} is not a time")
-    office = _text(control, "j:EditorialOffice", ns)
-    event_id = _text(head, "h:EventID", ns)
+    office = text_of(control, "j:EditorialOffice", ns)
+    event_id = text_of(head, "h:EventID", ns)
     out = {
         "title": title,
-        "head_title": _text(head, "h:Title", ns),
+        "head_title": text_of(head, "h:Title", ns),
         "control_status": status,
         "office": office,
         "info_type": info_type,
         "event_id": event_id,
-        "serial": _text(head, "h:Serial", ns),
+        "serial": text_of(head, "h:Serial", ns),
         "report_at": report_at,
-        "headline": _text(head, "h:Headline/h:Text", ns),
+        "headline": text_of(head, "h:Headline/h:Text", ns),
         "stream": f"{title}|{office or ''}|{event_id or ''}",
         "items": [],
     }
@@ -302,7 +218,7 @@ def _blocks(body, ns, prefix: str) -> list:
 
 
 def _area(item, ns) -> tuple[str | None, str | None]:
-    return _text(item, "b:Area/b:Code", ns), _text(item, "b:Area/b:Name", ns)
+    return text_of(item, "b:Area/b:Code", ns), text_of(item, "b:Area/b:Name", ns)
 
 
 def _row(kind, code, name, jma_status, area_code, area_name, targets, river=None) -> dict:
@@ -338,8 +254,8 @@ def _warning_items(body, ns, targets: Targets) -> list[dict]:
             if area_code not in targets.area_codes:
                 continue
             for kind in item.findall("b:Kind", ns):
-                code = _text(kind, "b:Code", ns)
-                name, jma_status = _text(kind, "b:Name", ns), _text(kind, "b:Status", ns)
+                code = text_of(kind, "b:Code", ns)
+                name, jma_status = text_of(kind, "b:Name", ns), text_of(kind, "b:Status", ns)
                 if not code or code == "00":
                     items.append(_row(None, None, name, jma_status, area_code, area_name, targets))
                     continue
@@ -356,8 +272,11 @@ def _landslide_items(body, ns, targets: Targets) -> list[dict]:
             area_code, area_name = _area(item, ns)
             if area_code not in targets.area_codes:
                 continue
-            code = _text(item, "b:Kind/b:Code", ns)
-            name, jma_status = _text(item, "b:Kind/b:Name", ns), _text(item, "b:Kind/b:Status", ns)
+            code = text_of(item, "b:Kind/b:Code", ns)
+            name, jma_status = (
+                text_of(item, "b:Kind/b:Name", ns),
+                text_of(item, "b:Kind/b:Status", ns),
+            )
             kind = "landslide_danger" if code in ("3", "1") else None  # 警戒 / 解除
             label = LANDSLIDE_TITLE if kind else name  # Kind/Name says only 警戒 / 解除
             items.append(_row(kind, code, label, jma_status, area_code, area_name, targets))
@@ -371,14 +290,14 @@ def _flood_items(head, ns, targets: Targets) -> list[dict]:
     if zone is None and rivers is None:
         raise JmaFormatError('no Headline/Information[@type="指定河川洪水予報（予報区域）"]')
     main = zone if zone is not None else rivers
-    code = _text(main, "h:Item/h:Kind/h:Code", ns)
-    name = _text(main, "h:Item/h:Kind/h:Name", ns)
+    code = text_of(main, "h:Item/h:Kind/h:Code", ns)
+    name = text_of(main, "h:Item/h:Kind/h:Name", ns)
     if not code or not code.isdigit():
         raise JmaFormatError(f"指定河川洪水予報: Kind/Code {code!r} is not a code")
-    zone_code = _text(zone, "h:Item/h:Areas/h:Area/h:Code", ns) if zone is not None else None
-    zone_name = _text(zone, "h:Item/h:Areas/h:Area/h:Name", ns) if zone is not None else None
+    zone_code = text_of(zone, "h:Item/h:Areas/h:Area/h:Code", ns) if zone is not None else None
+    zone_name = text_of(zone, "h:Item/h:Areas/h:Area/h:Name", ns) if zone is not None else None
     named = [] if rivers is None else [
-        (_text(a, "h:Name", ns), _text(a, "h:Code", ns))
+        (text_of(a, "h:Name", ns), text_of(a, "h:Code", ns))
         for a in rivers.findall("h:Item/h:Areas/h:Area", ns)
     ]  # fmt: skip
     river = None
@@ -407,8 +326,11 @@ def _record_rain_items(body, ns, targets: Targets) -> list[dict]:
             area_code, area_name = _area(item, ns)
             if area_code not in wanted:
                 continue
-            code = _text(item, "b:Kind/b:Code", ns)
-            name, jma_status = _text(item, "b:Kind/b:Name", ns), _text(item, "b:Kind/b:Status", ns)
+            code = text_of(item, "b:Kind/b:Code", ns)
+            name, jma_status = (
+                text_of(item, "b:Kind/b:Name", ns),
+                text_of(item, "b:Kind/b:Status", ns),
+            )
             kind = "record_rain" if code == "1" else None
             items.append(_row(kind, code, name, jma_status, area_code, area_name, targets))
     return items
