@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -316,8 +317,8 @@ def _towns_of(store, frame, towns, hazard_areas) -> list[list[str]]:
                 if hazard_areas is None:
                     hazard_areas = store.read("hazard_areas", where={"kind": "flood"})
                 flood = hazard_areas[hazard_areas["kind"] == "flood"]
-            mine = mine[_touches(mine, _river_areas(flood, row.river))]
-        out.append(sorted(mine["town_code"].astype(str)))
+            mine = mine[_inside(mine, _river_areas(flood, row.river))]
+        out.append(sorted(set(mine["town_code"].astype(str))))
     return out
 
 
@@ -328,18 +329,12 @@ def _river_areas(flood: pd.DataFrame, river: str | None):
     return flood
 
 
-def _touches(towns: gpd.GeoDataFrame, areas) -> list[bool]:
+def _inside(towns: gpd.GeoDataFrame, areas) -> np.ndarray:
+    """Whether each town shares some area with ``areas`` (a common edge is not enough)."""
     if not len(areas):
-        return [False] * len(towns)
+        return np.zeros(len(towns), dtype=bool)
     union = shapely.union_all(areas.geometry.values)
-    hit = shapely.intersects(towns.geometry.values, union)
-    area = shapely.area(shapely.intersection(towns.geometry.values[hit], union))
-    keep = [bool(h) for h in hit]
-    # A town that only shares a boundary line with a hazard polygon is not in it.
-    idx = [i for i, h in enumerate(keep) if h]
-    for i, a in zip(idx, area, strict=True):
-        keep[i] = a > 0
-    return keep
+    return shapely.area(shapely.intersection(towns.geometry.values, union)) > 0
 
 
 def feed_status(store, now=None, *, kind: str = "warnings") -> list[dict]:
