@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from geodata.access import sessions
 from geodata.access.roles import ROLES, User, validate_role
 from geodata.schema import now_utc
 
@@ -319,8 +320,10 @@ def set_role(
 
 
 def disable_user(store, username: str, *, actor: str) -> dict:
-    """Disable an account: it can no longer log in, and open sessions lose access at once."""
-    return _change(store, username, {"disabled": True}, actor=actor, action="disable", detail={})
+    """Disable an account: it can no longer log in, and its sessions are revoked at once."""
+    record = _change(store, username, {"disabled": True}, actor=actor, action="disable", detail={})
+    sessions.revoke_user(store, record["username"], reason="disabled")
+    return record
 
 
 def enable_user(store, username: str, *, actor: str) -> dict:
@@ -341,10 +344,10 @@ def unlock_user(store, username: str, *, actor: str) -> dict:
 
 
 def set_password(store, username: str, password: str, *, actor: str) -> dict:
-    """Set a new password (and unlock the account)."""
+    """Set a new password (and unlock the account); every session of the account ends."""
     name = normalize_username(username)
     check_password_strength(password, name)
-    return _change(
+    record = _change(
         store,
         name,
         {"password_hash": hash_password(password), "failed_attempts": 0, "locked_until": None},
@@ -352,6 +355,32 @@ def set_password(store, username: str, password: str, *, actor: str) -> dict:
         action="passwd",
         detail={},
     )
+    sessions.revoke_user(store, name, reason="password changed")
+    return record
+
+
+def sign_out_everywhere(store, username: str | None, *, actor: str) -> int:
+    """End every session of ``username`` (None: of everyone); returns how many ended.
+
+    Audit-logged as ``users:sign-out``. Works for single sign-on names too (their next page
+    run asks them to log in again at the provider).
+    """
+    if username is None:
+        ended = sessions.revoke_all(store, reason=f"signed out by {actor}")
+        detail = {"username": "*", "sessions": ended}
+    else:
+        # A local name is stored normalized; a single sign-on ``sub`` is case-sensitive.
+        names = {username.strip()}
+        try:
+            names.add(normalize_username(username))
+        except AccountError:
+            pass
+        ended = sum(
+            sessions.revoke_user(store, n, reason=f"signed out by {actor}") for n in sorted(names)
+        )
+        detail = {"username": username.strip(), "sessions": ended}
+    store.log_action(actor, "users:sign-out", AUDIT_LAYER, detail)
+    return ended
 
 
 # -- reads ----------------------------------------------------------------------------------------
