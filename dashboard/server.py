@@ -123,16 +123,16 @@ def routes() -> list:
     ]
 
 
-def secret_files() -> list[Path]:
+def secret_files() -> list[tuple[Path, str]]:
     """The files holding secrets: the key file (unless BOSAI_SECRET_KEY is set), secrets.toml."""
-    paths = [] if os.environ.get(keys.ENV, "").strip() else [keys.key_file()]
+    found = [] if os.environ.get(keys.ENV, "").strip() else [(keys.key_file(), "the key file")]
     try:
         from streamlit import config
 
-        paths += [Path(p) for p in config.get_option("secrets.files") or []]
+        paths = [Path(p) for p in config.get_option("secrets.files") or []]
     except Exception:  # noqa: BLE001 - outside a Streamlit process
-        paths.append(Path(".streamlit") / "secrets.toml")
-    return paths
+        paths = [Path(".streamlit") / "secrets.toml"]
+    return found + [(p, "the secrets file") for p in paths]
 
 
 def refuse_insecure_files() -> None:

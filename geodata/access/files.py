@@ -136,11 +136,14 @@ def prepare_sqlite(url: str) -> None:
             log.warning("%s", InsecureFile(file, mode, "the store file"))
 
 
-def startup_problems(db_url: str, secret_files: list[Path] = ()) -> list[InsecureFile]:
-    """What the dashboard refuses to start with: a store file or a secret others can read."""
+def startup_problems(db_url: str, secret_files: list[tuple[Path, str]] = ()) -> list[InsecureFile]:
+    """What the dashboard refuses to start with: a store file or a secret others can read.
+
+    ``secret_files`` are (path, what it is) pairs, e.g. ``(Path("var/bosai.key"), "the key file")``.
+    """
     problems = []
     for path, what in [(p, "the store file") for p in sqlite_files(db_url)] + [
-        (Path(p), "the secrets file") for p in secret_files
+        (Path(p), what) for p, what in secret_files
     ]:
         mode = exposed(path)
         if mode is not None:
