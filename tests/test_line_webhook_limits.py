@@ -175,3 +175,12 @@ def test_the_default_limits_are_the_documented_ones():
     assert line_webhook.MAX_CONNECTIONS == 64
     doc = (ROOT / "docs" / "security.md").read_text("utf-8")
     assert "10 s" in doc and "30 s" in doc and "64 connections" in doc
+
+
+def test_a_body_over_the_limit_is_refused_unread(limited):
+    conn = socket.create_connection(("127.0.0.1", limited.server_port), timeout=5)
+    size = line_webhook.MAX_BODY + 1
+    conn.sendall(f"POST /callback HTTP/1.1\r\nHost: hq\r\nContent-Length: {size}\r\n\r\n".encode())
+    assert conn.recv(200).startswith(b"HTTP/1.1 413")
+    conn.close()
+    assert line_webhook.MAX_BODY == 1_000_000 and limited.counts["stored"] == 0
