@@ -20,6 +20,7 @@ import shapely
 from dashboard.i18n import t
 from dashboard.shelters.board import JST, format_age, report_age, to_utc
 from geodata import settings
+from geodata.access.files import private_dir, write_private
 from geodata.schema import CATEGORIES, STORE_CRS
 
 SOURCE = "dashboard"  # field_reports.source of reports entered on the field page
@@ -89,9 +90,10 @@ def save_photo(content: bytes, folder: Path, now: datetime) -> Path:
         raise ValueError(f"unsupported image format {kind}")
     day = pd.Timestamp(now).tz_convert(JST)
     target = folder / "field" / day.strftime("%Y") / day.strftime("%m") / day.strftime("%d")
-    target.mkdir(parents=True, exist_ok=True)
-    path = target / f"{uuid.uuid4().hex}.{PHOTO_FORMATS[kind]}"
-    path.write_bytes(content)
+    # Photos may show residents and homes: folders 0700, files 0600 (other local users: nothing).
+    private_dir(folder)
+    private_dir(target)
+    path = write_private(target / f"{uuid.uuid4().hex}.{PHOTO_FORMATS[kind]}", content)
     return path.resolve()
 
 
