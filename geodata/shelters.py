@@ -175,7 +175,8 @@ def latest_reports(history: pd.DataFrame) -> pd.DataFrame:
     """
     if history.empty:
         return history
-    ordered = history.sort_values(list(CURRENT_ORDER), kind="stable")
+    keys = [c for c in CURRENT_ORDER if c in history.columns]  # a frame without versions
+    ordered = history.sort_values(keys, kind="stable")
     return ordered.drop_duplicates("shelter_id", keep="last").reset_index(drop=True)
 
 
