@@ -180,6 +180,21 @@ def latest_reports(history: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates("shelter_id", keep="last").reset_index(drop=True)
 
 
+def current_on_arrival(history: pd.DataFrame) -> pd.Series:
+    """Which reports became the current one when they were stored (by shelter, in version order).
+
+    A report that arrived after a newer one (an older file loaded late) joined the history
+    without ever being current: it is no news to publish (CAP sends only these).
+    """
+    if history.empty:
+        return pd.Series([], dtype=bool, index=history.index)
+    ordered = history.sort_values(["shelter_id", "version"], kind="stable")
+    times = pd.to_datetime(ordered["reported_at"], utc=True)
+    newest_before = times.groupby(ordered["shelter_id"]).transform(lambda t: t.cummax().shift(1))
+    became = newest_before.isna() | (times >= newest_before)  # a tie goes to the later write
+    return became.reindex(history.index)
+
+
 def same_report(a: dict, b: dict) -> bool:
     """Whether two reports of one shelter say the same (status, evacuees, households, needs).
 

@@ -218,3 +218,75 @@ def test_cap_exercise_for_drill_records(world_store, schema):
 def test_cap_sender_checked(world_store):
     with pytest.raises(ValueError, match="sender"):
         cap_messages(world_store, sender="調布市 本部")
+
+
+def _info(doc) -> tuple[etree._Element, dict]:
+    info = doc.find(f"{CAP}info")
+    params = {
+        p.findtext(f"{CAP}valueName"): p.findtext(f"{CAP}value")
+        for p in info.findall(f"{CAP}parameter")
+    }
+    return info, params
+
+
+def test_cap_severity_urgency_expires_and_geocode_follow_the_status(world_store, schema):
+    docs = {
+        (r.info["shelter_id"], r.info["version"]): etree.fromstring(r.data)
+        for r in cap_messages(world_store, until=AS_OF)
+    }
+    expected = {
+        # (shelter, version): urgency, severity, expires
+        ("E1320800045111", 2): ("Immediate", "Moderate", "2026-10-12T23:00:00+09:00"),  # 満員
+        ("E1320800028111", 2): ("Expected", "Minor", "2026-10-12T23:30:00+09:00"),  # 開設
+        ("E1320800066111", 1): ("Immediate", "Minor", "2026-10-13T18:30:00+09:00"),  # 閉鎖
+    }
+    for key, (urgency, severity, expires) in expected.items():
+        doc = docs[key]
+        schema.assertValid(doc)
+        info, _ = _info(doc)
+        assert info.findtext(f"{CAP}urgency") == urgency
+        assert info.findtext(f"{CAP}severity") == severity
+        assert info.findtext(f"{CAP}certainty") == "Observed"
+        assert info.findtext(f"{CAP}expires") == expires
+        geocode = info.find(f"{CAP}area").find(f"{CAP}geocode")
+        assert geocode.findtext(f"{CAP}valueName") == "全国地方公共団体コード"
+        assert geocode.findtext(f"{CAP}value") == "132080"
+    assert all(_info(d)[0].findtext(f"{CAP}urgency") != "Unknown" for d in docs.values())
+
+
+def test_cap_an_unchanged_count_is_sent_as_a_confirmation(world_store, schema):
+    world_store.append_shelter_status(
+        pd.DataFrame([{"shelter_id": "E1320800045111", "reported_at": "2026-10-12T20:45",
+                       "status": "満員", "evacuees": 600, "source_id": "same"}]),
+        source="csv:city",
+    )  # fmt: skip
+    results = cap_messages(world_store, since="2026-10-12T20:00", until=AS_OF)
+    docs = {(r.info["shelter_id"], r.info["version"]): r for r in results}
+    confirmation = docs[("E1320800045111", 3)]
+    assert confirmation.info["unchanged"] is True
+    doc = etree.fromstring(confirmation.data)
+    schema.assertValid(doc)
+    info, params = _info(doc)
+    assert doc.findtext(f"{CAP}msgType") == "Update"
+    assert doc.findtext(f"{CAP}sent") == "2026-10-12T20:45:00+09:00"
+    assert info.findtext(f"{CAP}expires") == "2026-10-12T23:45:00+09:00"  # the count holds longer
+    assert params["changed"] == "false" and params["evacuees"] == "600"
+    assert "変更なし" in info.findtext(f"{CAP}description")
+    previous = docs[("E1320800045111", 2)]
+    assert doc.findtext(f"{CAP}references").split(",")[1] == previous.info["identifier"]
+    assert previous.info["unchanged"] is False
+    assert _info(etree.fromstring(previous.data))[1]["changed"] == "true"
+
+
+def test_cap_a_late_older_report_is_not_sent(world_store):
+    before = cap_messages(world_store)
+    world_store.append_shelter_status(
+        pd.DataFrame([{"shelter_id": "E1320800028111", "reported_at": "2026-10-12T19:00",
+                       "status": "開設", "evacuees": 80, "source_id": "late"}]),
+        source="csv:other",
+    )  # fmt: skip
+    after = cap_messages(world_store)
+    assert [r.info["identifier"] for r in after] == [r.info["identifier"] for r in before]
+    assert not any(
+        r.info["version"] == 4 for r in after if r.info["shelter_id"] == "E1320800028111"
+    )

@@ -117,6 +117,26 @@ def test_latest_report_is_the_newest_report_time_then_the_later_write():
     assert latest.loc["B", "version"] == 2  # same time: the later write
 
 
+def test_a_report_that_arrived_after_a_newer_one_never_was_current():
+    t = pd.Timestamp("2026-10-12T09:00Z")
+    history = pd.DataFrame(
+        {
+            "shelter_id": ["A", "A", "A", "A", "B"],
+            "version": [1, 2, 3, 4, 1],
+            "reported_at": [
+                t,
+                t + pd.Timedelta("30min"),
+                t + pd.Timedelta("10min"),
+                t + pd.Timedelta("30min"),
+                t,
+            ],
+        },  # fmt: skip
+        index=[10, 11, 12, 13, 14],
+    )
+    became = shelters.current_on_arrival(history.iloc[::-1])
+    assert became.to_dict() == {14: True, 13: True, 12: False, 11: True, 10: True}
+
+
 def test_summary_counts_open_full_evacuees_and_capacity_of_open_shelters():
     frame = pd.DataFrame(
         {
