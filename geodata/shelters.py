@@ -44,6 +44,8 @@ NO_REPORT = "報告なし"  # printed where a shelter has no status record (not 
 CURRENT_ORDER = ("reported_at", "version")
 OCCUPANCY_BREAKS = (0.3, 0.6, 0.8)  # class boundaries; a boundary belongs to the upper class
 STALE_AFTER = timedelta(hours=3)  # an open shelter's count nobody confirmed for 3 h
+# What a shelter's status brings to an export of the shelters layer (no reporter, no note).
+EXPORT_COLUMNS = ("status", "evacuees", "households", "reported_at")
 STATUS_COLUMNS = (
     "status",
     "evacuees",
@@ -236,20 +238,21 @@ def with_status(shelters: pd.DataFrame, status: pd.DataFrame | None) -> pd.DataF
     return merged
 
 
-def status_at(store, as_of=None) -> gpd.GeoDataFrame:
+def status_at(store, as_of=None, *, shelters: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
     """Every shelter with its status at ``as_of`` (a UTC time; None: the current status).
 
     Parameters
     ----------
     store : a :class:`geodata.store.core.Store`.
     as_of : reports made after it are ignored; None reads the current status.
+    shelters : the shelters to give a status (default: the whole ``shelters`` layer).
 
     Returns
     -------
-    GeoDataFrame of the shelters layer plus :data:`STATUS_COLUMNS` (None where a shelter had no
+    GeoDataFrame of the shelters plus :data:`STATUS_COLUMNS` (None where a shelter had no
     report by then).
     """
-    shelters = store.read("shelters")
+    shelters = store.read("shelters") if shelters is None else shelters
     if as_of is None:
         status = store.current_shelter_status()
     else:

@@ -290,3 +290,31 @@ def test_cap_a_late_older_report_is_not_sent(world_store):
     assert not any(
         r.info["version"] == 4 for r in after if r.info["shelter_id"] == "E1320800028111"
     )
+
+
+def test_shelter_layer_exports_carry_the_current_status(world_store, tmp_path):
+    import json
+
+    import geopandas as gpd
+
+    from geodata.export.data import export_layer
+
+    doc = json.loads(export_layer(world_store, "shelters", "geojson").data)
+    props = {f["properties"]["shelter_id"]: f["properties"] for f in doc["features"]}
+    now = props["E1320800028111"]  # its last report came after AS_OF
+    assert (now["status"], now["evacuees"]) == ("開設", 150)
+    assert now["reported_at"] == "2026-10-12T21:30:00+09:00"
+    assert props["E1320800035111"]["status"] is None  # no report: not 未開設
+    assert props["E1320800035111"]["evacuees"] is None
+    assert "reported_by" not in now and "source_id" not in now
+    path = tmp_path / "shelters.gpkg"
+    path.write_bytes(export_layer(world_store, "shelters", "gpkg").data)
+    frame = gpd.read_file(path).set_index("shelter_id")
+    assert frame.loc["E1320800045111", "status"] == "満員"
+    assert frame.loc["E1320800045111", "evacuees"] == 600
+    csv = export_layer(world_store, "shelters", "csv").data
+    table = pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig", dtype=str).set_index("避難所ID")
+    assert table.loc["E1320800045111", "開設状況"] == "満員"
+    assert table.loc["E1320800045111", "避難者数"] == "600"
+    kml = export_layer(world_store, "shelters", "kml").data.decode()
+    assert "満員" in kml
