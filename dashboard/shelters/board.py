@@ -20,6 +20,7 @@ from geodata.schema import NEEDS, SHELTER_STATUSES
 from geodata.shelters import (
     CLOSED,
     FULL,
+    NOT_OPEN,
     OPEN,
     OPEN_STATES,
     is_open,
@@ -335,7 +336,7 @@ def check_update(fields: dict, capacity=None, estimated=None, lang: str = "ja") 
                 capacity=format_capacity(cap, estimated, lang),
             )
         )
-    if fields["status"] in ("未開設", "閉鎖") and evacuees > 0:
+    if fields["status"] in (NOT_OPEN, CLOSED) and evacuees > 0:
         out.warnings.append(
             t(
                 "shelters.check.people_in_closed",

@@ -15,10 +15,10 @@ from dashboard.shelters import map as shelters_map
 from dashboard.shelters import table as shelters_table
 from dashboard.shelters.data import load_history
 from geodata.schema import now_utc
-from geodata.shelters import OPEN_STATES, to_number
+from geodata.shelters import CLOSED, FULL, NOT_OPEN, OPEN, OPEN_STATES, to_number
 
 KIOSK_ROWS = 14  # rows of the wall-screen table that fit a 1080p screen under the tiles
-STATUS_FILTERS = ("開設", "満員", "未開設", "閉鎖", "none")
+STATUS_FILTERS = (OPEN, FULL, NOT_OPEN, CLOSED, "none")
 
 
 @dataclass(frozen=True)

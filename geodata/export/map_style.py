@@ -6,6 +6,7 @@ One table each, shared by the map and its legend so the two can never disagree.
 from __future__ import annotations
 
 from geodata.shelters import CLOSED, FULL, NO_REPORT, NOT_OPEN, OPEN
+from geodata.vocab import SHELTER_STATUSES
 
 # status -> marker, size (pt²), fill, edge, label text colour. NO_REPORT: a shelter without any
 # status record (drawn apart from 未開設: nobody said it is not open).
@@ -23,10 +24,8 @@ SHELTER_STYLE: dict[str, dict] = {
     },
 }
 SHELTER_LABELS = {
+    **{code: SHELTER_STATUSES.label(code) for code in SHELTER_STYLE if code in SHELTER_STATUSES},
     OPEN: "開設中",
-    FULL: "満員",
-    CLOSED: "閉鎖",
-    NOT_OPEN: "未開設",
     NO_REPORT: NO_REPORT,
 }
 
