@@ -46,15 +46,15 @@ OCCUPANCY_BREAKS = (0.3, 0.6, 0.8)  # class boundaries; a boundary belongs to th
 STALE_AFTER = timedelta(hours=3)  # an open shelter's count nobody confirmed for 3 h
 # What a shelter's status brings to an export of the shelters layer (no reporter, no note).
 EXPORT_COLUMNS = ("status", "evacuees", "households", "reported_at")
+# What a shelter's report brings to a row of the shelters layer (the report's own ``note`` and
+# ``source`` stay out: the shelters layer has columns of those names).
 STATUS_COLUMNS = (
     "status",
     "evacuees",
     "households",
     "needs",
-    "note",
     "reported_at",
     "reported_by",
-    "source",
     "version",
 )
 # 受入対象者 that make a 福祉避難所 (a shelter for people who need care, not the public).

@@ -99,6 +99,7 @@ def _more_shelters(store):
             "hazards": [r[5] for r in rows],
             "capacity": [300, 30, 30, 5000],
             "capacity_estimated": [True, True, True, True],
+            "note": ["体育館のみ", None, None, None],
         },  # fmt: skip
         geometry=[shapely.Point(139.55, 35.65)] * len(rows),
         crs=4326,
@@ -106,7 +107,8 @@ def _more_shelters(store):
     store.upsert("shelters", frame)
     store.append_shelter_status(
         pd.DataFrame([{"shelter_id": "E1320800090111", "reported_at": "2026-10-12T20:00",
-                       "status": "開設", "evacuees": None, "source_id": "n1"}]),
+                       "status": "開設", "evacuees": None, "note": "受付は北門",
+                       "source_id": "n1"}]),
         source="csv:city",
     )  # fmt: skip
 
@@ -136,6 +138,8 @@ def test_opendata_shelters_in_their_own_layout_with_welfare_marked(world_store):
     assert pd.isna(rows.loc["E1320800090111", "避難者数"])
     assert rows.loc["E1320800090111", "時点"] == "2026-10-12T20:00:00+09:00"
     assert rows.loc["E1320800091121", "開設状況"] == "報告なし"
+    # 備考 is the facility's note, never a report's
+    assert rows.loc["E1320800090111", "備考"] == "体育館のみ、想定収容人数は未公表"
     assert result.filename.startswith("132080_designated_shelter_status_")
     sites = shelters_opendata_csv(world_store, dataset="emergency_sites", as_of=AS_OF)
     site_rows = pd.read_csv(io.BytesIO(sites.data), encoding="utf-8-sig", dtype=str)
