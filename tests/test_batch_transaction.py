@@ -238,10 +238,15 @@ def test_writes_in_a_transaction_commit_together_or_not_at_all(store):
     before = store.data_version("posts")
     with store.transaction():
         store.upsert("posts", _one_post("a"))
-        with store.transaction():  # a block inside another joins it
+        with store.transaction():  # a block inside another is a savepoint of it
             store.upsert("posts", _one_post("b"))
+        with pytest.raises(RuntimeError, match="inner"):
+            with store.transaction():
+                store.upsert("posts", _one_post("c"))
+                raise RuntimeError("inner")
         store.record_health("s", ok=True, cursor="c1")
-    assert store.count("posts") == 2 and store.get_cursor("s") == "c1"
+    assert sorted(store.read("posts")["post_id"]) == ["a", "b"]
+    assert store.get_cursor("s") == "c1"
     assert store.data_version("posts") == before + 2
 
 

@@ -115,7 +115,8 @@ class Store(ShelterStatusMixin, LogMixin):
         Every call of this store made by this thread inside the block — upserts, appends,
         rejections, health, and reads too — runs in the one transaction; a write that fails
         inside it rolls back to where it started (a savepoint), as it would on its own, and an
-        exception leaving the block rolls everything back. A block inside another joins it.
+        exception leaving the block rolls everything back. A block inside another is a
+        savepoint of it (an exception leaving the inner block undoes only the inner writes).
         The ingest runner writes each batch this way (ingest/runner.py).
 
         Examples
@@ -124,8 +125,10 @@ class Store(ShelterStatusMixin, LogMixin):
         ...     store.upsert("incidents", incidents)
         ...     store.upsert("posts", posts)
         """
-        if self._joined() is not None:
-            yield self
+        joined = self._joined()
+        if joined is not None:
+            with joined.begin_nested():
+                yield self
             return
         with self.engine.connect().execution_options(bosai_write=True) as conn:
             with conn.begin():
