@@ -125,17 +125,14 @@ class Store(ShelterStatusMixin, LogMixin):
         ...     store.upsert("incidents", incidents)
         ...     store.upsert("posts", posts)
         """
-        joined = self._joined()
-        if joined is not None:
-            with joined.begin_nested():
-                yield self
-            return
-        with self.engine.connect().execution_options(bosai_write=True) as conn:
-            with conn.begin():
+        outermost = self._joined() is None
+        with self._write() as conn:  # inside another block: a savepoint of it
+            if outermost:
                 self._local.conn = conn
-                try:
-                    yield self
-                finally:
+            try:
+                yield self
+            finally:
+                if outermost:
                     self._local.conn = None
 
     def lock(self, name: str) -> None:
