@@ -12,6 +12,10 @@ SQLite runs in WAL mode with a busy timeout; write transactions start with ``BEG
 that a read-then-write cannot interleave with another writer. PostgreSQL stores geometries as
 PostGIS ``geometry(Geometry, 4326)`` with a GiST index; SQLite stores WKB plus bounding-box
 columns. See docs/store-api.md for a tour.
+
+Over ~400 lines on purpose: this is the store's one front door (connections, transactions,
+upsert, reads, staff edits), whose methods share its private helpers; what stands apart lives
+beside it (codec, tables, status, log, migrations).
 """
 
 from __future__ import annotations
