@@ -14,7 +14,7 @@ from geodata.export.opendata import shelters_opendata_csv
 from tests.test_export_world import AS_OF, open_world
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
-XSD = Path(__file__).resolve().parent.parent / "geodata" / "export_cap_v1_2.xsd"
+XSD = Path(__file__).resolve().parent.parent / "geodata" / "export" / "cap_v1_2.xsd"
 
 
 @pytest.fixture
