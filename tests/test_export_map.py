@@ -85,9 +85,16 @@ def test_public_situation_holds_no_person(world_store):
         "建物被害": 1,
         "道路・交通": 1,
     }
+    # Small counts are suppressed in public (the exact counts stay in the internal version).
     towns = situation.towns.set_index("name")
-    assert towns.loc["多摩川三丁目", "residents"] == 2
-    assert towns.loc["多摩川三丁目", "not_replied"] == 1
+    assert towns.loc["多摩川三丁目", "residents"] == "3人未満"
+    assert towns.loc["多摩川三丁目", "not_replied"] == "3人未満"
+    internal = collect_situation(world_store, as_of=AS_OF).towns.set_index("name")
+    assert internal.loc["多摩川三丁目", "residents"] == 2
+    assert internal.loc["多摩川三丁目", "not_replied"] == 1
+    # city totals: 8 registered, 3 replied, 5 not replied are published; 2 needing help is not
+    assert situation.kpis["roster_total"] == 8 and situation.kpis["not_replied"] == 5
+    assert situation.kpis["needs_help"] == "3人未満"
 
 
 def test_status_after_as_of_is_ignored(world_store):

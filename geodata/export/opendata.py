@@ -20,6 +20,7 @@ from geodata.export.common import (
     stamp,
 )
 from geodata.export.data import cp932_safe
+from geodata.export.public import PublicView
 from geodata.export.situation import shelter_status_at
 from geodata.schema import now_utc
 
@@ -49,6 +50,7 @@ ESTIMATED_NOTE = "想定収容人数は未公表"
 def shelters_opendata_frame(store, *, as_of=None, city_code: str | None = None) -> pd.DataFrame:
     """The open-data table (all values as text, in :data:`COLUMNS` order), sorted by ID."""
     as_of_ts = parse_time(as_of)
+    store = PublicView(store)  # the public-output policy: shelter facts, no staff notes
     code, pref, city = municipality(store, city_code)
     code6 = code + check_digit(code)
     shelters = shelter_status_at(store, as_of_ts)

@@ -1,9 +1,10 @@
 """The situation at a point in time, gathered from the store for the 状況図 and its KPI table.
 
 :func:`collect_situation` reads every layer the situation map draws and computes the figures of
-its KPI table. With ``public=True`` nothing that identifies a person leaves this module: safety
-replies become town-level counts, residents needing help are not listed, unverified SNS posts
-are left out and post authors are never read.
+its KPI table. With ``public=True`` it reads only through a
+:class:`geodata.export.public.PublicView`, so the public situation holds what the public-output
+policy lets out and nothing else: confirmed reports away from residents' homes, town-level
+counts of residents with small counts suppressed, no list of residents.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geodata.export.common import municipality, parse_time
+from geodata.export.public import PublicView
 from geodata.schema import CATEGORIES, STORE_CRS, now_utc
 
 OPEN_STATUSES = ("開設", "満員")
@@ -32,7 +34,8 @@ class Situation:
     city_code, pref_name, city_name : the municipality.
     as_of : UTC time the situation describes.
     public : True for the public version (no personal data inside).
-    towns : town polygons with ``residents``, ``replied``, ``needs_help``, ``not_replied``.
+    towns : town polygons with ``residents``, ``replied``, ``needs_help``, ``not_replied`` (in
+        the public version each an int of at least 3 or a mark, 3人未満 / 秘匿).
     boundary : the municipal boundary (may be empty).
     hazard_areas : hazard polygons.
     shelters : shelter points with ``status``, ``evacuees``, ``capacity``, ``reported_at``.
@@ -75,7 +78,8 @@ def collect_situation(
     store : a :class:`geodata.store.core.Store`.
     as_of : the time the map describes; records after it are ignored.
     since : reports (posts, field reports, incidents) before it are ignored.
-    public : leave out everything that identifies a person.
+    public : read through the public-output policy (:class:`~geodata.export.public.PublicView`;
+        ``store`` may also be a view, which makes the situation public).
     city_code : the municipality (default: the BOSAI_MUNICIPALITY setting).
 
     Returns
@@ -84,19 +88,25 @@ def collect_situation(
     """
     as_of_ts = parse_time(as_of) if as_of is not None else pd.Timestamp(now_utc())
     since_ts = parse_time(since)
-    code, pref, city = municipality(store, city_code)
+    public = public or isinstance(store, PublicView)
+    source = PublicView(store) if public else store
+    code, pref, city = municipality(source, city_code)
     until = as_of_ts + pd.Timedelta(microseconds=1)  # read() is since <= t < until
 
-    towns = store.read("towns")
+    towns = source.read("towns")
     if len(towns) and towns["city_code"].notna().any():
         mine = towns["city_code"].astype(str).str[:5] == code
         towns = towns[mine] if mine.any() else towns
     towns = towns.reset_index(drop=True)
-    shelters = shelter_status_at(store, as_of_ts if as_of is not None else None)
-    roster = store.read("roster")
-    replies = store.read("safety_replies", until=until)
-    town_counts, needs, safety = safety_counts(roster, replies, towns, public=public)
-    reports = damage_reports(store, since=since_ts, until=until, public=public)
+    shelters = shelter_status_at(source, as_of_ts if as_of is not None else None)
+    if public:
+        town_counts, safety = source.town_counts(towns, until=until)
+        needs = nobody()
+    else:
+        roster = store.read("roster")
+        replies = store.read("safety_replies", until=until)
+        town_counts, needs, safety = safety_counts(roster, replies, towns, public=False)
+    reports = damage_reports(source, since=since_ts, until=until, public=public)
     situation = Situation(
         city_code=code,
         pref_name=pref,
@@ -104,8 +114,8 @@ def collect_situation(
         as_of=as_of_ts,
         public=public,
         towns=town_counts,
-        boundary=store.read("boundaries"),
-        hazard_areas=store.read("hazard_areas"),
+        boundary=source.read("boundaries"),
+        hazard_areas=source.read("hazard_areas"),
         shelters=shelters,
         reports=reports,
         needs_help=needs,
@@ -130,6 +140,14 @@ def shelter_status_at(store, as_of=None) -> gpd.GeoDataFrame:
     merged["status"] = merged["status"].fillna("未開設")
     merged["evacuees"] = merged["evacuees"].astype("Int64").fillna(0)
     return gpd.GeoDataFrame(merged, geometry="geometry", crs=STORE_CRS)
+
+
+def nobody() -> gpd.GeoDataFrame:
+    """The list of residents needing help of a public situation: always empty."""
+    return gpd.GeoDataFrame(
+        {c: [] for c in ("no", "resident_id", "name", "address", "phone", "status", "town")},
+        geometry=gpd.GeoSeries([], crs=STORE_CRS),
+    )
 
 
 def latest_replies(replies: pd.DataFrame) -> pd.DataFrame:
