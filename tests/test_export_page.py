@@ -158,8 +158,10 @@ def test_visit_list_opendata_and_cap(world):
     csv = pd.read_csv(
         io.BytesIO(export_page.visit_list_file(store, OPERATOR, "csv")), encoding="utf-8-sig"
     )
-    assert csv["整理番号"].tolist() == ["R006", "R007", "R008", "R005"]  # priority 1, 2, 3, 3
-    assert csv["町丁目"].tolist()[0] == "多摩川三丁目" and EXPECTED["roster_total"] == 8
+    # first R002 (要救助) and R003 (負傷), nobody reached since; then by priority 1, 2, 3, 3
+    assert csv["整理番号"].tolist()[:2] == ["R002", "R003"]
+    assert csv["整理番号"].tolist()[2:] == ["R006", "R007", "R008", "R005"]
+    assert csv["町丁目"].tolist()[2] == "多摩川三丁目" and EXPECTED["roster_total"] == 8
 
     for encoding in export_page.OPENDATA_ENCODINGS:
         data = export_page.opendata_file(store, encoding, OPERATOR)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from lxml import etree
 
-from geodata.export.cap import cap_messages
+from geodata.export.cap import XSD_PATH, cap_messages
 from geodata.export.opendata import shelters_opendata_csv
 from tests.test_export_world import AS_OF, open_world
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
-XSD = Path(__file__).resolve().parent.parent / "geodata" / "export" / "cap_v1_2.xsd"
+XSD = XSD_PATH
 
 
 @pytest.fixture

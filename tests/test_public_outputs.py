@@ -33,7 +33,8 @@ import shapely
 import sqlalchemy as sa
 from lxml import etree
 
-from geodata.export.public import PRIVACY_RADIUS_M, SMALL, THRESHOLD, WITHHELD
+from geodata.export.public import PRIVACY_RADIUS_M, ROW_IDENTITIES, SMALL, THRESHOLD, WITHHELD
+from geodata.export.suppression import exposed
 from geodata.schema import LAYERS
 from ingest.cli import main
 from tests.test_export_map import pdf_text, squash
@@ -44,9 +45,11 @@ METRIC = "EPSG:6677"
 PUBLIC_TRIAGE = ("verified", "handled")
 REPORT_LAYERS = ("posts", "field_reports", "incidents")
 PERSONAL = ("roster", "safety_replies", "follow_ups")
-COUNTS = ("residents", "replied", "needs_help", "not_replied")
+COUNTS = ("residents", "replied", "needs_help", "reached", "unconfirmed")
 COUNT_LABELS = {"residents": "要支援者数", "replied": "回答数", "needs_help": "要救助・負傷",
-                "not_replied": "未回答"}  # fmt: skip
+                "reached": "フォローで確認", "unconfirmed": "未確認"}  # fmt: skip
+TOTAL_KEYS = {"residents": "roster_total", "replied": "replied", "needs_help": "needs_help",
+              "reached": "reached", "unconfirmed": "unconfirmed"}  # fmt: skip
 FORMATS = ("geojson", "csv", "csv-sjis", "kml", "gpkg")
 KML = "{http://www.opengis.net/kml/2.2}"
 # Namespace and schema URIs a file format itself requires; no other URL may appear.
@@ -142,23 +145,36 @@ def triage_and_read(store) -> dict:
         )
         if confirmed and "safety_replies" not in layers:
             public_incidents.add(inc_id)
-    # the per-town truth, computed here from the roster and the last reply of each resident
+    # Staff reach some residents who never replied (phone follow-ups), so "reached" counts too.
+    silent = roster[~roster["resident_id"].isin(replies["resident_id"])]["resident_id"]
+    follow = pd.DataFrame(
+        {
+            "id": [f"fu-test-{i}" for i in range(len(silent))][::7],
+            "resident_id": list(silent)[::7],
+            "action": "phone",
+            "outcome": "reached_safe",
+            "by": "安否班",
+            "at": pd.Timestamp("2026-10-12T20:00", tz="Asia/Tokyo"),
+        }
+    )
+    assert len(follow) >= 5
+    store.upsert("follow_ups", follow, source="test")
+    # The per-town truth: the exact counts of the internal export (counted by geodata.safety),
+    # checked here against a count of the roster and the newest reply of each resident.
+    from geodata.export.data import read_layer
+
+    exact, _ = read_layer(store, "safety_by_town")
+    truth = exact.set_index("town_code")[list(COUNTS)].astype(int)
     last = replies[replies["resident_id"].notna()].sort_values("replied_at")
     last = last.drop_duplicates("resident_id", keep="last").set_index("resident_id")["status"]
     people = roster[["resident_id", "town_code"]].copy()
-    people["status"] = people["resident_id"].map(last)
-    people["replied"] = people["status"].notna()
-    people["needs_help"] = people["status"].isin(("負傷", "要救助"))
-    truth = people.groupby("town_code").agg(
-        residents=("resident_id", "size"), replied=("replied", "sum"),
-        needs_help=("needs_help", "sum"),
+    people["replied"] = people["resident_id"].isin(last.index)
+    counted = people.groupby("town_code").agg(
+        residents=("resident_id", "size"), replied=("replied", "sum")
     )  # fmt: skip
-    truth["not_replied"] = truth["residents"] - truth["replied"]
-    totals = {
-        "residents": len(people), "replied": int(people["replied"].sum()),
-        "needs_help": int(people["needs_help"].sum()),
-        "not_replied": int((~people["replied"]).sum()),
-    }  # fmt: skip
+    for col in ("residents", "replied"):
+        assert (truth[col].reindex(counted.index) == counted[col]).all(), col
+    assert (truth["residents"] == truth[["replied", "reached", "unconfirmed"]].sum(axis=1)).all()
     return {
         "roster": roster,
         "replies": replies,
@@ -168,7 +184,6 @@ def triage_and_read(store) -> dict:
         "public_incidents": public_incidents,
         "incidents": incidents,
         "truth": truth,
-        "totals": totals,
         "near_keys": near_keys,
         "with_reply": with_reply,
     }
@@ -401,13 +416,17 @@ def _assert_counts_suppressed(frame, facts, label, totals=None) -> None:
                 assert value in (SMALL, WITHHELD), (label, code, col, value)
                 assert value != SMALL or true[col] < THRESHOLD, (label, code, col)
                 hidden[col].append(code)
-        trio = [row["residents"], row["replied"], row["not_replied"]]
-        assert sum(not isinstance(v, int) for v in trio) != 1, (label, code, row)
+        # a town's registered minus its shown parts never isolates one hidden count of 1-2
+        # (a zero may be worked out: it counts no one)
+        group = ("residents", "replied", "reached", "unconfirmed")
+        alone = [c for c in group if not isinstance(row[c], int)]
+        assert len(alone) != 1 or true[alone[0]] == 0, (label, code, row)
     for col in COUNTS:
-        # total minus the shown cells never isolates one hidden cell
-        assert len(hidden[col]) != 1, (label, col, hidden[col])
+        # the city total minus the shown towns never isolates one hidden count of 1-2
+        lone = hidden[col]
+        assert len(lone) != 1 or truth[col].get(lone[0], 0) == 0, (label, col, lone)
     if totals is not None:
-        for key in ("roster_total", "replied", "needs_help", "not_replied"):
+        for key in TOTAL_KEYS.values():
             shown = totals[key]
             assert not isinstance(shown, int) or shown == 0 or shown >= THRESHOLD, (label, key)
 
@@ -423,6 +442,12 @@ def test_town_counts_are_suppressed(drill, outputs):
     for fmt, frame in frames.items():
         assert len(frame) > 50, fmt
         _assert_counts_suppressed(frame, facts, f"safety_by_town.{fmt}")
+    # and by the policy's own full reasoning (rows, columns, totals together): nothing pinned
+    frame = frames["geojson"].set_index("town_code")
+    truth = facts["truth"].reindex(frame.index).fillna(0).astype(int)
+    hidden = frame[list(COUNTS)].map(lambda v: _value(v) in (SMALL, WITHHELD))
+    totals = {c: int(truth[c].sum()) for c in COUNTS}
+    assert not exposed(truth, hidden, totals, ROW_IDENTITIES, THRESHOLD)
 
 
 def test_the_rule_is_stated_on_the_outputs(outputs, texts):

@@ -14,8 +14,8 @@ import streamlit as st
 from dashboard import auth, data
 from dashboard.export import files as export_page
 from dashboard.i18n import current_lang, t
-from geodata import safety
 from geodata.access.roles import User
+from geodata.export import visits
 from geodata.export.common import stamp
 from geodata.export.data import FORMATS
 from geodata.schema import LAYERS, TRIAGE_STATES
@@ -169,7 +169,7 @@ def visit_list_section(user: User, lang: str) -> None:
         _button(
             t("safety.list.pdf", lang=lang),
             functools.partial(export_page.visit_list_file, store, user, "pdf"),
-            safety.visit_list_filename("pdf"),
+            visits.filename("pdf"),
             "application/pdf",
             key="export_visits_pdf",
             primary=True,
@@ -178,7 +178,7 @@ def visit_list_section(user: User, lang: str) -> None:
         _button(
             t("safety.list.csv", lang=lang),
             functools.partial(export_page.visit_list_file, store, user, "csv"),
-            safety.visit_list_filename("csv"),
+            visits.filename("csv"),
             "text/csv",
             key="export_visits_csv",
         )

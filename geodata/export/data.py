@@ -84,8 +84,9 @@ def read_layer(
 ) -> tuple[pd.DataFrame, str]:
     """Read ``layer`` (or ``safety_by_town``) with filters; in public mode through the policy.
 
-    ``safety_by_town`` gives one row per town with residents, replied, needs_help and
-    not_replied (replies in [since, until)); public: suppressed by the policy.
+    ``safety_by_town`` gives one row per town with residents, replied, needs_help, reached and
+    unconfirmed (the terms of :mod:`geodata.safety`; replies and follow-ups in [since, until));
+    public: suppressed by the policy.
 
     Returns
     -------
@@ -116,7 +117,10 @@ def _town_counts(source, *, since, until, bbox, where) -> gpd.GeoDataFrame:
         counted, _ = source.town_counts(towns, since=since, until=until)
     else:
         replies = source.read("safety_replies", since=since, until=until)
-        counted, _, _ = safety_counts(source.read("roster"), replies, towns, public=True)
+        follow_ups = source.read("follow_ups", since=since, until=until)
+        counted, _, _ = safety_counts(
+            source.read("roster"), replies, follow_ups, towns, public=True
+        )
     cols = ["town_code", "name", *policy.PERSON_COUNTS]
     counted = counted[cols + ["geometry"]]
     if bbox is not None:

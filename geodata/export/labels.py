@@ -87,7 +87,8 @@ COLUMN_LABELS: dict[str, str] = {
     "residents": "要支援者数",
     "replied": "回答数",
     "needs_help": "要救助・負傷",
-    "not_replied": "未回答",
+    "reached": "フォローで確認",
+    "unconfirmed": "未確認",
     "lon": "経度",
     "lat": "緯度",
 }

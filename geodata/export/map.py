@@ -220,7 +220,7 @@ def _draw_map(ax, s: Situation, bounds, basemap: Basemap | None) -> None:
         ax.imshow(basemap.image, extent=basemap.extent, zorder=0, interpolation="bilinear")
     towns = s.towns.to_crs(MAP_CRS)
     if len(towns):
-        colors = [to_rgba(not_replied_color(n)) for n in towns["not_replied"]]
+        colors = [to_rgba(not_replied_color(n)) for n in towns["unconfirmed"]]
         towns.plot(ax=ax, color=colors, edgecolor="none", zorder=1)
     hazard = s.hazard_areas.to_crs(MAP_CRS)
     if len(hazard) and len(s.boundary):

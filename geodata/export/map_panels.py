@@ -114,7 +114,8 @@ def draw_kpis(ax, s: Situation) -> None:
         ("head", f"要支援者の安否確認（登録 {persons(k['roster_total'])}）", ""),
         ("row", "回答あり", persons(k["replied"])),
         ("row", "うち要救助・負傷", persons(k["needs_help"])),
-        ("row", "未回答", persons(k["not_replied"])),
+        ("row", "フォローで確認", persons(k["reached"])),
+        ("row", "未確認", persons(k["unconfirmed"])),
         ("head", f"被害報告（計 {k['reports_total']:,}件）", ""),
     ]  # fmt: skip
     cats = list(k["reports_by_category"].items())
@@ -137,28 +138,31 @@ def draw_kpis(ax, s: Situation) -> None:
 
 
 def draw_list(ax, s: Situation, max_rows: int = 11) -> None:
-    """Internal: residents needing help (numbered as on the map); public: towns by count."""
+    """Internal: residents needing help, numbered as on the map and the visit list; public:
+    towns by count of unconfirmed residents."""
     people = s.needs_help
     if not s.public and len(people):
-        _frame(ax, "要救助・負傷の要支援者（内部用）")
+        _frame(ax, "要救助・負傷の要支援者（未対応・内部用）")
         cols = [(0.02, "No", 3), (0.08, "状況", 4), (0.18, "氏名", 8), (0.40, "住所", 14.5),
                 (0.76, "電話", 13)]  # fmt: skip
         records = [
             [str(r["no"]), r["status"], r["name"], short_address(r["address"], s), r["phone"]]
             for _, r in people.iterrows()
         ]
-        more = f"ほか {len(records) - max_rows}人（訪問リスト参照）"
+        rest = people["no"].iloc[max_rows:] if len(people) > max_rows else people["no"]
+        more = f"ほか {len(rest)}人（訪問リスト No.{rest.iloc[0]}〜{rest.iloc[-1]}）"
     else:
         _frame(ax, "安否未確認の要支援者が多い町丁目")
-        cols = [(0.02, "町丁目", 16), (0.55, "未回答", 6), (0.75, "登録", 6)]
+        cols = [(0.02, "町丁目", 16), (0.55, "未確認", 6), (0.75, "登録", 6)]
         # Public counts may be marks (3人未満 / 秘匿): only towns whose count is shown are
         # listed, so the order of the list cannot rank suppressed towns.
-        shown = [isinstance(v, (int, np.integer)) and v > 0 for v in s.towns["not_replied"]]
+        shown = [isinstance(v, (int, np.integer)) and v > 0 for v in s.towns["unconfirmed"]]
         towns = s.towns[shown].copy()
-        towns["_n"] = towns["not_replied"].astype(int)
-        towns = towns.sort_values("_n", ascending=False, kind="stable")
+        towns["_n"] = towns["unconfirmed"].astype(int)
+        towns["_r"] = [v if isinstance(v, (int, np.integer)) else 0 for v in towns["residents"]]
+        towns = towns.sort_values(["_n", "_r"], ascending=False, kind="stable")
         records = [
-            [r["name"], persons(r["not_replied"]), persons(r["residents"])]
+            [r["name"], persons(r["unconfirmed"]), persons(r["residents"])]
             for _, r in towns.iterrows()
         ]
         more = f"ほか {len(records) - max_rows}町丁目"

@@ -17,21 +17,20 @@ through the store itself, so no output can carry what the view does not let out.
    Mastodon/Misskey id is part of the post's URL), ``repost_of``, authors, handles, URLs and the
    post text (searchable on the platform, so it identifies the author) are withheld: the column
    stays, its values read ``非公開``. Free text staff wrote for the HQ (field-report and shelter
-   notes), photo paths and staff names are withheld the same way.
+   notes), photo paths and staff names are withheld the same way, and so are the addresses the
+   HQ fetched official warnings from and their raw messages.
 4. **No person row.** Layers whose rows are persons or notes about persons (:data:`NO_PUBLIC`)
    have no public version; residents appear only as town-level counts (``safety_by_town``).
 5. **Small counts suppressed.** Every per-town count of persons (registered, replied, needing
-   help, not replied) below :data:`THRESHOLD` is shown as 「3人未満」; a cell from which a
-   suppressed cell could be derived by subtraction (row: residents = replied + not replied;
-   column: the published city total minus the shown towns) is shown as 「秘匿」
-   (complementary suppression). City totals below the threshold are 「3人未満」 too. The rule is
+   help, reached by a follow-up, unconfirmed — the terms of :mod:`geodata.safety`) below
+   :data:`THRESHOLD` is shown as 「3人未満」; cells hidden so that no such count can be worked
+   out from the rest (row: residents = replied + reached + unconfirmed; column: the published
+   city total minus the shown towns) are shown as 「秘匿」 (complementary suppression,
+   :mod:`geodata.export.suppression`). City totals below the threshold are 「3人未満」 too. The rule is
    stated on every output that carries such counts (:data:`SUPPRESSION_NOTE`).
 
 Reference layers (towns, boundary, shelters, hazard areas) are published as they are: they are
 open data about places, not about persons.
-
-The module is a little over 400 lines on purpose: the whole policy — the rules, their reasons and
-the view that applies them — is meant to be read and reviewed in one place.
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ import pandas as pd
 import shapely
 
 from geodata.export.common import PUBLIC_MASK, PersonalDataError
+from geodata.export.suppression import suppress
 from geodata.geometry import utm_crs
 from geodata.incidents import post_key
 from geodata.schema import LAYERS
@@ -55,16 +55,17 @@ WITHHELD_EN = "withheld"
 PRIVACY_RADIUS_M = 30.0
 PUBLIC_TRIAGE = ("verified", "handled")
 TOWN_COUNTS = "safety_by_town"
-PERSON_COUNTS = ("residents", "replied", "needs_help", "not_replied")
+PERSON_COUNTS = ("residents", "replied", "needs_help", "reached", "unconfirmed")
 # The published city total of each count column (keys of the situation's KPIs).
 TOTAL_KEYS = {
     "residents": "roster_total",
     "replied": "replied",
     "needs_help": "needs_help",
-    "not_replied": "not_replied",
+    "reached": "reached",
+    "unconfirmed": "unconfirmed",
 }
-# residents = replied + not_replied in every town
-ROW_IDENTITIES = (("residents", ("replied", "not_replied")),)
+# In every town: residents = replied + reached + unconfirmed (geodata.safety.totals).
+ROW_IDENTITIES = (("residents", ("replied", "reached", "unconfirmed")),)
 REPORT_LAYERS = ("posts", "field_reports", "incidents")
 NO_PUBLIC: dict[str, str] = {
     "roster": "its rows are the registered residents (名簿)",
@@ -77,14 +78,17 @@ WITHHELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "field_reports": ("description", "photo_url", "reported_by"),
     "shelter_status": ("note", "reported_by"),
     "incidents": ("members",),
+    # official warnings are public, but not where the HQ fetched them from (feed and message
+    # addresses, maybe an internal mirror) nor the raw messages and fetch errors
+    "warnings": ("message_id", "feed", "url", "raw_xml", "error"),
 }
 SUPPRESSION_NOTE = {
     "ja": (
-        f"町丁目別の人数（登録・回答・要救助/負傷・未回答）は、{THRESHOLD}人未満を「{SMALL}」、"
+        f"町丁目別の人数（登録・回答・要救助/負傷・フォローで確認・未確認）は、{THRESHOLD}人未満を「{SMALL}」、"
         f"他の欄との差し引きで{THRESHOLD}人未満の欄が分かる欄を「{WITHHELD}」と表示しています。"
     ),
     "en": (
-        "Per-town counts of persons (registered, replied, needing help, not replied) below "
+        "Per-town counts of persons (registered, replied, needing help, reached, unconfirmed) below "
         f"{THRESHOLD} are shown as 「{SMALL}」 ({SMALL_EN}); a count from which such a cell could "
         f"be derived by subtraction is shown as 「{WITHHELD}」 ({WITHHELD_EN})."
     ),
@@ -144,15 +148,11 @@ def withhold_columns(frame: pd.DataFrame, layer: str) -> pd.DataFrame:
 def suppress_counts(
     values: pd.DataFrame, totals: dict[str, int] | None = None
 ) -> tuple[pd.DataFrame, dict]:
-    """Per-town counts of persons as they may be published.
+    """Per-town counts of persons as they may be published (rule 5).
 
-    Primary suppression: a count below :data:`THRESHOLD` becomes :data:`SMALL`. Complementary
-    suppression, repeated until nothing changes: in a row where one of residents / replied /
-    not_replied is hidden, the smallest shown one of the others is hidden too; in a column
-    whose published total would isolate the hidden cells (one hidden cell, or hidden small cells
-    that can only all be ``THRESHOLD - 1``), the smallest shown cell of at least
-    ``2 * THRESHOLD - 2`` (else of at least ``THRESHOLD``) is hidden too. A hidden cell that is
-    not small reads :data:`WITHHELD`.
+    Counts below :data:`THRESHOLD` read :data:`SMALL`; cells hidden so that no small count can
+    be worked out from the rest (rows: :data:`ROW_IDENTITIES`; columns: the published totals)
+    read :data:`WITHHELD` — see :mod:`geodata.export.suppression`.
 
     Parameters
     ----------
@@ -164,58 +164,33 @@ def suppress_counts(
     -------
     (cells, shown_totals) : ``cells`` with the same index and columns, each value an int of at
         least ``THRESHOLD`` or one of the two marks; ``shown_totals`` the totals as published
-        (an int, or :data:`SMALL` when below the threshold).
+        (an int, :data:`SMALL` below the threshold, :data:`WITHHELD` when withheld).
 
     Examples
     --------
-    >>> v = pd.DataFrame({"residents": [5, 9], "replied": [1, 6], "not_replied": [4, 3]})
-    >>> cells, shown = suppress_counts(v, {"residents": 14, "replied": 7, "not_replied": 7})
+    >>> v = pd.DataFrame({"residents": [5, 9], "replied": [1, 6], "unconfirmed": [4, 3]})
+    >>> cells, shown = suppress_counts(v, {"residents": 14, "replied": 7, "unconfirmed": 7})
     >>> cells.to_dict("list")["replied"], shown["replied"]
     (['3人未満', '秘匿'], 7)
     """
     values = values.fillna(0).astype(int)
-    small = values < THRESHOLD
-    hidden = small.copy()
-    totals = dict(totals or {})
-    published = {c: t for c, t in totals.items() if c in values.columns and t >= THRESHOLD}
-    changed = True
-    while changed:
-        changed = False
-        for whole, parts in ROW_IDENTITIES:
-            cols = [c for c in (whole, *parts) if c in values.columns]
-            if len(cols) < 3:
-                continue
-            for i in values.index[hidden.loc[:, cols].sum(axis=1) == 1]:
-                shown = [c for c in cols if not hidden.at[i, c]]
-                hidden.at[i, min(shown, key=lambda c: values.at[i, c])] = True
-                changed = True
-        for col, total in published.items():
-            mask = hidden[col]
-            n = int(mask.sum())
-            if n == 0:
-                continue
-            rest = total - int(values.loc[~mask, col].sum())
-            all_small = bool(small.loc[mask, col].all())
-            if n == 1 or (all_small and rest == (THRESHOLD - 1) * n):
-                pick = _complement(values.loc[~mask, col])
-                if pick is not None:
-                    hidden.at[pick, col] = True
-                    changed = True
+    totals = {c: int(t) for c, t in (totals or {}).items()}
+    hidden, hidden_totals, blank = suppress(
+        values, {c: t for c, t in totals.items() if c in values.columns}, ROW_IDENTITIES,
+        threshold=THRESHOLD, keep=("needs_help", "unconfirmed"),
+    )  # fmt: skip
     cells = values.astype(object)
     for col in values.columns:
         cells.loc[hidden[col], col] = WITHHELD
-        cells.loc[small[col], col] = SMALL
-    shown_totals = {c: (SMALL if 0 < t < THRESHOLD else t) for c, t in totals.items()}
+        if not blank:  # a blank table hides small and large cells under one mark
+            cells.loc[values[col] < THRESHOLD, col] = SMALL
+    shown_totals = {
+        c: (SMALL if t < THRESHOLD else WITHHELD)
+        if c in hidden_totals
+        else (SMALL if 0 < t < THRESHOLD else t)
+        for c, t in totals.items()
+    }
     return cells, shown_totals
-
-
-def _complement(shown: pd.Series):
-    """The index of the cell to hide with a lone hidden one (None when nothing is shown)."""
-    for low in (2 * THRESHOLD - 2, THRESHOLD):
-        candidates = shown[shown >= low]
-        if len(candidates):
-            return candidates.sort_values(kind="stable").index[0]
-    return None
 
 
 def check_counts(frame: pd.DataFrame) -> None:
@@ -314,28 +289,29 @@ class PublicView:
         """The current status of each shelter, staff notes and names withheld."""
         return withhold_columns(self._store.current_shelter_status(), "shelter_status")
 
-    def town_counts(self, towns: gpd.GeoDataFrame, *, since=None, until=None):
+    def town_counts(self, towns: gpd.GeoDataFrame, *, since=None, until=None, as_of=None):
         """Per-town counts of residents as they may be published, and the city totals.
 
         Parameters
         ----------
         towns : the town polygons the counts are given for.
-        since, until : the window of safety replies counted (``since`` <= replied_at < ``until``).
+        since, until : the window of safety replies and follow-ups counted (``since`` <= t <
+            ``until``).
+        as_of : the time the states are taken at (see :func:`geodata.safety.resident_states`).
 
         Returns
         -------
         (towns, totals) : ``towns`` with :data:`PERSON_COUNTS` suppressed by
             :func:`suppress_counts`; ``totals`` the KPI totals (roster_total, replied, needs_help,
-            not_replied) as published.
+            reached, unconfirmed) as published.
         """
         from geodata.export.situation import safety_counts  # situation builds on this module
 
-        roster = self._store.read("roster", columns=["resident_id", "town_code"])
-        replies = self._store.read(
-            "safety_replies", since=since, until=until,
-            columns=["resident_id", "status", "replied_at"],
+        window = {"since": since, "until": until}
+        counted, _, totals = safety_counts(
+            self._store.read("roster"), self._store.read("safety_replies", **window),
+            self._store.read("follow_ups", **window), towns, public=True, as_of=as_of,
         )  # fmt: skip
-        counted, _, totals = safety_counts(roster, replies, towns, public=True)
         by_column = {c: totals[k] for c, k in TOTAL_KEYS.items()}
         cells, shown = suppress_counts(counted[list(PERSON_COUNTS)], by_column)
         out = counted.drop(columns=list(PERSON_COUNTS))

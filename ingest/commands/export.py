@@ -4,7 +4,8 @@ Kinds:
 
 - ``situation-map`` — the 状況図 as A3 PDF and/or 300 dpi PNG (``--format pdf,png``);
 - ``layer NAME`` — one layer as geojson, gpkg, kml, csv or csv-sjis, with filters;
-- ``visit-list`` — the non-responder visit list (A4 PDF, internal only, audit-logged);
+- ``visit-list`` — the visit list of :mod:`geodata.safety` (A4 PDF, internal only, audit-logged):
+  the safety page's list, ``--as-of`` a past time;
 - ``shelters-opendata`` — shelter status in the 自治体標準オープンデータセット columns (csv / csv-sjis);
 - ``cap`` — one CAP 1.2 XML message per shelter status update (``--since`` for a scheduler).
 
@@ -117,7 +118,7 @@ def _export(store, args) -> tuple[list, dict]:
         if args.public:
             raise ValueError("the visit list holds personal data: there is no public version")
         result = visit_list_pdf(store, as_of=args.as_of, who=args.who)
-        return [result], {"towns": result.info["towns"], "pages": result.info["pages"]}
+        return [result], {k: result.info[k] for k in ("towns", "urgent", "pages")}
     if args.kind == "shelters-opendata":
         from geodata.export.opendata import shelters_opendata_csv
 

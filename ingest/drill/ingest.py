@@ -2,7 +2,8 @@
 
 :func:`ingest_drill` writes the drill's payloads (:func:`ingest.drill.scenario.write_payloads`), serves
 the Mastodon and Bluesky pages from a local HTTP server that answers like the real APIs
-(``min_id``/``max_id`` + ``Link`` headers; ``searchPosts`` cursors and ``since``), and runs
+(``min_id``/``max_id`` + ``Link`` headers; ``searchPosts`` cursors and ``since``) and JMA's
+feed and data folders (the official warnings of ingest/drill/jma.py), and runs
 every source class over them with :func:`ingest.runner.run_all` — the same code path as
 ``python -m ingest run``, so the demo exercises geocoding, classification, dedupe, incidents,
 roster matching and cursor handling.
@@ -25,12 +26,15 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from geodata.http import make_session
+from ingest.drill import jma as drill_jma
 from ingest.runner import run_all
 from ingest.sources.bluesky import BlueskySource
 from ingest.sources.field_reports import FieldReportSource
+from ingest.sources.jma import JmaSource
 from ingest.sources.line import LineSpoolSource
 from ingest.sources.mastodon import MastodonSource
 from ingest.sources.posts_file import PostsFileSource
+from ingest.sources.river_levels import RiverLevelSource
 from ingest.sources.roster import RosterCsvSource
 from ingest.sources.shelter_status import ShelterStatusSource
 
@@ -70,6 +74,8 @@ class _APIHandler(BaseHTTPRequestHandler):
             self._mastodon(url.path, args)
         elif url.path == "/xrpc/app.bsky.feed.searchPosts":
             self._bluesky(args)
+        elif url.path.startswith(("/developer/xml/feed/", "/developer/xml/data/")):
+            self._jma(url.path)
         else:
             self.send_error(404)
 
@@ -108,6 +114,20 @@ class _APIHandler(BaseHTTPRequestHandler):
             body += f',"cursor":"{stop}"'
         self._send((body + "}").encode())
 
+    def _jma(self, path: str) -> None:
+        """JMA's feed and data folders (ingest/drill/jma.py wrote them)."""
+        folder, _, name = path.removeprefix("/developer/xml/").partition("/")
+        file = self.server.jma_dir / folder / name
+        if "/" in name or not name.endswith(".xml") or not file.is_file():
+            self.send_error(404)
+            return
+        data = file.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def log_message(self, fmt, *args):
         pass
 
@@ -128,6 +148,7 @@ class DrillAPIServer(ThreadingHTTPServer):
         self.status_json = [json.dumps(s, ensure_ascii=False) for s in statuses]
         self.post_times = [v["record"]["createdAt"] for v in posts]
         self.post_json = [json.dumps(v, ensure_ascii=False) for v in posts]
+        self.jma_dir = out / "jma"
         super().__init__(("127.0.0.1", 0), _APIHandler)
 
     @property
@@ -154,6 +175,22 @@ def drill_sources(payload_dir: Path | str, api_url: str) -> list:
         PostsFileSource(f"{PREFIX}posts-file", path=str(out / "posts.jsonl"), **kw),
         LineSpoolSource(f"{PREFIX}line", spool_dir=str(out / "line"), lag_seconds=0, **kw),
         FieldReportSource(f"{PREFIX}field-reports", path=str(out / "field_reports.csv"), **kw),
+        JmaSource(
+            f"{PREFIX}jma",
+            base_url=f"{api_url}/developer/xml/feed/",
+            feeds=["extra_l.xml"],
+            municipality=drill_jma.CITY_CODE,
+            region_codes=[drill_jma.REGION],
+            rivers=[drill_jma.RIVER],
+            prefecture="東京都",
+            **kw,
+        ),
+        RiverLevelSource(
+            f"{PREFIX}river-levels",
+            path=str(out / "river" / "ishihara.dat"),
+            stations=[drill_jma.STATION],
+            **kw,
+        ),
     ]
 
 
