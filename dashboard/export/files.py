@@ -173,10 +173,11 @@ def visit_list_file(store, user: User, fmt: str = "pdf") -> bytes:
     return export(store, who=user.username).data
 
 
-def opendata_file(store, encoding: str, user: User) -> bytes:
-    """The shelter open-data CSV (public: no personal data)."""
+def opendata_file(store, dataset: str, encoding: str, user: User) -> bytes:
+    """One shelter open-data CSV (``dataset``: see :data:`geodata.export.opendata.DATASETS`;
+    public: no personal data)."""
     user = check(store, user, public=True)
-    return shelters_opendata_csv(store, encoding=encoding, who=user.username).data
+    return shelters_opendata_csv(store, dataset=dataset, encoding=encoding, who=user.username).data
 
 
 def cap_file(store, window: str, user: User) -> bytes:

@@ -239,8 +239,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "export.opendata.title": {"ja": "避難所オープンデータ（CSV）", "en": "Shelter open data (CSV)"},
     "export.opendata.caption": {
-        "ja": "自治体標準オープンデータセットの列に開設状況・避難者数・時点を加えたCSV。",
-        "en": "The standard open-data shelter columns plus status, evacuees and time.",
+        "ja": "指定緊急避難場所一覧（自治体標準オープンデータセットの列）と指定避難所一覧（受入対象者・"
+        "福祉避難所つき）に開設状況・避難者数・時点を加えたCSV。報告のない避難所は「報告なし」。",
+        "en": "Emergency evacuation sites (standard open-data columns) and designated shelters "
+        "(with who they take, welfare shelters marked), plus status, evacuees and time; "
+        "shelters without a report say so.",
     },
     "export.cap.title": {"ja": "CAP 1.2 メッセージ（XML）", "en": "CAP 1.2 messages (XML)"},
     "export.cap.caption": {

@@ -51,6 +51,7 @@ from geodata.export.notes import FileNotes
 from geodata.export.situation import safety_counts
 from geodata.geometry import rfc7946_rings
 from geodata.schema import BOOL, FLOAT, INT, JSON, LAYERS, STORE_CRS, TIME
+from geodata.shelters import EXPORT_COLUMNS, status_at
 
 FORMATS: dict[str, tuple[str, str]] = {
     "geojson": ("application/geo+json", "geojson"),
@@ -105,7 +106,10 @@ def read_layer(
         frame = _town_counts(source, since=since, until=until, bbox=bbox, where=where)
         return frame, layer
     where = typed_where(where, layer)
-    return source.read(layer, since=since, until=until, bbox=bbox, where=where), layer
+    frame = source.read(layer, since=since, until=until, bbox=bbox, where=where)
+    if layer == "shelters":  # with the status the HQ has for them now (geodata.shelters)
+        frame = _with_status(source, frame)
+    return frame, layer
 
 
 def _town_counts(source, *, since, until, bbox, where) -> gpd.GeoDataFrame:
@@ -129,6 +133,13 @@ def _town_counts(source, *, since, until, bbox, where) -> gpd.GeoDataFrame:
         codes = where["town_code"]
         counted = counted[counted["town_code"].isin(codes if isinstance(codes, list) else [codes])]
     return counted.reset_index(drop=True)
+
+
+def _with_status(store, shelters: pd.DataFrame) -> pd.DataFrame:
+    """開設状況, 避難者数, 世帯数 and the report time of each shelter's current report (at the
+    export); None where a shelter has no report."""
+    out = status_at(store, shelters=shelters)
+    return out[[*shelters.columns, *EXPORT_COLUMNS]]
 
 
 def typed_where(where: dict | None, layer: str) -> dict | None:

@@ -98,7 +98,7 @@ LAYER_LABELS: dict[str, dict[str, str]] = {
     "roster": {"name": "氏名", "kana": "氏名カナ", "address": "住所"},
     "towns": {"name": "町丁目名"},
     "safety_by_town": {"name": "町丁目名"},
-    "shelters": {"name": "避難所名"},
+    "shelters": {"name": "避難所名", "status": "開設状況"},
     "shelter_status": {"households": "避難世帯数"},
 }
 

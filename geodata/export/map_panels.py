@@ -22,6 +22,7 @@ from geodata.export.map_style import (
     public_classes,
 )
 from geodata.export.situation import Situation
+from geodata.shelters import OPEN, occupancy_rate
 
 _HEAD = {"fontsize": 12, "fontweight": "bold", "va": "center"}
 _TEXT = {"fontsize": 10.5, "va": "center"}
@@ -92,12 +93,12 @@ def draw_legend(ax, s: Situation) -> None:
                    edgecolors="white", linewidths=0.7)  # fmt: skip
         ax.text(x + 0.07, y, category, **_TEXT)
     y -= step * 1.5
-    ax.scatter([x + 0.03], [y], marker="s", s=90, c=SHELTER_STYLE["開設"]["color"],
-               edgecolors=SHELTER_STYLE["開設"]["edge"])  # fmt: skip
+    ax.scatter([x + 0.03], [y], marker="s", s=90, c=SHELTER_STYLE[OPEN]["color"],
+               edgecolors=SHELTER_STYLE[OPEN]["edge"])  # fmt: skip
     ax.text(x + 0.07, y + 0.012, "〇〇小学校", fontsize=9, fontweight="bold", va="bottom",
-            color=SHELTER_STYLE["開設"]["text"])  # fmt: skip
+            color=SHELTER_STYLE[OPEN]["text"])  # fmt: skip
     ax.text(x + 0.07, y - 0.012, "120/500人", fontsize=9, fontweight="bold", va="top",
-            color=SHELTER_STYLE["開設"]["text"])  # fmt: skip
+            color=SHELTER_STYLE[OPEN]["text"])  # fmt: skip
     ax.text(x + 0.02, y - 0.105, "避難者数／収容人数\n（約：収容人数は推計値）", fontsize=9,
             va="center", linespacing=1.3)  # fmt: skip
 
@@ -106,7 +107,8 @@ def draw_kpis(ax, s: Situation) -> None:
     """The KPI table: shelters, evacuees, roster replies, reports by category."""
     _frame(ax, "主要指標")
     k = s.kpis
-    rate = f"（{k['evacuees'] / k['capacity']:.0%}）" if k["capacity"] else ""
+    rate = occupancy_rate(k["evacuees"], k["capacity"])
+    rate = f"（{rate:.0%}）" if rate is not None else ""
     rows: list[tuple[str, str, str]] = [
         ("head", "避難所", ""),
         ("row", "開設中（うち満員）", f"{k['shelters_open']}か所（{k['shelters_full']}）／{k['shelters_total']}か所"),

@@ -18,8 +18,9 @@ from geodata import safety
 from geodata.export.common import municipality, parse_time
 from geodata.export.public import PublicView
 from geodata.schema import CATEGORIES, STORE_CRS, now_utc
+from geodata.shelters import status_at
+from geodata.shelters import summary as shelter_summary
 
-OPEN_STATUSES = ("開設", "満員")
 # Posts shown on the internal map (not dismissed) and on the public one (checked by staff).
 INTERNAL_TRIAGE = ("new", "verified", "handled")
 PUBLIC_TRIAGE = ("verified", "handled")
@@ -39,7 +40,8 @@ class Situation:
         of at least 3 or a mark, 3人未満 / 秘匿).
     boundary : the municipal boundary (may be empty).
     hazard_areas : hazard polygons.
-    shelters : shelter points with ``status``, ``evacuees``, ``capacity``, ``reported_at``.
+    shelters : shelter points with ``status`` (None: no report), ``evacuees``, ``capacity``,
+        ``reported_at`` (:func:`geodata.shelters.status_at`).
     reports : damage reports as points: ``category``, ``kind`` (incident / field / post).
     needs_help : internal only: the urgent residents of :mod:`geodata.safety` (newest reply
         要救助 or 負傷, nobody has reached them since) with ``no`` (their number on the visit
@@ -100,7 +102,7 @@ def collect_situation(
         mine = towns["city_code"].astype(str).str[:5] == code
         towns = towns[mine] if mine.any() else towns
     towns = towns.reset_index(drop=True)
-    shelters = shelter_status_at(source, as_of_ts if as_of is not None else None)
+    shelters = status_at(source, as_of_ts if as_of is not None else None)
     if public:
         town_counts, counts = source.town_counts(towns, until=until, as_of=as_of_ts)
         needs = nobody()
@@ -127,24 +129,6 @@ def collect_situation(
     )
     situation.kpis = kpis(situation, counts)
     return situation
-
-
-def shelter_status_at(store, as_of=None) -> gpd.GeoDataFrame:
-    """Shelters with their status at ``as_of`` (None: the current status).
-
-    Shelters without any status record count as 未開設 with 0 evacuees.
-    """
-    shelters = store.read("shelters")
-    if as_of is None:
-        status = store.current_shelter_status()
-    else:
-        history = store.read("shelter_status", until=as_of + pd.Timedelta(microseconds=1))
-        status = history.sort_values("version").drop_duplicates("shelter_id", keep="last")
-    cols = ["shelter_id", "status", "evacuees", "households", "needs", "reported_at", "version"]
-    merged = shelters.merge(status[cols], on="shelter_id", how="left")
-    merged["status"] = merged["status"].fillna("未開設")
-    merged["evacuees"] = merged["evacuees"].astype("Int64").fillna(0)
-    return gpd.GeoDataFrame(merged, geometry="geometry", crs=STORE_CRS)
 
 
 def nobody() -> gpd.GeoDataFrame:
@@ -264,15 +248,14 @@ def kpis(situation: Situation, safety: dict) -> dict:
     reports_total and reports_by_category (category -> count, in the order of
     :data:`geodata.schema.CATEGORIES`).
     """
-    shelters = situation.shelters
-    is_open = shelters["status"].isin(OPEN_STATUSES)
+    shelters = shelter_summary(situation.shelters)
     by_cat = situation.reports["category"].value_counts()
     return {
-        "shelters_total": int(len(shelters)),
-        "shelters_open": int(is_open.sum()),
-        "shelters_full": int((shelters["status"] == "満員").sum()),
-        "evacuees": int(shelters.loc[is_open, "evacuees"].fillna(0).sum()),
-        "capacity": int(shelters.loc[is_open, "capacity"].fillna(0).sum()),
+        "shelters_total": shelters["shelters"],
+        "shelters_open": shelters["open"],
+        "shelters_full": shelters["full"],
+        "evacuees": shelters["evacuees"],
+        "capacity": shelters["capacity"],
         **safety,
         "reports_total": int(len(situation.reports)),
         "reports_by_category": {c: int(by_cat[c]) for c in CATEGORIES if c in by_cat.index},

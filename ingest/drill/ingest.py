@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from geodata.http import make_session
 from ingest.drill import jma as drill_jma
+from ingest.drill.load import stored_shelter_history
 from ingest.runner import run_all
 from ingest.sources.bluesky import BlueskySource
 from ingest.sources.field_reports import FieldReportSource
@@ -208,7 +209,10 @@ def ingest_drill(drill, store, out_dir: str | Path | None = None) -> dict[str, d
     -------
     {layer: {"inserted", "updated", "unchanged", "rejected"}} summed over the sources, plus
     ``"sources"``: every source's run summary. Stored cursors are ignored (the drill is a
-    replayed data set), so a second call with the same drill reports only ``unchanged``.
+    replayed data set), so a second call with the same drill reports only ``unchanged``. When
+    the store already holds the drill's shelter history, the shelter source is not run again
+    (:func:`ingest.drill.load.stored_shelter_history`): a drill at a later anchor moves the
+    keyed layers in time but appends no second history.
 
     Raises
     ------
@@ -216,14 +220,19 @@ def ingest_drill(drill, store, out_dir: str | Path | None = None) -> dict[str, d
     """
     from ingest.drill.scenario import write_payloads
 
+    shelter_source = f"{PREFIX}shelter-status"
+    loaded = stored_shelter_history(store, [shelter_source])
     with tempfile.TemporaryDirectory(prefix="drill-") as tmp:
         out = Path(out_dir) if out_dir else Path(tmp)
         write_payloads(drill, out)
         server = DrillAPIServer(out)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
         thread.start()
+        sources = drill_sources(out, server.url)
+        if loaded:
+            sources = [s for s in sources if s.name != shelter_source]
         try:
-            results = run_all(store, drill_sources(out, server.url), from_start=True)
+            results = run_all(store, sources, from_start=True)
         finally:
             server.shutdown()
             thread.join()
@@ -238,4 +247,6 @@ def ingest_drill(drill, store, out_dir: str | Path | None = None) -> dict[str, d
                                                            "rejected"), 0))  # fmt: skip
         for key in acc:
             acc[key] += int(r.get(key) or 0)
+    if loaded:
+        layers["shelter_status"] = {"inserted": 0, "updated": 0, "unchanged": loaded, "rejected": 0}
     return {**layers, "sources": results}
