@@ -5,14 +5,12 @@ import streamlit as st
 from dashboard import auth, data, sessions_admin, widgets
 from dashboard.i18n import t
 
-auth.require("admin")
-url = data.db_url()
+auth.require_page(__file__)
 st.subheader(t("admin.title"))
-try:
-    version = data.data_version(url)
-except Exception as exc:
-    widgets.store_error(url, exc)
+opened = widgets.open_store()
+if opened is None:
     st.stop()
+url, version = opened.url, opened.version
 
 st.caption(
     t("admin.store", url=widgets.redact_url(url)) + " · " + t("admin.data_version", version=version)

@@ -6,7 +6,7 @@ from dashboard import auth
 from dashboard.i18n import t
 from dashboard.reports import view as reports_view
 
-auth.require("reports")
+auth.require_page(__file__)
 ctx = reports_view.context()
 if ctx is None:
     st.stop()

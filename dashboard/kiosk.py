@@ -4,7 +4,8 @@
 sidebar (:func:`dashboard.widgets.apply_kiosk_style`). Pages use this module to:
 
 - :func:`live` — run the part of a page that shows data as a fragment re-run every
-  ``BOSAI_REFRESH_SECONDS``: no page reload, no login lost, only that part is redrawn;
+  ``BOSAI_REFRESH_SECONDS``: no page reload, no login lost, only that part is redrawn (every
+  page refreshes through it);
 - :func:`live_map` — show a map whose live layers change while the map itself (and the view
   someone panned or zoomed to) stays (see :mod:`dashboard.shelters.map`);
 - :func:`mask` — on the wall screen, frames are masked as for a *viewer*, whoever logged in;
@@ -63,17 +64,18 @@ def style() -> None:
 def live(body: Callable[[], None], page: str) -> None:
     """Run ``body``; on the wall screen as a fragment re-run every ``BOSAI_REFRESH_SECONDS``.
 
-    Only the fragment is redrawn: the page is not reloaded, so the session (and its login)
-    stays, and widgets outside the fragment keep their state. A fragment rerun does not run the
-    frame's login gate, so every rerun checks again that the account may still view ``page``
-    (a disabled account or an expired session stops the screen at the next refresh).
+    The one wall-screen refresh of every page. Only the fragment is redrawn: the page is not
+    reloaded, so the session (and its login) stays, and widgets outside the fragment keep their
+    state. A fragment rerun does not run the frame's login gate, so every rerun checks again
+    that the account may still view ``page`` (the page's script, ``__file__``, or its key; a
+    disabled account or an expired session stops the screen at the next refresh).
     """
     if not enabled():
         body()
         return
 
     def checked() -> None:
-        auth.require(page)
+        auth.require_page(page)
         body()
 
     st.fragment(run_every=settings.refresh_seconds())(checked)()

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import auth, data, settings
+from dashboard import auth, data, settings, widgets
 from dashboard.i18n import current_lang, t
 from dashboard.reports import cards as reports_feed
 from dashboard.reports import feed as reports
@@ -59,15 +59,11 @@ class Context:
 
 def context() -> Context | None:
     """The store, towns and permissions; None (with the reason on screen) when unreachable."""
-    url = data.db_url()
-    try:
-        store = data.get_store(url)
-        towns_version = store.data_version("towns")
-    except Exception as exc:  # noqa: BLE001 - the HQ screen shows the reason, not a traceback
-        from dashboard import widgets
-
-        widgets.store_error(url, exc)
+    opened = widgets.open_store()
+    if opened is None:
         return None
+    url, store = opened.url, opened.store
+    towns_version = store.data_version("towns")
     code = data.municipality_code()
     towns = data.load_towns(url, code, towns_version)
     boundaries = data.load_layer(

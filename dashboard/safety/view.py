@@ -61,14 +61,12 @@ def context() -> Context | None:
     The roster and replies themselves are read only by the cached derivations of
     :mod:`dashboard.safety.data`, so a rerun does not copy them out of the cache.
     """
-    url = data.db_url()
-    try:
-        store = data.get_store(url)
-        key = safety_data.versions(store)
-        versions = {layer: store.data_version(layer) for layer in ("towns", "boundaries")}
-    except Exception as exc:  # noqa: BLE001 - the HQ screen shows the reason, not a traceback
-        widgets.store_error(url, exc)
+    opened = widgets.open_store()
+    if opened is None:
         return None
+    url, store = opened.url, opened.store
+    key = safety_data.versions(store)
+    versions = {layer: store.data_version(layer) for layer in ("towns", "boundaries")}
     code = data.municipality_code()
     user = auth.current_user()
     return Context(

@@ -32,13 +32,12 @@ class Board:
     board: pd.DataFrame  # shelters.board(...)
 
 
-def load(url: str) -> Board | None:
+def load(url: str | None = None) -> Board | None:
     """Read the store (cached by data version); None after showing why it cannot."""
-    try:
-        version = data.data_version(url)
-    except Exception as exc:  # the HQ screen shows the reason, not a traceback
-        widgets.store_error(url, exc)
+    opened = widgets.open_store(url)
+    if opened is None:
         return None
+    url, version = opened.url, opened.version
     ref = data.reference_layers(url, version)
     if ref.shelters.empty:
         st.info(t("shelters.empty", command=widgets.reference_command(data.municipality_code())))
