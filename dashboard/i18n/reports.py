@@ -281,7 +281,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "reports.kpi.urgent": {"ja": "緊急以上", "en": "Urgent or worse"},
     "reports.kpi.new": {"ja": "未処理", "en": "New"},
     "reports.kpi.unlocated": {"ja": "位置不明", "en": "Not located"},
-    "reports.kpi.incidents": {"ja": "事案", "en": "Incidents"},
+    "reports.kpi.incidents": {"ja": "被害報告（{window}）", "en": "Damage reports ({window})"},
+    "reports.kpi.incidents_help": {
+        "ja": "事案（同じ場所・同じ被害の投稿・救助要請・現地調査をまとめたもの）のうち、期間内に"
+        "報告があったもの。状況図の被害報告と同じ数え方です（同じ期間なら同じ件数）。",
+        "en": "Incidents (posts, rescue replies and field reports about one place and thing, "
+        "merged) reported in the window. Counted as the situation map counts its damage reports "
+        "(the same window gives the same number).",
+    },
     "reports.tab.posts": {"ja": "投稿（{n}件）", "en": "Posts ({n})"},
     "reports.tab.incidents": {"ja": "事案（{n}件）", "en": "Incidents ({n})"},
     "reports.select_page": {"ja": "ページ全体を選択", "en": "Select the page"},

@@ -17,8 +17,9 @@ from streamlit_folium import st_folium
 from dashboard import auth, data, settings, widgets
 from dashboard.i18n import current_lang, t
 from dashboard.reports import cards as reports_feed
-from dashboard.reports import feed as reports
+from dashboard.reports import feed as cached
 from dashboard.reports import map as reports_map
+from geodata import feed as reports
 from geodata.access import accounts
 from geodata.access.roles import Forbidden
 from geodata.schema import CATEGORIES, TRIAGE_STATES, now_utc
@@ -159,22 +160,28 @@ def load_feed(ctx: Context, filters: reports.Filters) -> reports.FeedView:
     """The cached feed for ``filters`` (recomputed when posts change, at most once a minute)."""
     minute = pd.Timestamp(now_utc()).floor("min").isoformat()
     bounds = tuple(float(v) for v in ctx.towns.total_bounds) if len(ctx.towns) else None
-    version = reports.posts_version(ctx.url)
-    return reports.feed_view(ctx.url, version, filters, minute, bounds)
+    version = cached.posts_version(ctx.url)
+    return cached.feed_view(ctx.url, version, filters, minute, bounds)
 
 
 def load_incidents(ctx: Context, filters: reports.Filters) -> gpd.GeoDataFrame:
+    """The damage reports of the filters (window, categories, urgencies, towns), ordered."""
     version = ctx.store.data_version("incidents")
     incidents = data.load_layer(ctx.url, "incidents", None, version)
     return reports.filter_incidents(incidents, filters)
 
 
-def kpi_row(ctx: Context, view: reports.FeedView, incidents: gpd.GeoDataFrame) -> None:
+def kpi_row(ctx: Context, view: reports.FeedView, incidents: gpd.GeoDataFrame, window: str) -> None:
+    """The feed's counts and its damage reports (:func:`geodata.feed.damage_reports`)."""
     lang = ctx.lang
     cols = st.columns(6)
     for col, key in zip(cols, ("posts", "critical", "urgent", "new", "unlocated"), strict=False):
         col.metric(t(f"reports.kpi.{key}", lang=lang), f"{view.kpis[key]:,}")
-    cols[5].metric(t("reports.kpi.incidents", lang=lang), f"{len(incidents):,}")
+    cols[5].metric(
+        t("reports.kpi.incidents", lang=lang, window=t(f"reports.window.{window}", lang=lang)),
+        f"{len(incidents):,}",
+        help=t("reports.kpi.incidents_help", lang=lang),
+    )
 
 
 # -- the feed ----------------------------------------------------------------------------------
