@@ -119,9 +119,9 @@ def kpi_row(
     population = pd.to_numeric(towns.get("population"), errors="coerce").sum()
     cols = st.columns(5)
     cols[0].metric(t("kpi.towns"), f"{len(towns):,}")
-    cols[1].metric(t("kpi.population"), f"{int(population):,}")
+    cols[1].metric(t("measure.population"), f"{int(population):,}")
     cols[2].metric(t("kpi.shelters_open"), f"{counts['open']:,} / {counts['shelters']:,}")
-    cols[3].metric(t("kpi.evacuees"), f"{counts['evacuees']:,}")
+    cols[3].metric(t("measure.evacuees"), f"{counts['evacuees']:,}")
     cols[4].metric(t("kpi.hazard_areas"), f"{len(hazard):,}")
 
 

@@ -132,7 +132,7 @@ def layer_section(user: User, lang: str, names: dict[str, str]) -> None:
             t("reports.filter.triage", lang=lang),
             options=list(TRIAGE_STATES),
             selection_mode="multi",
-            format_func=lambda s: t(f"reports.triage.{s}", lang=lang),
+            format_func=lambda s: t(f"triage.{s}", lang=lang),
             key="export_layer_triage",
         )
     req = export_page.LayerRequest(

@@ -189,7 +189,7 @@ def towns_layer(
         value = _num(row.get(measure)) if measure else None
         label = (
             f"<b>{_E(str(row.get('name') or ''))}</b><br>"
-            f"{_E(t('map.population', lang=lang))}: {_fmt_int(row.get('population'))}<br>"
+            f"{_E(t('measure.population', lang=lang))}: {_fmt_int(row.get('population'))}<br>"
             f"{_E(t('map.households', lang=lang))}: {_fmt_int(row.get('households'))}"
         )
         if measure and measure not in ("population", "households"):
@@ -324,8 +324,10 @@ def shelters_layer(
         kind = row.get("kind")
         lines = [f"<b>{_E(str(row.get('name') or ''))}</b>"]
         if kind:
-            lines.append(_E(t(f"map.shelter.kind.{kind}", lang=lang)))
-        status_text = t(f"status.{st}", lang=lang) if st else t("map.shelter.no_report", lang=lang)
+            lines.append(_E(t(f"shelter_kind.{kind}", lang=lang)))
+        status_text = (
+            t(f"shelter_status.{st}", lang=lang) if st else t("map.shelter.no_report", lang=lang)
+        )
         lines.append(f"{_E(t('map.shelter.status', lang=lang))}: {_E(status_text)}")
         capacity = _num(row.get("capacity"))
         if is_open(st):
@@ -340,11 +342,11 @@ def shelters_layer(
                 else ""
             )
             lines.append(
-                f"{_E(t('map.shelter.capacity', lang=lang))}: "
+                f"{_E(t('measure.capacity', lang=lang))}: "
                 f"{_E(t('map.persons', lang=lang, n=_fmt_int(capacity)))}{_E(est)}"
             )
             if is_open(st) and rate is not None:
-                lines.append(f"{_E(t('map.shelter.occupancy', lang=lang))}: {rate:.0%}")
+                lines.append(f"{_E(t('measure.occupancy', lang=lang))}: {rate:.0%}")
         if row.get("address"):
             lines.append(_E(str(row["address"])))
         evacuees = _num(row.get("evacuees"))
@@ -415,9 +417,9 @@ def shelter_legend(lang: str = "ja") -> Legend:
     ]
     rows += [
         (SHELTER_COLOURS["unknown"], "#333333", t("legend.occupancy.unknown", lang=lang)),
-        (SHELTER_COLOURS[FULL], "#333333", t("legend.full", lang=lang)),
+        (SHELTER_COLOURS[FULL], "#333333", t("shelter_status.満員", lang=lang)),
         (SHELTER_COLOURS[NOT_OPEN], "#333333", t("legend.not_open", lang=lang)),
-        (SHELTER_COLOURS[CLOSED], "#555555", t("legend.closed", lang=lang)),
+        (SHELTER_COLOURS[CLOSED], "#555555", t("shelter_status.閉鎖", lang=lang)),
         (HAZARD_COLOUR, HAZARD_COLOUR, t("legend.hazard", lang=lang)),
     ]
     return Legend(t("legend.shelters", lang=lang), rows)

@@ -121,7 +121,7 @@ def post_card_html(
     state = row.get("triage") if not _missing(row.get("triage")) else "new"
     meta = [
         f"{_E(t('reports.card.place', lang=lang))}: {_E(place_text(row, lang, towns))}",
-        f'<span class="state {_E(state)}">{_E(t(f"reports.triage.{state}", lang=lang))}</span>',
+        f'<span class="state {_E(state)}">{_E(t(f"triage.{state}", lang=lang))}</span>',
     ]
     if not _missing(row.get("assigned_to")):
         meta.append(_E(t("reports.card.assigned", lang=lang, name=str(row["assigned_to"]))))

@@ -79,7 +79,7 @@ def clip(text, limit: int) -> str:
 
 def category_label(category: str, lang: str = "ja") -> str:
     """A damage category in the UI language."""
-    return t(f"reports.category.{category}", lang=lang)
+    return t(f"category.{category}", lang=lang)
 
 
 def hex_layer(hexes: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:

@@ -20,6 +20,7 @@ from dashboard.reports import cards as reports_feed
 from dashboard.reports import feed as cached
 from dashboard.reports import map as reports_map
 from geodata import feed as reports
+from geodata import vocab
 from geodata.access import accounts
 from geodata.access.roles import Forbidden
 from geodata.schema import CATEGORIES, TRIAGE_STATES, now_utc
@@ -113,7 +114,7 @@ def filter_bar(ctx: Context) -> reports.Filters:
         t("reports.filter.triage", lang=lang),
         options=list(TRIAGE_STATES),
         selection_mode="multi",
-        format_func=lambda s: t(f"reports.triage.{s}", lang=lang),
+        format_func=lambda s: t(f"triage.{s}", lang=lang),
         default=list(reports.DEFAULT_TRIAGE),
         key="reports_triage",
     )
@@ -175,8 +176,10 @@ def kpi_row(ctx: Context, view: reports.FeedView, incidents: gpd.GeoDataFrame, w
     """The feed's counts and its damage reports (:func:`geodata.feed.damage_reports`)."""
     lang = ctx.lang
     cols = st.columns(6)
+    labels = {k: f"reports.kpi.{k}" for k in ("posts", "critical", "urgent", "unlocated")}
+    labels["new"] = vocab.TRIAGE_STATES.key("new")  # 未処理: the triage state's own word
     for col, key in zip(cols, ("posts", "critical", "urgent", "new", "unlocated"), strict=False):
-        col.metric(t(f"reports.kpi.{key}", lang=lang), f"{view.kpis[key]:,}")
+        col.metric(t(labels[key], lang=lang), f"{view.kpis[key]:,}")
     cols[5].metric(
         t("reports.kpi.incidents", lang=lang, window=t(f"reports.window.{window}", lang=lang)),
         f"{len(incidents):,}",

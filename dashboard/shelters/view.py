@@ -56,8 +56,8 @@ def kpi_tiles(b: Board) -> None:
     counts = shelters.summary(b.board)
     cols = st.columns(4)
     cols[0].metric(t("shelters.kpi.open"), f"{counts['open']:,} / {counts['shelters']:,}")
-    cols[1].metric(t("shelters.kpi.evacuees"), f"{counts['evacuees']:,}")
-    cols[2].metric(t("shelters.kpi.full"), f"{counts['full']:,}")
+    cols[1].metric(t("measure.evacuees"), f"{counts['evacuees']:,}")
+    cols[2].metric(t("shelter_status.満員"), f"{counts['full']:,}")
     cols[3].metric(t("shelters.kpi.stale"), f"{counts['stale']:,}")
 
 
@@ -69,11 +69,13 @@ def filters(frame: pd.DataFrame) -> pd.DataFrame:
         t("shelters.filter.status"),
         options=list(STATUS_FILTERS),
         selection_mode="multi",
-        format_func=lambda s: t("shelters.status.none") if s == "none" else t(f"status.{s}"),
+        format_func=lambda s: (
+            t("shelters.status.none") if s == "none" else t(f"shelter_status.{s}")
+        ),
         key="shelters_filter_status",
     )
     classes = cols[1].pills(
-        t("shelters.filter.occupancy"),
+        t("measure.occupancy"),
         options=[0, 1, 2, 3],
         selection_mode="multi",
         format_func=lambda c: t(f"shelters.class.{c}"),
