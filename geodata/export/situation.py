@@ -196,10 +196,10 @@ def damage_reports(store, *, since=None, until=None, public: bool) -> gpd.GeoDat
     and texts never enter the situation.
     """
     crs = STORE_CRS
-    if store.count("incidents"):
-        # last_seen >= since in SQL; first_seen < until by the rule (an incident still going on
-        # at ``until`` was known then)
-        stored = store.read("incidents", since=since)
+    # last_seen >= since in SQL; first_seen < until by the rule (an incident still going on at
+    # ``until`` was known then). ``store`` may be a PublicView (no count(): read one row).
+    stored = store.read("incidents", since=since)
+    if len(stored) or len(store.read("incidents", limit=1)):
         incidents = feed.damage_reports(stored, since=since, until=until)
         points = incidents.geometry.representative_point()
         frame = pd.DataFrame({"category": incidents["category"], "kind": "incident"})
