@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Keys that hold the same word as a vocabulary term for another concept (not a second entry
 # of the term): a column of phone numbers, the triage buttons (verbs in English), the 避難所
 # page, layer and name column (the category 避難所 is reports about shelters), the shelter
-# form's field labels (keyed by the form's field names) and the town map's "no colouring" option
-# (なし, the word of a warning status too).
+# form's field labels (keyed by the form's field names), the town map's "no colouring" option
+# (なし, the word of a warning status too) and the hazard_areas layer's name (浸水想定区域, the
+# word of one kind of hazard area too: the layer holds every kind).
 SAME_WORD_OTHER_CONCEPT = {
     "safety.list.col.phone",
     "reports.action.verify",
@@ -35,6 +36,9 @@ SAME_WORD_OTHER_CONCEPT = {
     "field.method.shelter",
     "shelters.field.households",
     "measure.none",
+    "kpi.hazard_areas",
+    "layer.hazard",
+    "export.layer.name.hazard_areas",
 }
 
 
@@ -115,3 +119,23 @@ def test_english_safety_page_shows_statuses_and_follow_ups_in_english(monkeypatc
     at = _safety_page(monkeypatch, world, "ja")
     assert re.fullmatch(r"電話 不在 \d\d:\d\d", [v for v in _cells(at, "last_follow_up") if v][0])
     assert _cells(at, "状況") == ["無事"]
+
+
+def test_hazard_tooltips_name_the_kind_from_its_vocabulary():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from dashboard.maps.layers import hazard_layer
+
+    areas = gpd.GeoDataFrame(
+        {"id": ["a", "b", "c"], "kind": ["flood", "landslide", "meteor"]},
+        geometry=[box(0, 0, 1, 1)] * 3,
+        crs=4326,
+    )
+    for lang, want in [
+        ("ja", ["浸水想定区域", "土砂災害警戒区域", "災害想定区域（meteor）"]),
+        ("en", ["Flood inundation area", "Landslide warning area", "Hazard area (meteor)"]),
+    ]:
+        layer = hazard_layer(areas, lang=lang)
+        labels = [f["properties"]["label"] for f in layer.data["features"]]
+        assert labels == [f"<b>{w}</b>" for w in want]

@@ -58,8 +58,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # map tooltips and legends
     "map.households": {"ja": "世帯", "en": "Households"},
     "map.persons": {"ja": "{n}人", "en": "{n}"},
-    "map.hazard.flood": {"ja": "浸水想定区域", "en": "Flood-hazard area"},
-    "map.hazard.landslide": {"ja": "土砂災害警戒区域", "en": "Landslide-hazard area"},
     "map.hazard.other": {"ja": "災害想定区域（{kind}）", "en": "Hazard area ({kind})"},
     "map.river": {"ja": "河川", "en": "River"},
     "map.rank": {"ja": "ランク", "en": "Rank"},
@@ -75,7 +73,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "legend.occupancy.3": {"ja": "開設 80%以上", "en": "Open ≥80%"},
     "legend.occupancy.unknown": {"ja": "開設（収容人数不明）", "en": "Open (capacity unknown)"},
     "legend.not_open": {"ja": "未開設・報告なし", "en": "Not open / no report"},
-    "legend.hazard": {"ja": "浸水想定区域", "en": "Flood-hazard area"},
     "legend.no_data": {"ja": "データなし", "en": "No data"},
     # attribution of the reference data (kept in Japanese: these are the publishers' own words)
     "attr.towns": {

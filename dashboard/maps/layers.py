@@ -33,6 +33,7 @@ from geodata.shelters import (
     occupancy_rate,
     with_status,
 )
+from geodata.vocab import HAZARD_AREA_KINDS
 
 # Basemaps: key -> (URL template, attribution HTML, max native zoom). "none" = no tile layer.
 _GSI_ATTR = '<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank">{label}</a>'
@@ -254,10 +255,9 @@ def hazard_layer(hazard: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
 
     def props(row: dict) -> dict:
         kind = str(row.get("kind") or "")
-        key = f"map.hazard.{kind}"
         title = (
-            t(key, lang=lang)
-            if key in _HAZARD_KEYS
+            t(HAZARD_AREA_KINDS.key(kind), lang=lang)
+            if kind in HAZARD_AREA_KINDS
             else t("map.hazard.other", lang=lang, kind=kind)
         )
         label = f"<b>{_E(title)}</b>"
@@ -280,9 +280,6 @@ def hazard_layer(hazard: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
         tooltip=_tooltip(),
         attribution=_E(t("attr.hazard", lang=lang)),
     )
-
-
-_HAZARD_KEYS = {"map.hazard.flood", "map.hazard.landslide"}
 
 
 def shelter_colour(status: str | None, occupancy: int | None) -> str:
@@ -420,7 +417,7 @@ def shelter_legend(lang: str = "ja") -> Legend:
         (SHELTER_COLOURS[FULL], "#333333", t("shelter_status.満員", lang=lang)),
         (SHELTER_COLOURS[NOT_OPEN], "#333333", t("legend.not_open", lang=lang)),
         (SHELTER_COLOURS[CLOSED], "#555555", t("shelter_status.閉鎖", lang=lang)),
-        (HAZARD_COLOUR, HAZARD_COLOUR, t("legend.hazard", lang=lang)),
+        (HAZARD_COLOUR, HAZARD_COLOUR, t("layer.hazard", lang=lang)),
     ]
     return Legend(t("legend.shelters", lang=lang), rows)
 
