@@ -113,8 +113,9 @@ def format_summary(summary: dict, indent: int = 0) -> str:
     paths:
       - var/exports/a.pdf
       - var/exports/b.png
-    >>> print(format_summary({"towns": ["a", "b"]}))
+    >>> print(format_summary({"towns": ["a", "b"], "missing": []}))
     towns: a, b
+    missing: -
     """
     pad = "  " * indent
     lines = []
@@ -135,7 +136,7 @@ def format_summary(summary: dict, indent: int = 0) -> str:
                 else:
                     lines.append(f"{pad}  - {item}")
         elif isinstance(value, list | tuple):
-            lines.append(f"{pad}{key}: {', '.join(str(v) for v in value)}")
+            lines.append(f"{pad}{key}: {', '.join(str(v) for v in value) or '-'}")
         elif isinstance(value, dict):
             lines.append(f"{pad}{key}: -")
         else:
