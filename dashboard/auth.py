@@ -261,6 +261,7 @@ def gate() -> User:
         return user
     if st.session_state.pop(_LOGGED_OUT_KEY, False):
         _post_to_server(server.LOGOUT_ROUTE, "")
+    pages.keep_requested_page()
     _login_screen()
     st.stop()
     raise RuntimeError("unreachable")  # st.stop() raises; keeps type checkers honest
