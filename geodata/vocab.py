@@ -249,6 +249,17 @@ RIVER_STAGES = Vocabulary(
 # The alert level a stage corresponds to (レベル１水防団待機水位 … レベル４氾濫危険水位).
 RIVER_STAGE_LEVEL = {"normal": None, "standby": 1, "advisory": 2, "evacuation": 3, "danger": 4}
 
+# The state of an ingest source (geodata/health.py decides which).
+SOURCE_STATES = Vocabulary(
+    "source_state",
+    {
+        "ok": ("正常", "OK"),
+        "stale": ("更新遅延", "Stale"),
+        "failing": ("取得失敗", "Failing"),
+        "backing_off": ("取得待機", "Backing off"),
+    },
+)
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -265,5 +276,6 @@ VOCABULARIES: dict[str, Vocabulary] = {
         WARNING_KINDS,
         WARNING_STATUSES,
         RIVER_STAGES,
+        SOURCE_STATES,
     )
 }
