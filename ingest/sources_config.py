@@ -6,6 +6,8 @@
     poll_seconds = 60       # how often ``run --loop`` runs a source
     timeout_seconds = 20    # HTTP read timeout
     retries = 2             # HTTP retries (429/5xx/connection errors, with backoff)
+    deadline_seconds = 180  # one run's fetch (else BOSAI_SOURCE_DEADLINE_SECONDS)
+    stale_minutes = 15      # no success for longer: shown stale (else BOSAI_SOURCE_STALE_MINUTES)
 
     [[source]]
     name = "mastodon-chofu" # unique; the rows' source and the source_health key
@@ -30,12 +32,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geodata.http import make_session
+from geodata.http import Limits, make_session
 from ingest.base import BaseSource, SourceError
 from ingest.sources import source_class
 
 SECRET_KEYS = ("token", "password", "secret", "channel_secret", "access_token", "api_key")
-COMMON_KEYS = ("name", "type", "enabled", "poll_seconds", "timeout_seconds", "retries")
+COMMON_KEYS = ("name", "type", "enabled", "poll_seconds", "timeout_seconds", "retries",
+               "deadline_seconds", "stale_minutes")  # fmt: skip
 PATH_KEYS = ("path", "spool_dir")
 DEFAULTS = {"timeout_seconds": 20.0, "retries": 2}
 
@@ -146,6 +149,7 @@ def _build(cls, name: str, type_name: str, entry: dict, base_dir: Path, env) -> 
     session = make_session(
         retries=int(entry.get("retries", DEFAULTS["retries"])),
         timeout=(5.0, float(entry.get("timeout_seconds", DEFAULTS["timeout_seconds"]))),
+        limits=Limits.for_sources(),
     )
     try:
         source = cls(name, session=session, **params)
@@ -153,4 +157,7 @@ def _build(cls, name: str, type_name: str, entry: dict, base_dir: Path, env) -> 
         return UnavailableSource(name, type_name, f"bad configuration: {exc}", layer)
     if "poll_seconds" in entry:  # else the source type's own default
         source.poll_seconds = float(entry["poll_seconds"])
+    for key in ("deadline_seconds", "stale_minutes"):  # else the settings
+        if key in entry:
+            setattr(source, key, float(entry[key]))
     return source
