@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import settings
+from dashboard import settings, source_health
 from dashboard.i18n import LANGUAGES, current_lang, t
 from geodata.shelters import summary as shelter_summary
 from geodata.shelters import with_status
@@ -116,9 +116,15 @@ def map_height() -> int:
 
 
 def auto_refresh(body) -> None:
-    """Run ``body``; in wall-screen mode as a fragment that reruns every BOSAI_REFRESH_SECONDS."""
+    """Run ``body``; in wall-screen mode as a fragment that reruns every BOSAI_REFRESH_SECONDS,
+    under the sources' health strip (as :func:`dashboard.kiosk.live`)."""
     if is_kiosk():
-        st.fragment(run_every=settings.refresh_seconds())(body)()
+
+        def wall() -> None:
+            source_health.strip()
+            body()
+
+        st.fragment(run_every=settings.refresh_seconds())(wall)()
     else:
         body()
 
