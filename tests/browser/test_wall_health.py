@@ -15,6 +15,7 @@ import pytest
 
 from geodata.schema import now_utc
 from geodata.store.core import open_store
+from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_shelters import REFRESH_SECONDS, copy_store, open_page, serve
 
 FAILING = "SourceDeadline: the fetch did not finish within the source's deadline of 180 s"
@@ -43,7 +44,7 @@ def _chip(page, source: str):
     return page.locator(".bosai-sources .src", has_text=source)
 
 
-@pytest.mark.parametrize("path", ["/?kiosk=1", "/shelters?kiosk=1"])
+@pytest.mark.parametrize("path", ["/?kiosk=1", "/shelters?kiosk=1"], ids=["overview", "shelters"])
 def test_a_failing_source_is_on_the_wall_screen_legible_and_in_view(browser, wall_app, path):
     page = open_page(browser, wall_app, "viewer", path)
     try:
@@ -58,6 +59,9 @@ def test_a_failing_source_is_on_the_wall_screen_legible_and_in_view(browser, wal
         assert box["y"] >= 0 and box["y"] + box["height"] <= 1080  # on the screen, no scrolling
         colour = failing.evaluate("e => getComputedStyle(e).backgroundColor")
         assert colour == "rgb(183, 28, 28)"  # red behind white type
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        name = "shelters" if path.startswith("/shelters") else "overview"
+        page.screenshot(path=ARTIFACTS / f"wall-health-{name}.png")
     finally:
         page.context.close()
 
