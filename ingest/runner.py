@@ -8,8 +8,8 @@ One batch (:func:`run_source`):
    way (HTTP 500, timeout, malformed JSON, a truncated page) writes nothing. With a deadline
    (``run`` and ``run --loop``: the source's ``deadline_seconds``, else
    ``BOSAI_SOURCE_DEADLINE_SECONDS``) the fetch runs in a thread of its own and is abandoned
-   when the deadline passes: the run fails with :class:`SourceDeadline` and the thread's records
-   are never written;
+   when the deadline passes: the run fails with :class:`ingest.fetching.SourceDeadline` and the
+   thread's records are never written;
 3. ``normalize`` — bad records become rejections, the batch goes on (so does a page cut to the
    ``limit`` it was asked for: ``source.fetch_rejections``);
 4. the layer's enrichment (``Layer.enrich``; posts: geocode with the gazetteer and classify,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -230,3 +231,28 @@ hashtags = ["chofu"]
     assert store.count("field_reports") == 2
     assert upstream.hits["/busy/api/v1/timelines/tag/chofu"] == 1
     store.dispose()
+
+
+def test_docs_state_the_limits_the_tests_check():
+    from geodata.settings import SETTINGS
+
+    doc = (ROOT / "docs/sources.md").read_text("utf-8")
+    table = doc.split("## Limits:", 1)[1].split("\n\n", 2)[2]
+    stated = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        named = re.search(r"`(BOSAI_[A-Z_]+)`", cells[2]) if len(cells) > 3 else None
+        if named:
+            stated[named.group(1)] = re.match(r"[\d,]+", cells[1]).group(0).replace(",", "")
+    defaults = {s.name: s.default for s in SETTINGS if s.name in stated}
+    assert stated == defaults
+    assert set(stated) == {
+        "BOSAI_HTTP_DEADLINE_SECONDS",
+        "BOSAI_HTTP_MAX_BYTES",
+        "BOSAI_RETRY_AFTER_CAP_SECONDS",
+        "BOSAI_SOURCE_DEADLINE_SECONDS",
+        "BOSAI_SOURCE_STALE_MINUTES",
+    }
+    # The reasons quoted in the doc are the ones the tests above assert.
+    assert "the page has 6,720 statuses for limit=40: the first 40 were kept, 6,680 dropped" in doc
+    assert "within the source's deadline of 180 s" in doc
