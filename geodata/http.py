@@ -183,8 +183,10 @@ class _Watch:
 
 
 def _shut(sock: socket.socket) -> None:
+    # socket.socket's shutdown, not ssl.SSLSocket's: that one also drops the TLS object under
+    # the thread still reading it (an AttributeError there, not a clean end of the read).
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:
         pass
 

@@ -6,16 +6,21 @@ Each path is given a behaviour: :func:`answer` (a status, headers, a body — a 
 and a connection that never gets an answer are what a fault test needs to control.
 
 The server counts the requests per path (``server.hits``) and closes every connection it holds
-when it is closed, so a client still waiting on it is released.
+when it is closed, so a client still waiting on it is released. With ``tls`` (an
+``ssl.SSLContext`` for the server side, :func:`self_signed`) it speaks HTTPS.
 """
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 Behaviour = Callable[[socket.socket, threading.Event], None]
 
@@ -62,7 +67,8 @@ def _head(status: int, headers: dict) -> bytes:
 class MisbehavingServer:
     """A loopback server; ``route(path, behaviour)``, then point a client at ``url(path)``."""
 
-    def __init__(self):
+    def __init__(self, tls: ssl.SSLContext | None = None):
+        self.tls = tls
         self.routes: dict[str, Behaviour] = {}
         self.hits: Counter[str] = Counter()
         self.times: dict[str, list[float]] = {}
@@ -83,7 +89,7 @@ class MisbehavingServer:
         return self.url(path)
 
     def url(self, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -98,6 +104,10 @@ class MisbehavingServer:
     def _handle(self, conn: socket.socket) -> None:
         try:
             conn.settimeout(None)
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+                with self._lock:
+                    self._conns.append(conn)
             data = b""
             while b"\r\n\r\n" not in data:
                 chunk = conn.recv(65536)
@@ -110,7 +120,7 @@ class MisbehavingServer:
             self.times.setdefault(path, []).append(time.monotonic())
             behaviour = self.routes.get(path, answer(404, b"not found"))
             behaviour(conn, self._stop)  # then the connection is closed (Connection: close)
-        except OSError:
+        except (OSError, ValueError):
             return
         finally:
             conn.close()
@@ -125,3 +135,41 @@ class MisbehavingServer:
                     pass
         self._thread.join(2)
         self.sock.close()
+
+
+def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server-side TLS context for 127.0.0.1 with a fresh self-signed certificate, and the
+    certificate's path (a client's ``verify=``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    ip = ipaddress.ip_address("127.0.0.1")
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context, cert_path

@@ -24,7 +24,7 @@ from geodata.http import (
     backing_off,
     make_session,
 )
-from tests.misbehaving import MisbehavingServer, answer, hang, trickle
+from tests.misbehaving import MisbehavingServer, answer, hang, self_signed, trickle
 
 
 @pytest.fixture
@@ -159,3 +159,27 @@ def test_the_sources_get_the_limits_of_the_settings(monkeypatch):
     # Other sessions (reference downloads: big files) keep no deadline and no size cap.
     plain = make_session().get_adapter("https://example.org").limits
     assert plain == Limits(deadline=None, max_bytes=None, retry_after_cap=9.0)
+
+
+@pytest.fixture
+def tls_upstream(tmp_path):
+    context, cert = self_signed(tmp_path)
+    server = MisbehavingServer(tls=context)
+    server.cert = str(cert)
+    yield server
+    server.close()
+
+
+def test_the_deadline_holds_over_https_too(tls_upstream):
+    """The watch shuts a TLS socket down under a read blocked in OpenSSL: a trickled body and a
+    server that never answers end at the deadline with RequestDeadline, as over plain HTTP."""
+    ok = tls_upstream.route("/ok", answer(200, b'{"ok": true}'))
+    slow = tls_upstream.route("/feed", trickle(b"[" + b" " * 200 + b"]", interval=0.1))
+    silent = tls_upstream.route("/api", hang())
+    session = _session(deadline=1.5, read=5.0)
+    assert session.get(ok, verify=tls_upstream.cert).json() == {"ok": True}
+    for url in (slow, silent):
+        error, seconds = _timed(lambda url=url: session.get(url, verify=tls_upstream.cert))
+        assert isinstance(error, RequestDeadline), repr(error)
+        assert "deadline of 1.5 s" in str(error)
+        assert 1.4 <= seconds < 2.5
