@@ -37,10 +37,14 @@ from ingest.base import BaseSource, SourceError
 from ingest.sources import source_class
 
 SECRET_KEYS = ("token", "password", "secret", "channel_secret", "access_token", "api_key")
-COMMON_KEYS = ("name", "type", "enabled", "poll_seconds", "timeout_seconds", "retries",
-               "deadline_seconds", "stale_minutes")  # fmt: skip
+COMMON_KEYS = ("name", "type", "enabled", "poll_seconds", "timeout_seconds", "retries")
 PATH_KEYS = ("path", "spool_dir")
 DEFAULTS = {"timeout_seconds": 20.0, "retries": 2}
+
+# Set on the source by the runner's limits (ingest/fetching.py, geodata/health.py), not passed
+# to its constructor.
+LIMIT_KEYS = ("deadline_seconds", "stale_minutes")
+POSITIVE_KEYS = ("poll_seconds", "timeout_seconds", *LIMIT_KEYS)
 
 
 class ConfigError(ValueError):
@@ -126,11 +130,25 @@ def build_sources(
     return SourcesConfig(sources=sources, webhook=dict(doc.get("line_webhook") or {}))
 
 
+def _check_timing(name: str, entry: dict) -> None:
+    """Refuse a timing key that is not a number > 0 (retries: a whole number >= 0): a deadline
+    of 0 or "soon" would abandon every fetch at once or stop the run with a raw ValueError."""
+    for key in POSITIVE_KEYS:
+        value = entry.get(key)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if key in entry and not (number and value > 0):
+            raise ConfigError(f"{name}: {key} must be a number greater than 0, not {value!r}")
+    retries = entry.get("retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigError(f"{name}: retries must be a whole number >= 0, not {retries!r}")
+
+
 def _build(cls, name: str, type_name: str, entry: dict, base_dir: Path, env) -> BaseSource:
+    _check_timing(name, entry)
     params = {}
     missing = []
     for key, value in entry.items():
-        if key in COMMON_KEYS:
+        if key in COMMON_KEYS or key in LIMIT_KEYS:
             continue
         if key.endswith("_env"):
             target = key.removesuffix("_env")
