@@ -86,7 +86,8 @@ def nearest_open(
     (ties by shelter id).
     """
     open_now = shelters[shelters["status"].isin(OPEN_STATES)]
-    open_now = open_now[[suits(h, hazard) for h in open_now["hazards"]]]
+    suited = pd.Series([suits(h, hazard) for h in open_now["hazards"]], index=open_now.index)
+    open_now = open_now[suited.astype(bool)]
     open_now = open_now[open_now.geometry.notna() & ~open_now.geometry.is_empty]
     if open_now.empty:
         return pd.DataFrame(

@@ -95,6 +95,7 @@ class GuidanceResponder:
             except Exception as exc:  # noqa: BLE001 - one bad event never stops the worker
                 self.counts["errors"] += 1
                 log.warning("shelter guidance failed: %s", type(exc).__name__)
+                log.debug("shelter guidance failure", exc_info=True)
 
     def shelters(self) -> pd.DataFrame:
         now = time.monotonic()

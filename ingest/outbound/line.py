@@ -96,8 +96,8 @@ class TokenBucket:
                     self.capacity, self.tokens + (now - self.updated) * self.fill_per_second
                 )
                 self.updated = now
-                if self.tokens >= 1.0:
-                    self.tokens -= 1.0
+                if self.tokens >= 1.0 - 1e-9:  # float error of the refill
+                    self.tokens = max(self.tokens - 1.0, 0.0)
                     return waited
                 wait = (1.0 - self.tokens) / self.fill_per_second
             self.sleep(wait)
