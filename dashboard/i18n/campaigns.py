@@ -20,7 +20,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "campaign.col.errors": {"ja": "送信エラー", "en": "Delivery errors"},
     "campaign.col.replied": {"ja": "回答あり", "en": "Replied"},
     "campaign.col.not_replied": {"ja": "未回答", "en": "Not replied"},
-    "campaign.col.reminders": {"ja": "再通知", "en": "Reminders"},
     "campaign.col.without_line": {"ja": "LINEなし", "en": "Without LINE"},
     "campaign.col.reason": {"ja": "理由", "en": "Reason"},
     "campaign.status.queued": {"ja": "送信待ち", "en": "Queued"},

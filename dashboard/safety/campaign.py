@@ -10,12 +10,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth
+from dashboard import auth, kiosk
 from dashboard.i18n import t
 from geodata import campaigns
 from geodata.export.common import jst_label
 
 REFRESH_SECONDS = 3
+# Columns named by a vocabulary term (one catalogue entry per term: tests/test_i18n.py).
+_COLUMN_KEYS = {"reminders": "follow_up_action.reminder"}
 COLUMNS = ("id", "created_at", "status", "recipients", "sent", "errors", "replied",
            "not_replied", "reminders", "without_line", "reason")  # fmt: skip
 
@@ -97,7 +99,6 @@ def table(store, lang: str) -> pd.DataFrame:
 def live_status(ctx) -> None:
     """The campaign table and the phone list of the newest campaign, refreshed every few seconds."""
 
-    @st.fragment(run_every=REFRESH_SECONDS)
     def body() -> None:
         lang = ctx.lang
         frame = table(ctx.store, lang)
@@ -106,7 +107,7 @@ def live_status(ctx) -> None:
             return
         st.dataframe(
             frame, hide_index=True, width="stretch", key="campaign_table",
-            column_config={c: t(f"campaign.col.{c}", lang=lang) for c in COLUMNS},
+            column_config={c: t(_COLUMN_KEYS.get(c, f"campaign.col.{c}"), lang=lang) for c in COLUMNS},
         )  # fmt: skip
         if ctx.personal:
             calls = campaigns.phone_list(ctx.store, frame.iloc[0]["id"])
@@ -118,7 +119,7 @@ def live_status(ctx) -> None:
                 ]
                 st.dataframe(calls[cols], hide_index=True, width="stretch")
 
-    body()
+    kiosk.polled(body, "safety", REFRESH_SECONDS)
 
 
 def section(ctx) -> None:
