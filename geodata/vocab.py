@@ -261,6 +261,27 @@ RIVER_STAGES = Vocabulary(
 # The alert level a stage corresponds to (レベル１水防団待機水位 … レベル４氾濫危険水位).
 RIVER_STAGE_LEVEL = {"normal": None, "standby": 1, "advisory": 2, "evacuation": 3, "danger": 4}
 
+# 避難情報 (evacuation information) the municipality issues, by 警戒レベル (内閣府 避難情報に関する
+# ガイドライン, 2021: 避難勧告 abolished; the code is the level).
+EVACUATION_LEVELS = Vocabulary(
+    "evacuation_level",
+    {
+        "3": ("高齢者等避難", "Evacuation of older people etc."),
+        "4": ("避難指示", "Evacuation order"),
+        "5": ("緊急安全確保", "Emergency safety measures"),
+    },
+)
+
+# What a record of evacuation information does to its order.
+EVACUATION_ACTIONS = Vocabulary(
+    "evacuation_action",
+    {
+        "issue": ("発令", "Issued"),
+        "update": ("変更", "Updated"),
+        "lift": ("解除", "Lifted"),
+    },
+)
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -278,5 +299,7 @@ VOCABULARIES: dict[str, Vocabulary] = {
         WARNING_KINDS,
         WARNING_STATUSES,
         RIVER_STAGES,
+        EVACUATION_LEVELS,
+        EVACUATION_ACTIONS,
     )
 }

@@ -102,6 +102,11 @@ def _v7_sessions_and_keys_out_of_the_store(conn: sa.Connection, store) -> None:
     conn.execute(sa.delete(meta).where(meta.c.key.in_(["privacy_displacement_key", "session_key"])))
 
 
+def _v8_evacuations(conn: sa.Connection, store) -> None:
+    """v8: the ``evacuations`` table (避難情報, geodata/evacuation.py) and its time index."""
+    store.tables["evacuations"].create(conn, checkfirst=True)
+
+
 def ensure_postgis(conn: sa.Connection) -> None:
     """Make sure the PostGIS extension is there; a one-line StoreSetupError says what a DBA runs.
 
@@ -141,5 +146,6 @@ MIGRATIONS: list[tuple[int, Callable]] = [
     (5, _v5_post_fingerprints),
     (6, _v6_posts_stored_index),
     (7, _v7_sessions_and_keys_out_of_the_store),
+    (8, _v8_evacuations),
 ]
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
