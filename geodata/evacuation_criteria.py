@@ -241,7 +241,8 @@ def proposals(store, at=None, *, criteria: list[Criterion] | None = None) -> lis
     households, population, residents — roster residents living there —, unconfirmed — of them
     未確認 —, in_force — the level of evacuation information in force there), ``shelters`` (the
     shelters designated for the hazard: shelter_id, name, kind, capacity, status, open,
-    evacuees; open first) and ``note`` (why there are no towns, when there are none).
+    evacuees; open first) and ``note`` (why there are no towns or no designated shelters, when
+    there are none: 調布市's reference data designates none of its sites for floods).
     """
     at = to_utc(at) if at is not None else pd.Timestamp(now_utc())
     criteria = load_criteria() if criteria is None else criteria
@@ -265,12 +266,17 @@ def proposals(store, at=None, *, criteria: list[Criterion] | None = None) -> lis
             note = (
                 f"参照データに{area}と重なる町丁目がありません（{area}のデータを確認してください）"
             )
+        designated = _shelters_for(shelter_status, criterion.hazard)
+        if designated.empty:
+            what = vocab.HAZARDS.label(criterion.hazard)
+            gap = f"参照データに{what}の指定緊急避難場所がありません"
+            note = f"{note}。{gap}" if note else gap
         ids = sorted({i for t in triggers if t["level"] == level for i in t["warning_ids"]})
         out.append(Proposal(
             hazard=criterion.hazard, level=level,
             triggers=sorted(triggers, key=lambda t: (-t["level"], t["at"])),
             towns=_town_table(store, codes, at, current, states),
-            shelters=_shelters_for(shelter_status, criterion.hazard),
+            shelters=designated,
             warning_ids=ids, note=note,
         ))  # fmt: skip
     return out

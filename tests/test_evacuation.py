@@ -159,3 +159,17 @@ def test_an_older_store_gets_the_table_by_migration(sqlite_url):
     number = next(v for v, f in MIGRATIONS if f.__name__.endswith("_evacuations"))
     assert store.schema_version() == number
     store.dispose()
+
+
+def test_shelters_for_a_hazard_open_first():
+    from geodata.evacuation_criteria import _shelters_for
+
+    status = pd.DataFrame({
+        "shelter_id": ["a", "b", "c", "d"], "name": ["A", "B", "C", "D"],
+        "kind": ["emergency_site", "both", "shelter", "both"], "capacity": [10, 20, 30, 40],
+        "hazards": [["flood"], ["flood", "earthquake"], [], ["earthquake"]],
+        "status": ["閉鎖", "開設", None, "開設"], "evacuees": [0, 5, None, 9],
+    })  # fmt: skip
+    got = _shelters_for(status, "flood")
+    assert got["shelter_id"].tolist() == ["b", "a"]  # designated for floods only, open first
+    assert got["open"].tolist() == [True, False]
