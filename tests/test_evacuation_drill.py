@@ -132,3 +132,28 @@ def test_a_bad_criteria_file_is_a_clear_error(tmp_path):
         load_criteria(path)
     with pytest.raises(CriteriaError, match="not found"):
         load_criteria(tmp_path / "missing.toml")
+
+
+def test_the_visit_list_starts_with_the_towns_under_evacuation_information(drilled):
+    from geodata import safety
+
+    store, _ = drilled
+    flood = set(_flood_towns(store))
+    listed = safety.read_visit_list(store, as_of=at(7))  # 避難指示 for the flood towns
+    towns = listed.loc[listed["section"] != safety.URGENT, "section"].drop_duplicates().tolist()
+    in_flood = [t in flood for t in towns]
+    assert any(in_flood) and not all(in_flood)
+    n = sum(in_flood)
+    assert in_flood == [True] * n + [False] * (len(towns) - n)  # flood towns first, then the rest
+    # the same residents, and the numbers still run over the whole list
+    before = safety.read_visit_list(store, as_of=at(7) - pd.Timedelta(hours=6))
+    assert listed["no"].tolist() == list(range(1, len(listed) + 1))
+    unordered = safety.visit_list(
+        store.read("roster"),
+        safety.resident_states(store.read("roster"), store.read("safety_replies"),
+                               store.read("follow_ups"), as_of=at(7)),
+        store.read("towns"),
+    )  # fmt: skip
+    assert sorted(unordered["resident_id"]) == sorted(listed["resident_id"])
+    assert unordered["resident_id"].tolist() != listed["resident_id"].tolist()
+    assert len(before) > 0

@@ -36,7 +36,7 @@ class Context:
     lang: str
     user: User | None
     code: str  # the municipality
-    key: tuple[int, int, int]  # data versions of roster, replies, follow-ups
+    key: tuple[int, ...]  # data versions of roster, replies, follow-ups, evacuations
     towns_version: int
     towns: gpd.GeoDataFrame
     boundaries: gpd.GeoDataFrame
