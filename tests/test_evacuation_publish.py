@@ -123,3 +123,37 @@ def test_the_command_line_exports_cap_and_open_data(store_url, tmp_path):
                  "2026-10-12T19:00", "--out", str(out)]) == 0  # fmt: skip
     (csv,) = out.glob("*_evacuation_info_*.csv")
     assert "国領町一丁目" in csv.read_text(encoding="utf-8-sig")
+
+
+def test_the_situation_map_draws_towns_under_evacuation_information(sqlite_url, tmp_path):
+    import shutil
+
+    import pytest
+
+    from geodata.export.map import situation_map
+    from geodata.export.situation import collect_situation
+    from tests.test_export_map import pdf_text, squash
+    from tests.test_export_world import AS_OF, open_world
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftotext) not installed")
+    for store in open_world(sqlite_url):
+        towns = store.read("towns").sort_values("town_code")
+        codes = towns["town_code"].tolist()[:2]
+        issued = pd.Timestamp("2026-10-12T18:00:00+09:00")
+        rec = evacuation.issue(store, level=4, hazard="flood", towns=codes, user=BOSS, at=issued)
+        for public in (False, True):
+            s = collect_situation(store, as_of=AS_OF, public=public)
+            assert sorted(s.evacuation["town_code"]) == sorted(codes)
+            assert set(s.evacuation["level"]) == {4}
+            population = int(towns[towns["town_code"].isin(codes)]["population"].sum())
+            assert (s.kpis["evacuation_towns"], s.kpis["evacuation_population"]) == (
+                2, population)  # fmt: skip
+        for result in situation_map(store, as_of=AS_OF, public=True):
+            flat = squash(pdf_text(result.data, tmp_path))
+            assert "避難情報警戒レベル5・4・3" in flat
+            assert "発令2026年10月12日18:00" in flat
+            assert f"2町丁目／対象人口{population:,}人" in flat
+        evacuation.lift(store, rec["order_id"], user=BOSS, at="2026-10-12T20:00")
+        s = collect_situation(store, as_of=AS_OF)
+        assert s.evacuation.empty and s.kpis["evacuation_towns"] == 0
