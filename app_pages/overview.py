@@ -1,10 +1,14 @@
-"""概況 Overview: the municipality with towns, flood-hazard areas and shelters."""
+"""概況 Overview: the municipality with towns, flood-hazard areas and shelters; the warnings in
+force, evacuation information (避難情報) in force and the HQ's decision on it."""
 
 import streamlit as st
 
 from dashboard import auth, data, settings, widgets
+from dashboard.evacuation import view as evac
 from dashboard.i18n import current_lang, t
+from dashboard.maps import evacuation as evac_maps
 from dashboard.maps import layers as maps
+from geodata import evacuation, warnings
 
 
 def overview() -> None:
@@ -22,7 +26,10 @@ def overview() -> None:
         st.info(t("overview.empty", command=widgets.reference_command(data.municipality_code())))
         return
 
+    lang = current_lang()
+    evac.banner(url, lang)
     widgets.kpi_row(ref.towns, ref.shelters, ref.status, ref.hazard)
+    evac.kpi_tile(url, lang)
     measure = None if widgets.is_kiosk() else widgets.measure_select()
     m = maps.overview_map(
         maps.add_density(ref.towns) if measure == "density" else ref.towns,
@@ -32,11 +39,37 @@ def overview() -> None:
         tiles=settings.get("BOSAI_TILES"),
         tile_url=settings.get("BOSAI_TILE_URL"),
         measure=measure,
-        lang=current_lang(),
+        lang=lang,
         boundaries=ref.boundaries,
     )
+    store = data.get_store(url)
+    for layer in (
+        evac_maps.warning_layer(ref.towns, warnings.towns_in_force(store), lang),
+        evac_maps.evacuation_layer(ref.towns, evacuation.in_force(store), lang),
+    ):
+        if layer is not None:
+            layer.add_to(m)
+    evac_maps.evacuation_legend(lang).add_to(m)
     widgets.show_map(m, height=widgets.map_height())
+
+
+def decisions() -> None:
+    """Not on the wall screen: the decision support and the orders in force (with lifts)."""
+    if widgets.is_kiosk():
+        return
+    url = data.db_url()
+    try:
+        version = data.data_version(url)
+    except Exception:  # overview() has shown why
+        return
+    ref = data.reference_layers(url, version)
+    if ref.empty:
+        return
+    lang = current_lang()
+    evac.in_force_section(url, lang)
+    evac.decision_section(url, version, ref.towns, lang)
 
 
 # On the wall screen only this part reruns, every BOSAI_REFRESH_SECONDS (new data -> new map).
 widgets.auto_refresh(overview)
+decisions()
