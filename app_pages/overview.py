@@ -3,7 +3,7 @@ force, evacuation information (避難情報) in force and the HQ's decision on i
 
 import streamlit as st
 
-from dashboard import auth, data, settings, widgets
+from dashboard import auth, data, kiosk, settings, widgets
 from dashboard.evacuation import view as evac
 from dashboard.i18n import current_lang, t
 from dashboard.maps import evacuation as evac_maps
@@ -42,15 +42,12 @@ def overview() -> None:
         lang=lang,
         boundaries=ref.boundaries,
     )
-    store = data.get_store(url)
-    for layer in (
-        evac_maps.warning_layer(ref.towns, warnings.towns_in_force(store), lang),
-        evac_maps.evacuation_layer(ref.towns, evacuation.in_force(store), lang),
-    ):
-        if layer is not None:
-            layer.add_to(m)
     evac_maps.evacuation_legend(lang).add_to(m)
-    widgets.show_map(m, height=widgets.map_height())
+    store = data.get_store(url)
+    live = evac_maps.live_layers(
+        ref.towns, evacuation.in_force(store), warnings.towns_in_force(store), lang
+    )
+    kiosk.live_map(m, live, key="map", height=widgets.map_height())
 
 
 def decisions() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 
+import folium
 import geopandas as gpd
 import pandas as pd
 
@@ -117,3 +118,16 @@ def evacuation_legend(lang: str = "ja") -> Legend:
     ]  # fmt: skip
     rows.append(("#ffffff", evacuation.LEVEL_COLOURS[4], t("evac.legend.warning", lang=lang)))
     return Legend(t("evac.legend", lang=lang), rows, position="bottomleft")
+
+
+def live_layers(
+    towns: gpd.GeoDataFrame, found: pd.DataFrame, warned: pd.DataFrame, lang: str = "ja"
+) -> list[folium.FeatureGroup]:
+    """The warning and evacuation layers as feature groups that streamlit-folium swaps inside
+    a map that stays (``feature_group_to_add``): a new issue shows on the next refresh without
+    redrawing the map."""
+    group = folium.FeatureGroup(name=t("evac.layer", lang=lang), control=False)
+    for layer in (warning_layer(towns, warned, lang), evacuation_layer(towns, found, lang)):
+        if layer is not None:
+            layer.add_to(group)
+    return [group]
