@@ -93,6 +93,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "避難情報の発令・解除は本部長（commander）または管理者のみ行えます",
         "en": "Only a commander or an admin may issue or lift evacuation information",
     },
+    "safety.list.evacuation_only": {
+        "ja": "避難情報の発令中の町丁目のみ（{n}町丁目）",
+        "en": "Only towns under evacuation information ({n})",
+    },
     "evac.stale": {
         "ja": "他の職員が先に変更しました。最新の内容を確認してください",
         "en": "Someone changed it first: check the newest record",

@@ -31,9 +31,10 @@ def _jst(value) -> str:
 
 
 def evacuation_layer(
-    towns: gpd.GeoDataFrame, found: pd.DataFrame, lang: str = "ja"
+    towns: gpd.GeoDataFrame, found: pd.DataFrame, lang: str = "ja", fill_opacity: float = 0.55
 ) -> GeoJsonLayer | None:
-    """The towns of ``found`` (:func:`geodata.evacuation.in_force`) in their level's colour."""
+    """The towns of ``found`` (:func:`geodata.evacuation.in_force`) in their level's colour
+    (a lighter fill where the map's own shading must stay readable: the safety map)."""
     if found is None or found.empty or towns.empty:
         return None
     shapes = towns[["town_code", "name", "geometry"]].drop_duplicates("town_code")
@@ -60,7 +61,7 @@ def evacuation_layer(
             "color": colour,
             "weight": 3,
             "fillColor": colour,
-            "fillOpacity": 0.55,
+            "fillOpacity": fill_opacity,
         }
 
     return GeoJsonLayer(
