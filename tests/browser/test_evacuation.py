@@ -147,6 +147,9 @@ def test_a_commander_issues_from_the_overview_and_the_wall_shows_it(browser, eva
     finally:
         store.dispose()
 
+    # with the internet down: nothing but loopback was needed to issue and show it
+    assert boss.offline.blocked == [] and wall.offline.blocked == []
+
     # the lift, from the same view, clears the wall screen's map and is in the audit log
     boss.reload(wait_until="domcontentloaded")
     lift_form = boss.get_by_test_id("stForm").filter(has_text="解除を確認しました")
