@@ -10,26 +10,23 @@ from dashboard.maps import evacuation as evac_maps
 from dashboard.maps import layers as maps
 from geodata import evacuation, warnings
 
+auth.require_page(__file__)
+
 
 def overview() -> None:
-    auth.require("overview")
-    url = data.db_url()
-    try:
-        version = data.data_version(url)
-    except Exception as exc:  # the HQ screen shows the reason, not a traceback
-        widgets.store_error(url, exc)
+    opened = widgets.open_store()
+    if opened is None:
         return
-
-    ref = data.reference_layers(url, version)
+    ref = data.reference_layers(opened.url, opened.version)
     st.subheader(t("overview.title", city=ref.city_name))
     if ref.empty:
         st.info(t("overview.empty", command=widgets.reference_command(data.municipality_code())))
         return
 
     lang = current_lang()
-    evac.banner(url, lang)
+    evac.banner(opened.url, lang)
     widgets.kpi_row(ref.towns, ref.shelters, ref.status, ref.hazard)
-    evac.kpi_tile(url, lang)
+    evac.kpi_tile(opened.url, lang)
     measure = None if widgets.is_kiosk() else widgets.measure_select()
     m = maps.overview_map(
         maps.add_density(ref.towns) if measure == "density" else ref.towns,
@@ -43,30 +40,27 @@ def overview() -> None:
         boundaries=ref.boundaries,
     )
     evac_maps.evacuation_legend(lang).add_to(m)
-    store = data.get_store(url)
     live = evac_maps.live_layers(
-        ref.towns, evacuation.in_force(store), warnings.towns_in_force(store), lang
+        ref.towns, evacuation.in_force(opened.store), warnings.towns_in_force(opened.store), lang
     )
     kiosk.live_map(m, live, key="map", height=widgets.map_height())
 
 
 def decisions() -> None:
-    """Not on the wall screen: the decision support and the orders in force (with lifts)."""
+    """Not on the wall screen: the orders in force (with lifts) and the decision support."""
     if widgets.is_kiosk():
         return
-    url = data.db_url()
-    try:
-        version = data.data_version(url)
-    except Exception:  # overview() has shown why
+    opened = widgets.open_store()
+    if opened is None:
         return
-    ref = data.reference_layers(url, version)
+    ref = data.reference_layers(opened.url, opened.version)
     if ref.empty:
         return
     lang = current_lang()
-    evac.in_force_section(url, lang)
-    evac.decision_section(url, version, ref.towns, lang)
+    evac.in_force_section(opened.url, lang)
+    evac.decision_section(opened.url, opened.version, ref.towns, lang)
 
 
 # On the wall screen only this part reruns, every BOSAI_REFRESH_SECONDS (new data -> new map).
-widgets.auto_refresh(overview)
+kiosk.live(overview, __file__)
 decisions()

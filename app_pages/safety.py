@@ -7,7 +7,7 @@ from dashboard.i18n import t
 from dashboard.safety import form as safety_form
 from dashboard.safety import view as safety_view
 
-auth.require("safety")
+auth.require_page(__file__)
 ctx = safety_view.context()
 if ctx is None:
     st.stop()

@@ -18,7 +18,7 @@ next rerun), and :func:`require` / :func:`check` consult :func:`geodata.access.r
 hiding a widget is never the only protection. A page reload finds the session again through an
 ``HttpOnly`` cookie set by the endpoint of dashboard/server.py, never by JavaScript.
 
-The frame calls :func:`gate` once; pages call :func:`require` first thing, :func:`mask` on
+The frame calls :func:`gate` once; pages call :func:`require_page` first thing, :func:`mask` on
 every frame they show, and :func:`check` right before every write.
 """
 
@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import server
+from dashboard import pages, server
 from geodata.access import accounts, privacy, roles, sessions
 from geodata.access.roles import Forbidden, User
 
@@ -261,6 +261,7 @@ def gate() -> User:
         return user
     if st.session_state.pop(_LOGGED_OUT_KEY, False):
         _post_to_server(server.LOGOUT_ROUTE, "")
+    pages.keep_requested_page()
     _login_screen()
     st.stop()
     raise RuntimeError("unreachable")  # st.stop() raises; keeps type checkers honest
@@ -396,6 +397,14 @@ def require(page: str, action: str = "view", target: str | None = None) -> User:
     raise RuntimeError("unreachable")
 
 
+def require_page(script: str, action: str = "view") -> User:
+    """:func:`require` for the page of ``script`` (a page passes its ``__file__``, or a page key).
+
+    The page's key comes from :data:`dashboard.pages.PAGES`, the one table of pages.
+    """
+    return require(pages.key_of(script), action)
+
+
 def check(page: str, action: str, target: str | None = None) -> User:
     """Raise :class:`~geodata.access.roles.Forbidden` unless allowed; call it right before a write.
 
@@ -476,6 +485,7 @@ __all__ = [
     "mask",
     "oidc_configured",
     "require",
+    "require_page",
     "user_badge",
     "visible_pages",
 ]

@@ -248,6 +248,7 @@ def visit_list(
     towns: pd.DataFrame,
     town_codes: Iterable[str] | None = None,
     first_towns: Mapping[str, int] | None = None,
+    lang: str = "ja",
 ) -> pd.DataFrame:
     """The visit list (訪問リスト): urgent residents, then the unconfirmed ones town by town.
 
@@ -263,6 +264,8 @@ def visit_list(
     first_towns : town code -> level of the evacuation information in force there
         (:func:`evacuation_levels`): those towns' sections come first, the highest level first —
         the roll-call starts where the HQ has told people to evacuate.
+    lang : the language of the ``reply`` and ``last_follow_up`` texts (the page's; printed lists
+        are in Japanese, the default).
 
     Returns
     -------
@@ -287,11 +290,11 @@ def visit_list(
         town=town,
         status=status,
         replied_at=row["replied_at"],
-        reply=[reply_text(s, r) for s, r in zip(status, row["replied_at"], strict=True)],
+        reply=[reply_text(s, r, lang) for s, r in zip(status, row["replied_at"], strict=True)],
         attempts=row["attempts"].fillna(0).astype(int),
         last_outcome=row["last_outcome"],
         last_follow_up=[
-            follow_up_text(a, o, t)
+            follow_up_text(a, o, t, lang)
             for a, o, t in zip(row["last_action"], row["last_outcome"], row["last_at"], strict=True)
         ],
     )
@@ -353,11 +356,13 @@ def read_visit_list(store, *, as_of=None, town_codes: Iterable[str] | None = Non
         roster, store.read("safety_replies"), store.read("follow_ups"), as_of=as_of
     )
     towns = store.read("towns", columns=["town_code", "name"])
-    return visit_list(roster, states, towns, town_codes, evacuation_levels(store, as_of))
+    return visit_list(
+        roster, states, towns, town_codes, first_towns=evacuation_levels(store, as_of)
+    )
 
 
-def follow_up_text(action, outcome, at) -> str:
-    """The last follow-up as the lists print it (wording of :mod:`geodata.vocab`).
+def follow_up_text(action, outcome, at, lang: str = "ja") -> str:
+    """The last follow-up as the lists print it (wording of :mod:`geodata.vocab`, in ``lang``).
 
     Examples
     --------
@@ -365,28 +370,36 @@ def follow_up_text(action, outcome, at) -> str:
     '電話 不通 20:40'
     >>> follow_up_text("visit", "moved", "2026-10-12T11:40:00Z")
     '訪問 転居 20:40'
+    >>> follow_up_text("visit", "not_home", "2026-10-12T11:40:00Z", lang="en")
+    'Visit Not home 20:40'
     >>> follow_up_text(None, None, None)
     ''
     """
     if not isinstance(action, str):
         return ""
     label = jst_label(at)[-5:] if at is not None and not pd.isna(at) else ""
-    parts = [FOLLOW_UP_ACTIONS.label(action), FOLLOW_UP_OUTCOMES.label(outcome), label]
+    parts = [
+        FOLLOW_UP_ACTIONS.label(action, lang),
+        FOLLOW_UP_OUTCOMES.label(outcome, lang),
+        label,
+    ]
     return " ".join(p for p in parts if p)
 
 
-def reply_text(status, replied_at) -> str:
-    """A reply as the lists print it: ``要救助 19:40``.
+def reply_text(status, replied_at, lang: str = "ja") -> str:
+    """A reply as the lists print it: ``要救助 19:40`` (the status in ``lang``).
 
     Examples
     --------
     >>> reply_text("負傷", "2026-10-12T11:10:00Z")
     '負傷 20:10'
+    >>> reply_text("要救助", "2026-10-12T11:10:00Z", lang="en")
+    'Needs rescue 20:10'
     """
     if not isinstance(status, str):
         return ""
     label = jst_label(replied_at)[-5:] if replied_at is not None and not pd.isna(replied_at) else ""
-    return " ".join(p for p in (STATUS_LABELS.label(status), label) if p)
+    return " ".join(p for p in (STATUS_LABELS.label(status, lang), label) if p)
 
 
 def located(

@@ -426,6 +426,11 @@ SOURCE_HEALTH = _layer(
             "rows_last_run": INT,
             "rejected_last_run": INT,
             "newest_record_at": TIME,
+            # the last run's outcome (ok / failing / backing_off) and until when an upstream
+            # asked to be left alone; the state shown adds "stale" (geodata/health.py)
+            "state": STR,
+            "backoff_until": TIME,
+            "stale_after_seconds": FLOAT,
         },
         geometry=None,
     )

@@ -103,6 +103,36 @@ SETTINGS: tuple[Setting, ...] = (
         "Raw LINE webhook bodies already read into the store are deleted from the spool after "
         "this many days (`python -m ingest purge --personal` deletes all of them).",
     ),
+    Setting(
+        "BOSAI_HTTP_DEADLINE_SECONDS",
+        "60",
+        "Total time one HTTP request of an ingest source may take: connect, every read and the "
+        "waits between retries (a body trickled byte by byte is cut off too).",
+    ),
+    Setting(
+        "BOSAI_HTTP_MAX_BYTES",
+        "16000000",
+        "The biggest answer an ingest source accepts (bytes, after decompression); a bigger "
+        "one fails the run with the reason.",
+    ),
+    Setting(
+        "BOSAI_RETRY_AFTER_CAP_SECONDS",
+        "30",
+        "The longest Retry-After (of a 429 or 503) waited out; an upstream asking for longer is "
+        "not slept on: its source is marked backing off until then and the others go on.",
+    ),
+    Setting(
+        "BOSAI_SOURCE_DEADLINE_SECONDS",
+        "180",
+        "Total time one run of a source may spend fetching (all its requests and pages); "
+        "sources.toml `deadline_seconds` overrides it per source.",
+    ),
+    Setting(
+        "BOSAI_SOURCE_STALE_MINUTES",
+        "15",
+        "A source without a successful run for longer than this is shown as stale (wall screen, "
+        "admin page); sources.toml `stale_minutes` overrides it per source.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -152,7 +152,7 @@ def test_an_older_store_gets_the_table_by_migration(sqlite_url):
     store = open_store(sqlite_url)
     with store.engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE evacuations")
-        conn.exec_driver_sql("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+        conn.exec_driver_sql("UPDATE meta SET value = '8' WHERE key = 'schema_version'")
     store.dispose()
     store = open_store(sqlite_url)
     assert sa.inspect(store.engine).has_table("evacuations")

@@ -24,6 +24,11 @@ from geodata.store.errors import StaleVersion
 
 _E = html.escape
 _FLASH = "evac_flash"
+_COLUMNS = {
+    "name": "evac.col.name", "households": "measure.households",
+    "population": "measure.population", "residents": "evac.proposal.residents",
+    "unconfirmed": "evac.proposal.unconfirmed", "in_force": "evac.col.in_force",
+}  # fmt: skip
 
 
 def _jst(value, fmt: str = "%m/%d %H:%M") -> str:
@@ -81,7 +86,7 @@ def kpi_tile(url: str, lang: str, container=None) -> None:
         if k["towns"]
         else t("evac.kpi.none", lang=lang)
     )
-    (container or st).metric(t("evac.kpi", lang=lang), value)
+    (container or st).metric(t("evacuation_level.4", lang=lang), value)
 
 
 def _flash() -> None:
@@ -172,23 +177,24 @@ def decision_section(url: str, version: int, towns: pd.DataFrame, lang: str) -> 
     if p.note:
         st.warning(p.note)
     stakes = "　".join(
-        f"{t(f'evac.proposal.{key}', lang=lang)} <b>{value:,}</b>"
+        f"{_E(t(key, lang=lang))} <b>{value:,}</b>"
         for key, value in (
-            ("towns", len(p.towns)), ("households", p.total("households")),
-            ("population", p.total("population")), ("residents", p.total("residents")),
-            ("unconfirmed", p.total("unconfirmed")),
+            ("evac.proposal.towns", len(p.towns)),
+            ("measure.households", p.total("households")),
+            ("measure.population", p.total("population")),
+            ("evac.proposal.residents", p.total("residents")),
+            ("evac.proposal.unconfirmed", p.total("unconfirmed")),
         )
-    )  # fmt: skip
+    )
     st.html(f'<div class="bosai-stakes">{stakes}</div>')
     if not p.towns.empty:
         shown = p.towns.assign(
             in_force=[evacuation.level_label(v, lang) for v in p.towns["in_force"]]
         )
         st.dataframe(
-            shown[["name", "households", "population", "residents", "unconfirmed", "in_force"]],
+            shown[list(_COLUMNS)],
             hide_index=True, width="stretch", height=240,
-            column_config={c: t(f"evac.{'col' if c in ('name', 'in_force') else 'proposal'}.{c}",
-                                lang=lang) for c in shown.columns},
+            column_config={c: t(key, lang=lang) for c, key in _COLUMNS.items()},
             key="evac_towns",
         )  # fmt: skip
     opened = int(p.shelters["open"].sum()) if len(p.shelters) else 0

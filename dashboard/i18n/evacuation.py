@@ -10,7 +10,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "evac.legend": {"ja": "避難情報（警戒レベル）", "en": "Evacuation information (alert level)"},
     "evac.legend.warning": {"ja": "警報等の対象（破線）", "en": "Under a warning (dashed)"},
     "evac.since": {"ja": "{time} から", "en": "since {time}"},
-    "evac.kpi": {"ja": "避難指示", "en": "Evacuation orders"},
     "evac.kpi.value": {
         "ja": "{towns}町丁目 / 対象人口 {population}",
         "en": "{towns} towns / {population} people",
@@ -47,8 +46,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "evac.proposal.triggers": {"ja": "根拠", "en": "Grounds"},
     "evac.proposal.towns": {"ja": "対象町丁目", "en": "Towns"},
-    "evac.proposal.households": {"ja": "世帯数", "en": "Households"},
-    "evac.proposal.population": {"ja": "人口", "en": "Population"},
     "evac.proposal.residents": {"ja": "要支援者（名簿）", "en": "Registered residents"},
     "evac.proposal.unconfirmed": {"ja": "うち未確認", "en": "Not heard from"},
     "evac.proposal.shelters": {
