@@ -46,7 +46,7 @@ def test_the_drill_issues_and_lifts_through_the_core(drilled):
     assert records["action"].tolist() == ["issue", "update", "update", "update", "lift"]
     assert records["at"].tolist() == [at(2), at(6), at(9), at(16), at(20)]
     assert all(t == flood for t in records["towns"])
-    assert set(records["issued_by"]) == {"drill"}
+    assert set(records["issued_by"]) == {"drill-commander"}
     assert len(store.read_audit(layer="evacuations")) == 5
     for hours, level in ((1.9, None), (2, 3), (6, 4), (9, 5), (16, 4), (20, None)):
         found = evacuation.in_force(store, at(hours))

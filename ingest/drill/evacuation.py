@@ -23,7 +23,7 @@ from geodata.access.roles import User
 from geodata.evacuation_criteria import Criterion, hazard_towns
 from ingest.drill import jma as drill_jma
 
-DRILL_COMMANDER = User("drill", "commander", display_name="訓練 本部長")
+DRILL_COMMANDER = User("drill-commander", "commander", display_name="訓練 本部長")
 # (hours after T0, action, level, reason)
 STEPS = (
     (2.0, "issue", 3, f"{drill_jma.RIVER}にレベル３氾濫警報、水位上昇のため"),
