@@ -94,6 +94,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "避難情報の発令中の町丁目のみ（{n}町丁目）",
         "en": "Only towns under evacuation information ({n})",
     },
+    "export.evacuation.title": {
+        "ja": "避難情報（CAP・オープンデータ）",
+        "en": "Evacuation information (CAP, open data)",
+    },
+    "export.evacuation.caption": {
+        "ja": "発令・変更・解除ごとのCAP 1.2（町丁目の範囲つき）と、発令中の町丁目のCSV。職員名は含みません。",
+        "en": "CAP 1.2 per issue, update and lift (with the towns' areas) and a CSV of the towns in force. No staff names.",
+    },
     "evac.stale": {
         "ja": "他の職員が先に変更しました。最新の内容を確認してください",
         "en": "Someone changed it first: check the newest record",
