@@ -182,6 +182,19 @@ def test_overview_decision_support_issues_for_a_commander_only(monkeypatch, refe
         found = evacuation.in_force(store)
         assert len(found) == 2 and set(found["level"]) == {4}
         assert evacuation.history(store)["issued_by"].tolist() == ["honbucho"]
+    finally:
+        store.dispose()
+    # the order in force can be raised to 緊急安全確保 from the same view: an update record
+    assert any(s.value.startswith("【警戒レベル4】避難指示を2町丁目に発令しました") for s in at.success)
+    next(r for r in at.radio if r.label == "レベルを変更").set_value(5)
+    next(c for c in at.checkbox if c.label == "変更を確認しました").check()
+    next(b for b in at.button if b.label == "変更する").click()
+    at.run()
+    assert not at.exception
+    store = open_store(reference_url)
+    try:
+        assert set(evacuation.in_force(store)["level"]) == {5}
+        assert evacuation.history(store)["action"].tolist() == ["issue", "update"]
         for order in evacuation.orders_in_force(store)["order_id"]:
             evacuation.lift(store, order, user=accounts.get_user(store, "honbucho"))
     finally:

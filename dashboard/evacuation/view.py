@@ -97,7 +97,8 @@ def _flash() -> None:
 
 
 def in_force_section(url: str, lang: str) -> None:
-    """The orders in force; a lift form for each when the user may issue."""
+    """The orders in force; a lift form and a change-level form for each when the user may
+    issue."""
     store = data.get_store(url)
     orders = evacuation.orders_in_force(store)
     st.markdown(f"#### {t('evac.in_force', lang=lang)}")
@@ -113,13 +114,47 @@ def in_force_section(url: str, lang: str) -> None:
             time=_jst(o["issued_at"]), who=o["issued_by"],
         )  # fmt: skip
         st.html(_badge(o["level"], line))
-        if may:
-            with st.form(f"evac_lift_{o['order_id']}", border=False):
-                ok = st.checkbox(
-                    t("evac.lift.confirm", lang=lang), key=f"evac_lift_ok_{o['order_id']}"
-                )
-                if st.form_submit_button(t("evac.lift.submit", lang=lang)):
-                    _lift(url, o, ok, lang)
+        if not may:
+            continue
+        oid = o["order_id"]
+        left, right = st.columns(2)
+        with left, st.form(f"evac_lift_{oid}", border=False):
+            ok = st.checkbox(t("evac.lift.confirm", lang=lang), key=f"evac_lift_ok_{oid}")
+            if st.form_submit_button(t("evac.lift.submit", lang=lang)):
+                _lift(url, o, ok, lang)
+        with right, st.form(f"evac_change_{oid}", border=False):
+            others = [lvl for lvl in evacuation.LEVELS if lvl != int(o["level"])]
+            level = st.radio(
+                t("evac.change.level", lang=lang), options=others, horizontal=True,
+                format_func=lambda v: evacuation.level_title(v, lang), key=f"evac_change_lv_{oid}",
+            )  # fmt: skip
+            ok = st.checkbox(t("evac.change.confirm", lang=lang), key=f"evac_change_ok_{oid}")
+            if st.form_submit_button(t("evac.change.submit", lang=lang)):
+                _change(url, o, level, ok, lang)
+
+
+def _change(url: str, order: dict, level: int, confirmed: bool, lang: str) -> None:
+    """Raise or lower an order's level: a new record referencing the one shown (an update)."""
+    if not confirmed:
+        st.error(t("evac.issue.unconfirmed", lang=lang))
+        return
+    try:
+        user = auth.check("overview", "issue_evacuation")
+        evacuation.update(data.get_store(url), order["order_id"], level=level, user=user,
+                          base_version=int(order["version"]))  # fmt: skip
+    except Forbidden:
+        st.error(t("evac.forbidden", lang=lang))
+        return
+    except StaleVersion:
+        st.error(t("evac.stale", lang=lang))
+        return
+    except evacuation.EvacuationError as exc:
+        st.error(t("evac.error", lang=lang, error=str(exc)))
+        return
+    title = evacuation.level_title(level, lang)
+    st.session_state[_FLASH] = ("ok", t("evac.change.done", lang=lang, title=title,
+                                        order=order["order_id"]))  # fmt: skip
+    st.rerun()
 
 
 def _lift(url: str, order: dict, confirmed: bool, lang: str) -> None:

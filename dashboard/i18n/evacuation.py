@@ -85,6 +85,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "evac.lift.confirm": {"ja": "解除を確認しました", "en": "I confirm lifting it"},
     "evac.lift.submit": {"ja": "解除する", "en": "Lift"},
     "evac.lift.done": {"ja": "解除しました（{order}）", "en": "Lifted ({order})"},
+    "evac.change.level": {"ja": "レベルを変更", "en": "Change the level to"},
+    "evac.change.confirm": {"ja": "変更を確認しました", "en": "I confirm the change"},
+    "evac.change.submit": {"ja": "変更する", "en": "Change"},
+    "evac.change.done": {
+        "ja": "{title}に変更しました（{order}）",
+        "en": "Changed to {title} ({order})",
+    },
     "evac.error": {"ja": "書き込めませんでした: {error}", "en": "Not written: {error}"},
     "evac.forbidden": {
         "ja": "避難情報の発令・解除は本部長（commander）または管理者のみ行えます",
