@@ -185,7 +185,9 @@ def test_overview_decision_support_issues_for_a_commander_only(monkeypatch, refe
     finally:
         store.dispose()
     # the order in force can be raised to 緊急安全確保 from the same view: an update record
-    assert any(s.value.startswith("【警戒レベル4】避難指示を2町丁目に発令しました") for s in at.success)
+    assert any(
+        s.value.startswith("【警戒レベル4】避難指示を2町丁目に発令しました") for s in at.success
+    )
     next(r for r in at.radio if r.label == "レベルを変更").set_value(5)
     next(c for c in at.checkbox if c.label == "変更を確認しました").check()
     next(b for b in at.button if b.label == "変更する").click()
