@@ -84,6 +84,20 @@ def live(body: Callable[[], None], page: str) -> None:
     st.fragment(run_every=settings.refresh_seconds())(checked)()
 
 
+def polled(body: Callable[[], None], page: str, seconds: float) -> None:
+    """Run ``body`` as a fragment re-run every ``seconds`` on every screen, not only the wall.
+
+    For a section that follows something in flight (a LINE campaign being sent). Each rerun
+    checks again that the account may still view ``page``, as :func:`live` does.
+    """
+
+    def checked() -> None:
+        auth.require_page(page)
+        body()
+
+    st.fragment(run_every=seconds)(checked)()
+
+
 def updated() -> None:
     """「最終更新 14:05:12（30秒ごとに自動更新）」 on the wall screen; nothing elsewhere."""
     if enabled():

@@ -133,6 +133,34 @@ SETTINGS: tuple[Setting, ...] = (
         "A source without a successful run for longer than this is shown as stale (wall screen, "
         "admin page); sources.toml `stale_minutes` overrides it per source.",
     ),
+    Setting(
+        "BOSAI_LINE_API_URL",
+        "https://api.line.me",
+        "Base URL of the LINE Messaging API (a loopback platform in drills and tests). The "
+        "channel access token is a secret: environment variable LINE_CHANNEL_ACCESS_TOKEN only.",
+    ),
+    Setting(
+        "BOSAI_GUIDANCE_HAZARD",
+        "",
+        "The hazard the chat's shelter guidance selects shelters for (flood, earthquake …; "
+        "empty: any open shelter).",
+    ),
+    Setting(
+        "BOSAI_LINE_DISASTER_RICHMENU",
+        "",
+        "Rich menu id made the account's default in disaster mode "
+        "(`python -m ingest campaigns --disaster-mode on`; `off` removes the default); empty: no switch.",
+    ),
+    Setting(
+        "BOSAI_SMS_URL",
+        "",
+        "Base URL of a Twilio-shaped SMS gateway for residents without LINE (empty: no SMS; "
+        "the token is a secret: environment variable SMS_AUTH_TOKEN only).",
+    ),
+    Setting("BOSAI_SMS_ACCOUNT", "", "Account SID of the SMS gateway (basic-auth user)."),
+    Setting(
+        "BOSAI_SMS_FROM", "", "Sender number (E.164) or messaging service SID of the SMS gateway."
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
