@@ -285,6 +285,27 @@ SOURCE_STATES = Vocabulary(
     },
 )
 
+# 避難情報 (evacuation information) the municipality issues, by 警戒レベル (内閣府 避難情報に関する
+# ガイドライン, 2021: 避難勧告 abolished; the code is the level).
+EVACUATION_LEVELS = Vocabulary(
+    "evacuation_level",
+    {
+        "3": ("高齢者等避難", "Evacuation of older people etc."),
+        "4": ("避難指示", "Evacuation order"),
+        "5": ("緊急安全確保", "Emergency safety measures"),
+    },
+)
+
+# What a record of evacuation information does to its order.
+EVACUATION_ACTIONS = Vocabulary(
+    "evacuation_action",
+    {
+        "issue": ("発令", "Issued"),
+        "update": ("変更", "Updated"),
+        "lift": ("解除", "Lifted"),
+    },
+)
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -304,5 +325,7 @@ VOCABULARIES: dict[str, Vocabulary] = {
         RIVER_STAGES,
         MEASURES,
         SOURCE_STATES,
+        EVACUATION_LEVELS,
+        EVACUATION_ACTIONS,
     )
 }

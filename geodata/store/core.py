@@ -51,6 +51,7 @@ from geodata.store.codec import encode_column as _encode_column
 from geodata.store.codec import encode_value as _encode_value
 from geodata.store.codec import plain as _plain
 from geodata.store.errors import StaleVersion, UnknownRecord, UpsertResult
+from geodata.store.history import HistoryMixin
 from geodata.store.log import LogMixin
 from geodata.store.migrations import MIGRATIONS, SCHEMA_VERSION, ensure_postgis
 from geodata.store.status import ShelterStatusMixin
@@ -82,7 +83,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
-class Store(ShelterStatusMixin, LogMixin):
+class Store(ShelterStatusMixin, HistoryMixin, LogMixin):
     """The store. Create it with :func:`open_store`."""
 
     def __init__(self, engine: sa.Engine):

@@ -116,6 +116,11 @@ def _v8_source_health_states(conn: sa.Connection, store) -> None:
     )
 
 
+def _v9_evacuations(conn: sa.Connection, store) -> None:
+    """v9: the ``evacuations`` table (避難情報, geodata/evacuation.py) and its time index."""
+    store.tables["evacuations"].create(conn, checkfirst=True)
+
+
 def ensure_postgis(conn: sa.Connection) -> None:
     """Make sure the PostGIS extension is there; a one-line StoreSetupError says what a DBA runs.
 
@@ -156,5 +161,6 @@ MIGRATIONS: list[tuple[int, Callable]] = [
     (6, _v6_posts_stored_index),
     (7, _v7_sessions_and_keys_out_of_the_store),
     (8, _v8_source_health_states),
+    (9, _v9_evacuations),
 ]
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9

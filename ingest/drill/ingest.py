@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from geodata.http import make_session
 from ingest.drill import jma as drill_jma
+from ingest.drill.evacuation import play_evacuations
 from ingest.drill.load import stored_shelter_history
 from ingest.runner import run_all
 from ingest.sources.bluesky import BlueskySource
@@ -249,4 +250,7 @@ def ingest_drill(drill, store, out_dir: str | Path | None = None) -> dict[str, d
             acc[key] += int(r.get(key) or 0)
     if loaded:
         layers["shelter_status"] = {"inserted": 0, "updated": 0, "unchanged": loaded, "rejected": 0}
+    evac = play_evacuations(store, drill.t0)  # the HQ's decisions, through geodata.evacuation
+    layers["evacuations"] = {"inserted": evac["inserted"], "updated": 0,
+                             "unchanged": evac["unchanged"], "rejected": 0}  # fmt: skip
     return {**layers, "sources": results}
