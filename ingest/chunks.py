@@ -9,7 +9,8 @@ record not committed. Sources that do not chunk run as one batch.
 
 from __future__ import annotations
 
-from ingest.runner import run_source
+from ingest.base import IngestContext
+from ingest.runner import ORDER, run_source
 
 COUNTS = ("fetched", "inserted", "updated", "unchanged", "rejected")
 
@@ -48,3 +49,12 @@ def run_in_chunks(store, source, session=None, *, context=None, from_start: bool
     if "unmatched" in result:
         result["unmatched"] = sorted(set(unmatched))
     return result
+
+
+def run_all_in_chunks(store, sources, session=None, *, context=None, from_start: bool = False):
+    """:func:`ingest.runner.run_all` with every source read to its end (:func:`run_in_chunks`)."""
+    context = context or IngestContext(store)
+    ordered = sorted(sources, key=lambda s: ORDER.get(s.layer, 9))
+    return [
+        run_in_chunks(store, s, session, context=context, from_start=from_start) for s in ordered
+    ]

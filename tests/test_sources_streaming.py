@@ -10,7 +10,7 @@ import tracemalloc
 
 import pandas as pd
 
-from ingest.chunks import run_in_chunks
+from ingest.chunks import run_all_in_chunks, run_in_chunks
 from ingest.cli import main
 from ingest.runner import run_source
 from ingest.sources import reading
@@ -43,6 +43,15 @@ def test_a_file_is_loaded_in_chunks_and_a_second_load_changes_nothing(tmp_path, 
     assert "#" not in ref_store.get_cursor("big")  # the whole file went in
     again = run_in_chunks(ref_store, ShelterStatusSource("big", path=path, chunk_rows=1_000))
     assert (again["inserted"], again["unchanged"], again["chunks"]) == (0, 2_500, 3)
+
+
+def test_run_all_in_chunks_reads_every_file_to_its_end(tmp_path, ref_store):
+    # The drill's path (ingest_drill): a big drill writes files over one batch.
+    path = _status_file(tmp_path / "status.csv", 2_500)
+    (result,) = run_all_in_chunks(
+        ref_store, [ShelterStatusSource("all", path=path, chunk_rows=1_000)], from_start=True
+    )
+    assert (result["chunks"], result["inserted"]) == (3, 2_500)
 
 
 def test_a_load_cut_short_resumes_at_the_stored_row(tmp_path, ref_store):

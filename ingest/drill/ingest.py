@@ -3,7 +3,8 @@
 :func:`ingest_drill` writes the drill's payloads (:func:`ingest.drill.scenario.write_payloads`), serves
 the Mastodon and Bluesky pages from a local HTTP server that answers like the real APIs
 (``min_id``/``max_id`` + ``Link`` headers; ``searchPosts`` cursors and ``since``), and runs
-every source class over them with :func:`ingest.runner.run_all` — the same code path as
+every source class over them with :func:`ingest.chunks.run_all_in_chunks` (``run_all`` with every
+file read to its end, however many batches it takes) — the same code path as
 ``python -m ingest run``, so the demo exercises geocoding, classification, dedupe, incidents,
 roster matching and cursor handling.
 
@@ -25,7 +26,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from geodata.http import make_session
-from ingest.runner import run_all
+from ingest.chunks import run_all_in_chunks
 from ingest.sources.bluesky import BlueskySource
 from ingest.sources.field_reports import FieldReportSource
 from ingest.sources.line import LineSpoolSource
@@ -186,7 +187,7 @@ def ingest_drill(drill, store, out_dir: str | Path | None = None) -> dict[str, d
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
         thread.start()
         try:
-            results = run_all(store, drill_sources(out, server.url), from_start=True)
+            results = run_all_in_chunks(store, drill_sources(out, server.url), from_start=True)
         finally:
             server.shutdown()
             thread.join()
