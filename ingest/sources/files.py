@@ -152,6 +152,7 @@ class FileSource(BaseSource):
                 self._opened.append(opened)
                 reading.scan(opened, hasher, self.encoding)
                 hasher.update(b"\x1f")
+                opened.rest()
         except BaseException:
             self._close()
             raise
@@ -187,6 +188,7 @@ class FileSource(BaseSource):
     def _records(self) -> Iterator[dict]:
         several = len(self._opened) > 1 or self._opened[0].location != self.location
         for opened in self._opened:
+            opened.reopen()
             head = opened.handle.read(64)
             opened.handle.seek(0)
             fmt = self.format or reading.guess_format(opened.location, head)
@@ -194,6 +196,7 @@ class FileSource(BaseSource):
                 if several and isinstance(record, dict):
                     record["_file"] = opened.name
                 yield record
+            opened.close()
 
     def _file_records(self, opened: reading.Opened, fmt: str) -> Iterator:
         if fmt == "csv":

@@ -65,9 +65,25 @@ class Opened:
     encoding: str = "utf-8"
     newline: bytes = b"\n"
     size: int = 0
+    on_disk: bool = True  # a path (reopened to be read), not a download held in a spool
 
     def close(self) -> None:
         self.handle.close()
+
+    def rest(self) -> None:
+        """Close a file on disk until it is read (a glob may name many files)."""
+        if self.on_disk:
+            self.handle.close()
+
+    def reopen(self) -> None:
+        """Be ready to read from the start again."""
+        if not self.handle.closed:
+            self.handle.seek(0)
+            return
+        try:
+            self.handle = Path(self.location).open("rb")
+        except OSError as exc:
+            raise SourceError(f"{self.location}: cannot read ({exc.strerror or exc})") from exc
 
 
 def open_location(location: str, session: requests.Session | None) -> Opened:
@@ -94,7 +110,7 @@ def open_location(location: str, session: requests.Session | None) -> Opened:
             spool.close()
             raise
         spool.seek(0)
-        return Opened(location, name, spool, mtime)
+        return Opened(location, name, spool, mtime, on_disk=False)
     path = Path(location)
     try:
         handle = path.open("rb")

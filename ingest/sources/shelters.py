@@ -59,6 +59,7 @@ class ShelterListSource(FileSource):
         self._read_rejections = []
         try:
             opened = self._opened[0]
+            opened.reopen()
             head = opened.handle.read(64)
             opened.handle.seek(0)
             fmt = self.format or reading.guess_format(opened.location, head)
