@@ -38,6 +38,7 @@ from ingest.reasons import FUTURE_TOLERANCE, RowError, check_not_future, reason_
 log = logging.getLogger(__name__)
 
 RAW_LIMIT = 2000  # characters of a raw record kept with a rejection
+
 Rejection = tuple[str, str]  # (raw record as text, reason)
 
 
