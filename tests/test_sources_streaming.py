@@ -128,3 +128,15 @@ def test_load_command_takes_a_chunk_size(tmp_path, sqlite_url, capsys):
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["inserted"], out["chunks"]) == (1_200, 3)
+
+
+def test_file_load_benchmark_smoke(tmp_path):
+    from benchmarks import bench_files
+
+    result = bench_files.measure(tmp_path, 0.2, 1, {"this": bench_files.ROOT})
+    load = result["runs"]["load (this)"]
+    assert load["summary"]["inserted"] == result["rows"] > 2_000
+    assert load["summary"]["rejected"] == 0
+    stream = result["runs"]["csv-stream"]["peak_rss_mb"]
+    assert load["x_csv_stream"] == round(load["peak_rss_mb"] / stream, 2) > 0
+    assert "| load (this) |" in bench_files.report(result, "python -m benchmarks.bench_files")
