@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+# Loopback by default: the README says how to serve the HQ network behind HTTPS.
+ADDRESS ?= 127.0.0.1
 
 .PHONY: demo test setup vendor lint bench
 
@@ -21,7 +23,7 @@ demo: setup
 	$(BIN)/python -m ingest reference --municipality 13208
 	$(BIN)/python -m ingest demo --seed 0
 	$(BIN)/python scripts/demo_account.py
-	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

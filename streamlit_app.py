@@ -4,7 +4,8 @@ Pages live in ``app_pages/``, not ``pages/``: with a ``pages/`` folder next to t
 runs the first session after a server start in its legacy multipage mode, which opens
 ``/overview`` as the bare page script — without this frame, so without the offline map assets.
 
-Run: ``python scripts/vendor_assets.py && streamlit run streamlit_app.py`` (see README).
+Run: ``python scripts/vendor_assets.py && streamlit run app.py`` (see README): app.py serves this
+frame plus the endpoints that set the HttpOnly session cookie (dashboard/server.py).
 """
 
 from pathlib import Path

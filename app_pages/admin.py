@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import auth, data, widgets
+from dashboard import auth, data, sessions_admin, widgets
 from dashboard.i18n import t
 
 auth.require("admin")
@@ -31,6 +31,8 @@ if rejections.empty:
     st.info(t("admin.no_rejections"))
 else:
     st.dataframe(rejections, hide_index=True, use_container_width=True)
+
+sessions_admin.panel()
 
 st.markdown(f"#### {t('admin.layer_counts')}")
 counts = data.layer_counts(url, version).rename(

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import auth
 from dashboard.i18n import t
+from dashboard.safety import form as safety_form
 from dashboard.safety import view as safety_view
 
 auth.require("safety")
@@ -21,8 +22,8 @@ with left:
     safety_view.reply_chart(ctx)
     table = safety_view.town_table(ctx)
 if ctx.personal:
-    town_codes = safety_view.non_responder_section(ctx)
-    safety_view.unmatched_section(ctx)
+    town_codes = safety_form.non_responder_section(ctx)
+    safety_form.unmatched_section(ctx)
 else:
     st.info(t("safety.viewer_note"))
 with right:

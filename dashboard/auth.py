@@ -10,10 +10,13 @@ Two ways in, chosen by ``.streamlit/secrets.toml`` (docs/security.md):
   ``[bosai_auth] local_login = true`` (a break-glass login for when the identity provider cannot
   be reached — the internet often goes first in a disaster).
 
-Every check runs on the server on every script run: the account is re-read from the store
-(a disabled account or a changed role takes effect at the next rerun), sessions end after
-``session_hours`` (default 12), and :func:`require` / :func:`check` consult
-:func:`geodata.access.roles.allowed` — hiding a widget is never the only protection.
+Every check runs on the server on every script run: the session is looked up in the store
+(geodata/access/sessions.py: revoked by log-out, a password change, disabling the account or
+"sign out everywhere"; ended after ``BOSAI_SESSION_IDLE_MINUTES`` unused or
+``BOSAI_SESSION_HOURS`` in any case), the account is re-read (a changed role takes effect at the
+next rerun), and :func:`require` / :func:`check` consult :func:`geodata.access.roles.allowed` —
+hiding a widget is never the only protection. A page reload finds the session again through an
+``HttpOnly`` cookie set by the endpoint of dashboard/server.py, never by JavaScript.
 
 The frame calls :func:`gate` once; pages call :func:`require` first thing, :func:`mask` on
 every frame they show, and :func:`check` right before every write.
@@ -24,10 +27,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
 
+from dashboard import server
 from geodata.access import accounts, privacy, roles, sessions
 from geodata.access.roles import Forbidden, User
 
@@ -35,9 +40,8 @@ log = logging.getLogger(__name__)
 
 SESSION_KEY = "bosai_auth_session"
 _AUDITED_KEY = "bosai_auth_audited"
-_SET_COOKIE_KEY = "bosai_auth_set_cookie"
+_HANDOFF_KEY = "bosai_auth_handoff"
 _LOGGED_OUT_KEY = "bosai_auth_logged_out"
-DEFAULT_SESSION_HOURS = 12.0
 
 _TEXT = {
     "title": ("防災ダッシュボード ログイン", "Disaster dashboard — log in"),
@@ -132,12 +136,17 @@ def local_login_enabled() -> bool:
     return not oidc_configured() or bool(config().get("local_login", False))
 
 
-def _session_seconds() -> float:
+def policy() -> sessions.SessionPolicy:
+    """Session limits: the settings, with ``[bosai_auth] session_hours`` as an override."""
+    policy = sessions.SessionPolicy.from_settings()
+    hours = config().get("session_hours")
+    if hours is None:
+        return policy
     try:
-        hours = float(config().get("session_hours", DEFAULT_SESSION_HOURS))
+        lifetime = timedelta(hours=max(float(hours), 0.1))
     except (TypeError, ValueError):
-        hours = DEFAULT_SESSION_HOURS
-    return max(hours, 0.1) * 3600
+        return policy
+    return sessions.SessionPolicy(idle=policy.idle, lifetime=lifetime)
 
 
 def _store():
@@ -163,13 +172,24 @@ def _oidc_expired(claims: Mapping) -> bool:
     issued = claims.get("iat")
     if not isinstance(issued, (int, float)):
         return False
-    return time.time() - float(issued) > _session_seconds()
+    return time.time() - float(issued) > policy().lifetime.total_seconds()
+
+
+def _oidc_signed_out(user: User, claims: Mapping) -> bool:
+    """Whether an administrator signed this SSO identity out after its login."""
+    issued = claims.get("iat")
+    if not isinstance(issued, (int, float)):
+        return False
+    try:
+        when = datetime.fromtimestamp(float(issued), UTC)
+        return sessions.signed_out_after(_store(), user.username, when)
+    except Exception:  # noqa: BLE001 - fail closed when the store is unreachable
+        log.exception("cannot check the sign-out cut-off")
+        return True
 
 
 def _session_from_cookie() -> dict | None:
-    """The local session carried by the signed cookie of this browser (survives a reload)."""
-    if st.session_state.get(_LOGGED_OUT_KEY):
-        return None  # the browser may still send the cookie until the page reloads
+    """The server-side session named by this browser's HttpOnly cookie (survives a reload)."""
     try:
         token = st.context.cookies.get(sessions.COOKIE)
     except Exception:  # noqa: BLE001 - no browser context (AppTest, bare mode)
@@ -177,15 +197,13 @@ def _session_from_cookie() -> dict | None:
     if not token:
         return None
     try:
-        secret = sessions.session_secret(_store())
+        found = sessions.resume(_store(), token, policy=policy())
     except Exception:  # noqa: BLE001 - fail closed: the login screen says the store is down
-        log.exception("cannot read the session secret")
+        log.exception("cannot look up the session")
         return None
-    found = sessions.verify(token, secret, max_age=_session_seconds())
     if found is None:
         return None
-    username, issued = found
-    return {"username": username, "at": float(issued)}
+    return {"sid": found.id, "username": found.username}
 
 
 def _local_user() -> User | None:
@@ -197,14 +215,16 @@ def _local_user() -> User | None:
             st.session_state[_AUDITED_KEY] = session["username"]  # logged in an earlier session
     if not session:
         return None
-    if time.time() - session.get("at", 0) > _session_seconds():
+    try:
+        store = _store()
+        live = sessions.check(store, session.get("sid"), policy=policy())
+        user = accounts.get_user(store, session["username"]) if live else None
+    except Exception:  # noqa: BLE001 - fail closed when the store is unreachable
+        log.exception("cannot read the session or the account")
+        return None
+    if live is None:  # revoked, unused too long, or past its lifetime
         st.session_state.pop(SESSION_KEY, None)
         st.session_state["bosai_auth_expired"] = True
-        return None
-    try:
-        user = accounts.get_user(_store(), session["username"])
-    except Exception:  # noqa: BLE001 - fail closed when the store is unreachable
-        log.exception("cannot read the account")
         return None
     if user is None or user.disabled:
         st.session_state.pop(SESSION_KEY, None)
@@ -217,7 +237,7 @@ def current_user() -> User | None:
     claims = _oidc_claims()
     if claims and not _oidc_expired(claims):
         user = accounts.user_from_claims(claims, config())
-        if user is not None:
+        if user is not None and not _oidc_signed_out(user, claims):
             return user
     return _local_user() if local_login_enabled() else None
 
@@ -235,18 +255,30 @@ def gate() -> User:
     user = current_user()
     if user is not None:
         _audit_login_once(user)
-        token = st.session_state.pop(_SET_COOKIE_KEY, None)
-        if token:
-            st.html(
-                f"<script>{sessions.cookie_script(token, int(_session_seconds()))}</script>",
-                unsafe_allow_javascript=True,
-            )
+        handoff = st.session_state.pop(_HANDOFF_KEY, None)
+        if handoff:
+            _post_to_server(server.SESSION_ROUTE, handoff)
         return user
-    if st.session_state.get(_LOGGED_OUT_KEY):
-        st.html(f"<script>{sessions.cookie_script(None, 0)}</script>", unsafe_allow_javascript=True)
+    if st.session_state.pop(_LOGGED_OUT_KEY, False):
+        _post_to_server(server.LOGOUT_ROUTE, "")
     _login_screen()
     st.stop()
     raise RuntimeError("unreachable")  # st.stop() raises; keeps type checkers honest
+
+
+def _post_to_server(route: str, body: str) -> None:
+    """Have the page POST ``body`` to one of the endpoints of dashboard/server.py.
+
+    The login's handoff code (single use, 60 s) goes through JavaScript; the session token the
+    endpoint answers with stays in an HttpOnly cookie that JavaScript cannot read.
+    """
+    assert all(c.isalnum() or c in "-_" for c in body)  # a token_urlsafe code: safe in JS
+    url = server.endpoint(route)
+    st.html(
+        f"<script>fetch({url!r}, {{method: 'POST', body: {body!r}, credentials: 'same-origin',"
+        " headers: {'Content-Type': 'text/plain'}});</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _login_screen() -> None:
@@ -287,13 +319,11 @@ def _local_login_form() -> None:
         return
     result = accounts.authenticate(store, username or "", password or "")
     if result.ok:
-        now = time.time()
-        st.session_state[SESSION_KEY] = {"username": result.user.username, "at": now}
+        session, handoff = sessions.create(store, result.user.username, policy=policy())
+        st.session_state[SESSION_KEY] = {"sid": session.id, "username": result.user.username}
         st.session_state[_AUDITED_KEY] = result.user.username  # authenticate() logged it
         st.session_state.pop(_LOGGED_OUT_KEY, None)
-        st.session_state[_SET_COOKIE_KEY] = sessions.issue(
-            result.user.username, sessions.session_secret(store), now=now
-        )
+        st.session_state[_HANDOFF_KEY] = handoff  # the next run has the page redeem it
         st.rerun()
     time.sleep(0.5)  # slows password spraying across many accounts a little more
     st.error(_t("failed"))
@@ -313,9 +343,14 @@ def _audit_login_once(user: User) -> None:
 def logout() -> None:
     """Log the current user out (ends the SSO cookie, or the local session)."""
     user = current_user()
-    st.session_state.pop(SESSION_KEY, None)
+    session = st.session_state.pop(SESSION_KEY, None) or {}
     st.session_state.pop(_AUDITED_KEY, None)
-    st.session_state[_LOGGED_OUT_KEY] = True  # ignore the cookie; the login screen clears it
+    st.session_state[_LOGGED_OUT_KEY] = True  # the login screen has the endpoint drop the cookie
+    if session.get("sid"):
+        try:
+            sessions.revoke(_store(), session["sid"], reason="logout")
+        except Exception:  # noqa: BLE001 - the cookie is still deleted by the endpoint
+            log.exception("cannot revoke the session")
     if user is not None:
         try:
             _store().log_action(user.username, "logout", accounts.AUDIT_LAYER, None)

@@ -10,6 +10,8 @@ from streamlit_folium import st_folium
 
 from dashboard import settings
 from dashboard.i18n import LANGUAGES, current_lang, t
+from geodata.shelters import summary as shelter_summary
+from geodata.shelters import with_status
 
 KIOSK_KEY = "kiosk"
 MEASURES = ("none", "population", "households", "density")
@@ -80,17 +82,13 @@ def kpi_row(
     hazard: gpd.GeoDataFrame,
 ) -> None:
     """KPI tiles: population, shelters open / total, evacuees, hazard areas."""
-    current = status[status["shelter_id"].isin(shelters["shelter_id"])] if len(status) else status
-    open_now = current[current["status"].isin(["開設", "満員"])] if len(current) else current
-    evacuees = (
-        pd.to_numeric(open_now.get("evacuees"), errors="coerce").sum() if len(open_now) else 0
-    )
+    counts = shelter_summary(with_status(shelters, status))
     population = pd.to_numeric(towns.get("population"), errors="coerce").sum()
     cols = st.columns(5)
     cols[0].metric(t("kpi.towns"), f"{len(towns):,}")
     cols[1].metric(t("kpi.population"), f"{int(population):,}")
-    cols[2].metric(t("kpi.shelters_open"), f"{len(open_now):,} / {len(shelters):,}")
-    cols[3].metric(t("kpi.evacuees"), f"{int(evacuees):,}")
+    cols[2].metric(t("kpi.shelters_open"), f"{counts['open']:,} / {counts['shelters']:,}")
+    cols[3].metric(t("kpi.evacuees"), f"{counts['evacuees']:,}")
     cols[4].metric(t("kpi.hazard_areas"), f"{len(hazard):,}")
 
 

@@ -1,55 +1,51 @@
-"""安否確認: who replied, who was reached by a follow-up, and who has still not been heard from.
+"""安否確認: who replied, who was reached by a follow-up, who must still be visited.
 
-Pure functions over the roster (名簿), safety replies and follow-ups (no streamlit here, so they
-are tested with plain pytest), and the three writes of the safety page: a follow-up, the match
-of an unmatched reply to a resident, and the audit row of a view or export of the personal list.
+Pure functions over the roster (名簿), safety replies and follow-ups (no streamlit: tested with
+plain pytest; the writes of staff are in :mod:`geodata.follow_ups`). The safety page, the visit
+list (page download, ``python -m ingest export visit-list``) and the situation map all count and
+list with these functions, so each term below means one thing everywhere:
 
-A resident is *confirmed* when a safety reply is matched to them, or when a follow-up reached
-them (outcome ``reached_safe`` / ``reached_needs_help``). The non-responder list (未確認者) is
-every other resident: it shrinks as replies come in and as staff reach people.
+- *replied* (回答あり): a safety reply is matched to the resident.
+- *reached* (フォローで確認): a follow-up reached them (outcome ``reached_safe`` or
+  ``reached_needs_help``); counted apart from replied only for residents who did not reply.
+- *confirmed*: replied or reached. Everyone else is *未確認* (unconfirmed): the one number the
+  page's KPI and town table, the situation map's shading and its KPI table all show.
+- *urgent* (要救助・負傷 未対応): the newest reply says 要救助 or 負傷 and no follow-up has
+  reached the resident since that reply. They replied, so they are confirmed, but a team must
+  still go: the residents the internal situation map names are exactly these.
+
+The visit list (訪問リスト, :func:`visit_list`) is the urgent residents, then the unconfirmed
+ones, in the order a printed list is handed out: one section of the urgent residents (要救助
+before 負傷, then care priority, then the longest waiting), then one section per town; towns in
+order of their most urgent resident (care priority 1 first), then larger sections first, then
+town code (residents without a town last); within a town by care priority, then kana. ``no``
+numbers the whole list: the numbers on the situation map are the visit list's. A resident whom
+a follow-up reaches leaves the list.
+
+``as_of`` (:func:`resident_states`): replies and follow-ups after it are ignored, so the CLI
+prints the list as it stood at a meeting's time; None takes everything stored.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 
 import geopandas as gpd
 import pandas as pd
 
-from geodata.export.common import JST, audit_export, jst_label, municipality, stamp
-from geodata.export.visits import render_visit_list
-from geodata.geometry import utm_crs
-from geodata.schema import SAFETY_STATUSES, now_utc
+from geodata.export.common import JST, jst_label
+from geodata.schema import SAFETY_STATUSES, now_utc, to_utc
+from geodata.vocab import FOLLOW_UP_ACTIONS, FOLLOW_UP_OUTCOMES
+from geodata.vocab import SAFETY_STATUSES as STATUS_LABELS
 
-ACTIONS = ("phone", "visit", "reminder")
-OUTCOMES = ("reached_safe", "reached_needs_help", "no_answer", "not_home", "moved")
+ACTIONS = FOLLOW_UP_ACTIONS.codes
+OUTCOMES = FOLLOW_UP_OUTCOMES.codes
 REACHED = ("reached_safe", "reached_needs_help")
+NEEDS_HELP = ("要救助", "負傷")  # in order of urgency
 UNKNOWN_TOWN = "町丁目不明"
 NO_PRIORITY = 99  # residents without a care priority come last
-# The visit list's follow-up wording (the printed list is in Japanese whatever the UI language).
-_ACTION_JA = {"phone": "電話", "visit": "訪問", "reminder": "再通知"}
-_OUTCOME_JA = {
-    "reached_safe": "無事確認",
-    "reached_needs_help": "要支援",
-    "no_answer": "不通",
-    "not_home": "不在",
-    "moved": "転居",
-}
-VISIT_CSV_COLUMNS = {
-    "no": "No",
-    "care_priority": "優先",
-    "town": "町丁目",
-    "name": "氏名",
-    "kana": "氏名カナ",
-    "address": "住所",
-    "phone": "電話番号",
-    "care_needs": "支援内容",
-    "supporter": "避難支援者",
-    "last_follow_up": "前回対応",
-    "attempts": "対応回数",
-    "resident_id": "整理番号",
-}
+URGENT = "urgent"  # the section of the urgent residents (town sections are keyed by town code)
+URGENT_TITLE = "要救助・負傷（回答あり・未対応）"
 
 
 def town_names(towns: pd.DataFrame) -> dict[str, str]:
@@ -57,29 +53,43 @@ def town_names(towns: pd.DataFrame) -> dict[str, str]:
     return dict(zip(towns["town_code"], towns["name"], strict=False))
 
 
-def latest_replies(replies: pd.DataFrame) -> pd.DataFrame:
-    """The newest reply of each matched resident (unmatched replies are left out)."""
-    matched = replies[replies["resident_id"].notna()]
+def _until(frame: pd.DataFrame, column: str, as_of) -> pd.DataFrame:
+    """The rows of ``frame`` at or before ``as_of`` (all of them for None)."""
+    ts = to_utc(as_of)
+    if ts is None or frame.empty:
+        return frame
+    return frame[pd.to_datetime(frame[column], utc=True) <= ts]
+
+
+def latest_replies(replies: pd.DataFrame, as_of=None) -> pd.DataFrame:
+    """The newest reply of each matched resident up to ``as_of`` (unmatched ones left out)."""
+    matched = _until(replies[replies["resident_id"].notna()], "replied_at", as_of)
     order = [c for c in ("replied_at", "source", "source_id") if c in matched.columns]
     return matched.sort_values(order, kind="stable").drop_duplicates("resident_id", keep="last")
 
 
 def resident_states(
-    roster: pd.DataFrame, replies: pd.DataFrame, follow_ups: pd.DataFrame
+    roster: pd.DataFrame, replies: pd.DataFrame, follow_ups: pd.DataFrame, as_of=None
 ) -> pd.DataFrame:
-    """One row per resident: town, newest reply status, follow-up outcome, confirmed or not.
+    """One row per resident: town, newest reply, follow-ups, confirmed, urgent (see the terms).
+
+    Parameters
+    ----------
+    roster, replies, follow_ups : the stored layers (or frames with their columns).
+    as_of : replies and follow-ups after this time are ignored (None: every row).
 
     Returns
     -------
     DataFrame with resident_id, town_code, care_priority, status (newest reply, None when no
-    reply), replied_at, first_replied_at, reached (a follow-up reached them), reached_at,
-    attempts (follow-ups so far), last_action, last_outcome, last_at, confirmed.
+    reply), replied_at, first_replied_at, reached (a follow-up reached them), reached_at (the
+    first time), attempts (follow-ups so far), last_action, last_outcome, last_at, confirmed,
+    urgent (newest reply 要救助/負傷, not reached since), to_visit (urgent or not confirmed).
     """
     people = pd.DataFrame(roster[["resident_id", "town_code", "care_priority"]]).copy()
     people = people.reset_index(drop=True)
     ids = people["resident_id"].tolist()
-    last = latest_replies(replies)
-    matched = replies[replies["resident_id"].notna()]
+    matched = _until(replies[replies["resident_id"].notna()], "replied_at", as_of)
+    last = latest_replies(matched)
     first = matched.groupby("resident_id")["replied_at"].min().to_dict() if len(matched) else {}
     status = dict(zip(last["resident_id"], last["status"], strict=False))
     replied_at = dict(zip(last["resident_id"], last["replied_at"], strict=False))
@@ -87,13 +97,15 @@ def resident_states(
     people["replied_at"] = _times([replied_at.get(r) for r in ids])
     people["first_replied_at"] = _times([first.get(r) for r in ids])
 
-    follow = follow_ups.sort_values("at", kind="stable")
-    reached = follow[follow["outcome"].isin(REACHED)].drop_duplicates("resident_id")
-    reached_at = dict(zip(reached["resident_id"], reached["at"], strict=False))
+    follow = _until(follow_ups, "at", as_of).sort_values("at", kind="stable")
+    reaching = follow[follow["outcome"].isin(REACHED)]
+    reached_at = dict(zip(reaching["resident_id"], reaching["at"], strict=False))  # the latest
+    first_reach = reaching.drop_duplicates("resident_id")  # confirmed from then on (the chart)
+    first_reached_at = dict(zip(first_reach["resident_id"], first_reach["at"], strict=False))
     newest = {row["resident_id"]: row for row in follow.to_dict("records")}  # the last wins
     attempts = follow["resident_id"].value_counts().to_dict()
     people["reached"] = pd.Series([r in reached_at for r in ids], index=people.index, dtype=bool)
-    people["reached_at"] = _times([reached_at.get(r) for r in ids])
+    people["reached_at"] = _times([first_reached_at.get(r) for r in ids])
     people["attempts"] = pd.Series(
         [int(attempts.get(r, 0)) for r in ids], index=people.index, dtype=int
     )
@@ -103,6 +115,9 @@ def resident_states(
         )
     people["last_at"] = _times([newest[r]["at"] if r in newest else None for r in ids])
     people["confirmed"] = people["status"].notna() | people["reached"]
+    reached_since = _times([reached_at.get(r) for r in ids]) >= people["replied_at"]
+    people["urgent"] = people["status"].isin(NEEDS_HELP) & ~reached_since
+    people["to_visit"] = people["urgent"] | ~people["confirmed"]
     return people
 
 
@@ -112,12 +127,16 @@ def _times(values: list) -> pd.Series:
 
 
 def totals(states: pd.DataFrame) -> dict[str, int]:
-    """Roster-wide counts: registered, replied, each status, reached, unconfirmed."""
+    """Roster-wide counts: registered, replied, each status, reached, unconfirmed, urgent.
+
+    ``replied + reached + unconfirmed == registered``.
+    """
     out = {
         "registered": len(states),
         "replied": int(states["status"].notna().sum()),
         "reached": int((states["reached"] & states["status"].isna()).sum()),
         "unconfirmed": int((~states["confirmed"]).sum()),
+        "urgent": int(states["urgent"].sum()),
     }
     for status in SAFETY_STATUSES:
         out[status] = int((states["status"] == status).sum())
@@ -221,93 +240,154 @@ def _cumulative(times: pd.Series, hours: pd.DatetimeIndex) -> list[int]:
     return [int(v) for v in values.searchsorted(edges, side="right")]
 
 
-def non_responders(
+def visit_list(
     roster: pd.DataFrame,
     states: pd.DataFrame,
     towns: pd.DataFrame,
     town_codes: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """The residents not yet heard from, by care priority (1 first) then town, kana.
+    """The visit list (訪問リスト): urgent residents, then the unconfirmed ones town by town.
+
+    The one list the safety page shows, the CSV and PDF print and the situation map numbers;
+    the order and the sections are described in the module docstring.
 
     Parameters
     ----------
-    roster, states : the roster and :func:`resident_states` of it.
+    roster, states : the roster and :func:`resident_states` of it (at the time wanted).
     towns : the towns layer (for names).
-    town_codes : only these towns (None = all; ``""`` selects residents without a town).
+    town_codes : only residents living in these towns (None = all; ``""`` selects residents
+        without a town). The numbers stay those of the whole list.
 
     Returns
     -------
-    The roster's columns (no geometry) plus town (name), attempts, last_follow_up (text),
-    last_outcome; the columns :func:`geodata.export.visits.render_visit_list` draws.
+    The roster's columns (no geometry) plus no (1.. over the whole list), section (``URGENT`` or
+    the town code, ``""`` without one), section_title (what the printed section is headed),
+    town (name), status and replied_at (the newest reply), reply (``要救助 19:40`` for the urgent),
+    attempts, last_outcome, last_follow_up (``電話 不通 20:40``).
     """
-    open_ids = states.loc[~states["confirmed"], "resident_id"]
-    people = pd.DataFrame(roster[roster["resident_id"].isin(open_ids)]).drop(
-        columns="geometry", errors="ignore"
-    )
-    if town_codes is not None:
-        wanted = set(town_codes)
-        codes = people["town_code"].astype(object).where(people["town_code"].notna(), "")
-        people = people[codes.isin(wanted)]
     info = states.set_index("resident_id")
-    ids = people["resident_id"]
+    todo = info[info["to_visit"].to_numpy(dtype=bool)]
+    people = pd.DataFrame(roster[roster["resident_id"].isin(todo.index)])
+    people = people.drop(columns="geometry", errors="ignore")
+    row = todo.reindex(people["resident_id"].to_numpy()).set_axis(people.index)
+    urgent = row["urgent"].to_numpy(dtype=bool)
+    status = row["status"].astype(object).where(urgent, None)
+    codes = people["town_code"].astype(object).where(people["town_code"].notna(), "").tolist()
     names = town_names(towns)
-    actions, outcomes, ats = (
-        info[c].reindex(ids.to_numpy()).tolist() for c in ("last_action", "last_outcome", "last_at")
-    )
+    town = [names.get(c, UNKNOWN_TOWN) if c else UNKNOWN_TOWN for c in codes]
     people = people.assign(
-        town=[names.get(c, UNKNOWN_TOWN) if c else UNKNOWN_TOWN for c in people["town_code"]],
-        attempts=ids.map(info["attempts"]).fillna(0).astype(int),
-        last_outcome=pd.Series(outcomes, index=people.index, dtype=object),
+        section=[URGENT if u else c for u, c in zip(urgent, codes, strict=True)],
+        section_title=[URGENT_TITLE if u else t for u, t in zip(urgent, town, strict=True)],
+        town=town,
+        status=status,
+        replied_at=row["replied_at"],
+        reply=[reply_text(s, r) for s, r in zip(status, row["replied_at"], strict=True)],
+        attempts=row["attempts"].fillna(0).astype(int),
+        last_outcome=row["last_outcome"],
         last_follow_up=[
-            follow_up_text(a, o, at) if isinstance(a, str) else ""
-            for a, o, at in zip(actions, outcomes, ats, strict=True)
+            follow_up_text(a, o, t)
+            for a, o, t in zip(row["last_action"], row["last_outcome"], row["last_at"], strict=True)
         ],
-        _prio=people["care_priority"].astype("Float64").fillna(NO_PRIORITY),
-        _town=people["town_code"].astype(object).fillna("~"),
     )
-    people = people.sort_values(["_prio", "_town", "kana", "resident_id"], kind="stable")
-    return people.drop(columns=["_prio", "_town"]).reset_index(drop=True)
+    people = pd.concat([_urgent_order(people[urgent]), _town_order(people[~urgent])])
+    people.insert(0, "no", range(1, len(people) + 1))
+    if town_codes is not None:
+        people = people[people["town_code"].astype(object).fillna("").isin(set(town_codes))]
+    return people.reset_index(drop=True)
+
+
+def _urgent_order(people: pd.DataFrame) -> pd.DataFrame:
+    """要救助 before 負傷, then care priority, then the longest waiting (oldest reply) first."""
+    keys = people.assign(
+        _rank=people["status"].map({s: i for i, s in enumerate(NEEDS_HELP)}),
+        _prio=people["care_priority"].astype("Float64").fillna(NO_PRIORITY),
+    )
+    order = ["_rank", "_prio", "replied_at", "kana", "resident_id"]
+    return keys.sort_values(order, kind="stable").drop(columns=["_rank", "_prio"])
+
+
+def _town_order(people: pd.DataFrame) -> pd.DataFrame:
+    """Towns by their most urgent resident, then larger first, then code; priority within."""
+    prio = people["care_priority"].astype("Float64").fillna(NO_PRIORITY)
+    town = people["section"].replace("", "~")  # residents without a town last
+    keys = people.assign(
+        _prio=prio,
+        _first=prio.groupby(town).transform("min"),
+        _size=-town.groupby(town).transform("size"),
+        _town=town,
+    )
+    order = ["_first", "_size", "_town", "_prio", "kana", "resident_id"]
+    return keys.sort_values(order, kind="stable").drop(
+        columns=["_prio", "_first", "_size", "_town"]
+    )
+
+
+def sections(people: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The sections of a :func:`visit_list` in order: (title, rows) for each run of one section."""
+    if people.empty:
+        return []
+    run = (people["section"] != people["section"].shift()).cumsum()
+    return [(rows["section_title"].iloc[0], rows) for _, rows in people.groupby(run, sort=False)]
+
+
+def read_visit_list(store, *, as_of=None, town_codes: Iterable[str] | None = None) -> pd.DataFrame:
+    """:func:`visit_list` of the stored roster, replies and follow-ups as they were at ``as_of``."""
+    roster = store.read("roster")
+    states = resident_states(
+        roster, store.read("safety_replies"), store.read("follow_ups"), as_of=as_of
+    )
+    towns = store.read("towns", columns=["town_code", "name"])
+    return visit_list(roster, states, towns, town_codes)
 
 
 def follow_up_text(action, outcome, at) -> str:
-    """The last follow-up as the visit list prints it: ``電話 不通 20:40``.
+    """The last follow-up as the lists print it (wording of :mod:`geodata.vocab`).
 
     Examples
     --------
     >>> follow_up_text("phone", "no_answer", "2026-10-12T11:40:00Z")
     '電話 不通 20:40'
+    >>> follow_up_text("visit", "moved", "2026-10-12T11:40:00Z")
+    '訪問 転居 20:40'
     >>> follow_up_text(None, None, None)
     ''
     """
     if not isinstance(action, str):
         return ""
     label = jst_label(at)[-5:] if at is not None and not pd.isna(at) else ""
-    parts = [_ACTION_JA.get(action, action), _OUTCOME_JA.get(outcome, outcome or ""), label]
+    parts = [FOLLOW_UP_ACTIONS.label(action), FOLLOW_UP_OUTCOMES.label(outcome), label]
     return " ".join(p for p in parts if p)
 
 
-def unmatched_replies(replies: pd.DataFrame) -> pd.DataFrame:
-    """Replies not matched to a resident (resident_id null), newest first."""
-    rows = replies[replies["resident_id"].isna()]
-    return rows.sort_values("replied_at", ascending=False, kind="stable").reset_index(drop=True)
+def reply_text(status, replied_at) -> str:
+    """A reply as the lists print it: ``要救助 19:40``.
 
-
-def match_candidates(reply: dict, roster: gpd.GeoDataFrame, limit: int | None = None) -> list[str]:
-    """Resident ids to offer for an unmatched reply: nearest homes first when it has a point.
-
-    A reply located by its message (a LINE location) is most likely from someone living near
-    that point; without a point the roster comes in kana order.
+    Examples
+    --------
+    >>> reply_text("負傷", "2026-10-12T11:10:00Z")
+    '負傷 20:10'
     """
-    point = reply.get("geometry")
-    ordered = roster.sort_values(["kana", "resident_id"], kind="stable")
-    if point is not None and not getattr(point, "is_empty", True) and len(ordered):
-        metric = utm_crs(point.x, point.y)
-        homes = gpd.GeoSeries(ordered.geometry.values, crs="EPSG:4326").to_crs(metric)
-        here = gpd.GeoSeries([point], crs="EPSG:4326").to_crs(metric).iloc[0]
-        dist = homes.distance(here).fillna(float("inf"))
-        ordered = ordered.assign(_d=dist.values).sort_values(["_d", "kana"], kind="stable")
-    ids = ordered["resident_id"].tolist()
-    return ids[:limit] if limit else ids
+    if not isinstance(status, str):
+        return ""
+    label = jst_label(replied_at)[-5:] if replied_at is not None and not pd.isna(replied_at) else ""
+    return " ".join(p for p in (STATUS_LABELS.label(status), label) if p)
+
+
+def located(
+    people: pd.DataFrame, roster: gpd.GeoDataFrame, replies: gpd.GeoDataFrame, as_of=None
+) -> gpd.GeoDataFrame:
+    """``people`` with a point: where their newest reply (up to ``as_of``) was sent from, else
+    their home — where a team would look for someone who asked for help."""
+    sent = latest_replies(replies, as_of)
+    sent = sent[sent.geometry.notna() & ~sent.geometry.is_empty]
+    where = dict(zip(sent["resident_id"], sent.geometry, strict=False))
+    home = dict(zip(roster["resident_id"], roster.geometry, strict=False))
+    points = [where.get(r, home.get(r)) for r in people["resident_id"]]
+    return gpd.GeoDataFrame(
+        people.drop(columns="geometry", errors="ignore").reset_index(drop=True),
+        geometry=gpd.GeoSeries(points, crs="EPSG:4326"),
+        crs="EPSG:4326",
+    )
 
 
 def reply_points(roster: pd.DataFrame, replies: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -327,133 +407,3 @@ def reply_points(roster: pd.DataFrame, replies: gpd.GeoDataFrame) -> gpd.GeoData
     )
     out["unmatched"] = out["resident_id"].isna().to_numpy()
     return out.reset_index(drop=True)
-
-
-def towns_with_counts(towns: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The town polygons with the counts of :func:`town_table` (0 where nobody is registered)."""
-    cols = ["registered", "replied", "unconfirmed"]
-    counts = table.dropna(subset=["town_code"]).set_index("town_code")[cols]
-    out = towns[["town_code", "name", "geometry"]].merge(
-        counts, left_on="town_code", right_index=True, how="left"
-    )
-    out[cols] = out[cols].fillna(0).astype(int)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=towns.crs)
-
-
-def homes(roster: gpd.GeoDataFrame, people: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The home points of ``people`` (non-responders) with what a map tooltip shows."""
-    home = dict(zip(roster["resident_id"], roster.geometry, strict=False))
-    cols = ["resident_id", "name", "address", "care_needs", "care_priority", "last_follow_up"]
-    return gpd.GeoDataFrame(
-        people[cols].copy(),
-        geometry=gpd.GeoSeries(
-            [home.get(r) for r in people["resident_id"]], crs="EPSG:4326"
-        ).values,
-        crs="EPSG:4326",
-    )
-
-
-# -- writes ------------------------------------------------------------------------------------
-
-
-def follow_up_frame(
-    resident_id: str, action: str, outcome: str, note: str | None, by: str, at=None
-) -> pd.DataFrame:
-    """One follow-up record ready for ``store.upsert("follow_ups", ...)``."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown follow-up action {action!r}")
-    if outcome not in OUTCOMES:
-        raise ValueError(f"unknown follow-up outcome {outcome!r}")
-    return pd.DataFrame(
-        [
-            {
-                "id": f"fu-{uuid.uuid4().hex}",
-                "resident_id": str(resident_id),
-                "action": action,
-                "outcome": outcome,
-                "note": (note or "").strip() or None,
-                "by": by,
-                "at": pd.Timestamp(at if at is not None else now_utc()),
-            }
-        ]
-    )
-
-
-def record_follow_up(
-    store, resident_id: str, action: str, outcome: str, note: str | None, *, actor: str
-) -> str:
-    """Write a follow-up (audit-logged under ``actor``); returns its id."""
-    if store.get("roster", str(resident_id)) is None:
-        raise ValueError(f"unknown resident {resident_id!r}")
-    frame = follow_up_frame(resident_id, action, outcome, note, by=actor)
-    result = store.upsert("follow_ups", frame, source="dashboard:safety", actor=actor)
-    if result.rejected:
-        raise ValueError("the follow-up was rejected (see the rejections)")
-    return str(frame.iloc[0]["id"])
-
-
-def match_reply(store, key: tuple[str, str], resident_id: str, *, actor: str) -> dict:
-    """Attach an unmatched reply to a resident (an audit-logged staff edit)."""
-    if store.get("roster", str(resident_id)) is None:
-        raise ValueError(f"unknown resident {resident_id!r}")
-    return store.update(
-        "safety_replies", tuple(key), {"resident_id": str(resident_id)}, actor=actor
-    )
-
-
-def log_list_view(store, who: str, people: pd.DataFrame, town_codes) -> None:
-    """Audit that ``who`` looked at the personal non-responder list (which towns, how many)."""
-    store.log_action(
-        who,
-        "view:non-responders",
-        "roster",
-        {"residents": len(people), "towns": sorted(town_codes) if town_codes else "all"},
-    )
-
-
-# -- the visit list: CSV and PDF ---------------------------------------------------------------
-
-
-def visit_list_csv(store, people: pd.DataFrame, *, who: str, town_codes=None) -> bytes:
-    """The non-responder list as CSV for Excel (UTF-8 with BOM, CRLF, Japanese headers), audited."""
-    table = people.reindex(columns=list(VISIT_CSV_COLUMNS)).copy()
-    table["no"] = range(1, len(table) + 1)
-    table = table.rename(columns=VISIT_CSV_COLUMNS)
-    data = table.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
-    audit_export(
-        store,
-        who,
-        "visit-list-csv",
-        "roster",
-        {"residents": len(people), "towns": sorted(town_codes) if town_codes else "all"},
-    )
-    return data
-
-
-def visit_list_pdf(store, people: pd.DataFrame, *, who: str, town_codes=None) -> bytes:
-    """The printable visit list (A4, one section per town) of exactly ``people``, audited.
-
-    The same drawing as :func:`geodata.export.visits.visit_list_pdf`, but of the list on the
-    screen: residents already reached by a follow-up are left out, and the town filter holds.
-    """
-    as_of = pd.Timestamp(now_utc())
-    _, _, city = municipality(store)
-    data, pages = render_visit_list(people, as_of=as_of, city_name=city)
-    audit_export(
-        store,
-        who,
-        "visit-list",
-        "roster",
-        {
-            "residents": len(people),
-            "towns": sorted(town_codes) if town_codes else "all",
-            "pages": pages,
-            "as_of": as_of.isoformat(),
-        },
-    )
-    return data
-
-
-def visit_list_filename(ext: str, now=None) -> str:
-    """``visit-list-20261012-2100.pdf``."""
-    return f"visit-list-{stamp(now)}.{ext}"

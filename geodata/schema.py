@@ -328,6 +328,69 @@ SOURCE_HEALTH = _layer(
 )
 
 
+# 気象庁防災情報XML messages as received (ingest/sources/jma.py), one row per message: the raw
+# XML is kept whole (audit, replay), its parsed header, and ``items``, the warnings it states
+# for the municipality's areas and rivers. What is in force for which towns is answered by
+# geodata/warnings.py from these rows (a message is a snapshot of its stream; see there).
+WARNINGS = _layer(
+    Layer(
+        "warnings",
+        key=("source", "message_id"),
+        columns={
+            "source": STR,
+            "message_id": STR,  # the Atom entry id (JMA: the message URL)
+            "entry_updated": TIME,  # the entry's <updated>: a changed entry is fetched again
+            "feed": STR,  # the feed URL the entry was listed in
+            "url": STR,  # where the message was fetched from
+            "received_at": TIME,
+            "type_code": STR,  # VPWW55, VXWW50, VXKOii, VPOA50 ... (from the URL or title)
+            "title": STR,  # Control/Title: 気象警報・注意報（Ｒ０６）（大雨）
+            "head_title": STR,  # Head/Title: 東京都大雨警報・注意報
+            "control_status": STR,  # Control/Status: 通常 / 訓練 / 試験
+            "office": STR,  # Control/EditorialOffice
+            "info_type": STR,  # Head/InfoType: 発表 / 訂正 / 取消
+            "event_id": STR,
+            "serial": STR,
+            "stream": STR,  # messages of one stream replace each other (title|office|event)
+            "report_at": TIME,  # Head/ReportDateTime
+            "headline": STR,
+            "items": JSON,  # [{kind, level, status, jma_code, jma_name, area_code, ...}]
+            "digest": STR,  # sha256 of the stored text: the same message twice is stored once
+            "size": INT,  # bytes received
+            "raw_xml": STR,
+            "error": STR,  # why the message could not be read (it is also in rejections)
+        },
+        geometry=None,
+        required=("received_at",),
+        time_column="received_at",
+    )
+)
+
+# Water levels of river observation stations (ingest/sources/river_levels.py), with the
+# station's thresholds as configured when observed (they change; the row keeps what applied).
+RIVER_LEVELS = _layer(
+    Layer(
+        "river_levels",
+        key=("station_id", "observed_at"),
+        columns={
+            "station_id": STR,  # 観測所記号 (水文水質データベース) or the configured code
+            "station_name": STR,
+            "river": STR,
+            "observed_at": TIME,
+            "level_m": FLOAT,
+            "standby_m": FLOAT,  # 水防団待機水位 (レベル１)
+            "advisory_m": FLOAT,  # 氾濫注意水位 (レベル２)
+            "evacuation_m": FLOAT,  # 避難判断水位 (レベル３)
+            "danger_m": FLOAT,  # 氾濫危険水位 (レベル４)
+            "source": STR,
+        },
+        required=("level_m",),
+        time_column="observed_at",
+        geometry_required=False,
+    )
+)
+
+
 class SchemaError(ValueError):
     """A frame that cannot be validated at all (missing CRS, unknown layer...)."""
 

@@ -68,6 +68,30 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder where photos of field reports (現地調査) are stored; the report keeps the file's "
         "path as photo_url. With several dashboard hosts, a folder all of them share.",
     ),
+    Setting(
+        "BOSAI_KEY_FILE",
+        str(PROJECT_ROOT / "var" / "bosai.key"),
+        "File (0600, made on first use) holding the secret keys, kept out of the data file; "
+        "ignored when the environment variable BOSAI_SECRET_KEY is set (docs/security.md).",
+    ),
+    Setting(
+        "BOSAI_SESSION_HOURS",
+        "12",
+        "Absolute lifetime of a login session (hours, a shift): then log in again, however "
+        "active the session was.",
+    ),
+    Setting(
+        "BOSAI_SESSION_IDLE_MINUTES",
+        "60",
+        "A login session without any page run for this many minutes ends (a wall screen's "
+        "refresh counts as use).",
+    ),
+    Setting(
+        "BOSAI_LINE_SPOOL_RETENTION_DAYS",
+        "7",
+        "Raw LINE webhook bodies already read into the store are deleted from the spool after "
+        "this many days (`python -m ingest purge --personal` deletes all of them).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -90,8 +114,21 @@ def db_url() -> str:
     """The store URL; creates the folder of a SQLite file if needed."""
     url = get("BOSAI_DB_URL")
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        if not folder.exists():
+            from geodata.access.files import private_dir
+
+            private_dir(folder)
     return url
+
+
+def number(name: str) -> float:
+    """A numeric setting; a clear ValueError naming the setting for anything else."""
+    value = get(name)
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {value!r}") from None
 
 
 def reference_dir() -> Path:

@@ -152,6 +152,103 @@ HAZARDS = Vocabulary(
     },
 )
 
+# 警戒レベル相当: the alert level an official warning corresponds to (内閣府's 5 levels).
+ALERT_LEVELS = Vocabulary(
+    "alert_level",
+    {
+        "1": ("警戒レベル１相当", "Alert level 1"),
+        "2": ("警戒レベル２相当", "Alert level 2"),
+        "3": ("警戒レベル３相当", "Alert level 3"),
+        "4": ("警戒レベル４相当", "Alert level 4"),
+        "5": ("警戒レベル５相当", "Alert level 5"),
+    },
+)
+
+# What an official warning is about (the hazard of its kind).
+WARNING_HAZARDS = Vocabulary(
+    "warning_hazard",
+    {
+        "river_flood": ("河川氾濫", "River flooding"),
+        "heavy_rain": ("大雨（浸水）", "Heavy rain (inundation)"),
+        "landslide": ("土砂災害", "Landslide"),
+        "flood": ("洪水", "Flood"),
+        "storm_surge": ("高潮", "Storm surge"),
+        "record_rain": ("記録的短時間大雨", "Record short-term heavy rain"),
+        "other": ("その他", "Other"),
+    },
+)
+
+# The kinds of official warnings (気象庁 / 国土交通省), named as in force since the 2026 revision
+# of 防災気象情報 (28 May 2026): level-numbered 注意報 / 警報 / 危険警報 / 特別警報. The stored
+# code is the kind; its hazard and level are in WARNING_KIND_HAZARD and WARNING_KIND_LEVEL.
+# 土砂災害警戒情報 (VXWW50) is a レベル４土砂災害危険警報; a flood forecast's former names
+# (氾濫注意情報 / 氾濫警戒情報 / 氾濫危険情報 / 氾濫発生情報) map to the river_flood kinds;
+# 洪水注意報 / 洪水警報 exist only in the transitional VPWW54 message (until 2028).
+WARNING_KINDS = Vocabulary(
+    "warning_kind",
+    {
+        "river_flood_emergency": ("レベル５氾濫特別警報", "Level 5 river flood emergency warning"),
+        "river_flood_danger": ("レベル４氾濫危険警報", "Level 4 river flood danger warning"),
+        "river_flood_warning": ("レベル３氾濫警報", "Level 3 river flood warning"),
+        "river_flood_advisory": ("レベル２氾濫注意報", "Level 2 river flood advisory"),
+        "heavy_rain_emergency": ("レベル５大雨特別警報", "Level 5 heavy rain emergency warning"),
+        "heavy_rain_danger": ("レベル４大雨危険警報", "Level 4 heavy rain danger warning"),
+        "heavy_rain_warning": ("レベル３大雨警報", "Level 3 heavy rain warning"),
+        "heavy_rain_advisory": ("レベル２大雨注意報", "Level 2 heavy rain advisory"),
+        "landslide_emergency": ("レベル５土砂災害特別警報", "Level 5 landslide emergency warning"),
+        "landslide_danger": ("レベル４土砂災害危険警報", "Level 4 landslide danger warning"),
+        "landslide_warning": ("レベル３土砂災害警報", "Level 3 landslide warning"),
+        "landslide_advisory": ("レベル２土砂災害注意報", "Level 2 landslide advisory"),
+        "storm_surge_emergency": ("レベル５高潮特別警報", "Level 5 storm surge emergency warning"),
+        "storm_surge_danger": ("レベル４高潮危険警報", "Level 4 storm surge danger warning"),
+        "storm_surge_warning": ("レベル３高潮警報", "Level 3 storm surge warning"),
+        "storm_surge_advisory": ("レベル２高潮注意報", "Level 2 storm surge advisory"),
+        "flood_warning": ("洪水警報", "Flood warning"),
+        "flood_advisory": ("洪水注意報", "Flood advisory"),
+        "record_rain": ("記録的短時間大雨情報", "Record short-term heavy rain information"),
+        "other_emergency": ("特別警報（その他）", "Emergency warning (other)"),
+        "other_warning": ("警報（その他）", "Warning (other)"),
+        "other_advisory": ("注意報（その他）", "Advisory (other)"),
+    },
+)
+WARNING_KIND_HAZARD = {code: code.rsplit("_", 1)[0] for code in WARNING_KINDS.codes}
+WARNING_KIND_HAZARD["record_rain"] = "record_rain"
+_GRADE_LEVEL = {"emergency": 5, "danger": 4, "warning": 3, "advisory": 2}
+# The alert level (警戒レベル相当) of a kind; None: the kind has none (暴風警報, 記録的短時間大雨情報).
+WARNING_KIND_LEVEL: dict[str, int | None] = {
+    code: (
+        None
+        if WARNING_KIND_HAZARD[code] in ("other", "record_rain")
+        else _GRADE_LEVEL[code.rsplit("_", 1)[1]]
+    )
+    for code in WARNING_KINDS.codes
+}
+
+# What a message says of a warning in an area (Body/Warning/Item/Kind/Status).
+WARNING_STATUSES = Vocabulary(
+    "warning_status",
+    {
+        "issued": ("発表", "Issued"),
+        "continued": ("継続", "Continued"),
+        "lifted": ("解除", "Lifted"),
+        "none": ("なし", "None"),
+    },
+)
+
+# The stage a river's water level has reached (水位の危険度レベル of a water-level station).
+RIVER_STAGES = Vocabulary(
+    "river_stage",
+    {
+        "normal": ("平常", "Normal"),
+        "standby": ("水防団待機水位", "Flood-fighting standby level"),
+        "advisory": ("氾濫注意水位", "Flood advisory level"),
+        "evacuation": ("避難判断水位", "Evacuation decision level"),
+        "danger": ("氾濫危険水位", "Flood danger level"),
+    },
+)
+# The alert level a stage corresponds to (レベル１水防団待機水位 … レベル４氾濫危険水位).
+RIVER_STAGE_LEVEL = {"normal": None, "standby": 1, "advisory": 2, "evacuation": 3, "danger": 4}
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -163,5 +260,10 @@ VOCABULARIES: dict[str, Vocabulary] = {
         CATEGORIES,
         SHELTER_KINDS,
         HAZARDS,
+        ALERT_LEVELS,
+        WARNING_HAZARDS,
+        WARNING_KINDS,
+        WARNING_STATUSES,
+        RIVER_STAGES,
     )
 }

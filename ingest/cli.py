@@ -59,10 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     from geodata.access.privacy import install_log_redaction
 
     install_log_redaction()
+    from geodata.access.files import InsecureFile
+    from geodata.store.errors import StoreSetupError
+
     started = time.perf_counter()
     try:
         summary = args._module.run(args) or {}
-    except CommandError as exc:
+    except (CommandError, StoreSetupError, InsecureFile) as exc:
+        # A store that needs a DBA or a file others can read: one line saying what to run.
         print(f"error: {exc}", file=sys.stderr)
         return 2
     summary = {

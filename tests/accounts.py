@@ -1,13 +1,14 @@
 """Test accounts: real local accounts in a test store, and logged-in AppTest / browser sessions.
 
-Tests log in the way users do: AppTest through the session state the login form sets, Chromium
-through the signed session cookie the login form sets (geodata/access/sessions.py).
+Tests log in the way users do: AppTest through the session state the login form sets (with a
+real server-side session), Chromium through the HttpOnly cookie the login endpoint sets
+(geodata/access/sessions.py, dashboard/server.py).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
-import time
 
 from geodata.access import accounts as auth
 from geodata.access import sessions
@@ -40,20 +41,40 @@ def ensure_accounts(url: str, shelter_ids: list[str] | None = None) -> dict[str,
     return passwords
 
 
-def login_apptest(at, username: str = "admin"):
-    """Make an AppTest session logged in as ``username`` (as the login form does)."""
+def login_apptest(at, username: str = "admin", url: str | None = None):
+    """Make an AppTest session logged in as ``username`` (as the login form does).
+
+    The session is a real one in the store at ``url`` (default: ``BOSAI_DB_URL``).
+    """
     from dashboard import auth as dash_auth
 
-    at.session_state[dash_auth.SESSION_KEY] = {"username": username, "at": time.time()}
+    store = open_store(url or os.environ["BOSAI_DB_URL"])
+    try:
+        session, _ = sessions.create(store, username)
+    finally:
+        store.dispose()
+    at.session_state[dash_auth.SESSION_KEY] = {"sid": session.id, "username": username}
     at.session_state["bosai_auth_audited"] = username
     return at
 
 
-def session_cookie(url: str, username: str, base_url: str) -> dict:
-    """A Playwright cookie carrying a valid session of ``username`` for the app at ``base_url``."""
+def session_token(url: str, username: str) -> str:
+    """The cookie token of a new session of ``username`` (as the login endpoint hands it out)."""
     store = open_store(url)
     try:
-        token = sessions.issue(username, sessions.session_secret(store))
+        _, handoff = sessions.create(store, username)
+        _, token = sessions.redeem(store, handoff)
     finally:
         store.dispose()
-    return {"name": sessions.COOKIE, "value": token, "url": base_url, "sameSite": "Strict"}
+    return token
+
+
+def session_cookie(url: str, username: str, base_url: str) -> dict:
+    """A Playwright cookie carrying a live session of ``username`` for the app at ``base_url``."""
+    return {
+        "name": sessions.COOKIE,
+        "value": session_token(url, username),
+        "url": base_url,
+        "sameSite": "Strict",
+        "httpOnly": True,
+    }

@@ -39,6 +39,23 @@ def _restore_main_module():
     sys.modules["__main__"] = _MAIN_MODULE
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _key_file(tmp_path_factory):
+    """Secret keys of the test session in a temporary key file, never the project's var/.
+
+    Set in ``os.environ`` so servers and commands started by the tests share it.
+    """
+    saved = {k: os.environ.get(k) for k in ("BOSAI_KEY_FILE", "BOSAI_SECRET_KEY")}
+    os.environ["BOSAI_KEY_FILE"] = str(tmp_path_factory.mktemp("keys") / "bosai.key")
+    os.environ.pop("BOSAI_SECRET_KEY", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not Path(CHROMIUM).exists():

@@ -159,6 +159,22 @@ class PgCluster:
         engine.dispose()
         return self.url_for(name)
 
+    def database_of_ordinary_role(self, postgis: bool = False) -> str:
+        """A new database owned by a new role without superuser; returns that role's URL.
+
+        Without ``postgis`` the database lacks the extension, as a DBA's fresh database does.
+        """
+        suffix = uuid.uuid4().hex[:12]
+        role, name = f"r_{suffix}", f"o_{suffix}"
+        engine = self._admin()
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
+            template = self.template if postgis else "template0"
+            conn.exec_driver_sql(f"CREATE DATABASE {name} OWNER {role} TEMPLATE {template}")
+        engine.dispose()
+        url = sa.make_url(self.url_for(name)).set(username=role)
+        return url.render_as_string(hide_password=False)
+
     def stop(self) -> None:
         """Stop the server started by :meth:`start` and remove its files."""
         if self.proc_dir is None:

@@ -432,10 +432,19 @@ def test_a_later_anchor_updates_posts_instead_of_adding(store):
     later = generate(
         seed=4, posts=300, roster=40, anchor=FIXED_ANCHOR + pd.Timedelta(hours=2), reference_dir=REF
     )
+    history = store.count("shelter_status")
     res = load_into_store(later, store)
     assert res["posts"]["inserted"] == 0 and res["posts"]["updated"] == 300
     assert res["safety_replies"]["inserted"] == 0
     assert store.count("posts") == 300
+    # shelter status is append-only history: not appended again (issue 14)
+    assert res["shelter_status"] == {
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": history,
+        "rejected": 0,
+    }
+    assert store.count("shelter_status") == history
 
 
 def test_demo_command_loads_reference_then_drill(tmp_path, capsys):

@@ -56,7 +56,9 @@ def test_public_roster_refused(db, tmp_path, capsys):
 
 def test_visit_list_opendata_and_cap(db, tmp_path, capsys):
     code, summary = run(capsys, "visit-list", "--as-of", AS_OF, "--db", db, "--out", str(tmp_path))
-    assert code == 0 and summary["count"] == 5 and summary["towns"] == 5
+    # R005..R008 and R004 (replied after AS_OF), and R002/R003 who asked for help
+    assert code == 0 and summary["count"] == 7 and summary["towns"] == 5
+    assert summary["urgent"] == 2
     code, summary = run(
         capsys, "shelters-opendata", "--as-of", AS_OF, "--db", db, "--out", str(tmp_path)
     )

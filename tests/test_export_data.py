@@ -147,8 +147,8 @@ def test_public_masks_authors_and_drops_personal_columns(world):
 def test_public_safety_replies_are_town_counts(world, tmp_path):
     result = export_layer(world, "safety_replies", "geojson", public=True)
     frame = read_geo(result.data, "geojson", tmp_path).set_index("name")
-    assert set(frame.columns) >= {"residents", "replied", "needs_help", "not_replied"}
-    assert frame.loc["多摩川三丁目", "not_replied"] == 1
+    assert set(frame.columns) >= {"residents", "replied", "needs_help", "unconfirmed"}
+    assert frame.loc["多摩川三丁目", "unconfirmed"] == 1
     text = result.data.decode()
     for _, name, _, address, phone, *_ in ROSTER:
         assert name not in text and address not in text and phone not in text

@@ -87,7 +87,7 @@ def test_public_situation_holds_no_person(world_store):
     }
     towns = situation.towns.set_index("name")
     assert towns.loc["多摩川三丁目", "residents"] == 2
-    assert towns.loc["多摩川三丁目", "not_replied"] == 1
+    assert towns.loc["多摩川三丁目", "unconfirmed"] == 1
 
 
 def test_status_after_as_of_is_ignored(world_store):

@@ -57,7 +57,7 @@ def test_viewer_is_refused_on_the_server(world):
     with pytest.raises(Forbidden):
         export_page.situation_file(world["store"], "pdf", True, VIEWER)
     with pytest.raises(Forbidden):
-        export_page.opendata_file(world["store"], "utf-8-sig", VIEWER)
+        export_page.opendata_file(world["store"], "shelters", "utf-8-sig", VIEWER)
     audit = world["store"].read_audit(limit=20)
     assert not audit["action"].str.startswith("export:").any()  # nothing was exported
 
@@ -158,22 +158,27 @@ def test_visit_list_opendata_and_cap(world):
     csv = pd.read_csv(
         io.BytesIO(export_page.visit_list_file(store, OPERATOR, "csv")), encoding="utf-8-sig"
     )
-    assert csv["整理番号"].tolist() == ["R006", "R007", "R008", "R005"]  # priority 1, 2, 3, 3
-    assert csv["町丁目"].tolist()[0] == "多摩川三丁目" and EXPECTED["roster_total"] == 8
+    # first R002 (要救助) and R003 (負傷), nobody reached since; then by priority 1, 2, 3, 3
+    assert csv["整理番号"].tolist()[:2] == ["R002", "R003"]
+    assert csv["整理番号"].tolist()[2:] == ["R006", "R007", "R008", "R005"]
+    assert csv["町丁目"].tolist()[2] == "多摩川三丁目" and EXPECTED["roster_total"] == 8
 
-    for encoding in export_page.OPENDATA_ENCODINGS:
-        data = export_page.opendata_file(store, encoding, OPERATOR)
-        frame = pd.read_csv(
-            io.BytesIO(data), encoding="utf-8-sig" if encoding != "cp932" else "cp932"
-        )
-        assert len(frame) == 6 and "開設状況" in frame.columns
+    for dataset in ("emergency_sites", "shelters"):  # the world's six are both
+        for encoding in export_page.OPENDATA_ENCODINGS:
+            data = export_page.opendata_file(store, dataset, encoding, OPERATOR)
+            frame = pd.read_csv(
+                io.BytesIO(data), encoding="utf-8-sig" if encoding != "cp932" else "cp932"
+            )
+            assert len(frame) == 6 and "開設状況" in frame.columns
 
     archive = zipfile.ZipFile(io.BytesIO(export_page.cap_file(store, "all", OPERATOR)))
     names = archive.namelist()
     assert len(names) == 7 and all(n.endswith(".xml") for n in names)
     assert all(validate_cap(archive.read(n)) == [] for n in names)
-    assert [a for _, a in _audit(store, 5)] == [
+    assert [a for _, a in _audit(store, 7)] == [
         "export:cap",
+        "export:shelters-opendata",
+        "export:shelters-opendata",
         "export:shelters-opendata",
         "export:shelters-opendata",
         "export:visit-list-csv",
@@ -190,7 +195,9 @@ def test_page_for_an_operator(monkeypatch, world):
         "状況図 PNG（300dpi）",
         "訪問リスト（印刷用PDF）",
         "訪問リスト（CSV）",
-        "CSV（UTF-8 BOM付き・Excel）",
+        "CSV（UTF-8 BOM付き・Excel）",  # 指定緊急避難場所一覧
+        "CSV（Shift_JIS）",
+        "CSV（UTF-8 BOM付き・Excel）",  # 指定避難所一覧
         "CSV（Shift_JIS）",
         "ダウンロード",
     ]

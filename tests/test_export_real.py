@@ -47,7 +47,7 @@ def test_real_situation_maps(drill_db, tmp_path, capsys):
     assert internal["count"] == len(shelters) > 50
     kpis = internal["kpis"]
     assert kpis["roster_total"] == len(roster) == 80
-    assert kpis["replied"] + kpis["not_replied"] == kpis["roster_total"]
+    assert kpis["replied"] + kpis["reached"] + kpis["unconfirmed"] == kpis["roster_total"]
     internal_pdf = open(internal["paths"][0], "rb").read()
     public_pdf = open(public["paths"][0], "rb").read()
     save_rendering(internal_pdf, "real-situation-map-internal")

@@ -56,7 +56,8 @@ EXPECTED = {
     "roster_total": 8,
     "replied": 3,
     "needs_help": 2,
-    "not_replied": 5,
+    "reached": 0,
+    "unconfirmed": 5,
 }
 ROSTER = (
     # id, name, kana, address, phone, town index, care needs, priority, supporter

@@ -66,6 +66,18 @@ def test_save_photo_keeps_real_images_under_a_random_name(tmp_path):
     assert len(list(tmp_path.rglob("*.*"))) == 1  # nothing else was written
 
 
+def test_photos_and_their_folders_are_owner_only(tmp_path):
+    import stat
+
+    uploads = tmp_path / "uploads"
+    uploads.mkdir(mode=0o755)
+    path = field.save_photo(_png(), uploads, NOW)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    folders = [uploads, *path.relative_to(uploads.resolve()).parents]
+    for folder in {uploads / p for p in folders[1:]} | {uploads}:
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
 def test_report_frame_fits_the_layer(tmp_path):
     frame = field.report_frame(
         "浸水・冠水", 3, " 道路が冠水 ", PLACE, "sato", NOW, tmp_path / "a.png"

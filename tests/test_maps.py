@@ -129,23 +129,6 @@ def _features(layer) -> list[dict]:
     return layer.data["features"]
 
 
-def test_occupancy_class_bounds():
-    assert [maps.occupancy_class(e, 100) for e in (0, 29, 30, 59, 60, 79, 80, 100, 150)] == [
-        0,
-        0,
-        1,
-        1,
-        2,
-        2,
-        3,
-        3,
-        3,
-    ]
-    assert maps.occupancy_class(10, None) is None
-    assert maps.occupancy_class(10, 0) is None
-    assert maps.occupancy_class(None, 100) == 0
-
-
 def test_shelter_colour_by_status_and_occupancy():
     assert maps.shelter_colour("開設", 0) == "#1a9850"
     assert maps.shelter_colour("開設", 3) == "#d73027"

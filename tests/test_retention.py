@@ -163,36 +163,38 @@ def test_an_empty_store_purges_to_nothing(store):
     assert not report.changed and report.verified
 
 
-def _cli(args: list[str], db: str, stdin: str = "") -> subprocess.CompletedProcess:
+def _cli(args: list[str], db: str, stdin: str = "", cwd=ROOT) -> subprocess.CompletedProcess:
     env = {**os.environ, "BOSAI_DB_URL": db, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "ingest", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         timeout=180,
     )
 
 
-def test_cli_purge_dry_run_then_yes(sqlite_url):
+def test_cli_purge_dry_run_then_yes(sqlite_url, tmp_path):
     from geodata.store.core import open_store
+
+    # A purge also empties ./var/line_spool: run it where that is a temporary folder.
 
     store = open_store(sqlite_url)
     _fill(store)
     before = retention.aggregate_counts(store)
     store.dispose()
-    dry = _cli(["purge", "--personal", "--dry-run", "--json"], sqlite_url)
+    dry = _cli(["purge", "--personal", "--dry-run", "--json"], sqlite_url, cwd=tmp_path)
     assert dry.returncode == 0, dry.stderr
     summary = json.loads(dry.stdout)
     assert summary["dry_run"] and summary["nulled"]["roster"]["name"] == 5
     assert summary["aggregates"] == json.loads(json.dumps(before, ensure_ascii=False))
     assert not [v for v in _personal_values() if len(v) > 3 and v in dry.stdout]
-    refused = _cli(["purge", "--personal"], sqlite_url)
+    refused = _cli(["purge", "--personal"], sqlite_url, cwd=tmp_path)
     assert refused.returncode == 2 and "--yes" in refused.stderr
     assert _cli(["purge"], sqlite_url).returncode == 2  # --personal is required
-    done = _cli(["purge", "--personal", "--yes", "--json"], sqlite_url)
+    done = _cli(["purge", "--personal", "--yes", "--json"], sqlite_url, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["verified"] is True
     store = open_store(sqlite_url)
@@ -221,4 +223,75 @@ def test_the_purge_on_the_drill_keeps_its_counts(reference_dir, sqlite_url):
     assert report.verified and retention.aggregate_counts(store) == before
     text = _dump(store)
     assert [v for v in values if v in text] == []
+    store.dispose()
+
+
+# -- the LINE spool on disk (geodata/access/spool.py) -------------------------------------------
+
+
+def _spool_file(folder: Path, when: pd.Timestamp, text: str = "tanaka 090-1234-5678") -> Path:
+    import uuid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{when.value:020d}-{uuid.uuid4().hex}.json"
+    path.write_text(json.dumps({"events": [{"type": "message", "text": text}]}))
+    return path
+
+
+def test_the_spool_source_prunes_what_it_read_after_the_retention_period(tmp_path, monkeypatch):
+    from geodata.access import spool
+    from ingest.sources.line import LineSpoolSource
+
+    monkeypatch.setenv("BOSAI_LINE_SPOOL_RETENTION_DAYS", "7")
+    now = pd.Timestamp.now(tz="UTC")
+    folder = tmp_path / "line_spool"
+    read_old = _spool_file(folder, now - pd.Timedelta(days=9))
+    cursor = _spool_file(folder, now - pd.Timedelta(days=8, hours=12))  # read last time
+    unread_old = _spool_file(folder, now - pd.Timedelta(days=8))  # after the cursor
+    recent = _spool_file(folder, now - pd.Timedelta(days=1))
+    crashed = folder / ".tmp" / "leftover.json"
+    crashed.parent.mkdir()
+    crashed.write_text("{}")
+    os.utime(crashed, (0, 0))  # a temporary file from a crash long ago
+
+    records = list(LineSpoolSource("line", spool_dir=str(folder)).fetch(since=cursor.name))
+    assert {r["file"] for r in records} == {unread_old.name, recent.name}
+    left = {p.name for p in folder.glob("*.json")}
+    assert left == {unread_old.name, recent.name}  # read and older than 7 days: gone
+    assert not read_old.exists() and not cursor.exists() and not crashed.exists()
+    # Never read: kept, however old; read but recent: kept.
+    assert spool.prune(folder, processed_through=None, keep=pd.Timedelta(0)) == 0
+    assert spool.prune(folder, processed_through=recent.name, keep=pd.Timedelta(days=7)) == 1
+
+
+def test_purge_personal_deletes_every_spooled_body(sqlite_url, tmp_path):
+    from geodata.store.core import open_store
+
+    store = open_store(sqlite_url)
+    _fill(store)
+    store.dispose()
+    now = pd.Timestamp.now(tz="UTC")
+    (tmp_path / "sources.toml").write_text(
+        '[[source]]\nname = "line"\ntype = "line_spool"\nspool_dir = "spool_a"\n'
+    )
+    bodies = [
+        _spool_file(tmp_path / "spool_a", now),  # from sources.toml
+        _spool_file(tmp_path / "spool_b", now),  # --spool
+        _spool_file(tmp_path / "var" / "line_spool", now),  # the webhook's default
+        _spool_file(tmp_path / "var" / "line_spool" / ".tmp", now),
+    ]
+    args = ["purge", "--personal", "--json", "--spool", "spool_b"]
+    dry = _cli([*args, "--dry-run"], sqlite_url, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["spool_files_deleted"] == 4
+    assert all(p.exists() for p in bodies)  # a dry run deletes nothing
+    done = _cli([*args, "--yes"], sqlite_url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["spool_files_deleted"] == 4 and len(summary["spool_folders"]) == 3
+    assert not any(p.exists() for p in bodies)
+    store = open_store(sqlite_url)
+    audit = store.read_audit()
+    row = audit[audit["action"] == "purge:spool"].iloc[0]
+    assert json.loads(row["new"]) == {"files": 4}
     store.dispose()

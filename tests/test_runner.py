@@ -111,6 +111,29 @@ def _shelters(httpserver, tmp_path):
                              municipality="13208")  # fmt: skip
 
 
+def _jma(httpserver, tmp_path):
+    from ingest.sources.jma import JmaSource
+
+    base = httpserver.url_for("").rstrip("/")
+    feed = (PAYLOADS / "jma/extra_l.xml").read_text("utf-8").replace("{base}", base)
+    httpserver.expect_request("/developer/xml/feed/extra_l.xml").respond_with_data(feed)
+    for path in (PAYLOADS / "jma/data").glob("*.xml"):
+        data = path.read_bytes()
+        httpserver.expect_request(f"/developer/xml/data/{path.name}").respond_with_data(data)
+    copy = (PAYLOADS / "jma/data/vpww55_warning.xml").read_bytes()
+    httpserver.expect_request("/developer/xml/data/vpww55_warning_copy.xml").respond_with_data(copy)
+    return JmaSource("jma", base_url=f"{base}/developer/xml/feed/", feeds=["extra_l.xml"],
+                     municipality="13208", rivers=["多摩川"], session=_session())  # fmt: skip
+
+
+def _river_levels(httpserver, tmp_path):
+    from ingest.sources.river_levels import RiverLevelSource
+
+    station = {"id": "303041283310010", "name": "石原", "river": "多摩川", "danger_m": 6.0}
+    return RiverLevelSource("river", path=str(PAYLOADS / "river_levels/ishihara_realtime.dat"),
+                            stations=[station])  # fmt: skip
+
+
 ALL_SOURCES = {
     "mastodon": _mastodon,
     "bluesky": _bluesky,
@@ -123,6 +146,8 @@ ALL_SOURCES = {
     "shelter_status_plane": _status_plane,
     "field_reports": _field,
     "shelters": _shelters,
+    "jma": _jma,
+    "river_levels": _river_levels,
 }
 
 

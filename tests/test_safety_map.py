@@ -14,7 +14,7 @@ import pandas as pd
 
 from dashboard.maps.elements import GeoJsonLayer, PointLayer, point_data, script_json
 from dashboard.safety import map as safety_map
-from geodata import safety
+from geodata import follow_ups, safety
 from geodata.access import privacy
 from tests.test_safety_page import (
     NOW,
@@ -48,17 +48,17 @@ def tooltip(data: dict, point: list) -> str:
 
 def _map(role: str = "operator", lang: str = "ja") -> str:
     roster, replies, towns = roster_frame(), replies_frame(NOW), towns_frame()
-    follow = safety.follow_up_frame("R2", "phone", "no_answer", None, by="sato", at=NOW)
+    follow = follow_ups.follow_up_frame("R2", "phone", "no_answer", None, by="sato", at=NOW)
     states = safety.resident_states(roster, replies, follow)
-    people = safety.non_responders(roster, states, towns)
+    people = safety.visit_list(roster, states, towns)
     points = privacy.mask_frame(
         "safety_replies", safety.reply_points(roster, replies), role, key=b"k" * 32
     )
     homes = None
     if not privacy.needs_masking(role):
-        homes = safety_map.homes_data(safety.homes(roster, people), lang)
+        homes = safety_map.homes_data(safety_map.homes(roster, people), lang)
     m = safety_map.safety_map(
-        safety.towns_with_counts(towns, safety.town_table(states, towns)),
+        safety_map.towns_with_counts(towns, safety.town_table(states, towns)),
         safety_map.reply_points_data(points, lang),
         homes,
         tiles="none",
@@ -86,14 +86,19 @@ def test_operator_map_has_a_point_per_reply_and_a_home_per_non_responder():
     # drawn in this order, so the urgent ones are on top of the many safe ones
     heads = [replies["titles"][p[2]] for p in replies["points"]]
     assert heads == ["無事", "無事", "負傷", "要救助"]
-    # R2 (called, no answer), R3, R5 have not been heard from: priority first, then town
-    assert [tooltip(homes, p) for p in homes["points"]] == [
+    # the visit list's homes: R4 (要救助) and R6 (負傷) first, with their reply; then R2
+    # (called, no answer), R3, R5, not heard from: priority first, then town
+    assert [tooltip(homes, p) for p in homes["points"]][:2] == [
+        "<b>高橋　四郎</b><br>優先度 3<br>調布市飛田給二丁目4-1<br>独居<br>要救助 19:30",
+        "<b>伊藤　六郎</b><br>優先度 2<br>調布市上石原一丁目6-1<br>要介護1<br>負傷 20:19",
+    ]
+    assert [tooltip(homes, p) for p in homes["points"]][2:] == [
         "<b>鈴木　三郎</b><br>優先度 1<br>調布市飛田給二丁目3-1<br>視覚障害",
         "<b>佐藤　次郎</b><br>優先度 2<br>調布市飛田給一丁目2-1<br>要介護3<br>電話 不通 21:00",
         "<b>田中　五月</b><br>調布市上石原一丁目5-1<br>人工透析",
     ]
     home = roster_frame().set_index("resident_id").geometry["R5"]
-    assert homes["points"][2][:2] == [round(home.y, 5), round(home.x, 5)]
+    assert homes["points"][4][:2] == [round(home.y, 5), round(home.x, 5)]
     assert homes["styles"][0]["className"] == "bosai-home" and not homes["dense"]
 
 
@@ -116,14 +121,14 @@ def test_text_is_escaped_and_template_syntax_stays_text():
     roster.loc[0, "name"] = "<script>alert(1)</script>{{ 7*7 }}"
     towns = towns_frame()
     towns.loc[0, "name"] = "{% raw %}{{ 6*7 }}"
-    people = safety.non_responders(
+    people = safety.visit_list(
         roster, safety.resident_states(roster, replies_frame(NOW).iloc[0:0], _no_follow()), towns
     )
     m = safety_map.safety_map(
-        safety.towns_with_counts(towns, pd.DataFrame(columns=["town_code", "registered",
+        safety_map.towns_with_counts(towns, pd.DataFrame(columns=["town_code", "registered",
                                                                "replied", "unconfirmed"])),
         safety_map.reply_points_data(safety.reply_points(roster, replies_frame(NOW).iloc[0:0])),
-        safety_map.homes_data(safety.homes(roster, people)),
+        safety_map.homes_data(safety_map.homes(roster, people)),
         tiles="none",
     )  # fmt: skip
     html = m.get_root().render()
@@ -180,25 +185,25 @@ def test_point_layer_is_in_the_layer_control_and_defined_once():
 
 
 def _no_follow() -> pd.DataFrame:
-    return safety.follow_up_frame("R1", "phone", "no_answer", None, by="x", at=NOW).iloc[0:0]
+    return follow_ups.follow_up_frame("R1", "phone", "no_answer", None, by="x", at=NOW).iloc[0:0]
 
 
 def test_homes_without_points_are_left_out():
     roster = roster_frame()
     roster.loc[roster["resident_id"] == "R3", "geometry"] = None
     roster = gpd.GeoDataFrame(roster, geometry="geometry", crs=4326)
-    people = safety.non_responders(
+    people = safety.visit_list(
         roster, safety.resident_states(roster, replies_frame(NOW), _no_follow()), towns_frame()
     )
     assert "R3" in people["resident_id"].tolist()
-    data = safety_map.homes_data(safety.homes(roster, people))
+    data = safety_map.homes_data(safety_map.homes(roster, people))
     names = [json.loads(data.json)["points"][i][3] for i in range(data.count)]
     assert "鈴木　三郎" not in names and data.count == len(people) - 1
 
 
 def test_a_dense_map_is_drawn_on_one_canvas():
     cols = ["town_code", "registered", "replied", "unconfirmed"]
-    towns = safety.towns_with_counts(towns_frame(), pd.DataFrame(columns=cols))
+    towns = safety_map.towns_with_counts(towns_frame(), pd.DataFrame(columns=cols))
     rows = [(35.655, 139.525 + i * 1e-4, 0, "x") for i in range(3)]
     few = safety_map.safety_map(towns, point_data(rows, safety_map.REPLY_STYLES), tiles="none")
     dense = point_data(rows, safety_map.REPLY_STYLES, dense_over=2)

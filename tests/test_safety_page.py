@@ -18,7 +18,9 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
-from geodata import safety
+from geodata import follow_ups, safety
+from geodata.export import visits
+from geodata.export.common import jst_label
 from geodata.schema import now_utc
 from geodata.store.core import open_store
 from tests.accounts import ensure_accounts, login_apptest
@@ -104,6 +106,7 @@ def replies_frame(now: pd.Timestamp) -> gpd.GeoDataFrame:
     )
 
 
+URGENT = ["高橋　四郎", "伊藤　六郎"]  # R4 replied 要救助, R6's newest reply is 負傷
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_SCRIPT = "<script>alert(1)</script>"
 
@@ -187,7 +190,7 @@ NOW = pd.Timestamp("2026-10-12T12:00:00Z")
 def frames():
     roster = roster_frame()
     replies = replies_frame(NOW)
-    follow = safety.follow_up_frame("R2", "phone", "no_answer", None, by="sato", at=NOW)
+    follow = follow_ups.follow_up_frame("R2", "phone", "no_answer", None, by="sato", at=NOW)
     return roster, replies, follow.iloc[0:0], towns_frame()
 
 
@@ -199,9 +202,11 @@ def test_resident_states_take_the_newest_reply(frames):
     }  # fmt: skip
     assert states.loc["R6", "first_replied_at"] == NOW - pd.Timedelta(hours=1.33)
     assert safety.totals(states.reset_index()) == {
-        "registered": 6, "replied": 3, "reached": 0, "unconfirmed": 3,
+        "registered": 6, "replied": 3, "reached": 0, "unconfirmed": 3, "urgent": 2,
         "無事": 1, "負傷": 1, "要救助": 1, "不明": 0,
     }  # fmt: skip
+    # R4 asked for rescue, R6's newest reply is 負傷: nobody has reached them yet
+    assert states["urgent"][states["urgent"]].index.tolist() == ["R4", "R6"]
 
 
 def test_town_table_counts(frames):
@@ -226,40 +231,81 @@ def test_reply_rate_by_hour_is_cumulative_in_jst(frames):
     assert hourly["replied_pct"].tolist() == [16.7, 50.0, 50.0]
 
 
+def _unconfirmed(people: pd.DataFrame) -> pd.DataFrame:
+    """The town sections of a visit list (the residents not heard from)."""
+    return people[people["section"] != safety.URGENT].reset_index(drop=True)
+
+
 def test_non_responders_by_priority_then_town_and_a_reached_follow_up_removes_one(frames):
     roster, replies, follow, towns = frames
     states = safety.resident_states(roster, replies, follow)
-    people = safety.non_responders(roster, states, towns)
-    assert people["resident_id"].tolist() == ["R3", "R2", "R5"]
-    assert people["town"].tolist() == ["飛田給二丁目", "飛田給一丁目", "上石原一丁目"]
+    people = safety.visit_list(roster, states, towns)
+    # first the urgent section: R4 (要救助), R6 (負傷); then the towns
+    assert people["resident_id"].tolist() == ["R4", "R6", "R3", "R2", "R5"]
+    assert people["no"].tolist() == [1, 2, 3, 4, 5]
+    assert _unconfirmed(people)["resident_id"].tolist() == ["R3", "R2", "R5"]
+    assert _unconfirmed(people)["town"].tolist() == ["飛田給二丁目", "飛田給一丁目", "上石原一丁目"]
+    assert people["reply"].tolist()[:2] == ["要救助 19:30", "負傷 20:19"]
 
-    tried = safety.follow_up_frame("R3", "phone", "no_answer", "留守電", by="sato", at=NOW)
-    reached = safety.follow_up_frame(
+    tried = follow_ups.follow_up_frame("R3", "phone", "no_answer", "留守電", by="sato", at=NOW)
+    reached = follow_ups.follow_up_frame(
         "R2", "visit", "reached_safe", None, by="sato", at=NOW + pd.Timedelta(minutes=5)
     )
     follow = pd.concat([tried, reached], ignore_index=True)
     states = safety.resident_states(roster, replies, follow)
-    people = safety.non_responders(roster, states, towns)
+    people = _unconfirmed(safety.visit_list(roster, states, towns))
     assert people["resident_id"].tolist() == ["R3", "R5"]
     assert people.loc[0, "last_follow_up"] == "電話 不通 21:00"
     assert people.loc[0, "attempts"] == 1
     assert safety.totals(states)["reached"] == 1
-    only_t3 = safety.non_responders(roster, states, towns, town_codes=[T3])
-    assert only_t3["resident_id"].tolist() == ["R5"]
+    only_t3 = safety.visit_list(roster, states, towns, town_codes=[T3])
+    assert _unconfirmed(only_t3)["resident_id"].tolist() == ["R5"]
+    assert only_t3["resident_id"].tolist() == ["R6", "R5"]  # R6 (負傷) lives in T3
+    assert only_t3["no"].tolist() == [2, 4]  # the numbers of the whole list
+
+
+def test_a_follow_up_that_reaches_an_urgent_resident_after_the_reply_takes_them_off(frames):
+    roster, replies, _, towns = frames
+    earlier = follow_ups.follow_up_frame(
+        "R4", "phone", "reached_safe", None, by="sato", at=NOW - pd.Timedelta(hours=2)
+    )  # before R4's rescue reply (1.5 h ago): R4 still needs a team
+    tried = follow_ups.follow_up_frame("R6", "visit", "not_home", None, by="sato", at=NOW)
+    states = safety.resident_states(roster, replies, pd.concat([earlier, tried]))
+    people = safety.visit_list(roster, states, towns)
+    assert people["resident_id"].tolist()[:2] == ["R4", "R6"]
+    assert people.set_index("resident_id").loc["R6", "last_follow_up"] == "訪問 不在 21:00"
+    reached = follow_ups.follow_up_frame(
+        "R4", "visit", "reached_needs_help", None, by="sato", at=NOW
+    )
+    states = safety.resident_states(roster, replies, pd.concat([earlier, tried, reached]))
+    people = safety.visit_list(roster, states, towns)
+    assert people["resident_id"].tolist() == ["R6", "R3", "R2", "R5"]
+    assert safety.totals(states)["urgent"] == 1 and safety.totals(states)["要救助"] == 1
+
+
+def test_as_of_ignores_later_replies_and_follow_ups(frames):
+    roster, replies, _, towns = frames
+    reached = follow_ups.follow_up_frame("R3", "phone", "reached_safe", None, by="x", at=NOW)
+    states = safety.resident_states(roster, replies, reached, as_of=NOW - pd.Timedelta(hours=1))
+    # at 20:00 JST: R6 had replied 不明 only (負傷 came at 20:19), R3 was not reached yet
+    assert states.set_index("resident_id")["status"].to_dict()["R6"] == "不明"
+    assert safety.visit_list(roster, states, towns)["resident_id"].tolist() == [
+        "R4", "R3", "R2", "R5"
+    ]  # fmt: skip
 
 
 def test_follow_up_rejects_unknown_values():
     with pytest.raises(ValueError, match="action"):
-        safety.follow_up_frame("R1", "email", "reached_safe", None, by="x")
+        follow_ups.follow_up_frame("R1", "email", "reached_safe", None, by="x")
     with pytest.raises(ValueError, match="outcome"):
-        safety.follow_up_frame("R1", "phone", "maybe", None, by="x")
+        follow_ups.follow_up_frame("R1", "phone", "maybe", None, by="x")
 
 
 def test_match_candidates_nearest_home_first(frames):
     roster, replies, _, _ = frames
-    loose = safety.unmatched_replies(replies).iloc[0]
+    loose = follow_ups.unmatched_replies(replies).iloc[0]
     assert loose["source_id"] == "m5"
-    ids = safety.match_candidates(loose.to_dict(), roster)
+    ids = follow_ups.match_candidates(loose.to_dict(), roster)
     # the reply lies at R5's home (T3 centre + 0.004°); R6 lives 0.001° further east
     assert ids[:2] == ["R5", "R6"]
     assert sorted(ids) == sorted(roster["resident_id"])
@@ -269,13 +315,15 @@ def test_visit_list_csv_and_pdf_are_audit_logged(world):
     store = open_store(world["url"])
     roster = store.read("roster")
     states = safety.resident_states(roster, store.read("safety_replies"), store.read("follow_ups"))
-    people = safety.non_responders(roster, states, store.read("towns"))
-    data = safety.visit_list_csv(store, people, who="operator", town_codes=None)
+    people = safety.visit_list(roster, states, store.read("towns"))
+    data = visits.visit_list_csv(store, people=people, who="operator").data
     assert data.startswith(b"\xef\xbb\xbf")
     table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
     assert table.columns[:4].tolist() == ["No", "優先", "町丁目", "氏名"]
-    assert table["氏名"].tolist() == ["鈴木　三郎", "佐藤　次郎", "田中　五月"]
-    pdf = safety.visit_list_pdf(store, people, who="operator", town_codes=[T1, T2, T3])
+    assert table["氏名"].tolist()[:2] == ["高橋　四郎", "伊藤　六郎"]  # 要救助, 負傷
+    assert table["氏名"].tolist()[2:] == ["鈴木　三郎", "佐藤　次郎", "田中　五月"]
+    pdf = visits.visit_list_pdf(store, people=people, who="operator", town_codes=[T1, T2, T3])
+    pdf = pdf.data
     assert pdf.startswith(b"%PDF")
     text = subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
@@ -321,8 +369,15 @@ def test_operator_sees_counts_list_and_reached_follow_up_shrinks_it(monkeypatch,
         "フォローで確認": "0",
         "未確認（要フォロー）": "3",
     }
-    assert _list_frame(at)["name"].tolist() == ["鈴木　三郎", "佐藤　次郎", "田中　五月"]
-    assert _home_names(at) == ["鈴木　三郎", "佐藤　次郎", "田中　五月"]
+    # R4 asked for rescue and R6 is injured (nobody reached them yet): the first section
+    assert _list_frame(at)["name"].tolist() == [*URGENT, "鈴木　三郎", "佐藤　次郎", "田中　五月"]
+    replied = [jst_label(world["now"] - pd.Timedelta(hours=h))[-5:] for h in (1.5, 0.67)]
+    assert _list_frame(at)["reply"].tolist()[:3] == [
+        f"要救助 {replied[0]}",
+        f"負傷 {replied[1]}",
+        "",
+    ]
+    assert _home_names(at) == [*URGENT, "鈴木　三郎", "佐藤　次郎", "田中　五月"]
     store = open_store(world["url"])
     views = store.read_audit(limit=5)
     assert views.iloc[0]["action"] == "view:non-responders" and views.iloc[0]["who"] == "operator"
@@ -334,8 +389,8 @@ def test_operator_sees_counts_list_and_reached_follow_up_shrinks_it(monkeypatch,
     at.text_area(key="safety_fu_note").input("留守番電話").run()
     at.button(key="safety_fu_save").click().run()
     assert not at.exception
-    assert _list_frame(at)["name"].tolist()[0] == "鈴木　三郎"
-    assert _list_frame(at)["last_follow_up"].iloc[0].startswith("電話 不通")
+    assert _list_frame(at)["name"].tolist()[2] == "鈴木　三郎"
+    assert _list_frame(at)["last_follow_up"].iloc[2].startswith("電話 不通")
 
     # a visit that reaches the resident takes them off the list
     at.selectbox(key="safety_fu_resident").select("R3")
@@ -343,8 +398,8 @@ def test_operator_sees_counts_list_and_reached_follow_up_shrinks_it(monkeypatch,
     at.radio(key="safety_fu_outcome").set_value("reached_safe").run()
     at.button(key="safety_fu_save").click().run()
     assert not at.exception
-    assert _list_frame(at)["name"].tolist() == ["佐藤　次郎", "田中　五月"]
-    assert _home_names(at) == ["佐藤　次郎", "田中　五月"]  # the cached map follows the write
+    assert _list_frame(at)["name"].tolist() == [*URGENT, "佐藤　次郎", "田中　五月"]
+    assert _home_names(at) == [*URGENT, "佐藤　次郎", "田中　五月"]  # the cached map follows
     assert {m.label: m.value for m in at.metric}["フォローで確認"] == "1"
     assert at.success[0].value.startswith("対応を記録しました。連絡がついた")
 
@@ -362,12 +417,12 @@ def test_operator_sees_counts_list_and_reached_follow_up_shrinks_it(monkeypatch,
 def test_town_filter_narrows_the_list_and_is_logged(monkeypatch, world):
     at = run_page(monkeypatch, world["url"], "safety")
     at.multiselect(key="safety_towns_filter").set_value([T3]).run()
-    assert _list_frame(at)["name"].tolist() == ["田中　五月"]
-    assert _home_names(at) == ["田中　五月"]
+    assert _list_frame(at)["name"].tolist() == ["伊藤　六郎", "田中　五月"]  # R6: 負傷, in T3
+    assert _home_names(at) == ["伊藤　六郎", "田中　五月"]
     store = open_store(world["url"])
     views = store.read_audit(limit=10)
     views = views[views["action"] == "view:non-responders"]
-    assert views.iloc[0]["new"] == '{"residents": 1, "towns": ["13208002001"]}'
+    assert views.iloc[0]["new"] == '{"residents": 2, "towns": ["13208002001"]}'
     store.dispose()
 
 
@@ -385,7 +440,7 @@ def test_unmatched_reply_is_matched_to_a_resident(monkeypatch, world):
     audit = store.read_audit(layer="safety_replies")
     assert audit.iloc[0]["who"] == "operator" and audit.iloc[0]["record_key"] == "line|m5"
     # R5 replied now: off the list, and no unmatched reply is left
-    assert _list_frame(at)["name"].tolist() == ["鈴木　三郎", "佐藤　次郎"]
+    assert _list_frame(at)["name"].tolist() == [*URGENT, "鈴木　三郎", "佐藤　次郎"]
     assert any("名簿と未照合の回答（0件）" in m.value for m in at.markdown)
     store.dispose()
 
@@ -408,6 +463,7 @@ def test_viewer_sees_town_counts_only(monkeypatch, world):
 
 
 def test_functions_accept_an_empty_store():
+    from dashboard.safety import map as safety_map
     from geodata.schema import empty_frame
 
     roster, replies = empty_frame("roster"), empty_frame("safety_replies")
@@ -417,10 +473,11 @@ def test_functions_accept_an_empty_store():
     assert safety.totals(states)["registered"] == 0
     assert safety.town_table(states, towns).empty
     assert safety.reply_rate_by_hour(states).empty
-    assert safety.non_responders(roster, states, towns).empty
+    assert safety.visit_list(roster, states, towns).empty
     assert safety.reply_points(roster, replies).empty
     assert (
-        safety.towns_with_counts(towns, safety.town_table(states, towns))["unconfirmed"].sum() == 0
+        safety_map.towns_with_counts(towns, safety.town_table(states, towns))["unconfirmed"].sum()
+        == 0
     )
 
 

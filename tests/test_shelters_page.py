@@ -1,5 +1,7 @@
 """避難所: the board helpers (plain pytest) and the shelters page through AppTest.
 
+The rules the board shows (occupancy, staleness, report age) are tested in tests/test_shelters.py.
+
 The page tests run on a copy of a store with the 調布市 reference layers, six shelter reports
 (tests/browser/conftest.SHELTER_REPORTS) and the test accounts.
 """
@@ -20,14 +22,7 @@ from streamlit_folium import _get_map_string, generate_js_hash
 from dashboard.shelters import board as shelters
 from dashboard.shelters import map as shelters_map
 from dashboard.shelters import table as shelters_table
-from dashboard.shelters.board import (
-    check_update,
-    format_age,
-    format_capacity,
-    is_stale,
-    occupancy_class,
-    occupancy_rate,
-)
+from dashboard.shelters.board import check_update, format_age, format_capacity
 from geodata import settings
 from geodata.store.core import open_store
 from tests.accounts import ensure_accounts, login_apptest
@@ -39,34 +34,6 @@ NOW = datetime(2026, 9, 1, 3, 0, tzinfo=UTC)  # 12:00 JST
 
 
 # -- plain helpers ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("rate", "cls"),
-    [
-        (0.0, 0),
-        (0.2999, 0),
-        (0.3, 1),
-        (0.5999, 1),
-        (0.6, 2),
-        (0.7999, 2),
-        (0.8, 3),
-        (1.0, 3),
-        (1.7, 3),
-        (None, None),
-    ],
-)
-def test_occupancy_class_boundaries_belong_to_the_upper_class(rate, cls):
-    assert occupancy_class(rate) == cls
-
-
-def test_occupancy_rate():
-    assert occupancy_rate(45, 150) == pytest.approx(0.3)
-    assert occupancy_class(occupancy_rate(45, 150)) == 1  # exactly 30 % is 30–60
-    assert occupancy_rate(None, 100) == 0.0  # an open shelter without a count: empty
-    assert occupancy_rate(10, None) is None
-    assert occupancy_rate(10, 0) is None
-    assert occupancy_rate(10, float("nan")) is None
 
 
 @pytest.mark.parametrize(
@@ -86,23 +53,6 @@ def test_occupancy_rate():
 def test_format_age(age, ja, en):
     assert format_age(age, lang="ja") == ja
     assert format_age(age, lang="en") == en
-
-
-def test_report_age_never_negative_and_reads_naive_times_as_utc():
-    assert shelters.report_age(NOW + timedelta(minutes=5), NOW) == timedelta(0)
-    naive = pd.Timestamp("2026-09-01 02:18:00")  # UTC, as the store returns it
-    assert shelters.report_age(naive, NOW) == timedelta(minutes=42)
-    assert shelters.report_age(None, NOW) is None
-
-
-def test_stale_is_an_open_shelter_silent_for_more_than_three_hours():
-    three = timedelta(hours=3)
-    assert not is_stale("開設", three)
-    assert is_stale("開設", three + timedelta(seconds=1))
-    assert is_stale("満員", timedelta(hours=5))
-    assert not is_stale("閉鎖", timedelta(days=2))
-    assert not is_stale("未開設", timedelta(days=2))
-    assert not is_stale("開設", None)
 
 
 def test_capacity_is_marked_approximate_when_estimated():

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from geodata import safety
 from geodata.access import accounts, roles
 from geodata.access.roles import User
+from geodata.export import visits
 from geodata.export.cap import cap_messages
 from geodata.export.common import stamp
 from geodata.export.data import FORMATS, export_layer
@@ -164,26 +164,18 @@ def situation_filename(code: str, fmt: str, public: bool) -> str:
     return f"situation-map-{code}-{'public' if public else 'internal'}-{stamp()}.{fmt}"
 
 
-def visit_list_people(store) -> pd.DataFrame:
-    """Everyone still to reach (the safety page's list, all towns)."""
-    roster = store.read("roster")
-    states = safety.resident_states(roster, store.read("safety_replies"), store.read("follow_ups"))
-    return safety.non_responders(roster, states, store.read("towns"))
-
-
 def visit_list_file(store, user: User, fmt: str = "pdf") -> bytes:
-    """The visit list of every resident not yet heard from (internal only)."""
+    """The visit list of :mod:`geodata.safety`, all towns (internal only)."""
     user = check(store, user, public=False)
-    people = visit_list_people(store)
-    if fmt == "csv":
-        return safety.visit_list_csv(store, people, who=user.username)
-    return safety.visit_list_pdf(store, people, who=user.username)
+    export = visits.visit_list_csv if fmt == "csv" else visits.visit_list_pdf
+    return export(store, who=user.username).data
 
 
-def opendata_file(store, encoding: str, user: User) -> bytes:
-    """The shelter open-data CSV (public: no personal data)."""
+def opendata_file(store, dataset: str, encoding: str, user: User) -> bytes:
+    """One shelter open-data CSV (``dataset``: see :data:`geodata.export.opendata.DATASETS`;
+    public: no personal data)."""
     user = check(store, user, public=True)
-    return shelters_opendata_csv(store, encoding=encoding, who=user.username).data
+    return shelters_opendata_csv(store, dataset=dataset, encoding=encoding, who=user.username).data
 
 
 def cap_file(store, window: str, user: User) -> bytes:

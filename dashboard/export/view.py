@@ -14,10 +14,11 @@ import streamlit as st
 from dashboard import auth, data
 from dashboard.export import files as export_page
 from dashboard.i18n import current_lang, t
-from geodata import safety
 from geodata.access.roles import User
+from geodata.export import visits
 from geodata.export.common import stamp
 from geodata.export.data import FORMATS
+from geodata.export.opendata import DATASETS as OPENDATA_DATASETS
 from geodata.schema import LAYERS, TRIAGE_STATES
 
 
@@ -169,7 +170,7 @@ def visit_list_section(user: User, lang: str) -> None:
         _button(
             t("safety.list.pdf", lang=lang),
             functools.partial(export_page.visit_list_file, store, user, "pdf"),
-            safety.visit_list_filename("pdf"),
+            visits.filename("pdf"),
             "application/pdf",
             key="export_visits_pdf",
             primary=True,
@@ -178,7 +179,7 @@ def visit_list_section(user: User, lang: str) -> None:
         _button(
             t("safety.list.csv", lang=lang),
             functools.partial(export_page.visit_list_file, store, user, "csv"),
-            safety.visit_list_filename("csv"),
+            visits.filename("csv"),
             "text/csv",
             key="export_visits_csv",
         )
@@ -191,16 +192,19 @@ def open_data_section(user: User, lang: str) -> None:
     store = data.get_store(data.db_url())
     st.markdown(f"#### {t('export.opendata.title', lang=lang)}")
     st.caption(t("export.opendata.caption", lang=lang))
-    cols = st.columns(len(export_page.OPENDATA_ENCODINGS))
-    for col, (encoding, fmt) in zip(cols, export_page.OPENDATA_ENCODINGS.items(), strict=True):
-        with col:
-            _button(
-                t(f"export.format.{fmt}", lang=lang),
-                functools.partial(export_page.opendata_file, store, encoding, user),
-                f"shelters-opendata-{stamp()}{'-sjis' if fmt == 'csv-sjis' else ''}.csv",
-                "text/csv",
-                key=f"export_opendata_{fmt}",
-            )
+    for dataset in OPENDATA_DATASETS:
+        st.markdown(f"**{t(f'export.opendata.{dataset}', lang=lang)}**")
+        encodings = export_page.OPENDATA_ENCODINGS.items()
+        cols = st.columns(len(export_page.OPENDATA_ENCODINGS))
+        for col, (encoding, fmt) in zip(cols, encodings, strict=True):
+            with col:
+                _button(
+                    t(f"export.format.{fmt}", lang=lang),
+                    functools.partial(export_page.opendata_file, store, dataset, encoding, user),
+                    f"shelters-opendata-{dataset}-{stamp()}{'-sjis' if fmt == 'csv-sjis' else ''}.csv",
+                    "text/csv",
+                    key=f"export_opendata_{dataset}_{fmt}",
+                )
 
 
 def cap_section(user: User, lang: str) -> None:

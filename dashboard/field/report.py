@@ -18,9 +18,11 @@ import pandas as pd
 import shapely
 
 from dashboard.i18n import t
-from dashboard.shelters.board import JST, format_age, report_age, to_utc
+from dashboard.shelters.board import JST, format_age
 from geodata import settings
+from geodata.access.files import private_dir, write_private
 from geodata.schema import CATEGORIES, STORE_CRS
+from geodata.shelters import report_age, stored_time
 
 SOURCE = "dashboard"  # field_reports.source of reports entered on the field page
 # Severity colours (map markers, list cells): 1 minor, 2 moderate, 3 severe.
@@ -89,9 +91,10 @@ def save_photo(content: bytes, folder: Path, now: datetime) -> Path:
         raise ValueError(f"unsupported image format {kind}")
     day = pd.Timestamp(now).tz_convert(JST)
     target = folder / "field" / day.strftime("%Y") / day.strftime("%m") / day.strftime("%d")
-    target.mkdir(parents=True, exist_ok=True)
-    path = target / f"{uuid.uuid4().hex}.{PHOTO_FORMATS[kind]}"
-    path.write_bytes(content)
+    # Photos may show residents and homes: folders 0700, files 0600 (other local users: nothing).
+    private_dir(folder)
+    private_dir(target)
+    path = write_private(target / f"{uuid.uuid4().hex}.{PHOTO_FORMATS[kind]}", content)
     return path.resolve()
 
 
@@ -146,7 +149,7 @@ def recent_frame(
     headers = [t(f"field.col.{k}", lang=lang) for k in keys]
     if reports is None or reports.empty:
         return pd.DataFrame(columns=headers)
-    frame = reports.assign(_at=reports["reported_at"].map(to_utc))
+    frame = reports.assign(_at=reports["reported_at"].map(stored_time))
     frame = frame.sort_values("_at", ascending=False, kind="stable")
     rows = []
     for rec in frame.to_dict("records"):

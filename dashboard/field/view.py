@@ -16,6 +16,7 @@ from dashboard.shelters import map as shelters_map
 from dashboard.shelters.board import md_text
 from dashboard.shelters.table import markdown_safe
 from geodata.schema import CATEGORIES, now_utc
+from geodata.shelters import stored_time
 
 PLACE_KEY = "field_place"  # the chosen Place
 CLICK_KEY = "field_last_click"  # the map click already turned into a place
@@ -54,7 +55,7 @@ def flash() -> None:
 
 
 def _label(row: dict) -> str:
-    time = field.to_utc(row.get("reported_at"))
+    time = stored_time(row.get("reported_at"))
     stamp = time.tz_convert(field.JST).strftime("%m/%d %H:%M") if time is not None else ""
     category = t(f"field.category.{row.get('category')}")
     return f"{stamp} {category} ({t('field.col.severity')} {row.get('severity')})"

@@ -66,7 +66,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "safety.status.不明": {"ja": "不明", "en": "Unknown"},
     "safety.layer.towns": {"ja": "町丁目（未確認者数）", "en": "Towns (not heard from)"},
     "safety.layer.replies": {"ja": "安否回答", "en": "Safety replies"},
-    "safety.layer.homes": {"ja": "未確認者の自宅", "en": "Homes not heard from"},
+    "safety.layer.homes": {"ja": "訪問リストの方の自宅", "en": "Homes on the visit list"},
     "safety.map.legend": {"ja": "安否確認", "en": "Safety check"},
     "safety.map.class": {"ja": "{low}〜{high}人", "en": "{low}–{high}"},
     "safety.map.class_open": {"ja": "{low}人以上", "en": "{low}+"},
@@ -79,26 +79,32 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "safety.map.channel": {"ja": "経路: {channel}", "en": "Via {channel}"},
     "safety.map.unmatched": {"ja": "名簿と未照合", "en": "Not matched to the roster"},
     "safety.map.caption_personal": {
-        "ja": "色付きの点は最新の回答、白い丸は未確認者の自宅です。町丁目の色は未確認者数。",
-        "en": "Coloured dots are the latest replies, white rings the homes of residents not "
-        "heard from; towns are shaded by residents not heard from.",
+        "ja": "色付きの点は最新の回答、白い丸は訪問リストの方の自宅です。町丁目の色は未確認者数。",
+        "en": "Coloured dots are the latest replies, white rings the homes of the residents on "
+        "the visit list; towns are shaded by residents not heard from.",
     },
     "safety.map.caption_masked": {
         "ja": "点は個人が特定されないよう100〜300mずらして表示しています。町丁目の色は未確認者数。",
         "en": "Dots are moved 100–300 m so that no one can be identified; towns are shaded by "
         "residents not heard from.",
     },
-    "safety.list.title": {"ja": "未確認者リスト", "en": "Residents not heard from"},
+    "safety.list.title": {"ja": "訪問リスト", "en": "Visit list"},
     "safety.list.caption": {
-        "ja": "安否回答がなく、電話・訪問でもまだ連絡がついていない要支援者です（優先度順）。"
+        "ja": "先頭は要救助・負傷と回答し、その後まだ誰も連絡がついていない要支援者。続いて安否回答がなく"
+        "電話・訪問でも連絡がついていない要支援者（町丁目ごと・優先度順）。印刷用PDF・CSVと同じ順・同じ番号です。"
         "連絡がつくと一覧から外れます。閲覧と出力は記録されます。",
-        "en": "Residents with no safety reply and not yet reached by phone or visit, by care "
-        "priority. They leave the list once reached. Views and exports are logged.",
+        "en": "First the residents whose reply asked for rescue or reported an injury and whom "
+        "nobody has reached since; then those with no reply, not yet reached by phone or visit "
+        "(town by town, by care priority). Same order and numbers as the printed PDF and the "
+        "CSV. Residents leave the list once reached. Views and exports are logged.",
     },
     "safety.list.towns": {"ja": "町丁目で絞り込み", "en": "Filter by town"},
     "safety.list.all_towns": {"ja": "すべての町丁目", "en": "All towns"},
     "safety.list.town_option": {"ja": "{town}（{n}人）", "en": "{town} ({n})"},
-    "safety.list.count": {"ja": "{n}人", "en": "{n} residents"},
+    "safety.list.count": {
+        "ja": "{n}人（うち要救助・負傷 {urgent}人）",
+        "en": "{n} residents ({urgent} asked for rescue or are injured)",
+    },
     "safety.list.none": {
         "ja": "未確認の要支援者はいません。",
         "en": "Everyone on the roster has been heard from.",
@@ -106,6 +112,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "safety.list.csv": {"ja": "訪問リスト（CSV）", "en": "Visit list (CSV)"},
     "safety.list.pdf": {"ja": "訪問リスト（印刷用PDF）", "en": "Visit list (printable PDF)"},
     "safety.list.priority_n": {"ja": "優先度 {n}", "en": "Priority {n}"},
+    "safety.list.col.no": {"ja": "No", "en": "No"},
+    "safety.list.col.reply": {"ja": "回答", "en": "Reply"},
     "safety.list.col.care_priority": {"ja": "優先", "en": "Priority"},
     "safety.list.col.town": {"ja": "町丁目", "en": "Town"},
     "safety.list.col.name": {"ja": "氏名", "en": "Name"},
@@ -118,8 +126,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "safety.list.col.attempts": {"ja": "対応回数", "en": "Attempts"},
     "safety.fu.title": {"ja": "フォローアップの記録", "en": "Record a follow-up"},
     "safety.fu.resident": {
-        "ja": "対象者（優先度・氏名・町丁目）",
-        "en": "Resident (priority, name, town)",
+        "ja": "対象者（No.・回答・優先度・氏名・町丁目）",
+        "en": "Resident (no., reply, priority, name, town)",
     },
     "safety.fu.action": {"ja": "対応", "en": "Action"},
     "safety.fu.outcome": {"ja": "結果", "en": "Outcome"},
@@ -127,17 +135,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "safety.fu.save": {"ja": "記録する", "en": "Save"},
     "safety.fu.saved": {"ja": "対応を記録しました。", "en": "Follow-up saved."},
     "safety.fu.saved_reached": {
-        "ja": "対応を記録しました。連絡がついたため未確認者リストから外れました。",
+        "ja": "対応を記録しました。連絡がついたため訪問リストから外れました。",
         "en": "Follow-up saved; the resident was reached and left the list.",
     },
-    "safety.action.phone": {"ja": "電話", "en": "Phone"},
-    "safety.action.visit": {"ja": "訪問", "en": "Visit"},
-    "safety.action.reminder": {"ja": "再通知", "en": "Reminder"},
-    "safety.outcome.reached_safe": {"ja": "無事を確認", "en": "Reached, safe"},
-    "safety.outcome.reached_needs_help": {"ja": "要支援を確認", "en": "Reached, needs help"},
-    "safety.outcome.no_answer": {"ja": "不通", "en": "No answer"},
-    "safety.outcome.not_home": {"ja": "不在", "en": "Not home"},
-    "safety.outcome.moved": {"ja": "転居", "en": "Moved away"},
     "safety.match.title": {"ja": "名簿と未照合の回答（{n}件）", "en": "Unmatched replies ({n})"},
     "safety.match.none": {
         "ja": "すべての回答が名簿と照合されています。",
@@ -231,14 +231,19 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Visit list of residents not heard from",
     },
     "export.visits.caption": {
-        "ja": "回答がなく連絡もついていない要支援者の一覧（町丁目ごと・優先度順、A4）。内部用のみ。",
-        "en": "Residents with no reply and not yet reached, one section per town by priority "
-        "(A4). Internal only.",
+        "ja": "要救助・負傷と回答し未対応の要支援者、続いて回答がなく連絡もついていない要支援者"
+        "（町丁目ごと・優先度順、A4）。安否確認ページのリストと同じ。内部用のみ。",
+        "en": "Residents who asked for rescue or are injured and were not reached since, then "
+        "those with no reply and not yet reached, one section per town by priority (A4); the "
+        "safety page's list. Internal only.",
     },
     "export.opendata.title": {"ja": "避難所オープンデータ（CSV）", "en": "Shelter open data (CSV)"},
     "export.opendata.caption": {
-        "ja": "自治体標準オープンデータセットの列に開設状況・避難者数・時点を加えたCSV。",
-        "en": "The standard open-data shelter columns plus status, evacuees and time.",
+        "ja": "指定緊急避難場所一覧（自治体標準オープンデータセットの列）と指定避難所一覧（受入対象者・"
+        "福祉避難所つき）に開設状況・避難者数・時点を加えたCSV。報告のない避難所は「報告なし」。",
+        "en": "Emergency evacuation sites (standard open-data columns) and designated shelters "
+        "(with who they take, welfare shelters marked), plus status, evacuees and time; "
+        "shelters without a report say so.",
     },
     "export.cap.title": {"ja": "CAP 1.2 メッセージ（XML）", "en": "CAP 1.2 messages (XML)"},
     "export.cap.caption": {

@@ -18,6 +18,11 @@ _CATEGORY_EN = {
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {
+    "export.opendata.emergency_sites": {
+        "ja": "指定緊急避難場所一覧",
+        "en": "Designated emergency evacuation sites",
+    },
+    "export.opendata.shelters": {"ja": "指定避難所一覧", "en": "Designated shelters"},
     # navigation
     "shelters.page": {"ja": "避難所", "en": "Shelters"},
     "field.page": {"ja": "現地調査", "en": "Field reports"},

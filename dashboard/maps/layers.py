@@ -22,6 +22,17 @@ import pandas as pd
 from dashboard.i18n import t
 from dashboard.maps.elements import MAP_CSS, FitBounds, GeoJsonLayer, Legend, MapStyle
 from geodata.geometry import feature_collection
+from geodata.shelters import (
+    CLOSED,
+    FULL,
+    NOT_OPEN,
+    OPEN,
+    is_open,
+    latest_reports,
+    occupancy_class,
+    occupancy_rate,
+    with_status,
+)
 
 # Basemaps: key -> (URL template, attribution HTML, max native zoom). "none" = no tile layer.
 _GSI_ATTR = '<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank">{label}</a>'
@@ -41,14 +52,14 @@ TILES: dict[str, tuple[str, str, int]] = {
     "none": ("", "", 0),
 }
 
-# Shelter colours: occupancy class of an open shelter (0–30, 30–60, 60–80, ≥80 %), then states.
-OCCUPANCY_BREAKS = (0.3, 0.6, 0.8)
+# Shelter colours: occupancy class of an open shelter (geodata.shelters.occupancy_class), then
+# states.
 OCCUPANCY_COLOURS = ("#1a9850", "#fee08b", "#fc8d59", "#d73027")
 SHELTER_COLOURS = {
     "unknown": "#4575b4",  # open, capacity unknown
-    "満員": "#67001f",
-    "未開設": "#ffffff",
-    "閉鎖": "#8c8c8c",
+    FULL: "#67001f",
+    NOT_OPEN: "#ffffff",
+    CLOSED: "#8c8c8c",
 }
 TOWN_PALETTE = ("#f2f0f7", "#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1")
 TOWN_FILL = "#f7f4ec"  # paper colour: a readable map without basemap tiles
@@ -274,43 +285,18 @@ def hazard_layer(hazard: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
 _HAZARD_KEYS = {"map.hazard.flood", "map.hazard.landslide"}
 
 
-def occupancy_class(evacuees, capacity) -> int | None:
-    """0..3 for 0–30 / 30–60 / 60–80 / ≥80 % of capacity; None when capacity is unknown.
-
-    Examples
-    --------
-    >>> [occupancy_class(e, 100) for e in (0, 29, 30, 59, 60, 79, 80, 150)]
-    [0, 0, 1, 1, 2, 2, 3, 3]
-    >>> occupancy_class(10, None) is None
-    True
-    """
-    evacuees, capacity = _num(evacuees), _num(capacity)
-    if capacity is None or capacity <= 0:
-        return None
-    rate = (evacuees or 0) / capacity
-    return sum(rate >= b for b in OCCUPANCY_BREAKS)
-
-
 def shelter_colour(status: str | None, occupancy: int | None) -> str:
     """The fill colour of a shelter marker for its status and occupancy class."""
-    if status == "開設":
+    if status == OPEN:
         return SHELTER_COLOURS["unknown"] if occupancy is None else OCCUPANCY_COLOURS[occupancy]
-    if status in ("満員", "閉鎖"):
+    if status in (FULL, CLOSED):
         return SHELTER_COLOURS[status]
-    return SHELTER_COLOURS["未開設"]
+    return SHELTER_COLOURS[NOT_OPEN]
 
 
 def _join_status(shelters: gpd.GeoDataFrame, status: pd.DataFrame | None) -> gpd.GeoDataFrame:
-    cols = ["status", "evacuees", "households", "reported_at"]
-    if status is None or status.empty:
-        out = shelters.copy()
-        for col in cols:
-            out[col] = None
-        return out
-    latest = status.reindex(columns=["shelter_id", *cols])
-    latest = latest.sort_values("reported_at").drop_duplicates("shelter_id", keep="last")
-    merged = shelters.merge(latest, on="shelter_id", how="left")
-    return gpd.GeoDataFrame(merged, geometry="geometry", crs=shelters.crs)
+    latest = None if status is None or status.empty else latest_reports(status)
+    return with_status(shelters, latest)
 
 
 def shelters_layer(
@@ -333,7 +319,8 @@ def shelters_layer(
 
     def props(row: dict) -> dict:
         st = row.get("status") if isinstance(row.get("status"), str) else None
-        occ = occupancy_class(row.get("evacuees"), row.get("capacity"))
+        rate = occupancy_rate(row.get("evacuees"), row.get("capacity"))
+        occ = occupancy_class(rate)
         kind = row.get("kind")
         lines = [f"<b>{_E(str(row.get('name') or ''))}</b>"]
         if kind:
@@ -341,7 +328,7 @@ def shelters_layer(
         status_text = t(f"status.{st}", lang=lang) if st else t("map.shelter.no_report", lang=lang)
         lines.append(f"{_E(t('map.shelter.status', lang=lang))}: {_E(status_text)}")
         capacity = _num(row.get("capacity"))
-        if st in ("開設", "満員"):
+        if is_open(st):
             lines.append(
                 f"{_E(t('map.shelter.evacuees', lang=lang))}: "
                 f"{_E(t('map.persons', lang=lang, n=_fmt_int(row.get('evacuees'))))}"
@@ -356,8 +343,7 @@ def shelters_layer(
                 f"{_E(t('map.shelter.capacity', lang=lang))}: "
                 f"{_E(t('map.persons', lang=lang, n=_fmt_int(capacity)))}{_E(est)}"
             )
-            if st in ("開設", "満員"):
-                rate = (_num(row.get("evacuees")) or 0) / capacity if capacity else 0
+            if is_open(st) and rate is not None:
                 lines.append(f"{_E(t('map.shelter.occupancy', lang=lang))}: {rate:.0%}")
         if row.get("address"):
             lines.append(_E(str(row["address"])))
@@ -365,11 +351,11 @@ def shelters_layer(
         return {
             "label": "<br>".join(lines),
             "fill": shelter_colour(st, occ),
-            "open": st in ("開設", "満員"),
+            "open": is_open(st),
             "count": _E(t("map.shelter.count_label", lang=lang, n=_fmt_int(evacuees)))
             if evacuees is not None
             else "",
-            "radius": 6 + min(10, math.sqrt(evacuees or 0) / 2) if st in ("開設", "満員") else 5,
+            "radius": 6 + min(10, math.sqrt(evacuees or 0) / 2) if is_open(st) else 5,
         }
 
     collection = _collection(data, "shelter_id", props)
@@ -384,9 +370,9 @@ def shelters_layer(
             "fill": True,
             "fillColor": p["fill"],
             "fillOpacity": 0.95,
-            "color": "#333333" if p["fill"] != SHELTER_COLOURS["閉鎖"] else "#555555",
+            "color": "#333333" if p["fill"] != SHELTER_COLOURS[CLOSED] else "#555555",
             "weight": 1.5 if p["open"] else 1,
-            "dashArray": "3" if p["fill"] == SHELTER_COLOURS["閉鎖"] else None,
+            "dashArray": "3" if p["fill"] == SHELTER_COLOURS[CLOSED] else None,
         }
 
     GeoJsonLayer(
@@ -429,9 +415,9 @@ def shelter_legend(lang: str = "ja") -> Legend:
     ]
     rows += [
         (SHELTER_COLOURS["unknown"], "#333333", t("legend.occupancy.unknown", lang=lang)),
-        (SHELTER_COLOURS["満員"], "#333333", t("legend.full", lang=lang)),
-        (SHELTER_COLOURS["未開設"], "#333333", t("legend.not_open", lang=lang)),
-        (SHELTER_COLOURS["閉鎖"], "#555555", t("legend.closed", lang=lang)),
+        (SHELTER_COLOURS[FULL], "#333333", t("legend.full", lang=lang)),
+        (SHELTER_COLOURS[NOT_OPEN], "#333333", t("legend.not_open", lang=lang)),
+        (SHELTER_COLOURS[CLOSED], "#555555", t("legend.closed", lang=lang)),
         (HAZARD_COLOUR, HAZARD_COLOUR, t("legend.hazard", lang=lang)),
     ]
     return Legend(t("legend.shelters", lang=lang), rows)

@@ -1,6 +1,6 @@
 """Cached derivations of the 安否確認 page, keyed by the store's data versions.
 
-At 20,000 residents the page's derived frames (every resident's state, the non-responder list,
+At 20,000 residents the page's derived frames (every resident's state, the visit list,
 the map's reply and home points with their tooltips) cost about a second per run; a follow-up
 or a match writes to the store, which moves a data version, so these are computed again only
 after a write. Like :mod:`dashboard.data`, nothing here hashes a frame: the arguments are the URL,
@@ -15,7 +15,7 @@ import streamlit as st
 from dashboard import auth, data
 from dashboard.data import _TTL
 from dashboard.safety import map as safety_map
-from geodata import safety
+from geodata import follow_ups, safety
 
 LAYERS = ("roster", "safety_replies", "follow_ups")
 
@@ -44,13 +44,13 @@ def states(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
-def non_responders(
+def visit_list(
     url: str, code: str, key: tuple[int, int, int], towns_version: int, town_codes: tuple | None
 ) -> pd.DataFrame:
-    """:func:`geodata.safety.non_responders` (personal: call after the permission check)."""
+    """:func:`geodata.safety.visit_list` (personal: call after the permission check)."""
     roster = _roster(url, key)
     towns = data.load_towns(url, code, towns_version)
-    return safety.non_responders(roster, states(url, key), towns, town_codes)
+    return safety.visit_list(roster, states(url, key), towns, town_codes)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
@@ -68,16 +68,16 @@ def homes(
     url: str, code: str, key: tuple[int, int, int], towns_version: int,
     town_codes: tuple | None, lang: str,
 ) -> safety_map.PointData:  # fmt: skip
-    """The map's homes of the listed non-responders (personal: after the permission check)."""
+    """The map's homes of the residents on the visit list (personal: after the permission check)."""
     roster = _roster(url, key)
-    people = non_responders(url, code, key, towns_version, town_codes)
-    return safety_map.homes_data(safety.homes(roster, people), lang)
+    people = visit_list(url, code, key, towns_version, town_codes)
+    return safety_map.homes_data(safety_map.homes(roster, people), lang)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
 def unmatched(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
-    """:func:`geodata.safety.unmatched_replies` (personal: after the permission check)."""
-    return safety.unmatched_replies(_replies(url, key))
+    """:func:`geodata.follow_ups.unmatched_replies` (personal: after the permission check)."""
+    return follow_ups.unmatched_replies(_replies(url, key))
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
@@ -88,7 +88,7 @@ def match_candidates(url: str, key: tuple[int, int, int], reply_key: str) -> lis
     hit = loose[(keys == reply_key).to_numpy()]
     if hit.empty:
         return []
-    return safety.match_candidates(hit.iloc[0].to_dict(), _roster(url, key))
+    return follow_ups.match_candidates(hit.iloc[0].to_dict(), _roster(url, key))
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)

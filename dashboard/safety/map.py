@@ -1,8 +1,9 @@
-"""The safety map: towns shaded by residents not yet heard from, replies by status, homes to visit.
+"""The safety map: towns shaded by unconfirmed residents, replies by status, homes to visit.
 
 Pure folium builders. Reply points come in already masked for roles without personal data
-(displaced 100–300 m, no names: :func:`dashboard.auth.mask`); the homes of non-responders are
-drawn only when the caller passes them (operators and admins). Every text is html-escaped.
+(displaced 100–300 m, no names: :func:`dashboard.auth.mask`); the homes of the residents on the
+visit list are drawn only when the caller passes them (operators and admins). Every text is
+html-escaped.
 """
 
 from __future__ import annotations
@@ -80,6 +81,32 @@ def towns_layer(towns: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
     )
 
 
+def towns_with_counts(towns: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The town polygons with the counts of :func:`geodata.safety.town_table` (0 where nobody is
+    registered)."""
+    cols = ["registered", "replied", "unconfirmed"]
+    counts = table.dropna(subset=["town_code"]).set_index("town_code")[cols]
+    out = towns[["town_code", "name", "geometry"]].merge(
+        counts, left_on="town_code", right_index=True, how="left"
+    )
+    out[cols] = out[cols].fillna(0).astype(int)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=towns.crs)
+
+
+def homes(roster: gpd.GeoDataFrame, people: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The home points of ``people`` (a visit list) with what a map tooltip shows."""
+    home = dict(zip(roster["resident_id"], roster.geometry, strict=False))
+    cols = ["resident_id", "name", "address", "care_needs", "care_priority", "reply"]
+    cols += ["last_follow_up"]
+    return gpd.GeoDataFrame(
+        people[cols].copy(),
+        geometry=gpd.GeoSeries(
+            [home.get(r) for r in people["resident_id"]], crs="EPSG:4326"
+        ).values,
+        crs="EPSG:4326",
+    )
+
+
 def _lat_lon(points: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[float], list[float]]:
     points = points_only(points)
     if points.crs is not None and not points.crs.equals(STORE_CRS):
@@ -150,8 +177,8 @@ def replies_layer(data: PointData, lang: str = "ja") -> PointLayer:
 
 
 def homes_data(people: gpd.GeoDataFrame, lang: str = "ja") -> PointData:
-    """The homes of non-responders for :func:`homes_layer`; the tooltip holds the name,
-    priority, address, care needs and the last follow-up."""
+    """The homes of the residents on the visit list for :func:`homes_layer`; the tooltip holds
+    the name, priority, address, care needs, the reply (要救助・負傷) and the last follow-up."""
     people, lats, lons = _lat_lon(people)
     prio_text = _E(t("safety.list.priority_n", lang=lang, n="\x00"))
     prios = people["care_priority"] if "care_priority" in people else [None] * len(people)
@@ -160,14 +187,14 @@ def homes_data(people: gpd.GeoDataFrame, lang: str = "ja") -> PointData:
     ]
     rows = zip(
         lats, lons, [0] * len(lats), _texts(people, "name"), prios,
-        *(_texts(people, col) for col in ("address", "care_needs", "last_follow_up")),
+        *(_texts(people, c) for c in ("address", "care_needs", "reply", "last_follow_up")),
         strict=True,
     )  # fmt: skip
     return point_data(rows, [HOME_STYLE])
 
 
 def homes_layer(data: PointData, lang: str = "ja") -> PointLayer:
-    """Homes of residents not yet heard from (:func:`homes_data`; operators only): dark rings."""
+    """Homes of the residents to visit (:func:`homes_data`; operators only): dark rings."""
     return PointLayer(data, name=t("safety.layer.homes", lang=lang))
 
 

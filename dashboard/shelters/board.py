@@ -1,4 +1,7 @@
-"""避難所 status board: pure helpers (occupancy classes, report age, the board frame, validation).
+"""避難所 status board: pure helpers (labels, the board frame, sorting, validation).
+
+The rules themselves — open states, occupancy, staleness, the summary — are
+:mod:`geodata.shelters`; this module only shapes them for the page.
 
 No streamlit here: the page and :mod:`dashboard.shelters.view` call these, tests call them
 directly. Times are shown in Japan time (JST); the store keeps UTC.
@@ -6,19 +9,31 @@ directly. Times are shown in Japan time (JST); the store keeps UTC.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pandas as pd
 
 from dashboard.i18n import t
-from dashboard.maps.layers import OCCUPANCY_BREAKS, OCCUPANCY_COLOURS, SHELTER_COLOURS
+from dashboard.maps.layers import OCCUPANCY_COLOURS, SHELTER_COLOURS
 from geodata.schema import NEEDS, SHELTER_STATUSES
+from geodata.shelters import (
+    CLOSED,
+    FULL,
+    NOT_OPEN,
+    OPEN,
+    OPEN_STATES,
+    is_open,
+    is_stale,
+    occupancy_class,
+    occupancy_rate,
+    report_age,
+    stored_time,
+    to_number,
+)
+from geodata.shelters import summary as shelter_summary
 
 JST = "Asia/Tokyo"
-OPEN_STATES = ("開設", "満員")  # a shelter with people in it: counts and report age matter
-STALE_AFTER = timedelta(hours=3)
 ORDERS = ("occupancy", "oldest", "evacuees", "name")
 FIELDS = ("status", "evacuees", "households", "needs", "note")  # what staff may update
 
@@ -30,9 +45,9 @@ CLASS_STYLES = (
     (OCCUPANCY_COLOURS[3], "#ffffff"),
 )
 STATE_STYLES = {
-    "満員": (SHELTER_COLOURS["満員"], "#ffffff"),
-    "閉鎖": ("#5a5a5a", "#ffffff"),
-    "開設": ("#1f4e9c", "#ffffff"),
+    FULL: (SHELTER_COLOURS[FULL], "#ffffff"),
+    CLOSED: ("#5a5a5a", "#ffffff"),
+    OPEN: ("#1f4e9c", "#ffffff"),
 }
 STALE_STYLE = ("#ffd400", "#000000")  # signal yellow: a count nobody has confirmed for 3 h
 
@@ -55,69 +70,6 @@ BOARD_COLUMNS = (
     "reported_by",
     "version",
 )
-
-
-def to_number(value) -> float | None:
-    """A finite float, or None for null, text and infinities."""
-    try:
-        if value is None or pd.isna(value):
-            return None
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def occupancy_rate(evacuees, capacity) -> float | None:
-    """Evacuees as a share of capacity (1.0 = full); None when capacity is unknown or 0.
-
-    Examples
-    --------
-    >>> occupancy_rate(45, 150)
-    0.3
-    >>> occupancy_rate(10, None) is None
-    True
-    """
-    capacity = to_number(capacity)
-    if capacity is None or capacity <= 0:
-        return None
-    return (to_number(evacuees) or 0.0) / capacity
-
-
-def occupancy_class(rate: float | None) -> int | None:
-    """0..3 for 0–30 / 30–60 / 60–80 / ≥80 %; a boundary belongs to the upper class.
-
-    Examples
-    --------
-    >>> [occupancy_class(r) for r in (0.0, 0.2999, 0.3, 0.5999, 0.6, 0.7999, 0.8, 1.5)]
-    [0, 0, 1, 1, 2, 2, 3, 3]
-    >>> occupancy_class(None) is None
-    True
-    """
-    if rate is None:
-        return None
-    return sum(rate >= b for b in OCCUPANCY_BREAKS)
-
-
-def to_utc(value) -> pd.Timestamp | None:
-    """A UTC timestamp (naive values are UTC, as the store returns them), or None."""
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def report_age(reported_at, now: datetime) -> timedelta | None:
-    """How long ago a report was made (never negative: a clock ahead of ours counts as 0)."""
-    ts = to_utc(reported_at)
-    if ts is None:
-        return None
-    return max(to_utc(now) - ts, pd.Timedelta(0)).to_pytimedelta()
 
 
 def format_age(age: timedelta | None, lang: str = "ja") -> str:
@@ -146,21 +98,9 @@ def format_age(age: timedelta | None, lang: str = "ja") -> str:
     return t("shelters.age.days", lang=lang, d=hours // 24)
 
 
-def is_stale(status: str | None, age: timedelta | None, limit: timedelta = STALE_AFTER) -> bool:
-    """Whether an open (or full) shelter's last report is older than ``limit`` (3 h).
-
-    Examples
-    --------
-    >>> from datetime import timedelta as td
-    >>> is_stale("開設", td(hours=3)), is_stale("開設", td(hours=3, seconds=1)), is_stale("閉鎖", td(days=1))
-    (False, True, False)
-    """
-    return status in OPEN_STATES and age is not None and age > limit
-
-
 def format_time(reported_at, lang: str = "ja") -> str:
     """Report time in Japan time: ``11/24 14:05`` (empty for none)."""
-    ts = to_utc(reported_at)
+    ts = stored_time(reported_at)
     if ts is None:
         return ""
     return ts.tz_convert(JST).strftime("%m/%d %H:%M")
@@ -246,11 +186,7 @@ def board(
     rows = []
     for rec in merged.to_dict("records"):
         state = rec.get("status") if isinstance(rec.get("status"), str) else None
-        rate = (
-            occupancy_rate(rec.get("evacuees"), rec.get("capacity"))
-            if state in OPEN_STATES
-            else None
-        )
+        rate = occupancy_rate(rec.get("evacuees"), rec.get("capacity")) if is_open(state) else None
         age = report_age(rec.get("reported_at"), now)
         rows.append(
             {
@@ -267,7 +203,7 @@ def board(
                 "rate": rate,
                 "occupancy": occupancy_class(rate),
                 "needs_label": format_needs(rec.get("needs"), lang),
-                "reported_at": to_utc(rec.get("reported_at")),
+                "reported_at": stored_time(rec.get("reported_at")),
                 "reported_label": format_time(rec.get("reported_at"), lang),
                 "age_label": format_age(age, lang) if state else "",
                 "stale": is_stale(state, age),
@@ -295,10 +231,7 @@ def sort_board(frame: pd.DataFrame, order: str) -> pd.DataFrame:
     ``evacuees`` (most first) or ``name``."""
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; one of {', '.join(ORDERS)}")
-    work = frame.assign(
-        _open=~frame["status"].isin(OPEN_STATES),
-        _rank=frame["status"].map({s: i for i, s in enumerate(("満員", "開設", "未開設", "閉鎖"))}),
-    )
+    work = frame.assign(_open=~frame["status"].isin(OPEN_STATES))
     if order == "occupancy":
         keys, asc = ["_open", "rate", "evacuees", "name"], [True, False, False, True]
     elif order == "oldest":
@@ -308,7 +241,7 @@ def sort_board(frame: pd.DataFrame, order: str) -> pd.DataFrame:
     else:
         keys, asc = ["name"], [True]
     work = work.sort_values(keys, ascending=asc, na_position="last", kind="stable")
-    return work.drop(columns=["_open", "_rank"]).reset_index(drop=True)
+    return work.drop(columns=["_open"]).reset_index(drop=True)
 
 
 def filter_board(
@@ -335,12 +268,12 @@ def filter_board(
 
 def summary(frame: pd.DataFrame) -> dict[str, int]:
     """Counts for the KPI tiles: open, full, shelters, evacuees (open/full), stale reports."""
-    open_now = frame[frame["status"].isin(OPEN_STATES)]
+    counts = shelter_summary(frame)
     return {
-        "open": int(len(open_now)),
-        "full": int((frame["status"] == "満員").sum()),
-        "shelters": int(len(frame)),
-        "evacuees": int(pd.to_numeric(open_now["evacuees"], errors="coerce").fillna(0).sum()),
+        "open": counts["open"],
+        "full": counts["full"],
+        "shelters": counts["shelters"],
+        "evacuees": counts["evacuees"],
         "stale": int(frame["stale"].sum()),
     }
 
@@ -403,7 +336,7 @@ def check_update(fields: dict, capacity=None, estimated=None, lang: str = "ja") 
                 capacity=format_capacity(cap, estimated, lang),
             )
         )
-    if fields["status"] in ("未開設", "閉鎖") and evacuees > 0:
+    if fields["status"] in (NOT_OPEN, CLOSED) and evacuees > 0:
         out.warnings.append(
             t(
                 "shelters.check.people_in_closed",

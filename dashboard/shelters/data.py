@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, data
+from geodata.shelters import latest_reports
 
 _TTL = timedelta(minutes=30)
 
@@ -25,13 +26,13 @@ def load_history(url: str, shelter_id: str, version: int) -> pd.DataFrame:
 
 
 def current_record(status: pd.DataFrame, shelter_id: str) -> dict | None:
-    """The latest report of ``shelter_id`` from ``store.current_shelter_status()`` (or None)."""
+    """The current report of ``shelter_id`` from ``store.current_shelter_status()`` (or None)."""
     if status is None or status.empty:
         return None
     rows = status[status["shelter_id"] == shelter_id]
     if rows.empty:
         return None
-    rec = rows.sort_values("version").iloc[-1].to_dict()
+    rec = latest_reports(rows).iloc[0].to_dict()
     return {k: (None if _missing(v) else v) for k, v in rec.items()}
 
 

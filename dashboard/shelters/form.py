@@ -18,6 +18,7 @@ from dashboard.shelters.table import markdown_safe
 from dashboard.shelters.view import Board
 from geodata.access.roles import Forbidden
 from geodata.schema import NEEDS, SHELTER_STATUSES
+from geodata.shelters import OPEN, to_number
 from geodata.store.core import StaleVersion, UnknownRecord
 
 CONFLICT_KEY = "shelters_conflict"  # {"sid", "mine", "current"} while a conflict is shown
@@ -84,9 +85,9 @@ def _forget(shelter_id: str) -> None:
 def _open(shelter_id: str, record: dict | None) -> None:
     """Fill the form from ``record`` and remember its version (the form is 'opened' now)."""
     rec = record or {}
-    st.session_state[_wkey(shelter_id, "status")] = rec.get("status") or "開設"
-    evacuees = shelters.to_number(rec.get("evacuees"))
-    households = shelters.to_number(rec.get("households"))
+    st.session_state[_wkey(shelter_id, "status")] = rec.get("status") or OPEN
+    evacuees = to_number(rec.get("evacuees"))
+    households = to_number(rec.get("households"))
     st.session_state[_wkey(shelter_id, "evacuees")] = int(evacuees or 0)
     st.session_state[_wkey(shelter_id, "households")] = (
         None if households is None else int(households)

@@ -15,9 +15,10 @@ from dashboard.shelters import map as shelters_map
 from dashboard.shelters import table as shelters_table
 from dashboard.shelters.data import load_history
 from geodata.schema import now_utc
+from geodata.shelters import CLOSED, FULL, NOT_OPEN, OPEN, OPEN_STATES, to_number
 
 KIOSK_ROWS = 14  # rows of the wall-screen table that fit a 1080p screen under the tiles
-STATUS_FILTERS = ("開設", "満員", "未開設", "閉鎖", "none")
+STATUS_FILTERS = (OPEN, FULL, NOT_OPEN, CLOSED, "none")
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def board_table(b: Board, rows: pd.DataFrame, height: int = 430) -> None:
     """The board (desk: a sortable grid; wall screen: a big table of open shelters)."""
     lang = current_lang()
     if kiosk.enabled():
-        open_now = rows[rows["status"].isin(shelters.OPEN_STATES)]
+        open_now = rows[rows["status"].isin(OPEN_STATES)]
         if open_now.empty:
             st.info(t("kiosk.no_open"))
             return
@@ -179,7 +180,7 @@ def history_chart(frame: pd.DataFrame, capacity=None, lang: str = "ja") -> alt.C
         ],
     )
     chart = base.mark_line(interpolate="step-after") + base.mark_point(filled=True, size=70)
-    cap = shelters.to_number(capacity)
+    cap = to_number(capacity)
     if cap is not None and cap <= 5 * max(1.0, float(frame["evacuees"].max() or 0)):
         rule = (
             alt.Chart(pd.DataFrame({"capacity": [cap]}))

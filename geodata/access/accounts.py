@@ -7,7 +7,11 @@ password ships with the app: the first admin is made with ``python -m ingest use
 - Passwords are hashed with argon2id (argon2-cffi, RFC 9106 low-memory profile) and must have at
   least 12 characters; a hash made with older parameters is upgraded at the next login.
 - After 5 failed logins in a row an account is locked for 15 minutes (:class:`LockoutPolicy`).
-  A lock-out ends by itself or by ``users unlock``; a successful login resets the count.
+  A lock-out ends by itself or by ``users unlock``; a successful login resets the count. Each
+  attempt is counted in the store before its password is checked, so parallel guessers (several
+  processes, several dashboard hosts) get no more than 5 passwords checked.
+- One module for local accounts on purpose (over 400 lines): the password rules, the lock-out
+  and the admin actions keep the invariants of one table, ``users``.
 - An unknown username costs the same work as a known one: the password is verified against a
   dummy hash, so response times do not tell which accounts exist. The caller shows one message
   for every failure.
@@ -33,6 +37,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from geodata.access import sessions
 from geodata.access.roles import ROLES, User, validate_role
 from geodata.schema import now_utc
 
@@ -315,8 +320,10 @@ def set_role(
 
 
 def disable_user(store, username: str, *, actor: str) -> dict:
-    """Disable an account: it can no longer log in, and open sessions lose access at once."""
-    return _change(store, username, {"disabled": True}, actor=actor, action="disable", detail={})
+    """Disable an account: it can no longer log in, and its sessions are revoked at once."""
+    record = _change(store, username, {"disabled": True}, actor=actor, action="disable", detail={})
+    sessions.revoke_user(store, record["username"], reason="disabled")
+    return record
 
 
 def enable_user(store, username: str, *, actor: str) -> dict:
@@ -337,10 +344,10 @@ def unlock_user(store, username: str, *, actor: str) -> dict:
 
 
 def set_password(store, username: str, password: str, *, actor: str) -> dict:
-    """Set a new password (and unlock the account)."""
+    """Set a new password (and unlock the account); every session of the account ends."""
     name = normalize_username(username)
     check_password_strength(password, name)
-    return _change(
+    record = _change(
         store,
         name,
         {"password_hash": hash_password(password), "failed_attempts": 0, "locked_until": None},
@@ -348,6 +355,32 @@ def set_password(store, username: str, password: str, *, actor: str) -> dict:
         action="passwd",
         detail={},
     )
+    sessions.revoke_user(store, name, reason="password changed")
+    return record
+
+
+def sign_out_everywhere(store, username: str | None, *, actor: str) -> int:
+    """End every session of ``username`` (None: of everyone); returns how many ended.
+
+    Audit-logged as ``users:sign-out``. Works for single sign-on names too (their next page
+    run asks them to log in again at the provider).
+    """
+    if username is None:
+        ended = sessions.revoke_all(store, reason=f"signed out by {actor}")
+        detail = {"username": "*", "sessions": ended}
+    else:
+        # A local name is stored normalized; a single sign-on ``sub`` is case-sensitive.
+        names = {username.strip()}
+        try:
+            names.add(normalize_username(username))
+        except AccountError:
+            pass
+        ended = sum(
+            sessions.revoke_user(store, n, reason=f"signed out by {actor}") for n in sorted(names)
+        )
+        detail = {"username": username.strip(), "sessions": ended}
+    store.log_action(actor, "users:sign-out", AUDIT_LAYER, detail)
+    return ended
 
 
 # -- reads ----------------------------------------------------------------------------------------
@@ -392,9 +425,13 @@ def authenticate(
 ) -> LoginResult:
     """Check a login; counts failures, locks the account, audit-logs the outcome.
 
-    The password is always verified (against a dummy hash for unknown users) so that unknown,
-    disabled and locked accounts take the same time as a wrong password. A locked account
-    stays locked even with the right password until ``locked_until``.
+    The attempt is counted in the store *before* the password is checked, in one write
+    transaction (``failed_attempts + 1`` guarded by "not disabled, not locked"): however many
+    processes guess at once, at most ``policy.max_attempts`` passwords are checked before the
+    lock-out; an attempt numbered beyond the limit locks the account without checking anything.
+    A success settles with a guarded write too, so a right password whose check overlapped a
+    lock-out does not lift it. The password is always verified once (against a dummy hash for
+    unknown, disabled and locked accounts), so every failure takes the same time.
 
     Returns
     -------
@@ -406,55 +443,111 @@ def authenticate(
     except AccountError:
         name = None
     password = password if isinstance(password, str) else ""
-    row = None
+    claim = None
     if name is not None and len(password) <= MAX_PASSWORD_LENGTH:
-        with _read(store) as conn:
-            row = _row(conn, store, name)
-    if row is None:
+        claim = _claim_attempt(store, name, policy, now)
+    if claim is None:
         _verify_dummy(password[:MAX_PASSWORD_LENGTH])
         store.log_action("anonymous", "login:failed", AUDIT_LAYER, {"reason": "unknown user"})
         return LoginResult(None, "invalid")
-    matches = verify_password(row["password_hash"], password)
-    locked_until = _utc(row["locked_until"])
-    if row["disabled"]:
-        reason = "disabled"
-    elif locked_until is not None and locked_until > now:
-        reason = "locked"
-    elif not matches:
-        reason = "invalid"
-    else:
-        reason = "ok"
-    t = _table(store)
-    stamp = _db_time(now, store.postgres)
+    row, number, reason = claim
     detail: dict = {"username": name, "reason": reason}
-    with _write(store) as conn:
-        where = t.c.username == name
-        if reason == "ok":
-            values = {"failed_attempts": 0, "locked_until": None}
-            if HASHER.check_needs_rehash(row["password_hash"]):
-                values["password_hash"] = hash_password(password)
-            conn.execute(sa.update(t).where(where).values(**values))
-        elif reason == "invalid":
-            conn.execute(
-                sa.update(t)
-                .where(where)
-                .values(failed_attempts=t.c.failed_attempts + 1, updated_at=stamp)
-            )
-            failed = conn.execute(sa.select(t.c.failed_attempts).where(where)).scalar() or 0
-            detail["failed_attempts"] = int(failed)
-            if failed >= policy.max_attempts:
-                until = now + policy.lockout
-                conn.execute(
-                    sa.update(t)
-                    .where(where)
-                    .values(failed_attempts=0, locked_until=_db_time(until, store.postgres))
-                )
-                detail["locked_until"] = until.isoformat()
+    if reason == "checked":
+        if verify_password(row["password_hash"], password):
+            reason = _settle_success(store, row, number, password, now)
+        else:
+            reason = "invalid"
+            detail["failed_attempts"] = number
+            if number >= policy.max_attempts:
+                detail["locked_until"] = _lock(store, name, policy, now).isoformat()
+        detail["reason"] = reason
+    else:
+        _verify_dummy(password)
+        if reason == "over-limit":  # other attempts were in flight: lock without checking
+            detail["reason"] = reason = "locked"
+            detail["failed_attempts"] = number
+            detail["locked_until"] = _lock(store, name, policy, now).isoformat()
     action = {"ok": "login:ok"}.get(reason, "login:failed")
     if "locked_until" in detail:
         action = "login:locked-out"
     store.log_action(name, action, AUDIT_LAYER, detail)
     return LoginResult(_user(row) if reason == "ok" else None, reason)
+
+
+def _open(t: sa.Table, now: datetime, postgres: bool):
+    """The accounts that may try a password now: enabled and not locked."""
+    stamp = _db_time(now, postgres)
+    return sa.and_(
+        t.c.disabled.is_(False) | t.c.disabled.is_(None),
+        t.c.locked_until.is_(None) | (t.c.locked_until <= stamp),
+    )
+
+
+def _claim_attempt(
+    store, name: str, policy: LockoutPolicy, now: datetime
+) -> tuple[dict, int, str] | None:
+    """Count one attempt atomically; (row, attempt number, verdict) or None for no account.
+
+    The verdict is ``checked`` (the password may be checked), ``over-limit`` (more attempts
+    than the policy allows are in flight), ``locked`` or ``disabled``.
+    """
+    t = _table(store)
+    with _write(store) as conn:  # BEGIN IMMEDIATE on SQLite, a row lock on PostgreSQL
+        claimed = conn.execute(
+            sa.update(t)
+            .where(t.c.username == name, _open(t, now, store.postgres))
+            .values(
+                failed_attempts=sa.func.coalesce(t.c.failed_attempts, 0) + 1,
+                updated_at=_db_time(now, store.postgres),
+            )
+        ).rowcount
+        row = _row(conn, store, name)
+    if row is None:
+        return None
+    number = int(row["failed_attempts"] or 0)
+    if not claimed:
+        return row, number, "disabled" if row["disabled"] else "locked"
+    return row, number, "checked" if number <= policy.max_attempts else "over-limit"
+
+
+def _settle_success(store, row: Mapping, number: int, password: str, now: datetime) -> str:
+    """Record a right password: ``ok``, or ``locked`` / ``disabled`` when that happened meanwhile.
+
+    Takes back this attempt and the failures counted before it (a success ends a run of
+    failures); attempts counted after it, still in flight, stay counted.
+    """
+    t = _table(store)
+    values: dict = {
+        "failed_attempts": sa.case(
+            (t.c.failed_attempts > number, t.c.failed_attempts - number), else_=0
+        ),
+        "locked_until": None,
+    }
+    if HASHER.check_needs_rehash(row["password_hash"]):
+        values["password_hash"] = hash_password(password)
+    with _write(store) as conn:
+        done = conn.execute(
+            sa.update(t)
+            .where(t.c.username == row["username"], _open(t, now, store.postgres))
+            .values(**values)
+        ).rowcount
+        if done:
+            return "ok"
+        current = _row(conn, store, row["username"])
+    return "disabled" if current is None or current["disabled"] else "locked"
+
+
+def _lock(store, name: str, policy: LockoutPolicy, now: datetime) -> datetime:
+    """Lock ``name`` for ``policy.lockout`` from ``now`` and restart its count."""
+    until = now + policy.lockout
+    t = _table(store)
+    with _write(store) as conn:
+        conn.execute(
+            sa.update(t)
+            .where(t.c.username == name)
+            .values(failed_attempts=0, locked_until=_db_time(until, store.postgres))
+        )
+    return until
 
 
 # -- single sign-on -------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from :func:`mask_frame`:
   points are *displaced* (:func:`displace_points`): moved 100–300 m in a direction drawn from
   a keyed hash of the ~50 m cell the point lies in. The same place always moves the same way
   (re-renders cannot be averaged back to the home), every point lands at least 100 m from where
-  it was, and without the key (kept in the store's ``meta`` table) the move cannot be undone.
+  it was, and without the key (kept out of the data file, geodata/access/keys.py) the move
+  cannot be undone.
   Snapping to a 250 m grid was rejected: a home near a cell centre would stay within metres.
   Without a key the points are dropped instead;
 - post texts keep their words but lose phone numbers, LINE user ids and @handles;
@@ -26,15 +27,14 @@ import hmac
 import logging
 import math
 import re
-import secrets
 from collections.abc import Iterable
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from pyproj import Geod
 
+from geodata.access import keys
 from geodata.access.roles import User, sees_personal
 from geodata.schema import LAYERS, SAFETY_STATUSES, STORE_CRS
 
@@ -49,7 +49,6 @@ PERSONAL_NAMES = frozenset(c for layer in LAYERS.values() for c in layer.persona
 MIN_DISPLACEMENT_M = 100.0
 MAX_DISPLACEMENT_M = 300.0
 _CELL_DEG = (0.0006, 0.0005)  # lon, lat: about 55 m × 55 m around 35°N
-_KEY_META = "privacy_displacement_key"
 _GEOD = Geod(ellps="WGS84")
 
 # -- text redaction -----------------------------------------------------------------------------
@@ -341,32 +340,15 @@ def displace_points(
     return gpd.GeoSeries(out, index=series.index, crs=series.crs or STORE_CRS)
 
 
-def displacement_key(store) -> bytes:
-    """The store's secret displacement key (made on first use, kept in the ``meta`` table)."""
-    return meta_secret(store, _KEY_META)
+def displacement_key(store=None) -> bytes:
+    """The secret displacement key: from ``BOSAI_SECRET_KEY`` or the key file, never the store.
 
-
-def meta_secret(store, name: str) -> bytes:
-    """A 32-byte secret named ``name``, made on first use and kept in the store's ``meta`` table.
-
-    Every process and dashboard replica sharing the store gets the same secret.
+    Every process and dashboard replica using the same key file (or the same ``BOSAI_SECRET_KEY``)
+    moves a point the same way. ``store`` is accepted for the callers that pass one; the key no
+    longer lives in it (geodata/access/keys.py).
     """
-    meta = store.tables["meta"]
-    stmt = sa.select(meta.c.value).where(meta.c.key == name)
-    with store._read() as conn:
-        value = conn.execute(stmt).scalar()
-    if value:
-        return bytes.fromhex(value)
-    try:
-        with store._write() as conn:
-            value = conn.execute(stmt).scalar()
-            if not value:
-                value = secrets.token_hex(32)
-                conn.execute(sa.insert(meta).values(key=name, value=value))
-    except sa.exc.IntegrityError:  # another process made it first
-        with store._read() as conn:
-            value = conn.execute(stmt).scalar()
-    return bytes.fromhex(value)
+    del store
+    return keys.secret("displacement")
 
 
 # -- town-level counts --------------------------------------------------------------------------

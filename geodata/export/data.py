@@ -38,6 +38,7 @@ from geodata.export.kml import frame_to_kml
 from geodata.export.labels import column_label
 from geodata.export.situation import safety_counts
 from geodata.schema import BOOL, FLOAT, INT, JSON, LAYERS, STORE_CRS, TIME
+from geodata.shelters import EXPORT_COLUMNS, status_at
 
 FORMATS: dict[str, tuple[str, str]] = {
     "geojson": ("application/geo+json", "geojson"),
@@ -83,16 +84,28 @@ def read_layer(
     where = typed_where(where, layer)
     if public and layer == "safety_replies":
         replies = store.read("safety_replies", since=since, until=until, where=where)
-        towns, _, _ = safety_counts(store.read("roster"), replies, store.read("towns"), public=True)
-        cols = ["town_code", "name", "residents", "replied", "needs_help", "not_replied"]
+        follow_ups = store.read("follow_ups", since=since, until=until)
+        towns, _, _ = safety_counts(
+            store.read("roster"), replies, follow_ups, store.read("towns"), public=True
+        )
+        cols = ["town_code", "name", "residents", "replied", "needs_help", "unconfirmed"]
         towns = towns[cols + ["geometry"]]
         if bbox is not None:
             towns = towns[towns.intersects(_box(bbox))]
         return towns.reset_index(drop=True), TOWN_COUNTS
     frame = store.read(layer, since=since, until=until, bbox=bbox, where=where)
+    if layer == "shelters":  # with the status the HQ has for them now (geodata.shelters)
+        frame = _with_status(store, frame)
     if public:
         frame = public_frame(frame, layer)
     return frame, layer
+
+
+def _with_status(store, shelters: pd.DataFrame) -> pd.DataFrame:
+    """開設状況, 避難者数, 世帯数 and the report time of each shelter's current report (at the
+    export); None where a shelter has no report."""
+    out = status_at(store, shelters=shelters)
+    return out[[*shelters.columns, *EXPORT_COLUMNS]]
 
 
 def typed_where(where: dict | None, layer: str) -> dict | None:

@@ -82,7 +82,7 @@ COLUMN_LABELS: dict[str, str] = {
     "residents": "要支援者数",
     "replied": "回答数",
     "needs_help": "要救助・負傷",
-    "not_replied": "未回答",
+    "unconfirmed": "未確認",
     "lon": "経度",
     "lat": "緯度",
 }
@@ -92,7 +92,7 @@ LAYER_LABELS: dict[str, dict[str, str]] = {
     "roster": {"name": "氏名", "kana": "氏名カナ", "address": "住所"},
     "towns": {"name": "町丁目名"},
     "safety_by_town": {"name": "町丁目名"},
-    "shelters": {"name": "避難所名"},
+    "shelters": {"name": "避難所名", "status": "開設状況"},
     "shelter_status": {"households": "避難世帯数"},
 }
 

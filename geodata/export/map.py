@@ -46,6 +46,7 @@ from geodata.export.map_style import (  # noqa: E402
 )
 from geodata.export.situation import Situation, collect_situation  # noqa: E402
 from geodata.schema import now_utc  # noqa: E402
+from geodata.shelters import NO_REPORT, OPEN_STATES  # noqa: E402
 
 MAP_CRS = "EPSG:6677"  # JGD2011 / Japan Plane Rectangular CS IX (Tokyo)
 A3_LANDSCAPE_IN = (420 / 25.4, 297 / 25.4)
@@ -213,7 +214,7 @@ def _draw_map(ax, s: Situation, bounds, basemap: Basemap | None) -> None:
         ax.imshow(basemap.image, extent=basemap.extent, zorder=0, interpolation="bilinear")
     towns = s.towns.to_crs(MAP_CRS)
     if len(towns):
-        colors = [to_rgba(not_replied_color(n)) for n in towns["not_replied"]]
+        colors = [to_rgba(not_replied_color(n)) for n in towns["unconfirmed"]]
         towns.plot(ax=ax, color=colors, edgecolor="none", zorder=1)
     hazard = s.hazard_areas.to_crs(MAP_CRS)
     if len(hazard) and len(s.boundary):
@@ -266,14 +267,15 @@ def _needs_help(ax, people: gpd.GeoDataFrame) -> None:
 
 def _shelters(ax, shelters: gpd.GeoDataFrame) -> None:
     shelters = shelters[shelters.geometry.notna()]
+    drawn = shelters["status"].astype(object).where(shelters["status"].notna(), NO_REPORT)
     for status, style in SHELTER_STYLE.items():
-        rows = shelters[shelters["status"] == status]
+        rows = shelters[drawn == status]
         if len(rows):
             ax.scatter(
                 rows.geometry.x, rows.geometry.y, marker=style["marker"], s=style["size"],
                 c=style["color"], edgecolors=style["edge"], linewidths=1.0, zorder=8,
             )  # fmt: skip
-    place_labels(ax, shelters[shelters["status"].isin(("開設", "満員"))])
+    place_labels(ax, shelters[shelters["status"].isin(OPEN_STATES)])
 
 
 def _scale_bar(ax, bounds) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib import patheffects
 
 from geodata.export.map_style import SHELTER_STYLE
+from geodata.shelters import FULL
 
 LABEL_SIZE = 7.5  # pt
 MAX_NAME = 12  # full-width characters of a shelter name on the map
@@ -100,7 +101,7 @@ def place_labels(ax, shelters: gpd.GeoDataFrame) -> None:
     marker = 5 * px_per_pt
     frame = tuple(ax.get_window_extent().extents)
     taken = [(x - marker, y - marker, x + marker, y + marker) for x, y in anchors]
-    order = shelters.assign(_full=shelters["status"] != "満員", _n=-shelters["evacuees"].fillna(0))
+    order = shelters.assign(_full=shelters["status"] != FULL, _n=-shelters["evacuees"].fillna(0))
     order = order.reset_index(drop=True).sort_values(["_full", "_n"], kind="stable")
     for i, row in order.iterrows():
         text = f"{display_name(row['name'])}\n{shelter_load(row)}"

@@ -18,6 +18,7 @@ from geodata.export.map_style import (
     SHELTER_STYLE,
 )
 from geodata.export.situation import Situation
+from geodata.shelters import OPEN, occupancy_rate
 
 _HEAD = {"fontsize": 12, "fontweight": "bold", "va": "center"}
 _TEXT = {"fontsize": 10.5, "va": "center"}
@@ -84,12 +85,12 @@ def draw_legend(ax, s: Situation) -> None:
                    edgecolors="white", linewidths=0.7)  # fmt: skip
         ax.text(x + 0.07, y, category, **_TEXT)
     y -= step * 1.5
-    ax.scatter([x + 0.03], [y], marker="s", s=90, c=SHELTER_STYLE["開設"]["color"],
-               edgecolors=SHELTER_STYLE["開設"]["edge"])  # fmt: skip
+    ax.scatter([x + 0.03], [y], marker="s", s=90, c=SHELTER_STYLE[OPEN]["color"],
+               edgecolors=SHELTER_STYLE[OPEN]["edge"])  # fmt: skip
     ax.text(x + 0.07, y + 0.012, "〇〇小学校", fontsize=9, fontweight="bold", va="bottom",
-            color=SHELTER_STYLE["開設"]["text"])  # fmt: skip
+            color=SHELTER_STYLE[OPEN]["text"])  # fmt: skip
     ax.text(x + 0.07, y - 0.012, "120/500人", fontsize=9, fontweight="bold", va="top",
-            color=SHELTER_STYLE["開設"]["text"])  # fmt: skip
+            color=SHELTER_STYLE[OPEN]["text"])  # fmt: skip
     ax.text(x + 0.02, y - 0.105, "避難者数／収容人数\n（約：収容人数は推計値）", fontsize=9,
             va="center", linespacing=1.3)  # fmt: skip
 
@@ -98,7 +99,8 @@ def draw_kpis(ax, s: Situation) -> None:
     """The KPI table: shelters, evacuees, roster replies, reports by category."""
     _frame(ax, "主要指標")
     k = s.kpis
-    rate = f"（{k['evacuees'] / k['capacity']:.0%}）" if k["capacity"] else ""
+    rate = occupancy_rate(k["evacuees"], k["capacity"])
+    rate = f"（{rate:.0%}）" if rate is not None else ""
     rows: list[tuple[str, str, str]] = [
         ("head", "避難所", ""),
         ("row", "開設中（うち満員）", f"{k['shelters_open']}か所（{k['shelters_full']}）／{k['shelters_total']}か所"),
@@ -106,7 +108,8 @@ def draw_kpis(ax, s: Situation) -> None:
         ("head", f"要支援者の安否確認（登録 {k['roster_total']:,}人）", ""),
         ("row", "回答あり", f"{k['replied']:,}人"),
         ("row", "うち要救助・負傷", f"{k['needs_help']:,}人"),
-        ("row", "未回答", f"{k['not_replied']:,}人"),
+        ("row", "フォローで確認", f"{k['reached']:,}人"),
+        ("row", "未確認", f"{k['unconfirmed']:,}人"),
         ("head", f"被害報告（計 {k['reports_total']:,}件）", ""),
     ]  # fmt: skip
     cats = list(k["reports_by_category"].items())
@@ -129,25 +132,27 @@ def draw_kpis(ax, s: Situation) -> None:
 
 
 def draw_list(ax, s: Situation, max_rows: int = 11) -> None:
-    """Internal: residents needing help (numbered as on the map); public: towns by count."""
+    """Internal: residents needing help, numbered as on the map and the visit list; public:
+    towns by count of unconfirmed residents."""
     people = s.needs_help
     if not s.public and len(people):
-        _frame(ax, "要救助・負傷の要支援者（内部用）")
+        _frame(ax, "要救助・負傷の要支援者（未対応・内部用）")
         cols = [(0.02, "No", 3), (0.08, "状況", 4), (0.18, "氏名", 8), (0.40, "住所", 14.5),
                 (0.76, "電話", 13)]  # fmt: skip
         records = [
             [str(r["no"]), r["status"], r["name"], short_address(r["address"], s), r["phone"]]
             for _, r in people.iterrows()
         ]
-        more = f"ほか {len(records) - max_rows}人（訪問リスト参照）"
+        rest = people["no"].iloc[max_rows:] if len(people) > max_rows else people["no"]
+        more = f"ほか {len(rest)}人（訪問リスト No.{rest.iloc[0]}〜{rest.iloc[-1]}）"
     else:
         _frame(ax, "安否未確認の要支援者が多い町丁目")
-        cols = [(0.02, "町丁目", 16), (0.55, "未回答", 6), (0.75, "登録", 6)]
-        towns = s.towns[s.towns["not_replied"] > 0].sort_values(
-            ["not_replied", "residents"], ascending=False
+        cols = [(0.02, "町丁目", 16), (0.55, "未確認", 6), (0.75, "登録", 6)]
+        towns = s.towns[s.towns["unconfirmed"] > 0].sort_values(
+            ["unconfirmed", "residents"], ascending=False
         )
         records = [
-            [r["name"], f"{r['not_replied']}人", f"{r['residents']}人"] for _, r in towns.iterrows()
+            [r["name"], f"{r['unconfirmed']}人", f"{r['residents']}人"] for _, r in towns.iterrows()
         ]
         more = f"ほか {len(records) - max_rows}町丁目"
     step = 0.8 / (max_rows + 1.5)

@@ -5,18 +5,28 @@ One table each, shared by the map and its legend so the two can never disagree.
 
 from __future__ import annotations
 
-# status -> marker, size (pt²), fill, edge, label text colour
+from geodata.shelters import CLOSED, FULL, NO_REPORT, NOT_OPEN, OPEN
+from geodata.vocab import SHELTER_STATUSES
+
+# status -> marker, size (pt²), fill, edge, label text colour. NO_REPORT: a shelter without any
+# status record (drawn apart from 未開設: nobody said it is not open).
 SHELTER_STYLE: dict[str, dict] = {
-    "開設": {"marker": "s", "size": 90, "color": "#1e9e4a", "edge": "#0b4f22", "text": "#0b4f22"},
-    "満員": {"marker": "s", "size": 90, "color": "#d62728", "edge": "#6b0f10", "text": "#8b1415"},
-    "閉鎖": {"marker": "s", "size": 45, "color": "#7f7f7f", "edge": "#333333", "text": "#333333"},
-    "未開設": {"marker": "s", "size": 40, "color": "#ffffff", "edge": "#555555", "text": "#333333"},
+    OPEN: {"marker": "s", "size": 90, "color": "#1e9e4a", "edge": "#0b4f22", "text": "#0b4f22"},
+    FULL: {"marker": "s", "size": 90, "color": "#d62728", "edge": "#6b0f10", "text": "#8b1415"},
+    CLOSED: {"marker": "s", "size": 45, "color": "#7f7f7f", "edge": "#333333", "text": "#333333"},
+    NOT_OPEN: {"marker": "s", "size": 40, "color": "#ffffff", "edge": "#555555", "text": "#333333"},
+    NO_REPORT: {
+        "marker": "o",
+        "size": 30,
+        "color": "#d9d9d9",
+        "edge": "#8c8c8c",
+        "text": "#555555",
+    },
 }
 SHELTER_LABELS = {
-    "開設": "開設中",
-    "満員": "満員",
-    "閉鎖": "閉鎖",
-    "未開設": "未開設",
+    **{code: SHELTER_STATUSES.label(code) for code in SHELTER_STYLE if code in SHELTER_STATUSES},
+    OPEN: "開設中",
+    NO_REPORT: NO_REPORT,
 }
 
 # damage category (geodata.schema.CATEGORIES) -> marker, size, colour

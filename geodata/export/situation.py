@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
+from geodata import safety
 from geodata.export.common import municipality, parse_time
 from geodata.schema import CATEGORIES, STORE_CRS, now_utc
+from geodata.shelters import status_at
+from geodata.shelters import summary as shelter_summary
 
-OPEN_STATUSES = ("開設", "満員")
-NEEDS_HELP = ("負傷", "要救助")
 # Posts shown on the internal map (not dismissed) and on the public one (checked by staff).
 INTERNAL_TRIAGE = ("new", "verified", "handled")
 PUBLIC_TRIAGE = ("verified", "handled")
@@ -32,13 +33,16 @@ class Situation:
     city_code, pref_name, city_name : the municipality.
     as_of : UTC time the situation describes.
     public : True for the public version (no personal data inside).
-    towns : town polygons with ``residents``, ``replied``, ``needs_help``, ``not_replied``.
+    towns : town polygons with ``residents``, ``replied``, ``needs_help``, ``unconfirmed``
+        (the terms of :mod:`geodata.safety`).
     boundary : the municipal boundary (may be empty).
     hazard_areas : hazard polygons.
-    shelters : shelter points with ``status``, ``evacuees``, ``capacity``, ``reported_at``.
+    shelters : shelter points with ``status`` (None: no report), ``evacuees``, ``capacity``,
+        ``reported_at`` (:func:`geodata.shelters.status_at`).
     reports : damage reports as points: ``category``, ``kind`` (incident / field / post).
-    needs_help : internal only: residents whose last reply is 負傷 or 要救助, with ``no``, name,
-        address, phone, status, town name and a point; empty in the public version.
+    needs_help : internal only: the urgent residents of :mod:`geodata.safety` (newest reply
+        要救助 or 負傷, nobody has reached them since) with ``no`` (their number on the visit
+        list), name, address, phone, status, town name and a point; empty when public.
     kpis : the KPI table's figures (see :func:`kpis`).
     """
 
@@ -92,10 +96,13 @@ def collect_situation(
         mine = towns["city_code"].astype(str).str[:5] == code
         towns = towns[mine] if mine.any() else towns
     towns = towns.reset_index(drop=True)
-    shelters = shelter_status_at(store, as_of_ts if as_of is not None else None)
+    shelters = status_at(store, as_of_ts if as_of is not None else None)
     roster = store.read("roster")
     replies = store.read("safety_replies", until=until)
-    town_counts, needs, safety = safety_counts(roster, replies, towns, public=public)
+    follow_ups = store.read("follow_ups", until=until)
+    town_counts, needs, counts = safety_counts(
+        roster, replies, follow_ups, towns, public=public, as_of=as_of_ts
+    )
     reports = damage_reports(store, since=since_ts, until=until, public=public)
     situation = Situation(
         city_code=code,
@@ -110,97 +117,55 @@ def collect_situation(
         reports=reports,
         needs_help=needs,
     )
-    situation.kpis = kpis(situation, safety)
+    situation.kpis = kpis(situation, counts)
     return situation
 
 
-def shelter_status_at(store, as_of=None) -> gpd.GeoDataFrame:
-    """Shelters with their status at ``as_of`` (None: the current status).
-
-    Shelters without any status record count as 未開設 with 0 evacuees.
-    """
-    shelters = store.read("shelters")
-    if as_of is None:
-        status = store.current_shelter_status()
-    else:
-        history = store.read("shelter_status", until=as_of + pd.Timedelta(microseconds=1))
-        status = history.sort_values("version").drop_duplicates("shelter_id", keep="last")
-    cols = ["shelter_id", "status", "evacuees", "households", "needs", "reported_at", "version"]
-    merged = shelters.merge(status[cols], on="shelter_id", how="left")
-    merged["status"] = merged["status"].fillna("未開設")
-    merged["evacuees"] = merged["evacuees"].astype("Int64").fillna(0)
-    return gpd.GeoDataFrame(merged, geometry="geometry", crs=STORE_CRS)
-
-
-def latest_replies(replies: pd.DataFrame) -> pd.DataFrame:
-    """The newest reply of each matched resident (replies without a resident are dropped)."""
-    matched = replies[replies["resident_id"].notna()]
-    return matched.sort_values("replied_at", kind="stable").drop_duplicates(
-        "resident_id", keep="last"
-    )
-
-
 def safety_counts(
-    roster: pd.DataFrame, replies: pd.DataFrame, towns: gpd.GeoDataFrame, *, public: bool
+    roster: pd.DataFrame,
+    replies: pd.DataFrame,
+    follow_ups: pd.DataFrame,
+    towns: gpd.GeoDataFrame,
+    *,
+    public: bool,
+    as_of=None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
-    """Town-level safety counts, and (internal only) the residents who need help.
+    """Town-level safety counts, and (internal only) the residents a team must go to.
+
+    Everything is counted and listed by :mod:`geodata.safety`, so the map says what the
+    safety page and the visit list say.
 
     Returns
     -------
-    (towns, needs_help, totals) : ``towns`` with columns residents, replied, needs_help,
-        not_replied; ``needs_help`` with no, resident_id, name, address, phone, status, town,
-        replied_at and a point (the reply's location, else the resident's home) — empty when
-        ``public``; ``totals`` the same four counts over the whole roster.
+    (towns, needs_help, totals) : ``towns`` with columns residents, replied, needs_help (newest
+        reply 要救助 or 負傷), unconfirmed; ``needs_help`` the urgent section of the visit list
+        with no, resident_id, name, address, phone, status, town, replied_at and a point (the
+        reply's location, else the home) — empty when ``public``; ``totals`` roster_total,
+        replied, needs_help, reached, unconfirmed over the whole roster.
     """
-    last = latest_replies(replies)
-    people = roster[["resident_id", "town_code"]].merge(
-        last[["resident_id", "status"]], on="resident_id", how="left"
-    )
-    people["replied"] = people["status"].notna()
-    people["needs_help"] = people["status"].isin(NEEDS_HELP)
-    per_town = people.groupby("town_code", dropna=False).agg(
-        residents=("resident_id", "size"),
-        replied=("replied", "sum"),
-        needs_help=("needs_help", "sum"),
-    )
-    per_town["not_replied"] = per_town["residents"] - per_town["replied"]
-    totals = {
-        "roster_total": int(len(people)),
-        "replied": int(people["replied"].sum()),
-        "needs_help": int(people["needs_help"].sum()),
-        "not_replied": int((~people["replied"]).sum()),
-    }
-    out = towns.merge(per_town, left_on="town_code", right_index=True, how="left")
-    for col in ("residents", "replied", "needs_help", "not_replied"):
-        out[col] = out[col].fillna(0).astype(int)
+    states = safety.resident_states(roster, replies, follow_ups, as_of=as_of)
+    table = safety.town_table(states, towns).dropna(subset=["town_code"])
+    table = table.assign(residents=table["registered"], needs_help=table["負傷"] + table["要救助"])
+    cols = ["residents", "replied", "needs_help", "unconfirmed"]
+    out = towns.merge(table.set_index("town_code")[cols], left_on="town_code",
+                      right_index=True, how="left")  # fmt: skip
+    out[cols] = out[cols].fillna(0).astype(int)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS)
-    empty = gpd.GeoDataFrame(
-        {c: [] for c in ("no", "resident_id", "name", "address", "phone", "status", "town")},
-        geometry=gpd.GeoSeries([], crs=STORE_CRS),
-    )
-    if public:
-        return out, empty, totals
-    helped = last[last["status"].isin(NEEDS_HELP)]
-    if helped.empty:
-        return out, empty, totals
-    cols = ["resident_id", "name", "address", "phone", "town_code", "care_priority", "geometry"]
-    rows = helped.merge(roster[cols], on="resident_id", how="inner", suffixes=("", "_home"))
-    points = [
-        g if g is not None and not g.is_empty else h
-        for g, h in zip(rows["geometry"], rows["geometry_home"], strict=True)
-    ]
-    names = dict(zip(towns["town_code"], towns["name"], strict=False))
-    rank = rows["status"].map({"要救助": 0, "負傷": 1})
-    rows = rows.assign(_rank=rank, town=rows["town_code"].map(names))
-    rows = gpd.GeoDataFrame(
-        rows.drop(columns=["geometry", "geometry_home"]),
-        geometry=gpd.GeoSeries(points, crs=STORE_CRS),
-    )
-    rows = rows.sort_values(["_rank", "care_priority", "replied_at"], na_position="last")
-    rows = rows.reset_index(drop=True)
-    rows["no"] = range(1, len(rows) + 1)
+    n = safety.totals(states)
+    totals = {
+        "roster_total": n["registered"],
+        "replied": n["replied"],
+        "needs_help": n["負傷"] + n["要救助"],
+        "reached": n["reached"],
+        "unconfirmed": n["unconfirmed"],
+    }
     keep = ["no", "resident_id", "name", "address", "phone", "status", "town", "replied_at"]
-    return out, rows[keep + ["geometry"]], totals
+    people = pd.DataFrame(columns=keep)
+    if not public:
+        listed = safety.visit_list(roster, states, towns)
+        people = listed.loc[listed["section"] == safety.URGENT, keep]
+    located = safety.located(people, roster, replies, as_of)
+    return out, gpd.GeoDataFrame(located, geometry="geometry", crs=STORE_CRS), totals
 
 
 def damage_reports(store, *, since=None, until=None, public: bool) -> gpd.GeoDataFrame:
@@ -262,19 +227,18 @@ def kpis(situation: Situation, safety: dict) -> dict:
     Returns
     -------
     dict with shelters_total, shelters_open (開設 + 満員), shelters_full, evacuees and capacity
-    (of open shelters), roster_total, replied, needs_help, not_replied (from ``safety``),
+    (of open shelters), roster_total, replied, needs_help, reached, unconfirmed (``safety``),
     reports_total and reports_by_category (category -> count, in the order of
     :data:`geodata.schema.CATEGORIES`).
     """
-    shelters = situation.shelters
-    is_open = shelters["status"].isin(OPEN_STATUSES)
+    shelters = shelter_summary(situation.shelters)
     by_cat = situation.reports["category"].value_counts()
     return {
-        "shelters_total": int(len(shelters)),
-        "shelters_open": int(is_open.sum()),
-        "shelters_full": int((shelters["status"] == "満員").sum()),
-        "evacuees": int(shelters.loc[is_open, "evacuees"].fillna(0).sum()),
-        "capacity": int(shelters.loc[is_open, "capacity"].fillna(0).sum()),
+        "shelters_total": shelters["shelters"],
+        "shelters_open": shelters["open"],
+        "shelters_full": shelters["full"],
+        "evacuees": shelters["evacuees"],
+        "capacity": shelters["capacity"],
         **safety,
         "reports_total": int(len(situation.reports)),
         "reports_by_category": {c: int(by_cat[c]) for c in CATEGORIES if c in by_cat.index},

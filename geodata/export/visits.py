@@ -1,10 +1,14 @@
-"""The non-responder visit list (安否未確認者 訪問リスト): a printable A4 PDF, internal only.
+"""The visit list (訪問リスト) printed: an A4 PDF and a CSV for Excel, internal only.
 
-Residents of the 要支援者 roster with no safety reply (up to the "as of" time), one section per
-town, each town starting on a new page so that a page can be handed to the team visiting it.
-Towns come in order of their most urgent resident; residents in order of care priority
-(1 first). Each row has the name (and kana), address, phone, care needs, supporter, the last
-follow-up, and check boxes for the visit outcome. Every export is audit-logged.
+Who is on the list, in which order and under which section is decided by
+:func:`geodata.safety.visit_list` (the rules and their order are in that module's docstring);
+this module only prints it, so the safety page's downloads, the export page and ``python -m
+ingest export visit-list`` hand out the same residents in the same order. Each section starts
+on a new page, so that a page can be given to the team going there: first the residents whose
+newest reply asks for help (要救助・負傷) and whom nobody has reached since, then one section
+per town. Each row has the list's number, the name (and kana), address, phone, care needs,
+supporter, the reply (urgent section) and the last follow-up in the wording of
+:mod:`geodata.vocab`, and check boxes for the visit outcome. Every export is audit-logged.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
+from geodata import safety  # noqa: E402
 from geodata.export import fonts  # noqa: E402
 from geodata.export.common import (  # noqa: E402
     APP_NAME,
@@ -35,14 +40,6 @@ from geodata.schema import now_utc  # noqa: E402
 
 A4_LANDSCAPE_IN = (297 / 25.4, 210 / 25.4)
 ROWS_PER_PAGE = 11
-UNKNOWN_TOWN = "町丁目不明"
-ACTIONS = {"phone": "電話", "visit": "訪問", "reminder": "再通知"}
-OUTCOMES = {
-    "reached_safe": "無事確認",
-    "reached_needs_help": "要支援",
-    "no_answer": "不通",
-    "not_home": "不在",
-}
 # (header, left edge in inches, width in full-width characters at the body font size)
 COLUMNS = (
     ("No", 0.40, 3),
@@ -52,89 +49,108 @@ COLUMNS = (
     ("電話", 5.25, 12),
     ("支援内容", 6.55, 11),
     ("避難支援者", 8.00, 10),
-    ("前回対応", 9.30, 8),
+    ("回答・前回対応", 9.30, 8),
     ("訪問結果", 10.25, 9),
 )
 
 
-def non_responders(store, *, as_of=None) -> pd.DataFrame:
-    """Roster residents without any safety reply up to ``as_of`` (default: now).
-
-    Returns
-    -------
-    DataFrame with resident_id, name, kana, address, phone, care_needs, care_priority,
-    supporter, town_code, town (name), last_follow_up; sorted by town then priority.
-    """
-    until = (parse_time(as_of) or pd.Timestamp(now_utc())) + pd.Timedelta(microseconds=1)
-    roster = store.read("roster")
-    replies = store.read("safety_replies", until=until, columns=["resident_id", "replied_at"])
-    replied = set(replies["resident_id"].dropna())
-    people = pd.DataFrame(roster[~roster["resident_id"].isin(replied)]).drop(
-        columns="geometry", errors="ignore"
-    )
-    towns = store.read("towns", columns=["town_code", "name"])
-    names = dict(zip(towns["town_code"], towns["name"], strict=False))
-    people["town"] = [
-        names.get(c, UNKNOWN_TOWN) if c else UNKNOWN_TOWN for c in people["town_code"]
-    ]
-    follow = store.read("follow_ups", until=until).sort_values("at", kind="stable")
-    last = follow.drop_duplicates("resident_id", keep="last").set_index("resident_id")
-    people["last_follow_up"] = [
-        _follow_up_text(last.loc[r]) if r in last.index else "" for r in people["resident_id"]
-    ]
-    people["_prio"] = people["care_priority"].astype("Float64").fillna(99)
-    first = people.groupby("town")["_prio"].transform("min")
-    size = people.groupby("town")["_prio"].transform("size")
-    people = people.assign(_first=first, _size=-size)
-    people = people.sort_values(["_first", "_size", "town", "_prio", "kana", "resident_id"])
-    return people.drop(columns=["_prio", "_first", "_size"]).reset_index(drop=True)
+UNCONFIRMED = "安否未確認"  # the CSV's 区分 of the town sections
+CSV_COLUMNS = {
+    "no": "No",
+    "care_priority": "優先",
+    "town": "町丁目",
+    "name": "氏名",
+    "kana": "氏名カナ",
+    "address": "住所",
+    "phone": "電話番号",
+    "care_needs": "支援内容",
+    "supporter": "避難支援者",
+    "reply": "回答",
+    "last_follow_up": "前回対応",
+    "attempts": "対応回数",
+    "kind": "区分",
+    "resident_id": "整理番号",
+}
 
 
-def _follow_up_text(row) -> str:
-    action = ACTIONS.get(row["action"], row["action"] or "")
-    outcome = OUTCOMES.get(row["outcome"], row["outcome"] or "")
-    at = jst_label(row["at"])[-5:]
-    return f"{action} {outcome} {at}".strip()
-
-
-def visit_list_pdf(store, *, as_of=None, who: str | None = None) -> ExportResult:
-    """The visit list as an A4 landscape PDF (one section per town), audit-logged.
+def visit_list_pdf(
+    store, *, as_of=None, who: str | None = None, town_codes=None, people=None
+) -> ExportResult:
+    """The visit list as an A4 landscape PDF (a section per page run), audit-logged.
 
     Parameters
     ----------
     store : the store.
-    as_of : residents who replied before this time are left out (default: now).
+    as_of : replies and follow-ups after this time are ignored (default: now).
     who : the user, for the audit log.
+    town_codes : only these towns (None: all).
+    people : the list already computed by :func:`geodata.safety.visit_list` (the page passes
+        the list on its screen); None reads it from the store.
 
     Returns
     -------
-    ExportResult with ``count`` residents and ``info`` towns, pages.
+    ExportResult with ``count`` residents and ``info`` towns, urgent, pages, as_of.
     """
-    as_of_ts = parse_time(as_of) or pd.Timestamp(now_utc())
-    people = non_responders(store, as_of=as_of_ts)
+    as_of_ts, people = _the_list(store, as_of, town_codes, people)
     _, _, city = municipality(store)
     data, pages = render_visit_list(people, as_of=as_of_ts, city_name=city)
-    towns = people["town"].nunique()
-    audit_export(
-        store,
-        who,
-        "visit-list",
-        "roster",
-        {"residents": len(people), "towns": towns, "pages": pages, "as_of": as_of_ts.isoformat()},
-    )
+    info = _counts(people)
+    audit_export(store, who, "visit-list", "roster",
+                 {**_audit(people, town_codes, as_of_ts), "pages": pages})  # fmt: skip
     return ExportResult(
         data,
-        f"visit-list-{stamp(as_of_ts)}.pdf",
+        filename("pdf", as_of_ts),
         "application/pdf",
         len(people),
-        {"towns": int(towns), "pages": pages, "as_of": jst_label(as_of_ts)},
+        {**info, "pages": pages, "as_of": jst_label(as_of_ts)},
     )
+
+
+def visit_list_csv(
+    store, *, as_of=None, who: str | None = None, town_codes=None, people=None
+) -> ExportResult:
+    """The visit list as CSV for Excel (UTF-8 with BOM, CRLF, Japanese headers), audit-logged.
+
+    The parameters are those of :func:`visit_list_pdf`; the rows are the same, in its order.
+    """
+    as_of_ts, people = _the_list(store, as_of, town_codes, people)
+    kind = [safety.URGENT_TITLE if s == safety.URGENT else UNCONFIRMED for s in people["section"]]
+    table = people.assign(kind=kind).reindex(columns=list(CSV_COLUMNS))
+    table = table.rename(columns=CSV_COLUMNS)
+    data = table.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    audit_export(store, who, "visit-list-csv", "roster", _audit(people, town_codes, as_of_ts))
+    return ExportResult(data, filename("csv", as_of_ts), "text/csv", len(people), _counts(people))
+
+
+def filename(ext: str, as_of=None) -> str:
+    """``visit-list-20261012-2100.pdf``."""
+    return f"visit-list-{stamp(as_of)}.{ext}"
+
+
+def _the_list(store, as_of, town_codes, people) -> tuple[pd.Timestamp, pd.DataFrame]:
+    as_of_ts = parse_time(as_of) or pd.Timestamp(now_utc())
+    if people is None:
+        people = safety.read_visit_list(store, as_of=as_of_ts, town_codes=town_codes)
+    return as_of_ts, people
+
+
+def _counts(people: pd.DataFrame) -> dict:
+    urgent = people["section"] == safety.URGENT
+    return {"towns": int(people.loc[~urgent, "section"].nunique()), "urgent": int(urgent.sum())}
+
+
+def _audit(people: pd.DataFrame, town_codes, as_of) -> dict:
+    return {
+        "residents": len(people),
+        "towns": sorted(town_codes) if town_codes else "all",
+        "as_of": as_of.isoformat(),
+    }
 
 
 def render_visit_list(people: pd.DataFrame, *, as_of, city_name: str) -> tuple[bytes, int]:
-    """Draw the visit list of ``people`` (as :func:`non_responders` gives); (pdf bytes, pages)."""
+    """Draw ``people`` (a :func:`geodata.safety.visit_list`) section by section; (pdf, pages)."""
     buf = io.BytesIO()
-    sections = [(town, rows) for town, rows in people.groupby("town", sort=False)]
+    sections = safety.sections(people)
     total = sum(max(1, math.ceil(len(rows) / ROWS_PER_PAGE)) for _, rows in sections) or 1
     meta = {
         "Title": "安否未確認者 訪問リスト",
@@ -147,21 +163,23 @@ def render_visit_list(people: pd.DataFrame, *, as_of, city_name: str) -> tuple[b
         if not sections:
             page += 1
             fig = _page(city_name, "（該当者なし）", 0, as_of, page, total)
-            fig.text(0.4, 6.6, "未回答の要支援者はいません。", fontsize=14,
+            fig.text(0.4, 6.6, "訪問が必要な要支援者はいません。", fontsize=14,
                      transform=fig.dpi_scale_trans)  # fmt: skip
+            fig.text(0.4, 6.2, "（安否未確認の方も、未対応の要救助・負傷の方もいません）",
+                     fontsize=11, transform=fig.dpi_scale_trans)  # fmt: skip
             pdf.savefig(fig)
             plt.close(fig)
-        for town, rows in sections:
+        for title, rows in sections:
             for start in range(0, len(rows), ROWS_PER_PAGE):
                 page += 1
-                fig = _page(city_name, town, len(rows), as_of, page, total, start > 0)
-                _rows(fig, rows.iloc[start : start + ROWS_PER_PAGE], start)
+                fig = _page(city_name, title, len(rows), as_of, page, total, start > 0)
+                _rows(fig, rows.iloc[start : start + ROWS_PER_PAGE])
                 pdf.savefig(fig)
                 plt.close(fig)
     return buf.getvalue(), page
 
 
-def _page(city, town, count, as_of, page, total, continued=False) -> plt.Figure:
+def _page(city, title, count, as_of, page, total, continued=False) -> plt.Figure:
     fig = plt.figure(figsize=A4_LANDSCAPE_IN)
     inch = fig.dpi_scale_trans
     fig.text(0.4, 7.75, "安否未確認者 訪問リスト", fontsize=17, fontweight="bold",
@@ -169,9 +187,9 @@ def _page(city, town, count, as_of, page, total, continued=False) -> plt.Figure:
     fig.text(11.29, 7.75, "取扱注意：個人情報　訪問後は本部へ返却", fontsize=11, color="white",
              fontweight="bold", ha="right", va="center", transform=inch,
              bbox={"boxstyle": "round,pad=0.35", "fc": "#c0392b", "ec": "#c0392b"})  # fmt: skip
-    heading = f"{town}（{count}人）" + ("　つづき" if continued else "")
+    heading = f"{title}（{count}人）" + ("　つづき" if continued else "")
     fig.text(0.4, 7.35, heading, fontsize=15, fontweight="bold", transform=inch, va="center")
-    fig.text(11.29, 7.35, f"{jst_label(as_of)} 現在 未回答", fontsize=11, ha="right",
+    fig.text(11.29, 7.35, f"{jst_label(as_of)} 現在", fontsize=11, ha="right",
              va="center", transform=inch)  # fmt: skip
     y = 7.0
     for header, x, _ in COLUMNS:
@@ -189,21 +207,22 @@ def _hline(fig, y, lw=0.5) -> None:
     )
 
 
-def _rows(fig, rows: pd.DataFrame, offset: int) -> None:
+def _rows(fig, rows: pd.DataFrame) -> None:
     inch = fig.dpi_scale_trans
     row_h = 0.56
     y = 6.84 - row_h / 2
-    for i, (_, r) in enumerate(rows.iterrows()):
+    for _, r in rows.iterrows():
         prio = "" if pd.isna(r["care_priority"]) else str(int(r["care_priority"]))
+        done = "\n".join(t for t in (r["reply"], r["last_follow_up"]) if isinstance(t, str) and t)
         cells = [
-            str(offset + i + 1),
+            str(r["no"]),
             prio,
             None,  # name and kana, drawn below
             r["address"],
             r["phone"],
             r["care_needs"],
             r["supporter"],
-            r["last_follow_up"],
+            done,
         ]
         for (_, x, width), value in zip(COLUMNS, cells, strict=False):
             if value is not None:
@@ -222,16 +241,22 @@ def _rows(fig, rows: pd.DataFrame, offset: int) -> None:
 
 
 def wrap(text, width: float, max_lines: int) -> list[str]:
-    """Split ``text`` into lines of ``width`` full-width characters; … when cut.
+    """Split ``text`` into lines of ``width`` full-width characters (and at newlines); … when cut.
 
     Examples
     --------
     >>> wrap("東京都調布市多摩川三丁目12-4", 8, 3)
     ['東京都調布市多摩', '川三丁目12-4']
+    >>> wrap("要救助 19:40\\n電話 不通 20:40", 8, 3)
+    ['要救助 19:40', '電話 不通 20:40']
     """
     text = "" if text is None or (not isinstance(text, str) and pd.isna(text)) else str(text)
     lines, line, used = [], "", 0.0
     for ch in text:
+        if ch == "\n":
+            lines.append(line)
+            line, used = "", 0.0
+            continue
         w = 1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55
         if used + w > width and line:
             lines.append(line)

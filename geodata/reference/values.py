@@ -15,6 +15,7 @@ import pyproj
 import shapely
 
 from geodata.reference.codes import PLANE_EPSG_CODES, PREFECTURE_PLANE_EPSG
+from geodata.shelters import is_welfare
 
 HAZARDS = ("flood", "landslide", "storm_surge", "earthquake", "tsunami", "large_fire",
            "inland_flood", "volcano")  # fmt: skip
@@ -54,7 +55,6 @@ CAPACITY_ESTIMATES: tuple[tuple[tuple[str, ...], int, str], ...] = (
 )  # fmt: skip
 WELFARE_CAPACITY = 30
 DEFAULT_CAPACITY = 100
-_WELFARE_TARGETS = ("要配慮者", "乳幼児", "高齢者", "障害者")
 
 
 def parse_flag(value) -> bool:
@@ -106,7 +106,7 @@ def estimate_capacity(name: str | None, target: str | None = None) -> int:
     for keywords, persons, _ in CAPACITY_ESTIMATES:
         if any(k in text for k in keywords):
             return persons
-    if target and any(t in target for t in _WELFARE_TARGETS):
+    if is_welfare({"target": target}):
         return WELFARE_CAPACITY
     return DEFAULT_CAPACITY
 

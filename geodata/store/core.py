@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from geodata import settings
+from geodata.access.files import prepare_sqlite
 from geodata.schema import (
     LAYERS,
     STORE_CRS,
@@ -44,7 +45,7 @@ from geodata.store.codec import encode_value as _encode_value
 from geodata.store.codec import plain as _plain
 from geodata.store.errors import StaleVersion, UnknownRecord, UpsertResult
 from geodata.store.log import LogMixin
-from geodata.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from geodata.store.migrations import MIGRATIONS, SCHEMA_VERSION, ensure_postgis
 from geodata.store.status import ShelterStatusMixin
 from geodata.store.tables import build_metadata
 from geodata.text.fingerprints import text_digest
@@ -65,10 +66,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     >>> store = open_store("sqlite:///:memory:")  # doctest: +SKIP
     """
     url = url or settings.db_url()
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        from pathlib import Path
-
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    prepare_sqlite(url)  # a new SQLite file (and so its -wal/-shm) is made 0600
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     store = Store(sa.create_engine(url, future=True, pool_pre_ping=True))
@@ -147,7 +145,7 @@ class Store(ShelterStatusMixin, LogMixin):
         with self._write() as conn:
             if self.postgres:
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72617)")  # one migrator
-                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+                ensure_postgis(conn)
             insp = sa.inspect(conn)
             if not insp.has_table("meta"):
                 self.md.create_all(conn)

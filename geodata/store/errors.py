@@ -38,3 +38,7 @@ class UpsertResult:
         for k in self.__dict__:
             setattr(self, k, getattr(self, k) + getattr(other, k))
         return self
+
+
+class StoreSetupError(RuntimeError):
+    """The database cannot be used as it is set up; the message says (in one line) what to run."""

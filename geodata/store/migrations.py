@@ -84,11 +84,62 @@ def _v6_posts_stored_index(conn: sa.Connection, store) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_posts_stored ON posts (stored_at)")
 
 
+def _v7_sessions_and_keys_out_of_the_store(conn: sa.Connection, store) -> None:
+    """v7: server-side sessions (created by ``create_all``); secret keys leave the ``meta`` table.
+
+    The session signing key is dropped (sessions are random tokens now, stored hashed); the
+    displacement key moves to the key file (geodata/access/keys.py) so points stay where they
+    were shown. Anyone who could read the data file could read both.
+    """
+    from geodata.access.keys import adopt
+
+    meta = store.tables["meta"]
+    legacy = conn.execute(
+        sa.select(meta.c.value).where(meta.c.key == "privacy_displacement_key")
+    ).scalar()
+    if legacy:
+        adopt("displacement", legacy)
+    conn.execute(sa.delete(meta).where(meta.c.key.in_(["privacy_displacement_key", "session_key"])))
+
+
+def ensure_postgis(conn: sa.Connection) -> None:
+    """Make sure the PostGIS extension is there; a one-line StoreSetupError says what a DBA runs.
+
+    Creating the extension needs a superuser (PostGIS is not a trusted extension), so a database
+    owned by an ordinary role gets it from its DBA once.
+    """
+    from geodata.store.errors import StoreSetupError
+
+    if conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").first():
+        return
+    available = conn.exec_driver_sql(
+        "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+    ).first()
+    database, role = conn.exec_driver_sql("SELECT current_database(), current_user").one()
+    if not available:
+        raise StoreSetupError(
+            f'PostGIS is not installed on the server of database "{database}": install it '
+            "(Debian: apt-get install postgresql-NN-postgis-3), then a DBA runs: "
+            f'psql -d {database} -c "CREATE EXTENSION postgis;"'
+        )
+    savepoint = conn.begin_nested()
+    try:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+    except sa.exc.DBAPIError as exc:
+        savepoint.rollback()
+        raise StoreSetupError(
+            f'PostGIS is not enabled in database "{database}" and role "{role}" may not create '
+            f'it: a DBA must run  psql -d {database} -c "CREATE EXTENSION postgis;"'
+        ) from exc
+    savepoint.commit()
+
+
 MIGRATIONS: list[tuple[int, Callable]] = [
     (2, _v2_post_assignment),
     (3, _v3_indexes),
     (4, _v4_users),
     (5, _v5_post_fingerprints),
     (6, _v6_posts_stored_index),
+    (7, _v7_sessions_and_keys_out_of_the_store),
 ]
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7

@@ -1,7 +1,13 @@
 """Shelter status in the store: an append-only history with a version per shelter.
 
-Staff updates are version-checked (a stale write raises :class:`StaleVersion` with the current
-record); updates from other systems are idempotent on (source, source_id).
+``version`` numbers the writes of a shelter in the order they arrive. The *current* report is
+not the last write but the newest report (:data:`geodata.shelters.CURRENT_ORDER`: report time,
+then version): a file from another system loaded late may carry an older report, which joins
+the history without replacing a newer one.
+
+Staff updates are version-checked against the current report (a stale write raises
+:class:`StaleVersion` with it); updates from other systems are idempotent on (source,
+source_id).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
 from geodata.schema import SHELTER_STATUS, empty_frame, now_utc, validate
+from geodata.shelters import CURRENT_ORDER, NOT_OPEN
 from geodata.store.codec import plain as _plain
 from geodata.store.errors import StaleVersion, UnknownRecord, UpsertResult
 
@@ -22,17 +29,17 @@ class ShelterStatusMixin:
     """Shelter-status methods of :class:`geodata.store.core.Store`."""
 
     def current_shelter_status(self) -> pd.DataFrame:
-        """The latest status record of each shelter (highest version)."""
+        """The current report of each shelter: the newest ``reported_at``, then the highest
+        version (:data:`geodata.shelters.CURRENT_ORDER`)."""
         t = self.tables["shelter_status"]
-        latest = (
-            sa.select(t.c.shelter_id, func.max(t.c.version).label("v"))
-            .group_by(t.c.shelter_id)
-            .subquery()
-        )
         names = list(SHELTER_STATUS.columns)
-        stmt = sa.select(*[t.c[n] for n in names]).join(
-            latest, sa.and_(t.c.shelter_id == latest.c.shelter_id, t.c.version == latest.c.v)
+        rank = (
+            func.row_number()
+            .over(partition_by=t.c.shelter_id, order_by=self._newest_first(t))
+            .label("rank")
         )
+        ranked = sa.select(*[t.c[n] for n in names], rank).subquery()
+        stmt = sa.select(*[ranked.c[n] for n in names]).where(ranked.c.rank == 1)
         with self._read() as conn:
             rows = conn.execute(stmt).all()
         if not rows:
@@ -43,18 +50,34 @@ class ShelterStatusMixin:
         """Every status record of one shelter, oldest first."""
         return self.read("shelter_status", where={"shelter_id": shelter_id}, order="version")
 
+    @staticmethod
+    def _newest_first(t) -> list:
+        return [t.c[c].desc() for c in CURRENT_ORDER]
+
     def _current_status(self, conn, shelter_id: str) -> dict | None:
+        return self._current_and_last(conn, shelter_id)[0]
+
+    def _current_and_last(self, conn, shelter_id: str) -> tuple[dict | None, int]:
+        """The current report of a shelter and its highest version, read in one statement
+        (one snapshot: a write that lands between two reads cannot pair them wrongly)."""
         t = self.tables["shelter_status"]
         names = list(SHELTER_STATUS.columns)
-        row = conn.execute(
-            sa.select(*[t.c[n] for n in names])
+        last = (
+            sa.select(func.max(t.c.version))
             .where(t.c.shelter_id == shelter_id)
-            .order_by(t.c.version.desc())
+            .scalar_subquery()
+            .label("last")
+        )
+        row = conn.execute(
+            sa.select(*[t.c[n] for n in names], last)
+            .where(t.c.shelter_id == shelter_id)
+            .order_by(*self._newest_first(t))
             .limit(1)
         ).first()
         if row is None:
-            return None
-        return _plain(self._decode(SHELTER_STATUS, [row], names).iloc[0].to_dict())
+            return None, 0
+        current = _plain(self._decode(SHELTER_STATUS, [row[:-1]], names).iloc[0].to_dict())
+        return current, int(row[-1])
 
     def update_shelter_status(
         self,
@@ -71,67 +94,78 @@ class ShelterStatusMixin:
         ----------
         shelter_id : the shelter.
         fields : status, evacuees, households, needs, note (unchanged fields carry over).
-        base_version : the version the staff member saw (0 when the shelter had none). When it
-            is not the current version, :class:`StaleVersion` is raised with the current record
-            and nothing is written. ``None`` skips the check (a system write).
+        base_version : the version of the current report the staff member saw (0 when the
+            shelter had none). When another report has become current since,
+            :class:`StaleVersion` is raised with it and nothing is written; an older report
+            loaded meanwhile does not refuse the write. ``None`` skips the check (a system
+            write).
         actor : who makes the update (audit log, ``reported_by``).
+        reported_at : the report time (default now).
 
         Returns
         -------
-        The new record (dict) with its version.
+        The new record (dict) with its version (the shelter's highest version + 1).
         """
         allowed = {"status", "evacuees", "households", "needs", "note"}
         if set(fields) - allowed:
             raise ValueError(f"cannot set {sorted(set(fields) - allowed)} on a shelter status")
-        try:
-            with self._write() as conn:
-                shelters = self.tables["shelters"]
-                exists = conn.execute(
-                    sa.select(shelters.c.shelter_id).where(shelters.c.shelter_id == shelter_id)
-                ).first()
-                if exists is None:
-                    raise UnknownRecord(f"shelter {shelter_id} does not exist")
-                current = self._current_status(conn, shelter_id)
-                version = current["version"] if current else 0
-                if base_version is not None and base_version != version:
-                    raise StaleVersion(current)
-                base = current or {
-                    "status": "未開設",
-                    "evacuees": 0,
-                    "households": None,
-                    "needs": [],
-                    "note": None,
-                }
-                record = {
-                    **{k: base.get(k) for k in allowed},
-                    **fields,
-                    "shelter_id": shelter_id,
-                    "version": version + 1,
-                    "reported_at": reported_at or now_utc(),
-                    "reported_by": actor,
-                    "source": "staff",
-                    "source_id": None,
-                }
-                valid, rejected = validate(pd.DataFrame([record]), SHELTER_STATUS)
-                if len(rejected):
-                    raise ValueError(rejected.iloc[0]["reason"])
-                if valid.iloc[0]["evacuees"] is not pd.NA and (valid.iloc[0]["evacuees"] or 0) < 0:
-                    raise ValueError("evacuees: a count cannot be negative")
-                if (
-                    valid.iloc[0]["households"] is not pd.NA
-                    and (valid.iloc[0]["households"] or 0) < 0
-                ):
-                    raise ValueError("households: a count cannot be negative")
-                names, rows = self._encode(SHELTER_STATUS, valid)
-                conn.exec_driver_sql(self._insert_sql(SHELTER_STATUS, names), rows)
-                new = _plain(valid.iloc[0].to_dict())
-                self._audit(conn, actor, "update", "shelter_status", (shelter_id,), current, new)
-                self._bump(conn, "shelter_status")
-            return new
-        except IntegrityError:
-            # Another writer took this version between our read and our insert (PostgreSQL).
-            with self._read() as conn:
-                raise StaleVersion(self._current_status(conn, shelter_id)) from None
+        for _ in range(5):
+            try:
+                return self._append_staff_update(
+                    shelter_id, fields, allowed, base_version, actor, reported_at
+                )
+            except IntegrityError:
+                # Another writer took the next version between our read and our insert
+                # (PostgreSQL). Stale when it changed the current report; else try again.
+                with self._read() as conn:
+                    current = self._current_status(conn, shelter_id)
+                if base_version is not None and (current or {}).get("version", 0) != base_version:
+                    raise StaleVersion(current) from None
+        raise StaleVersion(current)
+
+    def _append_staff_update(
+        self, shelter_id, fields, allowed, base_version, actor, reported_at
+    ) -> dict:
+        with self._write() as conn:
+            shelters = self.tables["shelters"]
+            exists = conn.execute(
+                sa.select(shelters.c.shelter_id).where(shelters.c.shelter_id == shelter_id)
+            ).first()
+            if exists is None:
+                raise UnknownRecord(f"shelter {shelter_id} does not exist")
+            current, last = self._current_and_last(conn, shelter_id)
+            if base_version is not None and base_version != (current or {}).get("version", 0):
+                raise StaleVersion(current)
+            base = current or {
+                "status": NOT_OPEN,
+                "evacuees": 0,
+                "households": None,
+                "needs": [],
+                "note": None,
+            }
+            record = {
+                **{k: base.get(k) for k in allowed},
+                **fields,
+                "shelter_id": shelter_id,
+                "version": last + 1,
+                "reported_at": reported_at or now_utc(),
+                "reported_by": actor,
+                "source": "staff",
+                "source_id": None,
+            }
+            valid, rejected = validate(pd.DataFrame([record]), SHELTER_STATUS)
+            if len(rejected):
+                raise ValueError(rejected.iloc[0]["reason"])
+            for count in ("evacuees", "households"):
+                value = valid.iloc[0][count]
+                if value is not pd.NA and (value or 0) < 0:
+                    raise ValueError(f"{count}: a count cannot be negative")
+            names, rows = self._encode(SHELTER_STATUS, valid)
+            conn.exec_driver_sql(self._insert_sql(SHELTER_STATUS, names), rows)
+            new = _plain(valid.iloc[0].to_dict())
+            self._audit(conn, actor, "update", "shelter_status", (shelter_id,), current, new)
+            self._bump(conn, "shelter_status")
+        return new
 
     def append_shelter_status(self, frame: pd.DataFrame, *, source: str) -> UpsertResult:
         """Append status records from another system, idempotent on (source, source_id).

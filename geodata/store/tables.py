@@ -37,7 +37,7 @@ def _sa_type(kind: str):
 
 
 def build_metadata(postgres: bool) -> sa.MetaData:
-    """The tables of every layer plus rejections, audit_log, layer_versions and meta."""
+    """The tables of every layer plus rejections, audit_log, layer_versions, meta, users, sessions."""
     md = sa.MetaData()
     for layer in LAYERS.values():
         cols = [
@@ -121,5 +121,31 @@ def build_metadata(postgres: bool) -> sa.MetaData:
         sa.Column("shelter_ids", sa.Text()),  # JSON list
         sa.Column("created_at", sa.DateTime(True)),
         sa.Column("updated_at", sa.DateTime(True)),
+    )
+    # Login sessions (geodata/access/sessions.py): the cookie carries a random token, stored here
+    # only as its SHA-256; revoked by logout, password change, disable and "sign out everywhere".
+    sessions = sa.Table(
+        "sessions",
+        md,
+        sa.Column("id", sa.Text(), primary_key=True),
+        sa.Column("token_hash", sa.Text(), unique=True),
+        sa.Column("handoff_hash", sa.Text(), unique=True),
+        sa.Column("handoff_until", sa.DateTime(True)),
+        sa.Column("username", sa.Text(), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(True)),
+        sa.Column("revoked_reason", sa.Text()),
+    )
+    sa.Index("ix_sessions_username", sessions.c.username)
+    # "Sign out everywhere" for identities whose cookie is not ours (single sign-on): a login
+    # issued before not_before is refused. username "*" stands for everyone.
+    sa.Table(
+        "session_cutoffs",
+        md,
+        sa.Column("username", sa.Text(), primary_key=True),
+        sa.Column("not_before", sa.DateTime(True), nullable=False),
     )
     return md

@@ -3,7 +3,8 @@ its raw payload files).
 
 The timeline ends at the anchor, by default now floored to 10 minutes, so the dashboard's 1 h /
 6 h / 24 h windows show data; a re-run within those 10 minutes changes nothing, a later re-run
-moves the same records in time (their ids depend on the seed only).
+moves the same records in time (their ids depend on the seed only) — except the shelter
+status, an append-only history: the first run's stays as it is and nothing is appended.
 """
 
 from __future__ import annotations

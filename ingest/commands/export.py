@@ -4,8 +4,10 @@ Kinds:
 
 - ``situation-map`` — the 状況図 as A3 PDF and/or 300 dpi PNG (``--format pdf,png``);
 - ``layer NAME`` — one layer as geojson, gpkg, kml, csv or csv-sjis, with filters;
-- ``visit-list`` — the non-responder visit list (A4 PDF, internal only, audit-logged);
-- ``shelters-opendata`` — shelter status in the 自治体標準オープンデータセット columns (csv / csv-sjis);
+- ``visit-list`` — the visit list of :mod:`geodata.safety` (A4 PDF, internal only, audit-logged):
+  the safety page's list, ``--as-of`` a past time;
+- ``shelters-opendata`` — shelter status as open data, two files: 指定緊急避難場所一覧 and
+  指定避難所一覧 (csv / csv-sjis);
 - ``cap`` — one CAP 1.2 XML message per shelter status update (``--since`` for a scheduler).
 
 ``--public`` makes the version without personal data. Files go to ``--out`` (a file, or a
@@ -117,16 +119,26 @@ def _export(store, args) -> tuple[list, dict]:
         if args.public:
             raise ValueError("the visit list holds personal data: there is no public version")
         result = visit_list_pdf(store, as_of=args.as_of, who=args.who)
-        return [result], {"towns": result.info["towns"], "pages": result.info["pages"]}
+        return [result], {k: result.info[k] for k in ("towns", "urgent", "pages")}
     if args.kind == "shelters-opendata":
-        from geodata.export.opendata import shelters_opendata_csv
+        from geodata.export.opendata import shelters_opendata
 
         fmt = args.format or "csv"
         if fmt not in ("csv", "csv-sjis"):
             raise ValueError("shelters-opendata formats: csv or csv-sjis")
         encoding = "cp932" if fmt == "csv-sjis" else "utf-8-sig"
-        result = shelters_opendata_csv(store, as_of=args.as_of, encoding=encoding, who=args.who)
-        return [result], {k: v for k, v in result.info.items() if k in ("open", "replaced")}
+        results = shelters_opendata(store, as_of=args.as_of, encoding=encoding, who=args.who)
+        # A facility of kind "both" is in each file: count facilities, not rows.
+        listed = set().union(*(r.info["ids"] for r in results))
+        opened = set().union(*(r.info["open_ids"] for r in results))
+        extra: dict = {"count": len(listed), "open": len(opened)}
+        if encoding == "cp932":
+            replaced = [r.info["replaced"] for r in results]
+            extra["replaced"] = {
+                "count": sum(r["count"] for r in replaced),
+                "characters": sorted(set().union(*(r["characters"] for r in replaced))),
+            }
+        return results, extra
     from geodata.export.cap import cap_messages
 
     results = cap_messages(

@@ -2,7 +2,9 @@
 
 Put it behind the HQ's HTTPS reverse proxy (LINE only calls https URLs). The channel secret
 comes from the environment variable named by ``--secret-env`` (default LINE_CHANNEL_SECRET).
-Runs until SIGTERM/SIGINT; requests in progress are finished first.
+Runs until SIGTERM/SIGINT; requests in progress are finished first. ``--timeout``,
+``--deadline`` and ``--max-connections`` bound what slow or silent clients can hold (see
+ingest/line_webhook.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 import threading
 from pathlib import Path
 
+from ingest import line_webhook
 from ingest.cli import CommandError
 from ingest.line_webhook import serve
 
@@ -31,6 +34,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="spool directory (default var/line_spool; the line_spool source reads it)",
     )
     parser.add_argument(
+        "--timeout",
+        type=float,
+        default=line_webhook.SOCKET_TIMEOUT,
+        help=f"seconds a read may wait, and an idle connection stay ({line_webhook.SOCKET_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=line_webhook.REQUEST_DEADLINE,
+        help=f"seconds for one whole request ({line_webhook.REQUEST_DEADLINE:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=line_webhook.MAX_CONNECTIONS,
+        help=f"connections served at once; more get 503 ({line_webhook.MAX_CONNECTIONS})",
+    )
+    parser.add_argument(
         "--secret-env",
         default="LINE_CHANNEL_SECRET",
         help="environment variable holding the channel secret (LINE_CHANNEL_SECRET)",
@@ -45,10 +66,21 @@ def run(args: argparse.Namespace) -> dict:
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        counts = serve(args.host, args.port, secret, args.spool, stop)
+        counts = serve(
+            args.host,
+            args.port,
+            secret,
+            args.spool,
+            stop,
+            socket_timeout=args.timeout,
+            request_deadline=args.deadline,
+            max_connections=args.max_connections,
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
     except OSError as exc:
         raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return {"stored": counts["stored"], "rejected": counts["rejected"], "spool": str(args.spool)}
+    return {**counts, "spool": str(args.spool)}

@@ -7,11 +7,14 @@
     python -m ingest users set-role NAME --role R [--shelter ID ...]
     python -m ingest users disable NAME      |  users enable NAME
     python -m ingest users unlock NAME       |  users passwd NAME [--password-stdin]
+    python -m ingest users sign-out NAME     |  users sign-out --all
 
 Roles: viewer, shelter_staff, operator, admin (docs/security.md). Without ``--password-stdin``
 the password is asked twice on the terminal (never echoed, never an argument: arguments show up
 in ``ps`` and shell history). Passwords need at least 12 characters. No account and no default
-password ship with the app. Every change is audit-logged as ``cli:<os user>``.
+password ship with the app. Every change is audit-logged as ``cli:<os user>``. ``passwd`` and
+``disable`` end the account's open sessions; ``sign-out`` ends them without changing the account
+(``--all``: everyone's), single sign-on names included.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from geodata.access.roles import ROLES
 from ingest.cli import CommandError
 
 NAME = "users"
-HELP = "Manage local accounts: add, list, set-role, disable, enable, unlock, passwd."
-ACTIONS = ("add", "list", "set-role", "disable", "enable", "unlock", "passwd")
+HELP = "Manage local accounts: add, list, set-role, disable, enable, unlock, passwd, sign-out."
+ACTIONS = ("add", "list", "set-role", "disable", "enable", "unlock", "passwd", "sign-out")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pw.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    out = action("sign-out", "End every session of a user (or of everyone) at once.", user=False)
+    who = out.add_mutually_exclusive_group(required=True)
+    who.add_argument("username", nargs="?", help="login name (or single sign-on e-mail / sub)")
+    who.add_argument("--all", action="store_true", help="sign everyone out")
 
 
 def actor() -> str:
@@ -105,6 +112,10 @@ def run(args: argparse.Namespace) -> dict:
                 _print_table(users)
                 return {"users": len(users)}
             return {"users": users}
+        if args.users_action == "sign-out":
+            target = None if args.all else name
+            ended = auth.sign_out_everywhere(store, target, actor=who)
+            return {"action": "sign-out", "user": target or "*", "sessions_ended": ended}
         if args.users_action == "add":
             password = read_password(args.password_stdin)
             user = auth.add_user(

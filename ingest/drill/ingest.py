@@ -2,7 +2,8 @@
 
 :func:`ingest_drill` writes the drill's payloads (:func:`ingest.drill.scenario.write_payloads`), serves
 the Mastodon and Bluesky pages from a local HTTP server that answers like the real APIs
-(``min_id``/``max_id`` + ``Link`` headers; ``searchPosts`` cursors and ``since``), and runs
+(``min_id``/``max_id`` + ``Link`` headers; ``searchPosts`` cursors and ``since``) and JMA's
+feed and data folders (the official warnings of ingest/drill/jma.py), and runs
 every source class over them with :func:`ingest.chunks.run_all_in_chunks` (``run_all`` with every
 file read to its end, however many batches it takes) — the same code path as
 ``python -m ingest run``, so the demo exercises geocoding, classification, dedupe, incidents,
@@ -27,11 +28,15 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from geodata.http import make_session
 from ingest.chunks import run_all_in_chunks
+from ingest.drill import jma as drill_jma
+from ingest.drill.load import stored_shelter_history
 from ingest.sources.bluesky import BlueskySource
 from ingest.sources.field_reports import FieldReportSource
+from ingest.sources.jma import JmaSource
 from ingest.sources.line import LineSpoolSource
 from ingest.sources.mastodon import MastodonSource
 from ingest.sources.posts_file import PostsFileSource
+from ingest.sources.river_levels import RiverLevelSource
 from ingest.sources.roster import RosterCsvSource
 from ingest.sources.shelter_status import ShelterStatusSource
 
@@ -71,6 +76,8 @@ class _APIHandler(BaseHTTPRequestHandler):
             self._mastodon(url.path, args)
         elif url.path == "/xrpc/app.bsky.feed.searchPosts":
             self._bluesky(args)
+        elif url.path.startswith(("/developer/xml/feed/", "/developer/xml/data/")):
+            self._jma(url.path)
         else:
             self.send_error(404)
 
@@ -109,6 +116,20 @@ class _APIHandler(BaseHTTPRequestHandler):
             body += f',"cursor":"{stop}"'
         self._send((body + "}").encode())
 
+    def _jma(self, path: str) -> None:
+        """JMA's feed and data folders (ingest/drill/jma.py wrote them)."""
+        folder, _, name = path.removeprefix("/developer/xml/").partition("/")
+        file = self.server.jma_dir / folder / name
+        if "/" in name or not name.endswith(".xml") or not file.is_file():
+            self.send_error(404)
+            return
+        data = file.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def log_message(self, fmt, *args):
         pass
 
@@ -129,6 +150,7 @@ class DrillAPIServer(ThreadingHTTPServer):
         self.status_json = [json.dumps(s, ensure_ascii=False) for s in statuses]
         self.post_times = [v["record"]["createdAt"] for v in posts]
         self.post_json = [json.dumps(v, ensure_ascii=False) for v in posts]
+        self.jma_dir = out / "jma"
         super().__init__(("127.0.0.1", 0), _APIHandler)
 
     @property
@@ -155,6 +177,22 @@ def drill_sources(payload_dir: Path | str, api_url: str) -> list:
         PostsFileSource(f"{PREFIX}posts-file", path=str(out / "posts.jsonl"), **kw),
         LineSpoolSource(f"{PREFIX}line", spool_dir=str(out / "line"), lag_seconds=0, **kw),
         FieldReportSource(f"{PREFIX}field-reports", path=str(out / "field_reports.csv"), **kw),
+        JmaSource(
+            f"{PREFIX}jma",
+            base_url=f"{api_url}/developer/xml/feed/",
+            feeds=["extra_l.xml"],
+            municipality=drill_jma.CITY_CODE,
+            region_codes=[drill_jma.REGION],
+            rivers=[drill_jma.RIVER],
+            prefecture="東京都",
+            **kw,
+        ),
+        RiverLevelSource(
+            f"{PREFIX}river-levels",
+            path=str(out / "river" / "ishihara.dat"),
+            stations=[drill_jma.STATION],
+            **kw,
+        ),
     ]
 
 
@@ -172,7 +210,10 @@ def ingest_drill(drill, store, out_dir: str | Path | None = None) -> dict[str, d
     -------
     {layer: {"inserted", "updated", "unchanged", "rejected"}} summed over the sources, plus
     ``"sources"``: every source's run summary. Stored cursors are ignored (the drill is a
-    replayed data set), so a second call with the same drill reports only ``unchanged``.
+    replayed data set), so a second call with the same drill reports only ``unchanged``. When
+    the store already holds the drill's shelter history, the shelter source is not run again
+    (:func:`ingest.drill.load.stored_shelter_history`): a drill at a later anchor moves the
+    keyed layers in time but appends no second history.
 
     Raises
     ------
@@ -180,14 +221,19 @@ def ingest_drill(drill, store, out_dir: str | Path | None = None) -> dict[str, d
     """
     from ingest.drill.scenario import write_payloads
 
+    shelter_source = f"{PREFIX}shelter-status"
+    loaded = stored_shelter_history(store, [shelter_source])
     with tempfile.TemporaryDirectory(prefix="drill-") as tmp:
         out = Path(out_dir) if out_dir else Path(tmp)
         write_payloads(drill, out)
         server = DrillAPIServer(out)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
         thread.start()
+        sources = drill_sources(out, server.url)
+        if loaded:
+            sources = [s for s in sources if s.name != shelter_source]
         try:
-            results = run_all_in_chunks(store, drill_sources(out, server.url), from_start=True)
+            results = run_all_in_chunks(store, sources, from_start=True)
         finally:
             server.shutdown()
             thread.join()
@@ -202,4 +248,6 @@ def ingest_drill(drill, store, out_dir: str | Path | None = None) -> dict[str, d
                                                            "rejected"), 0))  # fmt: skip
         for key in acc:
             acc[key] += int(r.get(key) or 0)
+    if loaded:
+        layers["shelter_status"] = {"inserted": 0, "updated": 0, "unchanged": loaded, "rejected": 0}
     return {**layers, "sources": results}

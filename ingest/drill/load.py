@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from geodata.schema import STORE_CRS, to_utc
+from geodata.store.errors import UpsertResult
 
 if TYPE_CHECKING:
     from ingest.drill.scenario import Drill
@@ -302,6 +303,17 @@ def _with_towns(frame: gpd.GeoDataFrame, towns: gpd.GeoDataFrame) -> gpd.GeoData
     return frame
 
 
+def stored_shelter_history(store, sources) -> int:
+    """Rows of the drill's shelter history already in the store (written by ``sources``).
+
+    Shelter status is append-only history: a drill played again later (a new anchor moves its
+    report times, so they are new records to the store) must not be appended a second time.
+    The other layers are keyed and move in time instead; the shelter history of the first run
+    stays as it was.
+    """
+    return store.count("shelter_status", where={"source": list(sources)})
+
+
 def load_into_store(
     drill: Drill,
     store,
@@ -348,10 +360,11 @@ def load_into_store(
     replies = _line_rows(drill.line_bodies, roster)
     add("safety_replies", store.upsert("safety_replies", replies, source=SOURCES["line"]))
     lookup = shelter_lookup(store.read("shelters"))
-    # The open-data snapshot (T+6 h) goes first: versions follow the order of appends, and the
-    # shelter system's later reports must end up as the current status.
-    files = sorted(drill.shelter_files.items(), key=lambda kv: not kv[0].startswith("opendata-"))
-    for name, frame in files:
+    shelter_sources = (SOURCES["opendata"], SOURCES["shelter_csv"])
+    loaded = stored_shelter_history(store, shelter_sources)
+    if loaded:
+        add("shelter_status", UpsertResult(unchanged=loaded))
+    for name, frame in [] if loaded else sorted(drill.shelter_files.items()):
         if name.startswith("opendata-"):
             rows, source = _opendata_rows(name, frame, lookup), SOURCES["opendata"]
         else:

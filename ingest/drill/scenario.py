@@ -13,6 +13,9 @@ Timeline (hours after T0; the anchor is T0 + 24 h, the drill's "now")::
     T+3   1st 安否確認 (LINE)                T+12  peak
     T+6   避難指示, other shelters           T+16  water recedes; T+24 recovery (anchor)
 
+The official warnings of that typhoon (大雨注意報 → 大雨警報 → 土砂災害警戒情報 → 多摩川
+氾濫危険警報 → 氾濫発生 → lifts) and the 多摩川 level at 石原 are in ``ingest/drill/jma.py``.
+
 Same seed + same anchor give identical payloads. Record ids depend on the seed only, so a
 re-run with another anchor moves the same records in time instead of adding new ones.
 """
@@ -31,6 +34,7 @@ import pandas as pd
 
 from geodata import settings
 from ingest.drill import bluesky as sky
+from ingest.drill import jma as drill_jma
 from ingest.drill import payloads as pay
 from ingest.drill.load import load_into_store  # noqa: F401  (part of this module's API)
 from ingest.drill.people import generate_replies, generate_roster, line_bodies, roster_csv
@@ -254,7 +258,7 @@ def write_payloads(
     ``shelters/``, ``truth/``) are replaced.
     """
     out = Path(out_dir)
-    for sub in ("mastodon", "bluesky", "line", "shelters", "truth"):
+    for sub in ("mastodon", "bluesky", "line", "shelters", "truth", "jma", "river"):
         shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir(parents=True)
     masto = pay.mastodon_pages(drill.mastodon)
@@ -300,6 +304,7 @@ def write_payloads(
         "roster": len(drill.roster),
         "shelter_files": len(drill.shelter_files),
         "field_reports": len(drill.field_reports),
+        **drill_jma.write(out, drill.t0, drill.anchor),
     }
     manifest = {
         "seed": drill.seed,

@@ -12,6 +12,7 @@ import uuid
 import numpy as np
 import pandas as pd
 
+from geodata.shelters import CLOSED, FULL, NOT_OPEN, OPEN, is_open
 from ingest.drill import texts as tx
 from ingest.drill.posts import CAT_MIX, CATS, FLOOD_BIAS, phase_of
 from ingest.drill.world import FLOOD_TOWN_SHARE, World, points_in_towns
@@ -100,15 +101,13 @@ def shelter_exports(
         closed = hour >= plan["close_h"].to_numpy()
         opened = hour >= plan["open_h"].to_numpy()
         status = np.where(
-            ~opened, "未開設", np.where(closed, "閉鎖", np.where(evac >= cap, "満員", "開設"))
+            ~opened, NOT_OPEN, np.where(closed, CLOSED, np.where(evac >= cap, FULL, OPEN))
         )
         evac = np.where(opened & ~closed, evac, 0)
         hh = np.round(evac / plan["hh_size"].to_numpy()).astype(int)
         u = rng.random((len(plan), 5))
         needs = [
-            "; ".join(NEEDS_JA[k] for k in _needs(hour, s == "満員", r, u[i]))
-            if s in ("開設", "満員")
-            else ""
+            "; ".join(NEEDS_JA[k] for k in _needs(hour, s == FULL, r, u[i])) if is_open(s) else ""
             for i, (s, r) in enumerate(zip(status, riverside, strict=True))
         ]
         lag = rng.uniform(0, 25, len(plan))
@@ -159,7 +158,7 @@ def _opendata(plan: pd.DataFrame, t0: pd.Timestamp) -> pd.DataFrame:
             "所在地_連結表記": plan["address"].to_numpy(),
             "緯度": plan["lat"].to_numpy(),
             "経度": plan["lon"].to_numpy(),
-            "開設状況": np.where(opened, "開設", "未開設"),
+            "開設状況": np.where(opened, OPEN, NOT_OPEN),
             f"人数_{reiwa_label(at)}時点": np.where(opened, evac, 0),
         }
     )

@@ -16,6 +16,8 @@ SOURCE_TYPES = {
     "shelter_status": "ingest.sources.shelter_status:ShelterStatusSource",
     "field_reports": "ingest.sources.field_reports:FieldReportSource",
     "shelters": "ingest.sources.shelters:ShelterListSource",
+    "jma": "ingest.sources.jma:JmaSource",
+    "river_levels": "ingest.sources.river_levels:RiverLevelSource",
 }
 
 

@@ -17,7 +17,8 @@ safety_replies row:
 The record id is the message id (``webhookEventId`` for postbacks), so a redelivered event
 (``deliveryContext.isRedelivery``) updates the same row. The cursor is the newest spool file
 name, held back by ``lag_seconds`` so a file still being renamed into place is read again
-next run rather than missed.
+next run rather than missed. Files the cursor has passed are deleted once they are older than
+``BOSAI_LINE_SPOOL_RETENTION_DAYS`` (geodata/access/spool.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from geodata.access import spool
 from ingest.base import BaseSource, SourceError, lonlat_point, rows_to_frame, text_or_none
 from ingest.sources.jptime import parse_time
 from ingest.sources.safety_common import MENU, RosterMatcher, is_menu_answer, locate, parse_status
@@ -57,6 +59,8 @@ class LineSpoolSource(BaseSource):
         self._fetched_at_ns = time.time_ns()
         if not self.spool_dir.is_dir():
             raise SourceError(f"{self.spool_dir}: the spool directory does not exist")
+        # ``since`` is the cursor saved after the last commit: files up to it are in the store.
+        spool.prune(self.spool_dir, processed_through=since)
         names = sorted(p.name for p in self.spool_dir.glob("*.json"))
         for file_name in names:
             if since and file_name <= since:

@@ -210,7 +210,7 @@ def vendored_assets() -> None:
 
 @pytest.fixture(scope="session")
 def app_server(reference_store, vendored_assets, tmp_path_factory):
-    """``streamlit run streamlit_app.py`` on a free loopback port, tiles off; yields its base URL."""
+    """``streamlit run app.py`` on a free loopback port, tiles off; yields its base URL."""
     if shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("streamlit is not installed in this environment")
     port = _free_port()
@@ -228,7 +228,7 @@ def app_server(reference_store, vendored_assets, tmp_path_factory):
     cmd = [
         str(Path(sys.executable).parent / "streamlit"),
         "run",
-        "streamlit_app.py",
+        "app.py",
         "--server.port",
         str(port),
         "--server.address",

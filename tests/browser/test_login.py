@@ -1,10 +1,29 @@
-"""Local-account login in Chromium: the form, a session that survives a reload, and log-out."""
+"""Local-account login in Chromium: the form, an HttpOnly session that survives a reload, log-out.
+
+Reported: the session cookie was set from JavaScript (readable by any script on the page) and
+still opened the dashboard after logout and after a password change.
+"""
 
 from __future__ import annotations
+
+from geodata.access import accounts
+from geodata.store.core import open_store
 
 
 def _overview_title(page):
     return page.get_by_text("概況 — 調布市")
+
+
+def _session_cookies(context) -> list[dict]:
+    return [c for c in context.cookies() if c["name"] == "bosai_session"]
+
+
+def _wait_for_cookie(page, present: bool) -> None:
+    for _ in range(60):
+        if bool(_session_cookies(page.context)) == present:
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"session cookie {'never set' if present else 'still there'}")
 
 
 def test_login_survives_a_reload_and_logout_ends_it(make_page, app_server):
@@ -16,19 +35,64 @@ def test_login_survives_a_reload_and_logout_ends_it(make_page, app_server):
     _overview_title(page).wait_for(timeout=60_000)
     assert page.get_by_text("operator").first.is_visible()
 
-    page.wait_for_function(
-        "document.cookie.includes('bosai_session=')", timeout=30_000
-    )  # the signed session cookie was set
+    _wait_for_cookie(page, present=True)  # set by the login endpoint's answer
+    [cookie] = _session_cookies(page.context)
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
+    assert cookie["expires"] == -1  # ends with the browser; the server ends it earlier
+    # No script on the page can read the token, nor overwrite it.
+    assert "bosai_session" not in page.evaluate("document.cookie")
+    page.evaluate("document.cookie = 'bosai_session=forged; path=/'")
+    assert [c["value"] for c in _session_cookies(page.context)] == [cookie["value"]]
+
     page.reload(wait_until="domcontentloaded")
     _overview_title(page).wait_for(timeout=60_000)  # still logged in after a reload
 
     page.get_by_role("button", name="ログアウト").click()
     page.get_by_label("パスワード").wait_for(timeout=60_000)
-    page.wait_for_function("!document.cookie.includes('bosai_session=')", timeout=30_000)
+    _wait_for_cookie(page, present=False)  # the logout endpoint deleted it
     page.reload(wait_until="domcontentloaded")
     page.get_by_label("パスワード").wait_for(timeout=60_000)  # logged out for good
     assert _overview_title(page).count() == 0
-    assert page.offline.blocked == []
+
+    # A copy of the old cookie (taken before the logout) opens nothing: the session is revoked.
+    thief = make_page(user=None)
+    thief.context.add_cookies(
+        [
+            {
+                "name": "bosai_session",
+                "value": cookie["value"],
+                "url": app_server["url"],
+                "sameSite": "Strict",
+            }
+        ]
+    )
+    thief.goto(app_server["url"] + "/safety", wait_until="domcontentloaded")
+    thief.get_by_label("パスワード").wait_for(timeout=60_000)
+    assert _overview_title(thief).count() == 0
+    assert page.offline.blocked == [] and thief.offline.blocked == []
+
+
+def test_a_password_change_ends_the_sessions_of_the_account(make_page, app_server):
+    page = make_page(user="viewer")
+    page.goto(app_server["url"], wait_until="domcontentloaded")
+    _overview_title(page).wait_for(timeout=60_000)
+    store = open_store(app_server["store"]["url"])
+    try:
+        password = app_server["store"]["passwords"]["viewer"][::-1] + "!"
+        accounts.set_password(store, "viewer", password, actor="tests")
+        app_server["store"]["passwords"]["viewer"] = password
+    finally:
+        store.dispose()
+    page.reload(wait_until="domcontentloaded")
+    page.get_by_label("パスワード").wait_for(timeout=60_000)
+    assert _overview_title(page).count() == 0
+
+
+def test_a_new_browser_without_the_cookie_sees_only_the_login(make_page, app_server):
+    page = make_page(user=None)
+    page.goto(app_server["url"] + "/safety", wait_until="domcontentloaded")
+    page.get_by_label("パスワード").wait_for(timeout=60_000)
+    assert _overview_title(page).count() == 0
 
 
 def test_wrong_password_is_refused(make_page, app_server):

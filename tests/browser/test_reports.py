@@ -298,7 +298,7 @@ def test_screenshots_for_a_person_to_look_at(open_page, drill_app):
     page = open_page("safety")
     page.get_by_role("heading", name="安否確認 — 調布市").wait_for(timeout=60_000)
     _wait_for_map(page, "path.bosai-reply")
-    page.get_by_text("未確認者リスト").first.wait_for()
+    page.get_by_role("heading", name="訪問リスト", exact=True).wait_for()
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "safety-1920x1080.png"))
     _scroll(page, 900)

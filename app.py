@@ -1,0 +1,17 @@
+"""防災ダッシュボード — the server: Streamlit running ``streamlit_app.py``, plus the login endpoints.
+
+Run: ``streamlit run app.py`` (``make demo`` does). Streamlit finds ``app`` below and serves the
+frame ``streamlit_app.py`` with two extra routes that set and clear the ``HttpOnly`` session
+cookie (dashboard/server.py). It listens on 127.0.0.1 (``.streamlit/config.toml``); the README
+says how to put it behind an HTTPS reverse proxy for the HQ network.
+
+Before anything is served, a store file or secret readable by other local users stops the start
+with one line naming the file and the ``chmod`` to run.
+"""
+
+from streamlit.starlette import App
+
+from dashboard import server
+
+server.refuse_insecure_files()
+app = App("streamlit_app.py", routes=server.routes())

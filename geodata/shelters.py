@@ -1,0 +1,296 @@
+"""避難所: every question the HQ asks about shelters, answered once.
+
+The shelters board, the wall screen, the overview and situation maps, the open-data CSV, CAP and
+the data exports all call these; none of them decides on its own what "open" means, which
+report is the current one, or how full a shelter is.
+
+- **Open states** (開設中): 開設 and 満員 — a shelter with people in it, whose count and report
+  age matter. The codes come from :data:`geodata.vocab.SHELTER_STATUSES`.
+- **Current status**: the report with the newest ``reported_at``; a tie goes to the later write
+  (higher ``version``). Not the last write: a file from another system loaded late may carry an
+  older report, and an older report never replaces a newer one. The store's SQL
+  (:meth:`geodata.store.core.Store.current_shelter_status`) and :func:`latest_reports` (pandas)
+  both order by :data:`CURRENT_ORDER`.
+- **Occupancy**: evacuees / capacity (:func:`occupancy_rate`) and its class 0–3 for 0–30, 30–60,
+  60–80 and ≥80 % (:func:`occupancy_class`).
+- **No report** is not 未開設: a shelter without any status record has status ``None``; printed
+  outputs say :data:`NO_REPORT`, never an observation nobody made.
+- **Summary**: shelters, open, full, evacuees and capacity of the open ones (:func:`summary`).
+- **Status at a time**: :func:`status_at` (current, or as of a past time).
+
+Examples
+--------
+>>> occupancy_class(occupancy_rate(45, 150))
+1
+>>> is_open("満員"), is_open("閉鎖"), is_open(None)
+(True, False, False)
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import geopandas as gpd
+import pandas as pd
+
+from geodata.schema import STORE_CRS
+from geodata.vocab import SHELTER_STATUSES
+
+NOT_OPEN, OPEN, FULL, CLOSED = SHELTER_STATUSES.codes  # 未開設, 開設, 満員, 閉鎖
+OPEN_STATES = (OPEN, FULL)  # a shelter with people in it: counts and report age matter
+NO_REPORT = "報告なし"  # printed where a shelter has no status record (not 未開設)
+# Which report is current: the newest report time, then the later write.
+CURRENT_ORDER = ("reported_at", "version")
+OCCUPANCY_BREAKS = (0.3, 0.6, 0.8)  # class boundaries; a boundary belongs to the upper class
+STALE_AFTER = timedelta(hours=3)  # an open shelter's count nobody confirmed for 3 h
+# What a shelter's status brings to an export of the shelters layer (no reporter, no note).
+EXPORT_COLUMNS = ("status", "evacuees", "households", "reported_at")
+# What a shelter's report brings to a row of the shelters layer (the report's own ``note`` and
+# ``source`` stay out: the shelters layer has columns of those names).
+STATUS_COLUMNS = (
+    "status",
+    "evacuees",
+    "households",
+    "needs",
+    "reported_at",
+    "reported_by",
+    "version",
+)
+# 受入対象者 that make a 福祉避難所 (a shelter for people who need care, not the public).
+WELFARE_TARGETS = ("要配慮者", "乳幼児", "高齢者", "障害者")
+# GSI 共通ID: E + city (5) + facility (5) + type (2) + serial (1); type 12 = 福祉避難所.
+_WELFARE_TYPE = "12"
+
+
+def is_open(status) -> bool:
+    """Whether ``status`` is an open state (開設 or 満員)."""
+    return isinstance(status, str) and status in OPEN_STATES
+
+
+def to_number(value) -> float | None:
+    """A finite float, or None for null, text and infinities (counts, capacities)."""
+    try:
+        if value is None or pd.isna(value):
+            return None
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def occupancy_rate(evacuees, capacity) -> float | None:
+    """Evacuees as a share of capacity (1.0 = full); None when capacity is unknown or 0.
+
+    An open shelter without a count is empty (0.0), not unknown.
+
+    Examples
+    --------
+    >>> occupancy_rate(45, 150)
+    0.3
+    >>> occupancy_rate(10, None) is None
+    True
+    """
+    capacity = to_number(capacity)
+    if capacity is None or capacity <= 0:
+        return None
+    return (to_number(evacuees) or 0.0) / capacity
+
+
+def occupancy_class(rate: float | None) -> int | None:
+    """0..3 for 0–30 / 30–60 / 60–80 / ≥80 %; a boundary belongs to the upper class.
+
+    Examples
+    --------
+    >>> [occupancy_class(r) for r in (0.0, 0.2999, 0.3, 0.5999, 0.6, 0.7999, 0.8, 1.5)]
+    [0, 0, 1, 1, 2, 2, 3, 3]
+    >>> occupancy_class(None) is None
+    True
+    """
+    if rate is None:
+        return None
+    return sum(rate >= b for b in OCCUPANCY_BREAKS)
+
+
+def stored_time(value) -> pd.Timestamp | None:
+    """A stored time as a UTC timestamp (naive values are UTC, as the store returns them)."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def report_age(reported_at, now: datetime) -> timedelta | None:
+    """How long ago a report was made (never negative: a clock ahead of ours counts as 0)."""
+    ts = stored_time(reported_at)
+    if ts is None:
+        return None
+    return max(stored_time(now) - ts, pd.Timedelta(0)).to_pytimedelta()
+
+
+def is_stale(status: str | None, age: timedelta | None, limit: timedelta = STALE_AFTER) -> bool:
+    """Whether an open (or full) shelter's last report is older than ``limit`` (3 h).
+
+    Examples
+    --------
+    >>> from datetime import timedelta as td
+    >>> is_stale("開設", td(hours=3)), is_stale("開設", td(hours=3, seconds=1)), is_stale("閉鎖", td(days=1))
+    (False, True, False)
+    """
+    return is_open(status) and age is not None and age > limit
+
+
+def is_welfare(shelter: dict) -> bool:
+    """Whether a shelter is a 福祉避難所: only for 要配慮者 (people who need care), not the public.
+
+    Known from its 受入対象者 (``target``: 要配慮者, 高齢者, 障害者, 乳幼児 …) or, when that is
+    empty, from the type digits of its GSI 共通ID (12 = 福祉避難所).
+
+    Examples
+    --------
+    >>> is_welfare({"target": "要配慮者"}), is_welfare({"source_ids": ["E1321100039121"]})
+    (True, True)
+    >>> is_welfare({"target": None, "source_ids": ["E1320800001111"]})
+    False
+    """
+    target = shelter.get("target")
+    if isinstance(target, str) and any(t in target for t in WELFARE_TARGETS):
+        return True
+    ids = shelter.get("source_ids")
+    ids = ids if isinstance(ids, (list, tuple)) else []
+    return any(
+        isinstance(i, str) and len(i) == 14 and i[0] == "E" and i[11:13] == _WELFARE_TYPE
+        for i in ids
+    )
+
+
+def latest_reports(history: pd.DataFrame) -> pd.DataFrame:
+    """The current report of each shelter in ``history`` (newest report time, then version).
+
+    The same rule as the store's :meth:`~geodata.store.core.Store.current_shelter_status`, for
+    a history read as a frame (e.g. up to a past time).
+    """
+    if history.empty:
+        return history
+    keys = [c for c in CURRENT_ORDER if c in history.columns]  # a frame without versions
+    ordered = history.sort_values(keys, kind="stable")
+    return ordered.drop_duplicates("shelter_id", keep="last").reset_index(drop=True)
+
+
+def current_on_arrival(history: pd.DataFrame) -> pd.Series:
+    """Which reports became the current one when they were stored (by shelter, in version order).
+
+    A report that arrived after a newer one (an older file loaded late) joined the history
+    without ever being current: it is no news to publish (CAP sends only these).
+    """
+    if history.empty:
+        return pd.Series([], dtype=bool, index=history.index)
+    ordered = history.sort_values(["shelter_id", "version"], kind="stable")
+    times = pd.to_datetime(ordered["reported_at"], utc=True)
+    newest_before = times.groupby(ordered["shelter_id"]).transform(lambda t: t.cummax().shift(1))
+    became = newest_before.isna() | (times >= newest_before)  # a tie goes to the later write
+    return became.reindex(history.index)
+
+
+def same_report(a: dict, b: dict) -> bool:
+    """Whether two reports of one shelter say the same (status, evacuees, households, needs).
+
+    Examples
+    --------
+    >>> same_report({"status": "開設", "evacuees": 40}, {"status": "開設", "evacuees": 40.0})
+    True
+    """
+    if a.get("status") != b.get("status"):
+        return False
+    if any(to_number(a.get(k)) != to_number(b.get(k)) for k in ("evacuees", "households")):
+        return False
+    return sorted(_needs(a.get("needs"))) == sorted(_needs(b.get("needs")))
+
+
+def _needs(value) -> list[str]:
+    if isinstance(value, (list, tuple, set)):
+        return [str(v) for v in value]
+    return []
+
+
+def with_status(shelters: pd.DataFrame, status: pd.DataFrame | None) -> pd.DataFrame:
+    """``shelters`` with the columns of their report in ``status`` (one report per shelter).
+
+    A shelter without a report keeps ``status`` None and no count: see :data:`NO_REPORT`.
+    ``evacuees`` and ``households`` are nullable integers.
+    """
+    cols = ["shelter_id", *STATUS_COLUMNS]
+    status = pd.DataFrame(columns=cols) if status is None or status.empty else status
+    status = status.reindex(columns=cols)
+    base = shelters.drop(columns=[c for c in STATUS_COLUMNS if c in shelters.columns])
+    merged = base.merge(status, on="shelter_id", how="left")
+    merged["status"] = merged["status"].astype(object).where(merged["status"].notna(), None)
+    for col in ("evacuees", "households", "version"):
+        merged[col] = pd.to_numeric(merged[col], errors="coerce").astype("Int64")
+    merged["reported_at"] = pd.to_datetime(merged["reported_at"], utc=True)
+    if isinstance(shelters, gpd.GeoDataFrame):
+        return gpd.GeoDataFrame(merged, geometry=shelters.geometry.name, crs=shelters.crs)
+    return merged
+
+
+def status_at(store, as_of=None, *, shelters: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+    """Every shelter with its status at ``as_of`` (a UTC time; None: the current status).
+
+    Parameters
+    ----------
+    store : a :class:`geodata.store.core.Store`.
+    as_of : reports made after it are ignored; None reads the current status.
+    shelters : the shelters to give a status (default: the whole ``shelters`` layer).
+
+    Returns
+    -------
+    GeoDataFrame of the shelters plus :data:`STATUS_COLUMNS` (None where a shelter had no
+    report by then).
+    """
+    shelters = store.read("shelters") if shelters is None else shelters
+    if as_of is None:
+        status = store.current_shelter_status()
+    else:
+        until = pd.Timestamp(as_of) + pd.Timedelta(microseconds=1)  # read() is t < until
+        status = latest_reports(store.read("shelter_status", until=until))
+    out = with_status(shelters, status)
+    if not isinstance(out, gpd.GeoDataFrame):
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS)
+    return out
+
+
+def summary(frame: pd.DataFrame) -> dict[str, int]:
+    """The shelter figures of every KPI tile and table.
+
+    Parameters
+    ----------
+    frame : one row per shelter with ``status``, ``evacuees`` and (optionally) ``capacity`` —
+        e.g. :func:`status_at` or :func:`with_status`.
+
+    Returns
+    -------
+    dict: ``shelters`` (all), ``reported`` (with a report), ``open`` (開設 + 満員), ``full``
+    (満員), ``evacuees`` and ``capacity`` (summed over the open ones; a closed shelter's last
+    count is not counted).
+    """
+    status = frame["status"] if "status" in frame else pd.Series([], dtype=object)
+    open_now = status.isin(OPEN_STATES)
+
+    def total(col: str) -> int:
+        if col not in frame or not open_now.any():
+            return 0
+        return int(pd.to_numeric(frame.loc[open_now, col], errors="coerce").fillna(0).sum())
+
+    return {
+        "shelters": int(len(frame)),
+        "reported": int(status.notna().sum()),
+        "open": int(open_now.sum()),
+        "full": int((status == FULL).sum()),
+        "evacuees": total("evacuees"),
+        "capacity": total("capacity"),
+    }
