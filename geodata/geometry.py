@@ -188,3 +188,13 @@ def town_at(towns: gpd.GeoDataFrame, lon: float, lat: float) -> str | None:
     for i in hits:
         return str(towns["town_code"].iloc[int(i)])
     return None
+
+
+def rfc7946_rings(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Polygons with counter-clockwise outer rings and clockwise holes (RFC 7946 §3.1.6)."""
+    values = np.asarray(geoms.values)
+    present = np.array([g is not None for g in values], dtype=bool)
+    if present.any():
+        values = values.copy()
+        values[present] = shapely.orient_polygons(values[present], exterior_cw=False)
+    return gpd.GeoSeries(values, index=geoms.index, crs=geoms.crs, name=geoms.name)

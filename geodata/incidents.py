@@ -184,50 +184,52 @@ class IncidentIndex:
         )
 
 
-_PIECE_COLUMNS = {  # what pieces() reads of each layer (not the whole row)
-    "posts": ["platform", "post_id", "categories", "repost_of", "posted_at", "urgency",
-              "town_code", "incident_id"],
-    "safety_replies": ["source", "source_id", "status", "replied_at", "incident_id"],
-    "field_reports": ["source", "source_id", "category", "reported_at", "severity", "town_code",
-                      "incident_id"],
-}  # fmt: skip
+def _piece_columns(layer: str) -> list[str]:
+    """What :func:`pieces` reads of a layer (not the whole row)."""
+    spec = LAYERS[layer]
+    role = spec.incident_role
+    wanted = [*spec.key, spec.time_column, role.category, role.urgency, role.town,
+              role.excluded_by, "incident_id"]  # fmt: skip
+    return list(dict.fromkeys(c for c in wanted if c))
 
 
 def pieces(layer: str, frame: pd.DataFrame) -> list[tuple]:
-    """(row position, member key, category, time, urgency, point, town_code) of incident pieces."""
-    if not len(frame):
+    """(row position, member key, category, time, urgency, point, town_code) of incident pieces.
+
+    Which rows are pieces, and of what, is declared on the layer (``Layer.incident_role``).
+    """
+    role = LAYERS[layer].incident_role
+    if role is None or not len(frame):
         return []
+    spec = LAYERS[layer]
     out = []
     geoms = list(frame.geometry) if "geometry" in frame else [None] * len(frame)
-    records = frame[[c for c in _PIECE_COLUMNS.get(layer, ()) if c in frame]].to_dict("records")
+    records = frame[[c for c in _piece_columns(layer) if c in frame]].to_dict("records")
     for label, rec, geom in zip(range(len(frame)), records, geoms, strict=True):
         point = geom if geom is not None and not geom.is_empty else None
         if point is not None and point.geom_type != "Point":
             point = point.representative_point()
-        if layer == "posts":
-            cats = [c for c in (rec.get("categories") or []) if c != "その他"]
-            if present(rec.get("repost_of")) or not cats:
+        if role.excluded_by and present(rec.get(role.excluded_by)):
+            continue
+        value = rec.get(role.category)
+        if role.by_value is not None:
+            found = role.by_value.get(value) if isinstance(value, str) else None
+            if found is None:
                 continue
-            item = (post_key(rec["platform"], rec["post_id"]), cats[0], rec["posted_at"],
-                    rec.get("urgency"))  # fmt: skip
-        elif layer == "safety_replies":
-            if rec.get("status") not in ("要救助", "負傷"):
-                continue
-            urgency = 3 if rec["status"] == "要救助" else 2
-            item = (f"{rec['source']}:{rec['source_id']}", "救助要請", rec["replied_at"], urgency)
-        elif layer == "field_reports":
-            if rec.get("category") in (None, "その他"):
-                continue
-            item = (f"{rec['source']}:{rec['source_id']}", rec["category"], rec["reported_at"],
-                    rec.get("severity"))  # fmt: skip
+            category, urgency = found
         else:
-            return []
-        town_code = rec.get("town_code") if layer != "safety_replies" else None
+            values = [value] if value is None or isinstance(value, str) else list(value)
+            cats = [c for c in values if isinstance(c, str) and c and c != "その他"]
+            if not cats:
+                continue
+            category, urgency = cats[0], rec.get(role.urgency) if role.urgency else None
+        town_code = rec.get(role.town) if role.town else None
         if point is None and not town_code:
             continue
         if present(rec.get("incident_id")):
             continue
-        out.append((label, *item, point, town_code))
+        key = ":".join(str(rec[k]) for k in spec.key)  # post_key() for posts
+        out.append((label, key, category, rec[spec.time_column], urgency, point, town_code))
     return out
 
 
@@ -238,7 +240,7 @@ def link_incidents(
 
     Parameters
     ----------
-    layer : posts, safety_replies or field_reports.
+    layer : a layer with an ``incident_role`` (posts, safety_replies, field_reports).
     frame : validated rows of that layer (rows with an incident_id are left alone).
     stored : stored incidents overlapping the frame's time window.
 
@@ -263,7 +265,10 @@ def link_and_store(store, layer: str, frame: pd.DataFrame) -> tuple[pd.DataFrame
     """Validate ``frame``, link its pieces to the stored incidents and write the incidents.
 
     Used by the ingest runner and by the field-report form, so a report typed at the HQ joins
-    the incident the posts about the same place already make.
+    the incident the posts about the same place already make. Both call it inside
+    ``store.transaction()`` and write the rows in the same transaction: the incidents never
+    commit without the rows they name. Linking holds the ``incidents`` lock (two writers never
+    link against the same incidents at once).
 
     Returns
     -------
@@ -273,13 +278,15 @@ def link_and_store(store, layer: str, frame: pd.DataFrame) -> tuple[pd.DataFrame
     valid, rejected = validate(frame, layer)
     if not len(valid):
         return valid, rejected
-    stored = store.read(
-        "incidents",
-        since=valid[LAYERS[layer].time_column].min() - pd.Timedelta(hours=4),
-        until=None,
-    )
-    linked, incidents = link_incidents(layer, valid, stored)
-    if len(incidents):
-        store.upsert("incidents", incidents, source="incidents")
-    # a safety reply's incident is kept on the incident (members), not on the reply
-    return (valid if layer == "safety_replies" else linked), rejected
+    with store.transaction():
+        store.lock("incidents")
+        stored = store.read(
+            "incidents",
+            since=valid[LAYERS[layer].time_column].min() - pd.Timedelta(hours=4),
+            until=None,
+        )
+        linked, incidents = link_incidents(layer, valid, stored)
+        if len(incidents):
+            store.upsert("incidents", incidents, source="incidents")
+    # a layer without an incident_id column (safety replies) is named by the members only
+    return (linked if "incident_id" in LAYERS[layer].columns else valid), rejected

@@ -1,8 +1,17 @@
-"""The layers of the domain model: their columns, keys and types, and ``validate``.
+"""The layers of the domain model: their columns, keys and types, how each is written, and
+``validate``.
 
 Every hand-over between ingest, store and dashboard goes through :func:`validate`, which splits a
 frame into rows that fit the layer and rows that do not (each with a reason). Geometries leave
 ``validate`` in EPSG:4326 whatever CRS they came in.
+
+How a layer is written is declared on it, as dlt resources declare their key and write
+disposition: ``write`` (merge on the key, or append-only), ``staff_fields`` (what a re-fetched
+record never undoes), ``incident_role`` (how its rows join incidents), ``enrich`` (the ingest
+steps its rows go through) and ``fingerprint`` (the text column the dedupe indexes). The ingest
+runner and the store read these declarations; neither branches on a layer's name.
+
+Over ~400 lines on purpose: every layer is declared here, in one file read top to bottom.
 """
 
 from __future__ import annotations
@@ -32,6 +41,55 @@ NEEDS = ("water", "food", "blankets", "medical", "power", "toilets", "milk", "me
 
 
 @dataclass(frozen=True)
+class StaffFields:
+    """What a re-fetched record never undoes on a stored row (kept by the ingest runner).
+
+    Parameters
+    ----------
+    owned : columns whose stored value always wins (staff set them; a source sends a default,
+        e.g. every fetched post says triage ``new``).
+    kept : columns whose stored value fills an empty fetched value (staff or an earlier batch
+        set them: an assignee, an incident, a manual roster match).
+    manual_position : columns kept, with the stored geometry, on a row staff placed by hand
+        (``geo_source == "manual"``); the first must be ``geo_source``.
+    """
+
+    owned: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    manual_position: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The owned and kept columns, in that order."""
+        return self.owned + self.kept
+
+
+@dataclass(frozen=True)
+class IncidentRole:
+    """How rows of a layer become pieces of incidents (geodata/incidents.py).
+
+    Parameters
+    ----------
+    category : the column naming what a row is about: a category, or a list of categories
+        (the first one other than その他 counts); a row with none is not a piece.
+    urgency : the column with the row's urgency (None: no urgency).
+    town : the column with the row's town (a piece known only by its town joins by town).
+    by_value : when given, ``category``'s value -> (category, urgency) of the piece; other
+        values are not pieces (a safety reply is a piece only when it says 要救助 or 負傷).
+    excluded_by : a column that, when set, keeps a row out (a copy's ``repost_of``).
+
+    Rows of a layer with an ``incident_id`` column carry their incident; of the others (safety
+    replies) only the incident's ``members`` name them.
+    """
+
+    category: str
+    urgency: str | None = None
+    town: str | None = "town_code"
+    by_value: dict[str, tuple[str, int]] | None = None
+    excluded_by: str | None = None
+
+
+@dataclass(frozen=True)
 class Layer:
     """A layer of the domain model.
 
@@ -46,6 +104,14 @@ class Layer:
     choices : allowed values of some columns.
     personal : columns holding personal data (masked for viewers, purged after the disaster).
     geometry_required : whether a row without geometry is rejected.
+    write : ``merge`` (upsert on the key: a second load of the same rows changes nothing) or
+        ``append`` (an append-only history written by the store's ``append_<layer>``).
+    staff_fields : what a re-fetched record never undoes (:class:`StaffFields`).
+    incident_role : how rows join incidents (:class:`IncidentRole`); None: they do not.
+    enrich : the ingest steps a batch goes through before it is written, in order (names of
+        ``ingest.runner.ENRICHMENTS``: geocoding and classifying text, marking copies).
+    fingerprint : the text column whose fingerprint the store keeps in ``text_fp`` (the
+        dedupe finds copies through it).
     """
 
     name: str
@@ -57,6 +123,11 @@ class Layer:
     choices: dict[str, tuple] = field(default_factory=dict)
     personal: tuple[str, ...] = ()
     geometry_required: bool = True
+    write: str = "merge"
+    staff_fields: StaffFields | None = None
+    incident_role: IncidentRole | None = None
+    enrich: tuple[str, ...] = ()
+    fingerprint: str | None = None
 
     @property
     def all_columns(self) -> list[str]:
@@ -67,9 +138,22 @@ class Layer:
 LAYERS: dict[str, Layer] = {}
 
 
+WRITE_DISPOSITIONS = ("merge", "append")
+
+
 def _layer(layer: Layer) -> Layer:
     missing = [k for k in layer.key if k not in layer.columns]
     assert not missing, f"{layer.name}: key columns {missing} not in columns"
+    assert layer.write in WRITE_DISPOSITIONS, f"{layer.name}: write={layer.write!r}"
+    declared = [*(layer.staff_fields.columns if layer.staff_fields else ())]
+    if layer.incident_role:
+        role = layer.incident_role
+        declared += [c for c in (role.category, role.urgency, role.town, role.excluded_by) if c]
+        assert layer.time_column, f"{layer.name}: incident pieces need a time column"
+    if layer.fingerprint:
+        declared.append(layer.fingerprint)
+    unknown = [c for c in declared if c not in layer.columns]
+    assert not unknown, f"{layer.name}: declared columns {unknown} not in columns"
     LAYERS[layer.name] = layer
     return layer
 
@@ -164,6 +248,7 @@ SHELTER_STATUS = _layer(
         required=("reported_at", "status"),
         time_column="reported_at",
         choices={"status": SHELTER_STATUSES},
+        write="append",  # a history: each report is a new version (store.append_shelter_status)
     )
 )
 
@@ -210,6 +295,13 @@ SAFETY_REPLIES = _layer(
         choices={"status": SAFETY_STATUSES},
         personal=("needs_text", "sender_id"),
         geometry_required=False,
+        staff_fields=StaffFields(kept=("resident_id",)),  # a manual roster match
+        # 要救助 / 負傷 join incidents as rescue requests (named by the incident's members).
+        incident_role=IncidentRole(
+            category="status",
+            town=None,
+            by_value={"要救助": ("救助要請", 3), "負傷": ("救助要請", 2)},
+        ),
     )
 )
 
@@ -263,6 +355,16 @@ POSTS = _layer(
         choices={"triage": TRIAGE_STATES},
         personal=("author",),
         geometry_required=False,
+        staff_fields=StaffFields(
+            owned=("triage",),
+            kept=("assigned_to", "incident_id", "repost_of"),
+            manual_position=("geo_source", "geo_confidence", "matched_place", "town_code"),
+        ),
+        incident_role=IncidentRole(
+            category="categories", urgency="urgency", excluded_by="repost_of"
+        ),
+        enrich=("geocode_classify", "mark_copies"),
+        fingerprint="text",
     )
 )
 
@@ -284,6 +386,8 @@ FIELD_REPORTS = _layer(
         },
         required=("category", "reported_at"),
         time_column="reported_at",
+        staff_fields=StaffFields(kept=("incident_id",)),
+        incident_role=IncidentRole(category="category", urgency="severity"),
     )
 )
 

@@ -152,6 +152,18 @@ HAZARDS = Vocabulary(
     },
 )
 
+# Kinds of hazard area (the hazard_areas layer's ``kind``), named as the maps name the areas.
+HAZARD_AREA_KINDS = Vocabulary(
+    "hazard_area_kind",
+    {
+        "flood": ("浸水想定区域", "Flood inundation area"),
+        "inland_flood": ("内水浸水想定区域", "Inland flooding area"),
+        "storm_surge": ("高潮浸水想定区域", "Storm surge inundation area"),
+        "tsunami": ("津波浸水想定区域", "Tsunami inundation area"),
+        "landslide": ("土砂災害警戒区域", "Landslide warning area"),
+    },
+)
+
 # 警戒レベル相当: the alert level an official warning corresponds to (内閣府's 5 levels).
 ALERT_LEVELS = Vocabulary(
     "alert_level",
@@ -260,6 +272,7 @@ VOCABULARIES: dict[str, Vocabulary] = {
         CATEGORIES,
         SHELTER_KINDS,
         HAZARDS,
+        HAZARD_AREA_KINDS,
         ALERT_LEVELS,
         WARNING_HAZARDS,
         WARNING_KINDS,

@@ -6,17 +6,23 @@ One batch (:func:`run_source`):
 2. ``fetch(cursor)`` — the whole batch is read before anything is written, so a failure part
    way (HTTP 500, timeout, malformed JSON, a truncated page) writes nothing;
 3. ``normalize`` — bad records become rejections, the batch goes on;
-4. posts: geocode (gazetteer) and classify, then collapse copies (``repost_of``) with the
-   context's :class:`ingest.dedupe.CopyHistory` (kept between batches);
-5. keep what staff changed on stored rows (triage, assignee, incident, a manual position, a
-   manual roster match) — a re-fetched record never undoes a staff edit;
-6. link incident pieces (posts, safety replies, field reports) and write the incidents;
-7. upsert the rows (``source=name``; shelter status through ``append_shelter_status``), then
-   the new rejections;
-8. only after that commit: ``record_health(ok=True, cursor=…)``.
+4. the layer's enrichment (``Layer.enrich``; posts: geocode with the gazetteer and classify,
+   then collapse copies (``repost_of``) with the context's :class:`ingest.dedupe.CopyHistory`,
+   kept between batches);
 
-Any exception records ``record_health(ok=False, error=…)``: stored data and the cursor stay as
-they were, and :func:`run_all` / :func:`run_loop` go on with the other sources.
+then, in ONE store transaction (:func:`write_batch`) — a killed or failing run leaves none of it:
+
+5. keep what staff changed on stored rows (``Layer.staff_fields``: triage, assignee, incident,
+   a manual position, a manual roster match) — a re-fetched record never undoes a staff edit;
+6. link incident pieces (``Layer.incident_role``: posts, safety replies, field reports) under
+   the incidents lock and write the incidents they create or change;
+7. write the rows as the layer declares (``Layer.write``: merge on the key, or append to shelter
+   status's history), then the new rejections;
+8. ``record_health(ok=True, cursor=…)``: the cursor moves only with the rows it covers.
+
+Any exception rolls the transaction back and records ``record_health(ok=False, error=…)``:
+stored data and the cursor stay as they were, and :func:`run_all` / :func:`run_loop` go on with
+the other sources.
 """
 
 from __future__ import annotations
@@ -36,15 +42,17 @@ from ingest.base import IngestContext, Source
 
 log = logging.getLogger(__name__)
 
-INCIDENT_LAYERS = ("posts", "safety_replies", "field_reports")
 # Layers other sources look up run first in a cycle.
 ORDER = {"shelters": 0, "roster": 1, "shelter_status": 2}
-STAFF_FIELDS = {
-    "posts": ("triage", "assigned_to", "incident_id", "repost_of"),
-    "field_reports": ("incident_id",),
-    "safety_replies": ("resident_id",),
-}
 CHUNK = 1000
+
+# The enrichment steps layers name in ``Layer.enrich``: (frame, context) -> frame. The steps are
+# looked up when called, so a wrapped step (benchmarks/bench_ingest.py times them) is the one
+# that runs.
+ENRICHMENTS: dict[str, Callable[[pd.DataFrame, IngestContext], pd.DataFrame]] = {
+    "geocode_classify": lambda frame, context: enrich_posts(frame, context),
+    "mark_copies": lambda frame, context: context.copies.mark(frame),
+}
 
 
 def run_source(
@@ -83,31 +91,11 @@ def run_source(
         records = list(source.fetch(since))
         frame, rejected = source.normalize(records)
         result["fetched"] = len(records)
-        if layer == "posts":
-            frame = enrich_posts(frame, context)
-            frame = context.copies.mark(frame)
-        if layer in STAFF_FIELDS:
-            frame = keep_staff_fields(store, layer, frame)
-        invalid = None
-        if layer in INCIDENT_LAYERS:
-            frame, invalid = link_and_store(store, layer, frame)
-        if layer == "shelter_status":
-            written = store.append_shelter_status(frame, source=name)
-        else:
-            written = store.upsert(layer, frame, source=name, rejected=invalid)
-        fresh = _new_rejections(store, name, rejected)
-        if fresh:
-            store.add_rejections(name, fresh, layer=layer)
+        for step in LAYERS[layer].enrich:
+            frame = ENRICHMENTS[step](frame, context)
         cursor = source.cursor_after(records, since)
-        store.record_health(
-            name,
-            ok=True,
-            kind=source.kind,
-            cursor=cursor,
-            rows=written.inserted + written.updated,
-            rejected=len(rejected) + written.rejected,
-            newest_record_at=_newest(layer, frame),
-        )
+        with store.transaction():
+            written = write_batch(store, source, frame, rejected, cursor)
         context.invalidate(layer)
         result.update(written.as_dict(), ok=True, cursor=cursor, error=None)
         result["rejected"] = len(rejected) + written.rejected
@@ -188,6 +176,38 @@ def run_loop(
 # -- steps ----------------------------------------------------------------------------------
 
 
+def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, cursor):
+    """Write one normalized batch of ``source`` (steps 5-8 of the module docstring).
+
+    Call it inside ``store.transaction()``: the rows, the incidents they create or change, the
+    rejections and the source's health and cursor then commit together, or not at all.
+
+    Returns
+    -------
+    The :class:`geodata.store.errors.UpsertResult` of the rows.
+    """
+    name, spec = source.name, LAYERS[source.layer]
+    if spec.staff_fields:
+        frame = keep_staff_fields(store, spec.name, frame)
+    invalid = None
+    if spec.incident_role:
+        frame, invalid = link_and_store(store, spec.name, frame)
+    written = store.load(spec.name, frame, source=name, rejected=invalid)
+    fresh = _new_rejections(store, name, rejected)
+    if fresh:
+        store.add_rejections(name, fresh, layer=spec.name)
+    store.record_health(
+        name,
+        ok=True,
+        kind=source.kind,
+        cursor=cursor,
+        rows=written.inserted + written.updated,
+        rejected=len(rejected) + written.rejected,
+        newest_record_at=_newest(spec.name, frame),
+    )
+    return written
+
+
 def enrich_posts(frame: pd.DataFrame, context: IngestContext) -> pd.DataFrame:
     """Geocode posts without a geotag and classify every post with text."""
     if not len(frame):
@@ -234,9 +254,9 @@ def _existing(store, layer: str, frame: pd.DataFrame) -> dict[tuple, dict]:
     """
     spec = LAYERS[layer]
     *lead, last = spec.key
-    columns = list(STAFF_FIELDS[layer])
-    if layer == "posts":
-        columns += ["geo_source", "geo_confidence", "matched_place", "town_code", "geometry"]
+    columns = list(spec.staff_fields.columns)
+    if spec.staff_fields.manual_position:
+        columns += [*spec.staff_fields.manual_position, "geometry"]
     found: dict[tuple, dict] = {}
     keyed = frame[list(spec.key)].dropna()
     groups = keyed.groupby(lead, sort=False)[last] if lead else [((), keyed[last])]
@@ -255,28 +275,35 @@ def _existing(store, layer: str, frame: pd.DataFrame) -> dict[tuple, dict]:
 
 
 def keep_staff_fields(store, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy onto ``frame`` what staff (or an earlier batch) set on the stored rows."""
+    """Copy onto ``frame`` what staff (or an earlier batch) set on the stored rows.
+
+    What is kept is declared on the layer (``Layer.staff_fields``): an owned column's stored
+    value always wins, a kept column's fills an empty fetched value, and a row staff placed by
+    hand keeps its position.
+    """
     if not len(frame):
         return frame
     existing = _existing(store, layer, frame)
     if not existing:
         return frame
     spec = LAYERS[layer]
+    kept = spec.staff_fields
     frame = frame.copy()
     keys = list(zip(*(frame[k].tolist() for k in spec.key), strict=True))
     olds = [existing.get(k) for k in keys]
-    for col in STAFF_FIELDS[layer]:
+    for col in kept.columns:
+        owned = col in kept.owned
         values = frame[col].tolist() if col in frame else [None] * len(frame)
         for i, old in enumerate(olds):
-            if old is not None and (col == "triage" or not _filled(values[i])):
+            if old is not None and (owned or not _filled(values[i])):
                 if _filled(old.get(col)):
                     values[i] = old[col]
         frame[col] = pd.Series(values, index=frame.index, dtype=object)
-    if layer == "posts":
+    if kept.manual_position:
         manual = [i for i, old in enumerate(olds) if old and old.get("geo_source") == "manual"]
         if manual:
             geoms = list(frame.geometry)
-            for col in ("geo_source", "geo_confidence", "matched_place", "town_code"):
+            for col in kept.manual_position:
                 values = frame[col].tolist()
                 for i in manual:
                     values[i] = olds[i].get(col)

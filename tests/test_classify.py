@@ -99,6 +99,66 @@ def test_terms_that_contain_a_negation_are_reports():
     assert classify("No power, no water").categories == ["停電", "断水"]
 
 
+# ---------------------------------------------------------------- rescue needs someone in danger
+# A call for help (help, rescue, 助けて, 救助 ...) is a rescue request unless the post asks for
+# something else — donations, volunteers, supplies — and names no one in danger. Real posts,
+# typos, emoji and all.
+@pytest.mark.parametrize(
+    "text, categories, urgency, terms",
+    [
+        ("help the victims by donating", ["その他"], 0,
+         ["call:help", "appeal:victims", "appeal:donating"]),
+        ("volunteers needed to help flood victims", ["浸水・冠水"], 1,
+         ["appeal:volunteers", "call:help", "flood", "appeal:victims"]),
+        ("PLEASE HELP the flood victims in Chofu 🙏 donate here → https://gofundme.example/x #typhoon",
+         ["浸水・冠水"], 1, ["call:help", "flood", "appeal:victims", "appeal:donate"]),
+        ("RT pls!! Volunteers needed tmrw 9am to help w/ cleanup @ Someji, bring gloves",
+         ["その他"], 0, ["appeal:volunteers", "call:help"]),
+        ("Donate to help rescue efforts in Chofu!!", ["その他"], 0,
+         ["appeal:donate", "call:help", "call:rescue"]),
+        ("Shelter is out of food and water, please help", ["避難所"], 1,
+         ["shelter", "needs:out of", "call:help"]),
+        ("被災者を助けてください！募金のお願い🙏 #台風19号", ["その他"], 0,
+         ["appeal:被災者", "call:助けて", "appeal:募金"]),
+        ("ボランティア募集：被災地の救助活動を支援しよう", ["その他"], 0,
+         ["appeal:ボランティア", "appeal:被災地", "call:救助"]),
+        ("【拡散希望】義援金の受付始まりました。被災された方々を助けて下さい", ["その他"], 0,
+         ["appeal:義援金", "call:助けて"]),
+        ("避難所の毛布が足りません、助けてください", ["避難所"], 1,
+         ["避難所", "毛布", "needs:足りません", "call:助けて"]),
+    ],
+)  # fmt: skip
+def test_appeals_for_donations_volunteers_or_supplies_are_not_rescue_requests(
+    text, categories, urgency, terms
+):
+    result = classify(text)
+    assert (result.categories, result.urgency) == (categories, urgency)
+    assert result.matched_terms == terms
+
+
+@pytest.mark.parametrize(
+    "text, danger",
+    [
+        ("HELP!!! trapped on 2nd floor w/ my kids, water up to the stairs, Someji 2-chome",
+         "trapped"),
+        ("助けて 水が来てる", "助けて"),
+        ("Please help! water coming into the house", "help"),
+        ("Volunteers pls help, old man stranded on his roof near Tamagawa!!", "stranded"),
+        ("募金とかいいから救助きて！！祖母が2階に取り残されてる", "取り残され"),
+        ("donations can wait, people are trapped in cars at the Kokuryo underpass. send rescue NOW",
+         "trapped"),
+        ("水と食料が足りない、孤立してて動けない、助けて", "孤立"),
+        ("被災者の方が屋根の上で救助を待っています", "屋根の上"),
+        ("sos sos 閉じ込められた エレベーター", "sos"),
+    ],
+)  # fmt: skip
+def test_someone_in_danger_is_a_rescue_request_even_in_an_appeal(text, danger):
+    result = classify(text)
+    assert (result.categories[0], result.urgency) == ("救助要請", 3)
+    assert danger in result.matched_terms
+    assert not any(t.startswith("call:") for t in result.matched_terms)
+
+
 # ---------------------------------------------------------------- urgency
 @pytest.mark.parametrize(
     "text, urgency",

@@ -145,10 +145,19 @@ def test_public_masks_authors_and_drops_personal_columns(world):
 
 
 def test_public_safety_replies_are_town_counts(world, tmp_path):
-    result = export_layer(world, "safety_replies", "geojson", public=True)
+    # Safety replies have no public version; their public form is the town-level counts,
+    # whose small counts are suppressed (the exact counts stay in the internal file).
+    with pytest.raises(PersonalDataError, match="no public version"):
+        export_layer(world, "safety_replies", "geojson", public=True)
+    internal = export_layer(world, "safety_by_town", "geojson")
+    frame = read_geo(internal.data, "geojson", tmp_path).set_index("name")
+    assert frame.loc["多摩川三丁目", "unconfirmed"] == 1
+    result = export_layer(world, "safety_by_town", "geojson", public=True)
     frame = read_geo(result.data, "geojson", tmp_path).set_index("name")
     assert set(frame.columns) >= {"residents", "replied", "needs_help", "unconfirmed"}
-    assert frame.loc["多摩川三丁目", "unconfirmed"] == 1
+    # 8 residents over 12 towns: every count is below 3, so the table is withheld whole
+    assert frame.loc["多摩川三丁目", "unconfirmed"] == "秘匿"
+    assert set(frame["residents"]) == {"秘匿"}
     text = result.data.decode()
     for _, name, _, address, phone, *_ in ROSTER:
         assert name not in text and address not in text and phone not in text

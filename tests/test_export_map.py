@@ -85,9 +85,18 @@ def test_public_situation_holds_no_person(world_store):
         "建物被害": 1,
         "道路・交通": 1,
     }
+    # Small counts are suppressed in public (the exact counts stay in the internal version).
     towns = situation.towns.set_index("name")
-    assert towns.loc["多摩川三丁目", "residents"] == 2
-    assert towns.loc["多摩川三丁目", "unconfirmed"] == 1
+    # 8 residents over 12 towns: every count is below 3, so the table is withheld whole
+    assert towns.loc["多摩川三丁目", "residents"] == "秘匿"
+    assert towns.loc["多摩川三丁目", "unconfirmed"] == "秘匿"
+    internal = collect_situation(world_store, as_of=AS_OF).towns.set_index("name")
+    assert internal.loc["多摩川三丁目", "residents"] == 2
+    assert internal.loc["多摩川三丁目", "unconfirmed"] == 1
+    # city totals: 8 registered, 3 replied, 5 unconfirmed are published; 2 needing help and
+    # 0 reached are not numbers below 3 (0 is shown: nobody in the city)
+    assert situation.kpis["roster_total"] == 8 and situation.kpis["unconfirmed"] == 5
+    assert situation.kpis["needs_help"] == "3人未満" and situation.kpis["reached"] == 0
 
 
 def test_status_after_as_of_is_ignored(world_store):

@@ -86,6 +86,31 @@ def _load_roster(store, tmp_path):
     assert run_source(store, RosterCsvSource("roster", path=str(path)))["ok"]
 
 
+def test_run_json_lists_the_unmatched_replies(tmp_path, sqlite_url, capsys):
+    # docs/sources.md: an unmatched reply is listed in the run summary (`unmatched`).
+    from geodata.store.core import open_store
+    from ingest.cli import main
+
+    store = open_store(sqlite_url)
+    _load_roster(store, tmp_path)
+    store.dispose()
+    spool = tmp_path / "spool"
+    spool_write(spool, (PAYLOADS / "line/webhook_replies.json").read_bytes())
+    spool_write(spool, (PAYLOADS / "line/webhook_redelivery.json").read_bytes())
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[[source]]\nname = "line"\ntype = "line_spool"\nspool_dir = "{spool}"\nlag_seconds = 0\n',
+        "utf-8",
+    )
+    args = ["run", "--config", str(config), "--db", sqlite_url, "--only", "line", "--json"]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["unmatched"] == {"line": ["498012344000000005", "498012344000000006"]}
+    [line] = summary["results"]
+    assert line["unmatched"] == ["498012344000000005", "498012344000000006"]
+    assert (line["source"], line["ok"], line["inserted"]) == ("line", True, 6)
+
+
 def test_spool_source_reads_replies_matches_roster_and_dedupes_redeliveries(tmp_path, ref_store):
     _load_roster(ref_store, tmp_path)
     spool = tmp_path / "spool"

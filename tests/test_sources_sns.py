@@ -186,6 +186,35 @@ def test_misskey_renote_links_to_original_and_quote_is_a_post(httpserver, ref_st
     assert bodies[1]["untilId"] == "9o6v2b3c4d"
 
 
+def test_misskey_renote_without_user_keeps_the_original_author(httpserver, ref_store):
+    # Misskey's Note always has ``user``; a server that packs embedded renotes thin sends only
+    # ``userId``. Such a partial note must not overwrite the original stored from itself.
+    notes = payload("misskey/notes.json")[:1]  # the original, with its user
+    base = serve_misskey(httpserver, notes)
+    source = MisskeySource("mk", base_url=base, query="調布", token=MISSKEY_TOKEN, limit=10)
+    assert run_source(ref_store, source, _session())["ok"]
+    assert _posts(ref_store).loc["9o6v1a2b3c", "author"] == "chofu_jumin"
+    notes.extend(payload("misskey/renote_without_user.json"))
+    result = run_source(ref_store, source, _session())
+    assert result["ok"], result["error"]
+    posts = _posts(ref_store)
+    assert posts.loc["9o6v1a2b3c", "author"] == "chofu_jumin"
+    assert posts.loc["9o6v1a2b3c", "text"].startswith("国領町一丁目のアンダーパスが冠水")
+    assert posts.loc["9o6v4d5e6f", "repost_of"] == "misskey:9o6v1a2b3c"
+    assert posts.loc["9o6v4d5e6f", "author"] == "kokuryo_fan@mk.example.net"
+    assert (result["inserted"], result["updated"]) == (1, 0)
+
+
+def test_misskey_renote_without_user_in_the_same_page_as_its_original(httpserver, ref_store):
+    notes = payload("misskey/renote_without_user.json") + payload("misskey/notes.json")[:1]
+    base = serve_misskey(httpserver, notes)
+    source = MisskeySource("mk", base_url=base, query="調布", token=MISSKEY_TOKEN, limit=10)
+    assert run_source(ref_store, source, _session())["ok"]
+    posts = _posts(ref_store)
+    assert posts.loc["9o6v1a2b3c", "author"] == "chofu_jumin"
+    assert set(posts.index) == {"9o6v1a2b3c", "9o6v4d5e6f"}
+
+
 def test_posts_file_jsonl_and_csv(tmp_path, ref_store):
     jsonl = PostsFileSource("f1", path=str(PAYLOADS / "posts_file/posts.jsonl"))
     result = run_source(ref_store, jsonl)

@@ -21,7 +21,7 @@ from geodata.access.roles import User
 from geodata.export import visits
 from geodata.export.cap import cap_messages
 from geodata.export.common import stamp
-from geodata.export.data import FORMATS, export_layer
+from geodata.export.data import FORMATS, TOWN_COUNTS, export_layer
 from geodata.export.map import situation_map
 from geodata.export.opendata import shelters_opendata_csv
 from geodata.schema import LAYERS, now_utc
@@ -128,9 +128,11 @@ def layer_file(store, req: LayerRequest, user: User) -> tuple[bytes, str, str]:
     problem = layer_problem(req)
     if problem:
         raise ValueError(problem)
+    # Safety replies have no public version: the public file is the town-level counts.
+    layer = TOWN_COUNTS if req.public and req.layer == "safety_replies" else req.layer
     res = export_layer(
         store,
-        req.layer,
+        layer,
         req.fmt,
         since=req.since(),
         where=req.where(),
@@ -143,7 +145,7 @@ def layer_file(store, req: LayerRequest, user: User) -> tuple[bytes, str, str]:
 def layer_filename(req: LayerRequest) -> str:
     """The file name the browser saves a layer export as."""
     ext = FORMATS[req.fmt][1]
-    name = "safety_by_town" if req.public and req.layer == "safety_replies" else req.layer
+    name = TOWN_COUNTS if req.public and req.layer == "safety_replies" else req.layer
     version = "public" if req.public else "internal"
     suffix = "-sjis" if req.fmt == "csv-sjis" else ""
     return f"{name}-{version}-{stamp()}{suffix}.{ext}"

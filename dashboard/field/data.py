@@ -80,12 +80,14 @@ def save_report(url: str, frame: gpd.GeoDataFrame) -> UpsertResult:
     """Upsert one report as the logged-in user (audit-logged); checks the permission first.
 
     The report joins the incident of its category at its place (or starts one), as a report
-    read from a survey file does.
+    read from a survey file does, and in the same way: the incident and the report commit in
+    one transaction.
     """
     user = auth.check("field", "add_report")
     frame = frame.assign(reported_by=user.username)
     store = data.get_store(url)
-    valid, rejected = link_and_store(store, "field_reports", frame)
-    return store.upsert(
-        "field_reports", valid, source="dashboard", actor=user.username, rejected=rejected
-    )
+    with store.transaction():
+        valid, rejected = link_and_store(store, "field_reports", frame)
+        return store.upsert(
+            "field_reports", valid, source="dashboard", actor=user.username, rejected=rejected
+        )

@@ -31,7 +31,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -40,6 +40,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from geodata.access import sessions
 from geodata.access.roles import ROLES, User, validate_role
 from geodata.schema import now_utc
+from geodata.store.codec import db_time, utc_datetime
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes anything, but a megabyte "password" is an attack
@@ -179,19 +180,6 @@ def _table(store) -> sa.Table:
     return store.tables["users"]
 
 
-def _db_time(value: datetime, postgres: bool) -> datetime:
-    value = value.astimezone(UTC)
-    return value if postgres else value.replace(tzinfo=None)
-
-
-def _utc(value) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _user(row: Mapping) -> User:
     return User(
         username=row["username"],
@@ -218,9 +206,9 @@ def _public(row: Mapping) -> dict:
         "shelter_ids": sorted(json.loads(row["shelter_ids"] or "[]")),
         "disabled": bool(row["disabled"]),
         "failed_attempts": int(row["failed_attempts"] or 0),
-        "locked_until": _iso(_utc(row["locked_until"])),
-        "created_at": _iso(_utc(row["created_at"])),
-        "updated_at": _iso(_utc(row["updated_at"])),
+        "locked_until": _iso(utc_datetime(row["locked_until"])),
+        "created_at": _iso(utc_datetime(row["created_at"])),
+        "updated_at": _iso(utc_datetime(row["updated_at"])),
     }
 
 
@@ -259,7 +247,7 @@ def add_user(
     validate_role(role)
     check_password_strength(password, name)
     ids = _shelters(role, shelter_ids)
-    now = _db_time(now_utc(), store.postgres)
+    now = db_time(now_utc(), store.postgres)
     record = {
         "username": name,
         "display_name": (display_name or "").strip() or None,
@@ -292,7 +280,7 @@ def _change(store, username: str, changes: dict, *, actor: str, action: str, det
         if old is None:
             raise AccountError(f"no user {name}")
         t = _table(store)
-        values = {**changes, "updated_at": _db_time(now_utc(), store.postgres)}
+        values = {**changes, "updated_at": db_time(now_utc(), store.postgres)}
         conn.execute(sa.update(t).where(t.c.username == name).values(**values))
         new = _row(conn, store, name)
     store.log_action(actor, f"users:{action}", AUDIT_LAYER, {"username": name, **detail})
@@ -476,7 +464,7 @@ def authenticate(
 
 def _open(t: sa.Table, now: datetime, postgres: bool):
     """The accounts that may try a password now: enabled and not locked."""
-    stamp = _db_time(now, postgres)
+    stamp = db_time(now, postgres)
     return sa.and_(
         t.c.disabled.is_(False) | t.c.disabled.is_(None),
         t.c.locked_until.is_(None) | (t.c.locked_until <= stamp),
@@ -498,7 +486,7 @@ def _claim_attempt(
             .where(t.c.username == name, _open(t, now, store.postgres))
             .values(
                 failed_attempts=sa.func.coalesce(t.c.failed_attempts, 0) + 1,
-                updated_at=_db_time(now, store.postgres),
+                updated_at=db_time(now, store.postgres),
             )
         ).rowcount
         row = _row(conn, store, name)
@@ -545,7 +533,7 @@ def _lock(store, name: str, policy: LockoutPolicy, now: datetime) -> datetime:
         conn.execute(
             sa.update(t)
             .where(t.c.username == name)
-            .values(failed_attempts=0, locked_until=_db_time(until, store.postgres))
+            .values(failed_attempts=0, locked_until=db_time(until, store.postgres))
         )
     return until
 

@@ -2,8 +2,9 @@
 
 Personal columns are declared once, per layer, in :mod:`geodata.schema` (``Layer.personal``);
 posts add their URL (it names the author's account). A role that may not see personal data
-(viewer, shelter_staff — see :func:`geodata.access.roles.sees_personal`) or a public export gets frames
-from :func:`mask_frame`:
+(viewer, shelter_staff — see :func:`geodata.access.roles.sees_personal`) gets frames from
+:func:`mask_frame` (outputs that leave the HQ follow the stricter policy of
+:mod:`geodata.export.public` instead):
 
 - personal columns are blanked (None), so the frame keeps its columns and maps still draw;
 - rows that are persons (roster, safety replies, follow-ups) lose ``resident_id`` too, and their

@@ -24,12 +24,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from geodata import settings
 from geodata.schema import now_utc
+from geodata.store.codec import db_time, utc_datetime
 
 COOKIE = "bosai_session"
 HANDOFF_SECONDS = 60
@@ -71,27 +72,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _db(value: datetime, postgres: bool) -> datetime:
-    value = value.astimezone(UTC)
-    return value if postgres else value.replace(tzinfo=None)
-
-
-def _utc(value) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _session(row) -> Session:
     return Session(
         id=row["id"],
         username=row["username"],
         source=row["source"],
-        created_at=_utc(row["created_at"]),
-        last_seen_at=_utc(row["last_seen_at"]),
-        expires_at=_utc(row["expires_at"]),
+        created_at=utc_datetime(row["created_at"]),
+        last_seen_at=utc_datetime(row["last_seen_at"]),
+        expires_at=utc_datetime(row["expires_at"]),
     )
 
 
@@ -99,8 +87,8 @@ def _live(t: sa.Table, now: datetime, policy: SessionPolicy, postgres: bool):
     """Rows of sessions usable at ``now``: not revoked, not past their end, not idle too long."""
     return sa.and_(
         t.c.revoked_at.is_(None),
-        t.c.expires_at > _db(now, postgres),
-        t.c.last_seen_at > _db(now - policy.idle, postgres),
+        t.c.expires_at > db_time(now, postgres),
+        t.c.last_seen_at > db_time(now - policy.idle, postgres),
     )
 
 
@@ -130,12 +118,12 @@ def create(
         "id": secrets.token_urlsafe(18),
         "token_hash": None,
         "handoff_hash": token_hash(handoff),
-        "handoff_until": _db(now + timedelta(seconds=HANDOFF_SECONDS), pg),
+        "handoff_until": db_time(now + timedelta(seconds=HANDOFF_SECONDS), pg),
         "username": username,
         "source": source,
-        "created_at": _db(now, pg),
-        "last_seen_at": _db(now, pg),
-        "expires_at": _db(now + policy.lifetime, pg),
+        "created_at": db_time(now, pg),
+        "last_seen_at": db_time(now, pg),
+        "expires_at": db_time(now + policy.lifetime, pg),
     }
     with store._write() as conn:
         conn.execute(sa.insert(store.tables["sessions"]).values(**row))
@@ -158,7 +146,7 @@ def redeem(
             conn.execute(
                 sa.select(t).where(
                     t.c.handoff_hash == token_hash(handoff),
-                    t.c.handoff_until > _db(now, store.postgres),
+                    t.c.handoff_until > db_time(now, store.postgres),
                     _live(t, now, policy, store.postgres),
                 )
             )
@@ -189,7 +177,7 @@ def _find(store, where, policy: SessionPolicy, now: datetime) -> Session | None:
             conn.execute(
                 sa.update(t)
                 .where(t.c.id == session.id, t.c.revoked_at.is_(None))
-                .values(last_seen_at=_db(now, pg))
+                .values(last_seen_at=db_time(now, pg))
             )
     return session
 
@@ -225,7 +213,7 @@ def check(
 
 def _revoke(store, where, reason: str, now: datetime | None) -> int:
     t = store.tables["sessions"]
-    stamp = _db(now or now_utc(), store.postgres)
+    stamp = db_time(now or now_utc(), store.postgres)
     with store._write() as conn:
         return conn.execute(
             sa.update(t)
@@ -250,7 +238,7 @@ def revoke_token(store, token: str | None, reason: str = "logout") -> bool:
 def _cut_off(conn, store, username: str, now: datetime) -> None:
     t = store.tables["session_cutoffs"]
     conn.execute(sa.delete(t).where(t.c.username == username))
-    conn.execute(sa.insert(t).values(username=username, not_before=_db(now, store.postgres)))
+    conn.execute(sa.insert(t).values(username=username, not_before=db_time(now, store.postgres)))
 
 
 def revoke_user(store, username: str, reason: str, now: datetime | None = None) -> int:
@@ -282,7 +270,7 @@ def signed_out_after(store, username: str, issued_at: datetime) -> bool:
         cut = conn.execute(
             sa.select(sa.func.max(t.c.not_before)).where(t.c.username.in_([username, EVERYONE]))
         ).scalar()
-    cut = _utc(cut)
+    cut = utc_datetime(cut)
     return cut is not None and issued_at <= cut
 
 
@@ -309,7 +297,7 @@ def live_sessions(
 def prune(store, keep: timedelta = timedelta(days=30), now: datetime | None = None) -> int:
     """Delete session rows that ended more than ``keep`` ago; returns how many."""
     t = store.tables["sessions"]
-    limit = _db((now or now_utc()) - keep, store.postgres)
+    limit = db_time((now or now_utc()) - keep, store.postgres)
     with store._write() as conn:
         return conn.execute(
             sa.delete(t).where(sa.or_(t.c.expires_at < limit, t.c.revoked_at < limit))

@@ -38,6 +38,7 @@ from geodata.export.common import (
     municipality,
     parse_time,
 )
+from geodata.export.public import PublicView
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 XSD_PATH = Path(__file__).with_name("cap_v1_2.xsd")
@@ -253,6 +254,7 @@ def cap_messages(
     -------
     One ExportResult per message, named ``<identifier>.xml``, oldest first.
     """
+    store = PublicView(store)  # the public-output policy: shelter facts, no staff notes
     code, _, city = municipality(store)
     code6 = code + check_digit(code)
     sender = sender or f"{code6}.bosai-dashboard"

@@ -11,9 +11,8 @@ The exports themselves live in small modules:
   open-data CSV and as CAP 1.2 messages.
 
 Every function returns bytes (or writes a path) and never imports streamlit, so the dashboard's
-export page and ``python -m ingest export`` call the same code. "Public" versions carry no
-personal data: no roster names, addresses or phones, no post authors, safety replies only as
-town-level counts.
+export page and ``python -m ingest export`` call the same code. "Public" versions read through
+:class:`geodata.export.public.PublicView`, the one place the public-output policy is applied.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from geodata import settings
-from geodata.schema import LAYERS, now_utc, to_utc
+from geodata.schema import now_utc, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +51,10 @@ KNOWN_MUNICIPALITIES = {
     "13214": ("東京都", "国分寺市"),
 }
 
+# What a withheld value reads in a public output (see geodata.export.public, the policy).
 PUBLIC_MASK = "非公開"
-# Posts: the author and the URL (which names the author's account) are hidden in public.
-_PUBLIC_MASKED = {"posts": ("author", "url")}
-# Layers whose rows describe one person each: never exported row by row in public.
-PERSONAL_LAYERS = ("roster", "safety_replies")
+# Exports that are not a reference layer but draw on one (their geometry or names).
+ATTRIBUTED_AS = {"safety_by_town": ("towns",)}
 
 
 class PersonalDataError(ValueError):
@@ -174,25 +172,17 @@ def check_digit(code: str) -> str:
     return str((11 - total % 11) % 10)
 
 
-def public_frame(frame: pd.DataFrame, layer: str) -> pd.DataFrame:
-    """A copy of ``frame`` without personal data: personal columns dropped, authors masked.
+def attribution_lines(layer: str) -> list[str]:
+    """The attribution lines a file of ``layer`` must carry (empty for the HQ's own data).
 
-    Raises
-    ------
-    PersonalDataError : for layers whose rows are persons (roster, safety replies).
+    Examples
+    --------
+    >>> attribution_lines("safety_by_town") == [ATTRIBUTIONS["towns"]]
+    True
+    >>> attribution_lines("posts")
+    []
     """
-    if layer in PERSONAL_LAYERS:
-        raise PersonalDataError(
-            f"{layer}: rows identify persons; the public version gives town-level counts only"
-        )
-    spec = LAYERS[layer]
-    masked = _PUBLIC_MASKED.get(layer, ())
-    drop = [c for c in spec.personal if c in frame.columns and c not in masked]
-    out = frame.drop(columns=drop).copy()
-    for col in masked:
-        if col in out.columns:
-            out[col] = [None if pd.isna(v) else PUBLIC_MASK for v in out[col].astype(object)]
-    return out
+    return [ATTRIBUTIONS[k] for k in ATTRIBUTED_AS.get(layer, (layer,)) if k in ATTRIBUTIONS]
 
 
 def default_actor() -> str:

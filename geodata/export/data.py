@@ -11,9 +11,18 @@ equality) and returns the file as bytes. The formats are meant for:
   times in JST; ``csv`` is UTF-8 with a BOM, ``csv-sjis`` is cp932 (Windows Shift_JIS) where
   characters cp932 cannot hold become 〓 and are reported in ``info["replaced"]``.
 
-``public=True`` drops the personal columns of the layer (``geodata.schema.Layer.personal``),
-masks post authors and URLs, refuses the roster, and turns safety replies into town-level
-counts (layer ``safety_by_town``).
+``public=True`` reads through :class:`geodata.export.public.PublicView` (the public-output
+policy): confirmed reports only, no person's point, account or text, no layer whose rows are
+persons; residents only as suppressed town-level counts (``safety_by_town``, which is also
+exported internally with the exact counts).
+
+Every file says where its data comes from (the CC BY / CC BY-SA attribution lines of
+:data:`geodata.export.common.ATTRIBUTIONS` for the layers they cover) and, when public, the
+policy it follows: a top-level ``attribution`` / ``public_policy`` member in GeoJSON, layer
+metadata and description in GeoPackage, the document's description and ``atom:author`` in
+KML, and ``出典`` / ``注記`` columns in CSV (columns, not comment lines, so every CSV reader and
+Excel keeps them). GeoJSON polygons are written with counter-clockwise outer rings and clockwise
+holes (RFC 7946 §3.1.6).
 """
 
 from __future__ import annotations
@@ -25,18 +34,22 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 
+from geodata.export import public as policy
 from geodata.export.common import (
     JST,
     ExportResult,
     audit_export,
+    municipality,
     parse_time,
-    public_frame,
     stamp,
 )
 from geodata.export.kml import frame_to_kml
 from geodata.export.labels import column_label
+from geodata.export.notes import FileNotes
 from geodata.export.situation import safety_counts
+from geodata.geometry import rfc7946_rings
 from geodata.schema import BOOL, FLOAT, INT, JSON, LAYERS, STORE_CRS, TIME
 from geodata.shelters import EXPORT_COLUMNS, status_at
 
@@ -47,13 +60,17 @@ FORMATS: dict[str, tuple[str, str]] = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "csv-sjis": ("text/csv; charset=shift_jis", "csv"),
 }
+NOTE_COLUMN = "注記"  # CSV: the suppression rule, on every row of the public town counts
+SOURCE_COLUMN = "出典"  # CSV: the attribution lines of the sources
 GETA = "〓"  # the conventional mark for a character that cannot be printed
 # Characters with a cp932 look-alike at another code point (the "wave dash problem").
 CP932_FIXES = str.maketrans(
     {"\u301c": "\uff5e", "\u2016": "\u2225", "\u2212": "\uff0d", "\u2014": "\u2015",
      "\u00a2": "\uffe0", "\u00a3": "\uffe1", "\u00ac": "\uffe2"}
 )  # fmt: skip
-TOWN_COUNTS = "safety_by_town"
+TOWN_COUNTS = policy.TOWN_COUNTS
+# Exportable names: the layers, and the town-level counts of residents.
+EXPORTABLE = (*LAYERS, TOWN_COUNTS)
 
 
 def read_layer(
@@ -66,39 +83,56 @@ def read_layer(
     where: dict | None = None,
     public: bool = False,
 ) -> tuple[pd.DataFrame, str]:
-    """Read ``layer`` with filters; in public mode without personal data.
+    """Read ``layer`` (or ``safety_by_town``) with filters; in public mode through the policy.
+
+    ``safety_by_town`` gives one row per town with residents, replied, needs_help, reached and
+    unconfirmed (the terms of :mod:`geodata.safety`; replies and follow-ups in [since, until));
+    public: suppressed by the policy.
 
     Returns
     -------
-    (frame, name) : the rows, and the name of what they are (``safety_by_town`` when public
-    safety replies were turned into town-level counts).
+    (frame, name) : the rows, and the name of what they are (the layer's name).
 
     Raises
     ------
-    geodata.export.common.PersonalDataError : the public roster.
-    KeyError : an unknown layer.
+    geodata.export.common.PersonalDataError : a public read of a layer whose rows are persons.
+    KeyError : an unknown layer or column.
     """
-    if layer not in LAYERS:
-        raise KeyError(f"unknown layer {layer!r}; one of {', '.join(LAYERS)}")
+    if layer not in EXPORTABLE:
+        raise KeyError(f"unknown layer {layer!r}; one of {', '.join(EXPORTABLE)}")
     since, until = parse_time(since), parse_time(until)
+    source = policy.PublicView(store) if public else store
+    if layer == TOWN_COUNTS:
+        frame = _town_counts(source, since=since, until=until, bbox=bbox, where=where)
+        return frame, layer
     where = typed_where(where, layer)
-    if public and layer == "safety_replies":
-        replies = store.read("safety_replies", since=since, until=until, where=where)
-        follow_ups = store.read("follow_ups", since=since, until=until)
-        towns, _, _ = safety_counts(
-            store.read("roster"), replies, follow_ups, store.read("towns"), public=True
-        )
-        cols = ["town_code", "name", "residents", "replied", "needs_help", "unconfirmed"]
-        towns = towns[cols + ["geometry"]]
-        if bbox is not None:
-            towns = towns[towns.intersects(_box(bbox))]
-        return towns.reset_index(drop=True), TOWN_COUNTS
-    frame = store.read(layer, since=since, until=until, bbox=bbox, where=where)
+    frame = source.read(layer, since=since, until=until, bbox=bbox, where=where)
     if layer == "shelters":  # with the status the HQ has for them now (geodata.shelters)
-        frame = _with_status(store, frame)
-    if public:
-        frame = public_frame(frame, layer)
+        frame = _with_status(source, frame)
     return frame, layer
+
+
+def _town_counts(source, *, since, until, bbox, where) -> gpd.GeoDataFrame:
+    unknown = set(where or {}) - {"town_code"}
+    if unknown:
+        raise KeyError(f"{TOWN_COUNTS} filters on town_code only, not {sorted(unknown)}")
+    towns = source.read("towns")
+    if isinstance(source, policy.PublicView):
+        counted, _ = source.town_counts(towns, since=since, until=until)
+    else:
+        replies = source.read("safety_replies", since=since, until=until)
+        follow_ups = source.read("follow_ups", since=since, until=until)
+        counted, _, _ = safety_counts(
+            source.read("roster"), replies, follow_ups, towns, public=True
+        )
+    cols = ["town_code", "name", *policy.PERSON_COUNTS]
+    counted = counted[cols + ["geometry"]]
+    if bbox is not None:
+        counted = counted[counted.intersects(_box(bbox))]
+    if where and where.get("town_code") is not None:
+        codes = where["town_code"]
+        counted = counted[counted["town_code"].isin(codes if isinstance(codes, list) else [codes])]
+    return counted.reset_index(drop=True)
 
 
 def _with_status(store, shelters: pd.DataFrame) -> pd.DataFrame:
@@ -181,10 +215,14 @@ def export_layer(
     frame, name = read_layer(
         store, layer, since=since, until=until, bbox=bbox, where=where, public=public
     )
-    data, info = frame_to_bytes(frame, fmt, name=name)
+    _, _, city = municipality(store)
+    data, info = frame_to_bytes(frame, fmt, name=name, public=public, author=city)
     media, ext = FORMATS[fmt]
     version = "public" if public else "internal"
-    result = ExportResult(data, f"{name}-{version}-{stamp()}.{ext}", media, len(frame), info)
+    suffix = "-sjis" if fmt == "csv-sjis" else ""
+    result = ExportResult(
+        data, f"{name}-{version}-{stamp()}{suffix}.{ext}", media, len(frame), info
+    )
     audit_export(
         store,
         who,
@@ -196,23 +234,30 @@ def export_layer(
     return result
 
 
-def frame_to_bytes(frame: pd.DataFrame, fmt: str, *, name: str) -> tuple[bytes, dict]:
-    """Write a layer frame in ``fmt``; returns (bytes, info)."""
+def frame_to_bytes(
+    frame: pd.DataFrame, fmt: str, *, name: str, public: bool = False, author: str = ""
+) -> tuple[bytes, dict]:
+    """Write a layer frame in ``fmt``; returns (bytes, info).
+
+    ``name`` picks the column kinds, labels and attribution lines; ``public`` adds the policy
+    statement; ``author`` (the city) names the HQ in KML's ``atom:author``.
+    """
     spec = LAYERS.get(name)
+    notes = FileNotes(name, public, author)
     if fmt == "geojson":
-        return _geojson(frame, spec), {}
+        return _geojson(frame, spec, notes), {}
     if fmt == "gpkg":
-        return _gpkg(frame, spec, name), {}
+        return _gpkg(frame, spec, name, notes), {}
     if fmt == "kml":
         if not isinstance(frame, gpd.GeoDataFrame):
             raise ValueError(f"{name} has no geometry: KML needs one; use csv or geojson")
-        return frame_to_kml(frame, name=name), {}
-    return _csv(frame, spec, sjis=fmt == "csv-sjis", name=name)
+        return frame_to_kml(
+            frame, name=name, description=notes.text(), author=notes.author
+        ), {}  # fmt: skip
+    return _csv(frame, spec, sjis=fmt == "csv-sjis", name=name, notes=notes)
 
 
 def _box(bbox):
-    import shapely
-
     return shapely.box(*(float(v) for v in bbox))
 
 
@@ -247,27 +292,44 @@ def _as_geo(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)), crs=STORE_CRS)
 
 
-def _geojson(frame: pd.DataFrame, spec) -> bytes:
+def _geojson(frame: pd.DataFrame, spec, notes: FileNotes) -> bytes:
     plain = _plain_columns(frame, spec, lambda ts: ts.isoformat())
     geo = _as_geo(plain)
+    if geo.crs is not None and not geo.crs.equals("EPSG:4326"):
+        geo = geo.to_crs(4326)
+    geo = geo.set_geometry(rfc7946_rings(geo.geometry))
     for col in geo.columns:
         if col != geo.geometry.name and pd.api.types.is_extension_array_dtype(geo[col]):
             geo[col] = geo[col].astype(object).where(geo[col].notna(), None)
-    return geo.to_json(na="null", drop_id=True, ensure_ascii=False, to_wgs84=True).encode()
+    text = geo.to_json(na="null", drop_id=True, ensure_ascii=False)
+    head = '{"type": "FeatureCollection", '
+    members = notes.members()
+    if members:
+        if not text.startswith(head):
+            raise RuntimeError("unexpected GeoJSON layout from geopandas")
+        extra = json.dumps(members, ensure_ascii=False)[1:-1]
+        text = f"{head}{extra}, {text[len(head) :]}"
+    return text.encode()
 
 
-def _gpkg(frame: pd.DataFrame, spec, name: str) -> bytes:
+def _gpkg(frame: pd.DataFrame, spec, name: str, notes: FileNotes) -> bytes:
     plain = _plain_columns(frame, spec, None)
+    metadata = notes.gpkg_metadata()
+    description = notes.text()
+    options = {"DESCRIPTION": description} if description else None
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{name}.gpkg"
-        if isinstance(plain, gpd.GeoDataFrame):
-            pyogrio.write_dataframe(plain, path, layer=name, driver="GPKG")
-        else:
-            pyogrio.write_dataframe(pd.DataFrame(plain), path, layer=name, driver="GPKG")
+        table = plain if isinstance(plain, gpd.GeoDataFrame) else pd.DataFrame(plain)
+        pyogrio.write_dataframe(
+            table, path, layer=name, driver="GPKG", layer_options=options,
+            layer_metadata=metadata or None,
+        )  # fmt: skip
         return path.read_bytes()
 
 
-def _csv(frame: pd.DataFrame, spec, *, sjis: bool, name: str) -> tuple[bytes, dict]:
+def _csv(
+    frame: pd.DataFrame, spec, *, sjis: bool, name: str, notes: FileNotes
+) -> tuple[bytes, dict]:
     table = _plain_columns(frame, spec, lambda ts: ts.strftime("%Y-%m-%d %H:%M:%S"))
     if isinstance(table, gpd.GeoDataFrame):
         geoms = table.geometry
@@ -278,6 +340,10 @@ def _csv(frame: pd.DataFrame, spec, *, sjis: bool, name: str) -> tuple[bytes, di
         table["lat"] = [round(p.y, 7) if ok else None for p, ok in zip(points, valid, strict=True)]
     kinds = _kinds(frame, spec)
     table.columns = [column_label(c, kinds.get(c), name) for c in table.columns]
+    if notes.counts:
+        table[NOTE_COLUMN] = policy.SUPPRESSION_NOTE["ja"]
+    if notes.attribution:
+        table[SOURCE_COLUMN] = " / ".join(notes.attribution)
     info: dict = {}
     if sjis:
         table, replaced = cp932_safe(table)

@@ -1,9 +1,13 @@
 """KML 2.2 for Google Earth, written with lxml (every text escaped by the serializer).
 
-One Placemark per row: ``name`` from the layer's name column, ``description`` an HTML table of
-the fields with Japanese labels (values HTML-escaped before lxml XML-escapes the whole, so a
-post text can never inject markup into the balloon), ``ExtendedData`` with the English field
-names for other systems, and the geometry with coordinates in KML's ``lon,lat`` order.
+One Placemark per row: ``name`` a human name (the layer's name column; a hazard area by its kind
+and river, e.g. 浸水想定区域（多摩川）; a post whose text is withheld by its categories),
+``description`` an HTML table of the fields with Japanese labels and coded values labelled from
+:mod:`geodata.vocab` (values HTML-escaped before lxml XML-escapes the whole, so a post text can
+never inject markup into the balloon), ``ExtendedData`` with the English field names and the
+stored codes for other systems, and the geometry with coordinates in KML's ``lon,lat`` order.
+The document carries ``atom:author`` (the HQ) and a description with the attribution lines of
+its sources and, for public files, the policy it follows.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import pandas as pd
 import shapely
 from lxml import etree
 
-from geodata.export.common import JST
-from geodata.export.labels import column_label
+from geodata import vocab
+from geodata.export.common import JST, PUBLIC_MASK
+from geodata.export.labels import column_label, value_label
 
 KML_NS = "http://www.opengis.net/kml/2.2"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 NAME_COLUMNS = {
     "towns": "name",
     "boundaries": "city_name",
@@ -46,8 +52,8 @@ LAYER_TITLES = {
 }
 
 
-def _el(parent, tag: str, text: str | None = None, **attrs):
-    el = etree.SubElement(parent, f"{{{KML_NS}}}{tag}", **attrs)
+def _el(parent, tag: str, text: str | None = None, ns: str = KML_NS, **attrs):
+    el = etree.SubElement(parent, f"{{{ns}}}{tag}", **attrs)
     if text is not None:
         el.text = text
     return el
@@ -93,8 +99,38 @@ def kml_geometry(parent, geom) -> None:
             kml_geometry(multi, part)
 
 
-def frame_to_kml(frame: gpd.GeoDataFrame, *, name: str) -> bytes:
+def placemark_name(row, name: str, columns) -> str:
+    """A human name for the placemark of ``row`` (cut to 40 characters)."""
+    if name == "hazard_areas":
+        title = vocab.HAZARD_AREA_KINDS.label(row.get("kind"))
+        extra = [_text(row.get(c)) for c in ("river", "rank") if c in columns]
+        extra = [e for e in extra if e]
+        title = f"{title}（{'・'.join(extra)}）" if extra else title
+    else:
+        col = NAME_COLUMNS.get(name)
+        title = _text(row.get(col)) if col in columns else ""
+        if name == "posts" and title in ("", PUBLIC_MASK):
+            title = value_label("categories", row.get("categories"), name) or ""
+    return (title[:40] + "…") if len(title) > 40 else title
+
+
+def _shown(row, column: str, name: str) -> str:
+    value = row[column]
+    label = value_label(column, value, name) if _text(value) else None
+    return label if label is not None else _text(value)
+
+
+def frame_to_kml(
+    frame: gpd.GeoDataFrame, *, name: str, description: str = "", author: str = ""
+) -> bytes:
     """A KML document with one Placemark per row of ``frame`` (any CRS; written in lon/lat).
+
+    Parameters
+    ----------
+    frame : the rows.
+    name : the layer (titles, labels, placemark names).
+    description : the document's description (attribution lines, the public policy).
+    author : who made the document (``atom:author``), e.g. 調布市 災害対策本部.
 
     Examples
     --------
@@ -105,22 +141,25 @@ def frame_to_kml(frame: gpd.GeoDataFrame, *, name: str) -> bytes:
     """
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
         frame = frame.to_crs(4326)
-    root = etree.Element(f"{{{KML_NS}}}kml", nsmap={None: KML_NS})
+    root = etree.Element(f"{{{KML_NS}}}kml", nsmap={None: KML_NS, "atom": ATOM_NS})
     doc = _el(root, "Document")
     _el(doc, "name", LAYER_TITLES.get(name, name))
+    if author:
+        _el(_el(doc, "author", ns=ATOM_NS), "name", author, ns=ATOM_NS)
+    if description:
+        _el(doc, "description", description)
     style = _el(doc, "Style", id="feature")
     line = _el(style, "LineStyle")
     _el(line, "color", "ff1f5fbf")
     _el(line, "width", "1.5")
     _el(_el(style, "PolyStyle"), "color", "4dbf5f1f")
-    name_col = NAME_COLUMNS.get(name)
     fields = [c for c in frame.columns if c != frame.geometry.name]
     for _, row in frame.iterrows():
         mark = _el(doc, "Placemark")
-        title = _text(row.get(name_col)) if name_col in frame.columns else ""
-        _el(mark, "name", (title[:40] + "…") if len(title) > 40 else title)
+        _el(mark, "name", placemark_name(row, name, frame.columns))
         cells = "".join(
-            f"<tr><th>{html.escape(column_label(c, layer=name))}</th><td>{html.escape(_text(row[c]))}</td></tr>"
+            f"<tr><th>{html.escape(column_label(c, layer=name))}</th>"
+            f"<td>{html.escape(_shown(row, c, name))}</td></tr>"
             for c in fields
         )
         _el(mark, "description", f"<table>{cells}</table>")

@@ -1,12 +1,17 @@
-"""Japanese labels of the layer columns, for CSV headers and KML descriptions.
+"""Japanese labels of the layer columns and of coded values, for CSV headers and KML balloons.
 
-Files for other systems (GeoJSON, GeoPackage, KML ExtendedData names) keep the English column
-names; what people read in Excel or Google Earth is labelled in Japanese.
+Files for other systems (GeoJSON, GeoPackage, KML ExtendedData) keep the English column names
+and the stored codes; what people read in Excel or Google Earth is labelled in Japanese: column
+names here, coded values (``emergency_site``, ``flood``, ``verified``, ``True``) through the
+vocabularies of :mod:`geodata.vocab`.
 """
 
 from __future__ import annotations
 
-from geodata.schema import TIME
+import numpy as np
+
+from geodata import vocab
+from geodata.schema import BOOL, LAYERS, TIME
 
 COLUMN_LABELS: dict[str, str] = {
     "town_code": "町丁目コード",
@@ -82,6 +87,7 @@ COLUMN_LABELS: dict[str, str] = {
     "residents": "要支援者数",
     "replied": "回答数",
     "needs_help": "要救助・負傷",
+    "reached": "フォローで確認",
     "unconfirmed": "未確認",
     "lon": "経度",
     "lat": "緯度",
@@ -109,3 +115,48 @@ def column_label(column: str, kind: str | None = None, layer: str | None = None)
     """
     label = LAYER_LABELS.get(layer or "", {}).get(column) or COLUMN_LABELS.get(column, column)
     return f"{label}(JST)" if kind == TIME else label
+
+
+# Coded columns and the vocabulary that labels them: (layer or "*", column) -> vocabulary.
+VALUE_VOCABULARIES: dict[tuple[str, str], vocab.Vocabulary] = {
+    ("shelters", "kind"): vocab.SHELTER_KINDS,
+    ("shelters", "hazards"): vocab.HAZARDS,
+    ("hazard_areas", "kind"): vocab.HAZARD_AREA_KINDS,
+    ("shelter_status", "status"): vocab.SHELTER_STATUSES,
+    ("safety_replies", "status"): vocab.SAFETY_STATUSES,
+    ("follow_ups", "action"): vocab.FOLLOW_UP_ACTIONS,
+    ("follow_ups", "outcome"): vocab.FOLLOW_UP_OUTCOMES,
+    ("posts", "triage"): vocab.TRIAGE_STATES,
+    ("*", "categories"): vocab.CATEGORIES,
+    ("*", "category"): vocab.CATEGORIES,
+}
+BOOL_LABELS = {True: "はい", False: "いいえ"}
+
+
+def value_label(column: str, value, layer: str | None = None) -> str | None:
+    """The Japanese label of a coded value, or None when ``column`` holds no codes.
+
+    Lists (a shelter's hazards, a post's categories) are labelled item by item and joined
+    with 「、」; booleans read はい / いいえ.
+
+    Examples
+    --------
+    >>> value_label("kind", "emergency_site", "shelters")
+    '指定緊急避難場所'
+    >>> value_label("hazards", ["earthquake", "large_fire"], "shelters")
+    '地震、大規模な火事'
+    >>> value_label("capacity_estimated", True, "shelters")
+    'はい'
+    >>> value_label("name", "第三小学校", "shelters") is None
+    True
+    """
+    voc = VALUE_VOCABULARIES.get((layer or "", column)) or VALUE_VOCABULARIES.get(("*", column))
+    if voc is not None:
+        if isinstance(value, (list, tuple)):
+            return "、".join(voc.label(v) for v in value)
+        return voc.label(value)
+    spec = LAYERS.get(layer or "")
+    is_bool = isinstance(value, (bool, np.bool_))
+    if is_bool or (spec is not None and spec.columns.get(column) == BOOL and value in (0, 1)):
+        return BOOL_LABELS[bool(value)]
+    return None

@@ -7,7 +7,9 @@ damage reports by category, shelters by status with evacuees / capacity), a lege
 table, a list (internal: residents needing help; public: towns by count) and the sources.
 
 The public version draws from a :class:`~geodata.export.situation.Situation` collected with
-``public=True``, which holds no personal data at all; the PDF metadata names only the HQ.
+``public=True`` — read through the public-output policy (:mod:`geodata.export.public`), so it
+holds no personal data at all — and refuses to draw one whose town counts show a number below
+the suppression threshold. It states the policy in its footer; the PDF metadata names only the HQ.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from geodata.export import fonts  # noqa: E402
+from geodata.export import public as policy  # noqa: E402
 from geodata.export.basemap import Basemap, fetch_basemap  # noqa: E402
 from geodata.export.common import (  # noqa: E402
     APP_NAME,
@@ -126,6 +129,10 @@ def render_situation_map(
     unknown = set(formats) - set(MEDIA)
     if unknown:
         raise ValueError(f"unknown map format(s) {sorted(unknown)}; use pdf or png")
+    if situation.public:
+        if len(situation.needs_help):
+            raise policy.PersonalDataError("a public situation map lists no residents")
+        policy.check_counts(situation.towns)
     with plt.rc_context(fonts.rc_params()):
         fig = build_figure(situation, basemap=basemap)
         out = {}
@@ -333,14 +340,20 @@ def _footer(fig: Figure, s: Situation, tiles: bool) -> None:
     for col, chunk in enumerate((lines[:half], lines[half:])):
         fig.text(0.012 + col * 0.33, 0.058, "\n".join(chunk), fontsize=8, va="top",
                  linespacing=1.5)  # fmt: skip
-    note = (
-        "公開用：個人を特定できる情報は含みません。"
-        if s.public
-        else ("内部用：要配慮者の個人情報を含みます。会議終了後は回収・廃棄してください。")
-    )
     created = f"作成：{APP_NAME}　出力 {jst_label(now_utc())}"
+    if s.public:
+        notes = [*_wrap(policy.PUBLIC_NOTE["ja"], 44), *_wrap(policy.SUPPRESSION_NOTE["ja"], 44)]
+        fig.text(0.988, 0.058, "\n".join([*notes, created]), fontsize=7, ha="right", va="top",
+                 linespacing=1.4)  # fmt: skip
+        return
+    note = "内部用：要配慮者の個人情報を含みます。会議終了後は回収・廃棄してください。"
     fig.text(0.988, 0.058, f"{note}\n{created}", fontsize=8, ha="right", va="top",
              linespacing=1.5)  # fmt: skip
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Japanese text cut into lines of ``width`` characters (no spaces to break at)."""
+    return [text[i : i + width] for i in range(0, len(text), width)]
 
 
 def legend_classes() -> list[tuple[str, str]]:

@@ -9,13 +9,17 @@ from __future__ import annotations
 import unicodedata
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
+from geodata.export import public as policy
 from geodata.export.map_style import (
     CATEGORY_STYLE,
+    NO_FILL,
     NOT_REPLIED_CLASSES,
     SHELTER_LABELS,
     SHELTER_STYLE,
+    public_classes,
 )
 from geodata.export.situation import Situation
 from geodata.shelters import OPEN, occupancy_rate
@@ -64,7 +68,11 @@ def draw_legend(ax, s: Situation) -> None:
     ax.text(x + 0.07, y, "町丁目界", **_TEXT)
     y -= step * 1.4
     ax.text(x, y, "安否未確認の要支援者（町丁目別）", **_HEAD)
-    for _, _, label, color in NOT_REPLIED_CLASSES:
+    classes = [(label, color) for _, _, label, color in NOT_REPLIED_CLASSES]
+    if s.public:
+        classes = [(label, color) for _, _, label, color in public_classes(policy.THRESHOLD)]
+        classes.append((f"{policy.SMALL}・{policy.WITHHELD}（着色なし）", NO_FILL))
+    for label, color in classes:
         y -= step
         ax.add_patch(plt.Rectangle((x + 0.005, y - 0.018), 0.05, 0.036, fc=color, ec="#999",
                                    lw=0.5))  # fmt: skip
@@ -105,11 +113,11 @@ def draw_kpis(ax, s: Situation) -> None:
         ("head", "避難所", ""),
         ("row", "開設中（うち満員）", f"{k['shelters_open']}か所（{k['shelters_full']}）／{k['shelters_total']}か所"),
         ("row", "避難者数／収容人数", f"{k['evacuees']:,}人／{k['capacity']:,}人{rate}"),
-        ("head", f"要支援者の安否確認（登録 {k['roster_total']:,}人）", ""),
-        ("row", "回答あり", f"{k['replied']:,}人"),
-        ("row", "うち要救助・負傷", f"{k['needs_help']:,}人"),
-        ("row", "フォローで確認", f"{k['reached']:,}人"),
-        ("row", "未確認", f"{k['unconfirmed']:,}人"),
+        ("head", f"要支援者の安否確認（登録 {persons(k['roster_total'])}）", ""),
+        ("row", "回答あり", persons(k["replied"])),
+        ("row", "うち要救助・負傷", persons(k["needs_help"])),
+        ("row", "フォローで確認", persons(k["reached"])),
+        ("row", "未確認", persons(k["unconfirmed"])),
         ("head", f"被害報告（計 {k['reports_total']:,}件）", ""),
     ]  # fmt: skip
     cats = list(k["reports_by_category"].items())
@@ -148,11 +156,16 @@ def draw_list(ax, s: Situation, max_rows: int = 11) -> None:
     else:
         _frame(ax, "安否未確認の要支援者が多い町丁目")
         cols = [(0.02, "町丁目", 16), (0.55, "未確認", 6), (0.75, "登録", 6)]
-        towns = s.towns[s.towns["unconfirmed"] > 0].sort_values(
-            ["unconfirmed", "residents"], ascending=False
-        )
+        # Public counts may be marks (3人未満 / 秘匿): only towns whose count is shown are
+        # listed, so the order of the list cannot rank suppressed towns.
+        shown = [isinstance(v, (int, np.integer)) and v > 0 for v in s.towns["unconfirmed"]]
+        towns = s.towns[shown].copy()
+        towns["_n"] = towns["unconfirmed"].astype(int)
+        towns["_r"] = [v if isinstance(v, (int, np.integer)) else 0 for v in towns["residents"]]
+        towns = towns.sort_values(["_n", "_r"], ascending=False, kind="stable")
         records = [
-            [r["name"], f"{r['unconfirmed']}人", f"{r['residents']}人"] for _, r in towns.iterrows()
+            [r["name"], persons(r["unconfirmed"]), persons(r["residents"])]
+            for _, r in towns.iterrows()
         ]
         more = f"ほか {len(records) - max_rows}町丁目"
     step = 0.8 / (max_rows + 1.5)
@@ -168,6 +181,13 @@ def draw_list(ax, s: Situation, max_rows: int = 11) -> None:
             ax.text(x, y, fit(value, width), fontsize=9, va="center")
     if len(records) > max_rows:
         ax.text(0.02, y - step, more, fontsize=9, va="center", color="#444")
+
+
+def persons(count) -> str:
+    """A count of persons as printed: ``1,234人``, or the mark of a suppressed count."""
+    if isinstance(count, str):
+        return count
+    return f"{int(count):,}人"
 
 
 def short_address(address, s: Situation) -> str:

@@ -54,9 +54,19 @@ NO_FILL = (1, 1, 1, 0)
 
 
 def not_replied_color(count) -> str | tuple:
-    """The fill of a town with ``count`` residents not yet heard from (transparent for 0)."""
+    """The fill of a town with ``count`` residents not yet heard from.
+
+    Transparent for 0 and for a suppressed count of the public map (a mark such as 3人未満).
+    """
+    if isinstance(count, str):
+        return NO_FILL
     count = int(count or 0)
     for low, high, _, color in NOT_REPLIED_CLASSES:
         if low <= count <= high:
             return color
     return NO_FILL
+
+
+def public_classes(threshold: int) -> tuple[tuple[int, int, str, str], ...]:
+    """The classes a public map may show: none that starts below the suppression threshold."""
+    return tuple(c for c in NOT_REPLIED_CLASSES if c[0] >= threshold)

@@ -36,6 +36,7 @@ from geodata.export.common import (
     stamp,
 )
 from geodata.export.data import cp932_safe
+from geodata.export.public import PublicView
 
 HAZARD_COLUMNS = {
     "災害種別_洪水": "flood",
@@ -107,6 +108,7 @@ def shelters_opendata_frame(
     """
     spec = _dataset(dataset)
     as_of_ts = parse_time(as_of)
+    store = PublicView(store)  # the public-output policy: shelter facts, no staff notes
     code, pref, city = municipality(store, city_code)
     code6 = code + check_digit(code)
     frame = core.status_at(store, as_of_ts)

@@ -1,9 +1,10 @@
 """The situation at a point in time, gathered from the store for the 状況図 and its KPI table.
 
 :func:`collect_situation` reads every layer the situation map draws and computes the figures of
-its KPI table. With ``public=True`` nothing that identifies a person leaves this module: safety
-replies become town-level counts, residents needing help are not listed, unverified SNS posts
-are left out and post authors are never read.
+its KPI table. With ``public=True`` it reads only through a
+:class:`geodata.export.public.PublicView`, so the public situation holds what the public-output
+policy lets out and nothing else: confirmed reports away from residents' homes, town-level
+counts of residents with small counts suppressed, no list of residents.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 
 from geodata import safety
 from geodata.export.common import municipality, parse_time
+from geodata.export.public import PublicView
 from geodata.schema import CATEGORIES, STORE_CRS, now_utc
 from geodata.shelters import status_at
 from geodata.shelters import summary as shelter_summary
@@ -33,8 +35,9 @@ class Situation:
     city_code, pref_name, city_name : the municipality.
     as_of : UTC time the situation describes.
     public : True for the public version (no personal data inside).
-    towns : town polygons with ``residents``, ``replied``, ``needs_help``, ``unconfirmed``
-        (the terms of :mod:`geodata.safety`).
+    towns : town polygons with ``residents``, ``replied``, ``needs_help``, ``reached``,
+        ``unconfirmed`` (the terms of :mod:`geodata.safety`; in the public version each an int
+        of at least 3 or a mark, 3人未満 / 秘匿).
     boundary : the municipal boundary (may be empty).
     hazard_areas : hazard polygons.
     shelters : shelter points with ``status`` (None: no report), ``evacuees``, ``capacity``,
@@ -79,7 +82,8 @@ def collect_situation(
     store : a :class:`geodata.store.core.Store`.
     as_of : the time the map describes; records after it are ignored.
     since : reports (posts, field reports, incidents) before it are ignored.
-    public : leave out everything that identifies a person.
+    public : read through the public-output policy (:class:`~geodata.export.public.PublicView`;
+        ``store`` may also be a view, which makes the situation public).
     city_code : the municipality (default: the BOSAI_MUNICIPALITY setting).
 
     Returns
@@ -88,22 +92,28 @@ def collect_situation(
     """
     as_of_ts = parse_time(as_of) if as_of is not None else pd.Timestamp(now_utc())
     since_ts = parse_time(since)
-    code, pref, city = municipality(store, city_code)
+    public = public or isinstance(store, PublicView)
+    source = PublicView(store) if public else store
+    code, pref, city = municipality(source, city_code)
     until = as_of_ts + pd.Timedelta(microseconds=1)  # read() is since <= t < until
 
-    towns = store.read("towns")
+    towns = source.read("towns")
     if len(towns) and towns["city_code"].notna().any():
         mine = towns["city_code"].astype(str).str[:5] == code
         towns = towns[mine] if mine.any() else towns
     towns = towns.reset_index(drop=True)
-    shelters = status_at(store, as_of_ts if as_of is not None else None)
-    roster = store.read("roster")
-    replies = store.read("safety_replies", until=until)
-    follow_ups = store.read("follow_ups", until=until)
-    town_counts, needs, counts = safety_counts(
-        roster, replies, follow_ups, towns, public=public, as_of=as_of_ts
-    )
-    reports = damage_reports(store, since=since_ts, until=until, public=public)
+    shelters = status_at(source, as_of_ts if as_of is not None else None)
+    if public:
+        town_counts, counts = source.town_counts(towns, until=until, as_of=as_of_ts)
+        needs = nobody()
+    else:
+        roster = store.read("roster")
+        replies = store.read("safety_replies", until=until)
+        follow_ups = store.read("follow_ups", until=until)
+        town_counts, needs, counts = safety_counts(
+            roster, replies, follow_ups, towns, public=False, as_of=as_of_ts
+        )
+    reports = damage_reports(source, since=since_ts, until=until, public=public)
     situation = Situation(
         city_code=code,
         pref_name=pref,
@@ -111,14 +121,20 @@ def collect_situation(
         as_of=as_of_ts,
         public=public,
         towns=town_counts,
-        boundary=store.read("boundaries"),
-        hazard_areas=store.read("hazard_areas"),
+        boundary=source.read("boundaries"),
+        hazard_areas=source.read("hazard_areas"),
         shelters=shelters,
         reports=reports,
         needs_help=needs,
     )
     situation.kpis = kpis(situation, counts)
     return situation
+
+
+def nobody() -> gpd.GeoDataFrame:
+    """The list of residents needing help of a public situation: always empty."""
+    keep = ("no", "resident_id", "name", "address", "phone", "status", "town", "replied_at")
+    return gpd.GeoDataFrame({c: [] for c in keep}, geometry=gpd.GeoSeries([], crs=STORE_CRS))
 
 
 def safety_counts(
@@ -138,7 +154,8 @@ def safety_counts(
     Returns
     -------
     (towns, needs_help, totals) : ``towns`` with columns residents, replied, needs_help (newest
-        reply 要救助 or 負傷), unconfirmed; ``needs_help`` the urgent section of the visit list
+        reply 要救助 or 負傷), reached (not replied, reached by a follow-up), unconfirmed
+        (residents = replied + reached + unconfirmed); ``needs_help`` the urgent section of the visit list
         with no, resident_id, name, address, phone, status, town, replied_at and a point (the
         reply's location, else the home) — empty when ``public``; ``totals`` roster_total,
         replied, needs_help, reached, unconfirmed over the whole roster.
@@ -146,7 +163,7 @@ def safety_counts(
     states = safety.resident_states(roster, replies, follow_ups, as_of=as_of)
     table = safety.town_table(states, towns).dropna(subset=["town_code"])
     table = table.assign(residents=table["registered"], needs_help=table["負傷"] + table["要救助"])
-    cols = ["residents", "replied", "needs_help", "unconfirmed"]
+    cols = ["residents", "replied", "needs_help", "reached", "unconfirmed"]
     out = towns.merge(table.set_index("town_code")[cols], left_on="town_code",
                       right_index=True, how="left")  # fmt: skip
     out[cols] = out[cols].fillna(0).astype(int)

@@ -13,12 +13,22 @@ from geodata.schema import BOOL, FLOAT, INT, JSON, TIME
 
 
 def db_time(value, postgres: bool):
+    """``value`` as the store keeps times: aware UTC on PostGIS, naive UTC on SQLite (naive = UTC)."""
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
     ts = ts.tz_convert("UTC")
     dt = ts.to_pydatetime()
     return dt if postgres else dt.replace(tzinfo=None)
+
+
+def utc_datetime(value) -> datetime | None:
+    """A time read back from the store (datetime or ISO text; naive = UTC) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def encode_value(value, kind, postgres: bool):

@@ -2,7 +2,9 @@
 
 Every layer of :mod:`geodata.schema` is a table keyed by the layer key. Writes are idempotent
 upserts inside one transaction (a batch is written whole or not at all); each write bumps the
-layer's data version, which the dashboard uses as its cache key. Staff writes (``actor`` given)
+layer's data version, which the dashboard uses as its cache key. Several writes that belong
+together (an ingest batch: its rows, the incidents they change, rejections, the source's health
+and cursor) share one transaction through :meth:`Store.transaction`. Staff writes (``actor`` given)
 leave one audit row per changed record. Shelter status is an append-only history with a version
 number per shelter: a write based on a stale version is refused with the current record.
 
@@ -10,11 +12,16 @@ SQLite runs in WAL mode with a busy timeout; write transactions start with ``BEG
 that a read-then-write cannot interleave with another writer. PostgreSQL stores geometries as
 PostGIS ``geometry(Geometry, 4326)`` with a GiST index; SQLite stores WKB plus bounding-box
 columns. See docs/store-api.md for a tour.
+
+Over ~400 lines on purpose: this is the store's one front door (connections, transactions,
+upsert, reads, staff edits), whose methods share its private helpers; what stands apart lives
+beside it (codec, tables, status, log, migrations).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
@@ -85,6 +92,7 @@ class Store(ShelterStatusMixin, LogMixin):
             self._setup_sqlite(engine)
         self.md = build_metadata(self.postgres)
         self.tables = self.md.tables
+        self._local = threading.local()  # the transaction this thread is in (transaction())
 
     # -- connections -------------------------------------------------------------------------
 
@@ -105,14 +113,69 @@ class Store(ShelterStatusMixin, LogMixin):
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One write transaction for several writes: all of them commit, or none.
+
+        Every call of this store made by this thread inside the block — upserts, appends,
+        rejections, health, and reads too — runs in the one transaction; a write that fails
+        inside it rolls back to where it started (a savepoint), as it would on its own, and an
+        exception leaving the block rolls everything back. A block inside another is a
+        savepoint of it (an exception leaving the inner block undoes only the inner writes).
+        The ingest runner writes each batch this way (ingest/runner.py).
+
+        Examples
+        --------
+        >>> with store.transaction():  # doctest: +SKIP
+        ...     store.upsert("incidents", incidents)
+        ...     store.upsert("posts", posts)
+        """
+        outermost = self._joined() is None
+        with self._write() as conn:  # inside another block: a savepoint of it
+            if outermost:
+                self._local.conn = conn
+            try:
+                yield self
+            finally:
+                if outermost:
+                    self._local.conn = None
+
+    def lock(self, name: str) -> None:
+        """Hold the lock ``name`` until the transaction this thread is in ends.
+
+        Writers that read, decide and write (incident linking) take it so that two of them never
+        decide on the same rows at once. SQLite needs none: a write transaction holds the
+        database's write lock from its start (``BEGIN IMMEDIATE``).
+        """
+        conn = self._joined()
+        if conn is None:
+            raise RuntimeError("store.lock() needs a store.transaction()")
+        if self.postgres:
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
+
+    def _joined(self) -> sa.Connection | None:
+        return getattr(self._local, "conn", None)
+
+    @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
-        """A write transaction: committed on success, rolled back on any exception."""
+        """A write transaction: committed on success, rolled back on any exception.
+
+        Inside :meth:`transaction`, a savepoint of that transaction instead.
+        """
+        joined = self._joined()
+        if joined is not None:
+            with joined.begin_nested():
+                yield joined
+            return
         with self.engine.connect().execution_options(bosai_write=True) as conn:
             with conn.begin():
                 yield conn
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
+        joined = self._joined()
+        if joined is not None:
+            yield joined
+            return
         with self.engine.connect() as conn:
             with conn.begin():
                 yield conn
@@ -205,8 +268,8 @@ class Store(ShelterStatusMixin, LogMixin):
             columns["row_hash"] = []
         stamp = _db_time(now_utc(), self.postgres)
         columns["stored_at"] = [stamp] * n
-        if layer.name == "posts":
-            columns["text_fp"] = [text_digest(t) for t in frame["text"]]
+        if layer.fingerprint:
+            columns["text_fp"] = [text_digest(t) for t in frame[layer.fingerprint]]
         names = list(columns)
         return names, list(zip(*(columns[c] for c in names), strict=True))
 
@@ -248,8 +311,8 @@ class Store(ShelterStatusMixin, LogMixin):
         the same rows returns only ``unchanged``.
         """
         spec = LAYERS[layer]
-        if spec.name == "shelter_status":
-            raise ValueError("shelter status is append-only: use append_shelter_status")
+        if spec.write != "merge":
+            raise ValueError(f"{spec.name} is append-only: use append_{spec.name}")
         if rejected is None:
             valid, rejected = validate(frame, spec)
         else:
@@ -290,6 +353,24 @@ class Store(ShelterStatusMixin, LogMixin):
             if changed:
                 self._bump(conn, spec.name)
         return result
+
+    def load(
+        self,
+        layer: str,
+        frame: pd.DataFrame,
+        *,
+        source: str | None = None,
+        rejected: pd.DataFrame | None = None,
+    ) -> UpsertResult:
+        """Write a batch of ``layer`` the way the layer declares (``Layer.write``).
+
+        ``merge``: :meth:`upsert` on the key (``rejected`` as there). ``append``: the store's
+        ``append_<layer>`` (e.g. :meth:`append_shelter_status`), which validates the frame itself.
+        """
+        spec = LAYERS[layer]
+        if spec.write == "append":
+            return getattr(self, f"append_{spec.name}")(frame, source=source)
+        return self.upsert(layer, frame, source=source, rejected=rejected)
 
     def _upsert_sql(self, spec: Layer, names: list[str]) -> str:
         """INSERT ... ON CONFLICT (key) DO UPDATE, as DBAPI SQL for executemany."""
@@ -443,7 +524,7 @@ class Store(ShelterStatusMixin, LogMixin):
             stmt = stmt.limit(int(limit))
         builder = FrameBuilder(spec, names)
         with self._read() as conn:
-            result = conn.execution_options(yield_per=DECODE_CHUNK).execute(stmt)
+            result = conn.execute(stmt, execution_options={"yield_per": DECODE_CHUNK})
             for rows in result.partitions():
                 builder.add(rows)
         if not builder.rows:
@@ -519,7 +600,7 @@ class Store(ShelterStatusMixin, LogMixin):
         builder = FrameBuilder(spec, names, extra={"stored_at": TIME})
         with self._read() as conn:
             for stmt in stmts:
-                result = conn.execution_options(yield_per=DECODE_CHUNK).execute(stmt)
+                result = conn.execute(stmt, execution_options={"yield_per": DECODE_CHUNK})
                 for rows in result.partitions():
                     builder.add(rows)
         if not builder.rows:

@@ -48,10 +48,8 @@ def build_metadata(postgres: bool) -> sa.MetaData:
             cols.append(sa.Column("geometry", _PostGISGeometry() if postgres else sa.LargeBinary()))
             cols += [sa.Column(c, sa.Float()) for c in ("minx", "miny", "maxx", "maxy")]
         cols += [sa.Column("row_hash", sa.Text()), sa.Column("stored_at", sa.DateTime(True))]
-        if layer.name == "posts":
-            cols.append(
-                sa.Column("text_fp", sa.Text())
-            )  # geodata/text/fingerprints.py: copies share it
+        if layer.fingerprint:  # geodata/text/fingerprints.py: copies share it
+            cols.append(sa.Column("text_fp", sa.Text()))
         table = sa.Table(layer.name, md, *cols)
         if layer.time_column:
             sa.Index(f"ix_{layer.name}_{layer.time_column}", table.c[layer.time_column])

@@ -12,6 +12,15 @@ enough) raises to 1; a warning or possibility (警報, 可能性) caps at 0 unle
 rescue; a denial (デマ, hoax) that is not itself a question leaves only その他; hearsay
 (らしい, apparently) lowers by one, and so does a question for the terms in
 its own clause (国領町停電してる？ is a question; 断水、復旧の見込みは？ still reports an outage).
+
+A rescue request needs someone in danger. A call for help (:data:`CALL_TERMS`: 助けて, 救助,
+help, rescue ...) counts as one unless the post asks for something else — donations or
+volunteers (``appeal:募金``, ``appeal:donating``), supplies (``needs:足りない``) — and no term
+says someone is in danger (取り残され, 動けない, trapped, stranded ...); then it is listed as
+``call:help`` and adds no category or urgency ("help the victims by donating" is no rescue).
+
+Over ~400 lines on purpose: half of it is the term lists (data), kept next to the rules that
+read them so a reviewer sees both.
 """
 
 from __future__ import annotations
@@ -128,6 +137,10 @@ TERMS: dict[str, tuple[tuple[str, ...], int]] = {
     ),
 }
 
+# Calls for help: they name rescue but no one in danger (see the module docstring). Every other
+# rescue term says someone is in danger.
+CALL_TERMS = frozenset(("助けて", "救助", "#救助", "救急車", "sos", "help", "rescue", "ambulance"))
+
 # Terms that report the end of a situation: category kept, urgency 0.
 RESOLVED_TERMS = {
     "水が引い": (FLOOD,),
@@ -181,6 +194,14 @@ MODIFIERS: dict[str, str] = {
         "running out|running low".split("|"),
         "needs",
     ),
+    # An appeal for donations or volunteers: a call for help in it is not a rescue request.
+    **dict.fromkeys(
+        "募金|寄付|義援金|義捐金|支援金|ボランティア|クラウドファンディング|クラファン|被災者|被災地|"
+        "donate|donates|donated|donating|donation|donations|volunteer|volunteers|volunteering|"
+        "fundraiser|fundraising|raise funds|raising funds|raise money|raising money|charity|"
+        "relief fund|relief effort|relief efforts|gofundme|crowdfunding|victims".split("|"),
+        "appeal",
+    ),
 }
 
 # Japanese negation right after a term: 浸水はありません, 冠水していない, 停電もなし,
@@ -213,8 +234,9 @@ class Classification:
         urgency, then first mentioned); ``["その他"]`` when nothing matched.
     urgency : 0 (information) .. 3 (life-threatening).
     matched_terms : the words that decided, in text order; ``not:`` marks a negated term,
-        ``resolved:``/``hearsay:``/``question:``/``info:``/``rising:``/``needs:``/``denied:``
-        a modifier.
+        ``call:`` a call for help that did not count as a rescue request (an appeal, no one in
+        danger), ``resolved:``/``hearsay:``/``question:``/``info:``/``rising:``/``needs:``/
+        ``denied:``/``appeal:`` a modifier.
     """
 
     categories: list[str]
@@ -244,8 +266,9 @@ class _Matcher:
         for term, (cats, urgency) in TERMS.items():
             resolved = term in RESOLVED_TERMS
             endings = _STEM_ENDINGS if term.endswith("*") else ("",)
+            call = term in CALL_TERMS
             for ending in endings:
-                facts.setdefault(term.rstrip("*") + ending, ("term", cats, urgency, resolved))
+                facts.setdefault(term.rstrip("*") + ending, ("term", cats, urgency, resolved, call))
         for term, kind in MODIFIERS.items():
             facts.setdefault(term.rstrip("$"), ("mod", kind, term.endswith("$")))
         self.facts = facts
@@ -452,17 +475,21 @@ def _decide(signature: tuple, facts: dict) -> Classification:
     urgency = 0
     modifiers: set[str] = set()
     explained: list[str] = []
+    calls_set_aside = _calls_set_aside(signature, facts)
     for position, (word, state) in enumerate(signature):
         fact = facts[word]
         if fact[0] == "mod":
             modifiers.add(fact[1])
             explained.append(f"{fact[1]}:{word}")
             continue
-        _, cats, term_urgency, resolved = fact
+        _, cats, term_urgency, resolved, call = fact
         if not cats:
             continue
         if state == NEGATED:
             explained.append(f"not:{word}")
+            continue
+        if call and calls_set_aside:
+            explained.append(f"call:{word}")
             continue
         explained.append(word)
         if resolved:
@@ -483,6 +510,19 @@ def _decide(signature: tuple, facts: dict) -> Classification:
     categories = sorted(best, key=lambda c: (-best[c][0], best[c][1], _RANK[c]))
     urgency = _adjust(urgency, modifiers, FLOOD in best)
     return Classification(categories, urgency, list(dict.fromkeys(explained)))
+
+
+def _calls_set_aside(signature: tuple, facts: dict) -> bool:
+    """Whether the post's calls for help are not a rescue request: it asks for something else
+    (an appeal, supplies) and no term says someone is in danger."""
+    asks = danger = False
+    for word, state in signature:
+        fact = facts[word]
+        if fact[0] == "mod":
+            asks = asks or fact[1] in ("appeal", "needs")
+        elif RESCUE in fact[1] and not fact[4] and state != NEGATED:
+            danger = True
+    return asks and not danger
 
 
 def _adjust(urgency: int, modifiers: set[str], flooding: bool) -> int:

@@ -87,16 +87,25 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def _summary(results: list[dict], **extra) -> dict:
+    """Counts over the runs, the failed sources, the unmatched safety replies per source
+    (docs/sources.md: listed for the operator to match by hand) and the last 50 runs."""
     total = {k: sum(r.get(k) or 0 for r in results) for k in ("inserted", "updated", "rejected")}
     failed = sorted({r["source"] for r in results if not r["ok"]})
+    unmatched: dict[str, list[str]] = {}
+    for r in results:
+        if r.get("unmatched"):
+            unmatched[r["source"]] = sorted({*unmatched.get(r["source"], ()), *r["unmatched"]})
+    keep = ("source", "ok", "fetched", "inserted", "rejected", "error")
     return {
         "sources": len({r["source"] for r in results}),
         "runs": len(results),
         **total,
         "failed": failed,
+        "unmatched": unmatched,
         **extra,
         "results": [
-            {k: r.get(k) for k in ("source", "ok", "fetched", "inserted", "rejected", "error")}
+            {k: r.get(k) for k in keep}
+            | ({"unmatched": r["unmatched"]} if "unmatched" in r else {})
             for r in results[-50:]
         ],
     }

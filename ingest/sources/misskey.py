@@ -5,7 +5,9 @@ Misskey ids (aid/aidx/meid/ulid) sort with time, so the cursor is the greatest n
 From a cursor the notes after it are paged forward (``sinceId`` = newest of the page) while
 pages come back full; on a first run the newest page and older pages (``untilId``) are read up
 to ``max_pages``. A pure renote (``renoteId`` set, no text) becomes a row without text whose
-``repost_of`` is the original (``misskey:<id>``); a quote (text and ``renoteId``) is a post.
+``repost_of`` is the original (``misskey:<id>``); the embedded original is stored too when it
+is whole (it carries its ``user``, as the API's Note schema says it does). A quote (text and
+``renoteId``) is a post.
 """
 
 from __future__ import annotations
@@ -82,8 +84,15 @@ class MisskeySource(BaseSource):
         if note.get("renoteId") and not text_or_none(note.get("text")):
             if renote is not None and not isinstance(renote, dict):
                 raise TypeError("renote: expected a Note object")
-            rows = [self._row(renote)] if renote else []
-            original = rows[0]["post_id"] if rows else text_or_none(note.get("renoteId"))
+            # An embedded note without its ``user`` is partial (a thin packing): written, it
+            # would replace the original's author with a bare userId. Its id is enough here.
+            whole = bool(renote) and renote.get("user") is not None
+            rows = [self._row(renote)] if whole else []
+            original = (
+                rows[0]["post_id"]
+                if rows
+                else text_or_none(note.get("renoteId")) or text_or_none((renote or {}).get("id"))
+            )
             rows.append(
                 post_row(
                     self.platform,
