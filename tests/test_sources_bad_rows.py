@@ -248,6 +248,30 @@ def test_a_negative_capacity_is_rejected_not_stored_as_positive(tmp_path, store)
     assert "想定収容人数" in reason and "-30" in reason and "負の数" in reason
 
 
+def test_shelter_list_reasons_name_the_row_in_japanese(tmp_path, store):
+    path = tmp_path / "shelters.csv"
+    path.write_text(
+        "ID,名称,緯度,経度,想定収容人数\n"
+        "12,国領中学校,35.6480,139.5470,480\n"
+        "13,調布市立第二小学校,35.6490,139.5480,-30\n"
+        "14,布田公民館,,,120\n"
+        "15,染地小学校,北緯35度,139.5600,300\n",
+        "utf-8",
+    )
+    result = run_source(store, ShelterListSource("rows", path=str(path), municipality="13208"))
+    assert (result["inserted"], result["rejected"]) == (1, 3), result
+    rejections = store.read_rejections(source="rows").sort_values("reason")
+    assert rejections["reason"].tolist() == [
+        "shelters.csv 3行目 想定収容人数「-30」は負の数です（0 以上の人数を書いてください）",
+        "shelters.csv 4行目 位置: 緯度・経度（または X・Y）が空欄です [no coordinates]",
+        "shelters.csv 5行目 位置: 「北緯35度」「139.5600」は座標の数として読めません"
+        " [coordinates are not numbers]",
+    ]
+    # The raw record is the file's row as it was, without the loader's bookkeeping.
+    assert all("_row" not in raw for raw in rejections["raw"])
+    assert "調布市立第二小学校" in rejections["raw"].iloc[0]
+
+
 # -- coordinates in the wrong plane-rectangular zone -------------------------------------------
 
 

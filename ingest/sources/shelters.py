@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from ingest.sources.files import FileSource
 from ingest.sources.placement import area_of
 
 NAME = ("施設・場所名", "名称", "施設名", "避難所名", "避難場所名")
+ROW = "_row"  # a column of the cleaned CSV: the line of the file the row came from
 POSITION = ("緯度", "lat", "latitude", "Latitude", "X", "X座標", "x")
 
 
@@ -82,13 +84,13 @@ class ShelterListSource(FileSource):
         self.check_header(header, opened.name)
         with path.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(header)
+            writer.writerow([*header, ROW])  # the file's line, for the reasons (_located)
             for record in records:
                 if record.get("_bad"):
                     reason = f"{opened.name} {where(record)}{record['_bad']}"
                     self._read_rejections.append((raw_text(record), reason))
                     continue
-                writer.writerow([record.get(h, "") for h in header])
+                writer.writerow([*(record.get(h, "") for h in header), record.get("_row", "")])
 
     def _clean_json(self, opened: reading.Opened, path: Path) -> None:
         doc, _ = reading.read_document(opened)
@@ -117,7 +119,8 @@ class ShelterListSource(FileSource):
                 shutil.rmtree(path.parent, ignore_errors=True)
             shelters, outside = self._inside(shelters)
             frames.append(shelters)
-            rejected += list(bad.itertuples(index=False, name=None)) + outside
+            rejected += [_located(raw, reason, path.name) for raw, reason in
+                         bad.itertuples(index=False, name=None)] + outside  # fmt: skip
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         return frame, rejected
 
@@ -139,3 +142,42 @@ class ShelterListSource(FileSource):
                 row.pop("geometry", None)
                 outside.append((raw_text(row), f"{self.file_id} {row.get('name') or ''} {exc}"))
         return shelters.iloc[keep].reset_index(drop=True), outside
+
+
+# The core's reasons (geodata.reference.shelters, shared with the reference loader) said for the
+# staff on the admin page: pattern -> Japanese with the fixed English tag.
+_SAY = (
+    (re.compile(r"coordinates are not numbers \((?P<a>.*), (?P<b>.*)\)"),
+     "位置: 「{a}」「{b}」は座標の数として読めません [coordinates are not numbers]"),
+    (re.compile(r"no coordinates"), "位置: 緯度・経度（または X・Y）が空欄です [no coordinates]"),
+    (re.compile(r"plane-rectangular coordinates in an unknown zone.*"),
+     "位置: 平面直角座標の系が分かりません。CRS を指定してください（--crs / crs、例: EPSG:6677）"
+     " [unknown zone]"),
+    (re.compile(r"duplicate ID (?P<a>.*)"),
+     "ID「{a}」は前の行と重複しています（最初の行を読み込みました） [duplicate ID]"),
+)  # fmt: skip
+
+
+def _located(raw: str, reason: str, file_name: str) -> tuple[str, str]:
+    """A rejection of the core's shelter reader with the file's line and a Japanese reason.
+
+    The cleaned CSV carries each row's line in :data:`ROW`; it is taken out of the raw record
+    (the staff see the row as the file had it) and put in front of the reason
+    (``shelters.csv 3行目 …``). Rejections without it (GeoJSON, a merged row) keep the file name.
+    """
+    row = None
+    try:
+        record = json.loads(raw)
+    except (TypeError, ValueError):
+        record = None
+    if isinstance(record, dict) and ROW in record:
+        row = record.pop(ROW)
+        raw = json.dumps(record, ensure_ascii=False)
+    text = reason.removeprefix(f"{file_name}:").strip()
+    for pattern, say in _SAY:
+        found = pattern.fullmatch(text)
+        if found:
+            text = say.format(**{k: v.strip("'\"") for k, v in found.groupdict().items()})
+            break
+    place = f"{file_name} {row}行目" if row not in (None, "") else file_name
+    return raw, f"{place} {text}" if row not in (None, "") else f"{place}: {text}"
