@@ -2,24 +2,22 @@
 
 import streamlit as st
 
-from dashboard import auth, data, sessions_admin, widgets
+from dashboard import auth, data, sessions_admin, source_health, widgets
 from dashboard.i18n import t
 
-auth.require("admin")
-url = data.db_url()
+auth.require_page(__file__)
 st.subheader(t("admin.title"))
-try:
-    version = data.data_version(url)
-except Exception as exc:
-    widgets.store_error(url, exc)
+opened = widgets.open_store()
+if opened is None:
     st.stop()
+url, version = opened.url, opened.version
 
 st.caption(
     t("admin.store", url=widgets.redact_url(url)) + " · " + t("admin.data_version", version=version)
 )
 
 st.markdown(f"#### {t('admin.source_health')}")
-health = data.load_source_health(url, version)
+health = source_health.table()  # the core's states (geodata/health.py)
 if health.empty:
     st.info(t("admin.no_sources"))
 else:

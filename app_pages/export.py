@@ -6,6 +6,6 @@ from dashboard import auth
 from dashboard.export import view as export_page_view
 from dashboard.i18n import t
 
-auth.require("export")
+auth.require_page(__file__)
 st.subheader(t("export.title"))
 export_page_view.page()

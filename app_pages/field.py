@@ -7,17 +7,15 @@ from dashboard.field import data as field_data
 from dashboard.field import view as field_view
 from dashboard.i18n import t
 
-auth.require("field")
-url = data.db_url()
+auth.require_page(__file__)
 kiosk.style()
 
 
 def page() -> None:
-    try:
-        version = data.data_version(url)
-    except Exception as exc:  # the HQ screen shows the reason, not a traceback
-        widgets.store_error(url, exc)
+    opened = widgets.open_store()
+    if opened is None:
         return
+    url, version = opened.url, opened.version
     ref = data.reference_layers(url, version)
     st.subheader(t("field.title", city=ref.city_name))
     kiosk.updated()
@@ -42,4 +40,4 @@ def page() -> None:
     field_view.recent_list(url, version, ref, reports)
 
 
-kiosk.live(page, "field")
+kiosk.live(page, __file__)

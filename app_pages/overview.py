@@ -2,21 +2,18 @@
 
 import streamlit as st
 
-from dashboard import auth, data, settings, widgets
+from dashboard import auth, data, kiosk, settings, widgets
 from dashboard.i18n import current_lang, t
 from dashboard.maps import layers as maps
 
+auth.require_page(__file__)
+
 
 def overview() -> None:
-    auth.require("overview")
-    url = data.db_url()
-    try:
-        version = data.data_version(url)
-    except Exception as exc:  # the HQ screen shows the reason, not a traceback
-        widgets.store_error(url, exc)
+    opened = widgets.open_store()
+    if opened is None:
         return
-
-    ref = data.reference_layers(url, version)
+    ref = data.reference_layers(opened.url, opened.version)
     st.subheader(t("overview.title", city=ref.city_name))
     if ref.empty:
         st.info(t("overview.empty", command=widgets.reference_command(data.municipality_code())))
@@ -39,4 +36,4 @@ def overview() -> None:
 
 
 # On the wall screen only this part reruns, every BOSAI_REFRESH_SECONDS (new data -> new map).
-widgets.auto_refresh(overview)
+kiosk.live(overview, __file__)

@@ -6,7 +6,7 @@ from dashboard import auth
 from dashboard.i18n import t
 from dashboard.reports import view as reports_view
 
-auth.require("reports")
+auth.require_page(__file__)
 ctx = reports_view.context()
 if ctx is None:
     st.stop()
@@ -16,7 +16,7 @@ reports_view.show_message()
 filters = reports_view.filter_bar(ctx)
 view = reports_view.load_feed(ctx, filters)
 incidents = reports_view.load_incidents(ctx, filters)
-reports_view.kpi_row(ctx, view, incidents)
+reports_view.kpi_row(ctx, view, incidents, filters.window)
 rows, number = reports_view.page_rows(ctx, view)
 
 left, right = st.columns([5, 6], gap="medium")

@@ -4,10 +4,11 @@ import streamlit as st
 
 from dashboard import auth
 from dashboard.i18n import t
+from dashboard.safety import campaign as safety_campaign
 from dashboard.safety import form as safety_form
 from dashboard.safety import view as safety_view
 
-auth.require("safety")
+auth.require_page(__file__)
 ctx = safety_view.context()
 if ctx is None:
     st.stop()
@@ -22,6 +23,7 @@ with left:
     safety_view.reply_chart(ctx)
     table = safety_view.town_table(ctx)
 if ctx.personal:
+    safety_campaign.section(ctx)
     town_codes = safety_form.non_responder_section(ctx)
     safety_form.unmatched_section(ctx)
 else:

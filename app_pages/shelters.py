@@ -2,20 +2,19 @@
 
 import streamlit as st
 
-from dashboard import auth, data, kiosk
+from dashboard import auth, kiosk
 from dashboard.i18n import t
 from dashboard.shelters import form as shelters_form
 from dashboard.shelters import view as shelters_view
 from geodata.access import roles
 
-user = auth.require("shelters")
-url = data.db_url()
+user = auth.require_page(__file__)
 kiosk.style()
 
 
 def wall_screen() -> None:
     """Tiles, open shelters and the map; re-run in place every BOSAI_REFRESH_SECONDS."""
-    b = shelters_view.load(url)
+    b = shelters_view.load()
     if b is None:
         return
     shelters_view.title(b)
@@ -50,7 +49,7 @@ def detail(b: shelters_view.Board, editable: list[str], side_by_side: bool) -> N
 
 
 def desk() -> None:
-    b = shelters_view.load(url)
+    b = shelters_view.load()
     if b is None:
         return
     shelters_view.title(b)
@@ -70,6 +69,6 @@ def desk() -> None:
 
 
 if kiosk.enabled():
-    kiosk.live(wall_screen, "shelters")
+    kiosk.live(wall_screen, __file__)
 else:
     desk()

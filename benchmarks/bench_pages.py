@@ -1,6 +1,6 @@
 """Server time of a rerun of each page (``streamlit.testing.v1.AppTest``).
 
-Measured: every page ``streamlit_app.py`` registers (``st.Page("app_pages/…")``), run in AppTest
+Measured: every page of the navigation (``dashboard.pages.PAGES``), run in AppTest
 on the scenario store as the benchmark admin (who may open every page): first with Streamlit's
 caches cleared (``st.cache_data`` / ``st.cache_resource``), then ``repeats`` reruns, as a rerun
 after a widget interaction or a wall-screen refresh does. The figure is the median rerun.
@@ -10,7 +10,6 @@ this process without a browser, so the time is the server's alone (no transfer, 
 
 from __future__ import annotations
 
-import re
 import statistics
 import time
 
@@ -24,8 +23,9 @@ TARGET_SECONDS = 0.5
 
 def page_files() -> list[str]:
     """The page scripts of the app's navigation, in its order."""
-    text = (ROOT / "streamlit_app.py").read_text("utf-8")
-    return re.findall(r"st\.Page\(\s*[\"']([^\"']+\.py)[\"']", text)
+    from dashboard.pages import PAGES
+
+    return [p.file for p in PAGES]
 
 
 def measure(url: str, page: str, repeats: int) -> dict:

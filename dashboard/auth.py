@@ -18,7 +18,7 @@ next rerun), and :func:`require` / :func:`check` consult :func:`geodata.access.r
 hiding a widget is never the only protection. A page reload finds the session again through an
 ``HttpOnly`` cookie set by the endpoint of dashboard/server.py, never by JavaScript.
 
-The frame calls :func:`gate` once; pages call :func:`require` first thing, :func:`mask` on
+The frame calls :func:`gate` once; pages call :func:`require_page` first thing, :func:`mask` on
 every frame they show, and :func:`check` right before every write.
 """
 
@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import server
+from dashboard import pages, server
 from geodata.access import accounts, privacy, roles, sessions
 from geodata.access.roles import Forbidden, User
 
@@ -245,12 +245,14 @@ def current_user() -> User | None:
 # -- the gate --------------------------------------------------------------------------------------
 
 
-def gate() -> User:
+def gate(before_login: Callable[[], None] | None = None) -> User:
     """Stop the script unless someone with a role is logged in; returns the user.
 
     Call it in ``streamlit_app.py`` right after ``st.set_page_config`` and before
     ``st.navigation``. A visitor who is not logged in sees only the login screen; an SSO
-    identity without a role sees a message and a log-out button.
+    identity without a role sees a message and a log-out button. ``before_login`` runs before
+    the login screen is drawn (the frame keeps the page the URL asks for:
+    :func:`dashboard.pages.keep_requested_page`).
     """
     user = current_user()
     if user is not None:
@@ -261,6 +263,8 @@ def gate() -> User:
         return user
     if st.session_state.pop(_LOGGED_OUT_KEY, False):
         _post_to_server(server.LOGOUT_ROUTE, "")
+    if before_login is not None:
+        before_login()
     _login_screen()
     st.stop()
     raise RuntimeError("unreachable")  # st.stop() raises; keeps type checkers honest
@@ -396,6 +400,14 @@ def require(page: str, action: str = "view", target: str | None = None) -> User:
     raise RuntimeError("unreachable")
 
 
+def require_page(script: str, action: str = "view") -> User:
+    """:func:`require` for the page of ``script`` (a page passes its ``__file__``, or a page key).
+
+    The page's key comes from :data:`dashboard.pages.PAGES`, the one table of pages.
+    """
+    return require(pages.key_of(script), action)
+
+
 def check(page: str, action: str, target: str | None = None) -> User:
     """Raise :class:`~geodata.access.roles.Forbidden` unless allowed; call it right before a write.
 
@@ -476,6 +488,7 @@ __all__ = [
     "mask",
     "oidc_configured",
     "require",
+    "require_page",
     "user_badge",
     "visible_pages",
 ]

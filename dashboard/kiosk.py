@@ -4,11 +4,14 @@
 sidebar (:func:`dashboard.widgets.apply_kiosk_style`). Pages use this module to:
 
 - :func:`live` — run the part of a page that shows data as a fragment re-run every
-  ``BOSAI_REFRESH_SECONDS``: no page reload, no login lost, only that part is redrawn;
+  ``BOSAI_REFRESH_SECONDS``: no page reload, no login lost, only that part is redrawn (every
+  page refreshes through it);
 - :func:`live_map` — show a map whose live layers change while the map itself (and the view
   someone panned or zoomed to) stays (see :mod:`dashboard.shelters.map`);
 - :func:`mask` — on the wall screen, frames are masked as for a *viewer*, whoever logged in;
-- :func:`style` and :func:`updated` — type legible from 5 m and the time of the last refresh.
+- :func:`style` and :func:`updated` — type legible from 5 m and the time of the last refresh;
+- every wall screen starts with the sources' health strip (:func:`dashboard.source_health.strip`:
+  ok / stale / failing / backing off and the age of each source's newest record).
 
 docs/kiosk.md describes the setup.
 """
@@ -22,7 +25,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import auth, data, settings, widgets
+from dashboard import auth, data, settings, source_health, widgets
 from dashboard.i18n import t
 from dashboard.shelters.board import JST
 from geodata.access import privacy
@@ -63,20 +66,36 @@ def style() -> None:
 def live(body: Callable[[], None], page: str) -> None:
     """Run ``body``; on the wall screen as a fragment re-run every ``BOSAI_REFRESH_SECONDS``.
 
-    Only the fragment is redrawn: the page is not reloaded, so the session (and its login)
-    stays, and widgets outside the fragment keep their state. A fragment rerun does not run the
-    frame's login gate, so every rerun checks again that the account may still view ``page``
-    (a disabled account or an expired session stops the screen at the next refresh).
+    The one wall-screen refresh of every page. Only the fragment is redrawn: the page is not
+    reloaded, so the session (and its login) stays, and widgets outside the fragment keep their
+    state. A fragment rerun does not run the frame's login gate, so every rerun checks again
+    that the account may still view ``page`` (the page's script, ``__file__``, or its key; a
+    disabled account or an expired session stops the screen at the next refresh).
     """
     if not enabled():
         body()
         return
 
     def checked() -> None:
-        auth.require(page)
+        auth.require_page(page)
+        source_health.strip()
         body()
 
     st.fragment(run_every=settings.refresh_seconds())(checked)()
+
+
+def polled(body: Callable[[], None], page: str, seconds: float) -> None:
+    """Run ``body`` as a fragment re-run every ``seconds`` on every screen, not only the wall.
+
+    For a section that follows something in flight (a LINE campaign being sent). Each rerun
+    checks again that the account may still view ``page``, as :func:`live` does.
+    """
+
+    def checked() -> None:
+        auth.require_page(page)
+        body()
+
+    st.fragment(run_every=seconds)(checked)()
 
 
 def updated() -> None:

@@ -1,6 +1,13 @@
-"""Reusable page pieces: language switch, wall-screen mode, KPI tiles, the map frame."""
+"""Reusable page pieces: language switch, wall-screen mode, opening the store, KPI tiles, the map.
+
+Every page opens the store with :func:`open_store`, which says on screen why it cannot (no
+traceback on the HQ screen, never the password of the URL); the wall-screen refresh is
+:func:`dashboard.kiosk.live`.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
@@ -8,10 +15,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import settings
+from dashboard import data, settings
 from dashboard.i18n import LANGUAGES, current_lang, t
 from geodata.shelters import summary as shelter_summary
 from geodata.shelters import with_status
+from geodata.store.core import Store
 
 KIOSK_KEY = "kiosk"
 MEASURES = ("none", "population", "households", "density")
@@ -62,9 +70,34 @@ def language_switch() -> None:
     )
 
 
-def store_error(url: str, error: Exception) -> None:
-    """Say that the store cannot be opened (no traceback on the HQ screen)."""
-    st.error(t("overview.store_error", url=redact_url(url), error=str(error)[:300]))
+@dataclass(frozen=True)
+class OpenStore:
+    """The store a page reads, as :func:`open_store` found it."""
+
+    url: str
+    store: Store
+    version: int  # the store's data version (keys the cached loaders)
+
+
+def open_store(url: str | None = None) -> OpenStore | None:
+    """The store (``BOSAI_DB_URL`` unless ``url``) and its data version, or None after saying why.
+
+    Opening the engine and reading the data version is what fails when the database is down or
+    the URL is wrong; the page then shows the reason (without the password) and stops drawing
+    instead of showing a traceback on the HQ screen.
+
+    Returns
+    -------
+    OpenStore, or None when the store cannot be opened (the reason is on screen).
+    """
+    url = url or data.db_url()
+    try:
+        store = data.get_store(url)
+        version = store.data_version()
+    except Exception as exc:  # noqa: BLE001 - the HQ screen shows the reason, not a traceback
+        st.error(t("overview.store_error", url=redact_url(url), error=str(exc)[:300]))
+        return None
+    return OpenStore(url, store, version)
 
 
 def redact_url(url: str) -> str:
@@ -86,9 +119,9 @@ def kpi_row(
     population = pd.to_numeric(towns.get("population"), errors="coerce").sum()
     cols = st.columns(5)
     cols[0].metric(t("kpi.towns"), f"{len(towns):,}")
-    cols[1].metric(t("kpi.population"), f"{int(population):,}")
+    cols[1].metric(t("measure.population"), f"{int(population):,}")
     cols[2].metric(t("kpi.shelters_open"), f"{counts['open']:,} / {counts['shelters']:,}")
-    cols[3].metric(t("kpi.evacuees"), f"{counts['evacuees']:,}")
+    cols[3].metric(t("measure.evacuees"), f"{counts['evacuees']:,}")
     cols[4].metric(t("kpi.hazard_areas"), f"{len(hazard):,}")
 
 
@@ -113,14 +146,6 @@ def reference_command(municipality: str) -> str:
 def map_height() -> int:
     """Map height in px: fills a 1080p screen under the KPI tiles (taller on the wall screen)."""
     return 720 if is_kiosk() else 700
-
-
-def auto_refresh(body) -> None:
-    """Run ``body``; in wall-screen mode as a fragment that reruns every BOSAI_REFRESH_SECONDS."""
-    if is_kiosk():
-        st.fragment(run_every=settings.refresh_seconds())(body)()
-    else:
-        body()
 
 
 def show_map(m: folium.Map, height: int = 640, key: str = "map") -> None:

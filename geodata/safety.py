@@ -245,6 +245,7 @@ def visit_list(
     states: pd.DataFrame,
     towns: pd.DataFrame,
     town_codes: Iterable[str] | None = None,
+    lang: str = "ja",
 ) -> pd.DataFrame:
     """The visit list (訪問リスト): urgent residents, then the unconfirmed ones town by town.
 
@@ -257,6 +258,8 @@ def visit_list(
     towns : the towns layer (for names).
     town_codes : only residents living in these towns (None = all; ``""`` selects residents
         without a town). The numbers stay those of the whole list.
+    lang : the language of the ``reply`` and ``last_follow_up`` texts (the page's; printed lists
+        are in Japanese, the default).
 
     Returns
     -------
@@ -281,11 +284,11 @@ def visit_list(
         town=town,
         status=status,
         replied_at=row["replied_at"],
-        reply=[reply_text(s, r) for s, r in zip(status, row["replied_at"], strict=True)],
+        reply=[reply_text(s, r, lang) for s, r in zip(status, row["replied_at"], strict=True)],
         attempts=row["attempts"].fillna(0).astype(int),
         last_outcome=row["last_outcome"],
         last_follow_up=[
-            follow_up_text(a, o, t)
+            follow_up_text(a, o, t, lang)
             for a, o, t in zip(row["last_action"], row["last_outcome"], row["last_at"], strict=True)
         ],
     )
@@ -340,8 +343,8 @@ def read_visit_list(store, *, as_of=None, town_codes: Iterable[str] | None = Non
     return visit_list(roster, states, towns, town_codes)
 
 
-def follow_up_text(action, outcome, at) -> str:
-    """The last follow-up as the lists print it (wording of :mod:`geodata.vocab`).
+def follow_up_text(action, outcome, at, lang: str = "ja") -> str:
+    """The last follow-up as the lists print it (wording of :mod:`geodata.vocab`, in ``lang``).
 
     Examples
     --------
@@ -349,28 +352,36 @@ def follow_up_text(action, outcome, at) -> str:
     '電話 不通 20:40'
     >>> follow_up_text("visit", "moved", "2026-10-12T11:40:00Z")
     '訪問 転居 20:40'
+    >>> follow_up_text("visit", "not_home", "2026-10-12T11:40:00Z", lang="en")
+    'Visit Not home 20:40'
     >>> follow_up_text(None, None, None)
     ''
     """
     if not isinstance(action, str):
         return ""
     label = jst_label(at)[-5:] if at is not None and not pd.isna(at) else ""
-    parts = [FOLLOW_UP_ACTIONS.label(action), FOLLOW_UP_OUTCOMES.label(outcome), label]
+    parts = [
+        FOLLOW_UP_ACTIONS.label(action, lang),
+        FOLLOW_UP_OUTCOMES.label(outcome, lang),
+        label,
+    ]
     return " ".join(p for p in parts if p)
 
 
-def reply_text(status, replied_at) -> str:
-    """A reply as the lists print it: ``要救助 19:40``.
+def reply_text(status, replied_at, lang: str = "ja") -> str:
+    """A reply as the lists print it: ``要救助 19:40`` (the status in ``lang``).
 
     Examples
     --------
     >>> reply_text("負傷", "2026-10-12T11:10:00Z")
     '負傷 20:10'
+    >>> reply_text("要救助", "2026-10-12T11:10:00Z", lang="en")
+    'Needs rescue 20:10'
     """
     if not isinstance(status, str):
         return ""
     label = jst_label(replied_at)[-5:] if replied_at is not None and not pd.isna(replied_at) else ""
-    return " ".join(p for p in (STATUS_LABELS.label(status), label) if p)
+    return " ".join(p for p in (STATUS_LABELS.label(status, lang), label) if p)
 
 
 def located(

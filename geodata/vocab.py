@@ -261,6 +261,30 @@ RIVER_STAGES = Vocabulary(
 # The alert level a stage corresponds to (レベル１水防団待機水位 … レベル４氾濫危険水位).
 RIVER_STAGE_LEVEL = {"normal": None, "standby": 1, "advisory": 2, "evacuation": 3, "danger": 4}
 
+# Quantities the pages, maps and exports label (人口, 避難者数 …): one word per quantity.
+MEASURES = Vocabulary(
+    "measure",
+    {
+        "population": ("人口", "Population"),
+        "households": ("世帯数", "Households"),
+        "density": ("人口密度（人/km²）", "Population density (/km²)"),
+        "evacuees": ("避難者数", "Evacuees"),
+        "capacity": ("収容人数", "Capacity"),
+        "occupancy": ("収容率", "Occupancy"),
+    },
+)
+
+# The state of an ingest source (geodata/health.py decides which).
+SOURCE_STATES = Vocabulary(
+    "source_state",
+    {
+        "ok": ("正常", "OK"),
+        "stale": ("更新遅延", "Stale"),
+        "failing": ("取得失敗", "Failing"),
+        "backing_off": ("取得待機", "Backing off"),
+    },
+)
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -278,5 +302,7 @@ VOCABULARIES: dict[str, Vocabulary] = {
         WARNING_KINDS,
         WARNING_STATUSES,
         RIVER_STAGES,
+        MEASURES,
+        SOURCE_STATES,
     )
 }

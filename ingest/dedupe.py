@@ -26,6 +26,9 @@ Across batches (:class:`CopyHistory`)
     At a million posts a day the two hours before a batch hold ~100k posts: re-reading and
     re-walking them for every batch was most of the ingest time. Posts more than
     ``SIMILAR_WINDOW`` + ``KEEP_MARGIN`` older than the newest batch are dropped from memory.
+
+Over ~400 lines on purpose: the in-memory index of recent posts and the rules that read it
+(exact copies, near-identical texts, reposts) change together.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ accounts with ``python -m ingest users add`` or signs in through its identity pr
 
 from __future__ import annotations
 
-import secrets
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from geodata.store.core import open_store  # noqa: E402
 
 def main() -> int:
     store = open_store()
-    password = secrets.token_urlsafe(12)
+    password = auth.new_password()
     if auth.get_user(store, "demo") is None:
         auth.add_user(
             store, "demo", "admin", password, actor="make demo", display_name="デモ管理者"

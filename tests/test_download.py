@@ -88,9 +88,8 @@ def test_a_404_source_is_reported_and_the_others_still_download(httpserver, floo
     by_kind = {r.kind: r for r in results}
     failed = by_kind["emergency"]
     assert failed.status == "failed"
-    assert failed.error == (
-        f"{httpserver.url_for('/jp-shelter-api/api/v0/emergency/132080.json')}: HTTP 404 NOT FOUND"
-    )
+    assert failed.error == "HTTP 404 NOT FOUND"
+    assert failed.url == httpserver.url_for("/jp-shelter-api/api/v0/emergency/132080.json")
     assert not failed.path.exists()
     assert {k: r.status for k, r in by_kind.items() if k != "emergency"} == {
         "evacuation": "downloaded", "towns": "downloaded", "boundary": "downloaded",
@@ -173,3 +172,32 @@ def test_cli_downloads_what_is_missing(httpserver, flood_zip, tmp_path, monkeypa
     assert cli.main(argv) == 0
     again = json.loads(capsys.readouterr().out)
     assert (again["downloaded"], again["inserted"], again["updated"]) == ([], 0, 0)
+
+
+def test_the_command_says_in_one_line_what_failed_and_where_files_go_by_hand(tmp_path, capsys):
+    """Offline: no retry noise, one line naming each failed source and the paths to fill by hand."""
+    import socket
+
+    from ingest.cli import main
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dead = f"http://127.0.0.1:{port}"
+    urls = [
+        f"--url={kind}={dead}/{kind}"
+        for kind in ("towns", "boundary", "emergency", "evacuation", "flood")
+    ]
+    code = main(
+        ["reference", "--db", f"sqlite:///{tmp_path / 's.sqlite'}", "--reference-dir",
+         str(tmp_path / "ref"), "--municipality", "13208", *urls]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err  # no urllib3 retry warnings, no traceback
+    assert lines[0].startswith("error: no reference data for 13208")
+    assert f"5 downloads failed (towns: connection refused (127.0.0.1:{port})" in lines[0]
+    assert "13208/towns_r2ka13208.geojson" in lines[0]
+    assert "shelters_gsi/evacuation_132080.json" in lines[0]
+    assert len(lines[0]) < 700

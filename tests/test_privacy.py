@@ -12,6 +12,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
+from geodata import safety
 from geodata.access import privacy
 from geodata.access.roles import User
 
@@ -33,6 +34,11 @@ PEOPLE = [
     ("R5", "伊藤 翔", "イトウ ショウ", "調布市国領町一丁目1番", "+81 70 3333 4444",
      None, "B", "人工呼吸器", "伊藤 京子", 139.5581, 35.6594),
 ]  # fmt: skip
+
+
+NO_FOLLOW_UPS = pd.DataFrame(
+    {"resident_id": [], "action": [], "outcome": [], "at": pd.to_datetime([], utc=True)}
+)
 
 
 def roster() -> gpd.GeoDataFrame:
@@ -196,7 +202,8 @@ def test_the_displacement_key_is_kept_in_the_store(store):
 
 def test_town_counts_equal_the_raw_counts_per_town():
     ro, rep = roster(), replies()
-    counts = privacy.safety_by_town(ro, rep).set_index("town_code")
+    states = safety.resident_states(ro, rep, NO_FOLLOW_UPS)
+    counts = safety.town_table(states, towns()).set_index("town_code")
     # Raw counts by hand: each resident once, by their newest reply.
     latest = {}
     for r in rep.sort_values("replied_at").itertuples():
@@ -205,7 +212,7 @@ def test_town_counts_equal_the_raw_counts_per_town():
     town_of = dict(zip(ro["resident_id"], ro["town_code"], strict=True))
     for town in ("A", "B"):
         people = [rid for rid, t in town_of.items() if t == town]
-        assert counts.loc[town, "residents"] == len(people)
+        assert counts.loc[town, "registered"] == len(people)
         assert counts.loc[town, "replied"] == sum(rid in latest for rid in people)
         assert counts.loc[town, "not_replied"] == sum(rid not in latest for rid in people)
         for status in ("無事", "負傷", "要救助", "不明"):
@@ -227,7 +234,8 @@ def test_town_counts_equal_the_raw_counts_per_town():
 
 
 def test_town_counts_hold_no_personal_values():
-    text = _serialized(privacy.safety_by_town(roster(), replies()))
+    states = safety.resident_states(roster(), replies(), NO_FOLLOW_UPS)
+    text = _serialized(safety.town_table(states, towns()))
     assert [v for v in _personal_values() if v in text] == []
 
 

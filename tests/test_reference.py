@@ -523,7 +523,10 @@ def test_cli_reports_an_empty_folder_and_a_bad_code(tmp_path, monkeypatch, capsy
                         str(tmp_path), "--no-download", "--db", db)  # fmt: skip
     assert code == 2
     assert err == (
-        f"error: no reference data for 13208 in {tmp_path} (try without --no-download)\n"
+        f"error: no reference data for 13208 in {tmp_path} (try without --no-download). "
+        "To load it offline, put the files there by hand as: 13208/towns_r2ka13208.geojson, "
+        "13208/boundary_N03_13208.geojson, shelters_gsi/emergency_132080.json, "
+        "shelters_gsi/evacuation_132080.json, hazard/flood_A31-12_13\n"
     )
     code, err = run_cli(monkeypatch, capsys, "--municipality", "調布市", "--db", db)
     assert code == 2 and err.startswith("error: --municipality: not a municipality code")

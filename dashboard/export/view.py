@@ -11,7 +11,7 @@ import functools
 
 import streamlit as st
 
-from dashboard import auth, data
+from dashboard import auth, data, widgets
 from dashboard.export import files as export_page
 from dashboard.i18n import current_lang, t
 from geodata.access.roles import User
@@ -132,7 +132,7 @@ def layer_section(user: User, lang: str, names: dict[str, str]) -> None:
             t("reports.filter.triage", lang=lang),
             options=list(TRIAGE_STATES),
             selection_mode="multi",
-            format_func=lambda s: t(f"reports.triage.{s}", lang=lang),
+            format_func=lambda s: t(f"triage.{s}", lang=lang),
             key="export_layer_triage",
         )
     req = export_page.LayerRequest(
@@ -237,18 +237,14 @@ def cap_section(user: User, lang: str) -> None:
 
 
 def page() -> None:
-    """The whole export page (after ``auth.require("export")``)."""
+    """The whole export page (after the page check, ``auth.require_page``)."""
     lang = current_lang()
     user = auth.current_user()
-    url = data.db_url()
-    try:
-        store = data.get_store(url)
-        towns = data.load_towns(url, data.municipality_code(), store.data_version("towns"))
-    except Exception as exc:  # noqa: BLE001 - the HQ screen shows the reason, not a traceback
-        from dashboard import widgets
-
-        widgets.store_error(url, exc)
+    opened = widgets.open_store()
+    if opened is None:
         return
+    url, store = opened.url, opened.store
+    towns = data.load_towns(url, data.municipality_code(), store.data_version("towns"))
     names = dict(zip(towns["town_code"], towns["name"], strict=False))
     st.caption(t("export.audit_note", lang=lang))
     left, right = st.columns(2, gap="large")

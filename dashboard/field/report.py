@@ -158,7 +158,7 @@ def recent_frame(
             [
                 at.tz_convert(JST).strftime("%m/%d %H:%M") if at is not None else "",
                 format_age(report_age(at, now), lang),
-                t(f"field.category.{rec['category']}", lang=lang),
+                t(f"category.{rec['category']}", lang=lang),
                 int(rec["severity"]) if pd.notna(rec.get("severity")) else None,
                 town_names.get(text(rec.get("town_code")), ""),
                 text(rec.get("description")),

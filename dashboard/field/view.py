@@ -57,7 +57,7 @@ def flash() -> None:
 def _label(row: dict) -> str:
     time = stored_time(row.get("reported_at"))
     stamp = time.tz_convert(field.JST).strftime("%m/%d %H:%M") if time is not None else ""
-    category = t(f"field.category.{row.get('category')}")
+    category = t(f"category.{row.get('category')}")
     return f"{stamp} {category} ({t('field.col.severity')} {row.get('severity')})"
 
 
@@ -138,7 +138,7 @@ def report_form(url: str, place) -> None:
             category = st.pills(
                 t("field.category"),
                 options=list(CATEGORIES),
-                format_func=lambda c: t(f"field.category.{c}"),
+                format_func=lambda c: t(f"category.{c}"),
                 key=f"field_category_{gen}",
             )
             severity = st.segmented_control(
@@ -176,7 +176,7 @@ def report_form(url: str, place) -> None:
     st.session_state[GEN_KEY] = gen + 1
     st.session_state.pop(PLACE_KEY, None)
     st.session_state.setdefault(FLASH_KEY, []).append(
-        ("success", t("field.saved", category=t(f"field.category.{category}"), place=place.label))
+        ("success", t("field.saved", category=t(f"category.{category}"), place=place.label))
     )
     st.rerun()
 
@@ -240,7 +240,7 @@ def category_filter() -> tuple[str, ...]:
         t("field.recent.filter"),
         options=list(CATEGORIES),
         selection_mode="multi",
-        format_func=lambda c: t(f"field.category.{c}"),
+        format_func=lambda c: t(f"category.{c}"),
         key="field_filter",
     )
     return tuple(chosen or ())

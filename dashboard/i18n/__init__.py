@@ -2,11 +2,17 @@
 
 Every string a user sees lives in :data:`CATALOGUE`; pages and map builders never hold literal UI
 text. The language is the session's choice (sidebar switch), else ``BOSAI_LANG``.
+
+The domain's terms are one entry each, taken from :mod:`geodata.vocab` and keyed
+``{vocabulary}.{code}``: ``shelter_status.開設``, ``safety_status.無事``,
+``follow_up_outcome.not_home``, ``triage.verified``, ``category.火災``, ``measure.evacuees``
+(避難者数) … — a page never defines them again.
 """
 
 from __future__ import annotations
 
 from geodata import settings
+from geodata.vocab import VOCABULARIES
 
 LANGUAGES = ("ja", "en")
 _SESSION_KEY = "lang"
@@ -38,15 +44,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "overview.measure": {"ja": "町丁目の色分け", "en": "Colour towns by"},
     "overview.updated": {"ja": "データ更新: {time}", "en": "Data as of {time}"},
     "measure.none": {"ja": "なし", "en": "None"},
-    "measure.population": {"ja": "人口", "en": "Population"},
-    "measure.households": {"ja": "世帯数", "en": "Households"},
-    "measure.density": {"ja": "人口密度（人/km²）", "en": "Population density (/km²)"},
     # KPI tiles
     "kpi.towns": {"ja": "町丁目", "en": "Towns"},
-    "kpi.population": {"ja": "人口", "en": "Population"},
     "kpi.shelters": {"ja": "避難所", "en": "Shelters"},
     "kpi.shelters_open": {"ja": "開設中の避難所", "en": "Open shelters"},
-    "kpi.evacuees": {"ja": "避難者数", "en": "Evacuees"},
     "kpi.hazard_areas": {"ja": "浸水想定区域", "en": "Flood-hazard areas"},
     # map layers
     "layer.towns": {"ja": "町丁目", "en": "Towns"},
@@ -55,41 +56,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "layer.shelters": {"ja": "避難所", "en": "Shelters"},
     "layer.evacuee_counts": {"ja": "避難者数ラベル", "en": "Evacuee counts"},
     # map tooltips and legends
-    "map.population": {"ja": "人口", "en": "Population"},
     "map.households": {"ja": "世帯", "en": "Households"},
     "map.persons": {"ja": "{n}人", "en": "{n}"},
-    "map.hazard.flood": {"ja": "浸水想定区域", "en": "Flood-hazard area"},
-    "map.hazard.landslide": {"ja": "土砂災害警戒区域", "en": "Landslide-hazard area"},
     "map.hazard.other": {"ja": "災害想定区域（{kind}）", "en": "Hazard area ({kind})"},
     "map.river": {"ja": "河川", "en": "River"},
     "map.rank": {"ja": "ランク", "en": "Rank"},
-    "map.shelter.kind.emergency_site": {"ja": "指定緊急避難場所", "en": "Emergency site"},
-    "map.shelter.kind.shelter": {"ja": "指定避難所", "en": "Designated shelter"},
-    "map.shelter.kind.both": {
-        "ja": "指定緊急避難場所・指定避難所",
-        "en": "Emergency site and shelter",
-    },
     "map.shelter.status": {"ja": "状況", "en": "Status"},
     "map.shelter.evacuees": {"ja": "避難者", "en": "Evacuees"},
-    "map.shelter.capacity": {"ja": "収容人数", "en": "Capacity"},
     "map.shelter.capacity_estimated": {"ja": "（推定）", "en": " (estimated)"},
-    "map.shelter.occupancy": {"ja": "収容率", "en": "Occupancy"},
     "map.shelter.no_report": {"ja": "報告なし", "en": "No report"},
     "map.shelter.count_label": {"ja": "{n}人", "en": "{n}"},
-    "status.未開設": {"ja": "未開設", "en": "Not open"},
-    "status.開設": {"ja": "開設", "en": "Open"},
-    "status.満員": {"ja": "満員", "en": "Full"},
-    "status.閉鎖": {"ja": "閉鎖", "en": "Closed"},
     "legend.shelters": {"ja": "避難所（収容率）", "en": "Shelters (occupancy)"},
     "legend.occupancy.0": {"ja": "開設 0–30%", "en": "Open 0–30%"},
     "legend.occupancy.1": {"ja": "開設 30–60%", "en": "Open 30–60%"},
     "legend.occupancy.2": {"ja": "開設 60–80%", "en": "Open 60–80%"},
     "legend.occupancy.3": {"ja": "開設 80%以上", "en": "Open ≥80%"},
     "legend.occupancy.unknown": {"ja": "開設（収容人数不明）", "en": "Open (capacity unknown)"},
-    "legend.full": {"ja": "満員", "en": "Full"},
     "legend.not_open": {"ja": "未開設・報告なし", "en": "Not open / no report"},
-    "legend.closed": {"ja": "閉鎖", "en": "Closed"},
-    "legend.hazard": {"ja": "浸水想定区域", "en": "Flood-hazard area"},
     "legend.no_data": {"ja": "データなし", "en": "No data"},
     # attribution of the reference data (kept in Japanese: these are the publishers' own words)
     "attr.towns": {
@@ -126,25 +109,37 @@ CATALOGUE: dict[str, dict[str, str]] = {
 }
 
 
+def vocabulary_entries() -> dict[str, dict[str, str]]:
+    """One catalogue entry per term of :data:`geodata.vocab.VOCABULARIES` (``{name}.{code}``)."""
+    return {
+        vocab.key(code): {"ja": ja, "en": en}
+        for vocab in VOCABULARIES.values()
+        for code, (ja, en) in vocab.terms.items()
+    }
+
+
 def _merge_area_catalogues() -> None:
-    """Add the catalogues of ``dashboard/i18n/<area>.py`` (one per page area) to CATALOGUE.
+    """Add the vocabularies' terms and the catalogues of ``dashboard/i18n/<area>.py`` (one per
+    page area) to CATALOGUE.
 
     Each area module has its own ``CATALOGUE`` dict, so pages can be built side by side; a key
-    defined twice is an error.
+    defined twice (also a domain term defined again) is an error.
     """
     import importlib
     import pkgutil
     from pathlib import Path
 
+    sources = [("geodata.vocab", vocabulary_entries())]
     here = Path(__file__).parent
     for info in sorted(pkgutil.iter_modules([str(here)]), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"dashboard.i18n.{info.name}")
-        clash = set(CATALOGUE) & set(module.CATALOGUE)
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"dashboard.i18n.{info.name}")
+            sources.append((info.name, module.CATALOGUE))
+    for name, entries in sources:
+        clash = set(CATALOGUE) & set(entries)
         if clash:
-            raise RuntimeError(f"{info.name}: keys defined twice: {sorted(clash)[:5]}")
-        CATALOGUE.update(module.CATALOGUE)
+            raise RuntimeError(f"{name}: keys defined twice: {sorted(clash)[:5]}")
+        CATALOGUE.update(entries)
 
 
 _merge_area_catalogues()

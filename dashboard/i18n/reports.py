@@ -1,24 +1,11 @@
 """UI text of the 安否確認 (safety), 通報・SNS (reports) and 出力 (export) pages, Japanese first.
 
 Merged into :data:`dashboard.i18n.CATALOGUE` at import (keys must not clash with other areas).
+Domain terms (statuses, outcomes, categories, triage states) are not here: the catalogue takes
+them from :mod:`geodata.vocab` (``safety_status.無事``, ``category.火災`` …).
 """
 
 from __future__ import annotations
-
-from geodata.schema import CATEGORIES
-
-_CATEGORY_EN = {
-    "浸水・冠水": "Flooding",
-    "土砂災害": "Landslide",
-    "火災": "Fire",
-    "建物被害": "Building damage",
-    "道路・交通": "Roads / traffic",
-    "停電": "Power outage",
-    "断水": "Water outage",
-    "救助要請": "Rescue request",
-    "避難所": "Shelter",
-    "その他": "Other",
-}
 
 CATALOGUE: dict[str, dict[str, str]] = {
     # navigation
@@ -35,8 +22,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "safety.kpi.registered": {"ja": "名簿登録者", "en": "Registered"},
     "safety.kpi.replied": {"ja": "回答あり", "en": "Replied"},
-    "safety.kpi.rescue": {"ja": "要救助", "en": "Need rescue"},
-    "safety.kpi.injured": {"ja": "負傷", "en": "Injured"},
     "safety.kpi.reached": {"ja": "フォローで確認", "en": "Reached by follow-up"},
     "safety.kpi.unconfirmed": {"ja": "未確認（要フォロー）", "en": "Not heard from"},
     "safety.chart.title": {
@@ -52,18 +37,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "safety.col.town": {"ja": "町丁目", "en": "Town"},
     "safety.col.registered": {"ja": "登録", "en": "Registered"},
     "safety.col.replied": {"ja": "回答", "en": "Replied"},
-    "safety.col.無事": {"ja": "無事", "en": "Safe"},
-    "safety.col.負傷": {"ja": "負傷", "en": "Injured"},
-    "safety.col.要救助": {"ja": "要救助", "en": "Rescue"},
-    "safety.col.不明": {"ja": "不明", "en": "Unknown"},
     "safety.col.not_replied": {"ja": "未回答", "en": "No reply"},
     "safety.col.reached": {"ja": "連絡済", "en": "Reached"},
     "safety.col.unconfirmed": {"ja": "未確認", "en": "Not heard"},
     "safety.col.reply_rate": {"ja": "回答率", "en": "Reply rate"},
-    "safety.status.無事": {"ja": "無事", "en": "Safe"},
-    "safety.status.負傷": {"ja": "負傷", "en": "Injured"},
-    "safety.status.要救助": {"ja": "要救助", "en": "Needs rescue"},
-    "safety.status.不明": {"ja": "不明", "en": "Unknown"},
     "safety.layer.towns": {"ja": "町丁目（未確認者数）", "en": "Towns (not heard from)"},
     "safety.layer.replies": {"ja": "安否回答", "en": "Safety replies"},
     "safety.layer.homes": {"ja": "訪問リストの方の自宅", "en": "Homes on the visit list"},
@@ -268,10 +245,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "reports.filter.town": {"ja": "町丁目", "en": "Town"},
     "reports.filter.all_towns": {"ja": "すべての町丁目", "en": "All towns"},
     "reports.filter.hide_copies": {"ja": "転載を隠す", "en": "Hide copies"},
-    "reports.triage.new": {"ja": "未処理", "en": "New"},
-    "reports.triage.verified": {"ja": "確認済", "en": "Verified"},
-    "reports.triage.handled": {"ja": "対応済", "en": "Handled"},
-    "reports.triage.dismissed": {"ja": "対象外", "en": "Dismissed"},
     "reports.urgency.3": {"ja": "3 生命の危険", "en": "3 Life-threatening"},
     "reports.urgency.2": {"ja": "2 緊急", "en": "2 Urgent"},
     "reports.urgency.1": {"ja": "1 注意", "en": "1 Caution"},
@@ -279,9 +252,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "reports.kpi.posts": {"ja": "該当する投稿", "en": "Matching posts"},
     "reports.kpi.critical": {"ja": "生命の危険", "en": "Life-threatening"},
     "reports.kpi.urgent": {"ja": "緊急以上", "en": "Urgent or worse"},
-    "reports.kpi.new": {"ja": "未処理", "en": "New"},
     "reports.kpi.unlocated": {"ja": "位置不明", "en": "Not located"},
-    "reports.kpi.incidents": {"ja": "事案", "en": "Incidents"},
+    "reports.kpi.incidents": {"ja": "被害報告（{window}）", "en": "Damage reports ({window})"},
+    "reports.kpi.incidents_help": {
+        "ja": "事案（同じ場所・同じ被害の投稿・救助要請・現地調査をまとめたもの）のうち、期間内に"
+        "報告があったもの。状況図の被害報告と同じ数え方です（同じ期間なら同じ件数）。",
+        "en": "Incidents (posts, rescue replies and field reports about one place and thing, "
+        "merged) reported in the window. Counted as the situation map counts its damage reports "
+        "(the same window gives the same number).",
+    },
     "reports.tab.posts": {"ja": "投稿（{n}件）", "en": "Posts ({n})"},
     "reports.tab.incidents": {"ja": "事案（{n}件）", "en": "Incidents ({n})"},
     "reports.select_page": {"ja": "ページ全体を選択", "en": "Select the page"},
@@ -360,5 +339,4 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Hexagons aggregate every matching post ({hexes} cells); numbered pins are the "
         "posts listed on the left.",
     },
-    **{f"reports.category.{c}": {"ja": c, "en": _CATEGORY_EN[c]} for c in CATEGORIES},
 }

@@ -1,21 +1,9 @@
-"""UI text of the shelters (避難所) and field-report (現地調査) pages and the wall-screen mode."""
+"""UI text of the shelters (避難所) and field-report (現地調査) pages and the wall-screen mode.
+
+Domain terms (shelter statuses, categories, 避難者数 …) come from :mod:`geodata.vocab`.
+"""
 
 from __future__ import annotations
-
-from geodata.schema import CATEGORIES
-
-_CATEGORY_EN = {
-    "浸水・冠水": "Flooding",
-    "土砂災害": "Landslide",
-    "火災": "Fire",
-    "建物被害": "Building damage",
-    "道路・交通": "Roads / traffic",
-    "停電": "Power outage",
-    "断水": "Water outage",
-    "救助要請": "Rescue request",
-    "避難所": "Shelter",
-    "その他": "Other",
-}
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "export.opendata.emergency_sites": {
@@ -33,11 +21,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "No shelters in the store yet. Run: `{command}`",
     },
     "shelters.kpi.open": {"ja": "開設中", "en": "Open"},
-    "shelters.kpi.evacuees": {"ja": "避難者数", "en": "Evacuees"},
-    "shelters.kpi.full": {"ja": "満員", "en": "Full"},
     "shelters.kpi.stale": {"ja": "3時間以上報告なし", "en": "No report for 3 h"},
     "shelters.filter.status": {"ja": "状況", "en": "Status"},
-    "shelters.filter.occupancy": {"ja": "収容率", "en": "Occupancy"},
     "shelters.filter.stale": {"ja": "古い報告のみ", "en": "Stale only"},
     "shelters.filter.search": {"ja": "名前で検索", "en": "Search by name"},
     "shelters.filter.order": {"ja": "並べ替え", "en": "Sort by"},
@@ -53,8 +38,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "shelters.col.name": {"ja": "避難所", "en": "Shelter"},
     "shelters.col.status": {"ja": "状況", "en": "Status"},
     "shelters.col.evacuees": {"ja": "避難者", "en": "Evacuees"},
-    "shelters.col.capacity": {"ja": "収容人数", "en": "Capacity"},
-    "shelters.col.rate": {"ja": "収容率", "en": "Occupancy"},
     "shelters.col.needs": {"ja": "必要物資", "en": "Needs"},
     "shelters.col.reported": {"ja": "最終報告", "en": "Last report"},
     "shelters.col.age": {"ja": "経過", "en": "Age"},
@@ -279,7 +262,3 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "kiosk.no_open": {"ja": "開設中の避難所はありません。", "en": "No shelter is open."},
 }
-
-CATALOGUE.update(
-    {f"field.category.{c}": {"ja": c, "en": _CATEGORY_EN.get(c, c)} for c in CATEGORIES}
-)

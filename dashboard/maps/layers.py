@@ -20,7 +20,14 @@ import geopandas as gpd
 import pandas as pd
 
 from dashboard.i18n import t
-from dashboard.maps.elements import MAP_CSS, FitBounds, GeoJsonLayer, Legend, MapStyle
+from dashboard.maps.elements import (
+    MAP_CSS,
+    FitBounds,
+    GeoJsonLayer,
+    Legend,
+    MapStyle,
+    MetricScale,
+)
 from geodata.geometry import feature_collection
 from geodata.shelters import (
     CLOSED,
@@ -33,6 +40,7 @@ from geodata.shelters import (
     occupancy_rate,
     with_status,
 )
+from geodata.vocab import HAZARD_AREA_KINDS
 
 # Basemaps: key -> (URL template, attribution HTML, max native zoom). "none" = no tile layer.
 _GSI_ATTR = '<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank">{label}</a>'
@@ -124,7 +132,7 @@ def base_map(
     # Quarter zoom steps: a city fills the frame instead of the next-lower whole zoom.
     m = folium.Map(
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # MetricScale below: metres only
         zoom_start=13,
         location=(36.0, 138.0),
         zoom_snap=0.25,
@@ -150,6 +158,7 @@ def base_map(
             control=False,
         ).add_to(m)
     MapStyle(MAP_CSS).add_to(m)
+    MetricScale().add_to(m)
     return m
 
 
@@ -189,7 +198,7 @@ def towns_layer(
         value = _num(row.get(measure)) if measure else None
         label = (
             f"<b>{_E(str(row.get('name') or ''))}</b><br>"
-            f"{_E(t('map.population', lang=lang))}: {_fmt_int(row.get('population'))}<br>"
+            f"{_E(t('measure.population', lang=lang))}: {_fmt_int(row.get('population'))}<br>"
             f"{_E(t('map.households', lang=lang))}: {_fmt_int(row.get('households'))}"
         )
         if measure and measure not in ("population", "households"):
@@ -254,10 +263,9 @@ def hazard_layer(hazard: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
 
     def props(row: dict) -> dict:
         kind = str(row.get("kind") or "")
-        key = f"map.hazard.{kind}"
         title = (
-            t(key, lang=lang)
-            if key in _HAZARD_KEYS
+            t(HAZARD_AREA_KINDS.key(kind), lang=lang)
+            if kind in HAZARD_AREA_KINDS
             else t("map.hazard.other", lang=lang, kind=kind)
         )
         label = f"<b>{_E(title)}</b>"
@@ -280,9 +288,6 @@ def hazard_layer(hazard: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
         tooltip=_tooltip(),
         attribution=_E(t("attr.hazard", lang=lang)),
     )
-
-
-_HAZARD_KEYS = {"map.hazard.flood", "map.hazard.landslide"}
 
 
 def shelter_colour(status: str | None, occupancy: int | None) -> str:
@@ -324,8 +329,10 @@ def shelters_layer(
         kind = row.get("kind")
         lines = [f"<b>{_E(str(row.get('name') or ''))}</b>"]
         if kind:
-            lines.append(_E(t(f"map.shelter.kind.{kind}", lang=lang)))
-        status_text = t(f"status.{st}", lang=lang) if st else t("map.shelter.no_report", lang=lang)
+            lines.append(_E(t(f"shelter_kind.{kind}", lang=lang)))
+        status_text = (
+            t(f"shelter_status.{st}", lang=lang) if st else t("map.shelter.no_report", lang=lang)
+        )
         lines.append(f"{_E(t('map.shelter.status', lang=lang))}: {_E(status_text)}")
         capacity = _num(row.get("capacity"))
         if is_open(st):
@@ -340,11 +347,11 @@ def shelters_layer(
                 else ""
             )
             lines.append(
-                f"{_E(t('map.shelter.capacity', lang=lang))}: "
+                f"{_E(t('measure.capacity', lang=lang))}: "
                 f"{_E(t('map.persons', lang=lang, n=_fmt_int(capacity)))}{_E(est)}"
             )
             if is_open(st) and rate is not None:
-                lines.append(f"{_E(t('map.shelter.occupancy', lang=lang))}: {rate:.0%}")
+                lines.append(f"{_E(t('measure.occupancy', lang=lang))}: {rate:.0%}")
         if row.get("address"):
             lines.append(_E(str(row["address"])))
         evacuees = _num(row.get("evacuees"))
@@ -415,10 +422,10 @@ def shelter_legend(lang: str = "ja") -> Legend:
     ]
     rows += [
         (SHELTER_COLOURS["unknown"], "#333333", t("legend.occupancy.unknown", lang=lang)),
-        (SHELTER_COLOURS[FULL], "#333333", t("legend.full", lang=lang)),
+        (SHELTER_COLOURS[FULL], "#333333", t("shelter_status.満員", lang=lang)),
         (SHELTER_COLOURS[NOT_OPEN], "#333333", t("legend.not_open", lang=lang)),
-        (SHELTER_COLOURS[CLOSED], "#555555", t("legend.closed", lang=lang)),
-        (HAZARD_COLOUR, HAZARD_COLOUR, t("legend.hazard", lang=lang)),
+        (SHELTER_COLOURS[CLOSED], "#555555", t("shelter_status.閉鎖", lang=lang)),
+        (HAZARD_COLOUR, HAZARD_COLOUR, t("layer.hazard", lang=lang)),
     ]
     return Legend(t("legend.shelters", lang=lang), rows)
 

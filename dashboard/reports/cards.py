@@ -15,6 +15,7 @@ import pandas as pd
 from dashboard.i18n import t
 from dashboard.reports.map import URGENCY_COLOURS, category_colour, category_label, clip
 from geodata.export.common import as_jst
+from geodata.feed import incident_size
 from geodata.schema import CATEGORIES
 
 _E = html.escape
@@ -120,7 +121,7 @@ def post_card_html(
     state = row.get("triage") if not _missing(row.get("triage")) else "new"
     meta = [
         f"{_E(t('reports.card.place', lang=lang))}: {_E(place_text(row, lang, towns))}",
-        f'<span class="state {_E(state)}">{_E(t(f"reports.triage.{state}", lang=lang))}</span>',
+        f'<span class="state {_E(state)}">{_E(t(f"triage.{state}", lang=lang))}</span>',
     ]
     if not _missing(row.get("assigned_to")):
         meta.append(_E(t("reports.card.assigned", lang=lang, name=str(row["assigned_to"]))))
@@ -148,8 +149,6 @@ def post_card_html(
 
 def incident_card_html(row: dict, *, lang: str = "ja", towns: dict | None = None) -> str:
     """One incident card: category, urgency, pieces per layer, town, first/last seen."""
-    from dashboard.reports.feed import incident_size
-
     urgency = urgency_of(row)
     category = str(row.get("category") or "その他")
     counts = row.get("counts") if isinstance(row.get("counts"), dict) else {}

@@ -1,101 +1,22 @@
-"""通報・SNS: filtering, ordering and paging the posts feed, its KPIs, and the triage writes.
+"""通報・SNS: the caching around the feed's rules (the rules themselves: :mod:`geodata.feed`).
 
 The feed never holds every post in the page: :func:`feed_view` (cached on the store's posts
 version and the filters) reduces the window's posts to the ordered list of keys, the KPIs and
-the hexagon aggregate of the map; a page then reads its 20 full rows by key
-(:func:`page_rows`). Every staff write goes through ``store.update(..., actor=)`` and so into
-the audit log.
+the hexagon aggregate of the map (:func:`geodata.feed.build_feed`); a page then reads its 20
+full rows by key (:func:`geodata.feed.page_rows`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from geodata import geometry as reports_geo
-from geodata.schema import now_utc
+from geodata import feed
 
-WINDOWS: dict[str, float | None] = {"1h": 1.0, "6h": 6.0, "24h": 24.0, "all": None}
-ORDERS = ("urgent", "newest")
-URGENCIES = (3, 2, 1, 0)
-PAGE_SIZE = 20
-# Triage actions of the feed -> the change they make.
-ACTIONS: dict[str, dict] = {
-    "verify": {"triage": "verified"},
-    "dismiss": {"triage": "dismissed"},
-    "handled": {"triage": "handled"},
-    "reopen": {"triage": "new"},
-}
-DEFAULT_TRIAGE = ("new", "verified")
-# The columns the feed filters, sorts and aggregates on (the text is read only for the page
-# shown); the store adds the key (platform, post_id).
-INDEX_COLUMNS = [
-    "posted_at",
-    "urgency",
-    "categories",
-    "town_code",
-    "triage",
-    "repost_of",
-    "geometry",
-]
-# Index columns with few distinct values, held as categoricals (a few hundred MB at 1M posts).
-LOW_CARDINALITY = ("platform", "triage", "town_code")
 _TTL = timedelta(minutes=30)
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What the operator asked the feed for (hashable: part of the cache key)."""
-
-    window: str = "24h"
-    categories: tuple[str, ...] = ()
-    urgencies: tuple[int, ...] = ()
-    towns: tuple[str, ...] = ()
-    triage: tuple[str, ...] = DEFAULT_TRIAGE
-    hide_copies: bool = True
-    order: str = "urgent"
-
-    def since(self, now=None) -> pd.Timestamp | None:
-        """The start of the time window (None for all)."""
-        hours = WINDOWS[self.window]
-        if hours is None:
-            return None
-        return pd.Timestamp(now if now is not None else now_utc()) - pd.Timedelta(hours=hours)
-
-
-@dataclass
-class FeedView:
-    """The filtered feed: ordered keys, counts and the map aggregate."""
-
-    keys: list[tuple[str, str]]
-    kpis: dict[str, int]
-    hexes: gpd.GeoDataFrame
-    copies: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return len(self.keys)
-
-    def page(self, number: int, size: int = PAGE_SIZE) -> list[tuple[str, str]]:
-        """The keys of page ``number`` (0-based; clamped to the last page)."""
-        number = max(0, min(number, self.pages(size) - 1))
-        return self.keys[number * size : (number + 1) * size]
-
-    def pages(self, size: int = PAGE_SIZE) -> int:
-        return max(1, -(-self.total // size))
-
-
-def key_text(platform: str, post_id: str) -> str:
-    """``platform:post_id`` (the form repost_of and incident members use)."""
-    return f"{platform}:{post_id}"
-
-
-# -- loading -----------------------------------------------------------------------------------
 
 
 def posts_version(url: str) -> int:
@@ -109,20 +30,16 @@ def posts_version(url: str) -> int:
 def post_index(url: str, version: int, since_hour: str | None) -> gpd.GeoDataFrame:
     """The posts since ``since_hour`` (ISO, a whole hour: one load per hour and version), slim.
 
-    Only the columns the feed filters and sorts on; urgency null becomes 0, categories a list.
-    One frame shared by every session and never copied (``cache_resource``): at a million
-    posts a pickled copy per cache entry and an unpickled one per call cost hundreds of MB.
-    Read only — :func:`build_feed` filters into new frames.
+    Only the columns the feed filters and sorts on (:func:`geodata.feed.slim_index`). One frame
+    shared by every session and never copied (``cache_resource``): at a million posts a pickled
+    copy per cache entry and an unpickled one per call cost hundreds of MB. Read only —
+    :func:`geodata.feed.build_feed` filters into new frames.
     """
     from dashboard.data import get_store
 
     del version
-    frame = get_store(url).read("posts", since=since_hour, columns=INDEX_COLUMNS)
-    frame["urgency"] = pd.to_numeric(frame["urgency"], errors="coerce").fillna(0).astype("int8")
-    frame["categories"] = [c if isinstance(c, list) and c else [] for c in frame["categories"]]
-    for col in LOW_CARDINALITY:  # a string object per row -> a small code per row
-        frame[col] = frame[col].astype("category")
-    return frame
+    frame = get_store(url).read("posts", since=since_hour, columns=feed.INDEX_COLUMNS)
+    return feed.slim_index(frame)
 
 
 # cache_resource: one FeedView per key shared by every session and never copied (at a million
@@ -131,225 +48,13 @@ def post_index(url: str, version: int, since_hour: str | None) -> gpd.GeoDataFra
 def feed_view(
     url: str,
     version: int,
-    filters: Filters,
+    filters: feed.Filters,
     minute: str,
     bounds: tuple[float, float, float, float] | None = None,
-) -> FeedView:
+) -> feed.FeedView:
     """The feed for ``filters`` at ``minute`` (ISO; the window ends there), cached."""
     now = pd.Timestamp(minute)
     since = filters.since(now)
     since_hour = None if since is None else since.floor("h").isoformat()
     index = post_index(url, version, since_hour)
-    return build_feed(index, filters, now=now, bounds=bounds)
-
-
-def build_feed(index: gpd.GeoDataFrame, filters: Filters, now=None, bounds=None) -> FeedView:
-    """Filter, order and aggregate ``index`` (posts with :data:`INDEX_COLUMNS`).
-
-    Works on masks and positions: at a million posts every copy of the index costs ~100 MB.
-    """
-    since = filters.since(now)
-    keep = filter_mask(index, filters, since=since)
-    if filters.hide_copies:
-        keep &= index["repost_of"].isna().to_numpy()
-        rows = index[keep]
-        copies = _copies(index.loc[_window_mask(index, since), ["repost_of"]], rows)
-    else:
-        rows = index[keep]
-        copies = _copies(rows, rows)
-    order = order_positions(rows, filters.order)
-    platforms, ids = rows["platform"].to_numpy()[order], rows["post_id"].to_numpy()[order]
-    keys = list(zip(platforms.tolist(), ids.tolist(), strict=True))
-    return FeedView(keys, kpis(rows), reports_geo.hexbin(rows, bounds=bounds), copies)
-
-
-def _window_mask(index: pd.DataFrame, since) -> np.ndarray:
-    if since is None:
-        return np.ones(len(index), dtype=bool)
-    return np.array(index["posted_at"] >= since, dtype=bool)  # a writable copy
-
-
-def _copies(copies_from: pd.DataFrame, shown: pd.DataFrame) -> dict[str, int]:
-    """Copies (reposts, near-identical texts) per shown post, by ``platform:post_id``.
-
-    ``repost_of`` holds ``platform:post_id`` (dedupe) or a bare id of the same platform (a
-    boost); both forms are counted.
-    """
-    counts = copies_from["repost_of"].dropna().value_counts()
-    if counts.empty or shown.empty:
-        return {}
-    full = shown["platform"].astype(str) + ":" + shown["post_id"].astype(str)
-    out = counts.reindex(full.to_numpy(), fill_value=0).to_numpy()
-    out = out + counts.reindex(shown["post_id"].to_numpy(), fill_value=0).to_numpy()
-    return {k: int(n) for k, n in zip(full, out, strict=True) if n}
-
-
-def filter_posts(posts: pd.DataFrame, filters: Filters, since=None) -> pd.DataFrame:
-    """The posts matching ``filters`` (window from ``since``; copies are kept here).
-
-    A category filter keeps posts naming any of the categories; a town filter drops posts
-    without a town; urgency null counts as 0.
-    """
-    return posts[filter_mask(posts, filters, since=since)]
-
-
-def filter_mask(posts: pd.DataFrame, filters: Filters, since=None) -> np.ndarray:
-    """:func:`filter_posts` as a boolean array over ``posts``."""
-    keep = _window_mask(posts, since)
-    if filters.triage:
-        triage = posts["triage"].astype(object)
-        keep &= triage.where(triage.notna(), "new").isin(filters.triage).to_numpy(dtype=bool)
-    if filters.urgencies:
-        urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).astype(int)
-        keep &= urgency.isin(filters.urgencies).to_numpy(dtype=bool)
-    if filters.towns:
-        keep &= posts["town_code"].isin(filters.towns).to_numpy(dtype=bool)
-    if filters.categories:
-        wanted = set(filters.categories)
-        keep &= np.fromiter(
-            (bool(wanted.intersection(c or ())) for c in posts["categories"]),
-            dtype=bool,
-            count=len(posts),
-        )
-    return keep
-
-
-def order_positions(posts: pd.DataFrame, order: str = "urgent") -> np.ndarray:
-    """Positions of ``posts`` most urgent first (then newest, then post id), or newest first."""
-    if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}")
-    urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).to_numpy(dtype=float)
-    # nanoseconds; NaT is the smallest int64, so it comes last as in sort_values(ascending=False)
-    when = pd.to_datetime(posts["posted_at"], utc=True).array.asi8
-    ids = pd.factorize(posts["post_id"].astype(str), sort=True)[0]
-    keys = (ids, when, urgency) if order == "urgent" else (ids, urgency, when)
-    return np.lexsort(keys)[::-1]
-
-
-def order_posts(posts: pd.DataFrame, order: str = "urgent") -> pd.DataFrame:
-    """Most urgent first (then newest), or newest first."""
-    return posts.iloc[order_positions(posts, order)]
-
-
-def kpis(posts: pd.DataFrame) -> dict[str, int]:
-    """Counts of the filtered feed: posts, urgent (2+), life-threatening (3), new, unlocated."""
-    urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0)
-    located = (
-        int(reports_geo.point_mask(posts).sum())
-        if isinstance(posts, gpd.GeoDataFrame)
-        else len(posts)
-    )
-    triage = posts["triage"].astype(object)
-    return {
-        "posts": len(posts),
-        "urgent": int((urgency >= 2).sum()),
-        "critical": int((urgency >= 3).sum()),
-        "new": int(((triage == "new") | triage.isna()).sum()),
-        "unlocated": len(posts) - located,
-    }
-
-
-def page_rows(store, keys: list[tuple[str, str]]) -> gpd.GeoDataFrame:
-    """The full rows of ``keys``, in the order of ``keys``."""
-    if not keys:
-        return store.read("posts", limit=0)
-    rows = store.read(
-        "posts",
-        where={
-            "platform": sorted({k[0] for k in keys}),
-            "post_id": [k[1] for k in keys],
-        },
-    )
-    position = {k: i for i, k in enumerate(keys)}
-    rows = rows.assign(
-        _pos=[
-            position.get((p, i), -1) for p, i in zip(rows["platform"], rows["post_id"], strict=True)
-        ]
-    )
-    rows = rows[rows["_pos"] >= 0].sort_values("_pos").drop(columns="_pos")
-    return rows.reset_index(drop=True)
-
-
-# -- incidents ---------------------------------------------------------------------------------
-
-INCIDENT_LIMIT = 300
-
-
-def filter_incidents(incidents: gpd.GeoDataFrame, filters: Filters, now=None) -> gpd.GeoDataFrame:
-    """Incidents seen in the window, of the chosen categories, urgencies and towns.
-
-    Most urgent, then biggest, then newest first (the map shows the first
-    :data:`INCIDENT_LIMIT`).
-    """
-    since = filters.since(now)
-    keep = pd.Series(True, index=incidents.index)
-    if since is not None:
-        keep &= incidents["last_seen"] >= since
-    if filters.categories:
-        keep &= incidents["category"].isin(filters.categories)
-    if filters.urgencies:
-        urgency = pd.to_numeric(incidents["urgency"], errors="coerce").fillna(0).astype(int)
-        keep &= urgency.isin(filters.urgencies)
-    if filters.towns:
-        keep &= incidents["town_code"].isin(filters.towns)
-    rows = incidents[keep.to_numpy(dtype=bool)]
-    rows = rows.assign(
-        _u=pd.to_numeric(rows["urgency"], errors="coerce").fillna(0).to_numpy(),
-        _n=[incident_size(c) for c in rows["counts"]],
-    )
-    rows = rows.sort_values(["_u", "_n", "last_seen"], ascending=False, kind="stable")
-    return rows.drop(columns=["_u", "_n"]).reset_index(drop=True)
-
-
-def incident_size(counts) -> int:
-    """The number of pieces (posts, replies, field reports) of an incident."""
-    if not isinstance(counts, dict):
-        return 0
-    return int(sum(v for v in counts.values() if isinstance(v, (int, float))))
-
-
-# -- writes ------------------------------------------------------------------------------------
-
-
-def triage(store, keys, action: str, *, actor: str, assignee: str | None = None) -> int:
-    """Apply a triage ``action`` (verify / dismiss / handled / reopen / assign) to ``keys``.
-
-    Each post is one audit-logged ``store.update`` under ``actor``. Returns how many posts
-    were changed.
-    """
-    if action == "assign":
-        name = (assignee or "").strip()
-        if not name:
-            raise ValueError("assign needs a staff name")
-        changes = {"assigned_to": name[:100]}
-    elif action in ACTIONS:
-        changes = ACTIONS[action]
-    else:
-        raise ValueError(f"unknown triage action {action!r}")
-    done = 0
-    for key in keys:
-        store.update("posts", tuple(key), dict(changes), actor=actor)
-        done += 1
-    return done
-
-
-def move_post(store, key, lon: float, lat: float, towns: gpd.GeoDataFrame, *, actor: str) -> dict:
-    """Put a wrongly placed post at (lon, lat): geo_source manual, the town it falls in.
-
-    The geocoder's matched place is cleared (it was wrong); the audit row keeps it.
-
-    Returns the new record (audit-logged under ``actor``).
-    """
-    import shapely
-
-    lon, lat = float(lon), float(lat)
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise ValueError("the point is outside lon/lat bounds")
-    changes = {
-        "geometry": shapely.Point(lon, lat),
-        "geo_source": "manual",
-        "geo_confidence": 1.0,
-        "town_code": reports_geo.town_at(towns, lon, lat),
-        "matched_place": None,  # the place the geocoder matched was wrong (the audit keeps it)
-    }
-    return store.update("posts", tuple(key), changes, actor=actor)
+    return feed.build_feed(index, filters, now=now, bounds=bounds)

@@ -1,7 +1,7 @@
 """The reports map: hexagon aggregates of all filtered posts, incidents, the feed page's posts.
 
 Pure folium builders (no streamlit). Whatever the volume, the map holds a few hundred hexagons
-(:func:`geodata.geometry.hexbin`), at most :data:`dashboard.reports.feed.INCIDENT_LIMIT`
+(:func:`geodata.geometry.hexbin`), at most :data:`geodata.feed.INCIDENT_LIMIT`
 incidents and the 20 posts of the feed page as numbered pins — never one marker per post.
 Every text from a post is html-escaped here before it reaches a tooltip or popup (Leaflet puts
 both into ``innerHTML``).
@@ -19,6 +19,7 @@ from dashboard.i18n import t
 from dashboard.maps.elements import GeoJsonLayer, Legend, PinLayer
 from dashboard.maps.layers import base_map, boundary_layer, layer_control, towns_layer
 from geodata.export.map_style import CATEGORY_STYLE
+from geodata.feed import incident_size
 from geodata.geometry import feature_collection, points_only
 from geodata.schema import CATEGORIES
 
@@ -78,7 +79,7 @@ def clip(text, limit: int) -> str:
 
 def category_label(category: str, lang: str = "ja") -> str:
     """A damage category in the UI language."""
-    return t(f"reports.category.{category}", lang=lang)
+    return t(f"category.{category}", lang=lang)
 
 
 def hex_layer(hexes: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
@@ -116,8 +117,6 @@ def hex_layer(hexes: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
 
 def incidents_layer(incidents: gpd.GeoDataFrame, lang: str = "ja", names=None) -> folium.GeoJson:
     """Incidents as circles: colour = category, size = number of pieces."""
-    from dashboard.reports.feed import incident_size
-
     names = names or {}
 
     def props(row: dict) -> dict:

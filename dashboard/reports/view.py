@@ -14,11 +14,13 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import auth, data, settings
+from dashboard import auth, data, settings, widgets
 from dashboard.i18n import current_lang, t
 from dashboard.reports import cards as reports_feed
-from dashboard.reports import feed as reports
+from dashboard.reports import feed as cached
 from dashboard.reports import map as reports_map
+from geodata import feed as reports
+from geodata import vocab
 from geodata.access import accounts
 from geodata.access.roles import Forbidden
 from geodata.schema import CATEGORIES, TRIAGE_STATES, now_utc
@@ -59,15 +61,11 @@ class Context:
 
 def context() -> Context | None:
     """The store, towns and permissions; None (with the reason on screen) when unreachable."""
-    url = data.db_url()
-    try:
-        store = data.get_store(url)
-        towns_version = store.data_version("towns")
-    except Exception as exc:  # noqa: BLE001 - the HQ screen shows the reason, not a traceback
-        from dashboard import widgets
-
-        widgets.store_error(url, exc)
+    opened = widgets.open_store()
+    if opened is None:
         return None
+    url, store = opened.url, opened.store
+    towns_version = store.data_version("towns")
     code = data.municipality_code()
     towns = data.load_towns(url, code, towns_version)
     boundaries = data.load_layer(
@@ -116,7 +114,7 @@ def filter_bar(ctx: Context) -> reports.Filters:
         t("reports.filter.triage", lang=lang),
         options=list(TRIAGE_STATES),
         selection_mode="multi",
-        format_func=lambda s: t(f"reports.triage.{s}", lang=lang),
+        format_func=lambda s: t(f"triage.{s}", lang=lang),
         default=list(reports.DEFAULT_TRIAGE),
         key="reports_triage",
     )
@@ -163,22 +161,30 @@ def load_feed(ctx: Context, filters: reports.Filters) -> reports.FeedView:
     """The cached feed for ``filters`` (recomputed when posts change, at most once a minute)."""
     minute = pd.Timestamp(now_utc()).floor("min").isoformat()
     bounds = tuple(float(v) for v in ctx.towns.total_bounds) if len(ctx.towns) else None
-    version = reports.posts_version(ctx.url)
-    return reports.feed_view(ctx.url, version, filters, minute, bounds)
+    version = cached.posts_version(ctx.url)
+    return cached.feed_view(ctx.url, version, filters, minute, bounds)
 
 
 def load_incidents(ctx: Context, filters: reports.Filters) -> gpd.GeoDataFrame:
+    """The damage reports of the filters (window, categories, urgencies, towns), ordered."""
     version = ctx.store.data_version("incidents")
     incidents = data.load_layer(ctx.url, "incidents", None, version)
     return reports.filter_incidents(incidents, filters)
 
 
-def kpi_row(ctx: Context, view: reports.FeedView, incidents: gpd.GeoDataFrame) -> None:
+def kpi_row(ctx: Context, view: reports.FeedView, incidents: gpd.GeoDataFrame, window: str) -> None:
+    """The feed's counts and its damage reports (:func:`geodata.feed.damage_reports`)."""
     lang = ctx.lang
     cols = st.columns(6)
+    labels = {k: f"reports.kpi.{k}" for k in ("posts", "critical", "urgent", "unlocated")}
+    labels["new"] = vocab.TRIAGE_STATES.key("new")  # 未処理: the triage state's own word
     for col, key in zip(cols, ("posts", "critical", "urgent", "new", "unlocated"), strict=False):
-        col.metric(t(f"reports.kpi.{key}", lang=lang), f"{view.kpis[key]:,}")
-    cols[5].metric(t("reports.kpi.incidents", lang=lang), f"{len(incidents):,}")
+        col.metric(t(labels[key], lang=lang), f"{view.kpis[key]:,}")
+    cols[5].metric(
+        t("reports.kpi.incidents", lang=lang, window=t(f"reports.window.{window}", lang=lang)),
+        f"{len(incidents):,}",
+        help=t("reports.kpi.incidents_help", lang=lang),
+    )
 
 
 # -- the feed ----------------------------------------------------------------------------------

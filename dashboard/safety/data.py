@@ -45,12 +45,18 @@ def states(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
 def visit_list(
-    url: str, code: str, key: tuple[int, int, int], towns_version: int, town_codes: tuple | None
+    url: str,
+    code: str,
+    key: tuple[int, int, int],
+    towns_version: int,
+    town_codes: tuple | None,
+    lang: str = "ja",
 ) -> pd.DataFrame:
-    """:func:`geodata.safety.visit_list` (personal: call after the permission check)."""
+    """:func:`geodata.safety.visit_list` (personal: call after the permission check), its texts
+    in ``lang``."""
     roster = _roster(url, key)
     towns = data.load_towns(url, code, towns_version)
-    return safety.visit_list(roster, states(url, key), towns, town_codes)
+    return safety.visit_list(roster, states(url, key), towns, town_codes, lang=lang)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
@@ -70,7 +76,7 @@ def homes(
 ) -> safety_map.PointData:  # fmt: skip
     """The map's homes of the residents on the visit list (personal: after the permission check)."""
     roster = _roster(url, key)
-    people = visit_list(url, code, key, towns_version, town_codes)
+    people = visit_list(url, code, key, towns_version, town_codes, lang)
     return safety_map.homes_data(safety_map.homes(roster, people), lang)
 
 

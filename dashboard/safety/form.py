@@ -39,7 +39,7 @@ def visit_list(ctx: Context, town_codes) -> pd.DataFrame:
     """The list (personal: call only after the permission check)."""
     auth.require("safety", "view_personal")
     codes = tuple(town_codes) if town_codes else None
-    return safety_data.visit_list(ctx.url, ctx.code, ctx.key, ctx.towns_version, codes)
+    return safety_data.visit_list(ctx.url, ctx.code, ctx.key, ctx.towns_version, codes, ctx.lang)
 
 
 def town_filter(ctx: Context) -> list[str] | None:
@@ -324,7 +324,9 @@ def unmatched_section(ctx: Context) -> None:
                 when_text(v) for v in loose["replied_at"]
             ],
             t("safety.match.col.channel", lang=lang): loose["channel"],
-            t("safety.match.col.status", lang=lang): loose["status"],
+            t("safety.match.col.status", lang=lang): [
+                SAFETY_STATUSES.label(s, lang) for s in loose["status"]
+            ],
             t("safety.match.col.sender", lang=lang): loose["sender_id"],
             t("safety.match.col.needs", lang=lang): loose["needs_text"],
             t("safety.match.col.located", lang=lang): loose["located_by"],
@@ -339,7 +341,7 @@ def unmatched_section(ctx: Context) -> None:
         zip(
             keys,
             [
-                f"{when_text(r)} · {c} · {s} · {sid or '–'}"
+                f"{when_text(r)} · {c} · {SAFETY_STATUSES.label(s, lang)} · {sid or '–'}"
                 for r, c, s, sid in zip(
                     loose["replied_at"],
                     loose["channel"],

@@ -150,7 +150,7 @@ def reply_points_data(points: gpd.GeoDataFrame, lang: str = "ja") -> PointData:
     channel, and a note when the sender is not matched to the roster."""
     points, lats, lons = _lat_lon(points)
     statuses = list(STATUS_COLOURS)
-    titles = [_E(t(f"safety.status.{s}", lang=lang)) for s in statuses]
+    titles = [_E(t(f"safety_status.{s}", lang=lang)) for s in statuses]
     via = _E(t("safety.map.channel", lang=lang, channel="\x00"))
     unmatched = _E(t("safety.map.unmatched", lang=lang))
     index = {s: i for i, s in enumerate(statuses)}
@@ -201,7 +201,7 @@ def homes_layer(data: PointData, lang: str = "ja") -> PointLayer:
 def legend(lang: str = "ja", homes: bool = False) -> Legend:
     """Reply statuses, the homes ring and the town classes."""
     rows = [
-        (colour, "#ffffff", t(f"safety.status.{status}", lang=lang))
+        (colour, "#ffffff", t(f"safety_status.{status}", lang=lang))
         for status, colour in STATUS_COLOURS.items()
     ]
     if homes:

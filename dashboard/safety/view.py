@@ -23,6 +23,7 @@ from geodata import safety
 from geodata.access import roles
 from geodata.access.roles import User
 from geodata.schema import now_utc
+from geodata.vocab import SAFETY_STATUSES
 
 MSG_KEY = "safety_msg"
 MAP_HEIGHT = 640
@@ -61,14 +62,12 @@ def context() -> Context | None:
     The roster and replies themselves are read only by the cached derivations of
     :mod:`dashboard.safety.data`, so a rerun does not copy them out of the cache.
     """
-    url = data.db_url()
-    try:
-        store = data.get_store(url)
-        key = safety_data.versions(store)
-        versions = {layer: store.data_version(layer) for layer in ("towns", "boundaries")}
-    except Exception as exc:  # noqa: BLE001 - the HQ screen shows the reason, not a traceback
-        widgets.store_error(url, exc)
+    opened = widgets.open_store()
+    if opened is None:
         return None
+    url, store = opened.url, opened.store
+    key = safety_data.versions(store)
+    versions = {layer: store.data_version(layer) for layer in ("towns", "boundaries")}
     code = data.municipality_code()
     user = auth.current_user()
     return Context(
@@ -106,8 +105,8 @@ def kpi_row(ctx: Context) -> None:
     cols = st.columns(6)
     cols[0].metric(t("safety.kpi.registered", lang=lang), f"{n['registered']:,}")
     cols[1].metric(t("safety.kpi.replied", lang=lang), f"{n['replied']:,}（{rate:.1f}%）")
-    cols[2].metric(t("safety.kpi.rescue", lang=lang), f"{n['要救助']:,}")
-    cols[3].metric(t("safety.kpi.injured", lang=lang), f"{n['負傷']:,}")
+    cols[2].metric(t("safety_status.要救助", lang=lang), f"{n['要救助']:,}")
+    cols[3].metric(t("safety_status.負傷", lang=lang), f"{n['負傷']:,}")
     cols[4].metric(t("safety.kpi.reached", lang=lang), f"{n['reached']:,}")
     cols[5].metric(t("safety.kpi.unconfirmed", lang=lang), f"{n['unconfirmed']:,}")
 
@@ -167,7 +166,10 @@ def town_table(ctx: Context) -> pd.DataFrame:
     table = safety.town_table(ctx.states, ctx.towns)
     st.markdown(f"**{t('safety.towns.title', lang=lang)}**")
     shown = table.drop(columns="town_code")
-    labels = {c: t(f"safety.col.{c}", lang=lang) for c in shown.columns}
+    labels = {
+        c: t(SAFETY_STATUSES.key(c) if c in SAFETY_STATUSES else f"safety.col.{c}", lang=lang)
+        for c in shown.columns
+    }
     st.dataframe(
         shown,
         hide_index=True,

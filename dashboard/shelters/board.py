@@ -157,7 +157,7 @@ def format_needs(value, lang: str = "ja") -> str:
 def status_label(status, lang: str = "ja") -> str:
     """The status in the UI language; 「報告なし」 when the shelter has no report."""
     if isinstance(status, str) and status in SHELTER_STATUSES:
-        return t(f"status.{status}", lang=lang)
+        return t(f"shelter_status.{status}", lang=lang)
     return t("shelters.no_report", lang=lang)
 
 

@@ -136,7 +136,7 @@ def form(b: Board, shelter_id: str) -> None:
             status = st.segmented_control(
                 t("shelters.field.status"),
                 options=list(SHELTER_STATUSES),
-                format_func=lambda s: t(f"status.{s}"),
+                format_func=lambda s: t(f"shelter_status.{s}"),
                 key=_wkey(shelter_id, "status"),
             )
             cols = st.columns(2)

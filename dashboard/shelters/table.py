@@ -18,8 +18,8 @@ DESK_COLUMNS = (
     ("name", "shelters.col.name"),
     ("status_label", "shelters.col.status"),
     ("evacuees", "shelters.col.evacuees"),
-    ("capacity_label", "shelters.col.capacity"),
-    ("rate", "shelters.col.rate"),
+    ("capacity_label", "measure.capacity"),
+    ("rate", "measure.occupancy"),
     ("needs_label", "shelters.col.needs"),
     ("reported_label", "shelters.col.reported"),
     ("age_label", "shelters.col.age"),
@@ -29,8 +29,8 @@ KIOSK_COLUMNS = (
     ("name", "shelters.col.name"),
     ("status_label", "shelters.col.status"),
     ("evacuees", "shelters.col.evacuees"),
-    ("capacity_label", "shelters.col.capacity"),
-    ("rate", "shelters.col.rate"),
+    ("capacity_label", "measure.capacity"),
+    ("rate", "measure.occupancy"),
     ("needs_label", "shelters.col.needs"),
     ("age_label", "shelters.col.age"),
 )
@@ -91,7 +91,7 @@ def styled(board: pd.DataFrame, lang: str = "ja", kiosk: bool = False) -> Styler
     """:func:`display_frame` with the cell colours and number formats (rate as ``45%``)."""
     frame = display_frame(board, lang=lang, kiosk=kiosk)
     css = cell_styles(board.reset_index(drop=True))
-    col_rate = t("shelters.col.rate", lang=lang)
+    col_rate = t("measure.occupancy", lang=lang)
     col_evacuees = t("shelters.col.evacuees", lang=lang)
     by_header = {
         t("shelters.col.status", lang=lang): css["status"],

@@ -32,13 +32,12 @@ class Board:
     board: pd.DataFrame  # shelters.board(...)
 
 
-def load(url: str) -> Board | None:
+def load(url: str | None = None) -> Board | None:
     """Read the store (cached by data version); None after showing why it cannot."""
-    try:
-        version = data.data_version(url)
-    except Exception as exc:  # the HQ screen shows the reason, not a traceback
-        widgets.store_error(url, exc)
+    opened = widgets.open_store(url)
+    if opened is None:
         return None
+    url, version = opened.url, opened.version
     ref = data.reference_layers(url, version)
     if ref.shelters.empty:
         st.info(t("shelters.empty", command=widgets.reference_command(data.municipality_code())))
@@ -57,8 +56,8 @@ def kpi_tiles(b: Board) -> None:
     counts = shelters.summary(b.board)
     cols = st.columns(4)
     cols[0].metric(t("shelters.kpi.open"), f"{counts['open']:,} / {counts['shelters']:,}")
-    cols[1].metric(t("shelters.kpi.evacuees"), f"{counts['evacuees']:,}")
-    cols[2].metric(t("shelters.kpi.full"), f"{counts['full']:,}")
+    cols[1].metric(t("measure.evacuees"), f"{counts['evacuees']:,}")
+    cols[2].metric(t("shelter_status.満員"), f"{counts['full']:,}")
     cols[3].metric(t("shelters.kpi.stale"), f"{counts['stale']:,}")
 
 
@@ -70,11 +69,13 @@ def filters(frame: pd.DataFrame) -> pd.DataFrame:
         t("shelters.filter.status"),
         options=list(STATUS_FILTERS),
         selection_mode="multi",
-        format_func=lambda s: t("shelters.status.none") if s == "none" else t(f"status.{s}"),
+        format_func=lambda s: (
+            t("shelters.status.none") if s == "none" else t(f"shelter_status.{s}")
+        ),
         key="shelters_filter_status",
     )
     classes = cols[1].pills(
-        t("shelters.filter.occupancy"),
+        t("measure.occupancy"),
         options=[0, 1, 2, 3],
         selection_mode="multi",
         format_func=lambda c: t(f"shelters.class.{c}"),

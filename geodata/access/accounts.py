@@ -144,6 +144,29 @@ def check_password_strength(password: str, username: str | None = None) -> None:
         raise WeakPassword("the password contains the username")
 
 
+# Letters and digits a person reads back without doubt (no 0/O, 1/l/I): a generated password
+# is one word to a double-click, so copying it never drops a trailing "-" or "_".
+PASSWORD_ALPHABET = "23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def new_password(length: int = 16) -> str:
+    """A random password of ``length`` letters and digits (~5.8 bits each; 16 give ~93 bits).
+
+    Examples
+    --------
+    >>> p = new_password()
+    >>> len(p), p.isalnum()
+    (16, True)
+    """
+    while True:
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+        try:
+            check_password_strength(password)
+        except WeakPassword:  # pragma: no cover - one repeated character: 56**-15
+            continue
+        return password
+
+
 def normalize_username(name: str) -> str:
     """The stored form of a username: NFKC, trimmed, lower case; ValueError if not allowed.
 

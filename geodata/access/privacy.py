@@ -16,9 +16,13 @@ posts add their URL (it names the author's account). A role that may not see per
   Snapping to a 250 m grid was rejected: a home near a cell centre would stay within metres.
   Without a key the points are dropped instead;
 - post texts keep their words but lose phone numbers, LINE user ids and @handles;
-- safety replies are meant to be shown as town-level counts (:func:`safety_by_town`).
+- safety replies are meant to be shown as town-level counts (:func:`geodata.safety.town_table`;
+  in public outputs suppressed by :mod:`geodata.export.public`).
 
 :class:`RedactingFilter` applies the same text rules to log records.
+
+Over ~400 lines on purpose: every masking rule (columns, free text, logs, displaced points)
+in one file, so a reviewer reads the whole policy for internal screens in one place.
 """
 
 from __future__ import annotations
@@ -37,10 +41,10 @@ from pyproj import Geod
 
 from geodata.access import keys
 from geodata.access.roles import User, sees_personal
-from geodata.schema import LAYERS, SAFETY_STATUSES, STORE_CRS
+from geodata.schema import LAYERS, STORE_CRS
 
 # Layers whose rows are persons: resident_id is hidden and points are displaced when masked.
-PERSON_LAYERS = ("roster", "safety_replies", "follow_ups")
+PERSON_LAYERS = ("roster", "safety_replies", "follow_ups", "deliveries")
 # Columns that are personal beyond schema.Layer.personal.
 EXTRA_PERSONAL = {"posts": ("url",)}
 # Every personal column name: blanked also when a join brought it into a person layer's frame.
@@ -393,34 +397,3 @@ def replies_by_town(
         [None if t == "" else t for t in counts["town_code"]], index=counts.index, dtype=object
     )
     return counts
-
-
-def safety_by_town(roster: pd.DataFrame, replies: pd.DataFrame) -> pd.DataFrame:
-    """Town-level safety counts (what a viewer sees instead of replies).
-
-    Each resident counts once, by the status of their newest reply. Columns: town_code,
-    residents, replied, not_replied (非回答者), and one column per status (無事, 負傷, 要救助, 不明).
-    """
-    matched = replies[replies["resident_id"].notna()]
-    order = [c for c in ("replied_at", "source", "source_id") if c in matched.columns]
-    last = matched.sort_values(order, kind="stable").drop_duplicates("resident_id", keep="last")
-    people = roster[["resident_id", "town_code"]].merge(
-        last[["resident_id", "status"]], on="resident_id", how="left"
-    )
-    people["town_code"] = people["town_code"].astype(object).where(people["town_code"].notna(), "")
-    grouped = people.groupby("town_code")
-    out = pd.DataFrame(
-        {
-            "residents": grouped.size(),
-            "replied": grouped["status"].count(),
-        }
-    )
-    out["not_replied"] = out["residents"] - out["replied"]
-    for status in SAFETY_STATUSES:
-        out[status] = grouped["status"].apply(lambda s, st=status: int((s == st).sum()))
-    out = out.reset_index()
-    out = out.astype({c: int for c in out.columns if c != "town_code"})
-    out["town_code"] = pd.Series(
-        [None if t == "" else t for t in out["town_code"]], index=out.index, dtype=object
-    )
-    return out

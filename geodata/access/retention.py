@@ -22,6 +22,9 @@ action and outcome) are computed on the purged frames and compared with the stor
 difference stops the purge with nothing written. ``dry_run`` reports what would change.
 A second purge changes nothing. Stop the roster and safety sources first: a source that runs
 again after the purge brings its personal data back.
+
+Over ~400 lines on purpose: the purge, its dry run and the check that town-level counts are
+unchanged are one procedure on the same frames; kept together so no step can be run alone.
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ from geodata.access.privacy import (
     personal_columns,
     redact_text,
     replies_by_town,
-    safety_by_town,
 )
+from geodata.safety import resident_states, town_table
 from geodata.schema import LAYERS, now_utc
 from geodata.store.codec import db_time
 from geodata.text.fingerprints import text_digest
@@ -121,7 +124,8 @@ class PurgeReport:
 
 def _aggregates(roster, replies, towns, posts, follow_ups) -> dict:
     by_status = replies_by_town(replies, roster, towns)
-    per_town = safety_by_town(roster, replies)
+    states = resident_states(roster, replies, follow_ups)
+    per_town = town_table(states, towns.assign(name=towns["town_code"]))
     categories: Counter = Counter()
     for cats in posts["categories"]:
         for cat in cats if isinstance(cats, list) else ([cats] if cats else []):
@@ -139,7 +143,7 @@ def _aggregates(roster, replies, towns, posts, follow_ups) -> dict:
             f"{t or '(none)'}|{s}": int(n)
             for t, s, n in by_status[["town_code", "status", "replies"]].itertuples(index=False)
         },
-        "residents_by_town": {k: int(v) for k, v in town["residents"].items()},
+        "residents_by_town": {k: int(v) for k, v in town["registered"].items()},
         "non_responders_by_town": {k: int(v) for k, v in town["not_replied"].items()},
         "latest_status_by_town": {
             f"{k}|{s}": int(town.loc[k, s])

@@ -108,7 +108,7 @@ def create(
     Examples
     --------
     >>> session, handoff = create(store, "tanaka")  # doctest: +SKIP
-    >>> session, token = redeem(store, handoff)  # doctest: +SKIP  (the endpoint does this)
+    >>> session, token = redeem(store, handoff)  # doctest: +SKIP
     """
     policy = policy or SessionPolicy.from_settings()
     now = now or now_utc()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geodata import safety
+from geodata import feed, safety
 from geodata.export.common import municipality, parse_time
 from geodata.export.public import PublicView
 from geodata.schema import CATEGORIES, STORE_CRS, now_utc
@@ -189,12 +189,18 @@ def damage_reports(store, *, since=None, until=None, public: bool) -> gpd.GeoDat
     """Damage reports as points with a category.
 
     Incidents (which already merge posts, replies and field reports about one place) are used
-    when the store has any; otherwise field reports and SNS posts are shown one by one. Posts
-    are only read by column, so their authors and texts never enter the situation.
+    when the store has any: the damage reports of [since, until) as
+    :func:`geodata.feed.damage_reports` defines them, so the map counts what the reports page
+    counts. A store without incidents (loaded before incidents were linked) gets field reports
+    and SNS posts (not their copies) one by one. Posts are only read by column, so their authors
+    and texts never enter the situation.
     """
     crs = STORE_CRS
-    incidents = store.read("incidents", since=since, until=until)
-    if len(incidents):
+    # last_seen >= since in SQL; first_seen < until by the rule (an incident still going on at
+    # ``until`` was known then). ``store`` may be a PublicView (no count(): read one row).
+    stored = store.read("incidents", since=since)
+    if len(stored) or len(store.read("incidents", limit=1)):
+        incidents = feed.damage_reports(stored, since=since, until=until)
         points = incidents.geometry.representative_point()
         frame = pd.DataFrame({"category": incidents["category"], "kind": "incident"})
         return _points(frame, points, crs)
@@ -204,9 +210,9 @@ def damage_reports(store, *, since=None, until=None, public: bool) -> gpd.GeoDat
         since=since,
         until=until,
         where={"triage": list(PUBLIC_TRIAGE if public else INTERNAL_TRIAGE)},
-        columns=["categories", "triage", "geometry"],
+        columns=["categories", "triage", "repost_of", "geometry"],
     )
-    posts = posts[posts.geometry.notna() & ~posts.geometry.is_empty]
+    posts = posts[posts.geometry.notna() & ~posts.geometry.is_empty & posts["repost_of"].isna()]
     post_cats = [_first_category(c) for c in posts["categories"]]
     frames = [
         _points(

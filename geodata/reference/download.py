@@ -83,6 +83,34 @@ class FileResult:
     error: str | None = None
 
 
+def short_reason(exc: BaseException) -> str:
+    """What went wrong with a request, in a few words a person can act on.
+
+    Examples
+    --------
+    >>> short_reason(requests.ConnectTimeout("HTTPSConnectionPool(host='x', port=443): ..."))
+    'timed out'
+    >>> short_reason(requests.ConnectionError("... Failed to resolve 'www.gsi.go.jp' ..."))
+    'host name not resolved (no internet or DNS?)'
+    >>> short_reason(requests.ConnectionError("... [Errno 111] Connection refused ..."))
+    'connection refused'
+    """
+    text = str(exc)
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS certificate or handshake failed"
+    if isinstance(exc, requests.ConnectionError):
+        if "resolve" in text or "Name or service not known" in text or "getaddrinfo" in text:
+            return "host name not resolved (no internet or DNS?)"
+        if "refused" in text:
+            return "connection refused"
+        if "unreachable" in text:
+            return "network unreachable"
+        return "could not connect"
+    return exc.__class__.__name__
+
+
 def fetch(url: str, dest: Path, session: requests.Session) -> int:
     """Download ``url`` to ``dest`` (written whole or not at all); returns the byte count.
 
@@ -93,7 +121,7 @@ def fetch(url: str, dest: Path, session: requests.Session) -> int:
     try:
         response = session.get(url, stream=True)
     except requests.RequestException as exc:
-        raise DownloadError(url, f"request failed ({exc.__class__.__name__}: {exc})") from exc
+        raise DownloadError(url, short_reason(exc)) from exc
     with response:
         if response.status_code != 200:
             raise DownloadError(url, f"HTTP {response.status_code} {response.reason or ''}".strip())
@@ -108,7 +136,7 @@ def fetch(url: str, dest: Path, session: requests.Session) -> int:
             os.replace(tmp, dest)
         except (OSError, requests.RequestException) as exc:
             Path(tmp).unlink(missing_ok=True)
-            raise DownloadError(url, f"download interrupted ({exc})") from exc
+            raise DownloadError(url, f"download interrupted ({short_reason(exc)})") from exc
     return size
 
 
@@ -216,8 +244,9 @@ def download_reference(
                 else _fetch_json(url, dest, session)
             )
         except (DownloadError, OSError) as exc:
-            log.warning("download of %s failed: %s", kind, exc)
-            results.append(FileResult(kind, dest, url, "failed", str(exc)))
+            reason = exc.reason if isinstance(exc, DownloadError) else str(exc)
+            log.info("download of %s failed: %s (%s)", kind, reason, url)
+            results.append(FileResult(kind, dest, url, "failed", reason))
             continue
         log.info("%s: %s -> %s", kind, status, dest)
         results.append(FileResult(kind, dest, url, status))

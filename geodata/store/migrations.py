@@ -102,6 +102,20 @@ def _v7_sessions_and_keys_out_of_the_store(conn: sa.Connection, store) -> None:
     conn.execute(sa.delete(meta).where(meta.c.key.in_(["privacy_displacement_key", "session_key"])))
 
 
+def _v8_source_health_states(conn: sa.Connection, store) -> None:
+    """v8: ``source_health.state``, ``backoff_until`` and ``stale_after_seconds``
+    (geodata/health.py); the state of a stored row is read from its last success and error."""
+    time_type = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    _add_column(conn, "source_health", "state", "TEXT")
+    _add_column(conn, "source_health", "backoff_until", time_type)
+    _add_column(conn, "source_health", "stale_after_seconds", "FLOAT")
+    conn.exec_driver_sql(
+        "UPDATE source_health SET state = CASE WHEN last_error_at IS NOT NULL AND "
+        "(last_success_at IS NULL OR last_error_at > last_success_at) THEN 'failing' ELSE 'ok' END "
+        "WHERE state IS NULL"
+    )
+
+
 def ensure_postgis(conn: sa.Connection) -> None:
     """Make sure the PostGIS extension is there; a one-line StoreSetupError says what a DBA runs.
 
@@ -141,5 +155,6 @@ MIGRATIONS: list[tuple[int, Callable]] = [
     (5, _v5_post_fingerprints),
     (6, _v6_posts_stored_index),
     (7, _v7_sessions_and_keys_out_of_the_store),
+    (8, _v8_source_health_states),
 ]
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8

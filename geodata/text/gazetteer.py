@@ -10,6 +10,9 @@ The geometry side lives in :mod:`geodata.text.geocode`; this module only deals w
   (第二小学校, 第2小学校, 二小), romaji for English posts;
 - small hand-made tables: landmarks of 調布市 (approximate public coordinates), the names of other
   municipalities and neighbouring towns that must never map into the city.
+
+Over ~400 lines on purpose: the spelling variants and the hand-made tables are data that
+the rules next to them read; apart they would be edited out of step.
 """
 
 from __future__ import annotations

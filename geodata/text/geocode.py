@@ -10,6 +10,10 @@ Each match becomes a candidate; per text the most specific candidate wins::
 Two different places at the top level (国領町3丁目と布田2丁目) give ``"ambiguous"`` with no
 point: the geocoder never guesses. Names after another municipality (府中市若松町) are skipped.
 A geotag always beats the text (:meth:`Gazetteer.resolve_location`).
+
+Over ~400 lines on purpose: one class, :class:`Gazetteer`, whose trie, candidate ranking and
+context checks share private state built once per municipality; split, each part would
+reach into the others' internals.
 """
 
 from __future__ import annotations

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from urllib.parse import urlparse
 
 from geodata import settings
 from geodata.reference.codes import parse_code
 from geodata.reference.download import KINDS, SourceUrls, download_reference
-from geodata.reference.files import find_reference_files, load_reference
+from geodata.reference.files import find_reference_files, load_reference, reference_paths
 from geodata.reference.readers import ReferenceFileError
 from ingest.cli import CommandError
 
@@ -97,15 +98,24 @@ def run(args: argparse.Namespace) -> dict:
             if result.status == "downloaded":
                 downloaded.append(result.kind)
             elif result.status != "present":
-                download_errors.append(result.error or f"{result.kind}: {result.status}")
+                host = urlparse(result.url).netloc
+                download_errors.append(f"{result.kind}: {result.error or result.status} ({host})")
     try:
         loaded = load_reference(code5, root, crs=args.crs)
     except ReferenceFileError as exc:
         raise CommandError(str(exc)) from exc
     if not any(len(frame) for frame in loaded.frames.values()):
         hint = "" if args.download else " (try without --no-download)"
-        errors = f"; download errors: {'; '.join(download_errors)}" if download_errors else ""
-        raise CommandError(f"no reference data for {code5} in {root}{hint}{errors}")
+        errors = (
+            f"; {len(download_errors)} downloads failed ({', '.join(download_errors)})"
+            if download_errors
+            else ""
+        )
+        by_hand = ", ".join(reference_paths(code5).values())
+        raise CommandError(
+            f"no reference data for {code5} in {root}{hint}{errors}. "
+            f"To load it offline, put the files there by hand as: {by_hand}"
+        )
 
     store = open_store(args.db)
     source = f"reference:{code5}"

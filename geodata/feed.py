@@ -1,0 +1,377 @@
+"""通報・SNS: the rules of the reports feed and of what counts as a damage report (被害報告).
+
+The one place these questions are answered: which posts a filter keeps (time window, triage,
+urgency, town, category, copies), in which order, the feed's counts, what a triage action
+changes, and which incidents are the damage reports of a time window. The reports page
+(``dashboard/reports/``, which only caches around these functions) and the situation map
+(:mod:`geodata.export.situation`) both call them, so the page's 被害報告 and the map's agree.
+
+A damage report is an incident (:mod:`geodata.incidents`: the posts, rescue replies and field
+reports about one place and thing, merged); a copy of a post (a repost, a near-identical text:
+``repost_of`` set) never starts one and is never counted again, and a post with no damage
+category makes none. An incident belongs to a time window when it was seen in it: its last piece
+at or after the window's start and its first piece before its end (:func:`damage_reports`).
+
+No streamlit here. The feed works on masks and positions over one slim index of the window's
+posts (:data:`INDEX_COLUMNS`): at a million posts every copy of the index costs ~100 MB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geodata import geometry as reports_geo
+from geodata.schema import now_utc
+
+WINDOWS: dict[str, float | None] = {"1h": 1.0, "6h": 6.0, "24h": 24.0, "all": None}
+ORDERS = ("urgent", "newest")
+URGENCIES = (3, 2, 1, 0)
+PAGE_SIZE = 20
+# Triage actions of the feed -> the change they make.
+ACTIONS: dict[str, dict] = {
+    "verify": {"triage": "verified"},
+    "dismiss": {"triage": "dismissed"},
+    "handled": {"triage": "handled"},
+    "reopen": {"triage": "new"},
+}
+DEFAULT_TRIAGE = ("new", "verified")
+# The columns the feed filters, sorts and aggregates on (the text is read only for the page
+# shown); the store adds the key (platform, post_id).
+INDEX_COLUMNS = [
+    "posted_at",
+    "urgency",
+    "categories",
+    "town_code",
+    "triage",
+    "repost_of",
+    "geometry",
+]
+# Index columns with few distinct values, held as categoricals (a few hundred MB at 1M posts).
+LOW_CARDINALITY = ("platform", "triage", "town_code")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the operator asked the feed for (hashable: part of the cache key)."""
+
+    window: str = "24h"
+    categories: tuple[str, ...] = ()
+    urgencies: tuple[int, ...] = ()
+    towns: tuple[str, ...] = ()
+    triage: tuple[str, ...] = DEFAULT_TRIAGE
+    hide_copies: bool = True
+    order: str = "urgent"
+
+    def since(self, now=None) -> pd.Timestamp | None:
+        """The start of the time window (None for all)."""
+        hours = WINDOWS[self.window]
+        if hours is None:
+            return None
+        return pd.Timestamp(now if now is not None else now_utc()) - pd.Timedelta(hours=hours)
+
+
+@dataclass
+class FeedView:
+    """The filtered feed: ordered keys, counts and the map aggregate."""
+
+    keys: list[tuple[str, str]]
+    kpis: dict[str, int]
+    hexes: gpd.GeoDataFrame
+    copies: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return len(self.keys)
+
+    def page(self, number: int, size: int = PAGE_SIZE) -> list[tuple[str, str]]:
+        """The keys of page ``number`` (0-based; clamped to the last page)."""
+        number = max(0, min(number, self.pages(size) - 1))
+        return self.keys[number * size : (number + 1) * size]
+
+    def pages(self, size: int = PAGE_SIZE) -> int:
+        return max(1, -(-self.total // size))
+
+
+def key_text(platform: str, post_id: str) -> str:
+    """``platform:post_id`` (the form repost_of and incident members use)."""
+    return f"{platform}:{post_id}"
+
+
+def slim_index(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` (posts with :data:`INDEX_COLUMNS`) made small, in place, and returned.
+
+    Urgency null becomes 0 (int8), categories a list, and the low-cardinality columns
+    categoricals (a string object per row becomes a small code per row).
+    """
+    frame["urgency"] = pd.to_numeric(frame["urgency"], errors="coerce").fillna(0).astype("int8")
+    frame["categories"] = [c if isinstance(c, list) and c else [] for c in frame["categories"]]
+    for col in LOW_CARDINALITY:
+        frame[col] = frame[col].astype("category")
+    return frame
+
+
+# -- the feed ---------------------------------------------------------------------------------
+
+
+def build_feed(index: gpd.GeoDataFrame, filters: Filters, now=None, bounds=None) -> FeedView:
+    """Filter, order and aggregate ``index`` (posts with :data:`INDEX_COLUMNS`).
+
+    Works on masks and positions: at a million posts every copy of the index costs ~100 MB.
+    """
+    since = filters.since(now)
+    keep = filter_mask(index, filters, since=since)
+    if filters.hide_copies:
+        keep &= index["repost_of"].isna().to_numpy()
+        rows = index[keep]
+        copies = _copies(index.loc[_window_mask(index, since), ["repost_of"]], rows)
+    else:
+        rows = index[keep]
+        copies = _copies(rows, rows)
+    order = order_positions(rows, filters.order)
+    platforms, ids = rows["platform"].to_numpy()[order], rows["post_id"].to_numpy()[order]
+    keys = list(zip(platforms.tolist(), ids.tolist(), strict=True))
+    return FeedView(keys, kpis(rows), reports_geo.hexbin(rows, bounds=bounds), copies)
+
+
+def _window_mask(index: pd.DataFrame, since) -> np.ndarray:
+    if since is None:
+        return np.ones(len(index), dtype=bool)
+    return np.array(index["posted_at"] >= since, dtype=bool)  # a writable copy
+
+
+def _copies(copies_from: pd.DataFrame, shown: pd.DataFrame) -> dict[str, int]:
+    """Copies (reposts, near-identical texts) per shown post, by ``platform:post_id``.
+
+    ``repost_of`` holds ``platform:post_id`` (dedupe) or a bare id of the same platform (a
+    boost); both forms are counted.
+    """
+    counts = copies_from["repost_of"].dropna().value_counts()
+    if counts.empty or shown.empty:
+        return {}
+    full = shown["platform"].astype(str) + ":" + shown["post_id"].astype(str)
+    out = counts.reindex(full.to_numpy(), fill_value=0).to_numpy()
+    out = out + counts.reindex(shown["post_id"].to_numpy(), fill_value=0).to_numpy()
+    return {k: int(n) for k, n in zip(full, out, strict=True) if n}
+
+
+def filter_posts(posts: pd.DataFrame, filters: Filters, since=None) -> pd.DataFrame:
+    """The posts matching ``filters`` (window from ``since``; copies are kept here).
+
+    A category filter keeps posts naming any of the categories; a town filter drops posts
+    without a town; urgency null counts as 0.
+    """
+    return posts[filter_mask(posts, filters, since=since)]
+
+
+def filter_mask(posts: pd.DataFrame, filters: Filters, since=None) -> np.ndarray:
+    """:func:`filter_posts` as a boolean array over ``posts``."""
+    keep = _window_mask(posts, since)
+    if filters.triage:
+        triage = posts["triage"].astype(object)
+        keep &= triage.where(triage.notna(), "new").isin(filters.triage).to_numpy(dtype=bool)
+    if filters.urgencies:
+        urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).astype(int)
+        keep &= urgency.isin(filters.urgencies).to_numpy(dtype=bool)
+    if filters.towns:
+        keep &= posts["town_code"].isin(filters.towns).to_numpy(dtype=bool)
+    if filters.categories:
+        wanted = set(filters.categories)
+        keep &= np.fromiter(
+            (bool(wanted.intersection(c or ())) for c in posts["categories"]),
+            dtype=bool,
+            count=len(posts),
+        )
+    return keep
+
+
+def order_positions(posts: pd.DataFrame, order: str = "urgent") -> np.ndarray:
+    """Positions of ``posts`` most urgent first (then newest, then post id), or newest first."""
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}")
+    urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    # nanoseconds; NaT is the smallest int64, so it comes last as in sort_values(ascending=False)
+    when = pd.to_datetime(posts["posted_at"], utc=True).array.asi8
+    ids = pd.factorize(posts["post_id"].astype(str), sort=True)[0]
+    keys = (ids, when, urgency) if order == "urgent" else (ids, urgency, when)
+    return np.lexsort(keys)[::-1]
+
+
+def order_posts(posts: pd.DataFrame, order: str = "urgent") -> pd.DataFrame:
+    """Most urgent first (then newest), or newest first."""
+    return posts.iloc[order_positions(posts, order)]
+
+
+def kpis(posts: pd.DataFrame) -> dict[str, int]:
+    """Counts of the filtered feed: posts, urgent (2+), life-threatening (3), new, unlocated."""
+    urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0)
+    located = (
+        int(reports_geo.point_mask(posts).sum())
+        if isinstance(posts, gpd.GeoDataFrame)
+        else len(posts)
+    )
+    triage = posts["triage"].astype(object)
+    return {
+        "posts": len(posts),
+        "urgent": int((urgency >= 2).sum()),
+        "critical": int((urgency >= 3).sum()),
+        "new": int(((triage == "new") | triage.isna()).sum()),
+        "unlocated": len(posts) - located,
+    }
+
+
+def page_rows(store, keys: list[tuple[str, str]]) -> gpd.GeoDataFrame:
+    """The full rows of ``keys``, in the order of ``keys``."""
+    if not keys:
+        return store.read("posts", limit=0)
+    rows = store.read(
+        "posts",
+        where={
+            "platform": sorted({k[0] for k in keys}),
+            "post_id": [k[1] for k in keys],
+        },
+    )
+    position = {k: i for i, k in enumerate(keys)}
+    rows = rows.assign(
+        _pos=[
+            position.get((p, i), -1) for p, i in zip(rows["platform"], rows["post_id"], strict=True)
+        ]
+    )
+    rows = rows[rows["_pos"] >= 0].sort_values("_pos").drop(columns="_pos")
+    return rows.reset_index(drop=True)
+
+
+# -- damage reports (被害報告) -------------------------------------------------------------------
+
+INCIDENT_LIMIT = 300
+
+
+def damage_reports(
+    incidents: gpd.GeoDataFrame,
+    *,
+    since=None,
+    until=None,
+    categories=(),
+    urgencies=(),
+    towns=(),
+) -> gpd.GeoDataFrame:
+    """The damage reports (被害報告) among ``incidents``: the one definition every count uses.
+
+    An incident is a damage report of the window [``since``, ``until``) when it was seen in it:
+    its ``last_seen`` at or after ``since`` and its ``first_seen`` before ``until`` (None: open
+    ended). Copies of posts are already left out of incidents (see the module docstring). The
+    reports page's KPI and incident list and the situation map's count call this.
+
+    Parameters
+    ----------
+    incidents : rows of the incidents layer (category, first_seen, last_seen, counts, urgency,
+        town_code).
+    since, until : the window (timestamps; None: no bound).
+    categories, urgencies, towns : keep only these (empty: all). Urgency null counts as 0.
+
+    Returns
+    -------
+    GeoDataFrame, most urgent, then biggest (:func:`incident_size`), then newest first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.Timestamp("2026-10-12T12:00Z")
+    >>> inc = pd.DataFrame({"incident_id": ["a", "b"], "category": ["火災", "停電"],
+    ...     "first_seen": [t - pd.Timedelta(hours=30), t - pd.Timedelta(hours=2)],
+    ...     "last_seen": [t - pd.Timedelta(hours=25), t - pd.Timedelta(hours=1)],
+    ...     "counts": [{"posts": 3}, {"posts": 1}], "urgency": [3, 1], "town_code": [None, None]})
+    >>> damage_reports(inc, since=t - pd.Timedelta(hours=24))["incident_id"].tolist()
+    ['b']
+    """
+    keep = np.ones(len(incidents), dtype=bool)
+    if since is not None:
+        keep &= (incidents["last_seen"] >= pd.Timestamp(since)).to_numpy(dtype=bool)
+    if until is not None:
+        keep &= (incidents["first_seen"] < pd.Timestamp(until)).to_numpy(dtype=bool)
+    if categories:
+        keep &= incidents["category"].isin(categories).to_numpy(dtype=bool)
+    if urgencies:
+        urgency = pd.to_numeric(incidents["urgency"], errors="coerce").fillna(0).astype(int)
+        keep &= urgency.isin(urgencies).to_numpy(dtype=bool)
+    if towns:
+        keep &= incidents["town_code"].isin(towns).to_numpy(dtype=bool)
+    rows = incidents[keep]
+    rows = rows.assign(
+        _u=pd.to_numeric(rows["urgency"], errors="coerce").fillna(0).to_numpy(),
+        _n=[incident_size(c) for c in rows["counts"]],
+    )
+    rows = rows.sort_values(["_u", "_n", "last_seen"], ascending=False, kind="stable")
+    return rows.drop(columns=["_u", "_n"]).reset_index(drop=True)
+
+
+def filter_incidents(incidents: gpd.GeoDataFrame, filters: Filters, now=None) -> gpd.GeoDataFrame:
+    """The damage reports (:func:`damage_reports`) of the feed's window and filters at ``now``.
+
+    Most urgent, then biggest, then newest first (the map shows the first
+    :data:`INCIDENT_LIMIT`).
+    """
+    return damage_reports(
+        incidents,
+        since=filters.since(now),
+        categories=filters.categories,
+        urgencies=filters.urgencies,
+        towns=filters.towns,
+    )
+
+
+def incident_size(counts) -> int:
+    """The number of pieces (posts, replies, field reports) of an incident."""
+    if not isinstance(counts, dict):
+        return 0
+    return int(sum(v for v in counts.values() if isinstance(v, (int, float))))
+
+
+# -- triage (staff writes, audit-logged) ---------------------------------------------------------
+
+
+def triage(store, keys, action: str, *, actor: str, assignee: str | None = None) -> int:
+    """Apply a triage ``action`` (verify / dismiss / handled / reopen / assign) to ``keys``.
+
+    Each post is one audit-logged ``store.update`` under ``actor``. Returns how many posts
+    were changed.
+    """
+    if action == "assign":
+        name = (assignee or "").strip()
+        if not name:
+            raise ValueError("assign needs a staff name")
+        changes = {"assigned_to": name[:100]}
+    elif action in ACTIONS:
+        changes = ACTIONS[action]
+    else:
+        raise ValueError(f"unknown triage action {action!r}")
+    done = 0
+    for key in keys:
+        store.update("posts", tuple(key), dict(changes), actor=actor)
+        done += 1
+    return done
+
+
+def move_post(store, key, lon: float, lat: float, towns: gpd.GeoDataFrame, *, actor: str) -> dict:
+    """Put a wrongly placed post at (lon, lat): geo_source manual, the town it falls in.
+
+    The geocoder's matched place is cleared (it was wrong); the audit row keeps it.
+
+    Returns the new record (audit-logged under ``actor``).
+    """
+    import shapely
+
+    lon, lat = float(lon), float(lat)
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValueError("the point is outside lon/lat bounds")
+    changes = {
+        "geometry": shapely.Point(lon, lat),
+        "geo_source": "manual",
+        "geo_confidence": 1.0,
+        "town_code": reports_geo.town_at(towns, lon, lat),
+        "matched_place": None,  # the place the geocoder matched was wrong (the audit keeps it)
+    }
+    return store.update("posts", tuple(key), changes, actor=actor)
