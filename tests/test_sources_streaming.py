@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
+import time
 import tracemalloc
 
 import pandas as pd
 
 from ingest.chunks import run_all_in_chunks, run_in_chunks
 from ingest.cli import main
+from ingest.loop import run_loop
 from ingest.runner import run_source
 from ingest.sources import reading
 from ingest.sources.posts_file import PostsFileSource
@@ -52,6 +55,26 @@ def test_run_all_in_chunks_reads_every_file_to_its_end(tmp_path, ref_store):
         ref_store, [ShelterStatusSource("all", path=path, chunk_rows=1_000)], from_start=True
     )
     assert (result["chunks"], result["inserted"]) == (3, 2_500)
+
+
+def test_run_loop_reads_the_rest_of_a_file_without_waiting_its_poll_interval(tmp_path, ref_store):
+    # A status export over one batch: the newest reports are at its end. The loop takes the next
+    # batch at once, not one batch per poll_seconds (here an hour: 3 batches = 2 hours).
+    path = _status_file(tmp_path / "status.csv", 2_500)
+    source = ShelterStatusSource("loop", path=path, chunk_rows=1_000)
+    source.poll_seconds = 3600.0
+    stop, results = threading.Event(), []
+    timer = threading.Timer(60.0, stop.set)  # without the fix the loop would wait an hour
+    timer.start()
+    started = time.monotonic()
+    try:
+        cycles = run_loop(ref_store, [source], stop=stop, max_cycles=3, on_result=results.append)
+    finally:
+        timer.cancel()
+    assert not stop.is_set() and time.monotonic() - started < 60.0
+    assert (cycles, [r["fetched"] for r in results]) == (3, [1_000, 1_000, 500])
+    assert ref_store.count("shelter_status") == 2_500
+    assert "#" not in ref_store.get_cursor("loop")  # the whole file went in
 
 
 def test_a_load_cut_short_resumes_at_the_stored_row(tmp_path, ref_store):
