@@ -12,6 +12,8 @@ deadline passes:
   ``BOSAI_SOURCE_DEADLINE_SECONDS``) is abandoned: the source gets a failing health row naming
   the deadline, and is started again only once the abandoned thread has ended (its records are
   dropped) — meanwhile the other sources go on polling;
+- a file source read part way (more than ``chunk_rows`` records: ``source.more``) is due again
+  at once, so a big file goes in batch after batch rather than one batch per ``poll_seconds``;
 - a source whose upstream asked for a wait over ``BOSAI_RETRY_AFTER_CAP_SECONDS`` is marked
   backing off and not started before ``backoff_until`` (also when that was recorded by an
   earlier process).
@@ -201,6 +203,8 @@ def _next_due(run: _Run, clock) -> float:
     if until is not None:
         left = (pd.Timestamp(until) - pd.Timestamp(now_utc())).total_seconds()
         return clock() + max(left, _poll(run.source))
+    if run.result.get("ok") and getattr(run.source, "more", False):
+        return clock()  # a file read part way (ingest.chunks): its next batch is due at once
     return clock() + _poll(run.source)
 
 
