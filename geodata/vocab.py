@@ -285,6 +285,17 @@ SOURCE_STATES = Vocabulary(
     },
 )
 
+# The role of an account (geodata/access/roles.py decides what each may do).
+USER_ROLES = Vocabulary(
+    "role",
+    {
+        "viewer": ("閲覧（壁面表示）", "Viewer (wall screen)"),
+        "shelter_staff": ("避難所職員", "Shelter staff"),
+        "operator": ("本部職員", "Operator"),
+        "admin": ("管理者", "Administrator"),
+    },
+)
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -304,5 +315,6 @@ VOCABULARIES: dict[str, Vocabulary] = {
         RIVER_STAGES,
         MEASURES,
         SOURCE_STATES,
+        USER_ROLES,
     )
 }
