@@ -4,7 +4,7 @@ The store writes the log (``store.log_action`` and every staff edit); this answe
 when" once, for the admin page and any later export. Nothing secret is shown: the log never
 holds a password or a hash (geodata/access/accounts.py), and as a second guard any field whose
 name says it is one (password, hash, token, secret, cookie) is replaced by ``[redacted]``
-before it leaves here.
+before it leaves here; empty (null) fields are left out.
 
 Examples
 --------
@@ -44,9 +44,11 @@ class AuditPage:
 
 
 def _scrub(value):
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # empty fields left out: a screen shows no "null"
         return {
-            k: (REDACTED if SECRET_FIELD.search(str(k)) else _scrub(v)) for k, v in value.items()
+            k: (REDACTED if SECRET_FIELD.search(str(k)) else _scrub(v))
+            for k, v in value.items()
+            if v is not None
         }
     if isinstance(value, list):
         return [_scrub(v) for v in value]

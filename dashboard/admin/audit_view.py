@@ -71,7 +71,8 @@ def panel(store) -> None:
     first = audit.read_page(store, who=who, action=action, layer=layer,
                             since=_day_start(since), until=_day_start(until, 1),
                             page=0, per_page=PER_PAGE)  # fmt: skip
-    number = st.number_input(
+    pager, caption = st.columns([1, 4], vertical_alignment="bottom")
+    number = pager.number_input(
         t("adm.audit.page"), min_value=1, max_value=first.pages, step=1, key="adm_audit_page"
     )
     page = first
@@ -83,6 +84,6 @@ def panel(store) -> None:
         st.info(t("adm.audit.none"))
         return
     start = page.page * page.per_page
-    st.caption(t("adm.audit.count", total=page.total, first=start + 1,
+    caption.caption(t("adm.audit.count", total=page.total, first=start + 1,
                  last=start + len(page.rows)))  # fmt: skip
     st.dataframe(table(page), hide_index=True, width="stretch", key="adm_audit_table")

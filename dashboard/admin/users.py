@@ -84,7 +84,8 @@ def panel(store) -> None:
         role = st.selectbox(t("adm.users.role"), roles.ROLES, key="adm_new_role",
                             format_func=lambda r: t(f"role.{r}"))  # fmt: skip
         ids = st.multiselect(t("adm.users.shelters"), list(shelters), key="adm_new_shelters",
-                             format_func=shelter_label, help=t("adm.users.shelters_hint"))  # fmt: skip
+                             format_func=shelter_label, help=t("adm.users.shelters_hint"),
+                             placeholder=t("adm.users.pick_shelters"))  # fmt: skip
         if st.form_submit_button(t("adm.users.add_button"), type="primary", key="adm_add"):
             _do(name.strip(), t("adm.users.add"), lambda: actions.add_user(
                 store, name, role, display_name=display, shelter_ids=ids)[1])  # fmt: skip
@@ -106,20 +107,22 @@ def panel(store) -> None:
                 key=f"adm_shelters_{who}",
                 format_func=shelter_label,
                 help=t("adm.users.shelters_hint"),
+                placeholder=t("adm.users.pick_shelters"),
             )
             if st.form_submit_button(t("adm.users.set_role"), key="adm_save_role"):
                 ids = new_ids if new_role == "shelter_staff" else []
                 _do(who, t("adm.users.set_role"),
                     lambda: actions.set_role(store, who, new_role, ids))  # fmt: skip
-        buttons = st.columns(5)
+        top, bottom = st.columns(2), st.columns(2)
+        buttons = [*top, *bottom]
         if user["disabled"]:
-            if buttons[0].button(t("adm.users.enable"), key="adm_enable"):
+            if buttons[0].button(t("adm.users.enable"), key="adm_enable", width="stretch"):
                 _do(who, t("adm.users.enable"), lambda: actions.enable_user(store, who))
-        elif buttons[0].button(t("adm.users.disable"), key="adm_disable"):
+        elif buttons[0].button(t("adm.users.disable"), key="adm_disable", width="stretch"):
             _do(who, t("adm.users.disable"), lambda: actions.disable_user(store, who))
-        if buttons[1].button(t("adm.users.unlock"), key="adm_unlock"):
+        if buttons[1].button(t("adm.users.unlock"), key="adm_unlock", width="stretch"):
             _do(who, t("adm.users.unlock"), lambda: actions.unlock_user(store, who))
-        if buttons[2].button(t("adm.users.reset"), key="adm_reset"):
+        if buttons[2].button(t("adm.users.reset"), key="adm_reset", width="stretch"):
             _do(who, t("adm.users.reset"), lambda: actions.reset_password(store, who))
-        if buttons[3].button(t("adm.users.sign_out"), key="adm_sign_out"):
+        if buttons[3].button(t("adm.users.sign_out"), key="adm_sign_out", width="stretch"):
             _do(who, t("adm.users.sign_out"), lambda: actions.sign_out(store, who))

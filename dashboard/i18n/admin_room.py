@@ -39,6 +39,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "adm.users.display_name": {"ja": "表示名", "en": "Display name"},
     "adm.users.role": {"ja": "役割", "en": "Role"},
     "adm.users.shelters": {"ja": "担当避難所", "en": "Assigned shelters"},
+    "adm.users.pick_shelters": {"ja": "避難所を選択", "en": "Choose shelters"},
     "adm.users.state": {"ja": "状態", "en": "State"},
     "adm.users.active": {"ja": "有効", "en": "Active"},
     "adm.users.disabled": {"ja": "無効", "en": "Disabled"},
