@@ -306,6 +306,18 @@ EVACUATION_ACTIONS = Vocabulary(
     },
 )
 
+# The role of an account (geodata/access/roles.py decides what each may do).
+USER_ROLES = Vocabulary(
+    "role",
+    {
+        "viewer": ("閲覧（壁面表示）", "Viewer (wall screen)"),
+        "shelter_staff": ("避難所職員", "Shelter staff"),
+        "operator": ("本部職員", "Operator"),
+        "commander": ("本部長・指揮者（避難情報の発令）", "Commander (issues evacuation information)"),
+        "admin": ("管理者", "Administrator"),
+    },
+)
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -327,5 +339,6 @@ VOCABULARIES: dict[str, Vocabulary] = {
         SOURCE_STATES,
         EVACUATION_LEVELS,
         EVACUATION_ACTIONS,
+        USER_ROLES,
     )
 }

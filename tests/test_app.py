@@ -144,7 +144,7 @@ def test_admin_page_lists_layers(monkeypatch, reference_url):
     at.switch_page("app_pages/admin.py").run()
     assert not at.exception
     assert at.subheader[0].value == "管理"
-    counts = at.dataframe[-1].value
+    counts = next(d.value for d in at.dataframe if "レイヤー" in d.value.columns)
     rows = dict(zip(counts["レイヤー"], counts["件数"], strict=True))
     assert rows["towns"] == 103 and rows["shelters"] == 78 and rows["hazard_areas"] == 40
 

@@ -369,6 +369,11 @@ def conflict_rows(current: dict | None, mine: dict, lang: str = "ja") -> pd.Data
     return pd.DataFrame(rows, columns=["field", "current", "mine", "differs"])
 
 
+def show_value(name: str, value, lang: str = "ja") -> str:
+    """One field of a report as the conflict screen shows it (``–`` for nothing)."""
+    return _show(name, value, lang)
+
+
 def _show(name: str, value, lang: str) -> str:
     if name == "status":
         return status_label(value, lang)
