@@ -285,7 +285,8 @@ def enrich_posts(frame: pd.DataFrame, context: IngestContext) -> pd.DataFrame:
 
 
 def _existing(store, layer: str, frame: pd.DataFrame) -> dict[tuple, dict]:
-    """Stored rows (as dicts with geometry) for the keys of ``frame``.
+    """Stored rows (as dicts with geometry) for the keys of ``frame``, locked until the batch's
+    transaction ends (a staff edit of one of them waits, then applies to the batch's write).
 
     Read per value of the key's leading columns (e.g. per platform), so the read uses the
     primary key index: the last key column alone is not indexed.
@@ -304,7 +305,7 @@ def _existing(store, layer: str, frame: pd.DataFrame) -> dict[tuple, dict]:
         for start in range(0, len(values), CHUNK):
             where = dict(zip(lead, prefix, strict=True))
             where[last] = values[start : start + CHUNK]
-            part = store.read(layer, where=where, columns=columns)
+            part = store.read(layer, where=where, columns=columns, for_update=True)
             geoms = part.geometry if "geometry" in part and len(part) else [None] * len(part)
             for rec, geom in zip(part.to_dict("records"), geoms, strict=False):
                 rec["geometry"] = geom

@@ -490,6 +490,7 @@ class Store(ShelterStatusMixin, LogMixin):
         columns: Iterable[str] | None = None,
         order: str | None = None,
         limit: int | None = None,
+        for_update: bool = False,
     ) -> pd.DataFrame:
         """Read ``layer`` filtered in the database (time window, bounding box, equality).
 
@@ -501,6 +502,9 @@ class Store(ShelterStatusMixin, LogMixin):
         columns : a subset of columns (the key is always included).
         order : "column" or "column DESC".
         limit : at most this many rows.
+        for_update : lock the rows read until the transaction this thread is in ends (a writer
+            that reads, decides and writes them: the ingest runner's staff fields). PostgreSQL
+            ``SELECT … FOR UPDATE``; SQLite's write transaction already holds the database.
 
         Returns
         -------
@@ -522,6 +526,10 @@ class Store(ShelterStatusMixin, LogMixin):
             stmt = stmt.order_by(c.desc() if direction.strip().upper() == "DESC" else c.asc())
         if limit is not None:
             stmt = stmt.limit(int(limit))
+        if for_update and self.postgres:
+            if self._joined() is None:
+                raise RuntimeError("read(for_update=True) needs a store.transaction()")
+            stmt = stmt.with_for_update(of=table)
         builder = FrameBuilder(spec, names)
         with self._read() as conn:
             result = conn.execute(stmt, execution_options={"yield_per": DECODE_CHUNK})
@@ -651,7 +659,12 @@ class Store(ShelterStatusMixin, LogMixin):
                 for k, v in zip(spec.key, key, strict=False)
             ]
             names = spec.all_columns
-            row = conn.execute(sa.select(*[table.c[n] for n in names]).where(*cond)).first()
+            # FOR UPDATE: an ingest batch holding this row is waited for, and its write is read
+            # (the edit is applied to it, not to what the row was before the batch)
+            select = sa.select(*[table.c[n] for n in names]).where(*cond)
+            if self.postgres:
+                select = select.with_for_update()
+            row = conn.execute(select).first()
             if row is None:
                 raise UnknownRecord(f"{layer} {key} does not exist")
             current = self._decode(spec, [row], names)
