@@ -38,6 +38,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import geopandas as gpd
 import pandas as pd
@@ -47,6 +48,7 @@ from geodata.incidents import link_and_store
 from geodata.schema import LAYERS, now_utc
 from ingest.base import IngestContext, Source
 from ingest.fetching import fetch_records, fetch_within, source_deadline
+from ingest.settle import settle_copies
 
 log = logging.getLogger(__name__)
 
@@ -224,11 +226,16 @@ def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, curs
     The :class:`geodata.store.errors.UpsertResult` of the rows.
     """
     name, spec = source.name, LAYERS[source.layer]
+    if spec.incident_role:
+        # first, before any row lock: linking writes rows of other batches too (two writers
+        # taking the lock and rows in another order would wait on each other)
+        store.lock("incidents")
     if spec.staff_fields:
         frame = keep_staff_fields(store, spec.name, frame)
     invalid = None
     if spec.incident_role:
-        frame, invalid = link_and_store(store, spec.name, frame)
+        settle = partial(settle_copies, store) if "mark_copies" in spec.enrich else None
+        frame, invalid = link_and_store(store, spec.name, frame, settle=settle)
     written = store.load(spec.name, frame, source=name, rejected=invalid)
     fresh = _new_rejections(store, name, rejected)
     if fresh:

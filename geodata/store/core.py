@@ -684,6 +684,23 @@ class Store(ShelterStatusMixin, LogMixin):
             self._bump(conn, spec.name)
         return _plain(valid.iloc[0].to_dict())
 
+    def delete(self, layer: str, keys: Iterable) -> int:
+        """Delete the records of ``layer`` with these keys (tuples, or values of a one-column
+        key); returns how many were deleted. Incident linking deletes an incident whose every
+        piece went to another one (geodata/incident_relink.py)."""
+        spec = LAYERS[layer]
+        keys = [k if isinstance(k, tuple) else (k,) for k in keys]
+        table = self.tables[spec.name]
+        deleted = 0
+        with self._write() as conn:
+            for prefix, last in _key_groups(keys):
+                cond = [table.c[k] == v for k, v in zip(spec.key[:-1], prefix, strict=True)]
+                cond.append(table.c[spec.key[-1]].in_(last))
+                deleted += conn.execute(sa.delete(table).where(*cond)).rowcount
+            if deleted:
+                self._bump(conn, spec.name)
+        return deleted
+
 
 def _key_groups(keys: list[tuple]) -> Iterator[tuple[tuple, list]]:
     """Keys grouped by all but their last column, in chunks of at most CHUNK last values.
