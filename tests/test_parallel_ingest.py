@@ -20,8 +20,7 @@ from ingest.cli import main
 from ingest.drill.ingest import PREFIX, DrillAPIServer, drill_sources
 from ingest.drill.scenario import FIXED_ANCHOR, generate, write_payloads
 from ingest.runner import run_all
-
-pytestmark = pytest.mark.postgis
+from tests.test_runner import _write_config
 
 FIRST = [f"{PREFIX}roster", f"{PREFIX}shelter-status"]  # looked up by the others
 GROUPS = [
@@ -131,6 +130,7 @@ def _fresh(pg_cluster, reference_dir, capsys) -> str:
     return url
 
 
+@pytest.mark.postgis
 def test_three_workers_make_what_one_process_makes(pg_cluster, reference_dir, tmp_path, capsys):
     drill = generate(seed=0, posts=2000, roster=300, anchor=FIXED_ANCHOR,
                      reference_dir=reference_dir)  # fmt: skip
@@ -170,3 +170,16 @@ def test_three_workers_make_what_one_process_makes(pg_cluster, reference_dir, tm
     diff = differences(one, many)
     print("differences (only single, only parallel):", diff)
     assert diff == dict.fromkeys(one, (0, 0))
+
+
+def test_run_sources_runs_only_the_named_sources(tmp_path, sqlite_url, capsys):
+    config = _write_config(tmp_path)
+    base = ["run", "--config", str(config), "--db", sqlite_url, "--json"]
+    assert main([*base, "--sources", "survey"]) == 0
+    store = open_store(sqlite_url)
+    assert list(store.health()["source"]) == ["survey"]  # needs-a-token never ran
+    assert store.count("field_reports") == 2
+    store.dispose()
+    capsys.readouterr()
+    assert main([*base, "--sources", "survey, nope"]) != 0
+    assert "no enabled source named nope" in capsys.readouterr().err
