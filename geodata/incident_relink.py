@@ -149,7 +149,9 @@ def relink(
         rows[name] = _overlay(stored_rows[name], *extra, key=LAYERS[name].key)
     keys = {name: _keys(name, f) for name, f in rows.items()}
     cut_members = {(name, k) for name, ks in keys.items() for k in ks}
-    index, dropped = _cut_back(store, store.read("incidents", since=cut - WINDOW), cut_members, cut)
+    # locked too: a status staff set meanwhile is waited for and written back as it is
+    stored_incidents = store.read("incidents", since=cut - WINDOW, for_update=True)
+    index, dropped = _cut_back(store, stored_incidents, cut_members, cut)
     items = [
         (pd.Timestamp(when), name, key, category, urgency, point, town)
         for name, f in rows.items()

@@ -15,7 +15,10 @@ Incidents
     produces the same incidents. Candidates are found through a grid of ~300 m cells and a
     town index (no pairwise comparison). ``members`` lists ``[layer, "source:id"]`` pairs,
     ``counts`` counts them per layer, ``urgency`` is the highest of the pieces. Assignment is
-    incremental: pieces that already carry an ``incident_id`` are left alone.
+    incremental: pieces that already carry an ``incident_id`` are left alone
+    (:func:`link_incidents`). What the store holds is linked by :func:`link_and_store`, which
+    re-links from a batch's earliest row on (geodata/incident_relink.py): the incidents are
+    those of one pass over every piece in time order, whatever order the batches came in.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,28 @@ def test_run_sources_runs_only_the_named_sources(tmp_path, sqlite_url, capsys):
     capsys.readouterr()
     assert main([*base, "--sources", "survey, nope"]) != 0
     assert "no enabled source named nope" in capsys.readouterr().err
+
+
+def _hold_the_lock(url: str, start, queue) -> None:
+    store = open_store(url, migrate=False)
+    start.wait(60)
+    with store.transaction():
+        store.lock("incidents")
+        got = time.time()
+        store.record_health(f"holder-{got}", ok=True)  # a write: SQLite's lock is the writer's
+        time.sleep(1.0)
+        queue.put((got, time.time()))
+    store.dispose()
+
+
+def test_the_incidents_lock_serialises_processes(store, store_url):
+    ctx = mp.get_context("spawn")
+    start, queue = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_hold_the_lock, args=(store_url, start, queue)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    spans = sorted(queue.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(30)
+    (_, first_released), (second_got, _) = spans
+    assert second_got >= first_released - 0.05  # the second waited for the first's commit
