@@ -18,10 +18,14 @@ One batch (:func:`run_source`):
 
 then, in ONE store transaction (:func:`write_batch`) — a killed or failing run leaves none of it:
 
-5. keep what staff changed on stored rows (``Layer.staff_fields``: triage, assignee, incident,
-   a manual position, a manual roster match) — a re-fetched record never undoes a staff edit;
-6. link incident pieces (``Layer.incident_role``: posts, safety replies, field reports) under
-   the incidents lock and write the incidents they create or change;
+5. take the ``incidents`` lock (layers with incident pieces), then keep what staff changed on
+   stored rows (``Layer.staff_fields``: triage, assignee, incident, a manual position, a manual
+   roster match), the rows read locked until the commit — a re-fetched record never undoes a
+   staff edit, also one saved while the batch is written (tests/test_staff_race.py);
+6. settle copies (``repost_of``, ingest/settle.py) and link incident pieces
+   (``Layer.incident_role``: posts, safety replies, field reports) from the batch's earliest row
+   on, under the lock (geodata/incident_relink.py), and write the incidents and stored rows they
+   change: several processes make what one makes (tests/test_parallel_ingest.py);
 7. write the rows as the layer declares (``Layer.write``: merge on the key, or append to shelter
    status's history), then the new rejections;
 8. ``record_health(ok=True, cursor=…)``: the cursor moves only with the rows it covers.
