@@ -313,7 +313,10 @@ USER_ROLES = Vocabulary(
         "viewer": ("閲覧（壁面表示）", "Viewer (wall screen)"),
         "shelter_staff": ("避難所職員", "Shelter staff"),
         "operator": ("本部職員", "Operator"),
-        "commander": ("本部長・指揮者（避難情報の発令）", "Commander (issues evacuation information)"),
+        "commander": (
+            "本部長・指揮者（避難情報の発令）",
+            "Commander (issues evacuation information)",
+        ),
         "admin": ("管理者", "Administrator"),
     },
 )
