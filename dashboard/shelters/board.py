@@ -5,6 +5,9 @@ The rules themselves — open states, occupancy, staleness, the summary — are
 
 No streamlit here: the page and :mod:`dashboard.shelters.view` call these, tests call them
 directly. Times are shown in Japan time (JST); the store keeps UTC.
+
+Over ~400 lines on purpose: the board's table, its wall layout and its HTML cells are one view of
+the same rows; the rules (open states, occupancy) live in :mod:`geodata.shelters`.
 """
 
 from __future__ import annotations
