@@ -42,6 +42,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geodata.schema import NEEDS, STORE_CRS
+from geodata.store.codec import stored_time  # noqa: F401 - callers use shelters.stored_time
 from geodata.vocab import SHELTER_STATUSES
 
 NOT_OPEN, OPEN, FULL, CLOSED = SHELTER_STATUSES.codes  # 未開設, 開設, 満員, 閉鎖
@@ -118,19 +119,6 @@ def occupancy_class(rate: float | None) -> int | None:
     if rate is None:
         return None
     return sum(rate >= b for b in OCCUPANCY_BREAKS)
-
-
-def stored_time(value) -> pd.Timestamp | None:
-    """A stored time as a UTC timestamp (naive values are UTC, as the store returns them)."""
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def report_age(reported_at, now: datetime) -> timedelta | None:

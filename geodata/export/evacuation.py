@@ -26,7 +26,7 @@ import shapely
 from lxml import etree
 
 from geodata import evacuation, vocab
-from geodata.export.cap import CAP_NS, GEOCODE_NAME, CapInvalid, validate_cap
+from geodata.export.cap import CAP_NS, GEOCODE_NAME, CapInvalid, element, validate_cap
 from geodata.export.common import (
     ExportResult,
     audit_export,
@@ -68,13 +68,6 @@ def message_id(code6: str, record: dict) -> str:
     return f"evacuation-{code6}-{safe}-v{int(record['version'])}"
 
 
-def _el(parent, tag, text=None):
-    el = etree.SubElement(parent, f"{{{CAP_NS}}}{tag}")
-    if text is not None:
-        el.text = str(text)
-    return el
-
-
 def _polygons(geometry) -> list[str]:
     """CAP polygons (``lat,lon`` pairs, closed) of a town's outline(s)."""
     if geometry is None or geometry.is_empty:
@@ -102,44 +95,44 @@ def cap_message(
     action = record["action"]
     level = int(record["level"])
     root = etree.Element(f"{{{CAP_NS}}}alert", nsmap={None: CAP_NS})
-    _el(root, "identifier", ident)
-    _el(root, "sender", sender)
-    _el(root, "sent", sent)
-    _el(root, "status", "Exercise" if exercise else "Actual")
-    _el(root, "msgType", MSG_TYPES[action])
-    _el(root, "scope", "Public")
+    element(root, "identifier", ident)
+    element(root, "sender", sender)
+    element(root, "sent", sent)
+    element(root, "status", "Exercise" if exercise else "Actual")
+    element(root, "msgType", MSG_TYPES[action])
+    element(root, "scope", "Public")
     if exercise:
-        _el(root, "note", "訓練（Exercise）")
+        element(root, "note", "訓練（Exercise）")
     if previous is not None:
         ref = f"{sender},{message_id(code6, previous)},{iso_jst(previous['at'])}"
-        _el(root, "references", ref)
+        element(root, "references", ref)
     urgency, severity, certainty = LIFTED_ALERT if action == "lift" else LEVEL_ALERT[level]
     hazard = vocab.HAZARDS.label(record["hazard"])
     title = evacuation.level_title(level)
     codes = list(record["towns"] or [])
     mine = towns[towns["town_code"].isin(codes)].drop_duplicates("town_code")
     names = dict(zip(mine["town_code"], mine["name"], strict=True))
-    info = _el(root, "info")
-    _el(info, "language", "ja-JP")
-    _el(info, "category", "Safety")
-    _el(info, "event", EVENT)
-    _el(info, "responseType", "None" if action == "lift" else "Evacuate")
-    _el(info, "urgency", urgency)
-    _el(info, "severity", severity)
-    _el(info, "certainty", certainty)
-    _el(info, "effective", sent)
-    _el(info, "senderName", f"{city_name} 災害対策本部")
+    info = element(root, "info")
+    element(info, "language", "ja-JP")
+    element(info, "category", "Safety")
+    element(info, "event", EVENT)
+    element(info, "responseType", "None" if action == "lift" else "Evacuate")
+    element(info, "urgency", urgency)
+    element(info, "severity", severity)
+    element(info, "certainty", certainty)
+    element(info, "effective", sent)
+    element(info, "senderName", f"{city_name} 災害対策本部")
     where = "市内全域" if record.get("whole_city") else f"{len(codes)}町丁目"
     lifted = "解除" if action == "lift" else ("変更" if action == "update" else "発令")
-    _el(info, "headline", f"{title}{lifted}（{hazard}）{city_name} {where}")
+    element(info, "headline", f"{title}{lifted}（{hazard}）{city_name} {where}")
     listed = "、".join(names.get(c, c) for c in codes)
     when = jst_label(record["at"])
     text = f"{city_name}は{when}、{listed}に{evacuation.level_label(level)}（{hazard}）を{lifted}しました。"
     if record.get("reason"):
         text += f"理由：{record['reason']}"
-    _el(info, "description", text)
+    element(info, "description", text)
     if action != "lift":
-        _el(info, "instruction", INSTRUCTIONS[level])
+        element(info, "instruction", INSTRUCTIONS[level])
     params = [
         ("alertLevel", level), ("evacuationLevel", evacuation.level_label(level)),
         ("hazard", record["hazard"]), ("orderId", record["order_id"]),
@@ -147,19 +140,19 @@ def cap_message(
         ("issuedAt", iso_jst(record["issued_at"])), ("towns", len(codes)),
     ]  # fmt: skip
     for key, value in params:
-        param = _el(info, "parameter")
-        _el(param, "valueName", key)
-        _el(param, "value", value)
+        param = element(info, "parameter")
+        element(param, "valueName", key)
+        element(param, "value", value)
     for code in codes:
-        area = _el(info, "area")
-        _el(area, "areaDesc", f"{city_name}{names.get(code, code)}")
+        area = element(info, "area")
+        element(area, "areaDesc", f"{city_name}{names.get(code, code)}")
         row = mine[mine["town_code"] == code]
         for polygon in _polygons(row.geometry.iloc[0] if len(row) else None):
-            _el(area, "polygon", polygon)
+            element(area, "polygon", polygon)
         for name, value in ((TOWN_GEOCODE, code), (GEOCODE_NAME, code6)):
-            geocode = _el(area, "geocode")
-            _el(geocode, "valueName", name)
-            _el(geocode, "value", value)
+            geocode = element(area, "geocode")
+            element(geocode, "valueName", name)
+            element(geocode, "value", value)
     xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     errors = validate_cap(xml)
     if errors:
