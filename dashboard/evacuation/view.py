@@ -138,18 +138,10 @@ def _change(url: str, order: dict, level: int, confirmed: bool, lang: str) -> No
     if not confirmed:
         st.error(t("evac.issue.unconfirmed", lang=lang))
         return
-    try:
-        user = auth.check("overview", "issue_evacuation")
-        evacuation.update(data.get_store(url), order["order_id"], level=level, user=user,
-                          base_version=int(order["version"]))  # fmt: skip
-    except Forbidden:
-        st.error(t("evac.forbidden", lang=lang))
-        return
-    except StaleVersion:
-        st.error(t("evac.stale", lang=lang))
-        return
-    except evacuation.EvacuationError as exc:
-        st.error(t("evac.error", lang=lang, error=str(exc)))
+    if _write(lang, lambda user: evacuation.update(
+        data.get_store(url), order["order_id"], level=level, user=user,
+        base_version=int(order["version"]),
+    )) is None:  # fmt: skip
         return
     title = evacuation.level_title(level, lang)
     st.session_state[_FLASH] = ("ok", t("evac.change.done", lang=lang, title=title,
@@ -157,22 +149,29 @@ def _change(url: str, order: dict, level: int, confirmed: bool, lang: str) -> No
     st.rerun()
 
 
+def _write(lang: str, write):
+    """Run one evacuation write as the checked user; its record, or None with the reason shown.
+
+    The role is checked on the server right before the write (and again in the core).
+    """
+    try:
+        return write(auth.check("overview", "issue_evacuation"))
+    except Forbidden:
+        st.error(t("evac.forbidden", lang=lang))
+    except StaleVersion:
+        st.error(t("evac.stale", lang=lang))
+    except evacuation.EvacuationError as exc:
+        st.error(t("evac.error", lang=lang, error=str(exc)))
+    return None
+
+
 def _lift(url: str, order: dict, confirmed: bool, lang: str) -> None:
     if not confirmed:
         st.error(t("evac.issue.unconfirmed", lang=lang))
         return
-    try:
-        user = auth.check("overview", "issue_evacuation")
-        evacuation.lift(data.get_store(url), order["order_id"], user=user,
-                        base_version=int(order["version"]))  # fmt: skip
-    except Forbidden:
-        st.error(t("evac.forbidden", lang=lang))
-        return
-    except StaleVersion:
-        st.error(t("evac.stale", lang=lang))
-        return
-    except evacuation.EvacuationError as exc:
-        st.error(t("evac.error", lang=lang, error=str(exc)))
+    if _write(lang, lambda user: evacuation.lift(
+        data.get_store(url), order["order_id"], user=user, base_version=int(order["version"]),
+    )) is None:  # fmt: skip
         return
     st.session_state[_FLASH] = ("ok", t("evac.lift.done", lang=lang, order=order["order_id"]))
     st.rerun()
@@ -271,17 +270,11 @@ def _issue(url, p, level, chosen, whole, reason, confirmed, lang) -> None:
     if not confirmed:
         st.error(t("evac.issue.unconfirmed", lang=lang))
         return
-    try:
-        user = auth.check("overview", "issue_evacuation")
-        rec = evacuation.issue(
-            data.get_store(url), level=level, hazard=p.hazard, towns=chosen, whole_city=whole,
-            reason=reason, warning_ids=p.warning_ids, user=user,
-        )  # fmt: skip
-    except Forbidden:
-        st.error(t("evac.forbidden", lang=lang))
-        return
-    except evacuation.EvacuationError as exc:
-        st.error(t("evac.error", lang=lang, error=str(exc)))
+    rec = _write(lang, lambda user: evacuation.issue(
+        data.get_store(url), level=level, hazard=p.hazard, towns=chosen, whole_city=whole,
+        reason=reason, warning_ids=p.warning_ids, user=user,
+    ))  # fmt: skip
+    if rec is None:
         return
     title = evacuation.level_title(level, lang)
     text = t("evac.issue.done", lang=lang, title=title, n=len(rec["towns"]), order=rec["order_id"])
