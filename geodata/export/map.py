@@ -30,11 +30,10 @@ from matplotlib.figure import Figure  # noqa: E402
 from geodata.evacuation import LEVEL_COLOURS  # noqa: E402
 from geodata.export import fonts  # noqa: E402
 from geodata.export import public as policy  # noqa: E402
-from geodata.export.basemap import Basemap, fetch_basemap  # noqa: E402
+from geodata.export.basemap import Basemap, choose_basemap  # noqa: E402
 from geodata.export.common import (  # noqa: E402
     APP_NAME,
     ATTRIBUTIONS,
-    TILES_ATTRIBUTION,
     ExportResult,
     audit_export,
     jst_label,
@@ -70,6 +69,7 @@ def situation_map(
     tile_session=None,
     tile_url: str | None = None,
     who: str | None = None,
+    basemap: str = "auto",
 ) -> list[ExportResult]:
     """Collect the situation from ``store`` and draw the situation map.
 
@@ -79,9 +79,12 @@ def situation_map(
     formats : any of "pdf" (A3 landscape, vector) and "png" (A3 at 300 dpi).
     public : the public version (no personal data).
     as_of, since : see :func:`geodata.export.situation.collect_situation`.
-    tile_session : a requests session for basemap tiles; None draws without a basemap.
-    tile_url : tile URL template (default from the settings).
+    tile_session : a requests session for online basemap tiles; None: no online tiles.
+    tile_url : online tile URL template (default from the settings).
     who : the user, for the audit log.
+    basemap : ``auto`` (the prefetched MBTiles file when it exists, else online tiles when
+        ``tile_session`` is given), ``local``, ``online`` or ``none``; see
+        :func:`geodata.export.basemap.choose_basemap`. The footer credits what was drawn.
 
     Returns
     -------
@@ -93,15 +96,16 @@ def situation_map(
     >>> pdf.write("var/exports/")  # doctest: +SKIP
     """
     situation = collect_situation(store, as_of=as_of, since=since, public=public)
-    basemap = None
-    if tile_session is not None:
-        basemap = fetch_basemap(map_bounds(situation), tile_session, url_template=tile_url)
-    rendered = render_situation_map(situation, formats=formats, basemap=basemap)
+    drawn, note = choose_basemap(map_bounds(situation), basemap, tile_session, tile_url)
+    rendered = render_situation_map(situation, formats=formats, basemap=drawn)
     version = "public" if public else "internal"
     results = []
     for fmt, data in rendered.items():
         name = f"situation-map-{situation.city_code}-{version}-{stamp(situation.as_of)}.{fmt}"
-        info = {"public": public, "as_of": jst_label(situation.as_of), "basemap": bool(basemap)}
+        info = {"public": public, "as_of": jst_label(situation.as_of), "basemap": bool(drawn)}
+        info["basemap_origin"] = drawn.origin if drawn else None
+        info["basemap_credit"] = drawn.credit if drawn else None
+        info["basemap_note"] = note
         info["kpis"] = situation.kpis
         results.append(ExportResult(data, name, MEDIA[fmt], len(situation.shelters), info))
     audit_export(
@@ -190,7 +194,7 @@ def build_figure(situation: Situation, *, basemap: Basemap | None = None) -> Fig
     draw_legend(panel, situation)
     draw_kpis(fig.add_axes((PANEL_X, 0.30, PANEL_W, 0.225)), situation)
     draw_list(fig.add_axes((PANEL_X, 0.075, PANEL_W, 0.215)), situation)
-    _footer(fig, situation, basemap is not None)
+    _footer(fig, situation, basemap.credit if basemap is not None else None)
     return fig
 
 
@@ -345,10 +349,10 @@ def _north_arrow(ax, bounds) -> None:
           ha="center", va="bottom", zorder=12)  # fmt: skip
 
 
-def _footer(fig: Figure, s: Situation, tiles: bool) -> None:
+def _footer(fig: Figure, s: Situation, tile_credit: str | None) -> None:
     lines = [ATTRIBUTIONS[k] for k in ("towns", "boundaries", "shelters", "hazard_areas")]
-    if tiles:
-        lines.append(TILES_ATTRIBUTION)
+    if tile_credit:  # exactly what was drawn: GSI, the custom server's host, the local file's
+        lines.append(tile_credit)
     half = (len(lines) + 1) // 2
     for col, chunk in enumerate((lines[:half], lines[half:])):
         fig.text(0.012 + col * 0.33, 0.058, "\n".join(chunk), fontsize=8, va="top",
