@@ -234,6 +234,7 @@ class MBTiles:
 
     def __init__(self, path: Path | str, write: bool = False):
         self.path = Path(path)
+        self.write = write
         if write:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(self.path)
@@ -252,7 +253,9 @@ class MBTiles:
         self.close()
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Commit what was written (an interrupted prefetch keeps its tiles) and close."""
+        if self.write:
+            self.conn.commit()
         self.conn.close()
 
     def metadata(self) -> dict[str, str]:

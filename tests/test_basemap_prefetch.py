@@ -220,3 +220,23 @@ def test_local_tiles_reads_back_what_was_prefetched(tmp_path):
         assert mb.get(99, 0, 0) is None and mb.get(1, 5, 0) is None
     with pytest.raises(FileNotFoundError):
         MBTiles(tmp_path / "nothing.mbtiles")
+
+
+def test_an_interrupted_prefetch_keeps_the_tiles_it_fetched(tmp_path):
+    path = tmp_path / "basemap.mbtiles"
+    with TileServer() as ts:
+        session = _session()
+        real_get = session.get
+        calls = []
+
+        def get(url, **kwargs):
+            calls.append(url)
+            if len(calls) == 4:
+                raise KeyboardInterrupt  # Ctrl-C in the middle of a run
+            return real_get(url, **kwargs)
+
+        session.get = get
+        with pytest.raises(KeyboardInterrupt):
+            tile_prefetch.prefetch(_plan(ts.url), path, session, rate=1000)
+    with MBTiles(path) as mb:
+        assert sum(n for n, _ in mb.stats().values()) == 3  # not committed one by one, yet kept

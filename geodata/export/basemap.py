@@ -250,17 +250,34 @@ def _tile_xy(mx: float, my: float, zoom: int) -> tuple[int, int]:
     return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
 
 
-def _warp(mosaic, origin, zoom, bounds, width_px, to_merc) -> np.ndarray:
-    """Resample the Web Mercator mosaic onto a regular grid of the map CRS (nearest pixel)."""
+def _warp(mosaic, origin, zoom, bounds, width_px, to_merc, step: int = 32) -> np.ndarray:
+    """Resample the Web Mercator mosaic onto a regular grid of the map CRS (nearest pixel).
+
+    The projection is exact on a grid of every ``step``-th pixel and bilinear in between: over a
+    city the plane-rectangular -> Web Mercator transform is smooth (the error is far below a
+    pixel), and transforming all ~5 million pixel centres one by one took seconds.
+    """
     minx, miny, maxx, maxy = bounds
     height_px = max(1, int(round(width_px * (maxy - miny) / (maxx - minx))))
-    gx = minx + (np.arange(width_px) + 0.5) * (maxx - minx) / width_px
-    gy = maxy - (np.arange(height_px) + 0.5) * (maxy - miny) / height_px
+    # Coarse knots in pixel space (the last one at or beyond the last pixel).
+    kx = np.arange(0, max(width_px - 1, 1) + step, step, dtype=float)
+    ky = np.arange(0, max(height_px - 1, 1) + step, step, dtype=float)
+    gx = minx + (kx + 0.5) * (maxx - minx) / width_px
+    gy = maxy - (ky + 0.5) * (maxy - miny) / height_px
     xx, yy = np.meshgrid(gx, gy)
-    mx, my = to_merc.transform(xx.ravel(), yy.ravel())
+    cmx, cmy = (np.asarray(v).reshape(xx.shape) for v in to_merc.transform(xx, yy))
+    px, py = np.arange(width_px) / step, np.arange(height_px) / step
+    ix, iy = np.minimum(px.astype(int), len(kx) - 2), np.minimum(py.astype(int), len(ky) - 2)
+    tx, ty = (px - ix)[None, :], (py - iy)[:, None]
+
+    def lerp(c: np.ndarray) -> np.ndarray:
+        across = c[:, ix] * (1 - tx) + c[:, ix + 1] * tx  # the knot rows, every column
+        return across[iy] * (1 - ty) + across[iy + 1] * ty
+
+    mx, my = lerp(cmx), lerp(cmy)
     world_px = 2 * _WEB_MERCATOR_HALF / (TILE_SIZE * 2**zoom)
-    col = ((np.asarray(mx) + _WEB_MERCATOR_HALF) / world_px - origin[0] * TILE_SIZE).astype(int)
-    row = ((_WEB_MERCATOR_HALF - np.asarray(my)) / world_px - origin[1] * TILE_SIZE).astype(int)
+    col = ((mx + _WEB_MERCATOR_HALF) / world_px - origin[0] * TILE_SIZE).astype(int)
+    row = ((_WEB_MERCATOR_HALF - my) / world_px - origin[1] * TILE_SIZE).astype(int)
     col = np.clip(col, 0, mosaic.shape[1] - 1)
     row = np.clip(row, 0, mosaic.shape[0] - 1)
     return mosaic[row, col].reshape(height_px, width_px, 3)
