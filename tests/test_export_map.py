@@ -281,3 +281,14 @@ def test_missing_font_names_the_package(monkeypatch):
     monkeypatch.setattr(fonts, "_FILES", ("NoSuchFont-Regular.ttc",))
     with pytest.raises(fonts.FontNotFound, match="fonts-noto-cjk"):
         fonts.find_font_files()
+
+
+def test_a_named_tile_server_wins_over_the_local_file(world_store, tmp_path, monkeypatch):
+    path = tmp_path / "basemap.mbtiles"
+    _prefetched(world_store, path)
+    monkeypatch.setenv("BOSAI_MBTILES", str(path))
+    monkeypatch.setenv("BOSAI_TILE_URL", "http://tiles.hq.example.lg.jp/{z}/{x}/{y}.png")
+    session = _TileServer()
+    (result,) = situation_map(world_store, as_of=AS_OF, public=True, tile_session=session)
+    assert session.requests > 0 and result.info["basemap_origin"] == "online"
+    assert result.info["basemap_credit"] == "背景地図：tiles.hq.example.lg.jp"

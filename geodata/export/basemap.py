@@ -165,9 +165,11 @@ def choose_basemap(
 
     Parameters
     ----------
-    mode : ``auto`` — the local MBTiles file when it exists, else the online service when a
-        ``session`` is given, else none; ``local`` / ``online`` — only that one; ``none``.
-        ``BOSAI_TILES=none`` means none in ``auto``.
+    mode : ``auto`` — a ``url_template`` or ``BOSAI_TILE_URL`` server when set, else the local
+        MBTiles file when it exists, else the online service when a ``session`` is given, else
+        none (the order of the dashboard's maps, dashboard/maps/basemap.py);
+        ``local`` / ``online`` — only that one; ``none``. ``BOSAI_TILES=none`` means none in
+        ``auto`` unless a tile server is named.
     session : requests session for online tiles (None: no online tiles).
     url_template : online template (default: :func:`tile_url_template`).
 
@@ -177,6 +179,9 @@ def choose_basemap(
     """
     if mode not in BASEMAP_MODES:
         raise ValueError(f"unknown basemap mode {mode!r}; one of {', '.join(BASEMAP_MODES)}")
+    custom = url_template or settings.get("BOSAI_TILE_URL")
+    if mode == "auto" and custom:
+        mode = "online"  # a tile server named in the settings (or by the caller) wins, as on screen
     if mode == "none" or (mode == "auto" and settings.get("BOSAI_TILES") == "none"):
         return None, "no basemap asked for"
     if mode in ("auto", "local"):
