@@ -186,9 +186,9 @@ class RateLimit:
     def wait(self) -> None:
         """Block until a request may start, then book the next slot."""
         now = self.clock()
-        if self._next is not None and now < self._next:
+        while self._next is not None and now < self._next:
             self.sleep(self._next - now)
-            now = self._next
+            now = self.clock()  # a late wake-up moves the next slot too: no gap is ever shorter
         self._next = now + self.interval
 
 
