@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 import geopandas as gpd
 import pandas as pd
 
+from geodata import chronology
 from geodata.incidents import link_and_store
 from geodata.schema import LAYERS
 from ingest.base import IngestContext, Source
@@ -106,6 +107,7 @@ def run_source(
         result.update(error=error, cursor=since)
         try:
             store.record_health(name, ok=False, kind=source.kind, error=error)
+            chronology.sync_source_events(store)  # down for longer than its limit: once
         except Exception as health_exc:  # noqa: BLE001 - the store itself may be down
             log.error("cannot record the failure of %s: %s", name, health_exc)
     result["seconds"] = round(time.perf_counter() - started, 3)
@@ -193,6 +195,8 @@ def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, curs
     if spec.incident_role:
         frame, invalid = link_and_store(store, spec.name, frame)
     written = store.load(spec.name, frame, source=name, rejected=invalid)
+    if spec.name == "warnings" and written.inserted:
+        chronology.sync_warning_events(store)  # 警報 issued / lifted, each once
     fresh = _new_rejections(store, name, rejected)
     if fresh:
         store.add_rejections(name, fresh, layer=spec.name)

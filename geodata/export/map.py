@@ -27,6 +27,7 @@ import pyproj  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from geodata import chronology  # noqa: E402
 from geodata.export import fonts  # noqa: E402
 from geodata.export import public as policy  # noqa: E402
 from geodata.export.basemap import Basemap, fetch_basemap  # noqa: E402
@@ -110,6 +111,7 @@ def situation_map(
         None,
         {"formats": list(formats), "public": public, "as_of": situation.as_of.isoformat()},
     )
+    chronology.map_exported(store, as_of=situation.as_of, public=public, who=who)
     return results
 
 

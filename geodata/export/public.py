@@ -235,6 +235,10 @@ class PublicView:
         """Audit an export (the store's audit log)."""
         self._store.log_action(who, action, layer, detail)
 
+    def append_chronology(self, frame, *, source=None):
+        """Record a system event (an export) in the HQ's chronology (the store's)."""
+        return self._store.append_chronology(frame, source=source)
+
     # -- reads --------------------------------------------------------------------------------
 
     def read(

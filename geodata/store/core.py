@@ -53,6 +53,7 @@ from geodata.store.codec import plain as _plain
 from geodata.store.errors import StaleVersion, UnknownRecord, UpsertResult
 from geodata.store.log import LogMixin
 from geodata.store.migrations import MIGRATIONS, SCHEMA_VERSION, ensure_postgis
+from geodata.store.record import RecordMixin
 from geodata.store.status import ShelterStatusMixin
 from geodata.store.tables import build_metadata
 from geodata.text.fingerprints import text_digest
@@ -82,7 +83,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
-class Store(ShelterStatusMixin, LogMixin):
+class Store(ShelterStatusMixin, RecordMixin, LogMixin):
     """The store. Create it with :func:`open_store`."""
 
     def __init__(self, engine: sa.Engine):

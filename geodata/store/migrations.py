@@ -102,6 +102,18 @@ def _v7_sessions_and_keys_out_of_the_store(conn: sa.Connection, store) -> None:
     conn.execute(sa.delete(meta).where(meta.c.key.in_(["privacy_displacement_key", "session_key"])))
 
 
+def _v8_record(conn: sa.Connection, store) -> None:
+    """v8: the HQ's record (issue 18): field reports gain ``triage`` and the damage counts of
+    第4号様式 (``dmg_*``); the chronology, task_states and damage_reports tables are new
+    (created by ``create_all``). A stored field report keeps what it had: no triage (未確認)
+    and no stated damage."""
+    from geodata.vocab import DAMAGE_ITEMS
+
+    _add_column(conn, "field_reports", "triage", "TEXT")
+    for code in DAMAGE_ITEMS.codes:
+        _add_column(conn, "field_reports", f"dmg_{code}", "BIGINT")
+
+
 def ensure_postgis(conn: sa.Connection) -> None:
     """Make sure the PostGIS extension is there; a one-line StoreSetupError says what a DBA runs.
 
@@ -141,5 +153,6 @@ MIGRATIONS: list[tuple[int, Callable]] = [
     (5, _v5_post_fingerprints),
     (6, _v6_posts_stored_index),
     (7, _v7_sessions_and_keys_out_of_the_store),
+    (8, _v8_record),
 ]
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8

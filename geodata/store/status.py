@@ -165,6 +165,7 @@ class ShelterStatusMixin:
             new = _plain(valid.iloc[0].to_dict())
             self._audit(conn, actor, "update", "shelter_status", (shelter_id,), current, new)
             self._bump(conn, "shelter_status")
+            self._record_shelter_events(conn, [shelter_id])
         return new
 
     def append_shelter_status(self, frame: pd.DataFrame, *, source: str) -> UpsertResult:
@@ -242,6 +243,7 @@ class ShelterStatusMixin:
                         names, rows = self._encode(SHELTER_STATUS, ok)
                         conn.exec_driver_sql(self._insert_sql(SHELTER_STATUS, names), rows)
                         self._bump(conn, "shelter_status")
+                        self._record_shelter_events(conn, sorted({r["shelter_id"] for r in out}))
                     result.inserted = len(out)
                     result.rejected = len(bad)
                 return result
@@ -250,6 +252,33 @@ class ShelterStatusMixin:
                 if attempt == 4:
                     raise
         return result
+
+    def _record_shelter_events(self, conn, shelter_ids: list[str]) -> None:
+        """Write the opened / full / closed events of ``shelter_ids`` to the chronology, in the
+        status write's own transaction (each once: geodata.chronology.shelter_events)."""
+        from geodata import chronology
+
+        t, shelters = self.tables["shelter_status"], self.tables["shelters"]
+        names = ["shelter_id", "version", "reported_at", "status", "evacuees"]
+        rows = []
+        for start in range(0, len(shelter_ids), 500):
+            part = shelter_ids[start : start + 500]
+            rows += conn.execute(
+                sa.select(*[t.c[n] for n in names]).where(t.c.shelter_id.in_(part))
+            ).all()
+        if not rows:
+            return
+        history = self._decode(SHELTER_STATUS, rows, names)
+        labels = dict(
+            conn.execute(
+                sa.select(shelters.c.shelter_id, shelters.c.name).where(
+                    shelters.c.shelter_id.in_(shelter_ids)
+                )
+            ).all()
+        )
+        events = chronology.shelter_events(history, labels)
+        if events:
+            self._insert_chronology(conn, pd.DataFrame(events), source="shelter_status")
 
 
 class _Rej(tuple):
