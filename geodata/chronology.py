@@ -191,7 +191,8 @@ def add_entry(store, kind: str, text: str, *, actor: str, at=None, from_unit=Non
     with store.transaction():
         store.append_chronology(pd.DataFrame([entry]))
         if task:
-            store.append_task_state(entry["entry_id"], OPEN_TASK, actor=actor, at=now)
+            # the task exists from the entry's time (an entry may be written after the fact)
+            store.append_task_state(entry["entry_id"], OPEN_TASK, actor=actor, at=entry["at"])
     return entry
 
 
@@ -262,7 +263,8 @@ def timeline(store, *, as_of=None, now=None, kinds: Iterable[str] | None = None,
     corrections = frame.dropna(subset=["corrects"]).groupby("corrects")["entry_id"].agg(list)
     frame["corrected_by"] = [corrections.get(i, []) for i in frame["entry_id"]]
     states = task_states(store, as_of=as_of)
-    frame["state"] = frame["entry_id"].map(states).where(frame["task"].fillna(False), None)
+    is_task = frame["task"].fillna(False).astype(bool)
+    frame["state"] = frame["entry_id"].map(states).fillna(OPEN_TASK).where(is_task, None)
     ref = to_utc(now) if now is not None else (as_of or pd.Timestamp(now_utc()))
     due = pd.to_datetime(frame["due_at"], utc=True)
     frame["overdue"] = (

@@ -89,8 +89,9 @@ def test_navigation_lists_only_the_visible_pages_in_table_order(monkeypatch):
     viewer = pages.navigation(roles.visible_pages(roles.User("wall", "viewer")))
     assert list(viewer) == ["nav.section.situation"]  # no export, no admin section
     shown = viewer["nav.section.situation"]
-    assert [p.url_path for p in shown] == ["overview", "shelters", "field", "safety", "reports"]
-    assert [p.default for p in shown] == [True, False, False, False, False]
+    assert [p.url_path for p in shown] == [
+        "overview", "shelters", "field", "safety", "reports", "chronology"]  # fmt: skip
+    assert [p.default for p in shown] == [True, False, False, False, False, False]
     assert shown[1].file == "app_pages/shelters.py" and shown[1].title == "shelters.page"
     admin = pages.navigation(roles.visible_pages(roles.User("root", "admin")))
     assert [p.title for p in admin["nav.section.admin"]] == ["page.export", "page.admin"]

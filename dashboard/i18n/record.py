@@ -1,0 +1,62 @@
+"""UI text of the HQ's record: the chronology (クロノロジー) page, tasks and the damage report.
+
+Domain terms (entry kinds, task states, system events, damage items) come from
+:mod:`geodata.vocab`.
+"""
+
+from __future__ import annotations
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    "chronology.page": {"ja": "クロノロジー", "en": "Chronology"},
+    "chronology.title": {"ja": "クロノロジー — {city}", "en": "Chronology — {city}"},
+    "chronology.new": {"ja": "記録する", "en": "New entry"},
+    "chronology.kind": {"ja": "区分", "en": "Kind"},
+    "chronology.from": {"ja": "発信", "en": "From"},
+    "chronology.to": {"ja": "宛先", "en": "To"},
+    "chronology.text": {"ja": "内容", "en": "Text"},
+    "chronology.assignee": {"ja": "担当部署（タスクにする）", "en": "Assignee (makes it a task)"},
+    "chronology.no_assignee": {"ja": "（タスクにしない）", "en": "(not a task)"},
+    "chronology.due": {"ja": "期限（時刻）", "en": "Due (time)"},
+    "chronology.shelters": {"ja": "関連する避難所", "en": "About shelters"},
+    "chronology.submit": {"ja": "記録", "en": "Record"},
+    "chronology.saved": {"ja": "記録しました。", "en": "Recorded."},
+    "chronology.text_missing": {"ja": "内容を入力してください。", "en": "Enter a text."},
+    "chronology.filter.kinds": {"ja": "区分で絞り込み", "en": "Filter by kind"},
+    "chronology.filter.department": {"ja": "部署で絞り込み", "en": "Filter by department"},
+    "chronology.filter.all": {"ja": "すべて", "en": "All"},
+    "chronology.filter.link": {"ja": "対象で絞り込み（避難所）", "en": "Filter by shelter"},
+    "chronology.as_of": {"ja": "時点を指定", "en": "As of a time"},
+    "chronology.as_of_time": {"ja": "時点", "en": "As of"},
+    "chronology.as_of_note": {"ja": "{time} 時点の記録", "en": "The record as of {time}"},
+    "chronology.empty": {"ja": "記録はまだありません。", "en": "Nothing recorded yet."},
+    "chronology.col.at": {"ja": "時刻", "en": "Time"},
+    "chronology.col.kind": {"ja": "区分", "en": "Kind"},
+    "chronology.col.route": {"ja": "発信→宛先", "en": "From → to"},
+    "chronology.col.text": {"ja": "内容", "en": "Text"},
+    "chronology.col.task": {"ja": "担当・期限・状況", "en": "Assignee, due, state"},
+    "chronology.col.by": {"ja": "記入者", "en": "Entered by"},
+    "chronology.overdue": {"ja": "期限超過", "en": "Overdue"},
+    "chronology.corrected": {"ja": "（訂正あり）", "en": " (corrected)"},
+    "chronology.correction": {"ja": "【訂正】", "en": "[Correction] "},
+    "chronology.tasks": {"ja": "未完了のタスク", "en": "Open tasks"},
+    "chronology.no_tasks": {"ja": "未完了のタスクはありません。", "en": "No open task."},
+    "chronology.task_state": {"ja": "状況を変更", "en": "Change state"},
+    "chronology.task_note": {"ja": "メモ", "en": "Note"},
+    "chronology.task_save": {"ja": "変更", "en": "Change"},
+    "chronology.correct": {"ja": "訂正する", "en": "Correct an entry"},
+    "chronology.correct_which": {"ja": "訂正する記録", "en": "Entry to correct"},
+    "chronology.correct_text": {"ja": "正しい内容", "en": "Corrected text"},
+    "chronology.correct_save": {"ja": "訂正を記録", "en": "Record the correction"},
+    "chronology.print": {"ja": "会議用に印刷（PDF）", "en": "Print for the meeting (PDF)"},
+    "chronology.meeting": {"ja": "本部会議の回", "en": "HQ meeting no."},
+    "chronology.paper": {"ja": "用紙", "en": "Paper"},
+    "chronology.make_pdf": {"ja": "PDFを作成", "en": "Make the PDF"},
+    "chronology.download": {"ja": "PDFをダウンロード", "en": "Download the PDF"},
+    "chronology.denied": {"ja": "記録する権限がありません（閲覧のみ）。", "en": "View only."},
+    "overview.as_of": {"ja": "時点を指定して表示", "en": "Show as of a time"},
+    "overview.as_of_time": {"ja": "表示する時点", "en": "As of"},
+    "overview.as_of_note": {
+        "ja": "{time} 時点の状況（記録から再構成）",
+        "en": "The situation as of {time} (rebuilt from the record)",
+    },
+}
