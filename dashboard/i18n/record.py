@@ -53,6 +53,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "chronology.make_pdf": {"ja": "PDFを作成", "en": "Make the PDF"},
     "chronology.download": {"ja": "PDFをダウンロード", "en": "Download the PDF"},
     "chronology.denied": {"ja": "記録する権限がありません（閲覧のみ）。", "en": "View only."},
+    "field.damage": {"ja": "被害数（第4号様式）", "en": "Damage counts (form 4)"},
+    "field.verify": {
+        "ja": "確認済にする（被害報に確定として計上）",
+        "en": "Verify (counts as confirmed)",
+    },
+    "field.verified": {"ja": "確認済にしました。", "en": "Verified."},
     "overview.as_of": {"ja": "時点を指定して表示", "en": "Show as of a time"},
     "overview.as_of_time": {"ja": "表示する時点", "en": "As of"},
     "overview.as_of_note": {
