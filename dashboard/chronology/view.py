@@ -7,12 +7,13 @@ gets :func:`geodata.chronology.wall_view`: no person in it.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import auth, data
+from dashboard.chronology import as_of as as_of_view
 from dashboard.i18n import current_lang, t
 from dashboard.shelters.board import JST
 from geodata import chronology, vocab
@@ -118,20 +119,9 @@ def filters(names: dict[str, str]) -> tuple[list[str] | None, str | None, str | 
     shelter = cols[2].selectbox(t("chronology.filter.link"), [""] + list(names),
                                 format_func=lambda s: names.get(s, s) if s else t("chronology.filter.all"),
                                 key="chrono-f-shelter")  # fmt: skip
-    as_of = None
     with cols[3]:
-        if st.toggle(t("chronology.as_of"), key="chrono-f-asof"):
-            as_of = as_of_input("chrono-f")
+        as_of = as_of_view.choose("chrono-f", "chronology.as_of")
     return kinds or None, dept or None, shelter or None, as_of
-
-
-def as_of_input(key: str) -> pd.Timestamp:
-    """A JST date and time (default: now, to the minute) as a UTC timestamp."""
-    now = pd.Timestamp.now(tz=JST)
-    day = st.date_input(t("chronology.as_of_time"), value=now.date(), key=f"{key}-day")
-    clock = st.time_input(" ", value=time(now.hour, now.minute), step=300, key=f"{key}-time",
-                          label_visibility="collapsed")  # fmt: skip
-    return pd.Timestamp(datetime.combine(day, clock), tz=JST).tz_convert("UTC")
 
 
 def select(frame: pd.DataFrame, kinds, dept, shelter) -> pd.DataFrame:

@@ -26,7 +26,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "chronology.filter.all": {"ja": "すべて", "en": "All"},
     "chronology.filter.link": {"ja": "対象で絞り込み（避難所）", "en": "Filter by shelter"},
     "chronology.as_of": {"ja": "時点を指定", "en": "As of a time"},
-    "chronology.as_of_time": {"ja": "時点", "en": "As of"},
     "chronology.as_of_note": {"ja": "{time} 時点の記録", "en": "The record as of {time}"},
     "chronology.empty": {"ja": "記録はまだありません。", "en": "Nothing recorded yet."},
     "chronology.col.at": {"ja": "時刻", "en": "Time"},

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
@@ -24,8 +25,31 @@ TITLE = "クロノロジー — 調布市"
 def record_app(reference_store, vendored_assets, tmp_path_factory) -> Iterator[dict]:
     workdir = tmp_path_factory.mktemp("record_app")
     db = copy_store(reference_store, workdir / "bosai.sqlite")
+    earlier = _earlier_reports(db, reference_store["statuses"])
     with serve(db, workdir) as url:
-        yield {"url": url, "db": db, "workdir": workdir}
+        yield {"url": url, "db": db, "workdir": workdir, "earlier": earlier}
+
+
+def _earlier_reports(db: str, current: dict) -> dict:
+    """Two shelters opened three hours ago (before the store's other reports, made "now")."""
+    from geodata.store.core import open_store
+
+    store = open_store(db)
+    try:
+        shelters = store.read("shelters", order="shelter_id")
+        ids = [s for s in shelters["shelter_id"] if s not in current][:2]
+        at = pd.Timestamp.now(tz="UTC").floor("min") - pd.Timedelta(hours=3)
+        rows = [{"shelter_id": s, "reported_at": at, "status": "開設", "evacuees": n,
+                 "source_id": f"earlier-{s}"} for s, n in zip(ids, (11, 22), strict=True)]  # fmt: skip
+        assert store.append_shelter_status(pd.DataFrame(rows), source="test:earlier").inserted == 2
+        return {"at": at, "shelters": len(shelters)}
+    finally:
+        store.dispose()
+
+
+def _metric(page, label: str) -> str:
+    tile = page.get_by_test_id("stMetric").filter(has_text=label)
+    return tile.get_by_test_id("stMetricValue").inner_text()
 
 
 @pytest.fixture
@@ -86,3 +110,24 @@ def test_an_instruction_from_a_tablet_reaches_the_page_and_the_wall(browser, rec
     assert "operator" not in " ".join(_texts(board))
     wall.screenshot(path=str(ARTIFACTS / "chronology-wall.png"), full_page=True)
     assert wall.offline.blocked == [] and tablet.offline.blocked == []
+
+
+def test_the_overview_as_of_an_earlier_time_shows_the_shelter_counts_of_then(
+    browser, record_app, pages
+):
+    earlier, total = record_app["earlier"]["at"], record_app["earlier"]["shelters"]
+    page = open_page(browser, record_app, "operator", "/")
+    pages.append(page)
+    page.get_by_test_id("stMetric").first.wait_for(timeout=60_000)
+    now_open = int(_metric(page, "開設中の避難所").split("/")[0])
+    assert now_open == 2 + 5  # the two earlier ones and 4 開設 + 1 満員 of conftest.SHELTER_REPORTS
+    then = (earlier + pd.Timedelta(hours=1)).tz_convert("Asia/Tokyo").strftime("%Y-%m-%dT%H:%M")
+    page.goto(record_app["url"] + f"/?as_of={then}", wait_until="domcontentloaded")
+    try:
+        page.get_by_text("時点の状況（記録から再構成）").wait_for(timeout=60_000)
+    finally:  # kept for a person to look at (and to see why, on a failure)
+        page.screenshot(path=str(ARTIFACTS / "overview-as-of.png"), full_page=True)
+    expect(page.get_by_test_id("stMetric").filter(has_text="開設中の避難所")
+           .get_by_test_id("stMetricValue")).to_have_text(f"2 / {total}", timeout=30_000)  # fmt: skip
+    assert _metric(page, "避難者数") == "33"
+    assert page.offline.blocked == []
