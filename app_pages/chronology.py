@@ -4,7 +4,7 @@ printing for the meeting; the wall screen (and a viewer) gets a masked, read-onl
 import streamlit as st
 
 from dashboard import auth, data, kiosk, widgets
-from dashboard.chronology import view
+from dashboard.chronology import damage_view, view
 from dashboard.i18n import t
 from geodata import chronology
 
@@ -33,6 +33,14 @@ def desk() -> None:
     names = view.shelter_names(url, version)
     masked = not auth.can("chronology", "view_personal")
     may_record = auth.can("chronology", "record")
+    record_tab, damage_tab = st.tabs([t("chronology.tab.record"), t("chronology.tab.damage")])
+    with damage_tab:
+        damage_view.section(url, version)
+    with record_tab:
+        record(url, version, names, masked, may_record)
+
+
+def record(url, version, names, masked: bool, may_record: bool) -> None:
     left, right = st.columns([3, 2], gap="large") if may_record else (st.container(), None)
     with left:
         kinds, dept, shelter, as_of = view.filters(names)

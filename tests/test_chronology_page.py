@@ -99,3 +99,22 @@ def test_the_meeting_pdf_holds_the_entries_meeting_and_as_of(store_url, tmp_path
     assert "第三中学校の開設準備" in text and "★期限超過" in text and "未着手" in text
     assert "避難所を追加開設する" not in text  # after the as-of time
     assert result.count == 1 and task["task"]
+
+
+def test_an_operator_fixes_a_damage_report_on_the_page(monkeypatch, store_url):  # noqa: F811
+    at = _page(monkeypatch, store_url)
+    at.text_input(key="damage-name").input("令和8年台風第19号")
+    at.text_input(key="damage-hq").input("災害対策本部 設置")
+    [button] = [b for b in at.button if b.label == "この時点で第N報として確定"]
+    at = button.click().run()
+    assert not at.exception
+    assert any("第1報を確定しました。" in s.value for s in at.success)
+    store = open_store(store_url)
+    try:
+        report = store.get("damage_reports", 1)
+        events = store.read("chronology", where={"event": "damage_report"})
+    finally:
+        store.dispose()
+    assert report["disaster_name"] == "令和8年台風第19号" and report["fixed_by"] == "operator"
+    assert report["overview"]["hq_setup"] == "災害対策本部 設置"
+    assert len(events) == 1
