@@ -28,7 +28,8 @@ st.set_page_config(
 offline.install()
 install_log_redaction()
 widgets.init_session()
-user = auth.gate()  # the login screen and st.stop() until someone with a role is logged in
+# The login screen and st.stop() until someone with a role is logged in; the URL's page is kept.
+user = auth.gate(before_login=pages.keep_requested_page)
 
 kiosk = widgets.is_kiosk()
 if kiosk:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import auth, data, sessions_admin, widgets
+from dashboard import auth, data, sessions_admin, source_health, widgets
 from dashboard.i18n import t
 
 auth.require_page(__file__)
@@ -17,7 +17,7 @@ st.caption(
 )
 
 st.markdown(f"#### {t('admin.source_health')}")
-health = data.load_source_health(url, version)
+health = source_health.table()  # the core's states (geodata/health.py)
 if health.empty:
     st.info(t("admin.no_sources"))
 else:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import auth
 from dashboard.i18n import t
+from dashboard.safety import campaign as safety_campaign
 from dashboard.safety import form as safety_form
 from dashboard.safety import view as safety_view
 
@@ -22,6 +23,7 @@ with left:
     safety_view.reply_chart(ctx)
     table = safety_view.town_table(ctx)
 if ctx.personal:
+    safety_campaign.section(ctx)
     town_codes = safety_form.non_responder_section(ctx)
     safety_form.unmatched_section(ctx)
 else:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -245,12 +245,14 @@ def current_user() -> User | None:
 # -- the gate --------------------------------------------------------------------------------------
 
 
-def gate() -> User:
+def gate(before_login: Callable[[], None] | None = None) -> User:
     """Stop the script unless someone with a role is logged in; returns the user.
 
     Call it in ``streamlit_app.py`` right after ``st.set_page_config`` and before
     ``st.navigation``. A visitor who is not logged in sees only the login screen; an SSO
-    identity without a role sees a message and a log-out button.
+    identity without a role sees a message and a log-out button. ``before_login`` runs before
+    the login screen is drawn (the frame keeps the page the URL asks for:
+    :func:`dashboard.pages.keep_requested_page`).
     """
     user = current_user()
     if user is not None:
@@ -261,6 +263,8 @@ def gate() -> User:
         return user
     if st.session_state.pop(_LOGGED_OUT_KEY, False):
         _post_to_server(server.LOGOUT_ROUTE, "")
+    if before_login is not None:
+        before_login()
     _login_screen()
     st.stop()
     raise RuntimeError("unreachable")  # st.stop() raises; keeps type checkers honest

@@ -9,7 +9,9 @@ sidebar (:func:`dashboard.widgets.apply_kiosk_style`). Pages use this module to:
 - :func:`live_map` — show a map whose live layers change while the map itself (and the view
   someone panned or zoomed to) stays (see :mod:`dashboard.shelters.map`);
 - :func:`mask` — on the wall screen, frames are masked as for a *viewer*, whoever logged in;
-- :func:`style` and :func:`updated` — type legible from 5 m and the time of the last refresh.
+- :func:`style` and :func:`updated` — type legible from 5 m and the time of the last refresh;
+- every wall screen starts with the sources' health strip (:func:`dashboard.source_health.strip`:
+  ok / stale / failing / backing off and the age of each source's newest record).
 
 docs/kiosk.md describes the setup.
 """
@@ -23,7 +25,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import auth, data, settings, widgets
+from dashboard import auth, data, settings, source_health, widgets
 from dashboard.i18n import t
 from dashboard.shelters.board import JST
 from geodata.access import privacy
@@ -76,9 +78,24 @@ def live(body: Callable[[], None], page: str) -> None:
 
     def checked() -> None:
         auth.require_page(page)
+        source_health.strip()
         body()
 
     st.fragment(run_every=settings.refresh_seconds())(checked)()
+
+
+def polled(body: Callable[[], None], page: str, seconds: float) -> None:
+    """Run ``body`` as a fragment re-run every ``seconds`` on every screen, not only the wall.
+
+    For a section that follows something in flight (a LINE campaign being sent). Each rerun
+    checks again that the account may still view ``page``, as :func:`live` does.
+    """
+
+    def checked() -> None:
+        auth.require_page(page)
+        body()
+
+    st.fragment(run_every=seconds)(checked)()
 
 
 def updated() -> None:

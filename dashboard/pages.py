@@ -100,17 +100,40 @@ def key_of(page_or_script: str | Path) -> str:
 
 
 def navigation(visible: Iterable[str]) -> dict[str, list]:
-    """The ``st.navigation`` argument: the ``visible`` pages by section, in table order.
+    """The ``st.navigation`` argument: every page by section, in table order; only the
+    ``visible`` ones are listed.
 
-    A section without a visible page is left out.
+    The others are there but hidden, so that their URL still names a page: a deep link
+    (``/shelters?kiosk=1``) survives the login screen, and a role that may not open a page gets
+    that page's own refusal in its language instead of Streamlit's "Page not found". A section
+    with no visible page goes to the end, where its hidden pages list nothing.
     """
     shown = set(visible)
+    listed = [p.key for p in PAGES if p.key in shown]
+    home = next((p.key for p in PAGES if p.default), PAGES[0].key)
+    if listed and home not in shown:  # land on the first page the role may open
+        home = listed[0]
     sections: dict[str, list] = {}
+    hidden: list = []
     for p in PAGES:
-        if p.key not in shown:
-            continue
         entry = st.Page(
-            p.file, title=t(p.title), icon=p.icon, url_path=p.url_path, default=p.default
+            p.file,
+            title=t(p.title),
+            icon=p.icon,
+            url_path=p.url_path,
+            default=p.key == home,
+            visibility="visible" if p.key in shown else "hidden",
         )
-        sections.setdefault(t(p.section), []).append(entry)
+        if p.key in shown:
+            sections.setdefault(t(p.section), []).append(entry)
+        else:
+            hidden.append(entry)
+    if hidden:
+        sections.setdefault("", []).extend(hidden)
     return sections
+
+
+def keep_requested_page() -> None:
+    """Before the login screen: tell Streamlit the page the URL names (none is run), so the
+    URL, and the page asked for, stay as they are through the login."""
+    st.navigation(navigation(()), position="hidden")

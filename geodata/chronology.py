@@ -46,9 +46,6 @@ from geodata.shelters import CLOSED, FULL, OPEN, OPEN_STATES
 
 SYSTEM = "system"  # kind and entered_by of system entries
 SYSTEM_UNIT = "システム"  # from_unit of system entries
-# A source failing for longer than this is written as down (per kind; others: DEFAULT).
-STALE_LIMIT_MINUTES = {"warnings": 10, "river_level": 30}
-DEFAULT_STALE_MINUTES = 60
 TASK_KINDS = ("指示", "要請")
 OPEN_TASK = "未着手"
 DONE = "完了"
@@ -264,7 +261,8 @@ def timeline(store, *, as_of=None, now=None, kinds: Iterable[str] | None = None,
     frame["corrected_by"] = [corrections.get(i, []) for i in frame["entry_id"]]
     states = task_states(store, as_of=as_of)
     is_task = frame["task"].fillna(False).astype(bool)
-    frame["state"] = frame["entry_id"].map(states).fillna(OPEN_TASK).where(is_task, None)
+    state = frame["entry_id"].astype(object).map(states).astype(object)
+    frame["state"] = state.where(state.notna(), OPEN_TASK).where(is_task, None)
     ref = to_utc(now) if now is not None else (as_of or pd.Timestamp(now_utc()))
     due = pd.to_datetime(frame["due_at"], utc=True)
     frame["overdue"] = (
@@ -424,9 +422,12 @@ def map_exported(store, *, as_of, public: bool, who: str | None) -> bool:
 def sync_source_events(store, now=None) -> int:
     """Write a source that has failed for longer than its stale limit (once per outage).
 
-    An outage is keyed by the source's last success: the next outage after a recovery is a new
-    event.
+    The limit is the source's own (:func:`geodata.health.stale_after`: ``stale_minutes`` in
+    sources.toml, else ``BOSAI_SOURCE_STALE_MINUTES``). An outage is keyed by the source's last
+    success: the next outage after a recovery is a new event.
     """
+    from geodata import health as source_health
+
     now = to_utc(now) if now is not None else pd.Timestamp(now_utc())
     health = store.health()
     written = 0
@@ -435,9 +436,7 @@ def sync_source_events(store, now=None) -> int:
         err_at = _ts(row.get("last_error_at"))
         if err_at is None or (ok_at is not None and ok_at >= err_at):
             continue  # not failing now
-        limit = pd.Timedelta(
-            minutes=STALE_LIMIT_MINUTES.get(row.get("kind"), DEFAULT_STALE_MINUTES)
-        )
+        limit = source_health.stale_after(row)
         since = ok_at if ok_at is not None else err_at
         if now - since <= limit:
             continue

@@ -326,6 +326,66 @@ FOLLOW_UPS = _layer(
     )
 )
 
+# 安否確認 campaigns sent to the roster (geodata/campaigns.py): one row per campaign, written by
+# the safety page (queued) and the sender (``python -m ingest campaigns``: sending, sent, refused).
+CAMPAIGNS = _layer(
+    Layer(
+        "campaigns",
+        key=("id",),
+        columns={
+            "id": STR,
+            "kind": STR,  # safety_check
+            "question": STR,  # the operator's question (no personal data)
+            "towns": JSON,  # town codes; [] = every town
+            "status": STR,
+            "reason": STR,  # why it was refused or failed
+            "created_by": STR,
+            "created_at": TIME,
+            "started_at": TIME,  # the first message left
+            "finished_at": TIME,
+            "remind_after_min": INT,  # first reminder this long after the start (null: none)
+            "remind_every_min": INT,  # then every this long (0: once)
+            "reminders_max": INT,
+            "recipients": INT,  # residents with a LINE user id in the towns
+            "without_line": INT,  # residents without one (phone list / SMS)
+            "quota_remaining": INT,  # LINE messages left this month when it was checked
+        },
+        geometry=None,
+        required=("kind", "status", "created_at"),
+        time_column="created_at",
+        choices={"status": ("queued", "sending", "sent", "refused", "failed")},
+    )
+)
+
+# Every message sent for a campaign, one row per resident and send (the delivery log). Holds
+# the LINE user id / phone it went to (personal): application logs never carry them.
+DELIVERIES = _layer(
+    Layer(
+        "deliveries",
+        key=("id",),
+        columns={
+            "id": STR,  # campaign:kind:round:resident
+            "campaign_id": STR,
+            "resident_id": STR,
+            "channel": STR,  # line, sms, phone_list
+            "kind": STR,  # message, reminder
+            "round": INT,  # 0 for the message, 1.. for reminders
+            "recipient": STR,  # LINE user id or phone number
+            "retry_key": STR,  # X-Line-Retry-Key of the request that carried it
+            "request_id": STR,  # x-line-request-id (or x-line-accepted-request-id) / SMS sid
+            "status": STR,
+            "http_status": INT,
+            "error": STR,  # the API's message, never the text sent
+            "at": TIME,
+        },
+        geometry=None,
+        required=("campaign_id", "resident_id", "channel", "status", "at"),
+        time_column="at",
+        choices={"status": ("sent", "error", "listed")},
+        personal=("recipient",),
+    )
+)
+
 POSTS = _layer(
     Layer(
         "posts",
@@ -432,6 +492,11 @@ SOURCE_HEALTH = _layer(
             "rows_last_run": INT,
             "rejected_last_run": INT,
             "newest_record_at": TIME,
+            # the last run's outcome (ok / failing / backing_off) and until when an upstream
+            # asked to be left alone; the state shown adds "stale" (geodata/health.py)
+            "state": STR,
+            "backoff_until": TIME,
+            "stale_after_seconds": FLOAT,
         },
         geometry=None,
     )

@@ -98,6 +98,64 @@ SETTINGS: tuple[Setting, ...] = (
         "Raw LINE webhook bodies already read into the store are deleted from the spool after "
         "this many days (`python -m ingest purge --personal` deletes all of them).",
     ),
+    Setting(
+        "BOSAI_HTTP_DEADLINE_SECONDS",
+        "60",
+        "Total time one HTTP request of an ingest source may take: connect, every read and the "
+        "waits between retries (a body trickled byte by byte is cut off too).",
+    ),
+    Setting(
+        "BOSAI_HTTP_MAX_BYTES",
+        "16000000",
+        "The biggest answer an ingest source accepts (bytes, after decompression); a bigger "
+        "one fails the run with the reason.",
+    ),
+    Setting(
+        "BOSAI_RETRY_AFTER_CAP_SECONDS",
+        "30",
+        "The longest Retry-After (of a 429 or 503) waited out; an upstream asking for longer is "
+        "not slept on: its source is marked backing off until then and the others go on.",
+    ),
+    Setting(
+        "BOSAI_SOURCE_DEADLINE_SECONDS",
+        "180",
+        "Total time one run of a source may spend fetching (all its requests and pages); "
+        "sources.toml `deadline_seconds` overrides it per source.",
+    ),
+    Setting(
+        "BOSAI_SOURCE_STALE_MINUTES",
+        "15",
+        "A source without a successful run for longer than this is shown as stale (wall screen, "
+        "admin page); sources.toml `stale_minutes` overrides it per source.",
+    ),
+    Setting(
+        "BOSAI_LINE_API_URL",
+        "https://api.line.me",
+        "Base URL of the LINE Messaging API (a loopback platform in drills and tests). The "
+        "channel access token is a secret: environment variable LINE_CHANNEL_ACCESS_TOKEN only.",
+    ),
+    Setting(
+        "BOSAI_GUIDANCE_HAZARD",
+        "",
+        "The hazard the chat's shelter guidance selects shelters for (flood, earthquake …; "
+        "empty: any open shelter).",
+    ),
+    Setting(
+        "BOSAI_LINE_DISASTER_RICHMENU",
+        "",
+        "Rich menu id made the account's default in disaster mode "
+        "(`python -m ingest campaigns --disaster-mode on`; `off` removes the default); empty: no switch.",
+    ),
+    Setting(
+        "BOSAI_SMS_URL",
+        "",
+        "Base URL of a Twilio-shaped SMS gateway for residents without LINE (empty: no SMS; "
+        "the token is a secret: environment variable SMS_AUTH_TOKEN only).",
+    ),
+    Setting("BOSAI_SMS_ACCOUNT", "", "Account SID of the SMS gateway (basic-auth user)."),
+    Setting(
+        "BOSAI_SMS_FROM", "", "Sender number (E.164) or messaging service SID of the SMS gateway."
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -421,6 +421,17 @@ DAMAGE_UNITS: dict[str, str] = {
     "fire_other": "件",
 }
 
+# The state of an ingest source (geodata/health.py decides which).
+SOURCE_STATES = Vocabulary(
+    "source_state",
+    {
+        "ok": ("正常", "OK"),
+        "stale": ("更新遅延", "Stale"),
+        "failing": ("取得失敗", "Failing"),
+        "backing_off": ("取得待機", "Backing off"),
+    },
+)
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -439,6 +450,7 @@ VOCABULARIES: dict[str, Vocabulary] = {
         WARNING_STATUSES,
         RIVER_STAGES,
         MEASURES,
+        SOURCE_STATES,
         CHRONO_KINDS,
         TASK_STATES,
         SYSTEM_EVENTS,

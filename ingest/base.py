@@ -192,6 +192,8 @@ class BaseSource:
     layer = "posts"
     cursor_field: str | None = None
     poll_seconds: float = 60.0
+    deadline_seconds: float | None = None  # one run's fetch (None: BOSAI_SOURCE_DEADLINE_SECONDS)
+    stale_minutes: float | None = None  # shown stale after (None: BOSAI_SOURCE_STALE_MINUTES)
 
     def __init__(self, name: str, *, session: requests.Session | None = None, context=None):
         self.name = name

@@ -23,6 +23,7 @@ COMMANDS = (
     "run",
     "load",
     "line_webhook",
+    "campaigns",
     "users",
     "purge",
     "geocode",

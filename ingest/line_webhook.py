@@ -9,7 +9,10 @@ For each request the receiver
 3. writes the raw body to the spool directory atomically and durably: a temporary file in
    ``<spool>/.tmp`` is written, flushed and fsync'ed, renamed to ``<time_ns>-<uuid>.json`` and
    the directory fsync'ed,
-4. only then answers 200.
+4. only then answers 200,
+5. and then hands the body to ``on_spooled`` when one is given (shelter guidance,
+   ingest/outbound/guidance.py, which queues it for a worker that replies within the reply
+   token's time).
 
 If the write fails the answer is 500, and LINE redelivers (when redelivery is enabled in the
 LINE console). :class:`ingest.sources.line.LineSpoolSource` reads the spool into
@@ -191,6 +194,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.counts["stored"] += 1
         log.info("spooled %s (%d bytes)", path.name, len(body))
         self._answer(200, {"ok": True})
+        if self.server.on_spooled is not None:  # after the answer: LINE never waits for it
+            try:
+                self.server.on_spooled(body)
+            except Exception as exc:  # noqa: BLE001 - the body is spooled whatever happens here
+                log.warning("after-spool hook failed: %s", type(exc).__name__)
 
     def log_message(self, fmt, *args):
         log.debug("%s - %s", self.address_string(), fmt % args)
@@ -205,6 +213,8 @@ class WebhookServer(ThreadingHTTPServer):
     secret : the channel secret.
     spool_dir : where bodies are written (made ``0700``).
     socket_timeout, request_deadline, max_connections : the limits of the module docstring.
+    on_spooled : called with each body once it is spooled and answered (it must not block:
+        ingest/outbound/guidance.py only queues it for its worker thread).
     """
 
     daemon_threads = True
@@ -219,12 +229,14 @@ class WebhookServer(ThreadingHTTPServer):
         socket_timeout: float = SOCKET_TIMEOUT,
         request_deadline: float = REQUEST_DEADLINE,
         max_connections: int = MAX_CONNECTIONS,
+        on_spooled=None,
     ):
         if not secret:
             raise ValueError("the LINE channel secret is empty")
         if socket_timeout <= 0 or request_deadline <= 0 or max_connections < 1:
             raise ValueError("timeouts must be > 0 and max_connections >= 1")
         self.secret = secret
+        self.on_spooled = on_spooled
         self.spool_dir = private_dir(spool_dir)
         self.lock = threading.Lock()
         self.counts = {"stored": 0, "rejected": 0}

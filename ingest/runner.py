@@ -1,11 +1,17 @@
-"""Running sources: one batch per source, all sources once, or each on its poll interval.
+"""Running sources: one batch of a source, or all sources once (``run --loop``: ingest/loop.py).
 
 One batch (:func:`run_source`):
 
-1. read the source's cursor from ``source_health``;
+1. read the source's cursor from ``source_health`` (a source backing off — its upstream asked
+   for a long wait, ``source_health.backoff_until`` — is skipped until then);
 2. ``fetch(cursor)`` — the whole batch is read before anything is written, so a failure part
-   way (HTTP 500, timeout, malformed JSON, a truncated page) writes nothing;
-3. ``normalize`` — bad records become rejections, the batch goes on;
+   way (HTTP 500, timeout, malformed JSON, a truncated page) writes nothing. With a deadline
+   (``run`` and ``run --loop``: the source's ``deadline_seconds``, else
+   ``BOSAI_SOURCE_DEADLINE_SECONDS``) the fetch runs in a thread of its own and is abandoned
+   when the deadline passes: the run fails with :class:`ingest.fetching.SourceDeadline` and the
+   thread's records are never written;
+3. ``normalize`` — bad records become rejections, the batch goes on (so does a page cut to the
+   ``limit`` it was asked for: ``source.fetch_rejections``);
 4. the layer's enrichment (``Layer.enrich``; posts: geocode with the gazetteer and classify,
    then collapse copies (``repost_of``) with the context's :class:`ingest.dedupe.CopyHistory`,
    kept between batches);
@@ -20,16 +26,16 @@ then, in ONE store transaction (:func:`write_batch`) — a killed or failing run
    status's history), then the new rejections;
 8. ``record_health(ok=True, cursor=…)``: the cursor moves only with the rows it covers.
 
-Any exception rolls the transaction back and records ``record_health(ok=False, error=…)``:
-stored data and the cursor stay as they were, and :func:`run_all` / :func:`run_loop` go on with
-the other sources.
+Any exception rolls the transaction back and records ``record_health(ok=False, error=…)``
+(with ``backoff_until`` when the upstream asked for a wait over the cap:
+:class:`geodata.http.BackingOff`): stored data and the cursor stay as they were, and
+:func:`run_all` / ``run --loop`` go on with the other sources.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -37,9 +43,11 @@ import geopandas as gpd
 import pandas as pd
 
 from geodata import chronology
+from geodata.http import backing_off
 from geodata.incidents import link_and_store
-from geodata.schema import LAYERS
+from geodata.schema import LAYERS, now_utc
 from ingest.base import IngestContext, Source
+from ingest.fetching import fetch_records, fetch_within, source_deadline
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +64,12 @@ ENRICHMENTS: dict[str, Callable[[pd.DataFrame, IngestContext], pd.DataFrame]] = 
 }
 
 
+def stale_seconds(source) -> float | None:
+    """The source's own stale limit in seconds (sources.toml ``stale_minutes``), else None."""
+    own = getattr(source, "stale_minutes", None)
+    return float(own) * 60 if own else None
+
+
 def run_source(
     store,
     source: Source,
@@ -63,6 +77,7 @@ def run_source(
     *,
     context: IngestContext | None = None,
     from_start: bool = False,
+    deadline: float | None = None,
 ) -> dict:
     """Run one batch of ``source`` into ``store`` (see the module docstring).
 
@@ -73,54 +88,66 @@ def run_source(
     session : the HTTP session to inject (default: the one the source was built with).
     context : shared lookups (towns, shelters, roster, gazetteer); one is made when None.
     from_start : ignore the stored cursor (a replayed data set such as the drill).
+    deadline : seconds the fetch may take (None: no deadline — ``load`` of a big file, whose
+        operator is watching it).
 
     Returns
     -------
     dict with source, ok, fetched, inserted, updated, unchanged, rejected, cursor, error and
-    the source's notes (e.g. ``unmatched`` safety replies).
+    the source's notes (e.g. ``unmatched`` safety replies); ``backing_off`` (until when) for a
+    source that was skipped or that has just been asked to wait.
     """
     context = context or IngestContext(store)
     context.refresh()
     source.bind(session, context)
-    name, layer = source.name, source.layer
-    result = {"source": name, "kind": source.kind, "layer": layer, "ok": False}
+    result = new_result(source)
     started = time.perf_counter()
     since = None
     try:
-        since = None if from_start else store.get_cursor(name)
+        until = store.backoff_until(source.name)
+        if until is not None and until > pd.Timestamp(now_utc()):
+            result.update(error=f"backing off until {until.isoformat()}", backing_off=until)
+            result["seconds"] = round(time.perf_counter() - started, 3)
+            return result
+        since = None if from_start else store.get_cursor(source.name)
         result["cursor_before"] = since
-        records = list(source.fetch(since))
-        frame, rejected = source.normalize(records)
-        result["fetched"] = len(records)
-        for step in LAYERS[layer].enrich:
-            frame = ENRICHMENTS[step](frame, context)
-        cursor = source.cursor_after(records, since)
-        with store.transaction():
-            written = write_batch(store, source, frame, rejected, cursor)
-        context.invalidate(layer)
-        result.update(written.as_dict(), ok=True, cursor=cursor, error=None)
-        result["rejected"] = len(rejected) + written.rejected
-        result.update(source.notes)
+        if deadline is None:
+            records = fetch_records(source, since)
+        else:
+            records = fetch_within(source, since, deadline)
+        write_fetched(store, source, records, since, context, result)
     except Exception as exc:  # noqa: BLE001 - one failing source never stops the others
-        error = f"{type(exc).__name__}: {exc}"
-        log.warning("source %s failed: %s", name, error)
-        result.update(error=error, cursor=since)
-        try:
-            store.record_health(name, ok=False, kind=source.kind, error=error)
-            chronology.sync_source_events(store)  # down for longer than its limit: once
-        except Exception as health_exc:  # noqa: BLE001 - the store itself may be down
-            log.error("cannot record the failure of %s: %s", name, health_exc)
+        record_failure(store, source, exc, since, result)
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
 
 
 def run_all(
-    store, sources: Sequence[Source], session=None, *, context=None, from_start: bool = False
+    store,
+    sources: Sequence[Source],
+    session=None,
+    *,
+    context=None,
+    from_start: bool = False,
+    deadlines: bool = True,
 ) -> list[dict]:
-    """Run every source once (shelters and roster first); a failure never stops the others."""
+    """Run every source once (shelters and roster first); a failure never stops the others.
+
+    Each fetch has the source's deadline (:func:`source_deadline`) unless ``deadlines`` is off.
+    """
     context = context or IngestContext(store)
     ordered = sorted(sources, key=lambda s: ORDER.get(s.layer, 9))
-    return [run_source(store, s, session, context=context, from_start=from_start) for s in ordered]
+    return [
+        run_source(
+            store,
+            s,
+            session,
+            context=context,
+            from_start=from_start,
+            deadline=source_deadline(s) if deadlines else None,
+        )
+        for s in ordered
+    ]
 
 
 GC_THRESHOLDS = (50_000, 20, 100)  # Python's default: (700, 10, 10)
@@ -137,42 +164,52 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def run_loop(
-    store,
-    sources: Sequence[Source],
-    *,
-    stop: threading.Event,
-    max_cycles: int | None = None,
-    on_result: Callable[[dict], None] | None = None,
-    clock: Callable[[], float] = time.monotonic,
-) -> int:
-    """Run each source on its ``poll_seconds`` until ``stop`` is set or ``max_cycles`` pass.
+# -- the parts of a run (ingest/loop.py runs them apart) -------------------------------------
 
-    A cycle runs every source that is due. ``stop`` is only looked at between batches, so a
-    batch in progress always finishes (and commits) before the loop returns. Returns the number
-    of cycles run.
-    """
-    context = IngestContext(store)
-    ordered = sorted(sources, key=lambda s: ORDER.get(s.layer, 9))
-    due = {s.name: 0.0 for s in ordered}
-    cycles = 0
-    while not stop.is_set():
-        now = clock()
-        ready = [s for s in ordered if due[s.name] <= now]
-        if ready:
-            for source in ready:
-                if stop.is_set():
-                    break
-                result = run_source(store, source, context=context)
-                due[source.name] = clock() + float(getattr(source, "poll_seconds", 60.0))
-                if on_result:
-                    on_result(result)
-            cycles += 1
-            if max_cycles is not None and cycles >= max_cycles:
-                break
-        wait = min(due.values()) - clock() if due else 1.0
-        stop.wait(max(0.0, min(wait, 5.0)))
-    return cycles
+
+def new_result(source: Source) -> dict:
+    """The result dict of a run of ``source``, before it runs."""
+    return {"source": source.name, "kind": source.kind, "layer": source.layer, "ok": False}
+
+
+def write_fetched(store, source: Source, records: list, since, context, result: dict) -> None:
+    """Steps 3-8 for fetched ``records``: normalize, enrich, write in one transaction."""
+    layer = source.layer
+    frame, rejected = source.normalize(records)
+    rejected = [*rejected, *getattr(source, "fetch_rejections", [])]
+    result["fetched"] = len(records)
+    for step in LAYERS[layer].enrich:
+        frame = ENRICHMENTS[step](frame, context)
+    cursor = source.cursor_after(records, since)
+    with store.transaction():
+        written = write_batch(store, source, frame, rejected, cursor)
+    context.invalidate(layer)
+    result.update(written.as_dict(), ok=True, cursor=cursor, error=None)
+    result["rejected"] = len(rejected) + written.rejected
+    result.update(source.notes)
+
+
+def record_failure(store, source: Source, exc: BaseException, since, result: dict) -> None:
+    """Record a failed run in ``result`` and the source's health (backing off when asked)."""
+    error = f"{type(exc).__name__}: {exc}"
+    log.warning("source %s failed: %s", source.name, error)
+    asked = backing_off(exc)
+    until = pd.Timestamp(asked.until) if asked is not None else None
+    result.update(error=error, cursor=since)
+    if until is not None:
+        result["backing_off"] = until
+    try:
+        store.record_health(
+            source.name,
+            ok=False,
+            kind=source.kind,
+            error=error,
+            backoff_until=until,
+            stale_after_seconds=stale_seconds(source),
+        )
+        chronology.sync_source_events(store)  # down for longer than its limit: once
+    except Exception as health_exc:  # noqa: BLE001 - the store itself may be down
+        log.error("cannot record the failure of %s: %s", source.name, health_exc)
 
 
 # -- steps ----------------------------------------------------------------------------------
@@ -208,6 +245,7 @@ def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, curs
         rows=written.inserted + written.updated,
         rejected=len(rejected) + written.rejected,
         newest_record_at=_newest(spec.name, frame),
+        stale_after_seconds=stale_seconds(source),
     )
     return written
 

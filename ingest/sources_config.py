@@ -6,6 +6,8 @@
     poll_seconds = 60       # how often ``run --loop`` runs a source
     timeout_seconds = 20    # HTTP read timeout
     retries = 2             # HTTP retries (429/5xx/connection errors, with backoff)
+    deadline_seconds = 180  # one run's fetch (else BOSAI_SOURCE_DEADLINE_SECONDS)
+    stale_minutes = 15      # no success for longer: shown stale (else BOSAI_SOURCE_STALE_MINUTES)
 
     [[source]]
     name = "mastodon-chofu" # unique; the rows' source and the source_health key
@@ -30,7 +32,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geodata.http import make_session
+from geodata.http import Limits, make_session
 from ingest.base import BaseSource, SourceError
 from ingest.sources import source_class
 
@@ -38,6 +40,11 @@ SECRET_KEYS = ("token", "password", "secret", "channel_secret", "access_token", 
 COMMON_KEYS = ("name", "type", "enabled", "poll_seconds", "timeout_seconds", "retries")
 PATH_KEYS = ("path", "spool_dir")
 DEFAULTS = {"timeout_seconds": 20.0, "retries": 2}
+
+# Set on the source by the runner's limits (ingest/fetching.py, geodata/health.py), not passed
+# to its constructor.
+LIMIT_KEYS = ("deadline_seconds", "stale_minutes")
+POSITIVE_KEYS = ("poll_seconds", "timeout_seconds", *LIMIT_KEYS)
 
 
 class ConfigError(ValueError):
@@ -123,11 +130,25 @@ def build_sources(
     return SourcesConfig(sources=sources, webhook=dict(doc.get("line_webhook") or {}))
 
 
+def _check_timing(name: str, entry: dict) -> None:
+    """Refuse a timing key that is not a number > 0 (retries: a whole number >= 0): a deadline
+    of 0 or "soon" would abandon every fetch at once or stop the run with a raw ValueError."""
+    for key in POSITIVE_KEYS:
+        value = entry.get(key)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if key in entry and not (number and value > 0):
+            raise ConfigError(f"{name}: {key} must be a number greater than 0, not {value!r}")
+    retries = entry.get("retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigError(f"{name}: retries must be a whole number >= 0, not {retries!r}")
+
+
 def _build(cls, name: str, type_name: str, entry: dict, base_dir: Path, env) -> BaseSource:
+    _check_timing(name, entry)
     params = {}
     missing = []
     for key, value in entry.items():
-        if key in COMMON_KEYS:
+        if key in COMMON_KEYS or key in LIMIT_KEYS:
             continue
         if key.endswith("_env"):
             target = key.removesuffix("_env")
@@ -146,6 +167,7 @@ def _build(cls, name: str, type_name: str, entry: dict, base_dir: Path, env) -> 
     session = make_session(
         retries=int(entry.get("retries", DEFAULTS["retries"])),
         timeout=(5.0, float(entry.get("timeout_seconds", DEFAULTS["timeout_seconds"]))),
+        limits=Limits.for_sources(),
     )
     try:
         source = cls(name, session=session, **params)
@@ -153,4 +175,7 @@ def _build(cls, name: str, type_name: str, entry: dict, base_dir: Path, env) -> 
         return UnavailableSource(name, type_name, f"bad configuration: {exc}", layer)
     if "poll_seconds" in entry:  # else the source type's own default
         source.poll_seconds = float(entry["poll_seconds"])
+    for key in ("deadline_seconds", "stale_minutes"):  # else the settings
+        if key in entry:
+            setattr(source, key, float(entry[key]))
     return source

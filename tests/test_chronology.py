@@ -211,7 +211,7 @@ def test_a_situation_map_export_is_written_once_per_map(sqlite_url):
 
 
 def test_a_source_down_longer_than_its_limit_is_written_once_per_outage(store):
-    store.record_health("jma", ok=True, kind="warnings")
+    store.record_health("jma", ok=True, kind="warnings", stale_after_seconds=600)
     store.record_health("jma", ok=False, kind="warnings", error="timeout")
     now = pd.Timestamp.now(tz="UTC")
     assert chronology.sync_source_events(store, now) == 0  # not down for 10 minutes yet

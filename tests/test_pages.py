@@ -87,15 +87,26 @@ def test_navigation_lists_only_the_visible_pages_in_table_order(monkeypatch):
     fake_st = SimpleNamespace(Page=lambda file, **kw: SimpleNamespace(file=file, **kw))
     monkeypatch.setattr(pages, "st", fake_st)  # st.Page needs a running script
     viewer = pages.navigation(roles.visible_pages(roles.User("wall", "viewer")))
-    assert list(viewer) == ["nav.section.situation"]  # no export, no admin section
+    # no export, no admin section: those pages are there hidden (their URLs still name a page,
+    # so the page's own refusal answers), in an unnamed section at the end
+    assert list(viewer) == ["nav.section.situation", ""]
+    assert [(p.url_path, p.visibility) for p in viewer[""]] == [
+        ("export", "hidden"), ("admin", "hidden"),
+    ]  # fmt: skip
     shown = viewer["nav.section.situation"]
     assert [p.url_path for p in shown] == [
         "overview", "shelters", "field", "safety", "reports", "chronology"]  # fmt: skip
+    assert {p.visibility for p in shown} == {"visible"}
     assert [p.default for p in shown] == [True, False, False, False, False, False]
     assert shown[1].file == "app_pages/shelters.py" and shown[1].title == "shelters.page"
     admin = pages.navigation(roles.visible_pages(roles.User("root", "admin")))
     assert [p.title for p in admin["nav.section.admin"]] == ["page.export", "page.admin"]
     assert sum(len(v) for v in admin.values()) == len(pages.PAGES)
+    assert "" not in admin  # nothing hidden from an admin
+    # before the login: every page there, none listed (the URL asked for is kept)
+    nobody = pages.navigation(())
+    assert list(nobody) == [""] and len(nobody[""]) == len(pages.PAGES)
+    assert [p.default for p in nobody[""]] == [p.default for p in pages.PAGES]
 
 
 # -- one "open the store or say why" helper, one wall-screen refresh -----------------------------

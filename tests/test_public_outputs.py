@@ -33,7 +33,14 @@ import shapely
 import sqlalchemy as sa
 from lxml import etree
 
-from geodata.export.public import PRIVACY_RADIUS_M, ROW_IDENTITIES, SMALL, THRESHOLD, WITHHELD
+from geodata.export.public import (
+    NO_PUBLIC,
+    PRIVACY_RADIUS_M,
+    ROW_IDENTITIES,
+    SMALL,
+    THRESHOLD,
+    WITHHELD,
+)
 from geodata.export.suppression import exposed
 from geodata.schema import LAYERS
 from ingest.cli import main
@@ -239,7 +246,9 @@ def outputs(drill, tmp_path_factory):
             files[f"{label}#{i}" if len(written) > 1 else label] = path
 
     run("situation-map", "situation-map", "--public", "--no-tiles", "--as-of", ANCHOR)
-    layers = [name for name in LAYERS if name not in PERSONAL and name != "source_health"]
+    # Layers without a public version (the roster, replies, follow-ups, campaigns, deliveries,
+    # source health) refuse --public; every other layer is exported and checked.
+    layers = [name for name in LAYERS if name not in PERSONAL and name not in NO_PUBLIC]
     for layer in [*layers, "safety_by_town"]:
         for fmt in FORMATS:
             if fmt == "kml" and layer != "safety_by_town" and LAYERS[layer].geometry is None:

@@ -23,7 +23,8 @@ from geodata.http import make_session
 from geodata.incidents import link_and_store
 from geodata.store.core import open_store
 from ingest.line_webhook import spool_write
-from ingest.runner import run_all, run_loop, run_source
+from ingest.loop import run_loop
+from ingest.runner import run_all, run_source
 from ingest.sources.bluesky import BlueskySource
 from ingest.sources.field_reports import FieldReportSource
 from ingest.sources.line import LineSpoolSource

@@ -82,6 +82,31 @@ def test_paths_are_relative_to_the_config_and_poll_defaults_per_type(tmp_path):
     assert roster.location == str(tmp_path / "conf" / "meibo.csv")
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("deadline_seconds", 0), ("deadline_seconds", -5), ("deadline_seconds", "soon"),
+     ("stale_minutes", "15分"), ("stale_minutes", 0), ("poll_seconds", "1m"),
+     ("timeout_seconds", -1), ("retries", -1), ("retries", 1.5)],
+)  # fmt: skip
+def test_bad_timing_keys_are_config_errors_naming_source_and_key(key, value):
+    """A deadline of 0 or "soon" would abandon every fetch at once, or stop the run with a raw
+    ValueError; the operator gets the source and the key instead."""
+    doc = {"defaults": {key: value} if key == "retries" else {},
+           "source": [{"name": "roster", "type": "roster_csv", "path": "x.csv", key: value}]}  # fmt: skip
+    with pytest.raises(ConfigError, match=rf"roster: {key} must be a .*number.*{value!r}"):
+        build_sources(doc)
+
+
+def test_deadline_and_stale_limit_are_set_per_source_or_in_defaults():
+    doc = {"defaults": {"stale_minutes": 30},
+           "source": [{"name": "a", "type": "roster_csv", "path": "a.csv", "deadline_seconds": 45},
+                      {"name": "b", "type": "roster_csv", "path": "b.csv", "stale_minutes": 5}]}  # fmt: skip
+    a, b = build_sources(doc).sources
+    assert (a.deadline_seconds, a.stale_minutes) == (45.0, 30.0)
+    assert (b.deadline_seconds, b.stale_minutes) == (None, 5.0)
+    assert not hasattr(a, "location") or a.location == "a.csv"  # not passed on as a parameter
+
+
 def test_every_source_type_is_documented_and_in_the_example():
     example = tomllib.loads((ROOT / "sources.example.toml").read_text("utf-8"))
     assert {s["type"] for s in example["source"]} == set(SOURCE_TYPES)

@@ -39,6 +39,26 @@ class MapStyle(MacroElement):
         self.css = css
 
 
+class MetricScale(MacroElement):
+    """A scale bar in metres and kilometres only (folium's ``control_scale`` adds feet and miles).
+
+    Top left, under the zoom buttons: at the bottom the long attribution line covers it.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true, maxWidth: 160, position: 'topleft'})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MetricScale"
+
+
 class Legend(MacroElement):
     """A Leaflet control with legend rows (colour swatch + escaped label)."""
 

@@ -20,7 +20,14 @@ import geopandas as gpd
 import pandas as pd
 
 from dashboard.i18n import t
-from dashboard.maps.elements import MAP_CSS, FitBounds, GeoJsonLayer, Legend, MapStyle
+from dashboard.maps.elements import (
+    MAP_CSS,
+    FitBounds,
+    GeoJsonLayer,
+    Legend,
+    MapStyle,
+    MetricScale,
+)
 from geodata.geometry import feature_collection
 from geodata.shelters import (
     CLOSED,
@@ -125,7 +132,7 @@ def base_map(
     # Quarter zoom steps: a city fills the frame instead of the next-lower whole zoom.
     m = folium.Map(
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # MetricScale below: metres only
         zoom_start=13,
         location=(36.0, 138.0),
         zoom_snap=0.25,
@@ -151,6 +158,7 @@ def base_map(
             control=False,
         ).add_to(m)
     MapStyle(MAP_CSS).add_to(m)
+    MetricScale().add_to(m)
     return m
 
 

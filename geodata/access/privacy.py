@@ -44,7 +44,7 @@ from geodata.access.roles import User, sees_personal
 from geodata.schema import LAYERS, STORE_CRS
 
 # Layers whose rows are persons: resident_id is hidden and points are displaced when masked.
-PERSON_LAYERS = ("roster", "safety_replies", "follow_ups")
+PERSON_LAYERS = ("roster", "safety_replies", "follow_ups", "deliveries")
 # Columns that are personal beyond schema.Layer.personal.
 EXTRA_PERSONAL = {"posts": ("url",), "chronology": ("entered_by",)}
 # Every personal column name: blanked also when a join brought it into a person layer's frame.

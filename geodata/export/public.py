@@ -71,6 +71,8 @@ NO_PUBLIC: dict[str, str] = {
     "roster": "its rows are the registered residents (名簿)",
     "safety_replies": "its rows are residents' safety replies",
     "follow_ups": "its rows are staff notes about residents",
+    "campaigns": "it is internal operations data (who sent what to which towns)",
+    "deliveries": "its rows are messages sent to residents (LINE user ids, phone numbers)",
     "source_health": "it is internal operations data (errors, cursors, feed addresses)",
 }
 WITHHELD_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -110,13 +110,22 @@ class LogMixin:
         rows: int | None = None,
         rejected: int | None = None,
         newest_record_at=None,
+        backoff_until=None,
+        stale_after_seconds: float | None = None,
     ) -> None:
-        """Record a source run: success (with its new cursor) or failure (keeping the old one)."""
+        """Record a source run: success (with its new cursor) or failure (keeping the old one).
+
+        A failure with ``backoff_until`` (the upstream asked to be left alone until then) is
+        recorded as state ``backing_off``, any other as ``failing``; a success clears both.
+        ``stale_after_seconds`` is the source's own stale limit (geodata/health.py).
+        """
         old = self.get("source_health", source) or {"source": source}
         now = now_utc()
         new = dict(old)
         if kind:
             new["kind"] = kind
+        if stale_after_seconds is not None:
+            new["stale_after_seconds"] = float(stale_after_seconds)
         if ok:
             new["last_success_at"] = now
             if cursor is not None:
@@ -125,10 +134,21 @@ class LogMixin:
             new["rejected_last_run"] = rejected
             if newest_record_at is not None:
                 new["newest_record_at"] = newest_record_at
+            new["state"], new["backoff_until"] = "ok", None
         else:
             new["last_error"] = (error or "error")[:1000]
             new["last_error_at"] = now
+            new["state"] = "backing_off" if backoff_until is not None else "failing"
+            new["backoff_until"] = backoff_until
         self.upsert("source_health", pd.DataFrame([new]), source="store")
+
+    def backoff_until(self, source: str):
+        """Until when ``source`` is backing off (a UTC timestamp), or None."""
+        rec = self.get("source_health", source)
+        if not rec or rec.get("state") != "backing_off" or rec.get("backoff_until") is None:
+            return None
+        until = pd.Timestamp(rec["backoff_until"])
+        return None if pd.isna(until) else until
 
     def health(self) -> pd.DataFrame:
         """Every source's health row."""

@@ -102,8 +102,22 @@ def _v7_sessions_and_keys_out_of_the_store(conn: sa.Connection, store) -> None:
     conn.execute(sa.delete(meta).where(meta.c.key.in_(["privacy_displacement_key", "session_key"])))
 
 
-def _v8_record(conn: sa.Connection, store) -> None:
-    """v8: the HQ's record (issue 18): field reports gain ``triage`` and the damage counts of
+def _v8_source_health_states(conn: sa.Connection, store) -> None:
+    """v8: ``source_health.state``, ``backoff_until`` and ``stale_after_seconds``
+    (geodata/health.py); the state of a stored row is read from its last success and error."""
+    time_type = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    _add_column(conn, "source_health", "state", "TEXT")
+    _add_column(conn, "source_health", "backoff_until", time_type)
+    _add_column(conn, "source_health", "stale_after_seconds", "FLOAT")
+    conn.exec_driver_sql(
+        "UPDATE source_health SET state = CASE WHEN last_error_at IS NOT NULL AND "
+        "(last_success_at IS NULL OR last_error_at > last_success_at) THEN 'failing' ELSE 'ok' END "
+        "WHERE state IS NULL"
+    )
+
+
+def _v9_record(conn: sa.Connection, store) -> None:
+    """v9: the HQ's record (issue 18): field reports gain ``triage`` and the damage counts of
     第4号様式 (``dmg_*``); the chronology, task_states and damage_reports tables are new
     (created by ``create_all``). A stored field report keeps what it had: no triage (未確認)
     and no stated damage."""
@@ -153,6 +167,7 @@ MIGRATIONS: list[tuple[int, Callable]] = [
     (5, _v5_post_fingerprints),
     (6, _v6_posts_stored_index),
     (7, _v7_sessions_and_keys_out_of_the_store),
-    (8, _v8_record),
+    (8, _v8_source_health_states),
+    (9, _v9_record),
 ]
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9

@@ -56,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="LINE_CHANNEL_SECRET",
         help="environment variable holding the channel secret (LINE_CHANNEL_SECRET)",
     )
+    parser.add_argument(
+        "--guidance",
+        action="store_true",
+        help="answer 「避難所」 and locations with the nearest open shelters (reply API; the "
+        "token in LINE_CHANNEL_ACCESS_TOKEN, the hazard in BOSAI_GUIDANCE_HAZARD)",
+    )
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> dict:
     secret = os.environ.get(args.secret_env, "")
     if not secret:
         raise CommandError(f"set the channel secret in the environment variable {args.secret_env}")
+    responder = _responder(args) if args.guidance else None
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -75,6 +82,7 @@ def run(args: argparse.Namespace) -> dict:
             socket_timeout=args.timeout,
             request_deadline=args.deadline,
             max_connections=args.max_connections,
+            on_spooled=responder.submit if responder else None,
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
@@ -83,4 +91,25 @@ def run(args: argparse.Namespace) -> dict:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return {**counts, "spool": str(args.spool)}
+        if responder is not None:
+            responder.close()
+    out = {**counts, "spool": str(args.spool)}
+    return {**out, **responder.counts} if responder is not None else out
+
+
+def _responder(args):
+    """The shelter-guidance responder (ingest/outbound/guidance.py) of ``--guidance``."""
+    from geodata import settings
+    from geodata.http import make_session
+    from geodata.shelters import status_at
+    from geodata.store.core import open_store
+    from ingest.outbound.guidance import GuidanceResponder
+    from ingest.outbound.line import LineClient
+
+    token = os.environ.get("LINE_CHANNEL_ACCESS_TOKEN", "")
+    if not token:
+        raise CommandError("--guidance needs the channel access token in LINE_CHANNEL_ACCESS_TOKEN")
+    store = open_store(args.db or settings.get("BOSAI_DB_URL"))
+    client = LineClient(make_session(retries=0), token, base_url=settings.get("BOSAI_LINE_API_URL"))
+    hazard = settings.get("BOSAI_GUIDANCE_HAZARD") or None
+    return GuidanceResponder(client, lambda: status_at(store), hazard=lambda: hazard)

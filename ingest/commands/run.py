@@ -1,7 +1,10 @@
 """``python -m ingest run``: run every configured source once, or each on its poll interval.
 
-``--loop`` keeps running until SIGTERM or SIGINT: the batch in progress is finished and
-committed, then the command exits 0. ``--max-cycles N`` bounds the loop (tests, cron).
+``--loop`` keeps running until SIGTERM or SIGINT: the batches in progress are finished and
+committed (or abandoned at their deadline), then the command exits 0. ``--max-cycles N`` bounds
+the loop (tests, cron). Each source's fetch has its deadline, a source one upstream asked to
+wait is skipped until then (``backing_off`` in the summary), and in the loop no source waits on
+another (ingest/loop.py).
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ import signal
 import threading
 from pathlib import Path
 
+import pandas as pd
+
 from geodata.store.core import open_store
 from ingest.cli import CommandError
-from ingest.runner import run_all, run_loop, tune_gc
+from ingest.loop import run_loop
+from ingest.runner import run_all, tune_gc
 from ingest.sources_config import ConfigError, load_config
 
 NAME = "run"
@@ -87,10 +93,17 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def _summary(results: list[dict], **extra) -> dict:
-    """Counts over the runs, the failed sources, the unmatched safety replies per source
-    (docs/sources.md: listed for the operator to match by hand) and the last 50 runs."""
+    """Counts over the runs, the failed sources, the sources backing off (until when), the
+    unmatched safety replies per source (docs/sources.md: listed for the operator to match by
+    hand) and the last 50 runs."""
     total = {k: sum(r.get(k) or 0 for r in results) for k in ("inserted", "updated", "rejected")}
-    failed = sorted({r["source"] for r in results if not r["ok"]})
+    backing_off: dict[str, str] = {}  # as of each source's last run
+    for r in results:
+        if r.get("backing_off") is not None:
+            backing_off[r["source"]] = pd.Timestamp(r["backing_off"]).isoformat()
+        else:
+            backing_off.pop(r["source"], None)
+    failed = sorted({r["source"] for r in results if not r["ok"]} - set(backing_off))
     unmatched: dict[str, list[str]] = {}
     for r in results:
         if r.get("unmatched"):
@@ -101,6 +114,7 @@ def _summary(results: list[dict], **extra) -> dict:
         "runs": len(results),
         **total,
         "failed": failed,
+        "backing_off": backing_off,
         "unmatched": unmatched,
         **extra,
         "results": [

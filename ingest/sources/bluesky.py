@@ -19,7 +19,7 @@ import pandas as pd
 
 from geodata.schema import now_utc, to_utc
 from ingest.base import BaseSource, SourceError, text_or_none
-from ingest.sources.common import get_json, post_row
+from ingest.sources.common import get_json, page_items, post_row
 
 OVERLAP = pd.Timedelta(minutes=10)
 
@@ -89,10 +89,11 @@ class BlueskySource(BaseSource):
         if since_time is not None:
             params["since"] = (since_time - OVERLAP).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         for _ in range(self.max_pages):
-            page, _ = get_json(self._http(), url, params=params, headers=headers)
+            page, response = get_json(self._http(), url, params=params, headers=headers)
             posts = page.get("posts") if isinstance(page, dict) else None
             if not isinstance(posts, list):
                 raise SourceError(f"{url}: expected {{'posts': [...]}}")
+            posts = page_items(self, posts, self.limit, response.url, "posts")
             yield from posts
             cursor = page.get("cursor")
             if not posts or not isinstance(cursor, str) or not cursor:

@@ -165,6 +165,27 @@ def get_json(session: requests.Session, url: str, *, method: str = "GET", **kwar
         raise SourceError(f"{method} {url}: the answer is not JSON ({exc})") from exc
 
 
+def page_items(source, items: list, limit: int, url: str, what: str = "items") -> list:
+    """The items of one page, at most the ``limit`` the page was asked for.
+
+    An upstream that ignores ``limit`` (a 10 MB page of 6,720 statuses for ``limit=40``) gets
+    its page cut to the first ``limit`` items; the cut is a rejection of the run
+    (``source.fetch_rejections``, written with the batch's rejections) saying how many were
+    dropped, so it shows on the admin page and in the health row's rejected count.
+    """
+    if len(items) <= limit:
+        return items
+    note = (
+        url,
+        f"the page has {len(items):,} {what} for limit={limit}: the first {limit} were kept, "
+        f"{len(items) - limit:,} dropped",
+    )
+    if getattr(source, "fetch_rejections", None) is None:
+        source.fetch_rejections = []
+    source.fetch_rejections.append(note)
+    return items[:limit]
+
+
 def id_order(value: str) -> tuple[int, str]:
     """A sort key for snowflake-like ids that are decimal strings of varying length."""
     return (len(value), value)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 from ingest.base import BaseSource, SourceError, text_or_none
-from ingest.sources.common import get_json, html_to_text, newest_id, post_row
+from ingest.sources.common import get_json, html_to_text, newest_id, page_items, post_row
 
 
 class MastodonSource(BaseSource):
@@ -81,6 +81,7 @@ class MastodonSource(BaseSource):
             page, response = get_json(self._http(), url, params=params, headers=self._headers())
             if not isinstance(page, list):
                 raise SourceError(f"{url}: expected a list of statuses, got {type(page).__name__}")
+            page = page_items(self, page, self.limit, response.url, "statuses")
             yield from page
             if not page:
                 return
@@ -100,10 +101,11 @@ class MastodonSource(BaseSource):
             params = {"q": self.query, "type": "statuses", "limit": self.limit}
             if cursor:
                 params["min_id"] = cursor
-            body, _ = get_json(self._http(), url, params=params, headers=self._headers())
+            body, response = get_json(self._http(), url, params=params, headers=self._headers())
             statuses = body.get("statuses") if isinstance(body, dict) else None
             if not isinstance(statuses, list):
                 raise SourceError(f"{url}: expected {{'statuses': [...]}}")
+            statuses = page_items(self, statuses, self.limit, response.url, "statuses")
             yield from statuses
             if not cursor or len(statuses) < self.limit:
                 return

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ingest.base import BaseSource, SourceError, text_or_none
-from ingest.sources.common import get_json, newest_id, post_row
+from ingest.sources.common import get_json, newest_id, page_items, post_row
 
 
 class MisskeySource(BaseSource):
@@ -68,6 +68,7 @@ class MisskeySource(BaseSource):
             notes, _ = get_json(self._http(), url, method="POST", json=body)
             if not isinstance(notes, list):
                 raise SourceError(f"{url}: expected a list of notes, got {type(notes).__name__}")
+            notes = page_items(self, notes, self.limit, url, "notes")
             yield from notes
             ids = _ids(notes)
             if len(notes) < self.limit or not ids:

@@ -103,3 +103,25 @@ def test_wrong_password_is_refused(make_page, app_server):
     page.get_by_role("button", name="ログイン").click()
     page.get_by_text("ユーザー名またはパスワードが正しくない", exact=False).wait_for(timeout=60_000)
     assert _overview_title(page).count() == 0
+
+
+def test_the_page_asked_for_survives_the_login(make_page, app_server):
+    """A wall screen opened at /shelters?kiosk=1 lands there after the login, not on /."""
+    page = make_page(user=None)
+    page.goto(app_server["url"] + "/shelters?kiosk=1", wait_until="domcontentloaded")
+    page.get_by_label("ユーザー名").fill("operator")
+    page.get_by_label("パスワード").fill(app_server["store"]["passwords"]["operator"])
+    page.get_by_role("button", name="ログイン").click()
+    page.get_by_text("避難所", exact=False).first.wait_for(timeout=60_000)
+    page.wait_for_function("() => location.pathname.endsWith('/shelters')", timeout=30_000)
+    page.locator(
+        '[data-testid="stMetric"], .bosai-board, [data-testid="stDataFrame"]'
+    ).first.wait_for(timeout=60_000)
+    assert page.evaluate("location.pathname").endswith("/shelters")
+    assert "kiosk=1" in page.evaluate("location.search")
+    assert _overview_title(page).count() == 0
+    # and a viewer asking for a page the role may not open gets a message in Japanese
+    viewer = make_page(user="viewer")
+    viewer.goto(app_server["url"] + "/admin", wait_until="domcontentloaded")
+    viewer.get_by_text("権限がありません", exact=False).wait_for(timeout=60_000)
+    assert viewer.get_by_text("Page not found").count() == 0

@@ -125,6 +125,11 @@ def test_overview_map_offline(app_server, page):
     assert "国土数値情報" in counts["attribution"]
     assert "国土地理院" in counts["attribution"]
     assert "行政区域" in counts["attribution"]
+    # One scale bar, metric only, clear of the attribution (top left).
+    scale = frame.locator(".leaflet-control-scale-line")
+    assert scale.count() == 1
+    assert re.fullmatch(r"\d+ (m|km)", scale.inner_text().strip())
+    assert frame.locator(".leaflet-top.leaflet-left .leaflet-control-scale").count() == 1
     # Layer control lists the three layers.
     control = frame.locator(".leaflet-control-layers-overlays").inner_text()
     for name in ("町丁目", "浸水想定区域", "避難所"):

@@ -1,0 +1,145 @@
+"""Source health, answered once: is each ingest source ok, stale, failing or backing off, and
+how old is the newest record it brought.
+
+The wall screen's strip (dashboard/source_health.py), the admin page and the CLI read it from
+here. The states, in the order a screen lists them (worst first):
+
+- ``backing_off`` — the upstream asked for a wait longer than ``BOSAI_RETRY_AFTER_CAP_SECONDS``
+  (a 429/503 with ``Retry-After``); the ingest leaves it alone until ``backoff_until``;
+- ``failing`` — its last run failed (an HTTP error, a deadline, a bad answer: ``last_error``
+  says which), or a back-off ended and no run has succeeded since;
+- ``stale`` — its last run did not fail, but no run succeeded for longer than its stale limit
+  (the source's ``stale_minutes`` in sources.toml, stored with its health, else
+  ``BOSAI_SOURCE_STALE_MINUTES``): the ingest is not running, or is stuck;
+- ``ok``.
+
+A quiet source (no new posts) is still ``ok``: the state is about the runs, not the data. How
+old the newest record is (``record_age``) is shown beside it for the HQ to judge.
+
+Examples
+--------
+>>> import pandas as pd
+>>> now = pd.Timestamp("2025-09-01 12:00", tz="UTC")
+>>> state_of({"state": "ok", "last_success_at": now - pd.Timedelta(minutes=5)}, now)
+'ok'
+>>> state_of({"state": "ok", "last_success_at": now - pd.Timedelta(hours=2)}, now)
+'stale'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from geodata import settings
+from geodata.schema import now_utc
+from geodata.vocab import SOURCE_STATES
+
+ORDER = {"backing_off": 0, "failing": 1, "stale": 2, "ok": 3}
+COLUMNS = [
+    "source",
+    "kind",
+    "state",
+    "last_success_at",
+    "newest_record_at",
+    "record_age",
+    "backoff_until",
+    "last_error",
+    "stale_after",
+]
+
+
+def default_stale_after() -> pd.Timedelta:
+    """The stale limit of a source without its own (``BOSAI_SOURCE_STALE_MINUTES``)."""
+    return pd.Timedelta(minutes=settings.number("BOSAI_SOURCE_STALE_MINUTES"))
+
+
+def stale_after(row: Mapping, default: pd.Timedelta | None = None) -> pd.Timedelta:
+    """The stale limit of the source of ``row`` (its own, else the setting)."""
+    own = row.get("stale_after_seconds") if row else None
+    if own is not None and not pd.isna(own) and float(own) > 0:
+        return pd.Timedelta(seconds=float(own))
+    return default if default is not None else default_stale_after()
+
+
+def state_of(row: Mapping, now=None, default_stale: pd.Timedelta | None = None) -> str:
+    """The state (a :data:`geodata.vocab.SOURCE_STATES` code) of one ``source_health`` row."""
+    now = pd.Timestamp(now if now is not None else now_utc())
+    success = _time_or_none(row.get("last_success_at"))
+    error_at = _time_or_none(row.get("last_error_at"))
+    last_run = row.get("state")
+    if last_run not in ("ok", "failing", "backing_off"):  # a row written before states
+        failed_last = error_at is not None and (success is None or error_at > success)
+        last_run = "failing" if failed_last else "ok"
+    if last_run == "backing_off":
+        until = _time_or_none(row.get("backoff_until"))
+        return "backing_off" if until is not None and until > now else "failing"
+    if last_run == "failing":
+        return "failing"
+    if success is None or now - success > stale_after(row, default_stale):
+        return "stale"
+    return "ok"
+
+
+def source_states(health: pd.DataFrame, now=None) -> pd.DataFrame:
+    """Every source's state and the age of its newest record, worst first.
+
+    Parameters
+    ----------
+    health : the ``source_health`` rows (``store.health()``).
+    now : the time to judge at (default: now).
+
+    Returns
+    -------
+    DataFrame with :data:`COLUMNS`: ``state`` a SOURCE_STATES code, ``record_age`` the time since
+    ``newest_record_at`` (NaT when the source never stored a dated record), ``stale_after`` the
+    source's stale limit.
+    """
+    now = pd.Timestamp(now if now is not None else now_utc())
+    default = default_stale_after()
+    rows = []
+    for rec in health.to_dict("records") if len(health) else []:
+        newest = _time_or_none(rec.get("newest_record_at"))
+        rows.append(
+            {
+                "source": rec["source"],
+                "kind": rec.get("kind"),
+                "state": state_of(rec, now, default),
+                "last_success_at": _time_or_none(rec.get("last_success_at")),
+                "newest_record_at": newest,
+                "record_age": (now - newest) if newest is not None else pd.NaT,
+                "backoff_until": _time_or_none(rec.get("backoff_until")),
+                "last_error": rec.get("last_error"),
+                "stale_after": stale_after(rec, default),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    if not len(frame):
+        return frame
+    frame["_order"] = frame["state"].map(ORDER)
+    frame = frame.sort_values(["_order", "source"], kind="stable").drop(columns="_order")
+    return frame.reset_index(drop=True)
+
+
+def worst(states) -> str | None:
+    """The worst of ``states`` (codes), None when there are none."""
+    found = [s for s in states if s in ORDER]
+    return min(found, key=ORDER.__getitem__) if found else None
+
+
+def label(state: str, lang: str = "ja") -> str:
+    """The ja/en label of a state."""
+    return SOURCE_STATES.label(state, lang)
+
+
+def _time_or_none(value) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

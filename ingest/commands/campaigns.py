@@ -1,0 +1,95 @@
+"""``python -m ingest campaigns [--loop]``: send queued 安否確認 campaigns and due reminders.
+
+The channel access token comes from the environment variable named by ``--token-env``
+(default ``LINE_CHANNEL_ACCESS_TOKEN``), never from a file of the project or the store. An SMS
+gateway is used when ``BOSAI_SMS_URL`` is set (its SID in ``BOSAI_SMS_ACCOUNT``, the token in the
+environment variable ``SMS_AUTH_TOKEN``, the sender in ``BOSAI_SMS_FROM``). See docs/line.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+
+from geodata import settings
+from geodata.http import make_session
+from geodata.store.core import open_store
+from ingest.cli import CommandError
+from ingest.outbound.campaigns import run_once
+from ingest.outbound.line import LineClient
+from ingest.outbound.sms import SmsGateway
+
+NAME = "campaigns"
+HELP = "Send queued LINE safety-check campaigns and their due reminders (docs/line.md)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options."""
+    parser.add_argument("--loop", action="store_true", help="keep running (every --interval s)")
+    parser.add_argument("--interval", type=float, default=5.0, help="seconds between runs (5)")
+    parser.add_argument(
+        "--token-env",
+        default="LINE_CHANNEL_ACCESS_TOKEN",
+        help="environment variable holding the channel access token",
+    )
+    parser.add_argument(
+        "--disaster-mode",
+        choices=("on", "off"),
+        help="switch the default rich menu to BOSAI_LINE_DISASTER_RICHMENU (on) or remove it "
+        "(off), then exit",
+    )
+
+
+def sms_gateway(session) -> SmsGateway | None:
+    """The configured SMS gateway, or None."""
+    url = settings.get("BOSAI_SMS_URL")
+    if not url:
+        return None
+    token = os.environ.get("SMS_AUTH_TOKEN", "")
+    if not token:
+        raise CommandError("BOSAI_SMS_URL is set: put the gateway's token in SMS_AUTH_TOKEN")
+    return SmsGateway(
+        session, url, settings.get("BOSAI_SMS_ACCOUNT"), token, settings.get("BOSAI_SMS_FROM")
+    )
+
+
+def disaster_mode(client: LineClient, on: bool) -> dict:
+    """Make the disaster rich menu every user's default (on), or remove the default (off)."""
+    menu = settings.get("BOSAI_LINE_DISASTER_RICHMENU")
+    if not menu:
+        raise CommandError("no disaster rich menu configured (BOSAI_LINE_DISASTER_RICHMENU)")
+    result = client.set_default_rich_menu(menu) if on else client.cancel_default_rich_menu()
+    if not result.ok:
+        raise CommandError(f"LINE refused: HTTP {result.http_status} {result.error}")
+    return {"disaster_mode": "on" if on else "off", "request_id": result.request_id}
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Send once, or until a signal with ``--loop``; returns the summed counts."""
+    token = os.environ.get(args.token_env, "")
+    if not token:
+        raise CommandError(
+            f"set the channel access token in the environment variable {args.token_env}"
+        )
+    session = make_session(retries=0)  # the client retries, with the retry key
+    client = LineClient(session, token, base_url=settings.get("BOSAI_LINE_API_URL"))
+    if args.disaster_mode:
+        return disaster_mode(client, args.disaster_mode == "on")
+    sms = sms_gateway(session)
+    store = open_store(args.db or settings.get("BOSAI_DB_URL"))
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    total: dict[str, int] = {}
+    try:
+        while True:
+            for key, value in run_once(store, client, sms=sms).items():
+                total[key] = total.get(key, 0) + value
+            if not args.loop or stop.wait(args.interval):
+                break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        store.dispose()
+    return total

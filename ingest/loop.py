@@ -1,0 +1,213 @@
+"""``run --loop``: every source on its own poll interval, no source waiting on another.
+
+A scheduler with a deadline per source. Each fetch — the part that talks to an upstream, and so
+the part that can hang — runs in a thread of its own (:class:`ingest.fetching.Fetch`); everything
+else runs in the loop's thread: the cursor read, normalize and enrichment (the shared
+:class:`ingest.base.IngestContext` is not thread-safe) and the write transaction, so the store
+has one writer from the loop at a time. The loop wakes when a fetch ends, a source is due or a
+deadline passes:
+
+- a fetch that ended is written at once (its result reported in start order, below);
+- a fetch still running at its deadline (the source's ``deadline_seconds``, else
+  ``BOSAI_SOURCE_DEADLINE_SECONDS``) is abandoned: the source gets a failing health row naming
+  the deadline, and is started again only once the abandoned thread has ended (its records are
+  dropped) — meanwhile the other sources go on polling;
+- a source whose upstream asked for a wait over ``BOSAI_RETRY_AFTER_CAP_SECONDS`` is marked
+  backing off and not started before ``backoff_until`` (also when that was recorded by an
+  earlier process).
+
+A *cycle* is one moment at which at least one source was due and started; ``max_cycles`` stops
+starting new ones after that many, and the loop returns when the started ones have ended or
+been abandoned. In the first cycle the layers other sources look up (shelters, roster, shelter
+status: ``ingest.runner.ORDER``) are written before the others; afterwards each source is
+written when its fetch ends. Results are handed to ``on_result`` in the order the fetches
+started. ``stop`` stops new starts; the fetches in progress are written (or abandoned at their
+deadline) before the loop returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from geodata.schema import now_utc
+from ingest.base import IngestContext, Source
+from ingest.fetching import Fetch, deadline_error, source_deadline
+from ingest.runner import ORDER, new_result, record_failure, write_fetched
+
+log = logging.getLogger(__name__)
+
+TICK = 0.25  # the longest the loop sleeps without looking at ``stop``
+
+
+@dataclass
+class _Run:
+    """One run of a source in the loop: its fetch, its deadline and, once over, its result."""
+
+    source: Source
+    cycle: int
+    fetch: Fetch | None = None
+    since: str | None = None
+    deadline: float = 0.0
+    deadline_at: float = 0.0
+    started: float = 0.0
+    result: dict | None = None
+    rank: int = field(init=False)
+
+    def __post_init__(self):
+        self.rank = ORDER.get(self.source.layer, 9)
+
+
+def run_loop(
+    store,
+    sources: Sequence[Source],
+    *,
+    stop: threading.Event,
+    max_cycles: int | None = None,
+    on_result: Callable[[dict], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Run each source on its ``poll_seconds`` until ``stop`` is set or ``max_cycles`` pass.
+
+    See the module docstring. Returns the number of cycles run.
+    """
+    context = IngestContext(store)
+    ordered = sorted(sources, key=lambda s: ORDER.get(s.layer, 9))
+    due = {s.name: 0.0 for s in ordered}
+    running: dict[str, _Run] = {}  # fetching, or fetched and not yet written
+    abandoned: dict[str, _Run] = {}  # past their deadline, thread still alive
+    queue: list[_Run] = []  # in start order, until their result is handed on
+    wake = threading.Event()
+    cycles = 0
+    while True:
+        for name in [n for n, r in abandoned.items() if not r.fetch.thread.is_alive()]:
+            del abandoned[name]
+        may_start = not stop.is_set() and (max_cycles is None or cycles < max_cycles)
+        if may_start:
+            ready = [
+                s
+                for s in ordered
+                if due[s.name] <= clock() and s.name not in running and s.name not in abandoned
+            ]
+            ready = [s for s in ready if not _backing_off(store, s, due, clock)]
+            if ready:
+                cycles += 1
+                for source in ready:
+                    run = _start(store, source, context, cycles, wake, clock)
+                    queue.append(run)
+                    if run.result is None:
+                        running[source.name] = run
+                    else:  # the cursor could not even be read
+                        due[source.name] = clock() + _poll(source)
+        for run in [r for r in queue if r.result is None]:
+            if run.fetch.done.is_set():
+                if _waits_for_lookups(run, queue):
+                    continue
+                _write(store, run, context)
+            elif clock() >= run.deadline_at:
+                _abandon(store, run)
+                abandoned[run.source.name] = run
+            else:
+                continue
+            del running[run.source.name]
+            due[run.source.name] = _next_due(run, clock)
+        while queue and queue[0].result is not None:
+            result = queue.pop(0).result
+            if on_result:
+                on_result(result)
+        if not running and not queue and not may_start:
+            return cycles
+        wake.wait(_sleep(due, running, abandoned, clock))
+        wake.clear()
+
+
+def _start(store, source: Source, context, cycle: int, wake, clock) -> _Run:
+    run = _Run(source, cycle, started=clock())
+    run.deadline = source_deadline(source)
+    run.deadline_at = run.started + run.deadline
+    run.result = None
+    try:
+        context.refresh()
+        source.bind(None, context)
+        run.since = store.get_cursor(source.name)
+    except Exception as exc:  # noqa: BLE001 - the store may be down: this run fails
+        result = new_result(source)
+        record_failure(store, source, exc, None, result)
+        run.result = result
+        return run
+    run.fetch = Fetch(source, run.since, on_done=wake.set).start()
+    return run
+
+
+def _write(store, run: _Run, context) -> None:
+    source = run.source
+    result = new_result(source)
+    result["cursor_before"] = run.since
+    started = time.perf_counter()
+    try:
+        records = run.fetch.outcome()
+        context.refresh()
+        write_fetched(store, source, records, run.since, context, result)
+    except Exception as exc:  # noqa: BLE001 - one failing source never stops the others
+        record_failure(store, source, exc, run.since, result)
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    run.result = result
+
+
+def _abandon(store, run: _Run) -> None:
+    run.fetch.cancelled.set()
+    result = new_result(run.source)
+    result["cursor_before"] = run.since
+    error = deadline_error(run.source, run.deadline)
+    log.warning("source %s: %s", run.source.name, error)
+    record_failure(store, run.source, error, run.since, result)
+    result["seconds"] = round(run.deadline, 3)
+    run.result = result
+
+
+def _waits_for_lookups(run: _Run, queue: list[_Run]) -> bool:
+    """In the first cycle, whether a source of a layer others look up is still to be written."""
+    if run.cycle != 1:
+        return False
+    return any(o.cycle == 1 and o.rank < run.rank and o.result is None for o in queue)
+
+
+def _backing_off(store, source: Source, due: dict, clock) -> bool:
+    """Whether ``source`` is backing off (its next start is then put off until the end)."""
+    try:
+        until = store.backoff_until(source.name)
+    except Exception:  # noqa: BLE001 - the store may be down: the run will say so
+        return False
+    if until is None:
+        return False
+    left = (until - pd.Timestamp(now_utc())).total_seconds()
+    if left <= 0:
+        return False
+    due[source.name] = clock() + left
+    return True
+
+
+def _poll(source: Source) -> float:
+    return float(getattr(source, "poll_seconds", 60.0))
+
+
+def _next_due(run: _Run, clock) -> float:
+    until = run.result.get("backing_off")
+    if until is not None:
+        left = (pd.Timestamp(until) - pd.Timestamp(now_utc())).total_seconds()
+        return clock() + max(left, _poll(run.source))
+    return clock() + _poll(run.source)
+
+
+def _sleep(due: dict, running: dict, abandoned: dict, clock) -> float:
+    """Until the next source is due or the next deadline passes (at most :data:`TICK`)."""
+    now = clock()
+    moments = [r.deadline_at for r in running.values() if not r.fetch.done.is_set()]
+    moments += [t for name, t in due.items() if name not in running and name not in abandoned]
+    wait = min(moments) - now if moments else TICK
+    return max(0.0, min(wait, TICK))
