@@ -258,3 +258,19 @@ def test_departments_come_from_the_settings_file(tmp_path, monkeypatch):
     path.write_text("# 本部\n本部長室\n土木班\n\n土木班\n", encoding="utf-8")
     monkeypatch.setenv("BOSAI_DEPARTMENTS_FILE", str(path))
     assert chronology.departments() == ("本部長室", "土木班")
+
+
+def test_a_campaign_start_is_written_once(store):
+    from geodata import campaigns
+    from tests.test_campaigns import QUESTION, _towns, roster
+
+    store.upsert("towns", _towns(), source="test")
+    store.upsert("roster", roster(12), source="test")
+    cid = campaigns.create_campaign(store, towns=None, question=QUESTION, actor="op")
+    events = _system(store, "campaign_started")
+    assert len(events) == 1 and events.iloc[0]["links"]["campaign"] == [cid]
+    assert events.iloc[0]["text"].startswith("安否確認配信 開始（全域、LINE ")
+    assert (
+        chronology.record_event(store, "campaign_started", "x", key=f"campaign:{cid}:started")
+        is False
+    )
