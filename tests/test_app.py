@@ -132,7 +132,9 @@ def test_login_form_logs_in_and_a_viewer_gets_no_admin_page(monkeypatch, referen
     # the page's own check, which refuses in the UI language (not Streamlit's "Page not found").
     at.switch_page("app_pages/admin.py").run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["権限がありません：viewer は「admin」の view ができません。"]
+    assert [e.value for e in at.error] == [
+        "権限がありません：viewer は「admin」の view ができません。"
+    ]
     assert [s.value for s in at.subheader] == []  # nothing of the admin page was drawn
 
 

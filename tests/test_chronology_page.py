@@ -118,3 +118,7 @@ def test_an_operator_fixes_a_damage_report_on_the_page(monkeypatch, store_url): 
     assert report["disaster_name"] == "令和8年台風第19号" and report["fixed_by"] == "operator"
     assert report["overview"]["hq_setup"] == "災害対策本部 設置"
     assert len(events) == 1
+    [make] = [b for b in at.button if b.label == "Excel・PDF を作成"]
+    at = make.click().run()
+    assert not at.exception
+    assert sorted(b.proto.label for b in at.get("download_button")) == ["Excel", "PDF"]

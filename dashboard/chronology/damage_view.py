@@ -86,9 +86,12 @@ def fixed(url: str) -> None:
                               "confirmed": "確定", "unconfirmed": "未確認",
                               "change": t("damage.col.change")})
              .style.hide(axis="index"))  # fmt: skip
-    who = auth.current_user().username if auth.current_user() else None
-    left, right = st.columns(2)
-    xlsx = damage_excel(store, current, previous, who=who)
-    left.download_button("Excel", xlsx.data, file_name=xlsx.filename, mime=xlsx.media_type)
-    pdf = damage_pdf(store, current, previous, who=who)
-    right.download_button("PDF", pdf.data, file_name=pdf.filename, mime=pdf.media_type)
+    if not auth.can("chronology", "record"):
+        return
+    if st.button(t("damage.files"), key=f"damage-files-{number}"):  # made (and audited) on request
+        user = auth.check("chronology", "record")
+        xlsx = damage_excel(store, current, previous, who=user.username)
+        pdf = damage_pdf(store, current, previous, who=user.username)
+        left, right = st.columns(2)
+        left.download_button("Excel", xlsx.data, file_name=xlsx.filename, mime=xlsx.media_type)
+        right.download_button("PDF", pdf.data, file_name=pdf.filename, mime=pdf.media_type)

@@ -65,6 +65,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "damage.fixed": {"ja": "第{number}報を確定しました。", "en": "Report no. {number} fixed."},
     "damage.none": {"ja": "確定した報はまだありません。", "en": "No report fixed yet."},
     "damage.which": {"ja": "報", "en": "Report"},
+    "damage.files": {"ja": "Excel・PDF を作成", "en": "Make the Excel and PDF files"},
     "field.damage": {"ja": "被害数（第4号様式）", "en": "Damage counts (form 4)"},
     "field.verify": {
         "ja": "確認済にする（被害報に確定として計上）",
