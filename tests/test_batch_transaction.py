@@ -299,7 +299,8 @@ def test_the_layer_declares_how_it_is_written(store):
             assert callable(getattr(store, f"append_{layer.name}")), layer.name
             with pytest.raises(ValueError, match="append-only"):
                 store.upsert(layer.name, pd.DataFrame())
-    assert [n for n, layer in LAYERS.items() if layer.write == "append"] == ["shelter_status"]
+    assert [n for n, layer in LAYERS.items() if layer.write == "append"] == [
+        "shelter_status", "chronology", "task_states", "damage_reports"]  # fmt: skip
     assert {n for n, layer in LAYERS.items() if layer.incident_role} == {
         "posts",
         "safety_replies",

@@ -104,6 +104,7 @@ def situation_map(
         info = {"public": public, "as_of": jst_label(situation.as_of), "basemap": bool(basemap)}
         info["kpis"] = situation.kpis
         results.append(ExportResult(data, name, MEDIA[fmt], len(situation.shelters), info))
+    chronology.map_exported(store, as_of=situation.as_of, public=public, who=who)
     audit_export(
         store,
         who,
@@ -111,7 +112,6 @@ def situation_map(
         None,
         {"formats": list(formats), "public": public, "as_of": situation.as_of.isoformat()},
     )
-    chronology.map_exported(store, as_of=situation.as_of, public=public, who=who)
     return results
 
 

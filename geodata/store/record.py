@@ -54,9 +54,10 @@ class RecordMixin:
             inserted = conn.exec_driver_sql(sql, row).rowcount
             if inserted:
                 result.inserted += 1
-                who = record.get("entered_by") or "system"
-                key = (record["entry_id"],)
-                self._audit(conn, who, "append", "chronology", key, None, _plain(record))
+                who = record.get("entered_by")
+                if who and who != "system":  # staff writes are audited, as everywhere in the store
+                    key = (record["entry_id"],)
+                    self._audit(conn, who, "append", "chronology", key, None, _plain(record))
             else:
                 result.unchanged += 1
         if result.inserted:
@@ -112,6 +113,28 @@ class RecordMixin:
                 if attempt == 4:
                     raise
         raise AssertionError("unreachable")
+
+    def append_task_states(self, frame: pd.DataFrame, *, source: str | None = None) -> UpsertResult:
+        """:meth:`append_task_state` for each row (entry_id, state, note, changed_by,
+        changed_at) of ``frame`` (``store.load`` of the layer)."""
+        result = UpsertResult()
+        for row in frame.to_dict("records"):
+            self.append_task_state(row["entry_id"], row["state"], actor=row["changed_by"],
+                                   note=row.get("note"), at=row.get("changed_at"))  # fmt: skip
+            result.inserted += 1
+        return result
+
+    def append_damage_reports(
+        self, frame: pd.DataFrame, *, source: str | None = None
+    ) -> UpsertResult:
+        """:meth:`append_damage_report` for each row of ``frame`` (``store.load`` of the layer):
+        each becomes the next number, whatever number it had."""
+        result = UpsertResult()
+        for row in frame.to_dict("records"):
+            self.append_damage_report({k: v for k, v in row.items() if k != "number"},
+                                      actor=row["fixed_by"])  # fmt: skip
+            result.inserted += 1
+        return result
 
     def append_damage_report(self, record: dict, *, actor: str) -> dict:
         """Store a damage report as the next 第N報 (its ``number`` is assigned here).
