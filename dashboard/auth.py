@@ -20,6 +20,9 @@ hiding a widget is never the only protection. A page reload finds the session ag
 
 The frame calls :func:`gate` once; pages call :func:`require_page` first thing, :func:`mask` on
 every frame they show, and :func:`check` right before every write.
+
+Over ~400 lines on purpose: the login screen, the session cookie hand-off, SSO claims and the
+permission checks share the session state they read; apart, a check could read a half-set login.
 """
 
 from __future__ import annotations

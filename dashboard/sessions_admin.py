@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth
+from dashboard.admin.common import when
 from dashboard.i18n import t
 from geodata.access import accounts, sessions
 
@@ -27,9 +28,9 @@ def panel() -> None:
         frame = pd.DataFrame(
             {
                 t("sessions.user"): [s.username for s in live],
-                t("sessions.since"): [s.created_at for s in live],
-                t("sessions.seen"): [s.last_seen_at for s in live],
-                t("sessions.until"): [s.expires_at for s in live],
+                t("sessions.since"): [when(s.created_at) for s in live],
+                t("sessions.seen"): [when(s.last_seen_at) for s in live],
+                t("sessions.until"): [when(s.expires_at) for s in live],
             }
         )
         st.dataframe(frame, hide_index=True)

@@ -27,7 +27,7 @@ import unicodedata
 
 import pandas as pd
 
-from geodata import chronology, shelters, vocab
+from geodata import chronology, evacuation, shelters, vocab
 from geodata.schema import now_utc, to_utc
 
 CONFIRMED, UNCONFIRMED = vocab.DAMAGE_CERTAINTY.codes  # 確定, 未確認
@@ -181,16 +181,15 @@ def overview(store, as_of=None, *, hq_setup: str | None = None) -> dict:
 
 
 def _evacuation(store, at) -> list[str]:
-    """Evacuation information in force (geodata.evacuation, when it exists) as text lines."""
-    try:
-        from geodata import evacuation  # noqa: PLC0415 - issue 16, not on every branch
-    except ImportError:
-        return []
-    in_force = getattr(evacuation, "in_force", None)
-    if in_force is None:
-        return []
-    frame = in_force(store, at)
-    return [str(row.get("label") or row.get("kind") or "") for row in frame.to_dict("records")]
+    """Evacuation information in force at ``at``, one line per order (geodata.evacuation):
+    ``【警戒レベル4】避難指示（洪水）12町丁目 06/01 14:05発令``."""
+    lines = []
+    for order in evacuation.orders_in_force(store, at).to_dict("records"):
+        where = "全域" if order["whole_city"] else f"{len(order['towns'] or [])}町丁目"
+        since = to_utc(order["issued_at"]).tz_convert("Asia/Tokyo").strftime("%m/%d %H:%M")
+        hazard = vocab.HAZARDS.label(order["hazard"])
+        lines.append(f"{evacuation.level_title(order['level'])}（{hazard}）{where} {since}発令")
+    return lines
 
 
 def fix_report(store, *, actor: str, as_of=None, disaster_name: str = "",

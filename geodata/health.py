@@ -34,6 +34,7 @@ import pandas as pd
 
 from geodata import settings
 from geodata.schema import now_utc
+from geodata.store.codec import stored_time
 from geodata.vocab import SOURCE_STATES
 
 ORDER = {"backing_off": 0, "failing": 1, "stale": 2, "ok": 3}
@@ -66,14 +67,14 @@ def stale_after(row: Mapping, default: pd.Timedelta | None = None) -> pd.Timedel
 def state_of(row: Mapping, now=None, default_stale: pd.Timedelta | None = None) -> str:
     """The state (a :data:`geodata.vocab.SOURCE_STATES` code) of one ``source_health`` row."""
     now = pd.Timestamp(now if now is not None else now_utc())
-    success = _time_or_none(row.get("last_success_at"))
-    error_at = _time_or_none(row.get("last_error_at"))
+    success = stored_time(row.get("last_success_at"))
+    error_at = stored_time(row.get("last_error_at"))
     last_run = row.get("state")
     if last_run not in ("ok", "failing", "backing_off"):  # a row written before states
         failed_last = error_at is not None and (success is None or error_at > success)
         last_run = "failing" if failed_last else "ok"
     if last_run == "backing_off":
-        until = _time_or_none(row.get("backoff_until"))
+        until = stored_time(row.get("backoff_until"))
         return "backing_off" if until is not None and until > now else "failing"
     if last_run == "failing":
         return "failing"
@@ -100,16 +101,16 @@ def source_states(health: pd.DataFrame, now=None) -> pd.DataFrame:
     default = default_stale_after()
     rows = []
     for rec in health.to_dict("records") if len(health) else []:
-        newest = _time_or_none(rec.get("newest_record_at"))
+        newest = stored_time(rec.get("newest_record_at"))
         rows.append(
             {
                 "source": rec["source"],
                 "kind": rec.get("kind"),
                 "state": state_of(rec, now, default),
-                "last_success_at": _time_or_none(rec.get("last_success_at")),
+                "last_success_at": stored_time(rec.get("last_success_at")),
                 "newest_record_at": newest,
                 "record_age": (now - newest) if newest is not None else pd.NaT,
-                "backoff_until": _time_or_none(rec.get("backoff_until")),
+                "backoff_until": stored_time(rec.get("backoff_until")),
                 "last_error": rec.get("last_error"),
                 "stale_after": stale_after(rec, default),
             }
@@ -131,15 +132,3 @@ def worst(states) -> str | None:
 def label(state: str, lang: str = "ja") -> str:
     """The ja/en label of a state."""
     return SOURCE_STATES.label(state, lang)
-
-
-def _time_or_none(value) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -18,6 +18,9 @@ An upstream in trouble must not stall the ingest (issue 15), so a session enforc
 
 These errors are :class:`requests.RequestException` subclasses, so every caller that handles a
 failed request handles them; the runner finds a :class:`BackingOff` in the exception chain.
+
+Over ~400 lines on purpose: the deadline, the size cap and the Retry-After cap act on the same
+response object inside one session; split, a limit could be bypassed by a path around it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ Incidents
     produces the same incidents. Candidates are found through a grid of ~300 m cells and a
     town index (no pairwise comparison). ``members`` lists ``[layer, "source:id"]`` pairs,
     ``counts`` counts them per layer, ``urgency`` is the highest of the pieces. Assignment is
-    incremental: pieces that already carry an ``incident_id`` are left alone.
+    incremental: pieces that already carry an ``incident_id`` are left alone
+    (:func:`link_incidents`). What the store holds is linked by :func:`link_and_store`, which
+    re-links from a batch's earliest row on (geodata/incident_relink.py): the incidents are
+    those of one pass over every piece in time order, whatever order the batches came in.
 """
 
 from __future__ import annotations
@@ -193,10 +196,11 @@ def _piece_columns(layer: str) -> list[str]:
     return list(dict.fromkeys(c for c in wanted if c))
 
 
-def pieces(layer: str, frame: pd.DataFrame) -> list[tuple]:
+def pieces(layer: str, frame: pd.DataFrame, *, linked: bool = False) -> list[tuple]:
     """(row position, member key, category, time, urgency, point, town_code) of incident pieces.
 
     Which rows are pieces, and of what, is declared on the layer (``Layer.incident_role``).
+    Rows that already carry an ``incident_id`` are left out unless ``linked`` (re-linking).
     """
     role = LAYERS[layer].incident_role
     if role is None or not len(frame):
@@ -226,7 +230,7 @@ def pieces(layer: str, frame: pd.DataFrame) -> list[tuple]:
         town_code = rec.get(role.town) if role.town else None
         if point is None and not town_code:
             continue
-        if present(rec.get("incident_id")):
+        if not linked and present(rec.get("incident_id")):
             continue
         key = ":".join(str(rec[k]) for k in spec.key)  # post_key() for posts
         out.append((label, key, category, rec[spec.time_column], urgency, point, town_code))
@@ -261,32 +265,38 @@ def link_incidents(
     return frame, index.changed_frame()
 
 
-def link_and_store(store, layer: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def link_and_store(
+    store, layer: str, frame: pd.DataFrame, *, settle=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validate ``frame``, link its pieces to the stored incidents and write the incidents.
 
     Used by the ingest runner and by the field-report form, so a report typed at the HQ joins
     the incident the posts about the same place already make. Both call it inside
     ``store.transaction()`` and write the rows in the same transaction: the incidents never
-    commit without the rows they name. Linking holds the ``incidents`` lock (two writers never
-    link against the same incidents at once).
+    commit without the rows they name. Linking holds the ``incidents`` lock and re-links what
+    is stored from the batch's earliest row on (geodata/incident_relink.py), so the incidents
+    do not depend on the order in which batches (of several processes) arrive.
+
+    Parameters
+    ----------
+    settle : called under the lock with the valid rows; returns them (changed) and
+        ``{layer: stored rows it changed}`` (the ingest's dedupe: ``repost_of`` of posts).
 
     Returns
     -------
     (valid rows to upsert, with their ``incident_id``; rejected rows) — pass both to
     ``store.upsert(layer, valid, rejected=rejected)``, which then does not validate again.
     """
+    from geodata.incident_relink import relink
+
     valid, rejected = validate(frame, layer)
     if not len(valid):
         return valid, rejected
     with store.transaction():
         store.lock("incidents")
-        stored = store.read(
-            "incidents",
-            since=valid[LAYERS[layer].time_column].min() - pd.Timedelta(hours=4),
-            until=None,
-        )
-        linked, incidents = link_incidents(layer, valid, stored)
-        if len(incidents):
-            store.upsert("incidents", incidents, source="incidents")
+        changed = None
+        if settle is not None:
+            valid, changed = settle(valid)
+        linked = relink(store, layer, valid, changed=changed)
     # a layer without an incident_id column (safety replies) is named by the members only
-    return (linked if "incident_id" in LAYERS[layer].columns else valid), rejected
+    return linked, rejected

@@ -16,7 +16,8 @@ list with these functions, so each term below means one thing everywhere:
 
 The visit list (訪問リスト, :func:`visit_list`) is the urgent residents, then the unconfirmed
 ones, in the order a printed list is handed out: one section of the urgent residents (要救助
-before 負傷, then care priority, then the longest waiting), then one section per town; towns in
+before 負傷, then care priority, then the longest waiting), then one section per town; towns
+under evacuation information first (highest level first, :func:`evacuation_levels`), then in
 order of their most urgent resident (care priority 1 first), then larger sections first, then
 town code (residents without a town last); within a town by care priority, then kana. ``no``
 numbers the whole list: the numbers on the situation map are the visit list's. A resident whom
@@ -24,15 +25,19 @@ a follow-up reaches leaves the list.
 
 ``as_of`` (:func:`resident_states`): replies and follow-ups after it are ignored, so the CLI
 prints the list as it stood at a meeting's time; None takes everything stored.
+
+Over ~400 lines on purpose: the terms above, the counts and the visit list's order are one
+definition each, read together; splitting them would split the terms from their rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import geopandas as gpd
 import pandas as pd
 
+from geodata import evacuation
 from geodata.export.common import JST, jst_label
 from geodata.schema import SAFETY_STATUSES, now_utc, to_utc
 from geodata.vocab import FOLLOW_UP_ACTIONS, FOLLOW_UP_OUTCOMES
@@ -245,6 +250,7 @@ def visit_list(
     states: pd.DataFrame,
     towns: pd.DataFrame,
     town_codes: Iterable[str] | None = None,
+    first_towns: Mapping[str, int] | None = None,
     lang: str = "ja",
 ) -> pd.DataFrame:
     """The visit list (訪問リスト): urgent residents, then the unconfirmed ones town by town.
@@ -258,6 +264,9 @@ def visit_list(
     towns : the towns layer (for names).
     town_codes : only residents living in these towns (None = all; ``""`` selects residents
         without a town). The numbers stay those of the whole list.
+    first_towns : town code -> level of the evacuation information in force there
+        (:func:`evacuation_levels`): those towns' sections come first, the highest level first —
+        the roll-call starts where the HQ has told people to evacuate.
     lang : the language of the ``reply`` and ``last_follow_up`` texts (the page's; printed lists
         are in Japanese, the default).
 
@@ -292,7 +301,9 @@ def visit_list(
             for a, o, t in zip(row["last_action"], row["last_outcome"], row["last_at"], strict=True)
         ],
     )
-    people = pd.concat([_urgent_order(people[urgent]), _town_order(people[~urgent])])
+    people = pd.concat(
+        [_urgent_order(people[urgent]), _town_order(people[~urgent], first_towns or {})]
+    )
     people.insert(0, "no", range(1, len(people) + 1))
     if town_codes is not None:
         people = people[people["town_code"].astype(object).fillna("").isin(set(town_codes))]
@@ -309,20 +320,28 @@ def _urgent_order(people: pd.DataFrame) -> pd.DataFrame:
     return keys.sort_values(order, kind="stable").drop(columns=["_rank", "_prio"])
 
 
-def _town_order(people: pd.DataFrame) -> pd.DataFrame:
-    """Towns by their most urgent resident, then larger first, then code; priority within."""
+def _town_order(people: pd.DataFrame, first_towns: Mapping[str, int]) -> pd.DataFrame:
+    """Towns under evacuation information first (highest level first), then by their most
+    urgent resident, then larger first, then code; priority within."""
     prio = people["care_priority"].astype("Float64").fillna(NO_PRIORITY)
     town = people["section"].replace("", "~")  # residents without a town last
     keys = people.assign(
+        _evac=[-int(first_towns.get(c, 0) or 0) for c in people["section"]],
         _prio=prio,
         _first=prio.groupby(town).transform("min"),
         _size=-town.groupby(town).transform("size"),
         _town=town,
     )
-    order = ["_first", "_size", "_town", "_prio", "kana", "resident_id"]
+    order = ["_evac", "_first", "_size", "_town", "_prio", "kana", "resident_id"]
     return keys.sort_values(order, kind="stable").drop(
-        columns=["_prio", "_first", "_size", "_town"]
+        columns=["_evac", "_prio", "_first", "_size", "_town"]
     )
+
+
+def evacuation_levels(store, as_of=None) -> dict[str, int]:
+    """town code -> the level of evacuation information in force at ``as_of`` (None: now)."""
+    found = evacuation.in_force(store, as_of)
+    return {str(c): int(lvl) for c, lvl in zip(found["town_code"], found["level"], strict=True)}
 
 
 def sections(people: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
@@ -340,7 +359,9 @@ def read_visit_list(store, *, as_of=None, town_codes: Iterable[str] | None = Non
         roster, store.read("safety_replies"), store.read("follow_ups"), as_of=as_of
     )
     towns = store.read("towns", columns=["town_code", "name"])
-    return visit_list(roster, states, towns, town_codes)
+    return visit_list(
+        roster, states, towns, town_codes, first_towns=evacuation_levels(store, as_of)
+    )
 
 
 def follow_up_text(action, outcome, at, lang: str = "ja") -> str:

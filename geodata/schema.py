@@ -566,6 +566,39 @@ RIVER_LEVELS = _layer(
 )
 
 
+# 避難情報 (evacuation information) the HQ issues, updates and lifts (geodata/evacuation.py):
+# an append-only history. An order (発令) is a chain of records sharing ``order_id``; each
+# record is a new version referencing the one it changes (``refers_to``): issue → update(s) →
+# lift. What is in force at a time is the newest record of each order (geodata/evacuation.py).
+EVACUATIONS = _layer(
+    Layer(
+        "evacuations",
+        key=("order_id", "version"),
+        columns={
+            "order_id": STR,  # evac-<hazard>-<issue time>-<n>: the first record's identity
+            "version": INT,  # 1 = the issue; each update or the lift adds one
+            "action": STR,  # issue / update / lift (vocab.EVACUATION_ACTIONS)
+            "refers_to": STR,  # "<order_id>|<version>" of the record this one changes
+            "level": INT,  # 3 高齢者等避難, 4 避難指示, 5 緊急安全確保 (vocab.EVACUATION_LEVELS)
+            "hazard": STR,  # a code of vocab.HAZARDS (flood, landslide ...)
+            "towns": JSON,  # town codes (町丁目); every town of the city when whole_city
+            "whole_city": BOOL,
+            "reason": STR,  # why, as published (e.g. 多摩川 石原 氾濫危険水位到達)
+            "warning_ids": JSON,  # message ids of the warnings that triggered it
+            "issued_at": TIME,  # when the order was first issued
+            "at": TIME,  # when this record took effect (issue / update / lift time)
+            "lifted_at": TIME,  # set on the lift record
+            "issued_by": STR,  # who made this record (staff account; audit has it too)
+            "source": STR,  # staff / drill
+        },
+        geometry=None,
+        required=("action", "level", "hazard", "at", "issued_at", "issued_by"),
+        time_column="at",
+        choices={"action": vocab.EVACUATION_ACTIONS.codes},
+        write="append",  # a history: store.append_version (geodata/store/history.py)
+    )
+)
+
 # クロノロジー: the HQ's time-ordered record (geodata/chronology.py). Append-only: a correction
 # is a new entry naming the one it corrects (``corrects``); nothing is edited away. A system
 # entry's ``entry_id`` is derived from ``event_key`` (what caused it), so writing it twice —

@@ -87,6 +87,17 @@ SETTINGS: tuple[Setting, ...] = (
         "refresh counts as use).",
     ),
     Setting(
+        "BOSAI_EVACUATION_CRITERIA",
+        str(
+            PROJECT_ROOT / "evacuation_criteria.toml"
+            if (PROJECT_ROOT / "evacuation_criteria.toml").exists()
+            else PROJECT_ROOT / "evacuation_criteria.example.toml"
+        ),
+        "TOML file of the criteria for issuing evacuation information (避難情報の発令基準) per "
+        "hazard; evacuation_criteria.toml in the project folder when it exists, else the 調布市 "
+        "example (docs/evacuation.md).",
+    ),
+    Setting(
         "BOSAI_DEPARTMENTS_FILE",
         "",
         "Text file listing the HQ's 部署 (one a line, # comments) for the chronology's from / to "

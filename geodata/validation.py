@@ -30,6 +30,7 @@ from geodata.schema import (
     to_utc,
 )
 
+_INT64_LIMIT = 2.0**63
 _TRUE = {"1", "1.0", "true", "yes", "○", "〇", "◯", "y", "t", "有", "可"}
 _FALSE = {"0", "0.0", "false", "no", "×", "n", "f", "-", "", "無", "不可"}
 
@@ -87,6 +88,13 @@ def _coerce_int(values: np.ndarray, null: np.ndarray):
     bad = ~np.isnan(nums) & ((nums != np.round(nums)) | ~np.isfinite(nums))
     for i in np.flatnonzero(bad):
         errors[int(i)] = f"not a whole number: {values[i]!r}"[:120]
+    # Beyond a 64-bit integer no column can hold it (and pandas raises OverflowError for the
+    # whole column): the row is rejected, the others go on.
+    with np.errstate(invalid="ignore"):
+        huge = ~bad & ~np.isnan(nums) & (np.abs(nums) >= _INT64_LIMIT)
+    for i in np.flatnonzero(huge):
+        errors[int(i)] = f"number too large: {values[i]!r}"[:120]
+    bad |= huge
     nums[bad] = np.nan
     return pd.array(np.where(np.isnan(nums), None, nums), dtype="Int64"), errors
 

@@ -432,6 +432,42 @@ SOURCE_STATES = Vocabulary(
     },
 )
 
+# 避難情報 (evacuation information) the municipality issues, by 警戒レベル (内閣府 避難情報に関する
+# ガイドライン, 2021: 避難勧告 abolished; the code is the level).
+EVACUATION_LEVELS = Vocabulary(
+    "evacuation_level",
+    {
+        "3": ("高齢者等避難", "Evacuation of older people etc."),
+        "4": ("避難指示", "Evacuation order"),
+        "5": ("緊急安全確保", "Emergency safety measures"),
+    },
+)
+
+# What a record of evacuation information does to its order.
+EVACUATION_ACTIONS = Vocabulary(
+    "evacuation_action",
+    {
+        "issue": ("発令", "Issued"),
+        "update": ("変更", "Updated"),
+        "lift": ("解除", "Lifted"),
+    },
+)
+
+# The role of an account (geodata/access/roles.py decides what each may do).
+USER_ROLES = Vocabulary(
+    "role",
+    {
+        "viewer": ("閲覧（壁面表示）", "Viewer (wall screen)"),
+        "shelter_staff": ("避難所職員", "Shelter staff"),
+        "operator": ("本部職員", "Operator"),
+        "commander": (
+            "本部長・指揮者（避難情報の発令）",
+            "Commander (issues evacuation information)",
+        ),
+        "admin": ("管理者", "Administrator"),
+    },
+)
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -451,6 +487,9 @@ VOCABULARIES: dict[str, Vocabulary] = {
         RIVER_STAGES,
         MEASURES,
         SOURCE_STATES,
+        EVACUATION_LEVELS,
+        EVACUATION_ACTIONS,
+        USER_ROLES,
         CHRONO_KINDS,
         TASK_STATES,
         SYSTEM_EVENTS,

@@ -25,7 +25,6 @@ import logging
 import math
 import unicodedata
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import geopandas as gpd
@@ -34,6 +33,7 @@ import requests
 import shapely
 
 from geodata.schema import LAYERS, STORE_CRS, empty_frame
+from ingest.reasons import FUTURE_TOLERANCE, RowError, check_not_future, reason_of, where
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ class IngestContext:
         self._versions: dict[str, int] = {}
         self._pinned: dict[str, bool] = {}
         self._copies = None
+        self.memo: dict[str, Any] = {}  # things derived from the layers (the municipal area)
 
     def frame(self, layer: str) -> pd.DataFrame:
         """The whole stored ``layer`` (cached for the life of the context)."""
@@ -96,6 +97,7 @@ class IngestContext:
         """Use ``frame`` as the ``layer`` (tests, one-off loads before the store has it)."""
         self._frames[layer] = frame
         self._pinned[layer] = True
+        self.memo.clear()
         if layer in ("towns", "shelters") and not self._gazetteer_given:
             self._gazetteer = None  # rebuilt from the new layers on next use
 
@@ -103,7 +105,7 @@ class IngestContext:
         """Drop cached layers the store has written since they were read."""
         if self.store is None:
             return
-        for layer in ("towns", "shelters", "roster"):
+        for layer in ("towns", "boundaries", "shelters", "roster"):
             version = self.store.data_version(layer)
             if self._versions.get(layer) != version:
                 self._versions[layer] = version
@@ -115,6 +117,8 @@ class IngestContext:
         if self._pinned.get(layer):
             return
         self._frames.pop(layer, None)
+        if layer in ("towns", "boundaries"):
+            self.memo.clear()
         if layer in ("towns", "shelters") and not self._gazetteer_given:
             self._gazetteer = None
 
@@ -226,20 +230,34 @@ class BaseSource:
         raise NotImplementedError
 
     def normalize(self, records: list[dict]) -> tuple[pd.DataFrame, list[Rejection]]:
-        """Normalize every record; a record that raises becomes a rejection with its reason."""
+        """Normalize every record; a record that raises becomes a rejection with its reason.
+
+        A record that a reader could not read (``_bad``: broken bytes, a broken CSV row) and a
+        record dated more than :data:`FUTURE_TOLERANCE` ahead of the clock are rejections too.
+        """
         self.notes = {}
         rows: list[dict] = []
         rejected: list[Rejection] = []
+        time_column = LAYERS[self.layer].time_column
+        latest = pd.Timestamp.now(tz="UTC") + FUTURE_TOLERANCE
         for record in records:
             try:
+                if isinstance(record, dict) and record.get("_bad"):
+                    raise RowError(None, record["_bad"])
                 out = self.normalize_record(record)
+                out = [] if out is None else out if isinstance(out, list) else [out]
+                if time_column:
+                    for row in out:
+                        check_not_future(row.get(time_column), time_column, latest)
             except Exception as exc:  # noqa: BLE001 - any bad record is a rejection
-                rejected.append((raw_text(record), reason_of(exc)))
+                rejected.append((raw_text(record), clean_text(where(record) + reason_of(exc))))
                 continue
-            if out is None:
-                continue
-            rows.extend(out if isinstance(out, list) else [out])
+            rows.extend(out)
         return self.finish(rows, rejected)
+
+    def warn(self, record: dict, message: str) -> None:
+        """Note something read on a best guess (listed as ``warnings`` in the run's summary)."""
+        self.notes.setdefault("warnings", []).append(where(record) + message)
 
     def finish(self, rows: list[dict], rejected: list[Rejection]):
         """Turn row dicts into the layer frame; a key seen twice keeps its last row.
@@ -266,14 +284,6 @@ def raw_text(record: Any, limit: int = RAW_LIMIT) -> str:
     except (TypeError, ValueError):
         text = repr(record)
     return clean_text(text[:limit])
-
-
-def reason_of(exc: BaseException) -> str:
-    """A short rejection reason from an exception."""
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, (KeyError, TypeError, AttributeError, IndexError)):
-        text = f"{type(exc).__name__}: {text}"
-    return clean_text(text[:300])
 
 
 def rows_to_frame(rows: list[dict], layer: str) -> pd.DataFrame:
@@ -338,49 +348,6 @@ def first_of(record: dict, names: Iterable[str]):
                 continue
             return value
     return None
-
-
-def read_location(location: str, session: requests.Session | None) -> tuple[bytes, str | None]:
-    """The bytes of a file path or an http(s) URL, and its modification time when known.
-
-    Raises :class:`SourceError` when the file cannot be read or the server answers an error.
-    """
-    if location.startswith(("http://", "https://")):
-        if session is None:
-            raise SourceError(f"{location}: no HTTP session was injected")
-        try:
-            response = session.get(location)
-        except requests.RequestException as exc:
-            raise SourceError(f"{location}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 400:
-            raise SourceError(f"{location}: HTTP {response.status_code}")
-        return response.content, response.headers.get("Last-Modified")
-    path = Path(location)
-    try:
-        data = path.read_bytes()
-        mtime = pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC").isoformat()
-    except OSError as exc:
-        raise SourceError(f"{location}: cannot read ({exc.strerror or exc})") from exc
-    return data, mtime
-
-
-def decode_text(data: bytes, encoding: str | None = None) -> str:
-    """Text from bytes: the given encoding, else UTF-8 (BOM or not), else Shift_JIS (cp932)."""
-    if encoding:
-        enc = {"shift_jis": "cp932", "sjis": "cp932", "utf-8": "utf-8-sig"}.get(
-            encoding.lower(), encoding
-        )
-        return data.decode(enc)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp932")
-    except UnicodeDecodeError as exc:
-        raise SourceError("text is neither UTF-8 nor Shift_JIS (cp932)") from exc
 
 
 def normalize_header(name: str) -> str:

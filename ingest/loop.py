@@ -12,6 +12,8 @@ deadline passes:
   ``BOSAI_SOURCE_DEADLINE_SECONDS``) is abandoned: the source gets a failing health row naming
   the deadline, and is started again only once the abandoned thread has ended (its records are
   dropped) — meanwhile the other sources go on polling;
+- a file source read part way (more than ``chunk_rows`` records: ``source.more``) is due again
+  at once, so a big file goes in batch after batch rather than one batch per ``poll_seconds``;
 - a source whose upstream asked for a wait over ``BOSAI_RETRY_AFTER_CAP_SECONDS`` is marked
   backing off and not started before ``backoff_until`` (also when that was recorded by an
   earlier process).
@@ -23,6 +25,11 @@ status: ``ingest.runner.ORDER``) are written before the others; afterwards each 
 written when its fetch ends. Results are handed to ``on_result`` in the order the fetches
 started. ``stop`` stops new starts; the fetches in progress are written (or abandoned at their
 deadline) before the loop returns.
+
+The admin room's requests (geodata/source_control.py) are read every
+``source_control.POLL_SECONDS``: a paused source is not started, and a source asked to "run now"
+is started at once (even paused or not due; not while backing off), its request cleared as it
+starts. The loop stamps that it is listening, so the admin room can tell.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from geodata import source_control
 from geodata.schema import now_utc
 from ingest.base import IngestContext, Source
 from ingest.fetching import Fetch, deadline_error, source_deadline
@@ -83,20 +91,28 @@ def run_loop(
     abandoned: dict[str, _Run] = {}  # past their deadline, thread still alive
     queue: list[_Run] = []  # in start order, until their result is handed on
     wake = threading.Event()
+    control = _Control(store, clock)
     cycles = 0
     while True:
         for name in [n for n, r in abandoned.items() if not r.fetch.thread.is_alive()]:
             del abandoned[name]
         may_start = not stop.is_set() and (max_cycles is None or cycles < max_cycles)
         if may_start:
+            control.refresh()
             ready = [
                 s
                 for s in ordered
-                if due[s.name] <= clock() and s.name not in running and s.name not in abandoned
+                if s.name not in running
+                and s.name not in abandoned
+                and (
+                    s.name in control.requested
+                    or (due[s.name] <= clock() and s.name not in control.paused)
+                )
             ]
             ready = [s for s in ready if not _backing_off(store, s, due, clock)]
             if ready:
                 cycles += 1
+                control.take(s.name for s in ready)
                 for source in ready:
                     run = _start(store, source, context, cycles, wake, clock)
                     queue.append(run)
@@ -124,6 +140,46 @@ def run_loop(
             return cycles
         wake.wait(_sleep(due, running, abandoned, clock))
         wake.clear()
+
+
+class _Control:
+    """The admin's pause / run-now requests, read from the store at most every
+    ``source_control.POLL_SECONDS`` (a store that cannot be read keeps the last ones known)."""
+
+    def __init__(self, store, clock):
+        self.store, self.clock = store, clock
+        self.paused: set[str] = set()
+        self.requested: set[str] = set()
+        self._read_at: float | None = None
+        self._seen_at: float | None = None
+
+    def refresh(self) -> None:
+        now = self.clock()
+        if self._read_at is not None and now - self._read_at < source_control.POLL_SECONDS:
+            return
+        self._read_at = now
+        try:
+            found = source_control.controls(self.store)
+            if self._seen_at is None or now - self._seen_at >= source_control.HEARTBEAT_SECONDS:
+                source_control.loop_seen(self.store)
+                self._seen_at = now
+        except Exception:  # noqa: BLE001 - the store may be down: the runs will say so
+            log.warning("could not read the source controls", exc_info=True)
+            return
+        self.paused = {name for name, c in found.items() if c.paused}
+        self.requested = {name for name, c in found.items() if c.run_requested_at}
+
+    def take(self, names) -> None:
+        """Clear the run requests of the sources being started now."""
+        wanted = self.requested & set(names)
+        if not wanted:
+            return
+        try:
+            source_control.take_run_requests(self.store, wanted)
+        except Exception:  # noqa: BLE001 - taken again at the next look
+            log.warning("could not clear the run requests of %s", sorted(wanted), exc_info=True)
+            return
+        self.requested -= wanted
 
 
 def _start(store, source: Source, context, cycle: int, wake, clock) -> _Run:
@@ -201,6 +257,8 @@ def _next_due(run: _Run, clock) -> float:
     if until is not None:
         left = (pd.Timestamp(until) - pd.Timestamp(now_utc())).total_seconds()
         return clock() + max(left, _poll(run.source))
+    if run.result.get("ok") and getattr(run.source, "more", False):
+        return clock()  # a file read part way (ingest.chunks): its next batch is due at once
     return clock() + _poll(run.source)
 
 

@@ -18,10 +18,14 @@ One batch (:func:`run_source`):
 
 then, in ONE store transaction (:func:`write_batch`) — a killed or failing run leaves none of it:
 
-5. keep what staff changed on stored rows (``Layer.staff_fields``: triage, assignee, incident,
-   a manual position, a manual roster match) — a re-fetched record never undoes a staff edit;
-6. link incident pieces (``Layer.incident_role``: posts, safety replies, field reports) under
-   the incidents lock and write the incidents they create or change;
+5. take the ``incidents`` lock (layers with incident pieces), then keep what staff changed on
+   stored rows (``Layer.staff_fields``: triage, assignee, incident, a manual position, a manual
+   roster match), the rows read locked until the commit — a re-fetched record never undoes a
+   staff edit, also one saved while the batch is written (tests/test_staff_race.py);
+6. settle copies (``repost_of``, ingest/settle.py) and link incident pieces
+   (``Layer.incident_role``: posts, safety replies, field reports) from the batch's earliest row
+   on, under the lock (geodata/incident_relink.py), and write the incidents and stored rows they
+   change: several processes make what one makes (tests/test_parallel_ingest.py);
 7. write the rows as the layer declares (``Layer.write``: merge on the key, or append to shelter
    status's history), then the new rejections;
 8. ``record_health(ok=True, cursor=…)``: the cursor moves only with the rows it covers.
@@ -38,6 +42,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import geopandas as gpd
 import pandas as pd
@@ -48,6 +53,7 @@ from geodata.incidents import link_and_store
 from geodata.schema import LAYERS, now_utc
 from ingest.base import IngestContext, Source
 from ingest.fetching import fetch_records, fetch_within, source_deadline
+from ingest.settle import settle_copies
 
 log = logging.getLogger(__name__)
 
@@ -226,11 +232,16 @@ def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, curs
     The :class:`geodata.store.errors.UpsertResult` of the rows.
     """
     name, spec = source.name, LAYERS[source.layer]
+    if spec.incident_role:
+        # first, before any row lock: linking writes rows of other batches too (two writers
+        # taking the lock and rows in another order would wait on each other)
+        store.lock("incidents")
     if spec.staff_fields:
         frame = keep_staff_fields(store, spec.name, frame)
     invalid = None
     if spec.incident_role:
-        frame, invalid = link_and_store(store, spec.name, frame)
+        settle = partial(settle_copies, store) if "mark_copies" in spec.enrich else None
+        frame, invalid = link_and_store(store, spec.name, frame, settle=settle)
     written = store.load(spec.name, frame, source=name, rejected=invalid)
     if spec.name == "warnings" and written.inserted:
         chronology.sync_warning_events(store)  # 警報 issued / lifted, each once
@@ -289,7 +300,8 @@ def enrich_posts(frame: pd.DataFrame, context: IngestContext) -> pd.DataFrame:
 
 
 def _existing(store, layer: str, frame: pd.DataFrame) -> dict[tuple, dict]:
-    """Stored rows (as dicts with geometry) for the keys of ``frame``.
+    """Stored rows (as dicts with geometry) for the keys of ``frame``, locked until the batch's
+    transaction ends (a staff edit of one of them waits, then applies to the batch's write).
 
     Read per value of the key's leading columns (e.g. per platform), so the read uses the
     primary key index: the last key column alone is not indexed.
@@ -308,7 +320,7 @@ def _existing(store, layer: str, frame: pd.DataFrame) -> dict[tuple, dict]:
         for start in range(0, len(values), CHUNK):
             where = dict(zip(lead, prefix, strict=True))
             where[last] = values[start : start + CHUNK]
-            part = store.read(layer, where=where, columns=columns)
+            part = store.read(layer, where=where, columns=columns, for_update=True)
             geoms = part.geometry if "geometry" in part and len(part) else [None] * len(part)
             for rec, geom in zip(part.to_dict("records"), geoms, strict=False):
                 rec["geometry"] = geom

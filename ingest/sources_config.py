@@ -38,7 +38,7 @@ from ingest.sources import source_class
 
 SECRET_KEYS = ("token", "password", "secret", "channel_secret", "access_token", "api_key")
 COMMON_KEYS = ("name", "type", "enabled", "poll_seconds", "timeout_seconds", "retries")
-PATH_KEYS = ("path", "spool_dir")
+PATH_KEYS = ("path", "spool_dir", "columns_file")
 DEFAULTS = {"timeout_seconds": 20.0, "retries": 2}
 
 # Set on the source by the runner's limits (ingest/fetching.py, geodata/health.py), not passed

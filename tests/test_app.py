@@ -75,6 +75,7 @@ def test_overview_shows_the_reference_layers(monkeypatch, reference_url):
         "開設中の避難所": "0 / 78",
         "避難者数": "0",
         "浸水想定区域": "40",
+        "避難指示": "発令なし",  # the evacuation KPI tile (geodata.evacuation.kpi)
     }
     assert at.sidebar.button_group[0].value == "ja"
     # st_folium shows up as a custom component (an unknown element to AppTest).
@@ -93,7 +94,7 @@ def test_kiosk_mode_hides_the_sidebar_widgets(monkeypatch, reference_url):
     assert not at.exception
     assert len(at.sidebar.button_group) == 0
     assert len(at.main.button_group) == 0  # no measure switch on the wall screen
-    assert len(at.metric) == 5
+    assert len(at.metric) == 6  # five reference tiles and the evacuation tile
 
 
 def test_empty_store_says_which_command_to_run(monkeypatch, tmp_path):
@@ -143,7 +144,7 @@ def test_admin_page_lists_layers(monkeypatch, reference_url):
     at.switch_page("app_pages/admin.py").run()
     assert not at.exception
     assert at.subheader[0].value == "管理"
-    counts = at.dataframe[-1].value
+    counts = next(d.value for d in at.dataframe if "レイヤー" in d.value.columns)
     rows = dict(zip(counts["レイヤー"], counts["件数"], strict=True))
     assert rows["towns"] == 103 and rows["shelters"] == 78 and rows["hazard_areas"] == 40
 
@@ -159,3 +160,50 @@ def test_measure_then_language_switch(monkeypatch, reference_url):
     assert at.sidebar.button_group[0].value == "en"
     assert [m.label for m in at.metric][0] == "Towns"
     assert at.main.button_group[0].value == "density"  # the choice survives the switch
+
+
+def test_overview_decision_support_issues_for_a_commander_only(monkeypatch, reference_url):
+    from geodata import evacuation
+    from geodata.access import accounts
+    from geodata.store.core import open_store
+
+    store = open_store(reference_url)
+    if accounts.get_user(store, "honbucho") is None:
+        accounts.add_user(store, "honbucho", "commander", "kaigi-shitsu-2026", actor="tests")
+    store.dispose()
+    at = _run(monkeypatch, reference_url, user="operator")
+    assert not at.exception
+    assert not [b for b in at.button if b.label == "発令する"]  # operators see no issue form
+    at = _run(monkeypatch, reference_url, user="honbucho")
+    assert not at.exception
+    form_towns = next(m for m in at.multiselect if m.label == "対象町丁目")
+    codes = form_towns.options[:2]
+    form_towns.set_value(codes)
+    next(c for c in at.checkbox if c.label.startswith("上記の町丁目")).check()
+    next(b for b in at.button if b.label == "発令する").click()
+    at.run()
+    assert not at.exception
+    store = open_store(reference_url)
+    try:
+        found = evacuation.in_force(store)
+        assert len(found) == 2 and set(found["level"]) == {4}
+        assert evacuation.history(store)["issued_by"].tolist() == ["honbucho"]
+    finally:
+        store.dispose()
+    # the order in force can be raised to 緊急安全確保 from the same view: an update record
+    assert any(
+        s.value.startswith("【警戒レベル4】避難指示を2町丁目に発令しました") for s in at.success
+    )
+    next(r for r in at.radio if r.label == "レベルを変更").set_value(5)
+    next(c for c in at.checkbox if c.label == "変更を確認しました").check()
+    next(b for b in at.button if b.label == "変更する").click()
+    at.run()
+    assert not at.exception
+    store = open_store(reference_url)
+    try:
+        assert set(evacuation.in_force(store)["level"]) == {5}
+        assert evacuation.history(store)["action"].tolist() == ["issue", "update"]
+        for order in evacuation.orders_in_force(store)["order_id"]:
+            evacuation.lift(store, order, user=accounts.get_user(store, "honbucho"))
+    finally:
+        store.dispose()

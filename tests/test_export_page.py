@@ -199,6 +199,7 @@ def test_page_for_an_operator(monkeypatch, world):
         "CSV（Shift_JIS）",
         "CSV（UTF-8 BOM付き・Excel）",  # 指定避難所一覧
         "CSV（Shift_JIS）",
+        "CSV（UTF-8 BOM付き・Excel）",  # 避難情報 in force (no CAP button: nothing issued)
         "ダウンロード",
     ]
     # the world's shelter updates are weeks old: none in the last 24 h, so no CAP button
@@ -214,3 +215,20 @@ def test_page_for_an_operator(monkeypatch, world):
     assert any(c.value == "対象 2件" for c in at.caption)
     # rendering the page exported nothing: files are made when a button is pressed
     assert not world["store"].read_audit()["action"].str.startswith("export:").any()
+
+
+def test_evacuation_cap_and_open_data_files(world):
+    from geodata import evacuation
+
+    store = world["store"]
+    codes = sorted(store.read("towns")["town_code"])[:2]
+    rec = evacuation.issue(store, level=4, hazard="flood", towns=codes, user=User("b", "commander"))
+    evacuation.lift(store, rec["order_id"], user=User("b", "commander"))
+    archive = zipfile.ZipFile(io.BytesIO(export_page.evacuation_cap_file(store, OPERATOR)))
+    assert len(archive.namelist()) == 2
+    assert all(validate_cap(archive.read(n)) == [] for n in archive.namelist())
+    frame = pd.read_csv(io.BytesIO(export_page.evacuation_opendata_file(store, OPERATOR)),
+                        encoding="utf-8-sig")  # fmt: skip
+    assert frame.empty and "警戒レベル" in frame.columns  # lifted: nothing in force
+    with pytest.raises(Forbidden):
+        export_page.evacuation_cap_file(store, VIEWER)

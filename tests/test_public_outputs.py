@@ -257,6 +257,8 @@ def outputs(drill, tmp_path_factory):
     run("opendata.csv", "shelters-opendata")
     run("opendata.csv-sjis", "shelters-opendata", "--format", "csv-sjis")
     run("cap", "cap", "--since", "2026-10-12T15:00")
+    run("evacuation-cap", "evacuation-cap")  # the drill's 避難情報: issue, 3 updates, lift
+    run("evacuation-opendata.csv", "evacuation-opendata", "--as-of", "2026-10-12T04:00")  # T+7
     return files
 
 
@@ -273,6 +275,8 @@ def test_every_kind_was_exported(outputs):
             assert f"{layer}.{fmt}" in kinds
     assert {"situation-map", "opendata.csv", "opendata.csv-sjis"} <= kinds
     assert sum(1 for label in outputs if label.startswith("cap")) > 10
+    assert sum(1 for label in outputs if label.startswith("evacuation-cap")) == 5
+    assert "evacuation-opendata.csv" in kinds and "evacuations.csv" in kinds
 
 
 def test_no_person_and_no_account_in_any_output(drill, texts):
@@ -516,11 +520,13 @@ def test_opendata_and_cap_name_no_staff(drill, texts):
     try:
         staff = {v for v in store.read("shelter_status")["reported_by"].dropna() if len(v) >= 3}
         staff |= {v for v in store.read("field_reports")["reported_by"].dropna() if len(v) >= 3}
+        staff |= {v for v in store.read("evacuations")["issued_by"].dropna() if len(v) >= 3}
+        warning_ids = {i for ids in store.read("evacuations")["warning_ids"] for i in ids or []}
     finally:
         store.dispose()
-    assert staff
+    assert staff and "drill-commander" in staff and warning_ids
     for label, text in texts.items():
-        for name in staff:
+        for name in staff | warning_ids:
             assert name not in text, (label, name)
 
 

@@ -28,7 +28,7 @@ Y, N = True, False
 # assigned to ("own") and one they are not ("other") in SHELTER_EXPECTED.
 EXPECTED: dict[str, dict[str, dict[str, bool]]] = {
     "viewer": {
-        "overview": {"view": Y, "view_personal": N},
+        "overview": {"view": Y, "view_personal": N, "issue_evacuation": N},
         "safety": {"view": Y, "view_personal": N, "follow_up": N},
         "reports": {"view": Y, "view_personal": N, "triage": N},
         "shelters": {"view": Y, "update_shelter": N},
@@ -38,7 +38,7 @@ EXPECTED: dict[str, dict[str, dict[str, bool]]] = {
         "admin": {"view": N, "manage_users": N, "manage_sources": N, "purge": N, "view_audit": N},
     },
     "shelter_staff": {
-        "overview": {"view": Y, "view_personal": N},
+        "overview": {"view": Y, "view_personal": N, "issue_evacuation": N},
         "safety": {"view": N, "view_personal": N, "follow_up": N},
         "reports": {"view": N, "view_personal": N, "triage": N},
         "shelters": {"view": Y, "update_shelter": Y},  # own shelters only, see below
@@ -48,7 +48,17 @@ EXPECTED: dict[str, dict[str, dict[str, bool]]] = {
         "admin": {"view": N, "manage_users": N, "manage_sources": N, "purge": N, "view_audit": N},
     },
     "operator": {
-        "overview": {"view": Y, "view_personal": Y},
+        "overview": {"view": Y, "view_personal": Y, "issue_evacuation": N},
+        "safety": {"view": Y, "view_personal": Y, "follow_up": Y},
+        "reports": {"view": Y, "view_personal": Y, "triage": Y},
+        "shelters": {"view": Y, "update_shelter": Y},
+        "field": {"view": Y, "add_report": Y, "triage": Y},
+        "chronology": {"view": Y, "view_personal": Y, "record": Y},
+        "export": {"view": Y, "export_internal": Y, "export_public": Y},
+        "admin": {"view": N, "manage_users": N, "manage_sources": N, "purge": N, "view_audit": N},
+    },
+    "commander": {
+        "overview": {"view": Y, "view_personal": Y, "issue_evacuation": Y},
         "safety": {"view": Y, "view_personal": Y, "follow_up": Y},
         "reports": {"view": Y, "view_personal": Y, "triage": Y},
         "shelters": {"view": Y, "update_shelter": Y},
@@ -58,7 +68,7 @@ EXPECTED: dict[str, dict[str, dict[str, bool]]] = {
         "admin": {"view": N, "manage_users": N, "manage_sources": N, "purge": N, "view_audit": N},
     },
     "admin": {
-        "overview": {"view": Y, "view_personal": Y},
+        "overview": {"view": Y, "view_personal": Y, "issue_evacuation": Y},
         "safety": {"view": Y, "view_personal": Y, "follow_up": Y},
         "reports": {"view": Y, "view_personal": Y, "triage": Y},
         "shelters": {"view": Y, "update_shelter": Y},
@@ -73,6 +83,7 @@ SHELTER_EXPECTED = {
     "viewer": (N, N, N),
     "shelter_staff": (Y, N, N),
     "operator": (Y, Y, Y),
+    "commander": (Y, Y, Y),
     "admin": (Y, Y, Y),
 }
 OWN, OTHER = "13208-001", "13208-099"

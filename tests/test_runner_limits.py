@@ -136,7 +136,7 @@ def test_a_fetch_over_the_source_deadline_is_abandoned_and_named(upstream, store
 def test_a_hanging_source_never_delays_another_in_the_loop(upstream, store):
     upstream.route("/api/v1/timelines/tag/chofu", hang())
     hung = _mastodon("hung", upstream.url(), session=_session(deadline=30.0))
-    hung.deadline_seconds = 2.0
+    hung.deadline_seconds = 4.0
     healthy = _healthy(poll=0.2)
     recorded: list[tuple[str, bool, float]] = []
     record = store.record_health
@@ -151,17 +151,19 @@ def test_a_hanging_source_never_delays_another_in_the_loop(upstream, store):
     cycles = run_loop(store, [hung, healthy], stop=threading.Event(), max_cycles=4,
                       on_result=results.append)  # fmt: skip
     elapsed = time.monotonic() - started
-    assert cycles == 4 and elapsed < 3.5
-    # The healthy source was written in every cycle while the other hung, on its interval.
+    # Order, not speed (a loaded CI machine is slow): the healthy source ran all its cycles
+    # while the other hung, and the hang was cut at the source's deadline (4 s), far below
+    # the request's own deadline (30 s).
+    assert cycles == 4 and elapsed < 20
+    (failed,) = [(ok, t - started) for s, ok, t in recorded if s == "hung"]
     healthy_at = [t - started for s, ok, t in recorded if s == "survey" and ok]
-    assert len(healthy_at) == 4 and healthy_at[0] < 1.0 and healthy_at[-1] < 1.9
+    assert len(healthy_at) == 4 and healthy_at[-1] < failed[1]
     assert store.count("field_reports") == 2
     # The hung one got a failing health row at its deadline, naming it.
-    (failed,) = [(ok, t - started) for s, ok, t in recorded if s == "hung"]
-    assert failed[0] is False and 2.0 <= failed[1] < 2.8
+    assert failed[0] is False and 4.0 <= failed[1] < 20
     row = store.get("source_health", "hung")
     assert health.state_of(row) == "failing"
-    assert "deadline of 2 s" in row["last_error"]
+    assert "deadline of 4 s" in row["last_error"]
     assert [r["source"] for r in results] == ["hung", "survey", "survey", "survey", "survey"]
 
 
@@ -210,15 +212,17 @@ hashtags = ["chofu"]
 """,
         "utf-8",
     )
-    env = {**os.environ, "BOSAI_HTTP_DEADLINE_SECONDS": "20", "BOSAI_RETRY_AFTER_CAP_SECONDS": "2"}
+    env = {**os.environ, "BOSAI_HTTP_DEADLINE_SECONDS": "120", "BOSAI_RETRY_AFTER_CAP_SECONDS": "2"}
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "ingest", "run", "--loop", "--max-cycles", "3", "--json",
          "--config", str(config), "--db", sqlite_url],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=110,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert time.monotonic() - started < 12  # process start-up included
+    # the hang was cut at its 1.5 s deadline, not the request's 120 s (start-up included; a
+    # loaded machine is slow, so the bound is loose)
+    assert time.monotonic() - started < 60
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["failed"] == ["hung"] and list(summary["backing_off"]) == ["busy"]
     store = open_store(sqlite_url)

@@ -491,3 +491,22 @@ def test_page_without_a_roster(monkeypatch, tmp_path):
     assert {m.label: m.value for m in at.metric}["名簿登録者"] == "0"
     assert at.info[0].value == "まだ回答がありません。"
     assert "未確認の要支援者はいません。" in [i.value for i in at.info]
+
+
+def test_the_list_can_be_narrowed_to_the_towns_under_evacuation_information(monkeypatch, world):
+    from geodata import evacuation
+    from geodata.access.roles import User
+
+    store = open_store(world["url"])
+    evacuation.issue(store, level=4, hazard="flood", towns=[T3], user=User("boss", "commander"))
+    store.dispose()
+    at = run_page(monkeypatch, world["url"], "safety")
+    # T3 first among the towns: the urgent section, then T3's unconfirmed resident
+    assert _list_frame(at)["name"].tolist() == [*URGENT, "田中　五月", "鈴木　三郎", "佐藤　次郎"]
+    toggle = at.toggle(key="safety_evacuation_only")
+    assert toggle.label == "避難情報の発令中の町丁目のみ（1町丁目）"
+    toggle.set_value(True).run()
+    assert not at.exception
+    assert _list_frame(at)["name"].tolist() == ["伊藤　六郎", "田中　五月"]
+    # the map draws T3 in the 避難指示 purple
+    assert "bosai-evac-4" in _map_script(at)

@@ -446,6 +446,12 @@ def test_stale_version_shows_the_conflict_and_confirm_keeps_both(monkeypatch, st
     assert conflict.loc["状況"].tolist() == ["満員", "開設"]
     assert conflict.loc["避難者数（人）"].tolist() == ["100", "60"]
     assert len(_history(store_url, STAFF_SHELTER)) == 2  # nothing written yet
+    # Both changed the count: it is chosen per field; the status only staff changed is theirs.
+    assert at.button(key="shelters_conflict_confirm").disabled
+    at.radio(key="shelters_pick_evacuees").set_value("mine").run()
+    result = at.table[1].value.set_index("項目")
+    assert result.loc["状況"].tolist() == ["満員", "最新の値"]
+    assert result.loc["避難者数（人）"].tolist() == ["60", "あなたの入力"]
     at.button(key="shelters_conflict_confirm").click().run()
     assert not at.exception
     assert [s.value for s in at.success] == ["下石原地域福祉センター を更新しました（第3版）。"]
@@ -453,7 +459,7 @@ def test_stale_version_shows_the_conflict_and_confirm_keeps_both(monkeypatch, st
     assert history[["version", "status", "evacuees", "reported_by"]].values.tolist() == [
         [1, "開設", 45, None],
         [2, "満員", 100, "staff"],
-        [3, "開設", 60, "operator"],
+        [3, "満員", 60, "operator"],  # before: 開設, the status staff set was overwritten unseen
     ]
     # the form now stands on version 3
     assert at.number_input(key=f"shf_{STAFF_SHELTER}_evacuees").value == 60

@@ -11,6 +11,7 @@ import math
 import uuid
 from datetime import datetime
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,8 @@ from ingest.sources.line import LineSpoolSource
 from ingest.sources.mastodon import MastodonSource
 from ingest.sources.misskey import MisskeySource
 from ingest.sources.posts_file import PostsFileSource
-from tests.test_sources_support import payload
+from ingest.sources.shelter_status import ShelterStatusSource
+from tests.test_sources_support import payload, ref_store  # noqa: F401
 
 JSON_SCALARS = st.one_of(
     st.none(),
@@ -123,7 +125,8 @@ GOOD = st.builds(
         "lon": pos[1] if pos else None,
     },
     TEXTS,
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+    # A time ahead of the clock is a defect ("dated years ahead" below), not a good record.
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2025, 12, 31)),
     st.one_of(st.none(), st.text(max_size=30)),
     POSITIONS,
 )
@@ -133,6 +136,7 @@ DEFECTS = {
     "text is an object": lambda r: {**r, "text": {"html": "<p>x</p>"}},
     "bad time": lambda r: {**r, "created_at": "昨日の夜"},
     "time is a list": lambda r: {**r, "created_at": [2024, 1, 9]},
+    "dated years ahead": lambda r: {**r, "created_at": "2099-01-09T10:00:00+09:00"},
     "latitude out of range": lambda r: {**r, "lat": 95.5, "lon": 139.5},
     "longitude out of range": lambda r: {**r, "lat": 35.6, "lon": 1e308},
     "coordinates not numbers": lambda r: {**r, "lat": "北緯35度", "lon": "東経139度"},
@@ -184,3 +188,53 @@ def test_fuzzed_posts_file_run_stores_the_good_and_rejects_the_bad(
         else:
             assert row["geo_source"] == "geotag"
             assert row.geometry.y == pytest.approx(rec["lat"])
+
+
+# -- damaged CSV files ----------------------------------------------------------------------------
+
+STATUS_IDS = ("S13208-12", "E1320800002", "E1320800003")
+DAMAGE = st.sampled_from(
+    [b'"', b'""', b"\r", b"\n", b"\x00", b"\x81", b"\x96 ", b"\xff\xfe", b"\t", b"\xe3\x81"]
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    damages=st.lists(
+        st.tuples(st.integers(0, 19), st.integers(0, 60), DAMAGE), min_size=1, max_size=3
+    ),
+    encoding=st.sampled_from(["utf-8", "cp932"]),
+)
+def test_damaged_csv_keeps_every_untouched_row(tmp_path_factory, ref_store, damages, encoding):
+    """Bytes inserted into a few rows of a status CSV: the run goes on, every row on an
+    untouched line is stored, every rejection says on which line."""
+    name = f"fuzz{uuid.uuid4().hex[:8]}"
+    lines = [
+        f"{STATUS_IDS[i % 3]},開設,{i},2024/01/09 {i // 6:02d}:{i % 6 * 10:02d},毛布が不足\n".encode(
+            encoding
+        )
+        for i in range(20)
+    ]
+    for row, at, damage in damages:
+        line = lines[row]
+        cut = min(at, len(line) - 1)
+        lines[row] = line[:cut] + damage + line[cut:]
+    path = tmp_path_factory.mktemp("csv") / "status.csv"
+    path.write_bytes(
+        "避難所ID,開設状況,避難者数,更新日時,備考\n".encode(encoding) + b"".join(lines)
+    )
+    result = run_source(ref_store, ShelterStatusSource(name, path=str(path)))
+    assert result["ok"], result["error"]
+    stored = ref_store.read("shelter_status", where={"source": name})
+    damaged = {row for row, _, _ in damages}
+    untouched = {i for i in range(20) if i not in damaged}
+    times = {
+        pd.Timestamp(f"2024-01-09 {i // 6:02d}:{i % 6 * 10:02d}", tz="Asia/Tokyo")
+        for i in untouched
+    }
+    stored_times = set(stored["reported_at"].dt.tz_convert("Asia/Tokyo"))
+    assert times <= stored_times, sorted(times - stored_times)
+    for reason in ref_store.read_rejections(source=name)["reason"]:
+        assert "行目" in reason and "Error" not in reason, reason

@@ -105,7 +105,9 @@ def test_no_strip_outside_the_wall_screen(monkeypatch, health_url):
 
 def test_the_admin_page_shows_the_core_states_and_the_error(monkeypatch, health_url):
     at = _run(monkeypatch, health_url, "app_pages/admin.py", user="admin")
-    table = at.dataframe[0].value.set_index("取得元")
+    # the sources tab of the admin room (its table has the source column)
+    table = next(d.value for d in at.dataframe if {"取得元", "状態"} <= set(d.value.columns))
+    table = table.set_index("取得元")
     assert table.loc["mastodon-chofu", "状態"] == "取得失敗"
     assert "deadline of 180 s" in table.loc["mastodon-chofu", "最後のエラー"]
     assert table.loc["bluesky", "状態"] == "取得待機" and table.loc["bluesky", "待機期限"]

@@ -22,6 +22,7 @@ from geodata.export import visits
 from geodata.export.cap import cap_messages
 from geodata.export.common import stamp
 from geodata.export.data import FORMATS, TOWN_COUNTS, export_layer
+from geodata.export.evacuation import evacuation_cap_messages, evacuation_opendata_csv
 from geodata.export.map import situation_map
 from geodata.export.opendata import shelters_opendata_csv
 from geodata.schema import LAYERS, now_utc
@@ -194,6 +195,18 @@ def cap_count(store, window: str) -> int:
     hours = WINDOWS[window]
     since = None if hours is None else pd.Timestamp(now_utc()) - pd.Timedelta(hours=hours)
     return store.count("shelter_status", since=since)
+
+
+def evacuation_cap_file(store, user: User) -> bytes:
+    """CAP 1.2 messages of every record of evacuation information, as one ZIP (public)."""
+    user = check(store, user, public=True)
+    return zip_results(evacuation_cap_messages(store, who=user.username))
+
+
+def evacuation_opendata_file(store, user: User) -> bytes:
+    """The open-data CSV of the evacuation information in force now (public)."""
+    user = check(store, user, public=True)
+    return evacuation_opendata_csv(store, who=user.username).data
 
 
 def zip_results(results) -> bytes:

@@ -236,6 +236,34 @@ def cap_section(user: User, lang: str) -> None:
             )
 
 
+def evacuation_section(user: User, lang: str) -> None:
+    """Evacuation information (避難情報): CAP per issue / update / lift, and the CSV in force."""
+    if not export_page.may(user, public=True):
+        return
+    store = data.get_store(data.db_url())
+    st.markdown(f"#### {t('export.evacuation.title', lang=lang)}")
+    st.caption(t("export.evacuation.caption", lang=lang))
+    records = store.count("evacuations")
+    c1, c2 = st.columns(2)
+    with c1:
+        if records:
+            _button(
+                t("export.cap.download", lang=lang),
+                functools.partial(export_page.evacuation_cap_file, store, user),
+                f"evacuation-cap-{stamp()}.zip",
+                "application/zip",
+                key="export_evacuation_cap",
+            )
+    with c2:
+        _button(
+            t("export.format.csv", lang=lang),
+            functools.partial(export_page.evacuation_opendata_file, store, user),
+            f"evacuation-info-{stamp()}.csv",
+            "text/csv",
+            key="export_evacuation_csv",
+        )
+
+
 def page() -> None:
     """The whole export page (after the page check, ``auth.require_page``)."""
     lang = current_lang()
@@ -255,6 +283,8 @@ def page() -> None:
             visit_list_section(user, lang)
         with st.container(border=True):
             open_data_section(user, lang)
+        with st.container(border=True):
+            evacuation_section(user, lang)
     with right:
         with st.container(border=True):
             layer_section(user, lang, names)

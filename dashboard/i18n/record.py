@@ -41,7 +41,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "chronology.no_tasks": {"ja": "未完了のタスクはありません。", "en": "No open task."},
     "chronology.task_state": {"ja": "状況を変更", "en": "Change state"},
     "chronology.task_note": {"ja": "メモ", "en": "Note"},
-    "chronology.task_save": {"ja": "変更", "en": "Change"},
+    "chronology.task_save": {"ja": "状態を更新", "en": "Update state"},
     "chronology.correct": {"ja": "訂正する", "en": "Correct an entry"},
     "chronology.correct_which": {"ja": "訂正する記録", "en": "Entry to correct"},
     "chronology.correct_text": {"ja": "正しい内容", "en": "Corrected text"},

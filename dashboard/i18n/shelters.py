@@ -149,8 +149,25 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "shelters.conflict.mine": {"ja": "あなたの入力", "en": "Your input"},
     "shelters.conflict.differs": {"ja": "違い", "en": "Differs"},
     "shelters.conflict.confirm": {
-        "ja": "自分の入力で更新する（第{version}版の次として保存）",
-        "en": "Save my input (as the update after version {version})",
+        "ja": "選んだ内容で更新する（第{version}版の次として保存）",
+        "en": "Save the merged update (after version {version})",
+    },
+    "shelters.conflict.choose": {
+        "ja": "両方が変更した項目です。どちらの値を残すか選んでください:",
+        "en": "Both of you changed these fields; choose the value to keep:",
+    },
+    "shelters.conflict.pick_current": {"ja": "最新の値: {value}", "en": "Newest: {value}"},
+    "shelters.conflict.pick_mine": {"ja": "あなたの入力: {value}", "en": "Your input: {value}"},
+    "shelters.conflict.result": {"ja": "保存される内容", "en": "What will be saved"},
+    "shelters.conflict.value": {"ja": "値", "en": "Value"},
+    "shelters.conflict.from": {"ja": "採用", "en": "From"},
+    "shelters.conflict.from.same": {"ja": "同じ", "en": "Same"},
+    "shelters.conflict.from.mine": {"ja": "あなたの入力", "en": "Your input"},
+    "shelters.conflict.from.theirs": {"ja": "最新の値", "en": "Newest"},
+    "shelters.conflict.from.merged": {"ja": "両方を統合", "en": "Both merged"},
+    "shelters.conflict.unresolved": {
+        "ja": "未選択の項目があります: {fields}",
+        "en": "Still to choose: {fields}",
     },
     "shelters.conflict.discard": {
         "ja": "自分の入力を破棄して最新の値を使う",

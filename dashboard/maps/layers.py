@@ -7,6 +7,9 @@ tooltip shows are embedded in the page (no other columns leak into the HTML).
 
 Paths get a CSS class per layer (``bosai-town``, ``bosai-hazard``, ``bosai-shelter``) so a browser
 test can count them.
+
+Over ~400 lines on purpose: every map layer's styling (towns, hazards, shelters, legends) in one
+file, so the colours and classes the browser tests count are defined side by side.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Permissions are checked on the server: the triage buttons appear only for roles with
 ``reports/triage``, and every write (a callback) calls :func:`dashboard.auth.check` again
 right before the store. Post texts are masked for roles without ``view_personal``.
+
+Over ~400 lines on purpose: the page's filter bar, feed, pager, triage bar and map share one
+:class:`Context` and session keys; the rules they show live in :mod:`geodata.feed`.
 """
 
 from __future__ import annotations

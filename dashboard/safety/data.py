@@ -18,27 +18,36 @@ from dashboard.safety import map as safety_map
 from geodata import follow_ups, safety
 
 LAYERS = ("roster", "safety_replies", "follow_ups")
+# The visit list also orders by the evacuation information in force (geodata.safety).
+KEY_LAYERS = (*LAYERS, "evacuations")
 
 
-def versions(store) -> tuple[int, int, int]:
-    """The data versions of the roster, the replies and the follow-ups (the cache key)."""
-    return tuple(store.data_version(layer) for layer in LAYERS)
+def versions(store) -> tuple[int, ...]:
+    """The data versions of the roster, the replies, the follow-ups and the evacuation
+    information (the cache key)."""
+    return tuple(store.data_version(layer) for layer in KEY_LAYERS)
 
 
-def _frames(url: str, key: tuple[int, int, int]):
-    return [data.load_layer(url, layer, None, v) for layer, v in zip(LAYERS, key, strict=True)]
+def _frames(url: str, key: tuple[int, ...]):
+    return [data.load_layer(url, layer, None, v) for layer, v in zip(LAYERS, key[:3], strict=True)]
 
 
-def _roster(url: str, key: tuple[int, int, int]):
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def evacuation_levels(url: str, version: int) -> dict[str, int]:
+    """:func:`geodata.safety.evacuation_levels` now (town -> level in force)."""
+    return safety.evacuation_levels(data.get_store(url))
+
+
+def _roster(url: str, key: tuple[int, ...]):
     return data.load_layer(url, "roster", None, key[0])
 
 
-def _replies(url: str, key: tuple[int, int, int]):
+def _replies(url: str, key: tuple[int, ...]):
     return data.load_layer(url, "safety_replies", None, key[1])
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
-def states(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
+def states(url: str, key: tuple[int, ...]) -> pd.DataFrame:
     """:func:`geodata.safety.resident_states` of the stored roster, replies and follow-ups."""
     return safety.resident_states(*_frames(url, key))
 
@@ -47,7 +56,7 @@ def states(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
 def visit_list(
     url: str,
     code: str,
-    key: tuple[int, int, int],
+    key: tuple[int, ...],
     towns_version: int,
     town_codes: tuple | None,
     lang: str = "ja",
@@ -56,12 +65,15 @@ def visit_list(
     in ``lang``."""
     roster = _roster(url, key)
     towns = data.load_towns(url, code, towns_version)
-    return safety.visit_list(roster, states(url, key), towns, town_codes, lang=lang)
+    first = evacuation_levels(url, key[3])
+    return safety.visit_list(
+        roster, states(url, key), towns, town_codes, first_towns=first, lang=lang
+    )
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
 def reply_points(
-    url: str, key: tuple[int, int, int], role: str | None, lang: str
+    url: str, key: tuple[int, ...], role: str | None, lang: str
 ) -> safety_map.PointData:
     """The map's reply points as ``role`` may see them (masked for roles without personal data)."""
     replies = safety.reply_points(_roster(url, key), _replies(url, key))
@@ -71,7 +83,7 @@ def reply_points(
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
 def homes(
-    url: str, code: str, key: tuple[int, int, int], towns_version: int,
+    url: str, code: str, key: tuple[int, ...], towns_version: int,
     town_codes: tuple | None, lang: str,
 ) -> safety_map.PointData:  # fmt: skip
     """The map's homes of the residents on the visit list (personal: after the permission check)."""
@@ -81,13 +93,13 @@ def homes(
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
-def unmatched(url: str, key: tuple[int, int, int]) -> pd.DataFrame:
+def unmatched(url: str, key: tuple[int, ...]) -> pd.DataFrame:
     """:func:`geodata.follow_ups.unmatched_replies` (personal: after the permission check)."""
     return follow_ups.unmatched_replies(_replies(url, key))
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
-def match_candidates(url: str, key: tuple[int, int, int], reply_key: str) -> list[str]:
+def match_candidates(url: str, key: tuple[int, ...], reply_key: str) -> list[str]:
     """Resident ids to offer for the unmatched reply ``source\x1fsource_id``, nearest first."""
     loose = unmatched(url, key)
     keys = loose["source"].astype(str) + "\x1f" + loose["source_id"].astype(str)
@@ -98,7 +110,7 @@ def match_candidates(url: str, key: tuple[int, int, int], reply_key: str) -> lis
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
-def resident_labels(url: str, key: tuple[int, int, int]) -> dict[str, str]:
+def resident_labels(url: str, key: tuple[int, ...]) -> dict[str, str]:
     """resident_id -> ``name（kana）address`` for the match picker (personal)."""
     roster = _roster(url, key)
     return {

@@ -61,6 +61,15 @@ def town_filter(ctx: Context) -> list[str] | None:
         placeholder=t("safety.list.all_towns", lang=lang),
         key="safety_towns_filter",
     )
+    # Roll-call starts from the evacuation information: only the towns under it.
+    evac = safety_data.evacuation_levels(ctx.url, ctx.key[3])
+    only = st.toggle(
+        t("safety.list.evacuation_only", lang=lang, n=len(evac)),
+        key="safety_evacuation_only",
+        disabled=not evac,
+    )
+    if only and evac:
+        return sorted(c for c in (chosen or evac) if c in evac) or sorted(evac)
     return list(chosen) if chosen else None
 
 

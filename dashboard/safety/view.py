@@ -17,9 +17,10 @@ import streamlit as st
 
 from dashboard import auth, data, settings, widgets
 from dashboard.i18n import current_lang, t
+from dashboard.maps import evacuation as evac_maps
 from dashboard.safety import data as safety_data
 from dashboard.safety import map as safety_map
-from geodata import safety
+from geodata import evacuation, safety
 from geodata.access import roles
 from geodata.access.roles import User
 from geodata.schema import now_utc
@@ -37,7 +38,7 @@ class Context:
     lang: str
     user: User | None
     code: str  # the municipality
-    key: tuple[int, int, int]  # data versions of roster, replies, follow-ups
+    key: tuple[int, ...]  # data versions of roster, replies, follow-ups, evacuations
     towns_version: int
     towns: gpd.GeoDataFrame
     boundaries: gpd.GeoDataFrame
@@ -208,6 +209,11 @@ def reply_map(ctx: Context, table: pd.DataFrame, town_codes: list[str] | None) -
         tile_url=settings.get("BOSAI_TILE_URL"),
         lang=ctx.lang,
     )
+    found = evacuation.in_force(ctx.store)
+    layer = evac_maps.evacuation_layer(ctx.towns, found, ctx.lang, fill_opacity=0.2)
+    if layer is not None:
+        layer.add_to(m)
+        evac_maps.evacuation_legend(ctx.lang).add_to(m)
     widgets.show_map(m, height=MAP_HEIGHT, key="safety_map")
     note = "safety.map.caption_personal" if ctx.personal else "safety.map.caption_masked"
     st.caption(t(note, lang=ctx.lang))

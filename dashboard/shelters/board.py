@@ -5,6 +5,9 @@ The rules themselves — open states, occupancy, staleness, the summary — are
 
 No streamlit here: the page and :mod:`dashboard.shelters.view` call these, tests call them
 directly. Times are shown in Japan time (JST); the store keeps UTC.
+
+Over ~400 lines on purpose: the board's table, its wall layout and its HTML cells are one view of
+the same rows; the rules (open states, occupancy) live in :mod:`geodata.shelters`.
 """
 
 from __future__ import annotations
@@ -367,6 +370,11 @@ def conflict_rows(current: dict | None, mine: dict, lang: str = "ja") -> pd.Data
             }
         )
     return pd.DataFrame(rows, columns=["field", "current", "mine", "differs"])
+
+
+def show_value(name: str, value, lang: str = "ja") -> str:
+    """One field of a report as the conflict screen shows it (``–`` for nothing)."""
+    return _show(name, value, lang)
 
 
 def _show(name: str, value, lang: str) -> str:

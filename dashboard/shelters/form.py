@@ -1,9 +1,12 @@
 """The tablet form that updates a shelter, and the conflict screen when someone was faster.
 
-The form remembers the report version it was opened on. Saving sends that version; if another
-update came in meanwhile the store refuses (:class:`~geodata.store.core.StaleVersion`) and the page
-shows the newer values beside the user's input: save the input on top of the newer report, or
-discard it. Nothing is lost and nothing is overwritten without the user seeing it.
+The form remembers the report it was opened on (version and values). Saving sends that version;
+if another update came in meanwhile the store refuses (:class:`~geodata.store.core.StaleVersion`)
+and the page shows the newer values beside the user's input, merged field by field by
+:func:`geodata.shelters.merge_edit`: a status or count both changed is chosen per field, needs are
+a union (a need someone else added is never dropped), notes of both are kept with author and
+time. Save the merge on top of the newer report, or discard the input. Nothing is lost and
+nothing is overwritten without the user seeing it.
 """
 
 from __future__ import annotations
@@ -11,19 +14,22 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard import auth
 from dashboard.i18n import current_lang, t
 from dashboard.shelters import board as shelters
 from dashboard.shelters.data import current_record, save_update
 from dashboard.shelters.table import markdown_safe
 from dashboard.shelters.view import Board
 from geodata.access.roles import Forbidden
-from geodata.schema import NEEDS, SHELTER_STATUSES
-from geodata.shelters import OPEN, to_number
+from geodata.schema import NEEDS, SHELTER_STATUSES, now_utc
+from geodata.shelters import OPEN, merge_edit, to_number
 from geodata.store.core import StaleVersion, UnknownRecord
 
-CONFLICT_KEY = "shelters_conflict"  # {"sid", "mine", "current"} while a conflict is shown
+CONFLICT_KEY = "shelters_conflict"  # {"sid", "base", "mine", "current"} while a conflict is shown
 FLASH_KEY = "shelters_flash"  # [(kind, text)] shown after the rerun that follows a write
 BASE_KEY = "shelters_base"  # shelter_id -> the version the open form is based on
+BASE_RECORD_KEY = "shelters_base_record"  # shelter_id -> its values (the merge's common base)
+PICK_KEY = "shelters_pick_{}"  # the per-field choice of a conflict (radio)
 CONTAINER_KEY = "shelter-form"  # CSS class st-key-shelter-form: the big tablet inputs
 
 # Touch targets of at least ~48 px and 1.3rem type inside the form (a gloved finger, a tablet
@@ -80,6 +86,7 @@ def _forget(shelter_id: str) -> None:
     for name in shelters.FIELDS:
         st.session_state.pop(_wkey(shelter_id, name), None)
     st.session_state.get(BASE_KEY, {}).pop(shelter_id, None)
+    st.session_state.get(BASE_RECORD_KEY, {}).pop(shelter_id, None)
 
 
 def _open(shelter_id: str, record: dict | None) -> None:
@@ -95,6 +102,9 @@ def _open(shelter_id: str, record: dict | None) -> None:
     st.session_state[_wkey(shelter_id, "needs")] = shelters.needs_list(rec.get("needs"))
     st.session_state[_wkey(shelter_id, "note")] = rec.get("note") or ""
     st.session_state.setdefault(BASE_KEY, {})[shelter_id] = int(rec.get("version") or 0)
+    st.session_state.setdefault(BASE_RECORD_KEY, {})[shelter_id] = (
+        {name: rec.get(name) for name in shelters.FIELDS} if record else None
+    )
 
 
 def section(b: Board, shelter_id: str, may_update: bool) -> None:
@@ -173,7 +183,8 @@ def form(b: Board, shelter_id: str) -> None:
     fields["evacuees"] = int(fields["evacuees"])
     if fields["households"] is not None:
         fields["households"] = int(fields["households"])
-    _save(b, shelter_id, str(row["name"]), fields, base, check.warnings)
+    base_record = st.session_state.get(BASE_RECORD_KEY, {}).get(shelter_id)
+    _save(b, shelter_id, str(row["name"]), fields, base, check.warnings, base_record)
 
 
 def _estimated(b: Board, shelter_id: str):
@@ -181,13 +192,18 @@ def _estimated(b: Board, shelter_id: str):
     return est.iloc[0] if len(est) else None
 
 
-def _save(b: Board, shelter_id: str, name: str, fields: dict, base: int, warnings) -> None:
+def _save(
+    b: Board, shelter_id: str, name: str, fields: dict, base: int, warnings, base_record=None
+) -> None:
     try:
         new = save_update(b.url, shelter_id, fields, base)
     except StaleVersion as exc:
+        for field in shelters.FIELDS:
+            st.session_state.pop(PICK_KEY.format(field), None)
         st.session_state[CONFLICT_KEY] = {
             "sid": shelter_id,
             "name": name,
+            "base": base_record,
             "mine": fields,
             "current": exc.current,
             "warnings": list(warnings),
@@ -208,10 +224,11 @@ def _save(b: Board, shelter_id: str, name: str, fields: dict, base: int, warning
 
 
 def conflict_screen(b: Board, conflict: dict) -> None:
-    """The newer report beside the user's input; save on top of it, or discard the input."""
+    """The newer report beside the user's input, merged per field; save the merge, or discard."""
     lang = current_lang()
     current = conflict["current"] or {}
     version = int(current.get("version") or 0)
+    user = auth.current_user()
     with st.container(key="shelter-conflict", border=True):
         st.warning(t("shelters.conflict.title"))
         st.markdown(
@@ -226,11 +243,44 @@ def conflict_screen(b: Board, conflict: dict) -> None:
         )
         rows = shelters.conflict_rows(current, conflict["mine"], lang)
         st.table(_conflict_styled(rows, lang))
+        first = merge_edit(conflict.get("base"), conflict["mine"], current)
+        choices = {}
+        if first.conflicts:
+            st.markdown(f"**{t('shelters.conflict.choose')}**")
+        for name in first.conflicts:
+            theirs_text = shelters.show_value(name, current.get(name), lang)
+            mine_text = shelters.show_value(name, conflict["mine"].get(name), lang)
+            choices[name] = st.radio(
+                t(f"shelters.field.{name}"),
+                options=["theirs", "mine"],
+                index=None,
+                horizontal=True,
+                key=PICK_KEY.format(name),
+                format_func=lambda o, a=theirs_text, m=mine_text: (
+                    t("shelters.conflict.pick_current", value=a)
+                    if o == "theirs"
+                    else t("shelters.conflict.pick_mine", value=m)
+                ),
+            )
+        merged = merge_edit(
+            conflict.get("base"),
+            conflict["mine"],
+            current,
+            choices,
+            mine_by=user.username if user else None,
+            mine_at=now_utc(),
+        )
+        st.markdown(f"**{t('shelters.conflict.result')}**")
+        st.table(_result_table(merged, lang))
+        if merged.unresolved:
+            names = "、".join(t(f"shelters.field.{n}") for n in merged.unresolved)
+            st.caption(t("shelters.conflict.unresolved", fields=names))
         confirm = st.button(
             t("shelters.conflict.confirm", version=version),
             type="primary",
             width="stretch",
             key="shelters_conflict_confirm",
+            disabled=bool(merged.unresolved),
         )
         discard = st.button(
             t("shelters.conflict.discard"),
@@ -238,13 +288,33 @@ def conflict_screen(b: Board, conflict: dict) -> None:
             key="shelters_conflict_discard",
         )
     sid = conflict["sid"]
-    if confirm:
-        _save(b, sid, conflict.get("name", sid), conflict["mine"], version, conflict["warnings"])
+    if confirm and not merged.unresolved:
+        # Saved on top of the newer report; if yet another came in, it becomes the new base.
+        _save(b, sid, conflict.get("name", sid), merged.fields, version, conflict["warnings"],
+              {name: current.get(name) for name in shelters.FIELDS})  # fmt: skip
     elif discard:
         st.session_state.pop(CONFLICT_KEY, None)
         _forget(sid)
         _flash("info", t("shelters.conflict.discarded", version=version))
         st.rerun()
+
+
+def _result_table(merged, lang: str):
+    """Field, the value to be saved, and where it comes from."""
+    frame = pd.DataFrame(
+        {
+            t("shelters.conflict.field", lang=lang): [
+                t(f"shelters.field.{n}", lang=lang) for n in shelters.FIELDS
+            ],
+            t("shelters.conflict.value", lang=lang): [
+                shelters.show_value(n, merged.fields.get(n), lang) for n in shelters.FIELDS
+            ],
+            t("shelters.conflict.from", lang=lang): [
+                t(f"shelters.conflict.from.{merged.origin[n]}", lang=lang) for n in shelters.FIELDS
+            ],
+        }
+    )
+    return markdown_safe(frame).style.hide(axis="index")
 
 
 def _conflict_styled(rows: pd.DataFrame, lang: str):

@@ -1,13 +1,15 @@
 """Roles and the permission matrix (role × page × action): the one place that says who may do what.
 
-Four roles, from least to most trusted:
+Five roles, from least to most trusted:
 
 - ``viewer`` — the wall screen of the HQ (本部の大型モニター): sees the situation and the chronology,
   never personal data;
 - ``shelter_staff`` — 避難所の職員: sees the situation and updates only the shelters assigned to them;
 - ``operator`` — HQ staff: triage of reports, safety follow-up (安否確認のフォローアップ), exports;
   sees personal data;
-- ``admin`` — everything an operator may do, plus sources, accounts, purge and the audit log.
+- ``commander`` — 本部長 and those the HQ delegates to: everything an operator may do, plus
+  issuing, updating and lifting evacuation information (避難情報, :mod:`geodata.evacuation`);
+- ``admin`` — everything a commander may do, plus sources, accounts, purge and the audit log.
 
 :func:`allowed` answers every question; the dashboard (``dashboard.auth.require``), the exports
 and the command line ask it, and nothing else decides. :func:`check` raises :class:`Forbidden`
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-ROLES = ("viewer", "shelter_staff", "operator", "admin")
+ROLES = ("viewer", "shelter_staff", "operator", "commander", "admin")
 PAGES = ("overview", "safety", "reports", "shelters", "field", "chronology", "export", "admin")
 ACTIONS = (
     "view",  # open the page
@@ -34,11 +36,12 @@ ACTIONS = (
     "manage_sources",  # data sources, their health and cursors
     "purge",  # delete personal data after the disaster
     "view_audit",  # read the audit log
+    "issue_evacuation",  # issue / update / lift evacuation information (避難情報)
     "record",  # write the HQ's chronology, change task states, fix a damage report (第N報)
 )
 # The actions that exist on each page (asking for another one is a programming error).
 PAGE_ACTIONS: dict[str, tuple[str, ...]] = {
-    "overview": ("view", "view_personal"),
+    "overview": ("view", "view_personal", "issue_evacuation"),
     "safety": ("view", "view_personal", "follow_up"),
     "reports": ("view", "view_personal", "triage"),
     "shelters": ("view", "update_shelter"),
@@ -73,13 +76,18 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "shelters": frozenset({"view", "update_shelter"}),
     },
     "operator": _OPERATOR,
+    "commander": {
+        **_OPERATOR,
+        "overview": frozenset({"view", "view_personal", "issue_evacuation"}),
+    },
     "admin": {
         **_OPERATOR,
+        "overview": frozenset({"view", "view_personal", "issue_evacuation"}),
         "admin": frozenset({"view", "manage_users", "manage_sources", "purge", "view_audit"}),
     },
 }
 # Roles that may update any shelter; shelter_staff may update only their assigned shelters.
-_ANY_SHELTER = frozenset({"operator", "admin"})
+_ANY_SHELTER = frozenset({"operator", "commander", "admin"})
 
 
 class Forbidden(PermissionError):

@@ -87,7 +87,8 @@ def message_id(code6: str, shelter_id: str, version: int, reported_at) -> str:
     return f"shelter-{code6}-{safe}-v{version}-{ts:%Y%m%dT%H%M%S}"
 
 
-def _el(parent, tag, text=None):
+def element(parent, tag, text=None):
+    """A CAP 1.2 element under ``parent`` (text as str when given)."""
     el = etree.SubElement(parent, f"{{{CAP_NS}}}{tag}")
     if text is not None:
         el.text = str(text)
@@ -123,36 +124,36 @@ def cap_message(
     ident = message_id(code6, sid, record["version"], record["reported_at"])
     sent = iso_jst(record["reported_at"])
     root = etree.Element(f"{{{CAP_NS}}}alert", nsmap={None: CAP_NS})
-    _el(root, "identifier", ident)
-    _el(root, "sender", sender)
-    _el(root, "sent", sent)
-    _el(root, "status", "Exercise" if exercise else "Actual")
-    _el(root, "msgType", "Update" if previous is not None else "Alert")
-    _el(root, "scope", "Public")
+    element(root, "identifier", ident)
+    element(root, "sender", sender)
+    element(root, "sent", sent)
+    element(root, "status", "Exercise" if exercise else "Actual")
+    element(root, "msgType", "Update" if previous is not None else "Alert")
+    element(root, "scope", "Public")
     if exercise:
-        _el(root, "note", "訓練（Exercise）")
+        element(root, "note", "訓練（Exercise）")
     if previous is not None:
         prev_id = message_id(code6, sid, previous["version"], previous["reported_at"])
-        _el(root, "references", f"{sender},{prev_id},{iso_jst(previous['reported_at'])}")
+        element(root, "references", f"{sender},{prev_id},{iso_jst(previous['reported_at'])}")
     status = record["status"]
     urgency, severity, certainty = STATUS_ALERT.get(status, ("Unknown", "Unknown", "Observed"))
-    info = _el(root, "info")
-    _el(info, "language", "ja-JP")
-    _el(info, "category", "Safety")
-    _el(info, "event", EVENT)
-    _el(info, "urgency", urgency)
-    _el(info, "severity", severity)
-    _el(info, "certainty", certainty)
-    _el(info, "effective", sent)
-    _el(info, "expires", iso_jst(expires_at(record)))
-    _el(info, "senderName", f"{city_name} 災害対策本部")
+    info = element(root, "info")
+    element(info, "language", "ja-JP")
+    element(info, "category", "Safety")
+    element(info, "event", EVENT)
+    element(info, "urgency", urgency)
+    element(info, "severity", severity)
+    element(info, "certainty", certainty)
+    element(info, "effective", sent)
+    element(info, "expires", iso_jst(expires_at(record)))
+    element(info, "senderName", f"{city_name} 災害対策本部")
     name = shelter["name"]
-    _el(info, "headline", f"【{status}】{name}（{city_name}）")
+    element(info, "headline", f"【{status}】{name}（{city_name}）")
     unchanged = previous is not None and core.same_report(previous, record)
-    _el(info, "description", _description(shelter, record, previous if unchanged else None))
+    element(info, "description", _description(shelter, record, previous if unchanged else None))
     instruction = INSTRUCTIONS.get(status)
     if instruction:
-        _el(info, "instruction", instruction)
+        element(info, "instruction", instruction)
     evacuees = int(record.get("evacuees") or 0)
     params = [
         ("shelterId", sid),
@@ -171,18 +172,18 @@ def cap_message(
     if _known(record.get("households")):
         params.append(("households", int(record["households"])))
     for key, value in params:
-        param = _el(info, "parameter")
-        _el(param, "valueName", key)
-        _el(param, "value", value)
-    area = _el(info, "area")
+        param = element(info, "parameter")
+        element(param, "valueName", key)
+        element(param, "value", value)
+    area = element(info, "area")
     address = shelter.get("address") or ""
-    _el(area, "areaDesc", f"{name} {address}".strip())
+    element(area, "areaDesc", f"{name} {address}".strip())
     point = shelter.get("geometry")
     if point is not None and not point.is_empty:
-        _el(area, "circle", f"{point.y:.6f},{point.x:.6f} {CIRCLE_RADIUS_KM}")
-    geocode = _el(area, "geocode")
-    _el(geocode, "valueName", GEOCODE_NAME)
-    _el(geocode, "value", code6)
+        element(area, "circle", f"{point.y:.6f},{point.x:.6f} {CIRCLE_RADIUS_KM}")
+    geocode = element(area, "geocode")
+    element(geocode, "valueName", GEOCODE_NAME)
+    element(geocode, "value", code6)
     xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     errors = validate_cap(xml)
     if errors:

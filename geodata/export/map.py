@@ -28,6 +28,7 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from geodata import chronology  # noqa: E402
+from geodata.evacuation import LEVEL_COLOURS  # noqa: E402
 from geodata.export import fonts  # noqa: E402
 from geodata.export import public as policy  # noqa: E402
 from geodata.export.basemap import Basemap, fetch_basemap  # noqa: E402
@@ -234,6 +235,8 @@ def _draw_map(ax, s: Situation, bounds, basemap: Basemap | None) -> None:
         hazard.plot(ax=ax, facecolor="none", edgecolor="#2f6fb0", hatch="////", lw=0, zorder=2)
     if len(towns):
         towns.boundary.plot(ax=ax, color="#8a8a8a", lw=0.45, zorder=3)
+    _evacuation(ax, s.evacuation.to_crs(MAP_CRS))
+    if len(towns):
         _town_labels(ax, towns)
     if len(s.boundary):
         s.boundary.to_crs(MAP_CRS).boundary.plot(ax=ax, color="#222", lw=2.0, zorder=4)
@@ -243,6 +246,16 @@ def _draw_map(ax, s: Situation, bounds, basemap: Basemap | None) -> None:
     _shelters(ax, s.shelters.to_crs(MAP_CRS))
     ax.set_xlabel("")
     ax.set_ylabel("")
+
+
+def _evacuation(ax, towns: gpd.GeoDataFrame) -> None:
+    """Towns under evacuation information: a veil and a thick outline in the 警戒レベル colour
+    (geodata.evacuation.LEVEL_COLOURS), the highest level drawn last."""
+    for level in sorted(set(towns["level"].dropna().astype(int))):
+        mine = towns[towns["level"] == level]
+        colour = LEVEL_COLOURS[level]
+        mine.plot(ax=ax, color=colour, alpha=0.18, edgecolor="none", zorder=3)
+        mine.boundary.plot(ax=ax, color=colour, lw=2.2, zorder=3.5)
 
 
 def _town_labels(ax, towns: gpd.GeoDataFrame) -> None:

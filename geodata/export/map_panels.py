@@ -12,7 +12,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from geodata.evacuation import LEVEL_COLOURS
 from geodata.export import public as policy
+from geodata.export.common import jst_label
 from geodata.export.map_style import (
     CATEGORY_STYLE,
     NO_FILL,
@@ -101,6 +103,18 @@ def draw_legend(ax, s: Situation) -> None:
             color=SHELTER_STYLE[OPEN]["text"])  # fmt: skip
     ax.text(x + 0.02, y - 0.105, "避難者数／収容人数\n（約：収容人数は推計値）", fontsize=9,
             va="center", linespacing=1.3)  # fmt: skip
+    _evacuation_legend(ax, s, x, y - 0.2)
+
+
+def _evacuation_legend(ax, s: Situation, x: float, y: float) -> None:
+    """One line: the 警戒レベル colours of the towns under evacuation information."""
+    for i, level in enumerate((5, 4, 3)):
+        ax.add_patch(plt.Rectangle((x + 0.005 + i * 0.045, y - 0.018), 0.035, 0.036, fc="none",
+                                   ec=LEVEL_COLOURS[level], lw=2.2))  # fmt: skip
+    ax.text(x + 0.145, y, "避難情報 警戒レベル5・4・3", fontsize=9.5, va="center")
+    issued = s.kpis.get("evacuation_issued_at")
+    when = f"発令 {jst_label(issued)}" if issued is not None else "発令なし"
+    ax.text(x + 0.145, y - 0.045, f"（{when}）", fontsize=9, va="center")
 
 
 def draw_kpis(ax, s: Situation) -> None:
@@ -118,6 +132,8 @@ def draw_kpis(ax, s: Situation) -> None:
         ("row", "うち要救助・負傷", persons(k["needs_help"])),
         ("row", "フォローで確認", persons(k["reached"])),
         ("row", "未確認", persons(k["unconfirmed"])),
+        ("head", "避難情報", ""),
+        ("row", "避難指示以上", _evacuation_kpi(k)),
         ("head", f"被害報告（計 {k['reports_total']:,}件）", ""),
     ]  # fmt: skip
     cats = list(k["reports_by_category"].items())
@@ -137,6 +153,13 @@ def draw_kpis(ax, s: Situation) -> None:
         else:
             ax.text(0.07, y, label, fontsize=10.5, va="center")
         y -= step
+
+
+def _evacuation_kpi(k: dict) -> str:
+    """「5町丁目／対象人口 12,345人」 (or なし)."""
+    if not k.get("evacuation_towns"):
+        return "なし"
+    return f"{k['evacuation_towns']}町丁目／対象人口 {k['evacuation_population']:,}人"
 
 
 def draw_list(ax, s: Situation, max_rows: int = 11) -> None:

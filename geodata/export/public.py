@@ -83,6 +83,9 @@ WITHHELD_COLUMNS: dict[str, tuple[str, ...]] = {
     # official warnings are public, but not where the HQ fetched them from (feed and message
     # addresses, maybe an internal mirror) nor the raw messages and fetch errors
     "warnings": ("message_id", "feed", "url", "raw_xml", "error"),
+    # evacuation information is public; not the staff account that wrote it, nor the addresses
+    # of the warning messages that triggered it
+    "evacuations": ("issued_by", "warning_ids"),
 }
 SUPPRESSION_NOTE = {
     "ja": (

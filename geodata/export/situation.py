@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geodata import feed, safety
+from geodata import evacuation, feed, safety
 from geodata.export.common import municipality, parse_time
 from geodata.export.public import PublicView
 from geodata.schema import CATEGORIES, STORE_CRS, now_utc
@@ -47,6 +47,9 @@ class Situation:
         要救助 or 負傷, nobody has reached them since) with ``no`` (their number on the visit
         list), name, address, phone, status, town name and a point; empty when public.
     kpis : the KPI table's figures (see :func:`kpis`).
+    evacuation : the towns under evacuation information at ``as_of`` (polygons with ``level``,
+        ``hazard``, ``since``, ``issued_at``: :func:`geodata.evacuation.in_force`); drawn in
+        the 警戒レベル colours. Evacuation information is public: both versions carry it.
     """
 
     city_code: str
@@ -61,6 +64,7 @@ class Situation:
     reports: gpd.GeoDataFrame
     needs_help: gpd.GeoDataFrame
     kpis: dict = field(default_factory=dict)
+    evacuation: gpd.GeoDataFrame = field(default_factory=lambda: evacuation_towns(None, None))
 
     @property
     def title(self) -> str:
@@ -127,8 +131,21 @@ def collect_situation(
         reports=reports,
         needs_help=needs,
     )
+    situation.evacuation = evacuation_towns(source, towns, as_of_ts)
     situation.kpis = kpis(situation, counts)
     return situation
+
+
+def evacuation_towns(store, towns, as_of=None) -> gpd.GeoDataFrame:
+    """The towns under evacuation information at ``as_of``, with their polygons."""
+    columns = ["town_code", "level", "hazard", "since", "issued_at", "population", "geometry"]
+    if store is None or towns is None or not len(towns):
+        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=STORE_CRS)
+    found = evacuation.in_force(store, as_of)
+    shapes = towns[["town_code", "population", "geometry"]].drop_duplicates("town_code")
+    merged = shapes.merge(found[["town_code", "level", "hazard", "since", "issued_at"]],
+                          on="town_code")  # fmt: skip
+    return gpd.GeoDataFrame(merged[columns], geometry="geometry", crs=STORE_CRS)
 
 
 def nobody() -> gpd.GeoDataFrame:
@@ -252,7 +269,8 @@ def kpis(situation: Situation, safety: dict) -> dict:
     dict with shelters_total, shelters_open (開設 + 満員), shelters_full, evacuees and capacity
     (of open shelters), roster_total, replied, needs_help, reached, unconfirmed (``safety``),
     reports_total and reports_by_category (category -> count, in the order of
-    :data:`geodata.schema.CATEGORIES`).
+    :data:`geodata.schema.CATEGORIES`), evacuation_towns and evacuation_population (towns under
+    避難指示 or higher, and who lives there), evacuation_issued_at (the newest issue in force).
     """
     shelters = shelter_summary(situation.shelters)
     by_cat = situation.reports["category"].value_counts()
@@ -263,6 +281,17 @@ def kpis(situation: Situation, safety: dict) -> dict:
         "evacuees": shelters["evacuees"],
         "capacity": shelters["capacity"],
         **safety,
+        **_evacuation_kpis(situation.evacuation),
         "reports_total": int(len(situation.reports)),
         "reports_by_category": {c: int(by_cat[c]) for c in CATEGORIES if c in by_cat.index},
+    }
+
+
+def _evacuation_kpis(towns: gpd.GeoDataFrame) -> dict:
+    ordered = towns[towns["level"].fillna(0).astype(int) >= evacuation.ORDER_LEVEL]
+    pop = pd.to_numeric(ordered["population"], errors="coerce").fillna(0).sum()
+    return {
+        "evacuation_towns": int(len(ordered)),
+        "evacuation_population": int(pop),
+        "evacuation_issued_at": towns["since"].max() if len(towns) else None,
     }

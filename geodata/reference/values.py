@@ -73,6 +73,9 @@ def parse_flag(value) -> bool:
 def parse_capacity(text) -> int | None:
     """The capacity in persons from a published value; the indoor figure when both are given.
 
+    A negative number is an error (ValueError), not a capacity: ``-30`` read as 30 would be a
+    published figure nobody published.
+
     Examples
     --------
     >>> parse_capacity("屋内480人／屋外3,350人"), parse_capacity("１，２００"), parse_capacity("-")
@@ -81,6 +84,8 @@ def parse_capacity(text) -> int | None:
     if text is None:
         return None
     s = unicodedata.normalize("NFKC", str(text)).replace(",", "").replace("，", "")
+    if re.match(r"\s*[-−]\s*\d", s):
+        raise ValueError(f"想定収容人数「{text}」は負の数です（0 以上の人数を書いてください）")
     indoor = re.search(r"屋内[^\d]*(\d+(?:\.\d+)?)", s)
     match = indoor or re.search(r"\d+(?:\.\d+)?", s)
     if not match:

@@ -31,6 +31,19 @@ def utc_datetime(value) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def stored_time(value) -> pd.Timestamp | None:
+    """A stored time as a UTC timestamp (naive values are UTC, as the store returns them)."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
 def encode_value(value, kind, postgres: bool):
     if value is None:
         return None

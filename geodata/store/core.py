@@ -51,6 +51,7 @@ from geodata.store.codec import encode_column as _encode_column
 from geodata.store.codec import encode_value as _encode_value
 from geodata.store.codec import plain as _plain
 from geodata.store.errors import StaleVersion, UnknownRecord, UpsertResult
+from geodata.store.history import HistoryMixin
 from geodata.store.log import LogMixin
 from geodata.store.migrations import MIGRATIONS, SCHEMA_VERSION, ensure_postgis
 from geodata.store.record import RecordMixin
@@ -83,7 +84,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
-class Store(ShelterStatusMixin, RecordMixin, LogMixin):
+class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
     """The store. Create it with :func:`open_store`."""
 
     def __init__(self, engine: sa.Engine):
@@ -491,6 +492,7 @@ class Store(ShelterStatusMixin, RecordMixin, LogMixin):
         columns: Iterable[str] | None = None,
         order: str | None = None,
         limit: int | None = None,
+        for_update: bool = False,
     ) -> pd.DataFrame:
         """Read ``layer`` filtered in the database (time window, bounding box, equality).
 
@@ -502,6 +504,9 @@ class Store(ShelterStatusMixin, RecordMixin, LogMixin):
         columns : a subset of columns (the key is always included).
         order : "column" or "column DESC".
         limit : at most this many rows.
+        for_update : lock the rows read until the transaction this thread is in ends (a writer
+            that reads, decides and writes them: the ingest runner's staff fields). PostgreSQL
+            ``SELECT … FOR UPDATE``; SQLite's write transaction already holds the database.
 
         Returns
         -------
@@ -523,6 +528,10 @@ class Store(ShelterStatusMixin, RecordMixin, LogMixin):
             stmt = stmt.order_by(c.desc() if direction.strip().upper() == "DESC" else c.asc())
         if limit is not None:
             stmt = stmt.limit(int(limit))
+        if for_update and self.postgres:
+            if self._joined() is None:
+                raise RuntimeError("read(for_update=True) needs a store.transaction()")
+            stmt = stmt.with_for_update(of=table)
         builder = FrameBuilder(spec, names)
         with self._read() as conn:
             result = conn.execute(stmt, execution_options={"yield_per": DECODE_CHUNK})
@@ -652,7 +661,12 @@ class Store(ShelterStatusMixin, RecordMixin, LogMixin):
                 for k, v in zip(spec.key, key, strict=False)
             ]
             names = spec.all_columns
-            row = conn.execute(sa.select(*[table.c[n] for n in names]).where(*cond)).first()
+            # FOR UPDATE: an ingest batch holding this row is waited for, and its write is read
+            # (the edit is applied to it, not to what the row was before the batch)
+            select = sa.select(*[table.c[n] for n in names]).where(*cond)
+            if self.postgres:
+                select = select.with_for_update()
+            row = conn.execute(select).first()
             if row is None:
                 raise UnknownRecord(f"{layer} {key} does not exist")
             current = self._decode(spec, [row], names)
@@ -671,6 +685,23 @@ class Store(ShelterStatusMixin, RecordMixin, LogMixin):
             )
             self._bump(conn, spec.name)
         return _plain(valid.iloc[0].to_dict())
+
+    def delete(self, layer: str, keys: Iterable) -> int:
+        """Delete the records of ``layer`` with these keys (tuples, or values of a one-column
+        key); returns how many were deleted. Incident linking deletes an incident whose every
+        piece went to another one (geodata/incident_relink.py)."""
+        spec = LAYERS[layer]
+        keys = [k if isinstance(k, tuple) else (k,) for k in keys]
+        table = self.tables[spec.name]
+        deleted = 0
+        with self._write() as conn:
+            for prefix, last in _key_groups(keys):
+                cond = [table.c[k] == v for k, v in zip(spec.key[:-1], prefix, strict=True)]
+                cond.append(table.c[spec.key[-1]].in_(last))
+                deleted += conn.execute(sa.delete(table).where(*cond)).rowcount
+            if deleted:
+                self._bump(conn, spec.name)
+        return deleted
 
 
 def _key_groups(keys: list[tuple]) -> Iterator[tuple[tuple, list]]:

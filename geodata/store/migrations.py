@@ -116,16 +116,22 @@ def _v8_source_health_states(conn: sa.Connection, store) -> None:
     )
 
 
-def _v9_record(conn: sa.Connection, store) -> None:
-    """v9: the HQ's record (issue 18): field reports gain ``triage`` and the damage counts of
-    第4号様式 (``dmg_*``); the chronology, task_states and damage_reports tables are new
-    (created by ``create_all``). A stored field report keeps what it had: no triage (未確認)
-    and no stated damage."""
+def _v9_evacuations(conn: sa.Connection, store) -> None:
+    """v9: the ``evacuations`` table (避難情報, geodata/evacuation.py) and its time index."""
+    store.tables["evacuations"].create(conn, checkfirst=True)
+
+
+def _v10_record(conn: sa.Connection, store) -> None:
+    """v10: the HQ's record (issue 18): field reports gain ``triage`` and the damage counts of
+    第4号様式 (``dmg_*``); the chronology, task_states and damage_reports tables are new.
+    A stored field report keeps what it had: no triage (未確認) and no stated damage."""
     from geodata.vocab import DAMAGE_ITEMS
 
     _add_column(conn, "field_reports", "triage", "TEXT")
     for code in DAMAGE_ITEMS.codes:
         _add_column(conn, "field_reports", f"dmg_{code}", "BIGINT")
+    for name in ("chronology", "task_states", "damage_reports"):
+        store.tables[name].create(conn, checkfirst=True)
 
 
 def ensure_postgis(conn: sa.Connection) -> None:
@@ -168,6 +174,7 @@ MIGRATIONS: list[tuple[int, Callable]] = [
     (6, _v6_posts_stored_index),
     (7, _v7_sessions_and_keys_out_of_the_store),
     (8, _v8_source_health_states),
-    (9, _v9_record),
+    (9, _v9_evacuations),
+    (10, _v10_record),
 ]
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10

@@ -23,8 +23,14 @@ from geodata.settings import PROJECT_ROOT
 from ingest.cli import CommandError
 
 NAME = "export"
-HELP = "Export the situation: map (PDF/PNG), layers (GeoJSON/GPKG/KML/CSV), visit list, open data, CAP."
-KINDS = ("situation-map", "layer", "visit-list", "shelters-opendata", "cap")
+HELP = (
+    "Export the situation: map (PDF/PNG), layers (GeoJSON/GPKG/KML/CSV), visit list, open data, "
+    "CAP (shelters; evacuation information)."
+)
+KINDS = (
+    "situation-map", "layer", "visit-list", "shelters-opendata", "cap", "evacuation-cap",
+    "evacuation-opendata",
+)  # fmt: skip
 DEFAULT_OUT = PROJECT_ROOT / "var" / "exports"
 
 
@@ -82,7 +88,8 @@ def run(args: argparse.Namespace) -> dict:
         store.dispose()
     paths = write_results(results, args.out)
     summary = {"kind": args.kind, "paths": [str(p) for p in paths], "files": len(paths)}
-    summary["count"] = sum(r.count for r in results) if args.kind == "cap" else (
+    many = args.kind in ("cap", "evacuation-cap")
+    summary["count"] = sum(r.count for r in results) if many else (
         results[0].count if results else 0
     )  # fmt: skip
     summary.update(extra)
@@ -139,6 +146,19 @@ def _export(store, args) -> tuple[list, dict]:
                 "characters": sorted(set().union(*(r["characters"] for r in replaced))),
             }
         return results, extra
+    if args.kind == "evacuation-opendata":
+        from geodata.export.evacuation import evacuation_opendata_csv
+
+        result = evacuation_opendata_csv(store, as_of=args.as_of, who=args.who)
+        return [result], {"towns": result.info["towns"]}
+    if args.kind == "evacuation-cap":
+        from geodata.export.evacuation import evacuation_cap_messages
+
+        results = evacuation_cap_messages(
+            store, since=args.since, until=args.until, sender=args.sender,
+            exercise=args.exercise, who=args.who,
+        )  # fmt: skip
+        return results, {"identifiers": [r.info["identifier"] for r in results]}
     from geodata.export.cap import cap_messages
 
     results = cap_messages(

@@ -2,7 +2,9 @@
 
 KIND is one of shelters, shelter-status, posts, safety, roster, field-reports. The load is
 recorded in source_health under ``load:<kind>:<file name>``; loading the same file twice
-inserts nothing.
+inserts nothing. The file is read ``--chunk-rows`` records per batch
+(:func:`ingest.chunks.run_in_chunks`): a 200 MB export loads in bounded memory, and a load that
+was cut short goes on from its last committed batch when run again.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from pathlib import Path
 
 from geodata.http import make_session
 from geodata.store.core import open_store
+from ingest.chunks import run_in_chunks
 from ingest.cli import CommandError
-from ingest.runner import run_source
 from ingest.sources import source_class
+from ingest.sources.files import CHUNK_ROWS
 
 NAME = "load"
 HELP = "Load one file or URL (shelters, shelter-status, posts, safety, roster, field-reports)."
@@ -39,6 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--municipality", help="shelters: municipality code")
     parser.add_argument("--channel", help="safety: channel of rows without one (web_form ...)")
     parser.add_argument("--platform", help="posts: platform of rows without one")
+    parser.add_argument(
+        "--columns",
+        help="the file's headers -> the names the loader knows, e.g. name=名称,lat=緯度,lon=経度 "
+        "(or a TOML file with a [columns] table)",
+    )
+    parser.add_argument(
+        "--chunk-rows", type=int, help=f"records per batch (default {CHUNK_ROWS:,})"
+    )
 
 
 def build_source(args: argparse.Namespace):
@@ -49,6 +60,10 @@ def build_source(args: argparse.Namespace):
     if key == "path" and not Path(location).exists():
         raise CommandError(f"{location}: no such file")
     params = {key: location, "crs": args.crs, "encoding": args.encoding, "format": args.format}
+    if args.columns:
+        params["columns_file" if args.columns.endswith(".toml") else "columns"] = args.columns
+    if args.chunk_rows:
+        params["chunk_rows"] = args.chunk_rows
     if args.kind == "posts":
         params["skip_unchanged"] = False
         if args.platform:
@@ -70,13 +85,14 @@ def run(args: argparse.Namespace) -> dict:
         raise CommandError(str(exc)) from exc
     store = open_store(args.db)
     try:
-        result = run_source(store, source)
+        result = run_in_chunks(store, source)
     finally:
         store.dispose()
     if not result["ok"]:
         raise CommandError(f"{source.name}: {result['error']}")
-    keep = ("source", "layer", "fetched", "inserted", "updated", "unchanged", "rejected")
+    keep = ("source", "layer", "fetched", "inserted", "updated", "unchanged", "rejected", "chunks")
     summary = {k: result.get(k) for k in keep}
-    if "unmatched" in result:
-        summary["unmatched"] = result["unmatched"]
+    for extra in ("unmatched", "warnings", "crs_hint"):
+        if extra in result:
+            summary[extra] = result[extra]
     return summary

@@ -41,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--only", action="append", default=[], metavar="NAME", help="run only this source"
     )
     parser.add_argument(
+        "--sources",
+        metavar="A,B",
+        help="run only these sources (comma-separated names): one ingest worker of several "
+        "against one PostGIS store (docs/sources.md)",
+    )
+    parser.add_argument(
         "--loop", action="store_true", help="keep running each source on its poll interval"
     )
     parser.add_argument("--max-cycles", type=int, help="with --loop: stop after this many cycles")
@@ -56,11 +62,14 @@ def _sources(args):
         sources = load_config(args.config).sources
     except ConfigError as exc:
         raise CommandError(str(exc)) from exc
-    if args.only:
-        unknown = set(args.only) - {s.name for s in sources}
+    wanted = [*args.only, *[n.strip() for n in (args.sources or "").split(",") if n.strip()]]
+    if args.sources is not None and not wanted:
+        raise CommandError("--sources names no source")
+    if wanted:
+        unknown = set(wanted) - {s.name for s in sources}
         if unknown:
             raise CommandError(f"no enabled source named {', '.join(sorted(unknown))}")
-        sources = [s for s in sources if s.name in args.only]
+        sources = [s for s in sources if s.name in wanted]
     return sources
 
 

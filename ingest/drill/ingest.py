@@ -4,7 +4,8 @@
 the Mastodon and Bluesky pages from a local HTTP server that answers like the real APIs
 (``min_id``/``max_id`` + ``Link`` headers; ``searchPosts`` cursors and ``since``) and JMA's
 feed and data folders (the official warnings of ingest/drill/jma.py), and runs
-every source class over them with :func:`ingest.runner.run_all` — the same code path as
+every source class over them with :func:`ingest.chunks.run_all_in_chunks` (``run_all`` with every
+file read to its end, however many batches it takes) — the same code path as
 ``python -m ingest run``, so the demo exercises geocoding, classification, dedupe, incidents,
 roster matching and cursor handling.
 
@@ -26,9 +27,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from geodata.http import make_session
+from ingest.chunks import run_all_in_chunks
 from ingest.drill import jma as drill_jma
+from ingest.drill.evacuation import play_evacuations
 from ingest.drill.load import stored_shelter_history
-from ingest.runner import run_all
 from ingest.sources.bluesky import BlueskySource
 from ingest.sources.field_reports import FieldReportSource
 from ingest.sources.jma import JmaSource
@@ -232,7 +234,7 @@ def ingest_drill(drill, store, out_dir: str | Path | None = None) -> dict[str, d
         if loaded:
             sources = [s for s in sources if s.name != shelter_source]
         try:
-            results = run_all(store, sources, from_start=True)
+            results = run_all_in_chunks(store, sources, from_start=True)
         finally:
             server.shutdown()
             thread.join()
@@ -249,4 +251,7 @@ def ingest_drill(drill, store, out_dir: str | Path | None = None) -> dict[str, d
             acc[key] += int(r.get(key) or 0)
     if loaded:
         layers["shelter_status"] = {"inserted": 0, "updated": 0, "unchanged": loaded, "rejected": 0}
+    evac = play_evacuations(store, drill.t0)  # the HQ's decisions, through geodata.evacuation
+    layers["evacuations"] = {"inserted": evac["inserted"], "updated": 0,
+                             "unchanged": evac["unchanged"], "rejected": 0}  # fmt: skip
     return {**layers, "sources": results}

@@ -22,14 +22,15 @@ position    GeoJSON geometry, lat/lon, Kobo ``_geolocation``/``geopoint``, X/Y i
 
 from __future__ import annotations
 
+import math
 import unicodedata
 
 from geodata.damage import parse_damage
 from geodata.schema import CATEGORIES
 from geodata.text.fingerprints import digest
 from ingest.base import first_of, text_or_none
-from ingest.sources.files import FileSource, record_point
-from ingest.sources.jptime import parse_time
+from ingest.reasons import RowError
+from ingest.sources.files import FileSource
 
 ID = ("globalid", "GlobalID", "_uuid", "報告ID", "id", "ID", "objectid", "OBJECTID", "fid")
 CATEGORY = ("category", "種別", "被害種別", "分類", "被害区分")
@@ -76,9 +77,14 @@ def parse_severity(value) -> int | None:
     t = unicodedata.normalize("NFKC", str(value)).strip().lower()
     if t in SEVERITY_WORDS:
         return SEVERITY_WORDS[t]
-    number = float(t)
-    if number != number:
-        raise ValueError("severity is NaN")
+    try:
+        number = float(t)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise RowError(
+            "緊急度", f"「{str(value)[:40]}」は読めません（1〜3、高・中・低、high/medium/low）"
+        )
     return int(min(3, max(1, round(number))))
 
 
@@ -88,16 +94,17 @@ class FieldReportSource(FileSource):
     kind = "field_report"
     layer = "field_reports"
     poll_seconds = 120.0
+    required_columns = (("日時", TIME),)
+    area_check = True
 
     def normalize_record(self, record: dict) -> dict:
         if not isinstance(record, dict):
             raise TypeError(f"expected an object, got {type(record).__name__}")
         description = text_or_none(first_of(record, TEXT), 5000)
-        when = first_of(record, TIME)
-        if when is None:
-            raise ValueError("missing report time")
-        reported_at = parse_time(when)
-        point = record_point(record, self.crs)
+        reported_at, _ = self.time_of(record, TIME)
+        if reported_at is None:
+            raise RowError("日時", "空欄です（報告の日時が必要です）", "missing report time")
+        point = self.point_of(record)
         gaz = self.context.gazetteer
         town_code = None
         if point is None:
@@ -106,7 +113,11 @@ class FieldReportSource(FileSource):
                 result = gaz.geocode(place)
                 point, town_code = result.point, result.town_code
             if point is None:
-                raise ValueError("no position (coordinates or a place the gazetteer knows)")
+                raise RowError(
+                    "位置",
+                    "座標も、地名辞書にある場所（場所・住所）もありません",
+                    "no position (coordinates or a place the gazetteer knows)",
+                )
         elif gaz is not None:
             town_code = gaz.town_at(point)
         category_text = text_or_none(first_of(record, CATEGORY), 100)

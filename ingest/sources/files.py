@@ -1,223 +1,69 @@
-"""Reading the tabular files other systems export: CSV (any encoding), JSON, JSON lines, GeoJSON.
+"""File sources: the records of the files other systems export (CSV in any encoding, JSON, JSON
+lines, GeoJSON), read in chunks, and where a record says it is.
 
-Every reader returns plain dict records keyed by normalized headers (NFKC, no spaces). A
-GeoJSON feature becomes its properties plus ``_geometry`` (a shapely geometry already in
-lon/lat) so the sources need not care where a position came from.
+Every record is a plain dict keyed by normalized headers (NFKC, no spaces) plus ``_row`` (the
+line of the file it starts on) or ``_item`` (its number in a JSON document), and ``_file`` when a
+glob names several files. A GeoJSON feature becomes its properties plus ``_geometry`` (a shapely
+geometry already in lon/lat) and ``_crs`` (the CRS it was declared in), so the sources need not
+care where a position came from. Reading itself (encodings, broken bytes, broken CSV rows, caps)
+is :mod:`ingest.sources.reading`.
 """
 
 from __future__ import annotations
 
-import csv
 import glob
-import io
-import json
-import math
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 
-import pyproj
+import pandas as pd
 import shapely
 
-from geodata.text.fingerprints import digest
-from ingest.base import (
-    BaseSource,
-    SourceError,
-    decode_text,
-    lonlat_point,
-    normalize_header,
-    read_location,
-)
+from ingest.base import BaseSource, SourceError
+from ingest.reasons import FUTURE_TOLERANCE, RowError, check_not_future
+from ingest.sources import reading
+from ingest.sources.csv_rows import csv_records
+from ingest.sources.jptime import parse_time
+from ingest.sources.placement import area_of
+from ingest.sources.positions import feature_records, read_point
 
-LAT = ("lat", "latitude", "緯度", "y座標(緯度)", "_geolocation_lat", "geo_lat")
-LON = ("lon", "lng", "long", "longitude", "経度", "x座標(経度)", "_geolocation_lon", "geo_lon")
-PLANE_X = ("x", "x座標", "X")  # plane-rectangular: X is northing in Japanese surveying
-PLANE_Y = ("y", "y座標", "Y")
-
-
-def guess_format(location: str, data: bytes) -> str:
-    """``csv``, ``json``, ``jsonl`` or ``geojson`` from the name, else from the first bytes."""
-    lowered = location.lower().split("?", 1)[0]
-    for ext, fmt in ((".geojson", "geojson"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
-                     (".json", "json"), (".csv", "csv"), (".tsv", "csv"), (".txt", "csv")):  # fmt: skip
-        if lowered.endswith(ext):
-            return fmt
-    head = data.lstrip(b"\xef\xbb\xbf \r\n\t")[:1]
-    return "json" if head in (b"{", b"[") else "csv"
-
-
-def parse_records(data: bytes, fmt: str, *, encoding: str | None = None, crs=None) -> list[dict]:
-    """The records of a file; raises SourceError when the file as a whole is unreadable.
-
-    Parameters
-    ----------
-    data : the file's bytes.
-    fmt : ``csv``, ``json``, ``jsonl`` or ``geojson`` (``json`` holding a FeatureCollection is
-        read as GeoJSON).
-    encoding : the text encoding; detected (UTF-8 with/without BOM, cp932) when None.
-    crs : the CRS of GeoJSON coordinates when the file does not declare one.
-    """
-    try:
-        text = decode_text(data, encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise SourceError(f"cannot decode the file ({exc})") from exc
-    if fmt == "csv":
-        return _csv_records(text)
-    if fmt == "jsonl":
-        records = []
-        # Only \n ends a record: str.splitlines() would also split at U+2028, U+0085 ...
-        # which JSON writers leave unescaped inside strings.
-        for n, line in enumerate(text.split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                records.append({"_unreadable_line": n, "_error": str(exc), "_text": line[:500]})
-        return records
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"the file is not JSON ({exc})") from exc
-    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
-        return _features(doc, crs)
-    if isinstance(doc, dict):
-        for key in ("posts", "statuses", "data", "items", "records", "results", "rows"):
-            if isinstance(doc.get(key), list):
-                return doc[key]
-        raise SourceError("a JSON object without a list of records")
-    if isinstance(doc, list):
-        return doc
-    raise SourceError(f"JSON of type {type(doc).__name__} is not a list of records")
-
-
-def _csv_records(text: str) -> list[dict]:
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    if not rows or not any(c.strip() for c in rows[0]):
-        raise SourceError("CSV without a header row")
-    header = [normalize_header(h) for h in rows[0]]
-    records = []
-    for row in rows[1:]:
-        if not any(c.strip() for c in row):
-            continue
-        record = {h: c.strip() for h, c in zip(header, row, strict=False) if h}
-        if len(row) > len(header):
-            record["_extra_cells"] = row[len(header) :]
-        records.append(record)
-    return records
-
-
-@lru_cache(maxsize=32)
-def _transformer(crs_text: str) -> pyproj.Transformer:
-    return pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(crs_text), 4326, always_xy=True)
-
-
-def to_lonlat(geom: shapely.Geometry, crs) -> shapely.Geometry:
-    """``geom`` transformed from ``crs`` (None or lon/lat: unchanged) to EPSG:4326."""
-    if crs is None:
-        return geom
-    crs_text = str(crs)
-    if pyproj.CRS.from_user_input(crs_text).equals(pyproj.CRS.from_epsg(4326)):
-        return geom
-    return shapely.transform(geom, _transformer(crs_text).transform, interleaved=False)
-
-
-def _features(doc: dict, crs) -> list[dict]:
-    declared = ((doc.get("crs") or {}).get("properties") or {}).get("name")
-    if declared and "CRS84" not in declared:
-        crs = declared
-    records = []
-    for feature in doc.get("features") or []:
-        if not isinstance(feature, dict):
-            records.append({"_unreadable_feature": str(feature)[:500]})
-            continue
-        props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
-        record = {normalize_header(k): v for k, v in props.items()}
-        if "id" in feature and "id" not in record:
-            record["id"] = feature["id"]
-        try:
-            geom = shapely.geometry.shape(feature["geometry"]) if feature.get("geometry") else None
-            record["_geometry"] = None if geom is None else to_lonlat(geom, crs)
-        except Exception as exc:  # noqa: BLE001 - reported with the record
-            record["_geometry_error"] = f"unreadable geometry ({exc})"
-        records.append(record)
-    return records
-
-
-def record_point(record: dict, crs=None) -> shapely.Point | None:
-    """The position of a record: its GeoJSON geometry, lat/lon columns, or X/Y in ``crs``.
-
-    Raises ValueError for unreadable or out-of-range coordinates.
-    """
-    if record.get("_geometry_error"):
-        raise ValueError(record["_geometry_error"])
-    geom = record.get("_geometry")
-    if geom is not None:
-        point = geom if geom.geom_type == "Point" else geom.representative_point()
-        return lonlat_point(point.x, point.y)
-    lat, lon = _given(record, LAT), _given(record, LON)
-    geoloc = record.get("_geolocation")  # KoboToolbox: [lat, lon]
-    if lat is None and isinstance(geoloc, list) and len(geoloc) == 2:
-        lat, lon = geoloc
-    if lat is None and isinstance(record.get("geopoint"), str):  # ODK/Kobo "lat lon alt acc"
-        parts = record["geopoint"].split()
-        lat, lon = (parts + [None, None])[:2]
-    if lat is not None or lon is not None:
-        if crs is not None and _is_plane(crs):
-            # Files that name a plane-rectangular CRS sometimes still label the columns 緯度/経度.
-            return _plane_point(lat, lon, crs)
-        return lonlat_point(lon, lat)
-    x, y = _given(record, PLANE_X), _given(record, PLANE_Y)
-    if x is not None and y is not None:
-        if crs is None:
-            raise ValueError("X/Y coordinates without a CRS (set crs, e.g. EPSG:6677)")
-        return _plane_point(x, y, crs)
-    return None
-
-
-def _given(record: dict, names):
-    """The first value of ``names`` that is not null or blank (NaN counts: it is a bad value)."""
-    for name in names:
-        value = record.get(name)
-        if value is not None and not (isinstance(value, str) and not value.strip()):
-            return value
-    return None
-
-
-def _is_plane(crs) -> bool:
-    return pyproj.CRS.from_user_input(str(crs)).is_projected
-
-
-def _plane_point(northing, easting, crs) -> shapely.Point:
-    """A point from plane-rectangular (X northing, Y easting) in ``crs``; axis order detected."""
-    n = float(unicodedata.normalize("NFKC", str(northing)).replace(",", ""))
-    e = float(unicodedata.normalize("NFKC", str(easting)).replace(",", ""))
-    if not (math.isfinite(n) and math.isfinite(e)):
-        raise ValueError("coordinates are not finite")
-    transformer = _transformer(str(crs))
-    # JGD2011 plane-rectangular EPSG codes are (northing, easting); files mix both orders.
-    lon, lat = transformer.transform(e, n)
-    if not (120 <= lon <= 155 and 20 <= lat <= 47):
-        lon, lat = transformer.transform(n, e)
-    return lonlat_point(lon, lat)
+CHUNK_ROWS = 20_000  # records per batch: what one batch holds in memory
 
 
 class FileSource(BaseSource):
     """A source reading one file (path or http(s) URL), or every file a glob names, each run.
 
-    The cursor is the digest of the bytes read. With ``skip_unchanged`` files whose digest
-    equals the cursor are not read again; otherwise every run re-reads them and the idempotent
-    upsert leaves unchanged rows alone (so later roster or shelter loads can match them).
-    With a glob (``exports/status-*.csv``) the files are read in name order and every record
-    carries its file's name in ``_file``.
+    The files are read a record at a time and handed out :attr:`chunk_rows` records per batch
+    (:func:`ingest.chunks.run_in_chunks` runs the batches of one read back to back). The cursor
+    is the digest of the bytes read, and ``<digest>#<records handed out>`` while a read is part
+    way: the next batch — in this process or, after a crash, in the next — goes on from there
+    while the files are unchanged. With ``skip_unchanged`` files whose digest equals the cursor
+    are not read again; otherwise every run re-reads them and the idempotent upsert leaves
+    unchanged rows alone (so later roster or shelter loads can match them). With a glob
+    (``exports/status-*.csv``) the files are read in name order and every record carries its
+    file's name in ``_file``.
+
+    Parameters
+    ----------
+    path, url : the file (a glob is allowed for ``path``).
+    format : csv / json / jsonl / geojson (guessed from the name or content when omitted).
+    encoding : the text encoding (detected when omitted; see :mod:`ingest.sources.reading`).
+    crs : the CRS of coordinates the file does not declare (``EPSG:6677``).
+    skip_unchanged : skip files whose digest equals the stored cursor.
+    columns, columns_file : a column map, the file's header -> the name the source knows
+        (:func:`ingest.sources.reading.parse_column_map`), for files whose headers are in another layout.
+    chunk_rows : records per batch (:data:`CHUNK_ROWS`).
     """
 
     cursor_field = "file digest"
     skip_unchanged = False
+    # Groups of headers a CSV must have one of each (label, names); else the file is refused
+    # with the headers found and expected, instead of rejecting every row alike.
+    required_columns: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Whether positions must fall inside (or near) the municipality (ingest.sources.placement).
+    area_check = False
 
     def __init__(
         self,
@@ -229,25 +75,41 @@ class FileSource(BaseSource):
         encoding: str | None = None,
         crs: str | None = None,
         skip_unchanged: bool | None = None,
+        columns=None,
+        columns_file: str | None = None,
+        chunk_rows: int | None = None,
         **kwargs,
     ):
         super().__init__(name, **kwargs)
         if not (path or url):
             raise ValueError(f"{name}: give a path or a url")
         self.location = str(url or path)
+        self._file_id: str | None = None
         self.format = format
-        self.encoding = encoding
+        self.encoding = reading.resolve_encoding(encoding) if encoding else None
         self.crs = crs
         if skip_unchanged is not None:
             self.skip_unchanged = bool(skip_unchanged)
+        self.columns = reading.parse_column_map(columns, columns_file)
+        self.chunk_rows = int(chunk_rows) if chunk_rows else CHUNK_ROWS
+        if self.chunk_rows < 1:
+            raise ValueError(f"{name}: chunk_rows must be at least 1")
         self._digest: str | None = None
         self.file_time: str | None = None
         self.file_times: dict[str, str | None] = {}
+        self.more = False  # the last fetch stopped at chunk_rows: records are left
+        self._pending: Iterator | None = None
+        self._peeked: list = []
+        self._handed = 0  # records handed out of the current read
+        self._resume: str | None = None  # the cursor after the last batch of the current read
+        self._opened: list[reading.Opened] = []
 
     @property
     def file_id(self) -> str:
         """The file's name (stable across runs) used in derived record ids."""
-        return Path(self.location.split("?", 1)[0]).name or self.location
+        if self._file_id is None:
+            self._file_id = Path(self.location.split("?", 1)[0]).name or self.location
+        return self._file_id
 
     def file_of(self, record: dict) -> str:
         """The name of the file a record came from."""
@@ -265,25 +127,168 @@ class FileSource(BaseSource):
         return found
 
     def fetch(self, since: str | None) -> Iterator[dict]:
-        blobs = []
-        for location in self.locations():
-            data, when = read_location(location, self.session)
-            blobs.append((location, data, when))
-        self._digest = "sha256:" + digest(*[d for _, d, _ in blobs], size=16)
-        self.file_time = blobs[-1][2] if blobs else None
-        if self.skip_unchanged and since == self._digest:
+        if self._pending is not None and since is not None and since == self._resume:
+            yield from self._batch()
             return
-        several = len(blobs) > 1 or blobs[0][0] != self.location
-        for location, data, when in blobs:
-            name = Path(location.split("?", 1)[0]).name
-            self.file_times[name] = when
-            fmt = self.format or guess_format(location, data)
-            for record in parse_records(data, fmt, encoding=self.encoding, crs=self.crs):
-                if several and isinstance(record, dict):
-                    record["_file"] = name
+        self._close()
+        self._open()
+        skip = 0
+        if since and since.startswith(f"{self._digest}#"):
+            skip = int(since.rsplit("#", 1)[1])
+        elif self.skip_unchanged and since == self._digest:
+            self._close()
+            return
+        self._pending = self._records()
+        self._handed = skip
+        if skip:
+            next(itertools.islice(self._pending, skip, skip), None)  # re-read, not re-stored
+        yield from self._batch()
+
+    def _open(self) -> None:
+        hasher = reading.new_hasher()
+        try:
+            for location in self.locations():
+                opened = reading.open_location(location, self.session)
+                self._opened.append(opened)
+                reading.scan(opened, hasher, self.encoding)
+                hasher.update(b"\x1f")
+                opened.rest()
+        except BaseException:
+            self._close()
+            raise
+        self._digest = "sha256:" + hasher.hexdigest()[:32]
+        self.file_times = {o.name: o.mtime for o in self._opened}
+        self.file_time = self._opened[-1].mtime if self._opened else None
+
+    def _batch(self) -> Iterator[dict]:
+        """Up to ``chunk_rows`` records of the current read; sets :attr:`more`."""
+        count = 0
+        try:
+            for record in itertools.chain(self._peeked, self._pending):
+                self._peeked = []
+                if count == self.chunk_rows:
+                    self._peeked = [record]
+                    self.more = True
+                    self._resume = f"{self._digest}#{self._handed}"
+                    return
+                count += 1
+                self._handed += 1
                 yield record
+        except BaseException:
+            self._close()  # a file that fails part way is read again from its cursor
+            raise
+        self._close()
+
+    def _close(self) -> None:
+        for opened in self._opened:
+            opened.close()
+        self._opened, self._pending, self._peeked = [], None, []
+        self.more, self._resume = False, None
+
+    def _records(self) -> Iterator[dict]:
+        several = len(self._opened) > 1 or self._opened[0].location != self.location
+        for opened in self._opened:
+            opened.reopen()
+            head = opened.handle.read(64)
+            opened.handle.seek(0)
+            fmt = self.format or reading.guess_format(opened.location, head)
+            for record in self._file_records(opened, fmt):
+                if several and isinstance(record, dict):
+                    record["_file"] = opened.name
+                yield record
+            opened.close()
+
+    def _file_records(self, opened: reading.Opened, fmt: str) -> Iterator:
+        if fmt == "csv":
+            header, records = csv_records(reading.iter_lines(opened), self.columns)
+            self.check_header(header, opened.name)
+            yield from records
+            return
+        if fmt == "jsonl":
+            for record in reading.jsonl_records(reading.iter_lines(opened)):
+                yield self._mapped(record)
+            return
+        doc, broken = reading.read_document(opened)
+        if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+            records = feature_records(doc, self.crs)
+        elif isinstance(doc, dict):
+            lists = [k for k in ("posts", "statuses", "data", "items", "records", "results",
+                                 "rows") if isinstance(doc.get(k), list)]  # fmt: skip
+            if not lists:
+                raise SourceError("a JSON object without a list of records")
+            records = doc[lists[0]]
+        elif isinstance(doc, list):
+            records = doc
+        else:
+            raise SourceError(f"JSON of type {type(doc).__name__} is not a list of records")
+        del doc
+        for n, record in enumerate(records, 1):
+            if broken:
+                record = reading.mark_undecodable(record, opened.encoding)
+            if isinstance(record, dict):
+                record.setdefault("_item", n)
+            yield self._mapped(record)
+
+    def _mapped(self, record):
+        if not self.columns or not isinstance(record, dict):
+            return record
+        return {self.columns.get(k, k): v for k, v in record.items()}
+
+    def check_header(self, header: list[str], file_name: str) -> None:
+        """Refuse a CSV whose header lacks one of :attr:`required_columns` (with what it has)."""
+        present = set(header)
+        missing = [(label, names) for label, names in self.required_columns
+                   if not present.intersection(names)]  # fmt: skip
+        if not missing:
+            return
+        expected = "; ".join(f"{label}（{'、'.join(names)} のどれか）" for label, names in missing)
+        raise SourceError(
+            f"{file_name}: 見出しの並びが分かりません。見つかった見出し: "
+            f"{', '.join(h for h in header if h)}。必要な見出し: {expected}。"
+            "見出しの名前が違うときは対応を指定してください（python -m ingest load … --columns "
+            "ファイルの見出し=名前,… / sources.toml の columns か columns_file） [unknown header layout]"
+        )
+
+    def point_of(self, record: dict) -> shapely.Point | None:
+        """The record's position (:func:`read_point`), checked against the municipality."""
+        point, crs = read_point(record, self.crs)
+        if point is not None and self.area_check:
+            area = area_of(self.context)
+            if area is not None:
+                try:
+                    area.check(point, crs)
+                except RowError as exc:
+                    if exc.tag and "likely EPSG:" in exc.tag:
+                        self.notes["crs_hint"] = exc.tag.rsplit("likely ", 1)[1]
+                    raise
+        return point
+
+    def time_of(self, record: dict, names) -> tuple[pd.Timestamp | None, str | None]:
+        """(time, the header it came from) of the first of ``names`` the record has.
+
+        Raises :class:`RowError` naming the header when the value is not a time, or a time more
+        than :data:`ingest.base.FUTURE_TOLERANCE` ahead of the clock.
+        """
+        for name in names:
+            value = record.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            try:
+                when = parse_time(value)
+            except ValueError:
+                raise RowError(
+                    name,
+                    f"「{str(value)[:60]}」は日時として読めません"
+                    "（例: 2024-01-09 18:00、令和6年1月9日午後6時）",
+                    "not a time",
+                ) from None
+            check_not_future(when, name, pd.Timestamp.now(tz="UTC") + FUTURE_TOLERANCE)
+            return when, name
+        return None, None
 
     def cursor_after(self, records: list[dict], since: str | None) -> str | None:
+        if self.more:
+            return self._resume
         return self._digest or since
 
 

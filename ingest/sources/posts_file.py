@@ -17,8 +17,9 @@ position   ``lat``/``lon`` (``latitude``/``longitude``, ``緯度``/``経度``) o
 from __future__ import annotations
 
 from ingest.base import first_of, text_or_none
+from ingest.reasons import RowError
 from ingest.sources.common import html_to_text, post_row
-from ingest.sources.files import FileSource, record_point
+from ingest.sources.files import FileSource
 
 ID = ("id", "post_id", "status_id", "tweet_id", "ID", "投稿ID")
 TEXT = ("text", "body", "full_text", "本文", "内容", "message")
@@ -41,6 +42,7 @@ class PostsFileSource(FileSource):
     kind = "sns"
     layer = "posts"
     skip_unchanged = True
+    required_columns = (("本文", (*TEXT, "content")),)
 
     def __init__(self, name: str, *, platform: str = "file", **kwargs):
         super().__init__(name, **kwargs)
@@ -49,15 +51,13 @@ class PostsFileSource(FileSource):
     def normalize_record(self, record: dict) -> dict:
         if not isinstance(record, dict):
             raise TypeError(f"expected an object, got {type(record).__name__}")
-        if "_unreadable_line" in record:
-            raise ValueError(f"line {record['_unreadable_line']}: not JSON ({record['_error']})")
         text = first_of(record, TEXT)
         if text is None and isinstance(record.get("content"), str):
             text = html_to_text(record["content"])
         if isinstance(text, (int, float)):
             text = str(text)
         if not text_or_none(text):
-            raise ValueError("post without text")
+            raise RowError("本文", "空欄です（投稿の本文が必要です）", "post without text")
         author = first_of(record, AUTHOR)
         if isinstance(author, dict):  # an embedded user object
             author = first_of(author, ("screen_name", "username", "acct", "handle", "name"))
@@ -66,9 +66,9 @@ class PostsFileSource(FileSource):
             platform,
             first_of(record, ID),
             text=text,
-            posted_at=first_of(record, TIME),
+            posted_at=self.time_of(record, TIME)[0],
             author=author,
             url=first_of(record, URL),
             lang=first_of(record, ("lang", "language")),
-            point=record_point(record, self.crs),
+            point=self.point_of(record),
         )

@@ -26,17 +26,9 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from geodata.text.fingerprints import digest
-from ingest.base import (
-    SourceError,
-    decode_text,
-    first_of,
-    lonlat_point,
-    normalize_header,
-    read_location,
-    text_or_none,
-)
-from ingest.sources.files import FileSource, guess_format, parse_records
+from ingest.base import SourceError, first_of, lonlat_point, normalize_header, text_or_none
+from ingest.sources import reading
+from ingest.sources.files import FileSource
 
 _DATE = re.compile(r"\d{4}/\d{1,2}/\d{1,2}")
 _TIME = re.compile(r"\d{1,2}:\d\d")
@@ -134,19 +126,23 @@ class RiverLevelSource(FileSource):
             self.stations[str(station["id"])] = dict(station)
 
     def fetch(self, since: str | None) -> Iterator[dict]:
-        blobs = [(loc, *read_location(loc, self.session)) for loc in self.locations()]
-        self._digest = "sha256:" + digest(*[d for _, d, _ in blobs], size=16)
-        for location, data, _when in blobs:
-            fmt = self.format or ("dat" if location.lower().endswith(".dat") else None)
-            if fmt == "dat":
-                try:
-                    text = decode_text(data, self.encoding)
-                except (UnicodeDecodeError, LookupError) as exc:
-                    raise SourceError(f"{location}: cannot decode the file ({exc})") from exc
-                yield from parse_dat(text)
-            else:
-                fmt = fmt or guess_format(location, data)
-                yield from parse_records(data, fmt, encoding=self.encoding)
+        self._close()
+        self._open()  # the digest (cursor), encodings and line ends of every file
+        try:
+            for opened in self._opened:
+                opened.reopen()
+                fmt = self.format or ("dat" if opened.location.lower().endswith(".dat") else None)
+                if fmt == "dat":
+                    # A month of hourly values at most: the text is parsed whole, decoded per
+                    # line (a broken byte makes its value unreadable, not the file).
+                    yield from parse_dat("".join(ln.text for ln in reading.iter_lines(opened)))
+                else:
+                    head = opened.handle.read(64)
+                    opened.handle.seek(0)
+                    fmt = fmt or reading.guess_format(opened.location, head)
+                    yield from self._file_records(opened, fmt)
+        finally:
+            self._close()
 
     def normalize_record(self, record: dict) -> dict | None:
         if not isinstance(record, dict):

@@ -30,7 +30,8 @@ import re
 import unicodedata
 
 from ingest.base import first_of, text_or_none
-from ingest.sources.files import FileSource, record_point
+from ingest.reasons import RowError
+from ingest.sources.files import FileSource
 
 ID = ("整理番号", "名簿番号", "対象者番号", "宛名番号", "番号", "ID", "id", "resident_id")
 NAME = ("氏名", "名前", "name")
@@ -75,16 +76,18 @@ class RosterCsvSource(FileSource):
     kind = "roster"
     layer = "roster"
     poll_seconds = 3600.0
+    required_columns = (("整理番号", ID), ("氏名", NAME))
+    area_check = True
 
     def normalize_record(self, record: dict) -> dict:
         if not isinstance(record, dict):
             raise TypeError(f"expected an object, got {type(record).__name__}")
         resident_id = text_or_none(first_of(record, ID), 100)
         if not resident_id:
-            raise ValueError("missing resident id (整理番号)")
+            raise RowError("整理番号", "空欄です（整理番号が必要です）", "missing resident id")
         name = text_or_none(first_of(record, NAME), 200)
         if not name:
-            raise ValueError("missing name (氏名)")
+            raise RowError("氏名", "空欄です（氏名が必要です）", "missing name")
         care = [text_or_none(record.get(c), 300) for c in CARE]
         care_needs = " / ".join(c for c in care if c) or None
         address = text_or_none(first_of(record, ADDRESS), 300)
@@ -100,7 +103,7 @@ class RosterCsvSource(FileSource):
             "supporter": text_or_none(first_of(record, SUPPORTER), 200),
             "town_code": text_or_none(record.get("town_code")),
         }
-        point = record_point(record, self.crs)
+        point = self.point_of(record)
         if point is not None:
             row["geometry"], row["located_by"] = point, "file"
             gaz = self.context.gazetteer

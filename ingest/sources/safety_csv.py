@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from geodata.text.fingerprints import digest
 from ingest.base import first_of, rows_to_frame, text_or_none
-from ingest.sources.files import FileSource, record_point
-from ingest.sources.jptime import parse_time
+from ingest.reasons import RowError
+from ingest.sources.files import FileSource
 from ingest.sources.safety_common import RosterMatcher, locate, parse_status
 
 ID = ("回答ID", "受付番号", "ID", "id", "source_id", "回答番号")
@@ -50,6 +50,7 @@ class SafetyCsvSource(FileSource):
 
     kind = "safety"
     layer = "safety_replies"
+    required_columns = (("回答日時", TIME),)
 
     def __init__(self, name: str, *, channel: str = "web_form", **kwargs):
         super().__init__(name, **kwargs)
@@ -62,8 +63,9 @@ class SafetyCsvSource(FileSource):
         needs = text_or_none(first_of(record, NEEDS), 2000)
         status = parse_status(status_text) if status_text else parse_status(needs)
         when = first_of(record, TIME)
-        if when is None:
-            raise ValueError("missing reply time")
+        replied_at, _ = self.time_of(record, TIME)
+        if replied_at is None:
+            raise RowError("回答日時", "空欄です（回答の日時が必要です）", "missing reply time")
         name = text_or_none(first_of(record, NAME), 200)
         phone = text_or_none(first_of(record, PHONE), 40)
         source_id = text_or_none(first_of(record, ID), 200) or digest(
@@ -78,14 +80,14 @@ class SafetyCsvSource(FileSource):
             "status": status,
             "needs_text": needs if needs != status_text else None,
             "sender_id": phone,
-            "replied_at": parse_time(when),
+            "replied_at": replied_at,
             "_match": {
                 "resident_id": first_of(record, RESIDENT),
                 "phone": phone,
                 "name": name,
                 "address": text_or_none(first_of(record, ADDRESS), 300),
             },
-            "_point": record_point(record, self.crs),
+            "_point": self.point_of(record),
         }
 
     def finish(self, rows: list[dict], rejected):
@@ -97,5 +99,5 @@ class SafetyCsvSource(FileSource):
                 unmatched.append(row["source_id"])
             locate(row, row.pop("_point"), matcher)
             by_key[(row["source"], row["source_id"])] = row
-        self.notes = {"unmatched": sorted(set(unmatched))}
+        self.notes["unmatched"] = sorted(set(unmatched))
         return rows_to_frame(list(by_key.values()), self.layer), rejected

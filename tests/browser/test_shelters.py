@@ -195,13 +195,17 @@ def test_two_editors_conflict_and_nothing_is_lost(browser, shelters_app, pages):
         timeout=60_000
     )
     conflict.locator("tbody tr").nth(4).wait_for(timeout=30_000)  # one row per field
-    rows = {r[0]: r[1:] for r in table_rows(conflict)}
+    rows = {r[0]: r[1:] for r in table_rows(conflict.locator("table").first)}  # the diff
     assert rows["避難者数（人）"] == ["12", "20"]  # A's saved value beside B's input
     assert rows["状況"] == ["開設", "満員"]
     assert len(history(db, STAFF_SHELTER)) == base_version + 1  # B's input not written yet
     b.screenshot(path=str(ARTIFACTS / "shelters-conflict.png"))
 
-    conflict.get_by_role("button", name="自分の入力で更新する", exact=False).click()
+    # Both changed the count: B chooses per field (the status only B changed is B's).
+    conflict.get_by_text("あなたの入力: 20").click()
+    confirm = conflict.get_by_role("button", name="選んだ内容で更新する", exact=False)
+    expect(confirm).to_be_enabled(timeout=30_000)
+    confirm.click()
     b.get_by_text(f"{STAFF_SHELTER_NAME} を更新しました（第{base_version + 2}版）").wait_for(
         timeout=60_000
     )
@@ -212,6 +216,54 @@ def test_two_editors_conflict_and_nothing_is_lost(browser, shelters_app, pages):
     ]
     # the page's history lists both writes
     b.get_by_test_id("stDataFrame").last.wait_for(timeout=30_000)
+    assert a.offline.blocked == [] and b.offline.blocked == []
+
+
+def test_two_editors_merge_per_field_and_keep_the_others_food_request_and_note(
+    browser, shelters_app, pages
+):
+    db = shelters_app["db"]
+    base_version = int(history(db, STAFF_SHELTER)["version"].max())
+    a = open_page(browser, shelters_app, "staff", "/shelters", width=1024, height=768)
+    b = open_page(browser, shelters_app, "operator", "/shelters")
+    pages += [a, b]
+    form_of(a).get_by_role("button", name="更新する").wait_for(timeout=90_000)
+    form_of(b).wait_for(state="attached", timeout=90_000)
+    choose_shelter(b, STAFF_SHELTER)
+    evacuees_input(a, STAFF_SHELTER).wait_for(timeout=60_000)
+    # A (shelter staff): asks for food, writes a note, counts 30 — and saves first.
+    form_of(a).get_by_role("button", name="食料", exact=True).click()
+    form_of(a).get_by_label("メモ").fill("食料を要請（50食）")
+    submit_update(a, STAFF_SHELTER, 30)
+    a.get_by_text(f"{STAFF_SHELTER_NAME} を更新しました（第{base_version + 1}版）").wait_for(
+        timeout=60_000
+    )
+    # B (HQ, form opened before A saved): counts 25, asks for blankets, writes another note.
+    form_of(b).get_by_role("button", name="毛布", exact=True).click()
+    form_of(b).get_by_label("メモ").fill("毛布20枚が不足")
+    submit_update(b, STAFF_SHELTER, 25)
+    conflict = b.locator(".st-key-shelter-conflict")
+    conflict.get_by_text("この避難所は、フォームを開いた後に更新されました").wait_for(
+        timeout=60_000
+    )
+    # The count both changed is chosen per field: B keeps A's 30 (counted at the shelter).
+    conflict.get_by_text("最新の値: 30").click()
+    confirm = conflict.get_by_role("button", name="選んだ内容で更新する", exact=False)
+    expect(confirm).to_be_enabled(timeout=30_000)
+    b.wait_for_timeout(500)
+    b.screenshot(path=str(ARTIFACTS / "shelters-merge-per-field.png"), full_page=True)
+    confirm.click()
+    b.get_by_text(f"{STAFF_SHELTER_NAME} を更新しました（第{base_version + 2}版）").wait_for(
+        timeout=60_000
+    )
+    last = history(db, STAFF_SHELTER).iloc[-1]
+    assert int(last["version"]) == base_version + 2 and last["reported_by"] == "operator"
+    assert int(last["evacuees"]) == 30
+    assert {"food", "blankets"} <= set(last["needs"])  # A's food request survived
+    note = last["note"]
+    assert re.search(r"【\d\d/\d\d \d\d:\d\d staff】食料を要請（50食）", note), note
+    assert re.search(r"【\d\d/\d\d \d\d:\d\d operator】毛布20枚が不足", note), note
+    assert note.index("staff】") < note.index("operator】")  # theirs first, then mine
     assert a.offline.blocked == [] and b.offline.blocked == []
 
 
