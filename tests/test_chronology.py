@@ -121,6 +121,34 @@ def test_shelter_opened_full_closed_each_once_from_staff_and_file_writes(store):
     assert len(_system(store)) == 5
 
 
+def test_a_late_report_is_judged_against_the_report_before_it_and_nothing_earlier_changes(store):
+    """Only the reports from the earliest new one on are read, with the one before them: that one
+    sets what the new report follows and gets no event of its own."""
+    _shelters(store, ("S1",))
+    at = [T0 + pd.Timedelta(minutes=m) for m in (0, 30, 60, 90, 120)]
+    store.update_shelter_status("S1", {"status": "開設", "evacuees": 10}, base_version=0,
+                                actor="sato", reported_at=at[0])  # fmt: skip
+    store.update_shelter_status("S1", {"evacuees": 30}, base_version=1, actor="sato",
+                                reported_at=at[1])  # fmt: skip
+    store.update_shelter_status("S1", {"status": "閉鎖", "evacuees": 0}, base_version=2,
+                                actor="sato", reported_at=at[4])  # fmt: skip
+    late = pd.DataFrame({"shelter_id": ["S1"], "source_id": ["x"], "reported_at": [at[2]],
+                         "status": ["満員"], "evacuees": [300]})  # fmt: skip
+    store.append_shelter_status(late, source="city")  # arrives after the close, reported before
+    events = _system(store).sort_values("at")
+    assert list(zip(events["event"], events["at"], strict=True)) == [
+        ("shelter_opened", at[0]), ("shelter_full", at[2]), ("shelter_closed", at[4]),
+    ]  # fmt: skip
+    assert [k.split(":")[2] for k in events["event_key"]] == ["1", "4", "3"]
+    for base, minutes in ((3, 1), (5, 2)):  # reopened (an event), then an update (none)
+        store.update_shelter_status("S1", {"status": "開設", "evacuees": minutes}, actor="sato",
+                                    base_version=base, reported_at=at[4] + pd.Timedelta(minutes=minutes))  # fmt: skip
+    assert (
+        _system(store, "shelter_opened")["event_key"].tolist()[-1] == "shelter:S1:5:shelter_opened"
+    )
+    assert len(_system(store)) == 4 and chronology.sync_system_events(store) == 0
+
+
 def test_two_servers_writing_the_same_event_at_once_store_it_once(store_url):
     stores = [open_store(store_url) for _ in range(2)]
     results = []
