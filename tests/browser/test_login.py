@@ -132,11 +132,11 @@ def test_the_login_screen_switches_to_english(make_page, app_server):
     page = make_page(user=None)
     page.goto(app_server["url"], wait_until="domcontentloaded")
     page.get_by_label("ユーザー名").wait_for(timeout=60_000)
-    page.get_by_role("button", name="English").click()
+    page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
     page.get_by_label("Username").wait_for(timeout=60_000)
     assert page.get_by_label("ユーザー名").count() == 0
     page.get_by_label("Username").fill("operator")
-    page.get_by_label("Password").fill(app_server["store"]["passwords"]["operator"])
+    page.get_by_role("textbox", name="Password").fill(app_server["store"]["passwords"]["operator"])
     page.get_by_role("button", name="Log in").click()
     page.get_by_text("Overview", exact=False).first.wait_for(timeout=60_000)  # still English
     assert _overview_title(page).count() == 0
