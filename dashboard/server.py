@@ -114,12 +114,16 @@ async def _logout(request):
 
 
 def routes() -> list:
-    """The Starlette routes of the two endpoints (for ``App(..., routes=routes())``)."""
+    """The Starlette routes of the two endpoints (for ``App(..., routes=routes())``), and the
+    prefetched basemap's tiles (dashboard/tile_server.py)."""
     from starlette.routing import Route
+
+    from dashboard import tile_server
 
     return [
         Route(endpoint(SESSION_ROUTE), _redeem, methods=["POST"]),
         Route(endpoint(LOGOUT_ROUTE), _logout, methods=["POST"]),
+        *tile_server.routes(),
     ]
 
 

@@ -49,13 +49,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "BOSAI_TILES",
         "gsi_pale",
-        "Basemap tiles: gsi_std, gsi_pale, gsi_photo, osm, or none (offline HQ: the town polygons "
-        "still give a readable map).",
+        "Basemap tiles: gsi_std, gsi_pale, gsi_photo, osm, local (only the prefetched MBTiles "
+        "file), or none (the town polygons and names still give a readable map). A prefetched "
+        "BOSAI_MBTILES file is used whenever it exists, unless this is none.",
     ),
     Setting(
         "BOSAI_TILE_URL",
         "",
         "Optional tile URL template overriding BOSAI_TILES (for a tile server inside the HQ network).",
+    ),
+    Setting(
+        "BOSAI_MBTILES",
+        str(PROJECT_ROOT / "var" / "tiles" / "basemap.mbtiles"),
+        "The MBTiles file of prefetched basemap tiles (`python -m ingest basemap prefetch`); "
+        "when it exists the dashboard serves it and the printed situation map draws from it.",
+    ),
+    Setting(
+        "BOSAI_TILE_RATE",
+        "2",
+        "Requests per second at most when prefetching basemap tiles (polite use of the tile "
+        "service).",
     ),
     Setting(
         "BOSAI_REFRESH_SECONDS", "30", "Auto-refresh interval of the wall-screen (kiosk) mode."

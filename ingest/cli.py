@@ -20,6 +20,7 @@ COMMANDS = (
     "reference",
     "demo",
     "export",
+    "basemap",
     "run",
     "load",
     "line_webhook",
@@ -37,6 +38,7 @@ EPILOG = """examples:
   python -m ingest demo                             load the typhoon drill (the demo)
   python -m ingest run --loop                       fetch every configured source on its interval
   python -m ingest export situation-map --public    the public 状況図 (PDF)
+  python -m ingest basemap prefetch --dry-run       how many basemap tiles an offline HQ needs
   python -m ingest users add NAME ROLE              a local account (roles: see docs/security.md)
 """
 

@@ -56,6 +56,22 @@ def _key_file(tmp_path_factory):
             os.environ[key] = value
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_local_tiles(tmp_path_factory):
+    """No prefetched basemap file unless a test makes one: a ``var/tiles/basemap.mbtiles`` left in
+    the checkout by ``python -m ingest basemap prefetch`` would change maps and exports.
+
+    Set in ``os.environ`` so servers and commands started by the tests see the same.
+    """
+    saved = os.environ.get("BOSAI_MBTILES")
+    os.environ["BOSAI_MBTILES"] = str(tmp_path_factory.mktemp("tiles") / "none.mbtiles")
+    yield
+    if saved is None:
+        os.environ.pop("BOSAI_MBTILES", None)
+    else:
+        os.environ["BOSAI_MBTILES"] = saved
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not Path(CHROMIUM).exists():

@@ -11,13 +11,19 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pyproj
 import pytest
 from PIL import Image
 
+from geodata import tile_prefetch
 from geodata.export import fonts
+from geodata.export.basemap import choose_basemap, local_basemap
 from geodata.export.map import map_bounds, render_situation_map, situation_map
 from geodata.export.situation import collect_situation
+from geodata.http import make_session
+from geodata.tiles import SOURCES, local_tiles
 from tests.test_export_world import AS_OF, AS_OF_LABEL, EXPECTED, ROSTER, open_world
+from tests.tile_server import TileServer, tile_png
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 ATTRIBUTION_LINES = (
@@ -174,7 +180,11 @@ class _TileServer:
 
 
 class _Offline:
+    def __init__(self):
+        self.requests = 0
+
     def get(self, url, timeout=None):
+        self.requests += 1
         raise ConnectionError("offline")
 
 
@@ -183,15 +193,82 @@ def test_basemap_tiles_used_and_attributed(world_store, tmp_path):
     session = _TileServer()
     (result,) = situation_map(
         world_store, as_of=AS_OF, public=True, tile_session=session,
-        tile_url="http://127.0.0.1:9/{z}/{x}/{y}.png",
+        tile_url=SOURCES["gsi_pale"].url,
     )  # fmt: skip
     assert session.requests > 0 and result.info["basemap"] is True
+    assert result.info["basemap_origin"] == "online"
     assert "地理院タイル" in pdf_text(result.data, tmp_path)
 
 
-def test_offline_basemap_falls_back_silently(world_store):
+@needs_poppler
+def test_custom_tile_url_credits_its_host_not_gsi(world_store, tmp_path):
+    session = _TileServer()
+    (result,) = situation_map(
+        world_store, as_of=AS_OF, public=True, tile_session=session,
+        tile_url="http://tiles.hq.example.lg.jp:8080/std/{z}/{x}/{y}.png",
+    )  # fmt: skip
+    assert session.requests > 0 and result.info["basemap"] is True
+    assert result.info["basemap_credit"] == "背景地図：tiles.hq.example.lg.jp"
+    text = pdf_text(result.data, tmp_path)
+    assert "背景地図：tiles.hq.example.lg.jp" in text and "地理院タイル" not in text
+
+
+@needs_poppler
+def test_offline_basemap_falls_back_and_credits_nothing(world_store, tmp_path):
     (result,) = situation_map(world_store, as_of=AS_OF, tile_session=_Offline())
     assert result.info["basemap"] is False and result.data.startswith(b"%PDF")
+    assert result.info["basemap_note"] == "online tiles unreachable (see the log)"
+    text = pdf_text(result.data, tmp_path)
+    assert "地理院タイル" not in text and "背景地図" not in text
+
+
+def _prefetched(world_store, path: Path) -> None:
+    """An MBTiles file of gsi_pale tiles (loopback server) covering the world's map, z12-14."""
+    situation = collect_situation(world_store, as_of=AS_OF, public=True)
+    minx, miny, maxx, maxy = map_bounds(situation)
+    to_ll = pyproj.Transformer.from_crs("EPSG:6677", "EPSG:4326", always_xy=True)
+    lons, lats = to_ll.transform([minx, maxx, minx, maxx], [miny, miny, maxy, maxy])
+    bounds = (min(lons), min(lats), max(lons), max(lats))
+    with TileServer() as ts:
+        plan = tile_prefetch.make_plan(bounds, range(12, 15), "gsi_pale", url=ts.url, margin=0)
+        session = make_session(retries=0)
+        result = tile_prefetch.prefetch(plan, path, session, rate=1000)
+    assert result.fetched == plan.count
+
+
+@needs_poppler
+def test_local_mbtiles_drawn_without_network_and_credited(world_store, tmp_path, monkeypatch):
+    path = tmp_path / "basemap.mbtiles"
+    _prefetched(world_store, path)
+    monkeypatch.setenv("BOSAI_MBTILES", str(path))
+    offline = _Offline()
+    (result,) = situation_map(
+        world_store, as_of=AS_OF, public=True, tile_session=offline, formats=("pdf",)
+    )
+    assert offline.requests == 0  # the local file, not the network
+    assert result.info["basemap"] is True and result.info["basemap_origin"] == "local"
+    assert result.info["basemap_credit"] == "背景地図：地理院タイル（国土地理院）"
+    assert "背景地図：地理院タイル（国土地理院）" in pdf_text(result.data, tmp_path)
+    (none,) = situation_map(world_store, as_of=AS_OF, public=True, basemap="none")
+    assert none.info["basemap"] is False and "背景地図" not in pdf_text(none.data, tmp_path)
+
+
+def test_local_basemap_pixels_come_from_the_file(world_store, tmp_path, monkeypatch):
+    path = tmp_path / "basemap.mbtiles"
+    _prefetched(world_store, path)
+    situation = collect_situation(world_store, as_of=AS_OF, public=True)
+    drawn = local_basemap(map_bounds(situation), local_tiles(path))
+    assert drawn.zoom == 14 and drawn.tiles > 0 and drawn.origin == "local"
+    colours = {tuple(c) for c in drawn.image.reshape(-1, 3)[::997]}
+    expected = {tuple(Image.open(io.BytesIO(tile_png(14, x, y))).getpixel((128, 128)))
+                for x in range(14540, 14546) for y in range(6450, 6458)}  # fmt: skip
+    assert colours & expected  # the tiles' own colours, not paper or black
+    monkeypatch.setenv("BOSAI_MBTILES", str(path))
+    chosen, note = choose_basemap(map_bounds(situation), "local")
+    assert chosen is not None and note == ""
+    monkeypatch.setenv("BOSAI_MBTILES", str(tmp_path / "absent.mbtiles"))
+    chosen, note = choose_basemap(map_bounds(situation), "local")
+    assert chosen is None and note.startswith("no local tiles at ")
 
 
 def test_map_bounds_keep_frame_ratio(world_store):
@@ -204,3 +281,14 @@ def test_missing_font_names_the_package(monkeypatch):
     monkeypatch.setattr(fonts, "_FILES", ("NoSuchFont-Regular.ttc",))
     with pytest.raises(fonts.FontNotFound, match="fonts-noto-cjk"):
         fonts.find_font_files()
+
+
+def test_a_named_tile_server_wins_over_the_local_file(world_store, tmp_path, monkeypatch):
+    path = tmp_path / "basemap.mbtiles"
+    _prefetched(world_store, path)
+    monkeypatch.setenv("BOSAI_MBTILES", str(path))
+    monkeypatch.setenv("BOSAI_TILE_URL", "http://tiles.hq.example.lg.jp/{z}/{x}/{y}.png")
+    session = _TileServer()
+    (result,) = situation_map(world_store, as_of=AS_OF, public=True, tile_session=session)
+    assert session.requests > 0 and result.info["basemap_origin"] == "online"
+    assert result.info["basemap_credit"] == "背景地図：tiles.hq.example.lg.jp"

@@ -226,7 +226,8 @@ def test_overview_map_html_offline_and_escaped():
     # written \u0026): the tooltip's innerHTML shows it as text.
     assert XSS not in html
     escaped = "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;"
-    assert html.count("img src=x onerror=alert(1)") == html.count(escaped) == 4
+    # 4 tooltips and the town's name label (dashboard/maps/basemap.py TownNames).
+    assert html.count("img src=x onerror=alert(1)") == html.count(escaped) == 5
     # No CDN, no remote asset: every script/stylesheet is served by the app.
     assets = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
     assert assets and all(a.startswith("/app/static/vendor/") for a in assets), assets

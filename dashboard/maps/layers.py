@@ -23,6 +23,7 @@ import geopandas as gpd
 import pandas as pd
 
 from dashboard.i18n import t
+from dashboard.maps.basemap import TownNames, choose_tiles
 from dashboard.maps.elements import (
     MAP_CSS,
     FitBounds,
@@ -60,6 +61,7 @@ TILES: dict[str, tuple[str, str, int]] = {
         18,
     ),
     "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", _OSM_ATTR, 19),
+    "local": ("", "", 0),  # only the prefetched MBTiles file (dashboard/maps/basemap.py)
     "none": ("", "", 0),
 }
 
@@ -118,7 +120,9 @@ def base_map(
     Parameters
     ----------
     bounds : the area to show; None shows Japan.
-    tiles : a key of :data:`TILES` (``none`` = no tile layer: fully offline).
+    tiles : a key of :data:`TILES` (``none`` = no tile layer: fully offline). A prefetched
+        MBTiles file (``BOSAI_MBTILES``) is drawn instead of an online service whenever it
+        exists, served by the app: see :func:`dashboard.maps.basemap.choose_tiles`.
     tile_url : a URL template that overrides ``tiles`` (a tile server inside the HQ network).
     lang : language of the attribution label.
     prefer_canvas : draw every vector layer on one canvas instead of an SVG path per shape
@@ -148,17 +152,16 @@ def base_map(
         FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
     else:
         m.options["zoom"] = 5
-    url, attr, max_native = TILES[tiles]
-    if tile_url:
-        url, attr, max_native = tile_url, _E(tile_url.split("/{z}")[0]), 18
-    if url:
+    choice = choose_tiles(tiles, tile_url, TILES)
+    if choice is not None:
         folium.TileLayer(
-            tiles=url,
-            attr=attr.format(label=_E(t("attr.gsi_tiles", lang=lang))),
-            name=t("attr.gsi_tiles", lang=lang) if tiles.startswith("gsi") else tiles,
-            max_native_zoom=max_native,
+            tiles=choice.url,
+            attr=choice.attribution.format(label=_E(t("attr.gsi_tiles", lang=lang))),
+            name=t("attr.gsi_tiles", lang=lang) if tiles.startswith("gsi") else choice.source,
+            max_native_zoom=choice.max_native_zoom,
             max_zoom=19,
             control=False,
+            **choice.options,
         ).add_to(m)
     MapStyle(MAP_CSS).add_to(m)
     MetricScale().add_to(m)
@@ -228,6 +231,7 @@ def towns_layer(
         tooltip=_tooltip(),
         attribution=_E(t("attr.towns", lang=lang)),
     )
+    TownNames(towns).add_to(layer)  # names from street zoom: readable without basemap tiles
     return layer
 
 

@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from dashboard.i18n import t
+from dashboard.maps.basemap import TownNames
 from dashboard.maps.elements import GeoJsonLayer, Legend, PointData, PointLayer, point_data
 from dashboard.maps.layers import base_map, boundary_layer, layer_control
 from dashboard.reports.cards import when_texts
@@ -65,7 +66,7 @@ def towns_layer(towns: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
         ]
         return {"label": "<br>".join(lines), "fill": unconfirmed_colour(row.get("unconfirmed"))}
 
-    return GeoJsonLayer(
+    layer = GeoJsonLayer(
         feature_collection(towns, "town_code", props),
         name=t("safety.layer.towns", lang=lang),
         style_function=lambda f: {
@@ -79,6 +80,8 @@ def towns_layer(towns: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
         attribution=_E(t("attr.towns", lang=lang)),
     )
+    TownNames(towns).add_to(layer)  # names from street zoom: readable without basemap tiles
+    return layer
 
 
 def towns_with_counts(towns: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -31,11 +31,10 @@ from geodata import chronology  # noqa: E402
 from geodata.evacuation import LEVEL_COLOURS  # noqa: E402
 from geodata.export import fonts  # noqa: E402
 from geodata.export import public as policy  # noqa: E402
-from geodata.export.basemap import Basemap, fetch_basemap  # noqa: E402
+from geodata.export.basemap import Basemap, choose_basemap  # noqa: E402
 from geodata.export.common import (  # noqa: E402
     APP_NAME,
     ATTRIBUTIONS,
-    TILES_ATTRIBUTION,
     ExportResult,
     audit_export,
     jst_label,
@@ -71,6 +70,7 @@ def situation_map(
     tile_session=None,
     tile_url: str | None = None,
     who: str | None = None,
+    basemap: str = "auto",
 ) -> list[ExportResult]:
     """Collect the situation from ``store`` and draw the situation map.
 
@@ -80,9 +80,12 @@ def situation_map(
     formats : any of "pdf" (A3 landscape, vector) and "png" (A3 at 300 dpi).
     public : the public version (no personal data).
     as_of, since : see :func:`geodata.export.situation.collect_situation`.
-    tile_session : a requests session for basemap tiles; None draws without a basemap.
-    tile_url : tile URL template (default from the settings).
+    tile_session : a requests session for online basemap tiles; None: no online tiles.
+    tile_url : online tile URL template (default from the settings).
     who : the user, for the audit log.
+    basemap : ``auto`` (the prefetched MBTiles file when it exists, else online tiles when
+        ``tile_session`` is given), ``local``, ``online`` or ``none``; see
+        :func:`geodata.export.basemap.choose_basemap`. The footer credits what was drawn.
 
     Returns
     -------
@@ -94,15 +97,16 @@ def situation_map(
     >>> pdf.write("var/exports/")  # doctest: +SKIP
     """
     situation = collect_situation(store, as_of=as_of, since=since, public=public)
-    basemap = None
-    if tile_session is not None:
-        basemap = fetch_basemap(map_bounds(situation), tile_session, url_template=tile_url)
-    rendered = render_situation_map(situation, formats=formats, basemap=basemap)
+    drawn, note = choose_basemap(map_bounds(situation), basemap, tile_session, tile_url)
+    rendered = render_situation_map(situation, formats=formats, basemap=drawn)
     version = "public" if public else "internal"
     results = []
     for fmt, data in rendered.items():
         name = f"situation-map-{situation.city_code}-{version}-{stamp(situation.as_of)}.{fmt}"
-        info = {"public": public, "as_of": jst_label(situation.as_of), "basemap": bool(basemap)}
+        info = {"public": public, "as_of": jst_label(situation.as_of), "basemap": bool(drawn)}
+        info["basemap_origin"] = drawn.origin if drawn else None
+        info["basemap_credit"] = drawn.credit if drawn else None
+        info["basemap_note"] = note
         info["kpis"] = situation.kpis
         results.append(ExportResult(data, name, MEDIA[fmt], len(situation.shelters), info))
     chronology.map_exported(store, as_of=situation.as_of, public=public, who=who)
@@ -140,6 +144,10 @@ def render_situation_map(
         fig = build_figure(situation, basemap=basemap)
         out = {}
         for fmt in formats:
+            # A PDF embeds the basemap as it is (the viewer scales it): resampling it to 300 dpi
+            # first made the PDF take seconds longer for the same look.
+            for image in fig.axes[0].images:
+                image.set_interpolation("none" if fmt == "pdf" else "bilinear")
             buf = io.BytesIO()
             fig.savefig(buf, format=fmt, dpi=dpi, metadata=_metadata(situation, fmt))
             out[fmt] = buf.getvalue()
@@ -192,7 +200,7 @@ def build_figure(situation: Situation, *, basemap: Basemap | None = None) -> Fig
     draw_legend(panel, situation)
     draw_kpis(fig.add_axes((PANEL_X, 0.30, PANEL_W, 0.225)), situation)
     draw_list(fig.add_axes((PANEL_X, 0.075, PANEL_W, 0.215)), situation)
-    _footer(fig, situation, basemap is not None)
+    _footer(fig, situation, basemap.credit if basemap is not None else None)
     return fig
 
 
@@ -220,8 +228,6 @@ def _draw_map(ax, s: Situation, bounds, basemap: Basemap | None) -> None:
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_linewidth(1.2)
-    if basemap is not None:
-        ax.imshow(basemap.image, extent=basemap.extent, zorder=0, interpolation="bilinear")
     towns = s.towns.to_crs(MAP_CRS)
     if len(towns):
         colors = [to_rgba(not_replied_color(n)) for n in towns["unconfirmed"]]
@@ -244,6 +250,13 @@ def _draw_map(ax, s: Situation, bounds, basemap: Basemap | None) -> None:
     if len(s.needs_help):
         _needs_help(ax, s.needs_help.to_crs(MAP_CRS))
     _shelters(ax, s.shelters.to_crs(MAP_CRS))
+    if basemap is not None:
+        # Added last, drawn first (zorder 0): geopandas redraws the whole figure after each of
+        # its plots (draw_idle on Agg), and with the basemap already there each redraw resampled
+        # the image, seconds per export.
+        ax.imshow(basemap.image, extent=basemap.extent, zorder=0, interpolation="bilinear")
+        ax.set_xlim(minx, maxx)
+        ax.set_ylim(miny, maxy)
     ax.set_xlabel("")
     ax.set_ylabel("")
 
@@ -347,10 +360,10 @@ def _north_arrow(ax, bounds) -> None:
           ha="center", va="bottom", zorder=12)  # fmt: skip
 
 
-def _footer(fig: Figure, s: Situation, tiles: bool) -> None:
+def _footer(fig: Figure, s: Situation, tile_credit: str | None) -> None:
     lines = [ATTRIBUTIONS[k] for k in ("towns", "boundaries", "shelters", "hazard_areas")]
-    if tiles:
-        lines.append(TILES_ATTRIBUTION)
+    if tile_credit:  # exactly what was drawn: GSI, the custom server's host, the local file's
+        lines.append(tile_credit)
     half = (len(lines) + 1) // 2
     for col, chunk in enumerate((lines[:half], lines[half:])):
         fig.text(0.012 + col * 0.33, 0.058, "\n".join(chunk), fontsize=8, va="top",

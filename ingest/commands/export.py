@@ -57,10 +57,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="layer: equality filter; VALUE a,b,c means any of them (repeatable)",
     )
     parser.add_argument(
+        "--basemap",
+        choices=("auto", "local", "online", "none"),
+        default="auto",
+        help="situation-map: auto (default) draws the prefetched tiles of BOSAI_MBTILES when the "
+        "file exists (no network), else tries the online tiles; local / online: only that; none",
+    )
+    parser.add_argument(
         "--tiles",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="situation-map: try GSI basemap tiles (silently none when offline)",
+        help="situation-map: --no-tiles is --basemap none",
     )
     parser.add_argument("--sender", help="cap: CAP sender (default <code>.bosai-dashboard)")
     parser.add_argument(
@@ -101,13 +108,18 @@ def _export(store, args) -> tuple[list, dict]:
         from geodata.export.map import situation_map
 
         formats = tuple(f.strip() for f in (args.format or "pdf").split(",") if f.strip())
-        session = _tile_session() if args.tiles else None
+        mode = args.basemap if args.tiles else "none"
+        session = _tile_session() if mode in ("auto", "online") else None
         results = situation_map(
             store, formats=formats, public=args.public, as_of=args.as_of, since=args.since,
-            tile_session=session, who=args.who,
+            tile_session=session, who=args.who, basemap=mode,
         )  # fmt: skip
         info = results[0].info if results else {}
-        return results, {"kpis": info.get("kpis"), "basemap": info.get("basemap")}
+        extra = {"kpis": info.get("kpis"), "basemap": info.get("basemap")}
+        for key in ("basemap_origin", "basemap_credit", "basemap_note"):
+            if info.get(key):
+                extra[key] = info[key]
+        return results, extra
     if args.kind == "layer":
         from geodata.export.data import export_layer
 
