@@ -20,6 +20,8 @@ REFRESH_SECONDS = 3
 _COLUMN_KEYS = {"reminders": "follow_up_action.reminder"}
 COLUMNS = ("id", "created_at", "status", "recipients", "sent", "errors", "replied",
            "not_replied", "reminders", "without_line", "reason")  # fmt: skip
+# The newest campaign's figures as tiles (readable at a glance, and by the browser test).
+TILES = ("sent", "errors", "replied", "not_replied")
 
 
 def start_form(ctx) -> None:
@@ -97,7 +99,8 @@ def table(store, lang: str) -> pd.DataFrame:
 
 
 def live_status(ctx) -> None:
-    """The campaign table and the phone list of the newest campaign, refreshed every few seconds."""
+    """The newest campaign's figures, the campaign table and the newest campaign's phone list,
+    refreshed every few seconds."""
 
     def body() -> None:
         lang = ctx.lang
@@ -105,6 +108,10 @@ def live_status(ctx) -> None:
         if frame.empty:
             st.info(t("campaign.none", lang=lang))
             return
+        newest = frame.iloc[0]
+        tiles = st.columns(len(TILES))
+        for col, key in zip(tiles, TILES, strict=True):
+            col.metric(t(f"campaign.col.{key}", lang=lang), int(newest[key]))
         st.dataframe(
             frame, hide_index=True, width="stretch", key="campaign_table",
             column_config={c: t(_COLUMN_KEYS.get(c, f"campaign.col.{c}"), lang=lang) for c in COLUMNS},
