@@ -30,11 +30,13 @@ def start_form(ctx) -> None:
     towns = ctx.towns.sort_values("town_code")
     names = dict(zip(towns["town_code"], towns["name"], strict=False))
     roster = ctx.store.read("roster", columns=["resident_id", "town_code", "chat_user_id"])
+    # Outside the form: choosing towns reruns the page, so the confirmation states the
+    # numbers of the towns chosen (inside a form it would state those of the last run).
+    codes = st.multiselect(
+        t("campaign.towns", lang=lang), list(names), format_func=lambda c: names.get(c, c),
+        key="campaign_towns",
+    )  # fmt: skip
     with st.form("campaign_form"):
-        codes = st.multiselect(
-            t("campaign.towns", lang=lang), list(names), format_func=lambda c: names.get(c, c),
-            key="campaign_towns",
-        )  # fmt: skip
         question = st.text_area(
             t("campaign.question", lang=lang),
             campaigns.DEFAULT_QUESTION.format(city=ctx.city),
@@ -109,9 +111,10 @@ def live_status(ctx) -> None:
             st.info(t("campaign.none", lang=lang))
             return
         newest = frame.iloc[0]
-        tiles = st.columns(len(TILES))
-        for col, key in zip(tiles, TILES, strict=True):
-            col.metric(t(f"campaign.col.{key}", lang=lang), int(newest[key]))
+        with st.container(key="campaign_tiles"):
+            tiles = st.columns(len(TILES))
+            for col, key in zip(tiles, TILES, strict=True):
+                col.metric(t(f"campaign.col.{key}", lang=lang), int(newest[key]))
         st.dataframe(
             frame, hide_index=True, width="stretch", key="campaign_table",
             column_config={c: t(_COLUMN_KEYS.get(c, f"campaign.col.{c}"), lang=lang) for c in COLUMNS},
