@@ -27,5 +27,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "campaign.status.sent": {"ja": "送信済", "en": "Sent"},
     "campaign.status.refused": {"ja": "送信拒否", "en": "Refused"},
     "campaign.status.failed": {"ja": "失敗", "en": "Failed"},
+    "campaign.col.kind": {"ja": "種類", "en": "Kind"},
+    "notice.title": {"ja": "住民への避難情報の送信（LINE）", "en": "Send the evacuation information to residents (LINE)"},
+    "notice.record": {"ja": "{title}の{action}（{time}、{order}）", "en": "{title}: {action} ({time}, {order})"},
+    "notice.preview": {"ja": "送信する文面（プレビュー）", "en": "Text to be sent (preview)"},
+    "notice.broadcast": {"ja": "LINE公式アカウントの全ての友だちにも一斉配信する", "en": "Also broadcast to every friend of the LINE account"},
+    "notice.confirm": {"ja": "対象地域の登録者 {line} 人にLINEで送信し、LINEのない {phone} 人を電話リストに載せる", "en": "Send to {line} registered residents of the towns on LINE and put {phone} without LINE on the phone list"},
+    "notice.send": {"ja": "住民に送信", "en": "Send to residents"},
+    "notice.queued": {"ja": "避難情報の送信を予約しました（{ids}）。", "en": "Evacuation information queued ({ids})."},
     "campaign.phone_list": {"ja": "LINEなし：電話で確認（{n} 人）", "en": "No LINE: confirm by phone ({n})"},
 }  # fmt: skip
