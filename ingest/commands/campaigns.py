@@ -9,6 +9,7 @@ environment variable ``SMS_AUTH_TOKEN``, the sender in ``BOSAI_SMS_FROM``). See 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import threading
@@ -21,6 +22,7 @@ from ingest.outbound.campaigns import run_once
 from ingest.outbound.line import LineClient
 from ingest.outbound.sms import SmsGateway
 
+log = logging.getLogger(__name__)
 NAME = "campaigns"
 HELP = "Send queued LINE safety-check campaigns and their due reminders (docs/line.md)."
 
@@ -38,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--disaster-mode",
         choices=("on", "off"),
         help="switch the default rich menu to BOSAI_LINE_DISASTER_RICHMENU (on) or remove it "
-        "(off), then exit",
+        "(off), then exit; nothing is sent when no disaster menu is configured",
     )
 
 
@@ -56,14 +58,22 @@ def sms_gateway(session) -> SmsGateway | None:
 
 
 def disaster_mode(client: LineClient, on: bool) -> dict:
-    """Make the disaster rich menu every user's default (on), or remove the default (off)."""
+    """Make the disaster rich menu every user's default (on), or remove the default (off).
+
+    Without ``BOSAI_LINE_DISASTER_RICHMENU`` nothing is sent (the city has no disaster menu):
+    the summary says so and the command succeeds, so a runbook can switch every time.
+    """
     menu = settings.get("BOSAI_LINE_DISASTER_RICHMENU")
+    mode = "on" if on else "off"
     if not menu:
-        raise CommandError("no disaster rich menu configured (BOSAI_LINE_DISASTER_RICHMENU)")
+        log.info("disaster mode %s: no disaster rich menu configured, nothing sent", mode)
+        return {"disaster_mode": mode, "rich_menu": None, "changed": False}
     result = client.set_default_rich_menu(menu) if on else client.cancel_default_rich_menu()
     if not result.ok:
         raise CommandError(f"LINE refused: HTTP {result.http_status} {result.error}")
-    return {"disaster_mode": "on" if on else "off", "request_id": result.request_id}
+    log.info("disaster mode %s: request %s", mode, result.request_id)
+    return {"disaster_mode": mode, "rich_menu": menu if on else None, "changed": True,
+            "request_id": result.request_id}  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -79,6 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not p.authorized(self.headers):
             return self._answer(401, {"message": "Authentication failed"})
         if self.path == "/v2/bot/user/all/richmenu":
+            p.requests["richmenu"] += 1
             p.default_rich_menu = None
             return self._answer(200, {})
         return self._answer(404, {"message": "Not found"})
@@ -89,6 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not p.authorized(self.headers):
             return self._answer(401, {"message": "Authentication failed"})
         if self.path.startswith("/v2/bot/user/all/richmenu/"):
+            p.requests["richmenu"] += 1
             p.default_rich_menu = self.path.rsplit("/", 1)[1]
             return self._answer(200, {})
         endpoint = self.path.rsplit("/", 1)[-1]
