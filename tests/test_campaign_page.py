@@ -112,3 +112,22 @@ def test_an_operator_is_not_offered_the_evacuation_notice(monkeypatch, world):  
         store.dispose()
     at = run_page(monkeypatch, world["url"], "overview", user="operator")
     assert "住民に送信" not in [b.label for b in at.button]
+
+
+def test_the_towns_under_evacuation_information_are_chosen_in_one_click(monkeypatch, world):  # noqa: F811
+    from geodata import evacuation
+    from geodata.access.roles import User
+
+    store = open_store(world["url"])
+    try:
+        towns = sorted(store.read("towns")["town_code"])[1:3]
+        evacuation.issue(store, level=4, hazard="flood", towns=towns, user=User("admin", "admin"))
+        roster = store.read("roster")
+    finally:
+        store.dispose()
+    at = run_page(monkeypatch, world["url"], "safety")
+    at.button(key="campaign_evac_towns").click().run()
+    assert at.multiselect(key="campaign_towns").value == towns
+    people = roster[roster["town_code"].isin(towns)]
+    line = int(people["chat_user_id"].notna().sum())
+    assert at.checkbox(key="campaign_confirm").label.startswith(f"対象 {line} 人にLINEで送信し")

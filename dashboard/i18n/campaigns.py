@@ -27,6 +27,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "campaign.status.sent": {"ja": "送信済", "en": "Sent"},
     "campaign.status.refused": {"ja": "送信拒否", "en": "Refused"},
     "campaign.status.failed": {"ja": "失敗", "en": "Failed"},
+    "campaign.evacuation_towns": {"ja": "避難情報の発令中の町丁目（{n}）を対象にする", "en": "Choose the {n} towns under evacuation information"},
     "campaign.col.kind": {"ja": "種類", "en": "Kind"},
     "notice.title": {"ja": "住民への避難情報の送信（LINE）", "en": "Send the evacuation information to residents (LINE)"},
     "notice.record": {"ja": "{title}の{action}（{time}、{order}）", "en": "{title}: {action} ({time}, {order})"},

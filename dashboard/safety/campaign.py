@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import auth, kiosk
 from dashboard.i18n import t
-from geodata import campaigns, notices
+from geodata import campaigns, evacuation, notices
 from geodata.export.common import jst_label
 from geodata.vocab import CAMPAIGN_KINDS
 
@@ -31,6 +31,12 @@ def start_form(ctx) -> None:
     towns = ctx.towns.sort_values("town_code")
     names = dict(zip(towns["town_code"], towns["name"], strict=False))
     roster = ctx.store.read("roster", columns=["resident_id", "town_code", "chat_user_id"])
+    under = sorted(c for c in evacuation.in_force(ctx.store)["town_code"] if c in names)
+    if under:  # the towns under evacuation information, in one click
+        st.button(
+            t("campaign.evacuation_towns", lang=lang, n=len(under)), key="campaign_evac_towns",
+            on_click=lambda: st.session_state.update(campaign_towns=under),
+        )  # fmt: skip
     # Outside the form: choosing towns reruns the page, so the confirmation states the
     # numbers of the towns chosen (inside a form it would state those of the last run).
     codes = st.multiselect(
