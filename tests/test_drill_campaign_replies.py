@@ -115,3 +115,60 @@ def test_drill_residents_reply_through_the_webhook_on_the_timeline(store, chofu,
     drill_replies.play(timeline, cid, url, SECRET, started_at=started, until=steps[-1])
     assert run_source(store, source)["ok"]
     assert len(store.read("safety_replies")) == len(timeline)
+
+
+def test_played_live_the_residents_answer_a_campaign_started_during_the_drill(store, webhook):  # noqa: F811
+    import threading
+    import time
+
+    from tests.test_campaigns import _towns, roster
+
+    _, url, spool = webhook
+    store.upsert("towns", _towns(), source="test")
+    people = roster(90, without_line_every=9)
+    store.upsert("roster", people, source="test")
+    core.create_campaign(store, towns=None, question=QUESTION, actor="op")
+    with LinePlatform(TOKEN) as line:
+        client = client_for(line)
+        sender.run_once(store, client)  # sent before the drill began: nobody answers it
+        stop = threading.Event()
+        result = {}
+        player = threading.Thread(
+            target=lambda: result.update(
+                drill_replies.play_live(store, lambda: sender.run_once(store, client), url,
+                                        SECRET, seed=2, speed=36_000, interval=0.05, stop=stop)
+            )
+        )  # fmt: skip
+        player.start()
+        try:
+            time.sleep(0.3)
+            cid = core.create_campaign(store, towns=None, question=QUESTION, actor="op")
+            timeline = drill_replies.reply_timeline(people, store.get("campaigns", cid), seed=2)
+            source = LineSpoolSource("line", spool_dir=str(spool), lag_seconds=0)
+            deadline = time.monotonic() + 30
+            while True:
+                assert run_source(store, source)["ok"]
+                if (
+                    len(store.read("safety_replies")) >= len(timeline)
+                    or time.monotonic() > deadline
+                ):
+                    break
+                time.sleep(0.2)
+        finally:
+            stop.set()
+            player.join(timeout=10)
+    assert result == {"campaigns": 1, "replies": len(timeline)}
+    replies = store.read("safety_replies")
+    assert sorted(replies["resident_id"]) == sorted(r.resident_id for r in timeline)
+    assert (replies["replied_at"] <= pd.Timestamp.now(tz="UTC")).all()  # stamped live
+    campaign = store.get("campaigns", cid)
+    figures = core.counts(campaign, store.read("deliveries"), replies)
+    assert figures.replied == len(timeline) < figures.recipients
+
+
+def test_the_drill_command_needs_the_webhook_secret(monkeypatch, capsys):
+    from ingest.cli import main
+
+    monkeypatch.delenv("LINE_CHANNEL_SECRET", raising=False)
+    assert main(["campaigns", "--drill", "--speed", "60"]) == 2
+    assert "LINE_CHANNEL_SECRET" in capsys.readouterr().err

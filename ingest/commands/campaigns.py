@@ -37,6 +37,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="environment variable holding the channel access token",
     )
     parser.add_argument(
+        "--drill",
+        action="store_true",
+        help="a drill without LINE: send to a loopback LINE platform and let the roster answer "
+        "every safety check started from now on through the webhook, on the drill's timeline "
+        "(docs/line.md); runs until a signal",
+    )
+    parser.add_argument("--speed", type=float, default=60.0, help="drill time per real time (60)")
+    parser.add_argument("--seed", type=int, default=0, help="the drill's seed (0)")
+    parser.add_argument(
+        "--webhook",
+        default="http://127.0.0.1:8787/callback",
+        help="the webhook receiver the drill's answers are posted to (python -m ingest "
+        "line-webhook; its secret in --secret-env)",
+    )
+    parser.add_argument(
+        "--secret-env",
+        default="LINE_CHANNEL_SECRET",
+        help="environment variable holding the channel secret (for --drill)",
+    )
+    parser.add_argument(
         "--disaster-mode",
         choices=("on", "off"),
         help="switch the default rich menu to BOSAI_LINE_DISASTER_RICHMENU (on) or remove it "
@@ -76,8 +96,35 @@ def disaster_mode(client: LineClient, on: bool) -> dict:
             "request_id": result.request_id}  # fmt: skip
 
 
+def drill(args: argparse.Namespace) -> dict:
+    """``--drill``: the loopback platform, the sender, and the roster answering on a timeline."""
+    from ingest.drill.campaign_replies import play_live
+    from ingest.drill.line_platform import LinePlatform
+
+    secret = os.environ.get(args.secret_env, "")
+    if not secret:
+        raise CommandError(f"--drill: set the webhook's channel secret in {args.secret_env}")
+    if args.speed <= 0:
+        raise CommandError("--speed must be positive")
+    token = "drill-" + os.urandom(8).hex()
+    store = open_store(args.db or settings.get("BOSAI_DB_URL"))
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with LinePlatform(token) as platform:
+            client = LineClient(make_session(retries=0), token, base_url=platform.url)
+            return play_live(store, lambda: run_once(store, client), args.webhook, secret,
+                             seed=args.seed, speed=args.speed, stop=stop)  # fmt: skip
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        store.dispose()
+
+
 def run(args: argparse.Namespace) -> dict:
     """Send once, or until a signal with ``--loop``; returns the summed counts."""
+    if args.drill:
+        return drill(args)
     token = os.environ.get(args.token_env, "")
     if not token:
         raise CommandError(

@@ -21,7 +21,9 @@ Answers are mostly 無事; :data:`ANSWER_P` gives the shares of 無事 / けが 
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,11 +120,14 @@ def play(
     until: pd.Timedelta,
     batch: int = 5,
     session=None,
+    now_ms: int | None = None,
 ) -> int:
     """Post the replies due in (``since``, ``until``] to the webhook, as LINE would.
 
     Each event's ``timestamp`` is ``started_at`` + its delay, so the safety replies carry the
-    drill's times; up to ``batch`` events share one signed body (LINE groups events too).
+    drill's times (``now_ms``: every event stamped then instead — a drill played live and
+    faster than real time); up to ``batch`` events share one signed body (LINE groups events
+    too).
 
     Returns
     -------
@@ -135,7 +140,7 @@ def play(
         event = postback_event(
             r.user_id,
             core.postback_data(campaign_id, r.code),
-            at_ms=int((start + r.after).value // 1_000_000),
+            at_ms=now_ms if now_ms is not None else int((start + r.after).value // 1_000_000),
         )
         # the same answer played again is the same event (LINE's redelivery), never a second one
         event["webhookEventId"] = _event_id(campaign_id, r.resident_id)
@@ -152,3 +157,51 @@ def _event_id(campaign_id: str, resident_id: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"bosai-drill:{campaign_id}:{resident_id}").hex.upper()[
         :26
     ]
+
+
+def play_live(
+    store,
+    send: Callable[[], object],
+    webhook_url: str,
+    secret: str,
+    *,
+    seed: int = 0,
+    speed: float = 60.0,
+    hours: float = 6.0,
+    interval: float = 1.0,
+    stop: threading.Event,
+    clock: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
+) -> dict:
+    """Play the drill live: send what is queued (``send``: the campaign sender against the
+    loopback platform), and let the residents of every safety check started from now on answer
+    on their timeline, ``speed`` times faster than real time, up to ``hours`` of drill time.
+
+    Runs until ``stop`` is set; returns ``{"campaigns": n, "replies": n}``.
+    """
+    begin = clock()
+    timelines: dict[str, list[Reply]] = {}
+    played: dict[str, pd.Timedelta | None] = {}
+    out = {"campaigns": 0, "replies": 0}
+    limit = pd.Timedelta(hours=hours)
+    while True:
+        send()
+        sent = store.read("campaigns", where={"kind": core.SAFETY_CHECK, "status": core.SENT})
+        for campaign in sent.to_dict("records"):
+            started = campaign.get("started_at")
+            if started is None or pd.isna(started) or pd.Timestamp(started) < begin:
+                continue
+            cid = campaign["id"]
+            if cid not in timelines:
+                timelines[cid] = reply_timeline(store.read("roster"), campaign, seed=seed)
+                played[cid] = None
+                out["campaigns"] += 1
+            now = clock()
+            until = min((now - pd.Timestamp(started)) * speed, limit)
+            if played[cid] is not None and until <= played[cid]:
+                continue
+            out["replies"] += play(timelines[cid], cid, webhook_url, secret, started_at=started,
+                                   since=played[cid], until=until,
+                                   now_ms=int(now.value // 1_000_000))  # fmt: skip
+            played[cid] = until
+        if stop.wait(interval):
+            return out
