@@ -171,6 +171,16 @@ def create_notice(
 ) -> list[str]:
     """Queue the notice of one record (and its broadcast); returns the campaign ids.
 
+    Parameters
+    ----------
+    store : the store.
+    record : a record of :mod:`geodata.evacuation` (from :func:`pending`).
+    user : who confirmed it (audit-logged as the campaigns' creator).
+    city : the municipality's name, for the text.
+    broadcast : also broadcast it to every friend of the account.
+
+    The text is made again here, from the shelters' status at the confirmation.
+
     Raises
     ------
     Forbidden : the user may not issue evacuation information (commander, admin).
