@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import geopandas as gpd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from geodata import campaigns as core
@@ -130,12 +131,12 @@ def _run(page, app) -> None:
             select.locator("input").click()
             page.keyboard.type(name)
             option = page.get_by_role("option", name=name).first
-            option.wait_for(timeout=30_000)
-            option.click()
             try:
+                option.wait_for(timeout=30_000)
+                option.click(timeout=15_000)  # the list may be redrawn as the filter catches up
                 expect(select).to_contain_text(name, timeout=15_000)
                 break
-            except AssertionError:
+            except (AssertionError, PlaywrightTimeoutError):
                 if attempt:
                     raise
                 page.keyboard.press("Escape")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from lxml import etree
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from geodata import evacuation
@@ -115,12 +116,12 @@ def test_a_commander_issues_from_the_overview_and_the_wall_shows_it(browser, eva
             select.locator("input").click()
             boss.keyboard.type(name)
             option = boss.get_by_role("option", name=name).first
-            option.wait_for(timeout=30_000)
-            option.click()
             try:
+                option.wait_for(timeout=30_000)
+                option.click(timeout=15_000)  # the list may be redrawn as the filter catches up
                 expect(select).to_contain_text(name, timeout=15_000)
                 break
-            except AssertionError:
+            except (AssertionError, PlaywrightTimeoutError):
                 if attempt:
                     raise
                 boss.keyboard.press("Escape")
