@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from geodata import campaigns, evacuation, shelters, vocab
+from geodata import campaigns, chronology, evacuation, shelters, vocab
 from geodata.access.roles import User, check
 from geodata.guidance import fullness, suits
 from geodata.schema import now_utc, to_utc
@@ -217,8 +217,14 @@ def create_notice(
             "recipients": 0,
             "without_line": 0,
         }
-        store.upsert("campaigns", pd.DataFrame([row]), source="dashboard:evacuation",
-                     actor=user.username)  # fmt: skip
+        with store.transaction():
+            store.upsert("campaigns", pd.DataFrame([row]), source="dashboard:evacuation",
+                         actor=user.username)  # fmt: skip
+            chronology.record_event(
+                store, "campaign_started", f"{vocab.CAMPAIGN_KINDS.label(EVACUATION_BROADCAST)} 開始",
+                {"campaign": [broadcast_id]}, key=f"campaign:{broadcast_id}:started",
+                at=row["created_at"],
+            )  # fmt: skip
         ids.append(broadcast_id)
     return ids
 
