@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import auth, data, kiosk, settings, widgets
 from dashboard.chronology import as_of as as_of_view
+from dashboard.evacuation import notice as evac_notice
 from dashboard.evacuation import view as evac
 from dashboard.i18n import current_lang, t
 from dashboard.maps import evacuation as evac_maps
@@ -65,6 +66,7 @@ def decisions() -> None:
         return
     lang = current_lang()
     evac.in_force_section(opened.url, lang)
+    evac_notice.section(opened.url, lang, ref.city_name)
     evac.decision_section(opened.url, opened.version, ref.towns, lang)
 
 

@@ -33,11 +33,13 @@ import pandas as pd
 
 from geodata import chronology
 from geodata.schema import now_utc, to_utc
+from geodata.vocab import CAMPAIGN_KINDS
 
 QUEUED, SENDING, SENT, REFUSED, FAILED = "queued", "sending", "sent", "refused", "failed"
 SAFETY_CHECK = "safety_check"
 LINE, SMS, PHONE_LIST = "line", "sms", "phone_list"
-MESSAGE, REMINDER = "message", "reminder"
+MESSAGE, REMINDER, BROADCAST = "message", "reminder", "broadcast"
+EVERYONE = "*"  # the resident of a broadcast's delivery row (every friend of the account)
 NO_LINE_FLAG = "LINEなし：電話で確認"
 DEFAULT_QUESTION = "【安否確認】{city}災害対策本部です。ご無事ですか。下のボタンでお答えください。"
 REMINDER_PREFIX = "【再送】"
@@ -46,6 +48,7 @@ REMINDER_PREFIX = "【再送】"
 ANSWERS = (("1", "無事", "無事"), ("2", "けが", "負傷"), ("3", "助けが必要", "要救助"))
 LOCATION_LABEL = "位置を送る"
 MAX_QUESTION = 1000
+MAX_TEXT = 5000  # a LINE text message; a notice (geodata/notices.py) may be that long
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,9 @@ def create_campaign(
     remind_every_min: int = 0,
     reminders_max: int = 1,
     campaign_id: str | None = None,
+    kind: str = SAFETY_CHECK,
 ) -> str:
-    """Queue a safety-check campaign and put the residents without LINE on the phone list.
+    """Queue a campaign and put the residents without LINE on the phone list.
 
     Parameters
     ----------
@@ -113,6 +117,8 @@ def create_campaign(
     remind_after_min : minutes until the first reminder (None: no reminder).
     remind_every_min : minutes between reminders (0: one reminder only).
     reminders_max : how many reminders at most.
+    kind : a code of :data:`geodata.vocab.CAMPAIGN_KINDS` (an evacuation notice:
+        :func:`geodata.notices.create_notice`).
 
     Returns
     -------
@@ -124,10 +130,13 @@ def create_campaign(
         resident in the towns.
     """
     question = (question or "").strip()
+    if kind not in CAMPAIGN_KINDS:
+        raise ValueError(f"unknown campaign kind {kind!r}")
     if not question:
         raise ValueError("the question is empty")
-    if len(question) > MAX_QUESTION:
-        raise ValueError(f"the question is longer than {MAX_QUESTION} characters")
+    longest = MAX_QUESTION if kind == SAFETY_CHECK else MAX_TEXT
+    if len(question) > longest:
+        raise ValueError(f"the question is longer than {longest} characters")
     if remind_after_min is not None and remind_after_min < 1:
         raise ValueError("the first reminder must come at least 1 minute after the start")
     if remind_every_min < 0 or reminders_max < 0:
@@ -146,7 +155,7 @@ def create_campaign(
     cid = campaign_id or f"c-{now.tz_convert('Asia/Tokyo'):%Y%m%d%H%M}-{uuid.uuid4().hex[:8]}"
     campaign = {
         "id": cid,
-        "kind": SAFETY_CHECK,
+        "kind": kind,
         "question": question,
         "towns": codes,
         "status": QUEUED,
@@ -167,7 +176,8 @@ def create_campaign(
         if listed:
             store.upsert("deliveries", pd.DataFrame(listed), source="dashboard:safety")
         where = f"{len(codes)}町丁目" if codes else "全域"
-        text = f"安否確認配信 開始（{where}、LINE {campaign['recipients']}人・電話 {campaign['without_line']}人）"
+        head = "安否確認配信" if kind == SAFETY_CHECK else CAMPAIGN_KINDS.label(kind)
+        text = f"{head} 開始（{where}、LINE {campaign['recipients']}人・電話 {campaign['without_line']}人）"
         links = {"campaign": [cid], "town": codes}
         chronology.record_event(store, "campaign_started", text, links, key=f"campaign:{cid}:started",
                                 at=now)  # fmt: skip

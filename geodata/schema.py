@@ -334,8 +334,8 @@ CAMPAIGNS = _layer(
         key=("id",),
         columns={
             "id": STR,
-            "kind": STR,  # safety_check
-            "question": STR,  # the operator's question (no personal data)
+            "kind": STR,  # vocab.CAMPAIGN_KINDS: safety_check, evacuation_notice, evacuation_broadcast
+            "question": STR,  # the operator's question / the notice's text (no personal data)
             "towns": JSON,  # town codes; [] = every town
             "status": STR,
             "reason": STR,  # why it was refused or failed
@@ -353,7 +353,10 @@ CAMPAIGNS = _layer(
         geometry=None,
         required=("kind", "status", "created_at"),
         time_column="created_at",
-        choices={"status": ("queued", "sending", "sent", "refused", "failed")},
+        choices={
+            "status": ("queued", "sending", "sent", "refused", "failed"),
+            "kind": vocab.CAMPAIGN_KINDS.codes,
+        },
     )
 )
 
@@ -367,8 +370,8 @@ DELIVERIES = _layer(
             "id": STR,  # campaign:kind:round:resident
             "campaign_id": STR,
             "resident_id": STR,
-            "channel": STR,  # line, sms, phone_list
-            "kind": STR,  # message, reminder
+            "channel": STR,  # line, sms, phone_list (a broadcast: line, resident "*")
+            "kind": STR,  # message, reminder, broadcast
             "round": INT,  # 0 for the message, 1.. for reminders
             "recipient": STR,  # LINE user id or phone number
             "retry_key": STR,  # X-Line-Retry-Key of the request that carried it

@@ -468,6 +468,22 @@ USER_ROLES = Vocabulary(
     },
 )
 
+# What a campaign sends (geodata/campaigns.py, geodata/notices.py).
+CAMPAIGN_KINDS = Vocabulary(
+    "campaign_kind",
+    {
+        "safety_check": ("LINE安否確認", "LINE safety check"),
+        "evacuation_notice": (
+            "避難情報の通知（対象地域の登録者）",
+            "Evacuation notice (registered residents)",
+        ),
+        "evacuation_broadcast": (
+            "避難情報の一斉配信（全友だち）",
+            "Evacuation broadcast (all friends)",
+        ),
+    },
+)
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -495,5 +511,6 @@ VOCABULARIES: dict[str, Vocabulary] = {
         SYSTEM_EVENTS,
         DAMAGE_CERTAINTY,
         DAMAGE_ITEMS,
+        CAMPAIGN_KINDS,
     )
 }

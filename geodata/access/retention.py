@@ -7,6 +7,7 @@
 - safety replies (安否確認): needs text and sender id nulled; the point moved to a representative
   point of the town it lies in (dropped when it lies in none);
 - follow-ups: the note nulled; posts: the author and the URL (which names the account) nulled;
+- the campaigns' delivery log: the LINE user id / phone number each message went to nulled;
 - resident ids replaced everywhere by pseudonyms (``purged:…``) made with a one-time key that
   is thrown away, so the joins between roster, replies and follow-ups still hold but no longer
   lead back to the municipality's register;
@@ -18,7 +19,7 @@
 
 Before writing, the aggregate counts (:func:`aggregate_counts`: residents, replies per town and
 status, non-responders per town, latest status per town, posts per category, follow-ups per
-action and outcome) are computed on the purged frames and compared with the stored ones; any
+action and outcome, every campaign's figures) are computed on the purged frames and compared with the stored ones; any
 difference stops the purge with nothing written. ``dry_run`` reports what would change.
 A second purge changes nothing. Stop the roster and safety sources first: a source that runs
 again after the purge brings its personal data back.
@@ -48,12 +49,13 @@ from geodata.access.privacy import (
     redact_text,
     replies_by_town,
 )
+from geodata.campaigns import EVERYONE
 from geodata.safety import resident_states, town_table
 from geodata.schema import LAYERS, now_utc
 from geodata.store.codec import db_time
 from geodata.text.fingerprints import text_digest
 
-PURGE_LAYERS = ("roster", "safety_replies", "follow_ups", "posts")
+PURGE_LAYERS = ("roster", "safety_replies", "follow_ups", "posts", "deliveries")
 PSEUDONYM_PREFIX = "purged:"
 _META_PURGED = "personal_data_purged_at"
 
@@ -122,7 +124,17 @@ class PurgeReport:
 # -- aggregates -----------------------------------------------------------------------------------
 
 
-def _aggregates(roster, replies, towns, posts, follow_ups) -> dict:
+def _campaign_figures(campaigns: pd.DataFrame, deliveries: pd.DataFrame, replies) -> dict:
+    """Every campaign's figures (geodata/campaigns.py counts): they join deliveries and replies
+    on resident ids, so the pseudonyms must keep them."""
+    from geodata.campaigns import counts
+
+    return {
+        str(c["id"]): counts(c, deliveries, replies).as_dict() for c in campaigns.to_dict("records")
+    }
+
+
+def _aggregates(roster, replies, towns, posts, follow_ups, campaigns=None, deliveries=None) -> dict:
     by_status = replies_by_town(replies, roster, towns)
     states = resident_states(roster, replies, follow_ups)
     per_town = town_table(states, towns.assign(name=towns["town_code"]))
@@ -153,6 +165,9 @@ def _aggregates(roster, replies, towns, posts, follow_ups) -> dict:
         },
         "posts_by_category": dict(sorted(categories.items())),
         "follow_ups_by_action_outcome": dict(sorted(actions.items())),
+        "campaign_figures": (
+            _campaign_figures(campaigns, deliveries, replies) if campaigns is not None else {}
+        ),
     }
 
 
@@ -163,13 +178,16 @@ def _frames(store) -> dict[str, pd.DataFrame]:
         "follow_ups": store.read("follow_ups"),
         "posts": store.read("posts", columns=["categories", "author", "url", "text"]),
         "towns": store.read("towns", columns=["town_code", "geometry"]),
+        "campaigns": store.read("campaigns"),
+        "deliveries": store.read("deliveries"),
     }
 
 
 def aggregate_counts(store) -> dict:
     """The counts a purge must keep, read from the store (see the module docstring)."""
     f = _frames(store)
-    return _aggregates(f["roster"], f["safety_replies"], f["towns"], f["posts"], f["follow_ups"])
+    return _aggregates(f["roster"], f["safety_replies"], f["towns"], f["posts"], f["follow_ups"],
+                       f["campaigns"], f["deliveries"])  # fmt: skip
 
 
 # -- the purge ------------------------------------------------------------------------------------
@@ -227,14 +245,16 @@ class _Plan:
 
 def _plan(store, dry_run: bool) -> _Plan:
     f = _frames(store)
-    before = _aggregates(f["roster"], f["safety_replies"], f["towns"], f["posts"], f["follow_ups"])
+    before = _aggregates(f["roster"], f["safety_replies"], f["towns"], f["posts"], f["follow_ups"],
+                         f["campaigns"], f["deliveries"])  # fmt: skip
     report = PurgeReport(dry_run=dry_run)
     key = secrets.token_bytes(32)  # one-time: pseudonyms cannot be recomputed afterwards
     ids = set()
-    for layer in ("roster", "safety_replies", "follow_ups"):
+    for layer in ("roster", "safety_replies", "follow_ups", "deliveries"):
         ids |= {
             r for r in f[layer]["resident_id"].dropna() if not str(r).startswith(PSEUDONYM_PREFIX)
         }
+    ids.discard(EVERYONE)  # a broadcast's row names nobody
     mapping = {r: _pseudonym(key, str(r)) for r in ids}
     report.pseudonymized = len(mapping)
     town_points = _town_points(f["towns"])
@@ -314,6 +334,27 @@ def _plan(store, dry_run: bool) -> _Plan:
     fol["resident_id"] = new_ids
     new_frames["follow_ups"] = fol
 
+    # the delivery log: the LINE user id / phone each message went to, and the resident id
+    sent = f["deliveries"].copy()
+    cols = list(personal_columns("deliveries"))
+    report.nulled["deliveries"] = _count_nonnull(sent, cols)
+    new_ids = remap(sent["resident_id"])
+    rows = []
+    for i in range(len(sent)):
+        values = {c: None for c in cols if sent[c].iloc[i] is not None}
+        old, row_id = sent["resident_id"].iloc[i], sent["id"].iloc[i]
+        if new_ids.iloc[i] != old:
+            values["resident_id"] = new_ids.iloc[i]
+            if str(row_id).endswith(str(old)):  # campaign:channel:kind:round:resident
+                values["id"] = str(row_id)[: -len(str(old))] + new_ids.iloc[i]
+        if values:
+            rows.append(((row_id,), values))
+    updates["deliveries"] = rows
+    for c in cols:
+        sent[c] = None
+    sent["resident_id"] = new_ids
+    new_frames["deliveries"] = sent  # (ids are not read by the aggregates)
+
     # posts: author and URL nulled; free texts (posts, field reports, shelter notes) lose the
     # roster's names and addresses, phone numbers and @handles
     terms = PersonalTerms.from_roster(f["roster"])
@@ -349,6 +390,8 @@ def _plan(store, dry_run: bool) -> _Plan:
         f["towns"],
         posts,
         new_frames["follow_ups"],
+        f["campaigns"],
+        new_frames["deliveries"],
     )
     if after != before:
         changed = sorted(k for k in before if before[k] != after.get(k))

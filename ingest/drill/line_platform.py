@@ -79,6 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not p.authorized(self.headers):
             return self._answer(401, {"message": "Authentication failed"})
         if self.path == "/v2/bot/user/all/richmenu":
+            p.requests["richmenu"] += 1
             p.default_rich_menu = None
             return self._answer(200, {})
         return self._answer(404, {"message": "Not found"})
@@ -89,6 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not p.authorized(self.headers):
             return self._answer(401, {"message": "Authentication failed"})
         if self.path.startswith("/v2/bot/user/all/richmenu/"):
+            p.requests["richmenu"] += 1
             p.default_rich_menu = self.path.rsplit("/", 1)[1]
             return self._answer(200, {})
         endpoint = self.path.rsplit("/", 1)[-1]
@@ -118,6 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._answer(400, {"message": "The request body has 1 error(s)", "details": [
                     {"message": "May not be empty", "property": "messages[0].text"}]})  # fmt: skip
             request_id = uuid.uuid4().hex
+            p.executed[endpoint] += 1
             if key:
                 p.accepted[key] = request_id
             p.deliver_messages(endpoint, body)
@@ -146,7 +149,8 @@ class LinePlatform:
         self.lock = threading.Lock()
         self.inbox: dict[str, list[dict]] = defaultdict(list)
         self.replies: list[dict] = []
-        self.requests: dict[str, int] = defaultdict(int)
+        self.requests: dict[str, int] = defaultdict(int)  # every request, retries too
+        self.executed: dict[str, int] = defaultdict(int)  # requests that sent their messages
         self.accepted: dict[str, str] = {}
         self.conflicts = self.refused = self.used = 0
         self.max_multicast = 0

@@ -33,6 +33,7 @@ import pandas as pd
 
 from geodata import campaigns as core
 from geodata.follow_ups import follow_up_frame
+from geodata.notices import EVACUATION_BROADCAST, EVACUATION_NOTICE
 from geodata.schema import now_utc
 from ingest.outbound.line import (
     MULTICAST_MAX,
@@ -45,6 +46,7 @@ from ingest.outbound.line import (
 
 log = logging.getLogger(__name__)
 ACTOR = "ingest:campaigns"
+SMS_MAX = 670  # characters of a notice by SMS (ten segments of Japanese text)
 
 
 def _campaign_rows(store, status: str) -> list[dict]:
@@ -77,6 +79,8 @@ def send_campaign(store, client: LineClient, campaign_id: str, *, sms=None) -> d
     campaign = store.get("campaigns", campaign_id)
     if campaign is None:
         raise ValueError(f"unknown campaign {campaign_id!r}")
+    if campaign.get("kind") == EVACUATION_BROADCAST:
+        return send_broadcast(store, client, campaign)
     people = core.targets(store.read("roster"), campaign.get("towns") or [])
     line = people[core.has_line(people)]
     if campaign["status"] == core.QUEUED:
@@ -102,9 +106,12 @@ def send_campaign(store, client: LineClient, campaign_id: str, *, sms=None) -> d
             quota_remaining=remaining,
         )
     campaign = store.get("campaigns", campaign_id)
-    message = safety_check_message(
-        campaign["question"], campaign_id, core.ANSWERS, core.LOCATION_LABEL
-    )
+    if campaign.get("kind") == EVACUATION_NOTICE:  # information: no answer buttons
+        message = {"type": "text", "text": campaign["question"]}
+    else:
+        message = safety_check_message(
+            campaign["question"], campaign_id, core.ANSWERS, core.LOCATION_LABEL
+        )
     sent, errors, retry = _multicast(store, client, campaign_id, line, core.MESSAGE, 0, message)
     sms_sent = _sms(store, sms, campaign, people) if sms is not None else 0
     if retry:  # LINE was busy or down: the next run sends the failed batches (same keys)
@@ -177,6 +184,41 @@ def _multicast(store, client, campaign_id, line, kind, round_no, message):
     return sent, errors, retry
 
 
+def send_broadcast(store, client: LineClient, campaign: dict) -> dict:
+    """Broadcast an evacuation notice to every friend of the account, once.
+
+    One request with the retry key ``stable_retry_key(campaign, "broadcast")``: a broadcast
+    LINE accepted before an error (or before the delivery log was written) is answered 409 when
+    sent again, and counts as sent. Its delivery row has resident ``*`` and no recipient. The
+    quota is not checked first: the number of friends it reaches is LINE's to know (LINE
+    refuses a broadcast over the month's limit, and the campaign records the refusal).
+    """
+    cid = campaign["id"]
+    done = store.read(
+        "deliveries", where={"campaign_id": cid, "kind": core.BROADCAST, "status": "sent"}
+    )
+    if len(done):
+        _set(store, cid, status=core.SENT)
+        return {"status": core.SENT}
+    if campaign["status"] == core.QUEUED:
+        _set(store, cid, status=core.SENDING, started_at=pd.Timestamp(now_utc()))
+    key = stable_retry_key(cid, core.BROADCAST)
+    result = client.broadcast([{"type": "text", "text": campaign["question"]}], retry_key=key)
+    row = core.delivery_row(
+        cid, core.EVERYONE, core.LINE, core.BROADCAST, 0, status=result.status, retry_key=key,
+        request_id=result.request_id, http_status=result.http_status, error=result.error,
+    )  # fmt: skip
+    store.upsert("deliveries", pd.DataFrame([row]), source=ACTOR)
+    log.info("campaign %s broadcast: %s request %s", cid, result.status, result.request_id)
+    if result.ok:
+        _set(store, cid, status=core.SENT, finished_at=pd.Timestamp(now_utc()))
+        return {"status": core.SENT, "sent": 1}
+    if result.http_status is None or result.http_status in RETRY_STATUSES:
+        return {"status": core.SENDING, "errors": 1}  # the next run, same key
+    _set(store, cid, status=core.FAILED, reason=f"LINE: HTTP {result.http_status} {result.error}")
+    return {"status": core.FAILED, "errors": 1}
+
+
 def send_reminders(store, client: LineClient, campaign_id: str, *, now=None) -> int:
     """Send the reminder round due now, if any; returns how many residents it reached."""
     campaign = store.get("campaigns", campaign_id)
@@ -202,7 +244,11 @@ def _sms(store, sms, campaign, people) -> int:
         "deliveries", where={"campaign_id": campaign["id"], "channel": core.SMS, "status": "sent"}
     )
     already = set(done["resident_id"].astype(str))
-    text = campaign["question"] + "\n" + sms.reply_hint
+    text = campaign["question"]
+    if campaign.get("kind") == EVACUATION_NOTICE:  # Twilio takes 1,600 characters at most
+        text = text if len(text) <= SMS_MAX else text[: SMS_MAX - 1] + "…"
+    else:
+        text += "\n" + sms.reply_hint
     count = 0
     for row in no_line.to_dict("records"):
         rid = str(row["resident_id"])
