@@ -304,6 +304,7 @@ def test_the_layer_declares_how_it_is_written(store):
                 store.upsert(layer.name, pd.DataFrame())
     assert [n for n, layer in LAYERS.items() if layer.write == "append"] == [
         "shelter_status",
+        "supply_requests",
         "evacuations",
     ]
     assert {n for n, layer in LAYERS.items() if layer.incident_role} == {

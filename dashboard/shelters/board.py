@@ -154,7 +154,7 @@ def needs_list(value) -> list[str]:
 def format_needs(value, lang: str = "ja") -> str:
     """``水・食料・毛布`` (``water, food, blankets``); empty when nothing is needed."""
     sep = "・" if lang == "ja" else ", "
-    return sep.join(t(f"shelters.need.{n}", lang=lang) for n in needs_list(value))
+    return sep.join(t(f"shelter_need.{n}", lang=lang) for n in needs_list(value))
 
 
 def status_label(status, lang: str = "ja") -> str:

@@ -161,7 +161,7 @@ def form(b: Board, shelter_id: str) -> None:
                 t("shelters.field.needs"),
                 options=list(NEEDS),
                 selection_mode="multi",
-                format_func=lambda n: t(f"shelters.need.{n}"),
+                format_func=lambda n: t(f"shelter_need.{n}"),
                 key=_wkey(shelter_id, "needs"),
             )
             note = st.text_area(t("shelters.field.note"), key=_wkey(shelter_id, "note"), height=90)

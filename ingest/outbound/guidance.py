@@ -109,15 +109,20 @@ class GuidanceResponder:
             self.counts["too_late"] += 1
             return "too_late"
         point = event_point(event)
-        if point is None and self._homes is not None:
-            user = (event.get("source") or {}).get("userId")
-            point = self._homes().get(user)
+        user = (event.get("source") or {}).get("userId")
+        homes = self._homes() if self._homes is not None else {}
+        if point is None:
+            point = homes.get(user)
+        # a resident on the roster (避難行動要支援者) needs care: welfare shelters are for them
+        needs_care = user is not None and user in homes
         if point is None:
             messages = [ask_location_message()]
             outcome = "asked_location"
         else:
             hazard = self._hazard()
-            nearest = guidance.nearest_open(self.shelters(), point[0], point[1], hazard=hazard)
+            nearest = guidance.nearest_open(
+                self.shelters(), point[0], point[1], hazard=hazard, needs_care=needs_care
+            )
             messages = guidance_messages(nearest, hazard)
             outcome = "answered"
         result = self.client.reply(event["replyToken"], messages, received=received)
