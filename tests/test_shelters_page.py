@@ -158,11 +158,13 @@ def test_board_table_colours_and_escaping():
     desk = shelters_table.display_frame(board)
     assert list(desk.columns) == [
         "避難所",
+        "福祉",
         "状況",
         "避難者",
+        "要配慮者",
         "収容人数",
         "収容率",
-        "必要物資",
+        "物資要請",
         "最終報告",
         "経過",
         "報告者",
@@ -519,13 +521,14 @@ def test_kiosk_shows_open_shelters_big_and_no_form(monkeypatch, store_url):
         "避難所",
         "状況",
         "避難者",
+        "要配慮者",
         "収容人数",
         "収容率",
-        "必要物資",
+        "物資要請",
         "経過",
     ]
     assert len(table) == 5  # the open and full shelters only
-    assert table.iloc[0].tolist()[:5] == [
+    assert table.iloc[0][["避難所", "状況", "避難者", "収容人数", "収容率"]].tolist() == [
         "大町スポーツ施設・調和小学校周辺",
         "満員",
         5000,

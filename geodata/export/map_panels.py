@@ -19,8 +19,12 @@ from geodata.export.map_style import (
     CATEGORY_STYLE,
     NO_FILL,
     NOT_REPLIED_CLASSES,
+    OCCUPANCY_CLASSES,
+    SHELTER_CLASSES,
+    SHELTER_LABEL_TEXT,
     SHELTER_LABELS,
     SHELTER_STYLE,
+    WELFARE_RING,
     public_classes,
 )
 from geodata.export.situation import Situation
@@ -50,11 +54,18 @@ def draw_legend(ax, s: Situation) -> None:
     y = 0.87
     x = 0.03
     ax.text(x, y, "避難所（開設状況）", **_HEAD)
-    for status, style in SHELTER_STYLE.items():
+    y -= step  # the four occupancy classes of an open shelter on one row
+    for i, cls in enumerate(OCCUPANCY_CLASSES):
+        style = SHELTER_STYLE[cls]
+        ax.scatter([x + 0.012 + i * 0.03], [y], marker=style["marker"], s=style["size"] * 0.7,
+                   c=style["color"], edgecolors=style["edge"], linewidths=1.0)  # fmt: skip
+    ax.text(x + 0.13, y, "開設中 収容率 30・60・80%未満／以上", **_TEXT)
+    for cls in SHELTER_CLASSES[len(OCCUPANCY_CLASSES) :]:
+        style = SHELTER_STYLE[cls]
         y -= step
         ax.scatter([x + 0.03], [y], marker=style["marker"], s=style["size"], c=style["color"],
                    edgecolors=style["edge"], linewidths=1.0)  # fmt: skip
-        ax.text(x + 0.07, y, SHELTER_LABELS[status], **_TEXT)
+        ax.text(x + 0.07, y, SHELTER_LABELS[cls], **_TEXT)
     y -= step * 1.4
     ax.text(x, y, "区域", **_HEAD)
     y -= step
@@ -95,15 +106,21 @@ def draw_legend(ax, s: Situation) -> None:
                    edgecolors="white", linewidths=0.7)  # fmt: skip
         ax.text(x + 0.07, y, category, **_TEXT)
     y -= step * 1.5
-    ax.scatter([x + 0.03], [y], marker="s", s=90, c=SHELTER_STYLE[OPEN]["color"],
-               edgecolors=SHELTER_STYLE[OPEN]["edge"])  # fmt: skip
+    example = SHELTER_STYLE["occupancy_0"]
+    ax.scatter([x + 0.03], [y], marker="s", s=90, c=example["color"],
+               edgecolors=example["edge"])  # fmt: skip
     ax.text(x + 0.07, y + 0.012, "〇〇小学校", fontsize=9, fontweight="bold", va="bottom",
-            color=SHELTER_STYLE[OPEN]["text"])  # fmt: skip
+            color=SHELTER_LABEL_TEXT[OPEN])  # fmt: skip
     ax.text(x + 0.07, y - 0.012, "120/500人", fontsize=9, fontweight="bold", va="top",
-            color=SHELTER_STYLE[OPEN]["text"])  # fmt: skip
-    ax.text(x + 0.02, y - 0.105, "避難者数／収容人数\n（約：収容人数は推計値）", fontsize=9,
+            color=SHELTER_LABEL_TEXT[OPEN])  # fmt: skip
+    ax.text(x + 0.02, y - 0.085, "避難者数／収容人数\n（約：収容人数は推計値）", fontsize=9,
             va="center", linespacing=1.3)  # fmt: skip
-    _evacuation_legend(ax, s, x, y - 0.2)
+    y -= 0.16
+    ax.scatter([x + 0.03], [y], marker="s", s=60, c="#ffffff", edgecolors="#555555")
+    ax.scatter([x + 0.03], [y], marker="o", s=230, facecolors="none", edgecolors=WELFARE_RING,
+               linewidths=2.0)  # fmt: skip
+    ax.text(x + 0.07, y, "福祉避難所（要配慮者のための避難所）", **_TEXT)
+    _evacuation_legend(ax, s, x, y - 0.07)
 
 
 def _evacuation_legend(ax, s: Situation, x: float, y: float) -> None:
