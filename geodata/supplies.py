@@ -250,6 +250,20 @@ def per_shelter(requests: pd.DataFrame, lang: str = "ja") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def migrated_reports(requests: pd.DataFrame | None) -> set[tuple[str, int]]:
+    """(shelter_id, report version) of the reports whose needs list :func:`from_needs` turned
+    into requests (their request ids say so): their needs are shown as requests, not twice."""
+    if requests is None or requests.empty:
+        return set()
+    out = set()
+    for rec in requests[requests["source"] == "needs"].to_dict("records"):
+        rest = str(rec["request_id"]).removeprefix(f"needs-{rec['shelter_id']}-")
+        version = rest.split("-", 1)[0]
+        if version.isdigit():
+            out.add((str(rec["shelter_id"]), int(version)))
+    return out
+
+
 def from_needs(reports: pd.DataFrame) -> pd.DataFrame:
     """The old needs lists of shelter reports as supply requests (the v11 migration).
 

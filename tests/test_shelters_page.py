@@ -389,6 +389,8 @@ def test_board_shows_the_reports(monkeypatch, store_url):
         "避難者数": "5,145",
         "満員": "1",
         "3時間以上報告なし": "0",
+        "要配慮者": "–",  # nobody counted: not 0
+        "至急の物資要請": "0 / 0",
     }
     board = at.dataframe[0].value
     top = board.iloc[0]

@@ -20,6 +20,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Total of the {n} open shelters that counted (blank: not counted)",
     },
     "care.not_counted": {"ja": "未計数", "en": "Not counted"},
+    "shelters.check.care": {
+        "ja": "{group}の人数は0以上の整数で入力してください（数えていなければ空欄）。",
+        "en": "{group}: a whole number of 0 or more (blank when not counted).",
+    },
     "care.col": {"ja": "要配慮者", "en": "Needing care"},
     # 福祉避難所
     "legend.welfare": {
@@ -76,7 +80,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "supplies.pick": {"ja": "要請を選ぶ", "en": "Pick a request"},
     "supplies.kpi.urgent": {"ja": "至急の物資要請", "en": "Urgent supply requests"},
     "supplies.kpi.open": {"ja": "未配送の物資要請", "en": "Open supply requests"},
-    "supplies.legacy": {"ja": "（旧）{needs}", "en": "(old) {needs}"},
+    "supplies.legacy": {"ja": "報告: {needs}", "en": "Report: {needs}"},
     "supplies.export": {"ja": "物資要請（CSV / Excel）", "en": "Supply requests (CSV / Excel)"},
     "supplies.export.caption": {
         "ja": "全避難所の物資要請（現在の状態、至急順）。内部用：要請者・備考を含みます。",

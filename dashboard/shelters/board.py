@@ -39,7 +39,8 @@ from geodata.shelters import summary as shelter_summary
 
 JST = "Asia/Tokyo"
 ORDERS = ("occupancy", "oldest", "evacuees", "name")
-FIELDS = ("status", "evacuees", "households", "needs", "note")  # what staff may update
+# what staff may update (the 要配慮者 counts too)
+FIELDS = ("status", "evacuees", "households", *CARE_COLUMNS, "needs", "note")
 
 # Cell colours of the board, from the one shelter palette (geodata/export/map_style.py): the
 # occupancy cell by class, the status cell by the shelter's colour class — the colour its map
@@ -207,6 +208,7 @@ def board(
     merged = pd.DataFrame(base).merge(latest, on="shelter_id", how="left")
     wanted = supplies.per_shelter(requests, lang) if requests is not None else None
     per = {} if wanted is None else wanted.set_index("shelter_id").to_dict("index")
+    migrated = supplies.migrated_reports(requests)
     rows = []
     for rec in merged.to_dict("records"):
         state = rec.get("status") if isinstance(rec.get("status"), str) else None
@@ -233,7 +235,7 @@ def board(
                 "stale": is_stale(state, age),
                 "reported_by": _reporter(rec),
                 "version": int(to_number(rec.get("version")) or 0),
-                **_carried(rec, state, per.get(str(rec["shelter_id"])), lang),
+                **_carried(rec, state, per.get(str(rec["shelter_id"])), lang, migrated),
             }
         )
     out = pd.DataFrame(rows, columns=list(BOARD_COLUMNS))
@@ -243,21 +245,29 @@ def board(
     return sort_board(out, "occupancy")
 
 
-def _carried(rec: dict, state, wanted: dict | None, lang: str) -> dict:
-    """What the shelter carries for the HQ: welfare, people needing care, supply requests."""
+def _carried(rec: dict, state, wanted: dict | None, lang: str, migrated=None) -> dict:
+    """What the shelter carries for the HQ: welfare, people needing care, supply requests.
+
+    The open supply requests first (most urgent first), then the needs list of the current
+    report (the quick list of the form, another system's file), unless the v11 migration
+    already made requests of that very report's needs (``migrated``).
+    """
     welfare = is_welfare(rec)
     target = rec.get("target") if isinstance(rec.get("target"), str) else ""
     care = care_total(rec) if state else None
-    legacy = format_needs(rec.get("needs"), lang) if state else ""
+    version = to_number(rec.get("version"))
+    moved = version is not None and (str(rec["shelter_id"]), int(version)) in (migrated or ())
+    legacy = format_needs(rec.get("needs"), lang) if state and not moved else ""
+    listed = [wanted["label"]] if wanted else []
+    if legacy:
+        listed.append(t("supplies.legacy", lang=lang, needs=legacy))
     return {
         "welfare": welfare,
         "welfare_label": (target or t("shelters.welfare_badge", lang=lang)) if welfare else "",
         "care_total": care,
         "care_label": "–" if care is None else f"{care:,}",
         # open requests; a report's old needs list shows (marked old) until requests replace it
-        "supplies_label": wanted["label"]
-        if wanted
-        else (t("supplies.legacy", lang=lang, needs=legacy) if legacy else ""),
+        "supplies_label": " ／ ".join(listed),
         "urgent": int(wanted["urgent"]) if wanted else 0,
     }
 
@@ -363,6 +373,10 @@ def check_update(fields: dict, capacity=None, estimated=None, lang: str = "ja") 
             out.errors.append(t(f"shelters.check.{name}_whole", lang=lang))
         elif number < 0:
             out.errors.append(t(f"shelters.check.{name}_negative", lang=lang))
+    for name in CARE_COLUMNS:
+        number = to_number(fields.get(name))
+        if fields.get(name) is not None and (number is None or number != int(number) or number < 0):
+            out.errors.append(t("shelters.check.care", lang=lang, group=field_label(name, lang)))
     unknown = [n for n in fields.get("needs") or [] if n not in NEEDS]
     if unknown:
         out.errors.append(t("shelters.check.needs", lang=lang, needs=", ".join(unknown)))
@@ -393,6 +407,13 @@ def check_update(fields: dict, capacity=None, estimated=None, lang: str = "ja") 
     return out
 
 
+def field_label(name: str, lang: str = "ja") -> str:
+    """The label of a form field (a 要配慮者 count: its group's word)."""
+    if name in CARE_COLUMNS:
+        return t(f"care_group.{name.removeprefix('care_')}", lang=lang)
+    return t(f"shelters.field.{name}", lang=lang)
+
+
 def conflict_rows(current: dict | None, mine: dict, lang: str = "ja") -> pd.DataFrame:
     """The newer stored values beside the user's input, one row per field.
 
@@ -404,7 +425,7 @@ def conflict_rows(current: dict | None, mine: dict, lang: str = "ja") -> pd.Data
         now_value, my_value = current.get(name), mine.get(name)
         rows.append(
             {
-                "field": t(f"shelters.field.{name}", lang=lang),
+                "field": field_label(name, lang),
                 "current": _show(name, now_value, lang),
                 "mine": _show(name, my_value, lang),
                 "differs": _show(name, now_value, lang) != _show(name, my_value, lang),
@@ -421,7 +442,7 @@ def show_value(name: str, value, lang: str = "ja") -> str:
 def _show(name: str, value, lang: str) -> str:
     if name == "status":
         return status_label(value, lang)
-    if name in ("evacuees", "households"):
+    if name in ("evacuees", "households", *CARE_COLUMNS):
         return format_count(value)
     if name == "needs":
         return format_needs(value, lang) or "–"
