@@ -8,13 +8,12 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from geodata.store.core import open_store
-from tests.test_shelters_page import (  # noqa: F401 - fixtures
-    STAFF_SHELTER,
-    _choose,
-    _page,
-    base_store,
-    store_url,
-)
+from tests import test_shelters_page as shelters_page
+from tests.test_shelters_page import STAFF_SHELTER, _choose, _page
+
+# the shelters page's fixtures: a private copy of a store with the reference layers and reports
+base_store = shelters_page.base_store
+store_url = shelters_page.store_url
 
 
 def _requests(url: str):
