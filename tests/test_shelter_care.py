@@ -176,3 +176,33 @@ def test_welfare_shelters_are_left_out_of_the_public_answer_unless_the_person_ne
     assert public["shelter_id"].tolist() == ["S2"]
     cared = guidance.nearest_open(frame, 139.5499, 35.65, needs_care=True)
     assert cared["shelter_id"].tolist() == ["S1", "S2"]  # nearest first
+
+
+def test_the_situation_map_counts_care_and_lists_urgent_supply_requests(store):
+    from geodata import supplies
+    from geodata.access.roles import User
+    from geodata.export.situation import collect_situation
+
+    _shelters(store)
+    store.update_shelter_status(
+        "S1", {"status": "開設", "evacuees": 80, "care_elderly": 12}, base_version=0, actor="a"
+    )
+    store.update_shelter_status(
+        "S2", {"status": "開設", "evacuees": 20, "care_infants": 1}, base_version=0, actor="b"
+    )
+    hq = User("ito", "operator")
+    supplies.create(store, hq, "S1", item="water", quantity=200, urgency="urgent")
+    supplies.create(store, hq, "S2", item="blankets", quantity=20, urgency="normal")
+    done = supplies.create(store, hq, "S2", item="food", quantity=9, urgency="urgent")
+    supplies.move(store, hq, done, "delivered")
+    internal = collect_situation(store)
+    assert (internal.kpis["care_total"], internal.kpis["care_counted"]) == (13, 2)
+    assert (internal.kpis["supplies_urgent"], internal.kpis["supplies_open"]) == (1, 2)
+    assert internal.supplies[["name", "item"]].values.tolist() == [
+        ["避難所S1", "water"],
+        ["避難所S2", "blankets"],
+    ]
+    public = collect_situation(store, public=True)
+    assert public.kpis["care_total"] is None  # beside per-shelter totals it could expose one
+    assert public.kpis["supplies_urgent"] == 1
+    assert set(public.supplies["requested_by"].dropna()) <= {"非公開"}

@@ -188,3 +188,28 @@ def test_the_migrated_rows_name_their_origin():
     ]  # an unknown code is kept as text
     assert set(out["requested_by"]) == {"csv:city"}
     assert json.dumps(list(out["source"])) == '["needs", "needs"]'
+
+
+def test_supply_requests_export_as_csv_and_excel_urgent_first_and_audited(store):
+    import io
+
+    from geodata.export.supplies import supplies_file
+
+    _shelters(store)
+    supplies.create(store, OPERATOR, "S2", item="food", quantity=100, urgency="normal")
+    urgent = supplies.create(store, STAFF, "S1", item="formula", quantity=6, urgency="urgent")
+    supplies.move(store, OPERATOR, urgent, "arranged")
+    csv = supplies_file(store, "csv", who="ito")
+    table = pd.read_csv(io.BytesIO(csv.data), encoding="utf-8-sig", dtype=str)
+    assert table[
+        ["避難所名", "品目", "数量", "単位", "緊急度", "状態", "要請者", "更新者"]
+    ].values.tolist() == [
+        ["避難所S1", "粉ミルク", "6", "缶", "至急", "手配済", "sato", "ito"],
+        ["避難所S2", "食料", "100", "食", "通常", "要請中", "ito", "ito"],
+    ]
+    xlsx = supplies_file(store, "xlsx", who="ito")
+    assert xlsx.filename.endswith(".xlsx") and xlsx.count == 2
+    sheet = pd.read_excel(io.BytesIO(xlsx.data), sheet_name="物資要請", dtype=str)
+    assert sheet["品目"].tolist() == ["粉ミルク", "食料"]
+    audit = store.read_audit(layer="supply_requests")
+    assert set(audit["action"]) >= {"export:supplies-csv", "export:supplies-xlsx"}

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from geodata import supplies
 from geodata.evacuation import LEVEL_COLOURS
 from geodata.export import public as policy
 from geodata.export.common import jst_label
@@ -149,10 +150,14 @@ def draw_kpis(ax, s: Situation) -> None:
         ("row", "うち要救助・負傷", persons(k["needs_help"])),
         ("row", "フォローで確認", persons(k["reached"])),
         ("row", "未確認", persons(k["unconfirmed"])),
+        *_care_and_supplies(k),
         ("head", "避難情報", ""),
         ("row", "避難指示以上", _evacuation_kpi(k)),
         ("head", f"被害報告（計 {k['reports_total']:,}件）", ""),
     ]  # fmt: skip
+    for r in s.supplies[s.supplies["urgency"] == supplies.URGENT].head(3).to_dict("records"):
+        rows.insert(rows.index(("head", "避難情報", "")),
+                    ("cats", fit(f"至急 {r['name']} {supplies.request_label(r)}", 24), ""))  # fmt: skip
     cats = list(k["reports_by_category"].items())
     for i in range(0, len(cats), 3):
         text = "　".join(f"{c} {n}" for c, n in cats[i : i + 3])
@@ -170,6 +175,17 @@ def draw_kpis(ax, s: Situation) -> None:
         else:
             ax.text(0.07, y, label, fontsize=10.5, va="center")
         y -= step
+
+
+def _care_and_supplies(k: dict) -> list[tuple[str, str, str]]:
+    """要配慮者 (internal) and open supply requests: rows of the KPI table."""
+    rows = []
+    if k.get("care_total") is not None:
+        rows.append(("row", f"要配慮者（計数 {k['care_counted']}か所）", persons(k["care_total"])))
+    rows.append(
+        ("row", "物資要請 至急／未配送", f"{k['supplies_urgent']}件／{k['supplies_open']}件")
+    )
+    return rows
 
 
 def _evacuation_kpi(k: dict) -> str:
