@@ -219,7 +219,7 @@ def supplies_section(user: User, lang: str) -> None:
     for col, fmt, mime in ((c1, "csv", "text/csv"), (c2, "xlsx", XLSX)):
         with col:
             _button(
-                fmt.upper() if fmt == "csv" else "Excel",
+                t("export.format.csv" if fmt == "csv" else "supplies.export.xlsx", lang=lang),
                 functools.partial(export_page.supplies_export, store, fmt, user),
                 f"supply-requests-{stamp()}.{fmt}",
                 mime,

@@ -82,6 +82,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "supplies.kpi.open": {"ja": "未配送の物資要請", "en": "Open supply requests"},
     "supplies.legacy": {"ja": "報告: {needs}", "en": "Report: {needs}"},
     "supplies.export": {"ja": "物資要請（CSV / Excel）", "en": "Supply requests (CSV / Excel)"},
+    "supplies.export.xlsx": {"ja": "Excel（.xlsx）", "en": "Excel (.xlsx)"},
     "supplies.export.caption": {
         "ja": "全避難所の物資要請（現在の状態、至急順）。内部用：要請者・備考を含みます。",
         "en": "Every shelter's supply requests (current state, urgent first). Internal: with requester and notes.",
