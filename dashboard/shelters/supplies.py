@@ -15,7 +15,6 @@ from dashboard import auth
 from dashboard.i18n import current_lang, t
 from dashboard.shelters import board as shelters
 from dashboard.shelters.data import create_request, move_request
-from dashboard.shelters.table import markdown_safe
 from dashboard.shelters.view import Board
 from geodata import supplies
 from geodata.access.roles import Forbidden, allowed
@@ -31,13 +30,17 @@ _TABLET_CSS = """
   .st-key-supply-form input, .st-key-supply-form textarea { font-size: 1.3rem !important;
       min-height: 3rem; }
   .st-key-supply-form [data-testid="stNumberInput"] input { min-height: 3rem; }
+  .st-key-supply-form [data-testid="stNumberInputContainer"] { height: auto !important;
+      min-height: 3rem; }
   .st-key-supply-form [data-testid="stNumberInputStepDown"],
-  .st-key-supply-form [data-testid="stNumberInputStepUp"] { width: 3rem !important; }
+  .st-key-supply-form [data-testid="stNumberInputStepUp"] { width: 3rem !important;
+      min-height: 3rem !important; height: 3rem !important; }
   .st-key-supply-form [data-testid="stWidgetLabel"] p { font-size: 1.15rem !important;
       font-weight: 600; }
   .st-key-supply-form button[data-variant="segmented_control"],
   .st-key-supply-form button[data-variant="pills"] {
       min-height: 3rem; min-width: 5.5rem; font-size: 1.2rem !important; }
+  .st-key-supply-form button[data-variant="pills"][aria-checked="true"],
   .st-key-supply-form button[data-variant="pills"][aria-pressed="true"],
   .st-key-supply-form button[data-variant="pills"][data-selected="true"] {
       background: #1f4e9c !important; color: #fff !important; border-color: #1f4e9c !important; }
@@ -143,11 +146,10 @@ def _styled(requests: pd.DataFrame, frame: pd.DataFrame, lang: str):
         else ""
         for r in requests.to_dict("records")
     ]
-    return (
-        markdown_safe(frame)
-        .style.apply(lambda col: marks if col.name == urgency_col else [""] * len(col), axis=0)
-        .hide(axis="index")
-    )
+    # st.dataframe shows cells as text (no markdown): no escaping needed here
+    return frame.style.apply(
+        lambda col: marks if col.name == urgency_col else [""] * len(col), axis=0
+    ).hide(axis="index")
 
 
 def shelter_requests(b: Board, shelter_id: str) -> None:
@@ -175,8 +177,8 @@ def requests_table(b: Board) -> None:
     ordered = supplies.sort_by_urgency(b.requests)
     names = dict(zip(b.board["shelter_id"], b.board["name"], strict=True))
     frame = display(ordered, names, lang)
-    st.dataframe(_styled(ordered, frame, lang), hide_index=True, width="stretch", height=300,
-                 key="supplies_table")  # fmt: skip
+    st.dataframe(_styled(ordered, frame, lang), hide_index=True, width="stretch",
+                 height=min(360, 40 + 35 * len(frame)), key="supplies_table")  # fmt: skip
     user = auth.current_user()
     if allowed(user, "shelters", "arrange_supplies"):
         actions(b, ordered, names, lang)
