@@ -206,3 +206,32 @@ def test_the_situation_map_counts_care_and_lists_urgent_supply_requests(store):
     assert public.kpis["care_total"] is None  # beside per-shelter totals it could expose one
     assert public.kpis["supplies_urgent"] == 1
     assert set(public.supplies["requested_by"].dropna()) <= {"非公開"}
+
+
+def test_the_chat_answers_a_roster_resident_with_the_welfare_shelter_too(store):
+    import time
+    from types import SimpleNamespace
+
+    from ingest.outbound.guidance import GuidanceResponder
+
+    frame = _open_world(store)
+    sent = []
+
+    class Client:  # the LINE reply API, recorded
+        def reply(self, token, messages, received=None):
+            sent.append((token, messages))
+            return SimpleNamespace(ok=True, http_status=200, request_id="r")
+
+    homes = {"U-roster": (139.5499, 35.65)}
+    responder = GuidanceResponder(Client(), lambda: frame, homes=lambda: homes)
+    try:
+        ask = {"type": "message", "message": {"type": "text", "text": "避難所"}}
+        for user, token in (("U-roster", "t1"), ("U-public", "t2")):
+            event = {**ask, "replyToken": token, "source": {"userId": user}}
+            if user == "U-public":  # not on the roster: sends the same point as a location
+                event["message"] = {"type": "location", "latitude": 35.65, "longitude": 139.5499}
+            assert responder.answer(event, time.monotonic()) == "answered"
+    finally:
+        responder.close()
+    pins = {token: [m["title"] for m in messages[1:]] for token, messages in sent}
+    assert pins == {"t1": ["避難所S1", "避難所S2"], "t2": ["避難所S2"]}

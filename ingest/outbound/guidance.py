@@ -10,7 +10,8 @@ older than :data:`ingest.outbound.line.REPLY_WINDOW_SECONDS` are dropped (counte
 
 Where the resident is: the location they sent; for 「避難所」 alone, their home on the roster
 when their LINE user id is on it; else the city's centre is no answer, so the reply asks them to
-send their location (a quick reply with the location action).
+send their location (a quick reply with the location action). A resident on the roster (避難行動要支援者:
+a person who needs care) is answered with 福祉避難所 too; anyone else is not sent there.
 
 Logs carry counts only: no user id, no point, no text.
 """
