@@ -25,7 +25,8 @@ report is the current one, or how full a shelter is.
   by field — one value per status/count chosen, needs a three-way union, notes appended.
 
 (Over 400 lines: the merge rule reads the same values, needs and report times as the rest, and
-belongs beside the rule of which report is current.)
+belongs beside the rule of which report is current; the 要配慮者 counts are fields of the same
+reports.)
 
 Examples
 --------

@@ -13,6 +13,9 @@ Examples
 'Moved away'
 >>> SHELTER_STATUSES.label("どこか")
 'どこか'
+
+(Over ~400 lines on purpose: every vocabulary of the domain in one file, the one the UI
+catalogue and the printed outputs read.)
 """
 
 from __future__ import annotations

@@ -27,7 +27,9 @@ through the store itself, so no output can carry what the view does not let out.
    out from the rest (row: residents = replied + reached + unconfirmed; column: the published
    city total minus the shown towns) are shown as 「秘匿」 (complementary suppression,
    :mod:`geodata.export.suppression`). City totals below the threshold are 「3人未満」 too. The rule is
-   stated on every output that carries such counts (:data:`SUPPRESSION_NOTE`).
+   stated on every output that carries such counts (:data:`SUPPRESSION_NOTE`). People needing
+   care counted at a shelter leave only as one total per report, small ones marked
+   (:mod:`geodata.export.care`).
 
 Reference layers (towns, boundary, shelters, hazard areas) are published as they are: they are
 open data about places, not about persons.
