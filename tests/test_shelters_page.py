@@ -523,9 +523,9 @@ def test_kiosk_shows_open_shelters_big_and_no_form(monkeypatch, store_url):
         "避難所",
         "状況",
         "避難者",
-        "要配慮者",
         "収容人数",
         "収容率",
+        "要配慮者",
         "物資要請",
         "経過",
     ]

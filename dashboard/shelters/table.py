@@ -41,9 +41,9 @@ KIOSK_COLUMNS = (
     ("name", "shelters.col.name"),
     ("status_label", "shelters.col.status"),
     ("evacuees", "shelters.col.evacuees"),
-    ("care_label", "care.col"),
     ("capacity_label", "measure.capacity"),
     ("rate", "measure.occupancy"),
+    ("care_label", "care.col"),
     ("supplies_label", "supplies.col"),
     ("age_label", "shelters.col.age"),
 )
