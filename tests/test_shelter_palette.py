@@ -95,3 +95,24 @@ def test_open_is_no_longer_a_blue_of_its_own():
     by_id = dict(zip(board["shelter_id"], css["status"], strict=True))
     blue = SHELTER_PALETTE["open_unknown"]["fill"]
     assert [cls for cls, style in by_id.items() if blue in style] == ["open_unknown"]
+
+
+def test_the_wall_shows_care_and_supplies_columns_once_a_shelter_has_them():
+    shelters, status, board = _board()
+    wall = shelters_table.display_frame(board, kiosk=True)
+    assert "要配慮者" not in wall.columns and "物資要請" not in wall.columns
+    counted = status.assign(care_elderly=[12] + [None] * (len(status) - 1))
+    requests = pd.DataFrame(
+        [{"request_id": "r1", "version": 1, "shelter_id": "occupancy_2", "item": "water",
+          "item_text": None, "quantity": 50, "unit": "本", "urgency": "urgent",
+          "state": "requested", "requested_at": NOW, "source": "staff"}]
+    )  # fmt: skip
+    board = shelters_board.board(shelters, counted, NOW, requests=requests)
+    wall = shelters_table.display_frame(board, kiosk=True)
+    assert list(wall.columns)[5:7] == ["要配慮者", "物資要請"]  # after 収容率
+    row = dict(zip(board["shelter_id"], wall.to_dict("records"), strict=True))
+    assert row["occupancy_0"]["要配慮者"] == "12"
+    assert row["occupancy_2"]["物資要請"] == "水 50本（至急）"
+    css = shelters_table.cell_styles(board)
+    by_id = dict(zip(board["shelter_id"], css["supplies"], strict=True))
+    assert "#b30000" in by_id["occupancy_2"] and by_id["occupancy_1"] == ""

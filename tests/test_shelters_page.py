@@ -525,8 +525,6 @@ def test_kiosk_shows_open_shelters_big_and_no_form(monkeypatch, store_url):
         "避難者",
         "収容人数",
         "収容率",
-        "要配慮者",
-        "物資要請",
         "経過",
     ]
     assert len(table) == 5  # the open and full shelters only

@@ -37,6 +37,7 @@ DESK_COLUMNS = (
     ("age_label", "shelters.col.age"),
     ("reported_by", "shelters.col.by"),
 )
+WALL_IF_FILLED = ("care_label", "supplies_label")  # on the wall only when some shelter has one
 KIOSK_COLUMNS = (
     ("name", "shelters.col.name"),
     ("status_label", "shelters.col.status"),
@@ -53,10 +54,17 @@ def display_frame(board: pd.DataFrame, lang: str = "ja", kiosk: bool = False) ->
     """The board with the columns people read, headed in ``lang``.
 
     The wall screen drops the report time and the reporter (names of staff have no use
-    at 5 m, and the age says more). Its texts are markdown-escaped: ``st.table`` renders each
+    at 5 m, and the age says more), and the 要配慮者 and supply-request columns while no
+    shelter shown has any (:data:`WALL_IF_FILLED`). Its texts are markdown-escaped: ``st.table`` renders each
     cell as markdown, and a shelter name is outside text.
     """
     columns = KIOSK_COLUMNS if kiosk else DESK_COLUMNS
+    if kiosk:  # the wall has no width to spare: a column nobody has filled in stays off it
+        columns = tuple(
+            (col, key)
+            for col, key in columns
+            if col not in WALL_IF_FILLED or not board[col].isin(["", "–"]).all()
+        )
     out = pd.DataFrame({t(key, lang=lang): board[col] for col, key in columns})
     if kiosk:
         out = markdown_safe(out)
