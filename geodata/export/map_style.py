@@ -26,7 +26,7 @@ SHELTER_PALETTE: dict[str, dict[str, str]] = {
     "occupancy_3": {"fill": "#d73027", "edge": "#333333", "text": "#ffffff"},
     OPEN_UNKNOWN: {"fill": "#4575b4", "edge": "#333333", "text": "#ffffff"},
     FULL: {"fill": "#67001f", "edge": "#333333", "text": "#ffffff"},
-    CLOSED: {"fill": "#5a5a5a", "edge": "#333333", "text": "#ffffff"},
+    CLOSED: {"fill": "#8c8c8c", "edge": "#555555", "text": "#1a1a1a"},  # dark text: 5.6:1
     NOT_OPEN: {"fill": "#ffffff", "edge": "#555555", "text": "#1a1a1a"},
     NO_REPORT: {"fill": "#ffffff", "edge": "#8c8c8c", "text": "#1a1a1a"},
 }
