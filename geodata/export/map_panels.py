@@ -51,7 +51,7 @@ def _frame(ax, title: str | None = None) -> None:
 def draw_legend(ax, s: Situation) -> None:
     """The legend: shelters by status, areas, not-replied classes, damage categories."""
     _frame(ax, "凡例")
-    step = 0.053
+    step = 0.049  # one more shelter row than before the occupancy classes (the rest must fit)
     y = 0.87
     x = 0.03
     ax.text(x, y, "避難所（開設状況）", **_HEAD)
@@ -60,7 +60,7 @@ def draw_legend(ax, s: Situation) -> None:
         style = SHELTER_STYLE[cls]
         ax.scatter([x + 0.012 + i * 0.03], [y], marker=style["marker"], s=style["size"] * 0.7,
                    c=style["color"], edgecolors=style["edge"], linewidths=1.0)  # fmt: skip
-    ax.text(x + 0.13, y, "開設中 収容率 30・60・80%未満／以上", **_TEXT)
+    ax.text(x + 0.13, y, "開設中（収容率 低→高）", **_TEXT)
     for cls in SHELTER_CLASSES[len(OCCUPANCY_CLASSES) :]:
         style = SHELTER_STYLE[cls]
         y -= step
@@ -120,7 +120,7 @@ def draw_legend(ax, s: Situation) -> None:
     ax.scatter([x + 0.03], [y], marker="s", s=60, c="#ffffff", edgecolors="#555555")
     ax.scatter([x + 0.03], [y], marker="o", s=230, facecolors="none", edgecolors=WELFARE_RING,
                linewidths=2.0)  # fmt: skip
-    ax.text(x + 0.07, y, "福祉避難所（要配慮者のための避難所）", **_TEXT)
+    ax.text(x + 0.07, y, "福祉避難所（要配慮者向け）", **_TEXT)
     _evacuation_legend(ax, s, x, y - 0.07)
 
 
