@@ -147,7 +147,7 @@ def test_an_older_store_gets_the_table_by_migration(sqlite_url):
     import sqlalchemy as sa
 
     from geodata.store.core import open_store
-    from geodata.store.migrations import MIGRATIONS
+    from geodata.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
     store = open_store(sqlite_url)
     with store.engine.begin() as conn:
@@ -157,7 +157,7 @@ def test_an_older_store_gets_the_table_by_migration(sqlite_url):
     store = open_store(sqlite_url)
     assert sa.inspect(store.engine).has_table("evacuations")
     number = next(v for v, f in MIGRATIONS if f.__name__.endswith("_evacuations"))
-    assert store.schema_version() == number
+    assert store.schema_version() == SCHEMA_VERSION >= number  # later migrations ran too
     store.dispose()
 
 
