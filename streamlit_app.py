@@ -28,8 +28,16 @@ st.set_page_config(
 offline.install()
 install_log_redaction()
 widgets.init_session()
+
+
+def _before_login() -> None:
+    """The login screen keeps the page the URL asks for and offers the language switch."""
+    pages.keep_requested_page()
+    widgets.language_switch()
+
+
 # The login screen and st.stop() until someone with a role is logged in; the URL's page is kept.
-user = auth.gate(before_login=pages.keep_requested_page)
+user = auth.gate(before_login=_before_login)
 
 kiosk = widgets.is_kiosk()
 if kiosk:

@@ -4,6 +4,7 @@ force, evacuation information (避難情報) in force and the HQ's decision on i
 import streamlit as st
 
 from dashboard import auth, data, kiosk, settings, widgets
+from dashboard.chronology import as_of as as_of_view
 from dashboard.evacuation import view as evac
 from dashboard.i18n import current_lang, t
 from dashboard.maps import evacuation as evac_maps
@@ -25,14 +26,20 @@ def overview() -> None:
 
     lang = current_lang()
     evac.banner(opened.url, lang)
-    widgets.kpi_row(ref.towns, ref.shelters, ref.status, ref.hazard)
+    status = ref.status
+    if not widgets.is_kiosk():  # the picture as of a time (meeting, handover, review)
+        as_of = as_of_view.choose("overview-as-of")
+        if as_of is not None:
+            status = as_of_view.shelter_status(opened.url, opened.version, as_of)
+            as_of_view.note(as_of)
+    widgets.kpi_row(ref.towns, ref.shelters, status, ref.hazard)
     evac.kpi_tile(opened.url, lang)
     measure = None if widgets.is_kiosk() else widgets.measure_select()
     m = maps.overview_map(
         maps.add_density(ref.towns) if measure == "density" else ref.towns,
         ref.hazard,
         ref.shelters,
-        ref.status,
+        status,
         tiles=settings.get("BOSAI_TILES"),
         tile_url=settings.get("BOSAI_TILE_URL"),
         measure=measure,

@@ -58,6 +58,8 @@ PAGES: tuple[Page, ...] = (
          "safety"),
     Page("reports", "app_pages/reports.py", "page.reports", ":material/campaign:", _SITUATION,
          "reports"),
+    Page("chronology", "app_pages/chronology.py", "chronology.page", ":material/history_edu:",
+         _SITUATION, "chronology"),
     Page("export", "app_pages/export.py", "page.export", ":material/download:", _ADMIN, "export"),
     Page("admin", "app_pages/admin.py", "page.admin", ":material/settings:", _ADMIN, "admin"),
 )  # fmt: skip

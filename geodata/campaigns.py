@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from geodata import chronology
 from geodata.schema import now_utc, to_utc
 
 QUEUED, SENDING, SENT, REFUSED, FAILED = "queued", "sending", "sent", "refused", "failed"
@@ -165,6 +166,11 @@ def create_campaign(
         store.upsert("campaigns", pd.DataFrame([campaign]), source="dashboard:safety", actor=actor)
         if listed:
             store.upsert("deliveries", pd.DataFrame(listed), source="dashboard:safety")
+        where = f"{len(codes)}町丁目" if codes else "全域"
+        text = f"安否確認配信 開始（{where}、LINE {campaign['recipients']}人・電話 {campaign['without_line']}人）"
+        links = {"campaign": [cid], "town": codes}
+        chronology.record_event(store, "campaign_started", text, links, key=f"campaign:{cid}:started",
+                                at=now)  # fmt: skip
     return cid
 
 

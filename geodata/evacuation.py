@@ -28,7 +28,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from geodata import vocab
+from geodata import chronology, vocab
 from geodata.access.roles import User, check
 from geodata.schema import now_utc, to_utc
 
@@ -296,7 +296,31 @@ def issue(
         "issued_by": user.username,
         "source": source,
     }
-    return store.append_version("evacuations", record, actor=user.username, base_version=0)
+    return _append(store, record, user, base_version=0)
+
+
+def _append(store, record: dict, user: User, *, base_version: int) -> dict:
+    """Write one record and its chronology entry (避難情報発令 / 解除) in one transaction.
+
+    The entry's key is the record's identity (order and version), so a retried write is
+    recorded once; the text names level, hazard and how many towns (the towns are its links):
+    no personal data, the wall screen shows it.
+    """
+    with store.transaction():
+        written = store.append_version("evacuations", record, actor=user.username,
+                                       base_version=base_version)  # fmt: skip
+        action = written["action"]
+        event = "evacuation_lifted" if action == "lift" else "evacuation_issued"
+        verb = {"issue": "発令", "update": "変更", "lift": "解除"}[action]
+        where = "全域" if written["whole_city"] else f"{len(written['towns'] or [])}町丁目"
+        text = (f"{level_title(written['level'])}（{vocab.HAZARDS.label(written['hazard'])}）"
+                f"{verb}：{where}")  # fmt: skip
+        if written.get("reason"):
+            text += f"　{written['reason']}"
+        links = {"evacuation": [written["order_id"]], "town": list(written["towns"] or [])}
+        key = f"evacuation:{written['order_id']}:{written['version']}"
+        chronology.record_event(store, event, text, links, key=key, at=written["at"])
+    return written
 
 
 def _new_order_id(store, hazard: str, when: pd.Timestamp) -> str:
@@ -359,8 +383,7 @@ def update(
         "issued_by": user.username,
         "source": source or current["source"],
     }
-    return store.append_version("evacuations", record, actor=user.username,
-                                base_version=current["_base"])  # fmt: skip
+    return _append(store, record, user, base_version=current["_base"])
 
 
 def lift(
@@ -390,5 +413,4 @@ def lift(
         "lifted_at": when,
         "issued_by": user.username,
     }  # fmt: skip
-    return store.append_version("evacuations", record, actor=user.username,
-                                base_version=current["_base"])  # fmt: skip
+    return _append(store, record, user, base_version=current["_base"])

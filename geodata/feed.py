@@ -24,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geodata import chronology
 from geodata import geometry as reports_geo
 from geodata.schema import now_utc
 
@@ -350,7 +351,9 @@ def triage(store, keys, action: str, *, actor: str, assignee: str | None = None)
         raise ValueError(f"unknown triage action {action!r}")
     done = 0
     for key in keys:
-        store.update("posts", tuple(key), dict(changes), actor=actor)
+        post = store.update("posts", tuple(key), dict(changes), actor=actor)
+        if action == "verify":
+            chronology.incident_verified(store, post)  # the highest urgency only, once
         done += 1
     return done
 

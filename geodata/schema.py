@@ -485,10 +485,16 @@ FIELD_REPORTS = _layer(
             "reported_at": TIME,
             "town_code": STR,
             "incident_id": STR,
+            # Verified by the HQ (triage): only verified reports count as 確定 in the damage
+            # report (geodata/damage.py); a report nobody checked yet counts as 未確認.
+            "triage": STR,
+            # The damage counts of 第4号様式 その2 (geodata.vocab.DAMAGE_ITEMS), null = not stated.
+            **{f"dmg_{code}": INT for code in vocab.DAMAGE_ITEMS.codes},
         },
         required=("category", "reported_at"),
         time_column="reported_at",
-        staff_fields=StaffFields(kept=("incident_id",)),
+        choices={"triage": TRIAGE_STATES},
+        staff_fields=StaffFields(owned=("triage",), kept=("incident_id",)),
         incident_role=IncidentRole(category="category", urgency="severity"),
     )
 )
@@ -632,6 +638,83 @@ EVACUATIONS = _layer(
         time_column="at",
         choices={"action": vocab.EVACUATION_ACTIONS.codes},
         write="append",  # a history: store.append_version (geodata/store/history.py)
+    )
+)
+
+# クロノロジー: the HQ's time-ordered record (geodata/chronology.py). Append-only: a correction
+# is a new entry naming the one it corrects (``corrects``); nothing is edited away. A system
+# entry's ``entry_id`` is derived from ``event_key`` (what caused it), so writing it twice —
+# a retry, two dashboard servers — stores it once.
+CHRONOLOGY = _layer(
+    Layer(
+        "chronology",
+        key=("entry_id",),
+        columns={
+            "entry_id": STR,
+            "at": TIME,  # when it happened (a system event: when its cause happened)
+            "kind": STR,  # geodata.vocab.CHRONO_KINDS
+            "event": STR,  # system entries: geodata.vocab.SYSTEM_EVENTS
+            "event_key": STR,  # system entries: what caused it (unique)
+            "from_unit": STR,  # 部署 or person
+            "to_unit": STR,
+            "text": STR,
+            "links": JSON,  # {"shelter": ["S1"], "incident": [...], "town": [...], ...}
+            "corrects": STR,  # the entry this one corrects
+            "task": BOOL,  # an 指示 / 要請 with an assignee and a state
+            "assignee": STR,  # 部署
+            "due_at": TIME,
+            "entered_by": STR,
+            "entered_at": TIME,
+        },
+        geometry=None,
+        required=("at", "kind", "text", "entered_by"),
+        time_column="at",
+        choices={"kind": vocab.CHRONO_KINDS.codes},
+        write="append",  # store.append_chronology
+    )
+)
+
+# State changes of tasks (an audited history: the current state is the newest row).
+TASK_STATE_HISTORY = _layer(
+    Layer(
+        "task_states",
+        key=("entry_id", "version"),
+        columns={
+            "entry_id": STR,
+            "version": INT,
+            "state": STR,  # geodata.vocab.TASK_STATES
+            "note": STR,
+            "changed_by": STR,
+            "changed_at": TIME,
+        },
+        geometry=None,
+        required=("state", "changed_by", "changed_at"),
+        time_column="changed_at",
+        choices={"state": vocab.TASK_STATES.codes},
+        write="append",  # store.append_task_state
+    )
+)
+
+# 第N報: the damage report as the HQ fixed it at a time (geodata/damage.py). ``figures`` holds
+# every count (confirmed and unconfirmed) and ``evidence`` the reports behind each.
+DAMAGE_REPORTS = _layer(
+    Layer(
+        "damage_reports",
+        key=("number",),
+        columns={
+            "number": INT,  # 第N報
+            "as_of": TIME,
+            "fixed_at": TIME,
+            "fixed_by": STR,
+            "disaster_name": STR,
+            "figures": JSON,
+            "evidence": JSON,
+            "overview": JSON,  # その1: HQ set-up, shelters open, evacuees, evacuation information
+        },
+        geometry=None,
+        required=("as_of", "fixed_at", "fixed_by"),
+        time_column="as_of",
+        write="append",  # store.append_damage_report
     )
 )
 

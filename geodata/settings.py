@@ -98,6 +98,12 @@ SETTINGS: tuple[Setting, ...] = (
         "example (docs/evacuation.md).",
     ),
     Setting(
+        "BOSAI_DEPARTMENTS_FILE",
+        "",
+        "Text file listing the HQ's 部署 (one a line, # comments) for the chronology's from / to "
+        "and task assignees; empty: a 市 災害対策本部's usual 部署 (geodata.vocab).",
+    ),
+    Setting(
         "BOSAI_LINE_SPOOL_RETENTION_DAYS",
         "7",
         "Raw LINE webhook bodies already read into the store are deleted from the spool after "

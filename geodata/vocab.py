@@ -277,6 +277,153 @@ MEASURES = Vocabulary(
     },
 )
 
+# クロノロジー: the kinds of an entry of the HQ's chronology. ``system`` entries are written by
+# the dashboard itself (geodata/chronology.py: a shelter opened, a warning issued …).
+CHRONO_KINDS = Vocabulary(
+    "chrono_kind",
+    {
+        "報告": ("報告", "Report"),
+        "指示": ("指示", "Instruction"),
+        "決定": ("決定", "Decision"),
+        "要請": ("要請", "Request"),
+        "連絡": ("連絡", "Notice"),
+        "system": ("システム", "System event"),
+    },
+)
+
+# The state of a task (an instruction or a request with an assignee).
+TASK_STATES = Vocabulary(
+    "task_state",
+    {
+        "未着手": ("未着手", "Not started"),
+        "対応中": ("対応中", "In progress"),
+        "完了": ("完了", "Done"),
+    },
+)
+
+# What a system entry of the chronology records (its ``event``); each is written exactly once,
+# keyed by what caused it. evacuation_* and campaign_started are written by the evacuation
+# information and LINE campaign modules through geodata.chronology.record_event.
+SYSTEM_EVENTS = Vocabulary(
+    "system_event",
+    {
+        "shelter_opened": ("避難所開設", "Shelter opened"),
+        "shelter_full": ("避難所満員", "Shelter full"),
+        "shelter_closed": ("避難所閉鎖", "Shelter closed"),
+        "warning_issued": ("警報等発表", "Warning issued"),
+        "warning_lifted": ("警報等解除", "Warning lifted"),
+        "incident_verified": ("重大事案確認", "Critical incident verified"),
+        "map_exported": ("状況図出力", "Situation map exported"),
+        "source_stale": ("情報源途絶", "Source down"),
+        "damage_report": ("被害報", "Damage report"),
+        "evacuation_issued": ("避難情報発令", "Evacuation information issued"),
+        "evacuation_lifted": ("避難情報解除", "Evacuation information lifted"),
+        "campaign_started": ("配信開始", "Campaign started"),
+    },
+)
+
+# What a chronology entry can be about (its links: ``{"shelter": ["S1"], "town": [...]}``).
+# Not in VOCABULARIES: its labels are the names of the layers the links point into, which the
+# page catalogues already hold (事案, 避難所 …); views label a link with ``CHRONO_LINKS.label``.
+CHRONO_LINKS = Vocabulary(
+    "chrono_link",
+    {
+        "shelter": ("避難所", "Shelter"),
+        "incident": ("事案", "Incident"),
+        "town": ("町丁目", "Town"),
+        "warning": ("警報等", "Warning"),
+        "evacuation": ("避難情報", "Evacuation information"),
+        "campaign": ("配信", "Campaign"),
+        "export": ("出力", "Export"),
+        "source": ("情報源", "Source"),
+        "damage_report": ("被害報", "Damage report"),
+    },
+)
+
+# The 部署 of a 市 災害対策本部 (the default when BOSAI_DEPARTMENTS_FILE names no file).
+DEFAULT_DEPARTMENTS = (
+    "本部長室",
+    "総務部",
+    "危機管理課",
+    "福祉部",
+    "健康医療部",
+    "建設部",
+    "環境部",
+    "教育部",
+    "上下水道部",
+    "広報班",
+    "避難所班",
+    "消防",
+    "警察連絡員",
+    "自衛隊連絡員",
+)
+
+# How sure a count of the damage report is: from verified reports, or not yet.
+DAMAGE_CERTAINTY = Vocabulary(
+    "damage_certainty",
+    {"確定": ("確定", "Confirmed"), "未確認": ("未確認", "Unconfirmed")},
+)
+
+# The damage counts of 災害報告取扱要領 第4号様式 その2 (被害状況即報) that a city fills from its
+# field reports: code -> (label, English). A field report holds each as ``dmg_<code>``; the
+# unit of each is in DAMAGE_UNITS. docs/damage-report.md cites the 様式.
+_HOUSE = {
+    "total": ("全壊", "Destroyed"),
+    "half": ("半壊", "Half destroyed"),
+    "partial": ("一部破損", "Partly damaged"),
+    "above_floor": ("床上浸水", "Flooded above floor"),
+    "below_floor": ("床下浸水", "Flooded below floor"),
+}
+_HOUSE_UNITS = {"bldg": ("棟", "buildings"), "hh": ("世帯", "households"), "ppl": ("人", "people")}
+DAMAGE_ITEMS = Vocabulary(
+    "damage_item",
+    {
+        "dead": ("死者", "Dead"),
+        "missing": ("行方不明者", "Missing"),
+        "injured_serious": ("負傷者（重傷）", "Seriously injured"),
+        "injured_minor": ("負傷者（軽傷）", "Slightly injured"),
+        **{
+            f"house_{k}_{u}": (f"住家 {ja}（{uja}）", f"Homes {en} ({uen})")
+            for k, (ja, en) in _HOUSE.items()
+            for u, (uja, uen) in _HOUSE_UNITS.items()
+        },
+        "nonres_public": ("非住家 公共建物", "Non-residential, public"),
+        "nonres_other": ("非住家 その他", "Non-residential, other"),
+        "road": ("道路", "Roads"),
+        "bridge": ("橋りょう", "Bridges"),
+        "river": ("河川", "Rivers"),
+        "cliff": ("崖くずれ", "Cliff failures"),
+        "water": ("水道", "Water supply"),
+        "power": ("電気", "Power"),
+        "gas": ("ガス", "Gas"),
+        "phone": ("電話", "Telephone"),
+        "fire_building": ("火災発生 建物", "Fires: buildings"),
+        "fire_hazmat": ("火災発生 危険物", "Fires: hazardous materials"),
+        "fire_other": ("火災発生 その他", "Fires: other"),
+    },
+)
+# The unit each damage item is counted in (第4号様式 その2's unit column).
+DAMAGE_UNITS: dict[str, str] = {
+    "dead": "人",
+    "missing": "人",
+    "injured_serious": "人",
+    "injured_minor": "人",
+    **{f"house_{k}_{u}": uja for k in _HOUSE for u, (uja, _) in _HOUSE_UNITS.items()},
+    "nonres_public": "棟",
+    "nonres_other": "棟",
+    "road": "箇所",
+    "bridge": "箇所",
+    "river": "箇所",
+    "cliff": "箇所",
+    "water": "戸",
+    "power": "戸",
+    "gas": "戸",
+    "phone": "回線",
+    "fire_building": "件",
+    "fire_hazmat": "件",
+    "fire_other": "件",
+}
+
 # The state of an ingest source (geodata/health.py decides which).
 SOURCE_STATES = Vocabulary(
     "source_state",
@@ -419,5 +566,10 @@ VOCABULARIES: dict[str, Vocabulary] = {
         SUPPLY_ITEMS,
         SUPPLY_URGENCIES,
         SUPPLY_STATES,
+        CHRONO_KINDS,
+        TASK_STATES,
+        SYSTEM_EVENTS,
+        DAMAGE_CERTAINTY,
+        DAMAGE_ITEMS,
     )
 }

@@ -47,6 +47,7 @@ from functools import partial
 import geopandas as gpd
 import pandas as pd
 
+from geodata import chronology
 from geodata.http import backing_off
 from geodata.incidents import link_and_store
 from geodata.schema import LAYERS, now_utc
@@ -212,6 +213,7 @@ def record_failure(store, source: Source, exc: BaseException, since, result: dic
             backoff_until=until,
             stale_after_seconds=stale_seconds(source),
         )
+        chronology.sync_source_events(store)  # down for longer than its limit: once
     except Exception as health_exc:  # noqa: BLE001 - the store itself may be down
         log.error("cannot record the failure of %s: %s", source.name, health_exc)
 
@@ -241,6 +243,8 @@ def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, curs
         settle = partial(settle_copies, store) if "mark_copies" in spec.enrich else None
         frame, invalid = link_and_store(store, spec.name, frame, settle=settle)
     written = store.load(spec.name, frame, source=name, rejected=invalid)
+    if spec.name == "warnings" and written.inserted:
+        chronology.sync_warning_events(store)  # 警報 issued / lifted, each once
     fresh = _new_rejections(store, name, rejected)
     if fresh:
         store.add_rejections(name, fresh, layer=spec.name)

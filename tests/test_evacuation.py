@@ -157,7 +157,7 @@ def test_an_older_store_gets_the_table_by_migration(sqlite_url):
     store = open_store(sqlite_url)
     assert sa.inspect(store.engine).has_table("evacuations")
     number = next(v for v, f in MIGRATIONS if f.__name__.endswith("_evacuations"))
-    assert store.schema_version() == SCHEMA_VERSION >= number  # later migrations ran too
+    assert number == 9 and store.schema_version() == SCHEMA_VERSION  # v9 and the later ones ran
     store.dispose()
 
 
@@ -173,3 +173,41 @@ def test_shelters_for_a_hazard_open_first():
     got = _shelters_for(status, "flood")
     assert got["shelter_id"].tolist() == ["b", "a"]  # designated for floods only, open first
     assert got["open"].tolist() == [True, False]
+
+
+def test_each_issue_update_and_lift_is_one_chronology_entry_and_the_damage_report_lists_it(store):
+    from geodata import damage
+
+    codes = _towns(store)
+    first = evacuation.issue(store, level=3, hazard="flood", towns=codes[:2],
+                             reason="避難判断水位到達", user=COMMANDER, at=T)  # fmt: skip
+    oid = first["order_id"]
+    evacuation.update(store, oid, level=4, user=COMMANDER, at=T + pd.Timedelta(hours=4))
+    assert damage.overview(store, T + pd.Timedelta(hours=5))["evacuation"] == [
+        "【警戒レベル4】避難指示（洪水）2町丁目 10/12 14:00発令"
+    ]
+    evacuation.lift(store, oid, user=COMMANDER, at=T + pd.Timedelta(hours=10))
+    assert damage.overview(store, T + pd.Timedelta(hours=11))["evacuation"] == []
+
+    entries = store.read("chronology").sort_values("at")
+    assert entries["event"].tolist() == ["evacuation_issued", "evacuation_issued",
+                                         "evacuation_lifted"]  # fmt: skip
+    assert entries["text"].tolist() == [
+        "【警戒レベル3】高齢者等避難（洪水）発令：2町丁目　避難判断水位到達",
+        "【警戒レベル4】避難指示（洪水）変更：2町丁目　避難判断水位到達",
+        "【警戒レベル4】避難指示（洪水）解除：2町丁目　避難判断水位到達",
+    ]
+    assert entries["event_key"].tolist() == [f"evacuation:{oid}:{v}" for v in (1, 2, 3)]
+    assert all(links["town"] == codes[:2] and links["evacuation"] == [oid]
+               for links in entries["links"])  # fmt: skip
+    assert list(entries["at"]) == [T, T + pd.Timedelta(hours=4), T + pd.Timedelta(hours=10)]
+
+
+def test_a_refused_write_leaves_no_chronology_entry(store):
+    codes = _towns(store)
+    first = evacuation.issue(store, level=3, hazard="flood", towns=codes[:1], user=COMMANDER, at=T)
+    with pytest.raises(StaleVersion):
+        evacuation.update(store, first["order_id"], level=4, user=COMMANDER, base_version=0)
+    with pytest.raises(Forbidden):
+        evacuation.lift(store, first["order_id"], user=OPERATOR)
+    assert store.read("chronology")["event_key"].tolist() == [f"evacuation:{first['order_id']}:1"]

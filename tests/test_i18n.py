@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # page, layer and name column (the category 避難所 is reports about shelters), the shelter
 # form's field labels (keyed by the form's field names), the town map's "no colouring" option
 # (なし, the word of a warning status too) and the hazard_areas layer's name (浸水想定区域, the
-# word of one kind of hazard area too: the layer holds every kind).
+# word of one kind of hazard area too: the layer holds every kind); the safety page's 未確認
+# column (residents not reached; a damage count is 未確認 when no verified report backs it) and
+# the map tooltip's 河川 (a river's name; the damage item 河川 counts damaged river sites).
 SAME_WORD_OTHER_CONCEPT = {
     "safety.list.col.phone",
     "reports.action.verify",
@@ -39,6 +41,8 @@ SAME_WORD_OTHER_CONCEPT = {
     "kpi.hazard_areas",
     "layer.hazard",
     "export.layer.name.hazard_areas",
+    "safety.col.unconfirmed",
+    "map.river",
 }
 
 

@@ -94,9 +94,10 @@ def test_navigation_lists_only_the_visible_pages_in_table_order(monkeypatch):
         ("export", "hidden"), ("admin", "hidden"),
     ]  # fmt: skip
     shown = viewer["nav.section.situation"]
-    assert [p.url_path for p in shown] == ["overview", "shelters", "field", "safety", "reports"]
+    assert [p.url_path for p in shown] == [
+        "overview", "shelters", "field", "safety", "reports", "chronology"]  # fmt: skip
     assert {p.visibility for p in shown} == {"visible"}
-    assert [p.default for p in shown] == [True, False, False, False, False]
+    assert [p.default for p in shown] == [True, False, False, False, False, False]
     assert shown[1].file == "app_pages/shelters.py" and shown[1].title == "shelters.page"
     admin = pages.navigation(roles.visible_pages(roles.User("root", "admin")))
     assert [p.title for p in admin["nav.section.admin"]] == ["page.export", "page.admin"]

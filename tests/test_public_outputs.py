@@ -481,7 +481,7 @@ def test_the_rule_is_stated_on_the_outputs(outputs, texts):
     assert "3人未満" in json.dumps(info.get("layer_metadata") or {}, ensure_ascii=False)
 
 
-@pytest.mark.parametrize("layer", PERSONAL)
+@pytest.mark.parametrize("layer", [*PERSONAL, "chronology", "task_states", "damage_reports"])
 def test_personal_layers_refuse_public(drill, layer, tmp_path, capsys):
     url, _, _ = drill
     code = export("layer", layer, "--public", "--db", url, "--out", str(tmp_path))

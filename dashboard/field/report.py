@@ -106,8 +106,10 @@ def report_frame(
     actor: str,
     now: datetime,
     photo_path: Path | None = None,
+    damage: dict[str, int] | None = None,
 ) -> gpd.GeoDataFrame:
-    """One ``field_reports`` row (EPSG:4326) ready for ``store.upsert``."""
+    """One ``field_reports`` row (EPSG:4326) ready for ``store.upsert``; ``damage`` holds the
+    counts of 第4号様式 it states (item code -> count)."""
     row = {
         "source": SOURCE,
         "source_id": uuid.uuid4().hex,
@@ -119,6 +121,7 @@ def report_frame(
         "reported_at": pd.Timestamp(now),
         "town_code": place.town_code,
         "incident_id": None,
+        **{f"dmg_{code}": int(n) for code, n in (damage or {}).items()},
     }
     return gpd.GeoDataFrame([row], geometry=[place.point], crs=STORE_CRS)
 

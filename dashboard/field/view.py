@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import kiosk, settings
+from dashboard import auth, data, kiosk, settings
 from dashboard.data import ReferenceLayers
 from dashboard.field import data as field_data
 from dashboard.field import report as field
@@ -15,6 +15,7 @@ from dashboard.i18n import current_lang, t
 from dashboard.shelters import map as shelters_map
 from dashboard.shelters.board import md_text
 from dashboard.shelters.table import markdown_safe
+from geodata import damage, vocab
 from geodata.schema import CATEGORIES, now_utc
 from geodata.shelters import stored_time
 
@@ -155,6 +156,7 @@ def report_form(url: str, place) -> None:
                 type=["jpg", "jpeg", "png", "webp"],
                 key=f"field_photo_{gen}",
             )
+            counts = damage_inputs(gen, lang)
             sent = st.form_submit_button(t("field.submit"), type="primary", width="stretch")
     if not sent:
         return
@@ -171,7 +173,8 @@ def report_form(url: str, place) -> None:
         except ValueError:
             st.error(t("field.check.photo", mb=field.MAX_PHOTO_MB))
             return
-    frame = field.report_frame(category, severity, description, place, "", now, photo_path)
+    frame = field.report_frame(category, severity, description, place, "", now, photo_path,
+                               damage=counts)  # fmt: skip
     field_data.save_report(url, frame)
     st.session_state[GEN_KEY] = gen + 1
     st.session_state.pop(PLACE_KEY, None)
@@ -179,6 +182,20 @@ def report_form(url: str, place) -> None:
         ("success", t("field.saved", category=t(f"category.{category}"), place=place.label))
     )
     st.rerun()
+
+
+def damage_inputs(gen: int, lang: str) -> dict[str, int]:
+    """The counts of 第4号様式 a report states (empty: not stated), folded away by default."""
+    out = {}
+    with st.expander(t("field.damage")):
+        cols = st.columns(3)
+        for i, code in enumerate(vocab.DAMAGE_ITEMS.codes):
+            label = f"{vocab.DAMAGE_ITEMS.label(code, lang)}（{vocab.DAMAGE_UNITS[code]}）"
+            value = cols[i % 3].number_input(label, min_value=0, step=1, value=None,
+                                             key=f"field_dmg_{code}_{gen}")  # fmt: skip
+            if value is not None:
+                out[code] = int(value)
+    return out
 
 
 def recent_list(url: str, version: int, ref: ReferenceLayers, reports: pd.DataFrame) -> None:
@@ -218,7 +235,26 @@ def recent_list(url: str, version: int, ref: ReferenceLayers, reports: pd.DataFr
     )
     rows = event.selection.rows if event is not None else []
     if rows:
-        detail(reports.iloc[rows[0]].to_dict())
+        report = reports.iloc[rows[0]].to_dict()
+        detail(report)
+        verify(url, report)
+
+
+def verify(url: str, report: dict) -> None:
+    """The HQ verifies a report: its damage counts become 確定 in the damage report."""
+    if report.get("triage") in ("verified", "handled") or not auth.can("field", "triage"):
+        return
+    stated = [f"{vocab.DAMAGE_ITEMS.label(c)} {int(report[f'dmg_{c}'])}{vocab.DAMAGE_UNITS[c]}"
+              for c in vocab.DAMAGE_ITEMS.codes
+              if f"dmg_{c}" in report and pd.notna(report[f"dmg_{c}"])]  # fmt: skip
+    if stated:
+        st.caption(" / ".join(stated))
+    if st.button(t("field.verify"), key="field_verify"):
+        user = auth.check("field", "triage")
+        damage.verify_report(data.get_store(url), (report["source"], report["source_id"]),
+                             actor=user.username)  # fmt: skip
+        st.session_state.setdefault(FLASH_KEY, []).append(("success", t("field.verified")))
+        st.rerun()
 
 
 def detail(report: dict) -> None:

@@ -46,7 +46,7 @@ from geodata.schema import LAYERS, STORE_CRS
 # Layers whose rows are persons: resident_id is hidden and points are displaced when masked.
 PERSON_LAYERS = ("roster", "safety_replies", "follow_ups", "deliveries")
 # Columns that are personal beyond schema.Layer.personal.
-EXTRA_PERSONAL = {"posts": ("url",)}
+EXTRA_PERSONAL = {"posts": ("url",), "chronology": ("entered_by",)}
 # Every personal column name: blanked also when a join brought it into a person layer's frame.
 PERSONAL_NAMES = frozenset(c for layer in LAYERS.values() for c in layer.personal) | frozenset(
     c for cols in EXTRA_PERSONAL.values() for c in cols
@@ -185,6 +185,7 @@ TEXT_COLUMNS = {
     "field_reports": ("description",),
     "shelter_status": ("note",),
     "incidents": (),
+    "chronology": ("text",),
 }
 
 

@@ -2,7 +2,8 @@
 
 Five roles, from least to most trusted:
 
-- ``viewer`` — the wall screen of the HQ (本部の大型モニター): sees the situation, never personal data;
+- ``viewer`` — the wall screen of the HQ (本部の大型モニター): sees the situation and the chronology,
+  never personal data;
 - ``shelter_staff`` — 避難所の職員: sees the situation and updates only the shelters assigned to them;
 - ``operator`` — HQ staff: triage of reports, safety follow-up (安否確認のフォローアップ), exports;
   sees personal data;
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 ROLES = ("viewer", "shelter_staff", "operator", "commander", "admin")
-PAGES = ("overview", "safety", "reports", "shelters", "field", "export", "admin")
+PAGES = ("overview", "safety", "reports", "shelters", "field", "chronology", "export", "admin")
 ACTIONS = (
     "view",  # open the page
     "view_personal",  # see names, addresses, phones, post authors, reply texts on the page
@@ -38,6 +39,7 @@ ACTIONS = (
     "issue_evacuation",  # issue / update / lift evacuation information (避難情報)
     "arrange_supplies",  # move a shelter's supply request to arranged / delivered (geodata/supplies.py)
     "reopen_supplies",  # move a delivered supply request back (a delivery recorded by mistake)
+    "record",  # write the HQ's chronology, change task states, fix a damage report (第N報)
 )
 # The actions that exist on each page (asking for another one is a programming error).
 PAGE_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -46,6 +48,7 @@ PAGE_ACTIONS: dict[str, tuple[str, ...]] = {
     "reports": ("view", "view_personal", "triage"),
     "shelters": ("view", "update_shelter", "arrange_supplies", "reopen_supplies"),
     "field": ("view", "add_report", "triage"),
+    "chronology": ("view", "view_personal", "record"),
     "export": ("view", "export_internal", "export_public"),
     "admin": ("view", "manage_users", "manage_sources", "purge", "view_audit"),
 }
@@ -56,6 +59,7 @@ _OPERATOR: dict[str, frozenset[str]] = {
     "reports": frozenset({"view", "view_personal", "triage"}),
     "shelters": frozenset({"view", "update_shelter", "arrange_supplies"}),
     "field": frozenset({"view", "add_report", "triage"}),
+    "chronology": frozenset({"view", "view_personal", "record"}),
     "export": frozenset({"view", "export_internal", "export_public"}),
 }
 # THE MATRIX. role -> page -> allowed actions. A page missing for a role is closed to it.
@@ -67,6 +71,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "reports": frozenset({"view"}),
         "shelters": frozenset({"view"}),
         "field": frozenset({"view"}),
+        "chronology": frozenset({"view"}),  # the masked wall view
     },
     "shelter_staff": {
         "overview": frozenset({"view"}),

@@ -28,6 +28,7 @@ import pyproj  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from geodata import chronology  # noqa: E402
 from geodata.evacuation import LEVEL_COLOURS  # noqa: E402
 from geodata.export import fonts  # noqa: E402
 from geodata.export import public as policy  # noqa: E402
@@ -112,6 +113,7 @@ def situation_map(
         info = {"public": public, "as_of": jst_label(situation.as_of), "basemap": bool(basemap)}
         info["kpis"] = situation.kpis
         results.append(ExportResult(data, name, MEDIA[fmt], len(situation.shelters), info))
+    chronology.map_exported(store, as_of=situation.as_of, public=public, who=who)
     audit_export(
         store,
         who,

@@ -77,6 +77,11 @@ NO_PUBLIC: dict[str, str] = {
     "campaigns": "it is internal operations data (who sent what to which towns)",
     "deliveries": "its rows are messages sent to residents (LINE user ids, phone numbers)",
     "source_health": "it is internal operations data (errors, cursors, feed addresses)",
+    "chronology": "it is the HQ's internal record (staff names, free texts, what caused each "
+    "event); the public picture is the evacuation information, shelters and verified reports",
+    "task_states": "its rows are the HQ's internal tasks and the staff who changed them",
+    "damage_reports": "each 第N報 holds the reports behind its counts and the staff who fixed "
+    "it; its figures go to the prefecture in the 第4号様式 files",
 }
 WITHHELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "posts": ("post_id", "author", "text", "url", "repost_of", "assigned_to"),
@@ -244,6 +249,10 @@ class PublicView:
     def log_action(self, who, action, layer=None, detail=None) -> None:
         """Audit an export (the store's audit log)."""
         self._store.log_action(who, action, layer, detail)
+
+    def append_chronology(self, frame, *, source=None):
+        """Record a system event (an export) in the HQ's chronology (the store's)."""
+        return self._store.append_chronology(frame, source=source)
 
     # -- reads --------------------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ from geodata.store.errors import StaleVersion, UnknownRecord, UpsertResult
 from geodata.store.history import HistoryMixin
 from geodata.store.log import LogMixin
 from geodata.store.migrations import MIGRATIONS, SCHEMA_VERSION, ensure_postgis
+from geodata.store.record import RecordMixin
 from geodata.store.status import ShelterStatusMixin
 from geodata.store.tables import build_metadata
 from geodata.text.fingerprints import text_digest
@@ -83,7 +84,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
-class Store(ShelterStatusMixin, HistoryMixin, LogMixin):
+class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
     """The store. Create it with :func:`open_store`."""
 
     def __init__(self, engine: sa.Engine):

@@ -121,6 +121,19 @@ def _v9_evacuations(conn: sa.Connection, store) -> None:
     store.tables["evacuations"].create(conn, checkfirst=True)
 
 
+def _v10_record(conn: sa.Connection, store) -> None:
+    """v10: the HQ's record (issue 18): field reports gain ``triage`` and the damage counts of
+    第4号様式 (``dmg_*``); the chronology, task_states and damage_reports tables are new.
+    A stored field report keeps what it had: no triage (未確認) and no stated damage."""
+    from geodata.vocab import DAMAGE_ITEMS
+
+    _add_column(conn, "field_reports", "triage", "TEXT")
+    for code in DAMAGE_ITEMS.codes:
+        _add_column(conn, "field_reports", f"dmg_{code}", "BIGINT")
+    for name in ("chronology", "task_states", "damage_reports"):
+        store.tables[name].create(conn, checkfirst=True)
+
+
 def _v11_shelter_care_and_supplies(conn: sa.Connection, store) -> None:
     """v11: 要配慮者 counts on shelter reports (``care_*``, null = not counted) and the
     ``supply_requests`` history; each shelter's current needs list becomes supply requests
@@ -190,6 +203,7 @@ MIGRATIONS: list[tuple[int, Callable]] = [
     (7, _v7_sessions_and_keys_out_of_the_store),
     (8, _v8_source_health_states),
     (9, _v9_evacuations),
-    (11, _v11_shelter_care_and_supplies),  # v10 is the HQ record (issue 18's branch)
+    (10, _v10_record),
+    (11, _v11_shelter_care_and_supplies),
 ]
 SCHEMA_VERSION = 11

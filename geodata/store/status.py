@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from geodata.schema import CARE_COLUMNS, SHELTER_STATUS, empty_frame, now_utc, validate
 from geodata.shelters import CURRENT_ORDER, NOT_OPEN
+from geodata.store.codec import db_time as _db_time
 from geodata.store.codec import plain as _plain
 from geodata.store.errors import StaleVersion, UnknownRecord, UpsertResult
 
@@ -166,6 +167,7 @@ class ShelterStatusMixin:
             new = _plain(valid.iloc[0].to_dict())
             self._audit(conn, actor, "update", "shelter_status", (shelter_id,), current, new)
             self._bump(conn, "shelter_status")
+            self._record_shelter_events(conn, valid[["shelter_id", "reported_at"]])
         return new
 
     def append_shelter_status(self, frame: pd.DataFrame, *, source: str) -> UpsertResult:
@@ -243,6 +245,7 @@ class ShelterStatusMixin:
                         names, rows = self._encode(SHELTER_STATUS, ok)
                         conn.exec_driver_sql(self._insert_sql(SHELTER_STATUS, names), rows)
                         self._bump(conn, "shelter_status")
+                        self._record_shelter_events(conn, ok[["shelter_id", "reported_at"]])
                     result.inserted = len(out)
                     result.rejected = len(bad)
                 return result
@@ -251,6 +254,58 @@ class ShelterStatusMixin:
                 if attempt == 4:
                     raise
         return result
+
+    def _record_shelter_events(self, conn, new: pd.DataFrame) -> None:
+        """Write the opened / full / closed events the ``new`` reports cause to the chronology, in
+        the status write's own transaction (each once: geodata.chronology.shelter_events).
+
+        An event depends only on a report and the one before it (report time, then version), so
+        only the reports from the earliest new one on are read, with the report just before
+        them: a write costs the same on the 800th version of a shelter as on the first.
+        """
+        from geodata import chronology
+
+        t, shelters = self.tables["shelter_status"], self.tables["shelters"]
+        names = ["shelter_id", "version", "reported_at", "status", "evacuees"]
+        cols = [t.c[n] for n in names]
+        rows, before = [], set()
+        earliest = new.groupby("shelter_id")["reported_at"].min()
+        for start in range(0, len(earliest), 500):
+            part = earliest.iloc[start : start + 500]
+            since = _db_time(part.min(), self.postgres)
+            ids = list(part.index)
+            rows += conn.execute(
+                sa.select(*cols).where(t.c.shelter_id.in_(ids), t.c.reported_at >= since)
+            ).all()
+            last = (
+                sa.select(t.c.shelter_id, func.max(t.c.reported_at).label("at"))
+                .where(t.c.shelter_id.in_(ids), t.c.reported_at < since)
+                .group_by(t.c.shelter_id)
+                .subquery()
+            )
+            previous = conn.execute(
+                sa.select(*cols).join(
+                    last, sa.and_(t.c.shelter_id == last.c.shelter_id, t.c.reported_at == last.c.at)
+                )
+            ).all()
+            rows += previous
+            before |= {f"shelter:{r[0]}:{int(r[1])}:" for r in previous}
+        if not rows:
+            return
+        history = self._decode(SHELTER_STATUS, rows, names)
+        labels = dict(
+            conn.execute(
+                sa.select(shelters.c.shelter_id, shelters.c.name).where(
+                    shelters.c.shelter_id.in_(list(earliest.index))
+                )
+            ).all()
+        )
+        events = [  # the report before the new ones only sets what they follow
+            e for e in chronology.shelter_events(history, labels)
+            if e["event_key"][: e["event_key"].rindex(":") + 1] not in before
+        ]  # fmt: skip
+        if events:
+            self._insert_chronology(conn, pd.DataFrame(events), source="shelter_status")
 
 
 class _Rej(tuple):

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geodata.damage import parse_damage
 from geodata.schema import STORE_CRS, to_utc
 from geodata.store.errors import UpsertResult
 
@@ -281,7 +282,7 @@ def _field_report_rows(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     rows = [
         {"source": "survey", "source_id": r["報告ID"], "category": r["種別"], "severity": _SEVERITY.get(r["深刻度"]),
          "description": r["内容"], "photo_url": r["写真URL"] or None, "reported_by": r["報告者"],
-         "reported_at": to_utc(r["報告日時"])}
+         "reported_at": to_utc(r["報告日時"]), **parse_damage(r)}
         for r in frame.to_dict("records")
     ]  # fmt: skip
     return _frame(rows, frame["経度"], frame["緯度"])

@@ -39,7 +39,7 @@ from ingest.drill import payloads as pay
 from ingest.drill.load import load_into_store  # noqa: F401  (part of this module's API)
 from ingest.drill.people import generate_replies, generate_roster, line_bodies, roster_csv
 from ingest.drill.posts import HOURS, PHASES, generate_posts
-from ingest.drill.shelters import FIELD_COLUMNS, field_reports, shelter_exports
+from ingest.drill.shelters import DAMAGE_COLUMNS, FIELD_COLUMNS, field_reports, shelter_exports
 from ingest.drill.world import load_world
 
 FIXED_ANCHOR = pd.Timestamp("2026-10-13T12:00:00+09:00")  # tests: T0 = 2026-10-12 12:00 JST
@@ -279,7 +279,7 @@ def write_payloads(
     for name, frame in drill.shelter_files.items():
         enc = OPENDATA_ENCODING if name.startswith("opendata-") else "utf-8-sig"
         frame.to_csv(out / "shelters" / name, index=False, encoding=enc)
-    drill.field_reports[FIELD_COLUMNS].to_csv(
+    drill.field_reports[FIELD_COLUMNS + DAMAGE_COLUMNS].to_csv(
         out / "field_reports.csv", index=False, encoding="utf-8-sig"
     )
     truth = drill.post_truth()

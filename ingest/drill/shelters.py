@@ -168,7 +168,7 @@ def field_reports(world: World, n: int, t0: pd.Timestamp, rng: np.random.Generat
     """The survey tool's export: one row per report (FIELD_COLUMNS) plus truth columns
     ``_category`` and ``_town_code`` (dropped when written)."""
     if n <= 0:
-        return pd.DataFrame(columns=FIELD_COLUMNS + ["_category", "_town_code"])
+        return pd.DataFrame(columns=FIELD_COLUMNS + DAMAGE_COLUMNS + ["_category", "_town_code"])
     hours = np.sort(rng.uniform(4.0, 23.8, n))
     phase = phase_of(hours * 3600)
     mix = CAT_MIX.copy()
@@ -217,7 +217,66 @@ def field_reports(world: World, n: int, t0: pd.Timestamp, rng: np.random.Generat
             "報告者": [
                 f"第{t}調査班 {tx.SURNAMES[s][0]}" for t, s in zip(teams, surname, strict=True)
             ],
+            **damage_figures(cat, rng),
             "_category": cats,
             "_town_code": towns["town_code"].to_numpy()[town],
         }
     )
+
+
+# The damage columns of the survey export (第4号様式's items; geodata/damage.py reads them).
+DAMAGE_COLUMNS = [
+    "確認状況",
+    "死者",
+    "行方不明者",
+    "重傷",
+    "軽傷",
+    *[f"{k}({u})" for k in ("全壊", "半壊", "一部破損", "床上浸水", "床下浸水")
+      for u in ("棟", "世帯", "人")],
+    "道路",
+    "崖くずれ",
+    "水道",
+    "電気",
+    "火災(建物)",
+]  # fmt: skip
+VERIFIED_SHARE = 0.75  # the HQ has verified about three in four reports by the drill's end
+
+
+def damage_figures(cat: np.ndarray, rng: np.random.Generator) -> dict[str, list]:
+    """The damage a report states, by its category (drawn after every other column, so the
+    rest of the export is what it was before these columns existed)."""
+    n = len(cat)
+    draw = rng.random((n, 4))
+    size = rng.integers(1, 6, n)
+    cols: dict[str, list] = {c: [""] * n for c in DAMAGE_COLUMNS}
+    cols["確認状況"] = ["確認済" if d < VERIFIED_SHARE else "未確認" for d in draw[:, 0]]
+
+    def put(column: str, i: int, value: int) -> None:
+        cols[column][i] = str(int(value))
+
+    for i, c in enumerate(cat):
+        category = CATS[c]
+        if category == tx.BUILDING:
+            kind = "全壊" if draw[i, 1] < 0.1 else "半壊" if draw[i, 1] < 0.35 else "一部破損"
+            put(f"{kind}(棟)", i, 1)
+            put(f"{kind}(世帯)", i, 1)
+            put(f"{kind}(人)", i, size[i])
+        elif category == tx.FLOOD:
+            kind = "床上浸水" if draw[i, 1] < 0.3 else "床下浸水"
+            put(f"{kind}(棟)", i, size[i])
+            put(f"{kind}(世帯)", i, size[i])
+            put(f"{kind}(人)", i, 2 * size[i])
+        elif category == tx.RESCUE:
+            put("軽傷", i, int(draw[i, 1] * 3))
+            put("重傷", i, int(draw[i, 2] < 0.2))
+        elif category == tx.FIRE:
+            put("火災(建物)", i, 1)
+        elif category == tx.ROAD:
+            put("道路", i, 1)
+        elif category == tx.SLIDE:
+            put("崖くずれ", i, 1)
+        elif category == tx.POWER:
+            put("電気", i, 10 * size[i] * (1 + int(draw[i, 3] * 10)))
+        elif category == tx.WATER:
+            put("水道", i, 10 * size[i] * (1 + int(draw[i, 3] * 5)))
+    return cols

@@ -13,6 +13,8 @@ photo       ``photo_url``, ``photo``, ``写真``, ``写真URL``, ``image``
 by          ``reported_by``, ``報告者``, ``調査者``, ``Creator``, ``_submitted_by``
 time        ``reported_at``, ``日時``, ``調査日時``, ``報告日時``, ``_submission_time``,
             ``CreationDate``, ``timestamp``
+damage      the counts of 第4号様式 (``死者``, ``全壊(棟)``, ``床上浸水(世帯)``, ``道路`` …, or
+            ``dmg_<item>``; geodata/damage.py FILE_HEADERS) and ``確認状況`` (確認済 / 未確認)
 position    GeoJSON geometry, lat/lon, Kobo ``_geolocation``/``geopoint``, X/Y in ``crs``;
             else a ``場所``/``住所``/``location`` text geocoded with the gazetteer
 =========== ===================================================================================
@@ -23,6 +25,7 @@ from __future__ import annotations
 import math
 import unicodedata
 
+from geodata.damage import parse_damage
 from geodata.schema import CATEGORIES
 from geodata.text.fingerprints import digest
 from ingest.base import first_of, text_or_none
@@ -133,6 +136,9 @@ class FieldReportSource(FileSource):
             "reported_at": reported_at,
             "town_code": town_code,
             "geometry": point,
+            **parse_damage(
+                record
+            ),  # 第4号様式's counts and the verification, when the export has them
         }
 
     def _classify(self, text: str | None) -> str | None:

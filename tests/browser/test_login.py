@@ -125,3 +125,18 @@ def test_the_page_asked_for_survives_the_login(make_page, app_server):
     viewer.goto(app_server["url"] + "/admin", wait_until="domcontentloaded")
     viewer.get_by_text("権限がありません", exact=False).wait_for(timeout=60_000)
     assert viewer.get_by_text("Page not found").count() == 0
+
+
+def test_the_login_screen_switches_to_english(make_page, app_server):
+    """A visitor who reads no Japanese can switch the login screen (and the session) to English."""
+    page = make_page(user=None)
+    page.goto(app_server["url"], wait_until="domcontentloaded")
+    page.get_by_label("ユーザー名").wait_for(timeout=60_000)
+    page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+    page.get_by_label("Username").wait_for(timeout=60_000)
+    assert page.get_by_label("ユーザー名").count() == 0
+    page.get_by_label("Username").fill("operator")
+    page.get_by_role("textbox", name="Password").fill(app_server["store"]["passwords"]["operator"])
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Overview", exact=False).first.wait_for(timeout=60_000)  # still English
+    assert _overview_title(page).count() == 0

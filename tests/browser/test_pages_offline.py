@@ -19,6 +19,7 @@ PAGES = {
     "field": (t("field.title", lang="ja", city="調布市"), True),
     "safety": (t("safety.title", lang="ja", city="調布市"), True),
     "reports": (t("reports.title", lang="ja", city="調布市"), True),
+    "chronology": (t("chronology.title", lang="ja", city="調布市"), False),
     "export": (t("export.title", lang="ja"), False),
     "admin": (t("admin.title", lang="ja"), False),
 }
@@ -57,7 +58,7 @@ def test_every_page_renders_offline(make_page, app_server):
 
 
 @pytest.mark.parametrize(
-    "user, pages", [("viewer", {"", "shelters", "field", "safety", "reports"})]
+    "user, pages", [("viewer", {"", "shelters", "field", "safety", "reports", "chronology"})]
 )
 def test_a_viewer_sees_only_the_pages_of_the_role(make_page, app_server, user, pages):
     page = make_page(user)

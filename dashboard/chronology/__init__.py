@@ -1,0 +1,1 @@
+"""The chronology (クロノロジー) page: quick entry, the timeline, tasks, printing, the wall view."""
