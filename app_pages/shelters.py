@@ -1,10 +1,12 @@
-"""避難所 Shelters: status board and map, the update form (version-checked), history per shelter."""
+"""避難所 Shelters: status board and map, the update form (version-checked), supply requests
+(物資要請), history per shelter."""
 
 import streamlit as st
 
 from dashboard import auth, kiosk
 from dashboard.i18n import t
 from dashboard.shelters import form as shelters_form
+from dashboard.shelters import supplies as shelters_supplies
 from dashboard.shelters import view as shelters_view
 from geodata.access import roles
 
@@ -37,8 +39,12 @@ def detail(b: shelters_view.Board, editable: list[str], side_by_side: bool) -> N
     st.markdown(f"### {t('shelters.update.title')}")
     shelters_form.flash()
     shelter_id = shelters_form.choose(b, editable)
+    shelters_view.welfare_note(b, shelter_id)
     if not side_by_side:
         shelters_form.section(b, shelter_id, may_update=shelter_id in editable)
+        if shelter_id in editable:
+            shelters_supplies.request_form(b, shelter_id)
+        shelters_supplies.shelter_requests(b, shelter_id)
         shelters_view.history(b, shelter_id)
         return
     form_col, chart_col = st.columns(2, gap="large")
@@ -64,6 +70,7 @@ def desk() -> None:
     map_col, detail_col = st.columns([3, 2], gap="large")
     with map_col:
         shelters_view.shelter_map(b, height=640)
+        shelters_supplies.requests_table(b)
     with detail_col:
         detail(b, editable, side_by_side=False)
 

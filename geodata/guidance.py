@@ -17,7 +17,7 @@ import pandas as pd
 from shapely.geometry import Point
 
 from geodata.geometry import utm_crs
-from geodata.shelters import FULL, OPEN_STATES, occupancy_class, occupancy_rate
+from geodata.shelters import FULL, OPEN_STATES, is_welfare, occupancy_class, occupancy_rate
 from geodata.vocab import HAZARDS
 
 NEAREST = 3
@@ -69,8 +69,13 @@ def nearest_open(
     *,
     hazard: str | None = None,
     n: int = NEAREST,
+    needs_care: bool = False,
 ) -> pd.DataFrame:
     """The ``n`` nearest open shelters to (lon, lat), suited to ``hazard``.
+
+    A 福祉避難所 (:func:`geodata.shelters.is_welfare`) is for people who need care, not the
+    public: it is left out unless ``needs_care`` (a resident on the roster of people who need
+    help to evacuate asks). Sending the public there fills the places meant for them.
 
     Parameters
     ----------
@@ -78,6 +83,7 @@ def nearest_open(
     lon, lat : the resident's point (EPSG:4326).
     hazard : a code of :data:`geodata.vocab.HAZARDS` (None: any open shelter).
     n : how many.
+    needs_care : the person needs care (要配慮者): welfare shelters are answered too.
 
     Returns
     -------
@@ -88,6 +94,9 @@ def nearest_open(
     open_now = shelters[shelters["status"].isin(OPEN_STATES)]
     suited = pd.Series([suits(h, hazard) for h in open_now["hazards"]], index=open_now.index)
     open_now = open_now[suited.astype(bool)]
+    if not needs_care and len(open_now):
+        public = [not is_welfare(rec) for rec in open_now.to_dict("records")]
+        open_now = open_now[pd.Series(public, index=open_now.index, dtype=bool)]
     open_now = open_now[open_now.geometry.notna() & ~open_now.geometry.is_empty]
     if open_now.empty:
         return pd.DataFrame(

@@ -37,7 +37,10 @@ SAFETY_STATUSES = vocab.SAFETY_STATUSES.codes  # safe / injured / needs rescue /
 TRIAGE_STATES = ("new", "verified", "dismissed", "handled")
 SHELTER_KINDS = vocab.SHELTER_KINDS.codes
 CATEGORIES = vocab.CATEGORIES.codes
-NEEDS = ("water", "food", "blankets", "medical", "power", "toilets", "milk", "medicine", "staff")
+NEEDS = vocab.SHELTER_NEEDS.codes  # the old needs list of a shelter report (now supply requests)
+CARE_GROUPS = vocab.CARE_GROUPS.codes
+# The 要配慮者 counts of a shelter report: one nullable count per group (null = not counted).
+CARE_COLUMNS = tuple(f"care_{code}" for code in CARE_GROUPS)
 
 
 @dataclass(frozen=True)
@@ -238,17 +241,56 @@ SHELTER_STATUS = _layer(
             "status": STR,
             "evacuees": INT,
             "households": INT,
-            "needs": JSON,
+            "needs": JSON,  # the old needs list (codes of vocab.SHELTER_NEEDS): read only
             "note": STR,
             "reported_by": STR,
             "source": STR,
             "source_id": STR,
+            # 要配慮者 counted at the shelter, per group (vocab.CARE_GROUPS); null = not counted
+            **{column: INT for column in CARE_COLUMNS},
         },
         geometry=None,
         required=("reported_at", "status"),
         time_column="reported_at",
         choices={"status": SHELTER_STATUSES},
         write="append",  # a history: each report is a new version (store.append_shelter_status)
+    )
+)
+
+# 物資要請: what a shelter asks the HQ for, one request per item (geodata/supplies.py). An
+# append-only history like shelter_status: each change of state (requested → arranged →
+# delivered) is a new version written by store.append_version, so who arranged what and when
+# stays readable; the current state of a request is its highest version.
+SUPPLY_REQUESTS = _layer(
+    Layer(
+        "supply_requests",
+        key=("request_id", "version"),
+        columns={
+            "request_id": STR,  # sup-<shelter>-<random>; needs-<shelter>-<version>-<need> (v11)
+            "version": INT,
+            "shelter_id": STR,
+            "item": STR,  # vocab.SUPPLY_ITEMS
+            "item_text": STR,  # what "other" is (or a detail: サイズ L)
+            "quantity": INT,  # null: not stated
+            "unit": STR,  # 本, 食, 枚 ... (supplies.DEFAULT_UNITS)
+            "urgency": STR,  # vocab.SUPPLY_URGENCIES
+            "state": STR,  # vocab.SUPPLY_STATES
+            "note": STR,
+            "requested_by": STR,
+            "requested_at": TIME,
+            "updated_by": STR,  # who wrote this version
+            "updated_at": TIME,
+            "source": STR,  # staff / needs (migrated from a report's needs list)
+        },
+        geometry=None,
+        required=("shelter_id", "item", "urgency", "state", "requested_at", "updated_at"),
+        time_column="updated_at",
+        choices={
+            "item": vocab.SUPPLY_ITEMS.codes,
+            "urgency": vocab.SUPPLY_URGENCIES.codes,
+            "state": vocab.SUPPLY_STATES.codes,
+        },
+        write="append",  # a history: store.append_version (geodata/store/history.py)
     )
 )
 

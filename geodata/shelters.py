@@ -16,12 +16,17 @@ report is the current one, or how full a shelter is.
 - **No report** is not 未開設: a shelter without any status record has status ``None``; printed
   outputs say :data:`NO_REPORT`, never an observation nobody made.
 - **Summary**: shelters, open, full, evacuees and capacity of the open ones (:func:`summary`).
+- **要配慮者**: a report counts people needing care per group (:data:`geodata.vocab.CARE_GROUPS`,
+  columns ``care_<group>``). A blank is "not counted", never 0: a total over shelters adds the
+  counted ones and says how many shelters counted (:func:`care_summary`); a group nobody
+  counted is None.
 - **Status at a time**: :func:`status_at` (current, or as of a past time).
 - **A stale edit** (someone saved since the form was opened): :func:`merge_edit` merges it field
   by field — one value per status/count chosen, needs a three-way union, notes appended.
 
 (Over 400 lines: the merge rule reads the same values, needs and report times as the rest, and
-belongs beside the rule of which report is current.)
+belongs beside the rule of which report is current; the 要配慮者 counts are fields of the same
+reports.)
 
 Examples
 --------
@@ -41,7 +46,7 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import pandas as pd
 
-from geodata.schema import NEEDS, STORE_CRS
+from geodata.schema import CARE_COLUMNS, CARE_GROUPS, NEEDS, STORE_CRS
 from geodata.store.codec import stored_time  # noqa: F401 - callers use shelters.stored_time
 from geodata.vocab import SHELTER_STATUSES
 
@@ -53,7 +58,7 @@ CURRENT_ORDER = ("reported_at", "version")
 OCCUPANCY_BREAKS = (0.3, 0.6, 0.8)  # class boundaries; a boundary belongs to the upper class
 STALE_AFTER = timedelta(hours=3)  # an open shelter's count nobody confirmed for 3 h
 # What a shelter's status brings to an export of the shelters layer (no reporter, no note).
-EXPORT_COLUMNS = ("status", "evacuees", "households", "reported_at")
+EXPORT_COLUMNS = ("status", "evacuees", "households", *CARE_COLUMNS, "reported_at")
 # What a shelter's report brings to a row of the shelters layer (the report's own ``note`` and
 # ``source`` stay out: the shelters layer has columns of those names).
 STATUS_COLUMNS = (
@@ -64,12 +69,14 @@ STATUS_COLUMNS = (
     "reported_at",
     "reported_by",
     "version",
+    *CARE_COLUMNS,
 )
 # 受入対象者 that make a 福祉避難所 (a shelter for people who need care, not the public).
 WELFARE_TARGETS = ("要配慮者", "乳幼児", "高齢者", "障害者")
 # GSI 共通ID: E + city (5) + facility (5) + type (2) + serial (1); type 12 = 福祉避難所.
 _WELFARE_TYPE = "12"
 _JST = ZoneInfo("Asia/Tokyo")
+PUBLIC_CARE = "care_total"  # what a public read has instead of the per-group counts
 
 
 def is_open(status) -> bool:
@@ -203,7 +210,10 @@ def same_report(a: dict, b: dict) -> bool:
     """
     if a.get("status") != b.get("status"):
         return False
-    if any(to_number(a.get(k)) != to_number(b.get(k)) for k in ("evacuees", "households")):
+    if any(
+        to_number(a.get(k)) != to_number(b.get(k))
+        for k in ("evacuees", "households", *CARE_COLUMNS)
+    ):
         return False
     return sorted(_needs(a.get("needs"))) == sorted(_needs(b.get("needs")))
 
@@ -221,12 +231,14 @@ def with_status(shelters: pd.DataFrame, status: pd.DataFrame | None) -> pd.DataF
     ``evacuees`` and ``households`` are nullable integers.
     """
     cols = ["shelter_id", *STATUS_COLUMNS]
+    if status is not None and PUBLIC_CARE in status.columns:  # a public read: the total only
+        cols = [c for c in cols if c not in CARE_COLUMNS] + [PUBLIC_CARE]
     status = pd.DataFrame(columns=cols) if status is None or status.empty else status
     status = status.reindex(columns=cols)
     base = shelters.drop(columns=[c for c in STATUS_COLUMNS if c in shelters.columns])
     merged = base.merge(status, on="shelter_id", how="left")
     merged["status"] = merged["status"].astype(object).where(merged["status"].notna(), None)
-    for col in ("evacuees", "households", "version"):
+    for col in [c for c in ("evacuees", "households", "version", *CARE_COLUMNS) if c in cols]:
         merged[col] = pd.to_numeric(merged[col], errors="coerce").astype("Int64")
     merged["reported_at"] = pd.to_datetime(merged["reported_at"], utc=True)
     if isinstance(shelters, gpd.GeoDataFrame):
@@ -272,7 +284,7 @@ def summary(frame: pd.DataFrame) -> dict[str, int]:
     -------
     dict: ``shelters`` (all), ``reported`` (with a report), ``open`` (開設 + 満員), ``full``
     (満員), ``evacuees`` and ``capacity`` (summed over the open ones; a closed shelter's last
-    count is not counted).
+    count is not counted). The 要配慮者 of the open ones: :func:`care_summary`.
     """
     status = frame["status"] if "status" in frame else pd.Series([], dtype=object)
     open_now = status.isin(OPEN_STATES)
@@ -292,9 +304,68 @@ def summary(frame: pd.DataFrame) -> dict[str, int]:
     }
 
 
+def care_counts(report: dict) -> dict[str, int | None]:
+    """The 要配慮者 counts of one report per group (None: not counted).
+
+    Examples
+    --------
+    >>> care_counts({"care_elderly": 12, "care_infants": 0})["elderly"], care_counts({})["infants"]
+    (12, None)
+    """
+    out = {}
+    for group, column in zip(CARE_GROUPS, CARE_COLUMNS, strict=True):
+        number = to_number(report.get(column))
+        out[group] = None if number is None else int(number)
+    return out
+
+
+def care_total(report: dict) -> int | None:
+    """All 要配慮者 of one report (None when no group was counted; 0 when counted as none).
+
+    Examples
+    --------
+    >>> care_total({"care_elderly": 3, "care_infants": 2}), care_total({}), care_total({"care_other": 0})
+    (5, None, 0)
+    """
+    counted = [n for n in care_counts(report).values() if n is not None]
+    return sum(counted) if counted else None
+
+
+def care_summary(frame: pd.DataFrame, *, open_only: bool = True) -> dict:
+    """The 要配慮者 over the (open) shelters of ``frame`` (one report per shelter).
+
+    Like :func:`summary`'s evacuees, a closed shelter's last count is not counted
+    (``open_only``).
+
+    Returns
+    -------
+    dict: ``care`` (group -> the sum over the shelters that counted that group, None when none
+    did), ``care_total`` (the sum of every counted group, None when no shelter counted any) and
+    ``care_counted`` (how many shelters counted at least one group: the total covers those only).
+    """
+    if open_only and len(frame):
+        frame = frame[frame["status"].isin(OPEN_STATES)] if "status" in frame else frame.iloc[:0]
+    groups: dict[str, int | None] = dict.fromkeys(CARE_GROUPS)
+    counted_shelters = 0
+    for rec in frame.to_dict("records") if len(frame) else []:
+        counts = care_counts(rec)
+        if any(n is not None for n in counts.values()):
+            counted_shelters += 1
+        for group, n in counts.items():
+            if n is not None:
+                groups[group] = (groups[group] or 0) + n
+    counted = [n for n in groups.values() if n is not None]
+    return {
+        "care": groups,
+        "care_total": sum(counted) if counted else None,
+        "care_counted": counted_shelters,
+    }
+
+
 # -- a stale edit, merged field by field ----------------------------------------------------------
 
-CHOSEN_FIELDS = ("status", "evacuees", "households")  # one value wins: the staff member picks
+# one value wins: the staff member picks (the 要配慮者 counts too: a count is not a union)
+CHOSEN_FIELDS = ("status", "evacuees", "households", *CARE_COLUMNS)
 NOTE_STAMP = "【{time} {by}】"  # who wrote an appended part of a note, and when (JST)
 
 
@@ -319,7 +390,7 @@ class MergedEdit:
 
 
 def _same_value(name: str, a, b) -> bool:
-    if name in ("evacuees", "households"):
+    if name in ("evacuees", "households", *CARE_COLUMNS):
         return to_number(a) == to_number(b)
     if name == "needs":
         return set(_needs(a)) == set(_needs(b))

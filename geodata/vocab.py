@@ -13,6 +13,9 @@ Examples
 'Moved away'
 >>> SHELTER_STATUSES.label("どこか")
 'どこか'
+
+(Over ~400 lines on purpose: every vocabulary of the domain in one file, the one the UI
+catalogue and the printed outputs read.)
 """
 
 from __future__ import annotations
@@ -453,6 +456,74 @@ EVACUATION_ACTIONS = Vocabulary(
     },
 )
 
+# What shelter staff asked for before supply requests existed (the ``needs`` list of a shelter
+# report, kept readable in old reports; new requests are :data:`SUPPLY_ITEMS`).
+SHELTER_NEEDS = Vocabulary(
+    "shelter_need",
+    {
+        "water": ("水", "Water"),
+        "food": ("食料", "Food"),
+        "blankets": ("毛布", "Blankets"),
+        "medical": ("医療", "Medical care"),
+        "power": ("電源", "Power"),
+        "toilets": ("トイレ", "Toilets"),
+        "milk": ("粉ミルク", "Baby milk"),
+        "medicine": ("医薬品", "Medicine"),
+        "staff": ("応援職員", "Staff"),
+    },
+)
+
+# 要配慮者: the people needing care a shelter report counts (災害対策基本法 第8条: 高齢者, 障害者,
+# 乳幼児 その他の特に配慮を要する者). Stored as ``care_<code>`` counts of shelter_status.
+CARE_GROUPS = Vocabulary(
+    "care_group",
+    {
+        "elderly": ("高齢者", "Older people"),
+        "disabled": ("障害者", "People with disabilities"),
+        "infants": ("乳幼児", "Infants"),
+        "pregnant": ("妊産婦", "Pregnant and nursing women"),
+        "foreign": ("外国人", "Foreign residents"),
+        "other": ("その他の要配慮者", "Others needing care"),
+    },
+)
+
+# Items a shelter asks the HQ for (物資要請); "other" carries its own text.
+SUPPLY_ITEMS = Vocabulary(
+    "supply_item",
+    {
+        "water": ("水", "Water"),
+        "food": ("食料", "Food"),
+        "blankets": ("毛布", "Blankets"),
+        "portable_toilets": ("簡易トイレ", "Portable toilets"),
+        "diapers": ("紙おむつ", "Diapers"),
+        "formula": ("粉ミルク", "Infant formula"),
+        "medicine": ("医薬品", "Medicine"),
+        "sanitary": ("生理用品", "Sanitary products"),
+        "cardboard_beds": ("段ボールベッド", "Cardboard beds"),
+        "other": ("その他", "Other"),
+    },
+)
+
+# How soon a supply request is needed, most urgent first.
+SUPPLY_URGENCIES = Vocabulary(
+    "supply_urgency",
+    {
+        "urgent": ("至急", "Urgent"),
+        "today": ("本日中", "Today"),
+        "normal": ("通常", "Normal"),
+    },
+)
+
+# Where a supply request stands (geodata/supplies.py: who may move it where).
+SUPPLY_STATES = Vocabulary(
+    "supply_state",
+    {
+        "requested": ("要請中", "Requested"),
+        "arranged": ("手配済", "Arranged"),
+        "delivered": ("配送済", "Delivered"),
+    },
+)
+
 # The role of an account (geodata/access/roles.py decides what each may do).
 USER_ROLES = Vocabulary(
     "role",
@@ -506,6 +577,11 @@ VOCABULARIES: dict[str, Vocabulary] = {
         EVACUATION_LEVELS,
         EVACUATION_ACTIONS,
         USER_ROLES,
+        SHELTER_NEEDS,
+        CARE_GROUPS,
+        SUPPLY_ITEMS,
+        SUPPLY_URGENCIES,
+        SUPPLY_STATES,
         CHRONO_KINDS,
         TASK_STATES,
         SYSTEM_EVENTS,

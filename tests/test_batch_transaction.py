@@ -303,7 +303,8 @@ def test_the_layer_declares_how_it_is_written(store):
             with pytest.raises(ValueError, match="append-only"):
                 store.upsert(layer.name, pd.DataFrame())
     assert [n for n, layer in LAYERS.items() if layer.write == "append"] == [
-        "shelter_status", "evacuations", "chronology", "task_states", "damage_reports"]  # fmt: skip
+        "shelter_status", "supply_requests", "evacuations", "chronology", "task_states",
+        "damage_reports"]  # fmt: skip
     assert {n for n, layer in LAYERS.items() if layer.incident_role} == {
         "posts",
         "safety_replies",

@@ -201,6 +201,8 @@ def test_page_for_an_operator(monkeypatch, world):
         "CSV（Shift_JIS）",
         "CSV（UTF-8 BOM付き・Excel）",  # 避難情報 in force (no CAP button: nothing issued)
         "ダウンロード",
+        "CSV（UTF-8 BOM付き・Excel）",  # 物資要請
+        "Excel（.xlsx）",
     ]
     # the world's shelter updates are weeks old: none in the last 24 h, so no CAP button
     assert any(c.value == "更新 0件" for c in at.caption)

@@ -15,7 +15,7 @@ import pytest
 from geodata import guidance
 from geodata.http import make_session
 from geodata.reference.layers import load_shelters
-from geodata.shelters import status_at
+from geodata.shelters import is_welfare, status_at
 from ingest.drill.line_platform import LinePlatform, deliver, location_event, text_event
 from ingest.line_webhook import WebhookServer
 from ingest.outbound.guidance import GuidanceResponder
@@ -63,11 +63,14 @@ def test_a_location_in_a_webhook_body_gets_the_nearest_open_shelters(chofu_shelt
         store.append_shelter_status(
             pd.DataFrame([{"shelter_id": sid, "status": "開設", "reported_at": pd.Timestamp.now(tz="UTC"),
                            "evacuees": 0, "source_id": f"open-{sid}"}]), source="test")  # fmt: skip
-    full = opened.iloc[0]["shelter_id"]
+    # A 福祉避難所 among them is for people who need care: not answered to the public.
+    public = opened[[not is_welfare(r) for r in opened.to_dict("records")]]
+    assert len(public) < len(opened)  # the test covers a welfare shelter among the nearest
+    full = public.iloc[0]["shelter_id"]
     store.append_shelter_status(
         pd.DataFrame([{"shelter_id": full, "status": "満員", "reported_at": pd.Timestamp.now(tz="UTC"),
                        "evacuees": 500, "source_id": "full"}]), source="test")  # fmt: skip
-    expected = opened.iloc[:3]
+    expected = public.iloc[:3]
     assert sites["d"].min() < expected["d"].min()  # the nearest is the riverbed: left out
 
     with LinePlatform(TOKEN) as line:
@@ -101,6 +104,8 @@ def test_a_location_in_a_webhook_body_gets_the_nearest_open_shelters(chofu_shelt
         assert lines[i].startswith(f"{i}. {row.name} {guidance.distance_text(row.d)}"), lines[i]
     assert lines[1].endswith("満員") and lines[2].endswith("空きあり")
     assert [p["title"] for p in pins] == list(expected["name"])
+    welfare_names = set(opened["name"]) - set(public["name"])
+    assert not any(name in text["text"] for name in welfare_names)
     assert pins[0]["latitude"] == pytest.approx(expected.iloc[0].geometry.y)
     assert responder.counts["answered"] == 1
     assert USER not in caplog.text and TOKEN not in caplog.text

@@ -154,15 +154,18 @@ def test_board_table_colours_and_escaping():
     assert "#1a9850" in css["rate"][by_id["S2"]]  # 15 %: green
     assert css["rate"][by_id["S3"]] == ""  # closed: no class colour
     assert "#ffd400" in css["age"][by_id["S2"]] and css["age"][by_id["S1"]] == ""  # stale
-    assert "#5a5a5a" in css["status"][by_id["S3"]]
+    # closed: the map's grey (one palette; the table had a darker grey of its own)
+    assert "#8c8c8c" in css["status"][by_id["S3"]]
     desk = shelters_table.display_frame(board)
     assert list(desk.columns) == [
         "避難所",
+        "福祉",
         "状況",
         "避難者",
+        "要配慮者",
         "収容人数",
         "収容率",
-        "必要物資",
+        "物資要請",
         "最終報告",
         "経過",
         "報告者",
@@ -387,6 +390,8 @@ def test_board_shows_the_reports(monkeypatch, store_url):
         "避難者数": "5,145",
         "満員": "1",
         "3時間以上報告なし": "0",
+        "要配慮者": "–",  # nobody counted: not 0
+        "至急の物資要請": "0 / 0",
     }
     board = at.dataframe[0].value
     top = board.iloc[0]
@@ -521,11 +526,10 @@ def test_kiosk_shows_open_shelters_big_and_no_form(monkeypatch, store_url):
         "避難者",
         "収容人数",
         "収容率",
-        "必要物資",
         "経過",
     ]
     assert len(table) == 5  # the open and full shelters only
-    assert table.iloc[0].tolist()[:5] == [
+    assert table.iloc[0][["避難所", "状況", "避難者", "収容人数", "収容率"]].tolist() == [
         "大町スポーツ施設・調和小学校周辺",
         "満員",
         5000,

@@ -25,6 +25,7 @@ from geodata.export.data import FORMATS, TOWN_COUNTS, export_layer
 from geodata.export.evacuation import evacuation_cap_messages, evacuation_opendata_csv
 from geodata.export.map import situation_map
 from geodata.export.opendata import shelters_opendata_csv
+from geodata.export.supplies import supplies_file
 from geodata.schema import LAYERS, now_utc
 
 # Layers offered for data export, in the order of the select box.
@@ -179,6 +180,12 @@ def opendata_file(store, dataset: str, encoding: str, user: User) -> bytes:
     public: no personal data)."""
     user = check(store, user, public=True)
     return shelters_opendata_csv(store, dataset=dataset, encoding=encoding, who=user.username).data
+
+
+def supplies_export(store, fmt: str, user: User) -> bytes:
+    """The supply requests of every shelter as CSV or Excel (internal: who asked, notes)."""
+    user = check(store, user, public=False)
+    return supplies_file(store, fmt, who=user.username).data
 
 
 def cap_file(store, window: str, user: User) -> bytes:

@@ -19,6 +19,7 @@ from geodata.export import visits
 from geodata.export.common import stamp
 from geodata.export.data import FORMATS
 from geodata.export.opendata import DATASETS as OPENDATA_DATASETS
+from geodata.export.supplies import XLSX
 from geodata.schema import LAYERS, TRIAGE_STATES
 
 
@@ -207,6 +208,25 @@ def open_data_section(user: User, lang: str) -> None:
                 )
 
 
+def supplies_section(user: User, lang: str) -> None:
+    """Supply requests of every shelter, CSV / Excel (internal), beside the shelters export."""
+    if not export_page.may(user, public=False):
+        return
+    store = data.get_store(data.db_url())
+    st.markdown(f"#### {t('supplies.export', lang=lang)}")
+    st.caption(t("supplies.export.caption", lang=lang))
+    c1, c2 = st.columns(2)
+    for col, fmt, mime in ((c1, "csv", "text/csv"), (c2, "xlsx", XLSX)):
+        with col:
+            _button(
+                t("export.format.csv" if fmt == "csv" else "supplies.export.xlsx", lang=lang),
+                functools.partial(export_page.supplies_export, store, fmt, user),
+                f"supply-requests-{stamp()}.{fmt}",
+                mime,
+                key=f"export_supplies_{fmt}",
+            )
+
+
 def cap_section(user: User, lang: str) -> None:
     """CAP 1.2 messages of shelter status updates (public)."""
     if not export_page.may(user, public=True):
@@ -288,5 +308,7 @@ def page() -> None:
     with right:
         with st.container(border=True):
             layer_section(user, lang, names)
+        with st.container(border=True):
+            supplies_section(user, lang)
         with st.container(border=True):
             cap_section(user, lang)

@@ -32,13 +32,21 @@ from dashboard.maps.elements import (
     MapStyle,
     MetricScale,
 )
+from geodata.export.map_style import (
+    OCCUPANCY_CLASSES,
+    OPEN_UNKNOWN,
+    SHELTER_PALETTE,
+    WELFARE_RING,
+    shelter_fill,
+)
 from geodata.geometry import feature_collection
 from geodata.shelters import (
     CLOSED,
     FULL,
     NOT_OPEN,
-    OPEN,
+    care_total,
     is_open,
+    is_welfare,
     latest_reports,
     occupancy_class,
     occupancy_rate,
@@ -65,18 +73,20 @@ TILES: dict[str, tuple[str, str, int]] = {
     "none": ("", "", 0),
 }
 
-# Shelter colours: occupancy class of an open shelter (geodata.shelters.occupancy_class), then
-# states.
-OCCUPANCY_COLOURS = ("#1a9850", "#fee08b", "#fc8d59", "#d73027")
+# Shelter colours, from the one palette of every shelter colour (geodata/export/map_style.py):
+# occupancy class of an open shelter (geodata.shelters.occupancy_class), then states.
+OCCUPANCY_COLOURS = tuple(SHELTER_PALETTE[c]["fill"] for c in OCCUPANCY_CLASSES)
 SHELTER_COLOURS = {
-    "unknown": "#4575b4",  # open, capacity unknown
-    FULL: "#67001f",
-    NOT_OPEN: "#ffffff",
-    CLOSED: "#8c8c8c",
+    "unknown": SHELTER_PALETTE[OPEN_UNKNOWN]["fill"],  # open, capacity unknown
+    FULL: SHELTER_PALETTE[FULL]["fill"],
+    NOT_OPEN: SHELTER_PALETTE[NOT_OPEN]["fill"],
+    CLOSED: SHELTER_PALETTE[CLOSED]["fill"],
 }
 TOWN_PALETTE = ("#f2f0f7", "#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1")
 TOWN_FILL = "#f7f4ec"  # paper colour: a readable map without basemap tiles
 HAZARD_COLOUR = "#2c7fb8"
+# The legend swatch of a 福祉避難所: a thick ring, as drawn on the map.
+WELFARE_LEGEND_CSS = f".bosai-legend i[style*='{WELFARE_RING}'] {{ border-width: 3px; }}"
 
 _E = html.escape
 
@@ -298,12 +308,8 @@ def hazard_layer(hazard: gpd.GeoDataFrame, lang: str = "ja") -> folium.GeoJson:
 
 
 def shelter_colour(status: str | None, occupancy: int | None) -> str:
-    """The fill colour of a shelter marker for its status and occupancy class."""
-    if status == OPEN:
-        return SHELTER_COLOURS["unknown"] if occupancy is None else OCCUPANCY_COLOURS[occupancy]
-    if status in (FULL, CLOSED):
-        return SHELTER_COLOURS[status]
-    return SHELTER_COLOURS[NOT_OPEN]
+    """The fill colour of a shelter marker for its status and occupancy class (the palette's)."""
+    return shelter_fill(status, occupancy)
 
 
 def _join_status(shelters: gpd.GeoDataFrame, status: pd.DataFrame | None) -> gpd.GeoDataFrame:
@@ -359,12 +365,24 @@ def shelters_layer(
             )
             if is_open(st) and rate is not None:
                 lines.append(f"{_E(t('measure.occupancy', lang=lang))}: {rate:.0%}")
+        welfare = is_welfare(row)
+        if welfare:
+            target = row.get("target") if isinstance(row.get("target"), str) else ""
+            lines.append(
+                _E(t("map.shelter.welfare", lang=lang, target=target or "要配慮者").strip())
+            )
+        care = care_total(row) if is_open(st) else None
+        if care is not None:
+            lines.append(
+                f"{_E(t('care.total', lang=lang))}: {_E(t('map.persons', lang=lang, n=f'{care:,}'))}"
+            )
         if row.get("address"):
             lines.append(_E(str(row["address"])))
         evacuees = _num(row.get("evacuees"))
         return {
             "label": "<br>".join(lines),
             "fill": shelter_colour(st, occ),
+            "welfare": welfare,
             "open": is_open(st),
             "count": _E(t("map.shelter.count_label", lang=lang, n=_fmt_int(evacuees)))
             if evacuees is not None
@@ -397,6 +415,23 @@ def shelters_layer(
         tooltip=_tooltip(),
         attribution=_E(t("attr.shelters", lang=lang)),
     ).add_to(group)
+
+    welfare = [f for f in collection["features"] if f["properties"]["welfare"]]
+    if welfare:  # a ring around each 福祉避難所: for people who need care, not the public
+        GeoJsonLayer(
+            {"type": "FeatureCollection", "features": welfare},
+            name=t("legend.welfare", lang=lang),
+            marker=folium.CircleMarker(radius=10, interactive=False),
+            style_function=lambda f: {
+                "className": "bosai-welfare",
+                "radius": round(f["properties"]["radius"] + 4, 1),
+                "fill": False,
+                "color": WELFARE_RING,
+                "weight": 3,
+                "interactive": False,
+            },
+            control=False,
+        ).add_to(group)
 
     counted = [f for f in collection["features"] if f["properties"]["open"]]
     if counted:
@@ -432,6 +467,7 @@ def shelter_legend(lang: str = "ja") -> Legend:
         (SHELTER_COLOURS[FULL], "#333333", t("shelter_status.満員", lang=lang)),
         (SHELTER_COLOURS[NOT_OPEN], "#333333", t("legend.not_open", lang=lang)),
         (SHELTER_COLOURS[CLOSED], "#555555", t("shelter_status.閉鎖", lang=lang)),
+        ("#ffffff", WELFARE_RING, t("legend.welfare", lang=lang)),
         (HAZARD_COLOUR, HAZARD_COLOUR, t("layer.hazard", lang=lang)),
     ]
     return Legend(t("legend.shelters", lang=lang), rows)
@@ -474,6 +510,7 @@ def overview_map(
     if len(shelters):
         shelters_layer(shelters, status=status, lang=lang).add_to(m)
         shelter_legend(lang=lang).add_to(m)
+        MapStyle(WELFARE_LEGEND_CSS).add_to(m)
     return layer_control(m)
 
 

@@ -18,16 +18,17 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from dashboard.i18n import t
-from dashboard.maps.layers import OCCUPANCY_COLOURS, SHELTER_COLOURS
-from geodata.schema import NEEDS, SHELTER_STATUSES
+from geodata import supplies
+from geodata.export.map_style import OCCUPANCY_CLASSES, SHELTER_PALETTE, shelter_class
+from geodata.schema import CARE_COLUMNS, NEEDS, SHELTER_STATUSES
 from geodata.shelters import (
     CLOSED,
-    FULL,
     NOT_OPEN,
-    OPEN,
     OPEN_STATES,
+    care_total,
     is_open,
     is_stale,
+    is_welfare,
     occupancy_class,
     occupancy_rate,
     report_age,
@@ -38,20 +39,23 @@ from geodata.shelters import summary as shelter_summary
 
 JST = "Asia/Tokyo"
 ORDERS = ("occupancy", "oldest", "evacuees", "name")
-FIELDS = ("status", "evacuees", "households", "needs", "note")  # what staff may update
+# what staff may update (the 要配慮者 counts too)
+FIELDS = ("status", "evacuees", "households", *CARE_COLUMNS, "needs", "note")
 
-# Cell colours of the board: (background, text) per occupancy class, then per state.
-CLASS_STYLES = (
-    (OCCUPANCY_COLOURS[0], "#ffffff"),
-    (OCCUPANCY_COLOURS[1], "#1a1a1a"),
-    (OCCUPANCY_COLOURS[2], "#1a1a1a"),
-    (OCCUPANCY_COLOURS[3], "#ffffff"),
+# Cell colours of the board, from the one shelter palette (geodata/export/map_style.py): the
+# occupancy cell by class, the status cell by the shelter's colour class — the colour its map
+# marker has. (background, text) pairs.
+CLASS_STYLES = tuple(
+    (SHELTER_PALETTE[c]["fill"], SHELTER_PALETTE[c]["text"]) for c in OCCUPANCY_CLASSES
 )
-STATE_STYLES = {
-    FULL: (SHELTER_COLOURS[FULL], "#ffffff"),
-    CLOSED: ("#5a5a5a", "#ffffff"),
-    OPEN: ("#1f4e9c", "#ffffff"),
-}
+
+
+def status_style(status, occupancy) -> tuple[str, str]:
+    """(background, text) of a status cell: the palette's colour of the shelter's class."""
+    entry = SHELTER_PALETTE[shelter_class(status, occupancy)]
+    return entry["fill"], entry["text"]
+
+
 STALE_STYLE = ("#ffd400", "#000000")  # signal yellow: a count nobody has confirmed for 3 h
 
 BOARD_COLUMNS = (
@@ -72,6 +76,12 @@ BOARD_COLUMNS = (
     "stale",
     "reported_by",
     "version",
+    "welfare",
+    "welfare_label",
+    "care_total",
+    "care_label",
+    "supplies_label",
+    "urgent",
 )
 
 
@@ -154,7 +164,7 @@ def needs_list(value) -> list[str]:
 def format_needs(value, lang: str = "ja") -> str:
     """``水・食料・毛布`` (``water, food, blankets``); empty when nothing is needed."""
     sep = "・" if lang == "ja" else ", "
-    return sep.join(t(f"shelters.need.{n}", lang=lang) for n in needs_list(value))
+    return sep.join(t(f"shelter_need.{n}", lang=lang) for n in needs_list(value))
 
 
 def status_label(status, lang: str = "ja") -> str:
@@ -165,7 +175,11 @@ def status_label(status, lang: str = "ja") -> str:
 
 
 def board(
-    shelters: pd.DataFrame, status: pd.DataFrame, now: datetime, lang: str = "ja"
+    shelters: pd.DataFrame,
+    status: pd.DataFrame,
+    now: datetime,
+    lang: str = "ja",
+    requests: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per shelter with its latest report, formatted for the board.
 
@@ -175,17 +189,26 @@ def board(
     status : ``store.current_shelter_status()`` (latest row per shelter).
     now : the time ages are measured against (timezone-aware).
     lang : language of the labels.
+    requests : the current supply requests (:func:`geodata.supplies.current`); their open ones
+        are summed up per shelter (``supplies_label``, ``urgent``).
 
     Returns
     -------
     DataFrame with :data:`BOARD_COLUMNS`: raw values (``status``, ``evacuees``, ``rate``,
-    ``occupancy`` class, ``stale``...) for sorting and filtering, and ``*_label`` texts.
+    ``occupancy`` class, ``stale``...) for sorting and filtering, and ``*_label`` texts;
+    ``welfare`` (a 福祉避難所) with its 受入対象者, the 要配慮者 counted (``care_total``: None
+    when not counted) and the open supply requests.
     """
     cols = ["shelter_id", "status", "evacuees", "households", "needs", "reported_at"]
-    cols += ["reported_by", "source", "version"]
+    cols += ["reported_by", "source", "version", *CARE_COLUMNS]
     latest = status.reindex(columns=cols) if len(status) else pd.DataFrame(columns=cols)
-    base = shelters.reindex(columns=["shelter_id", "name", "capacity", "capacity_estimated"])
+    base = shelters.reindex(
+        columns=["shelter_id", "name", "capacity", "capacity_estimated", "target", "source_ids"]
+    )
     merged = pd.DataFrame(base).merge(latest, on="shelter_id", how="left")
+    wanted = supplies.per_shelter(requests, lang) if requests is not None else None
+    per = {} if wanted is None else wanted.set_index("shelter_id").to_dict("index")
+    migrated = supplies.migrated_reports(requests)
     rows = []
     for rec in merged.to_dict("records"):
         state = rec.get("status") if isinstance(rec.get("status"), str) else None
@@ -212,6 +235,7 @@ def board(
                 "stale": is_stale(state, age),
                 "reported_by": _reporter(rec),
                 "version": int(to_number(rec.get("version")) or 0),
+                **_carried(rec, state, per.get(str(rec["shelter_id"])), lang, migrated),
             }
         )
     out = pd.DataFrame(rows, columns=list(BOARD_COLUMNS))
@@ -219,6 +243,33 @@ def board(
         out[col] = pd.to_numeric(out[col], errors="coerce")
     out["occupancy"] = out["occupancy"].astype("Int64")
     return sort_board(out, "occupancy")
+
+
+def _carried(rec: dict, state, wanted: dict | None, lang: str, migrated=None) -> dict:
+    """What the shelter carries for the HQ: welfare, people needing care, supply requests.
+
+    The open supply requests first (most urgent first), then the needs list of the current
+    report (the quick list of the form, another system's file), unless the v11 migration
+    already made requests of that very report's needs (``migrated``).
+    """
+    welfare = is_welfare(rec)
+    target = rec.get("target") if isinstance(rec.get("target"), str) else ""
+    care = care_total(rec) if state else None
+    version = to_number(rec.get("version"))
+    moved = version is not None and (str(rec["shelter_id"]), int(version)) in (migrated or ())
+    legacy = format_needs(rec.get("needs"), lang) if state and not moved else ""
+    listed = [wanted["label"]] if wanted else []
+    if legacy:
+        listed.append(t("supplies.legacy", lang=lang, needs=legacy))
+    return {
+        "welfare": welfare,
+        "welfare_label": (target or t("shelters.welfare_badge", lang=lang)) if welfare else "",
+        "care_total": care,
+        "care_label": "–" if care is None else f"{care:,}",
+        # open requests; a report's old needs list shows (marked old) until requests replace it
+        "supplies_label": " ／ ".join(listed),
+        "urgent": int(wanted["urgent"]) if wanted else 0,
+    }
 
 
 def _reporter(rec: dict) -> str:
@@ -322,6 +373,10 @@ def check_update(fields: dict, capacity=None, estimated=None, lang: str = "ja") 
             out.errors.append(t(f"shelters.check.{name}_whole", lang=lang))
         elif number < 0:
             out.errors.append(t(f"shelters.check.{name}_negative", lang=lang))
+    for name in CARE_COLUMNS:
+        number = to_number(fields.get(name))
+        if fields.get(name) is not None and (number is None or number != int(number) or number < 0):
+            out.errors.append(t("shelters.check.care", lang=lang, group=field_label(name, lang)))
     unknown = [n for n in fields.get("needs") or [] if n not in NEEDS]
     if unknown:
         out.errors.append(t("shelters.check.needs", lang=lang, needs=", ".join(unknown)))
@@ -352,6 +407,13 @@ def check_update(fields: dict, capacity=None, estimated=None, lang: str = "ja") 
     return out
 
 
+def field_label(name: str, lang: str = "ja") -> str:
+    """The label of a form field (a 要配慮者 count: its group's word)."""
+    if name in CARE_COLUMNS:
+        return t(f"care_group.{name.removeprefix('care_')}", lang=lang)
+    return t(f"shelters.field.{name}", lang=lang)
+
+
 def conflict_rows(current: dict | None, mine: dict, lang: str = "ja") -> pd.DataFrame:
     """The newer stored values beside the user's input, one row per field.
 
@@ -363,7 +425,7 @@ def conflict_rows(current: dict | None, mine: dict, lang: str = "ja") -> pd.Data
         now_value, my_value = current.get(name), mine.get(name)
         rows.append(
             {
-                "field": t(f"shelters.field.{name}", lang=lang),
+                "field": field_label(name, lang),
                 "current": _show(name, now_value, lang),
                 "mine": _show(name, my_value, lang),
                 "differs": _show(name, now_value, lang) != _show(name, my_value, lang),
@@ -380,7 +442,7 @@ def show_value(name: str, value, lang: str = "ja") -> str:
 def _show(name: str, value, lang: str) -> str:
     if name == "status":
         return status_label(value, lang)
-    if name in ("evacuees", "households"):
+    if name in ("evacuees", "households", *CARE_COLUMNS):
         return format_count(value)
     if name == "needs":
         return format_needs(value, lang) or "–"

@@ -1,4 +1,4 @@
-"""Shelter reads and the one shelter write of the dashboard.
+"""Shelter reads and the shelter writes of the dashboard (a status report, supply requests).
 
 Reads are cached by the store's data version like :mod:`dashboard.data` (a write makes a new
 key). The write checks the permission right before it (shelter staff: own shelters only) and
@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, data
+from geodata import supplies
 from geodata.shelters import latest_reports
 
 _TTL = timedelta(minutes=30)
@@ -59,3 +60,29 @@ def save_update(url: str, shelter_id: str, fields: dict, base_version: int) -> d
     return data.get_store(url).update_shelter_status(
         shelter_id, fields, base_version=base_version, actor=user.username
     )
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def load_requests(url: str, version: int) -> pd.DataFrame:
+    """The current version of every supply request (``version`` is only the cache key)."""
+    del version
+    return supplies.current(data.get_store(url).read("supply_requests"))
+
+
+def create_request(url: str, shelter_id: str, fields: dict) -> dict:
+    """Store a new supply request of ``shelter_id`` (:func:`geodata.supplies.create`).
+
+    Raises
+    ------
+    geodata.access.roles.Forbidden : the user may not update this shelter.
+    ValueError : the request does not fit (unknown item, quantity below 1 ...).
+    """
+    user = auth.check("shelters", "update_shelter", shelter_id)
+    return supplies.create(data.get_store(url), user, shelter_id, **fields)
+
+
+def move_request(url: str, current: dict, to: str) -> dict:
+    """Move a supply request to ``to`` (:func:`geodata.supplies.move`; the role is checked
+    there, right before the write). StaleVersion when someone moved it meanwhile."""
+    user = auth.current_user()
+    return supplies.move(data.get_store(url), user, current, to)

@@ -21,7 +21,7 @@ from dashboard.shelters.data import current_record, save_update
 from dashboard.shelters.table import markdown_safe
 from dashboard.shelters.view import Board
 from geodata.access.roles import Forbidden
-from geodata.schema import NEEDS, SHELTER_STATUSES, now_utc
+from geodata.schema import CARE_COLUMNS, NEEDS, SHELTER_STATUSES, now_utc
 from geodata.shelters import OPEN, merge_edit, to_number
 from geodata.store.core import StaleVersion, UnknownRecord
 
@@ -99,6 +99,9 @@ def _open(shelter_id: str, record: dict | None) -> None:
     st.session_state[_wkey(shelter_id, "households")] = (
         None if households is None else int(households)
     )
+    for column in CARE_COLUMNS:  # None: not counted (the input stays blank)
+        count = to_number(rec.get(column))
+        st.session_state[_wkey(shelter_id, column)] = None if count is None else int(count)
     st.session_state[_wkey(shelter_id, "needs")] = shelters.needs_list(rec.get("needs"))
     st.session_state[_wkey(shelter_id, "note")] = rec.get("note") or ""
     st.session_state.setdefault(BASE_KEY, {})[shelter_id] = int(rec.get("version") or 0)
@@ -157,11 +160,20 @@ def form(b: Board, shelter_id: str) -> None:
                 t("shelters.field.households"), step=1, key=_wkey(shelter_id, "households")
             )
             st.caption(t("shelters.capacity_hint", capacity=row["capacity_label"]))
+            st.markdown(f"**{t('care.title')}**")
+            st.caption(t("care.hint"))
+            care = {}
+            care_cols = st.columns(3)
+            for i, column in enumerate(CARE_COLUMNS):
+                care[column] = care_cols[i % 3].number_input(
+                    shelters.field_label(column), min_value=0, step=1, value=None,
+                    key=_wkey(shelter_id, column),
+                )  # fmt: skip
             needs = st.pills(
                 t("shelters.field.needs"),
                 options=list(NEEDS),
                 selection_mode="multi",
-                format_func=lambda n: t(f"shelters.need.{n}"),
+                format_func=lambda n: t(f"shelter_need.{n}"),
                 key=_wkey(shelter_id, "needs"),
             )
             note = st.text_area(t("shelters.field.note"), key=_wkey(shelter_id, "note"), height=90)
@@ -172,6 +184,7 @@ def form(b: Board, shelter_id: str) -> None:
         "status": status,
         "evacuees": evacuees,
         "households": households,
+        **{c: (None if v is None else int(v)) for c, v in care.items()},
         "needs": list(needs or []),
         "note": (note or "").strip() or None,
     }
@@ -251,7 +264,7 @@ def conflict_screen(b: Board, conflict: dict) -> None:
             theirs_text = shelters.show_value(name, current.get(name), lang)
             mine_text = shelters.show_value(name, conflict["mine"].get(name), lang)
             choices[name] = st.radio(
-                t(f"shelters.field.{name}"),
+                shelters.field_label(name),
                 options=["theirs", "mine"],
                 index=None,
                 horizontal=True,
@@ -273,7 +286,7 @@ def conflict_screen(b: Board, conflict: dict) -> None:
         st.markdown(f"**{t('shelters.conflict.result')}**")
         st.table(_result_table(merged, lang))
         if merged.unresolved:
-            names = "、".join(t(f"shelters.field.{n}") for n in merged.unresolved)
+            names = "、".join(shelters.field_label(n) for n in merged.unresolved)
             st.caption(t("shelters.conflict.unresolved", fields=names))
         confirm = st.button(
             t("shelters.conflict.confirm", version=version),
@@ -304,7 +317,7 @@ def _result_table(merged, lang: str):
     frame = pd.DataFrame(
         {
             t("shelters.conflict.field", lang=lang): [
-                t(f"shelters.field.{n}", lang=lang) for n in shelters.FIELDS
+                shelters.field_label(n, lang) for n in shelters.FIELDS
             ],
             t("shelters.conflict.value", lang=lang): [
                 shelters.show_value(n, merged.fields.get(n), lang) for n in shelters.FIELDS

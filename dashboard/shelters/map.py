@@ -88,6 +88,7 @@ def context_map(
         MapStyle(WALL_CSS).add_to(m)
     if with_shelter_legend:
         maps.shelter_legend(lang=lang).add_to(m)
+        MapStyle(maps.WELFARE_LEGEND_CSS).add_to(m)
         if bounds is not None:
             minx, miny, maxx, maxy = bounds
             FitBoundsBeside([[miny, minx], [maxy, maxx]]).add_to(m)

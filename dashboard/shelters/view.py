@@ -13,9 +13,10 @@ from dashboard.i18n import current_lang, t
 from dashboard.shelters import board as shelters
 from dashboard.shelters import map as shelters_map
 from dashboard.shelters import table as shelters_table
-from dashboard.shelters.data import load_history
+from dashboard.shelters.data import load_history, load_requests
+from geodata import supplies
 from geodata.schema import now_utc
-from geodata.shelters import CLOSED, FULL, NOT_OPEN, OPEN, OPEN_STATES, to_number
+from geodata.shelters import CLOSED, FULL, NOT_OPEN, OPEN, OPEN_STATES, care_summary, to_number
 
 KIOSK_ROWS = 14  # rows of the wall-screen table that fit a 1080p screen under the tiles
 STATUS_FILTERS = (OPEN, FULL, NOT_OPEN, CLOSED, "none")
@@ -30,6 +31,7 @@ class Board:
     ref: data.ReferenceLayers
     status: pd.DataFrame  # current status, masked for the user / the wall screen
     board: pd.DataFrame  # shelters.board(...)
+    requests: pd.DataFrame  # the current version of every supply request (geodata.supplies)
 
 
 def load(url: str | None = None) -> Board | None:
@@ -43,8 +45,9 @@ def load(url: str | None = None) -> Board | None:
         st.info(t("shelters.empty", command=widgets.reference_command(data.municipality_code())))
         return None
     status = kiosk.mask("shelter_status", ref.status)
-    board = shelters.board(ref.shelters, status, now_utc(), lang=current_lang())
-    return Board(url, version, ref, status, board)
+    requests = load_requests(url, version)
+    board = shelters.board(ref.shelters, status, now_utc(), lang=current_lang(), requests=requests)
+    return Board(url, version, ref, status, board, requests)
 
 
 def title(b: Board) -> None:
@@ -52,13 +55,22 @@ def title(b: Board) -> None:
 
 
 def kpi_tiles(b: Board) -> None:
-    """Open / total, evacuees, full, stale reports."""
+    """Open / total, evacuees, 要配慮者, full, stale reports, urgent supply requests."""
     counts = shelters.summary(b.board)
-    cols = st.columns(4)
+    care = care_summary(b.status)
+    still = supplies.open_requests(b.requests)
+    urgent = int((still["urgency"] == supplies.URGENT).sum()) if len(still) else 0
+    cols = st.columns(6)
     cols[0].metric(t("shelters.kpi.open"), f"{counts['open']:,} / {counts['shelters']:,}")
     cols[1].metric(t("measure.evacuees"), f"{counts['evacuees']:,}")
-    cols[2].metric(t("shelter_status.満員"), f"{counts['full']:,}")
-    cols[3].metric(t("shelters.kpi.stale"), f"{counts['stale']:,}")
+    cols[2].metric(
+        t("care.kpi"),
+        "–" if care["care_total"] is None else f"{care['care_total']:,}",
+        help=t("care.kpi_help", n=care["care_counted"]),
+    )
+    cols[3].metric(t("shelter_status.満員"), f"{counts['full']:,}")
+    cols[4].metric(t("shelters.kpi.stale"), f"{counts['stale']:,}")
+    cols[5].metric(t("supplies.kpi.urgent"), f"{urgent:,} / {len(still):,}")
 
 
 def filters(frame: pd.DataFrame) -> pd.DataFrame:
@@ -138,6 +150,15 @@ def shelter_map(b: Board, height: int = 560) -> None:
         height=height,
         layer_control=shelters_map.layer_control(),
     )
+
+
+def welfare_note(b: Board, shelter_id: str) -> None:
+    """Say that a shelter is a 福祉避難所, and for whom (its 受入対象者)."""
+    row = b.board[b.board["shelter_id"] == shelter_id]
+    if len(row) and bool(row.iloc[0]["welfare"]):
+        st.markdown(
+            f":violet-badge[{shelters.md_text(t('shelters.welfare_for', target=row.iloc[0]['welfare_label']))}]"
+        )
 
 
 def history(b: Board, shelter_id: str) -> None:

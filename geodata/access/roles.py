@@ -37,6 +37,8 @@ ACTIONS = (
     "purge",  # delete personal data after the disaster
     "view_audit",  # read the audit log
     "issue_evacuation",  # issue / update / lift evacuation information (避難情報)
+    "arrange_supplies",  # move a shelter's supply request to arranged / delivered (geodata/supplies.py)
+    "reopen_supplies",  # move a delivered supply request back (a delivery recorded by mistake)
     "record",  # write the HQ's chronology, change task states, fix a damage report (第N報)
 )
 # The actions that exist on each page (asking for another one is a programming error).
@@ -44,7 +46,7 @@ PAGE_ACTIONS: dict[str, tuple[str, ...]] = {
     "overview": ("view", "view_personal", "issue_evacuation"),
     "safety": ("view", "view_personal", "follow_up"),
     "reports": ("view", "view_personal", "triage"),
-    "shelters": ("view", "update_shelter"),
+    "shelters": ("view", "update_shelter", "arrange_supplies", "reopen_supplies"),
     "field": ("view", "add_report", "triage"),
     "chronology": ("view", "view_personal", "record"),
     "export": ("view", "export_internal", "export_public"),
@@ -55,7 +57,7 @@ _OPERATOR: dict[str, frozenset[str]] = {
     "overview": frozenset({"view", "view_personal"}),
     "safety": frozenset({"view", "view_personal", "follow_up"}),
     "reports": frozenset({"view", "view_personal", "triage"}),
-    "shelters": frozenset({"view", "update_shelter"}),
+    "shelters": frozenset({"view", "update_shelter", "arrange_supplies"}),
     "field": frozenset({"view", "add_report", "triage"}),
     "chronology": frozenset({"view", "view_personal", "record"}),
     "export": frozenset({"view", "export_internal", "export_public"}),
@@ -83,6 +85,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "admin": {
         **_OPERATOR,
         "overview": frozenset({"view", "view_personal", "issue_evacuation"}),
+        "shelters": frozenset({"view", "update_shelter", "arrange_supplies", "reopen_supplies"}),
         "admin": frozenset({"view", "manage_users", "manage_sources", "purge", "view_audit"}),
     },
 }

@@ -53,8 +53,8 @@ from geodata.export.labels import column_label
 from geodata.export.notes import FileNotes
 from geodata.export.situation import safety_counts
 from geodata.geometry import rfc7946_rings
-from geodata.schema import BOOL, FLOAT, INT, JSON, LAYERS, STORE_CRS, TIME
-from geodata.shelters import EXPORT_COLUMNS, status_at
+from geodata.schema import BOOL, CARE_COLUMNS, FLOAT, INT, JSON, LAYERS, STORE_CRS, TIME
+from geodata.shelters import EXPORT_COLUMNS, PUBLIC_CARE, status_at
 
 FORMATS: dict[str, tuple[str, str]] = {
     "geojson": ("application/geo+json", "geojson"),
@@ -142,6 +142,9 @@ def _with_status(store, shelters: pd.DataFrame) -> pd.DataFrame:
     """開設状況, 避難者数, 世帯数 and the report time of each shelter's current report (at the
     export); None where a shelter has no report."""
     out = status_at(store, shelters=shelters)
+    if PUBLIC_CARE in out.columns:  # public: the 要配慮者 total as published, no groups
+        columns = [c for c in EXPORT_COLUMNS if c not in CARE_COLUMNS]
+        return out[[*shelters.columns, *columns[:-1], PUBLIC_CARE, columns[-1]]]
     return out[[*shelters.columns, *EXPORT_COLUMNS]]
 
 

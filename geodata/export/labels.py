@@ -91,6 +91,20 @@ COLUMN_LABELS: dict[str, str] = {
     "unconfirmed": "未確認",
     "lon": "経度",
     "lat": "緯度",
+    # 要配慮者 counted at a shelter: per group (internal) and the published total
+    **{f"care_{code}": f"要配慮者_{ja}" for code, (ja, _) in vocab.CARE_GROUPS.terms.items()},
+    "care_total": "要配慮者数",
+    # supply requests (物資要請)
+    "request_id": "要請ID",
+    "item": "品目",
+    "item_text": "品目(詳細)",
+    "quantity": "数量",
+    "unit": "単位",
+    "state": "状態",
+    "requested_by": "要請者",
+    "requested_at": "要請日時",
+    "updated_by": "更新者",
+    "updated_at": "更新日時",
 }
 
 # Labels that depend on the layer (a roster "name" is a person's name, a town's is a place).
@@ -127,6 +141,10 @@ VALUE_VOCABULARIES: dict[tuple[str, str], vocab.Vocabulary] = {
     ("follow_ups", "action"): vocab.FOLLOW_UP_ACTIONS,
     ("follow_ups", "outcome"): vocab.FOLLOW_UP_OUTCOMES,
     ("posts", "triage"): vocab.TRIAGE_STATES,
+    ("shelter_status", "needs"): vocab.SHELTER_NEEDS,
+    ("supply_requests", "item"): vocab.SUPPLY_ITEMS,
+    ("supply_requests", "urgency"): vocab.SUPPLY_URGENCIES,
+    ("supply_requests", "state"): vocab.SUPPLY_STATES,
     ("*", "categories"): vocab.CATEGORIES,
     ("*", "category"): vocab.CATEGORIES,
 }

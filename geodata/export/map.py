@@ -23,6 +23,7 @@ matplotlib.use("Agg")
 
 import geopandas as gpd  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
 import pyproj  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -46,11 +47,18 @@ from geodata.export.map_style import (  # noqa: E402
     CATEGORY_STYLE,
     NOT_REPLIED_CLASSES,
     SHELTER_STYLE,
+    WELFARE_RING,
     not_replied_color,
+    shelter_class,
 )
 from geodata.export.situation import Situation, collect_situation  # noqa: E402
 from geodata.schema import now_utc  # noqa: E402
-from geodata.shelters import NO_REPORT, OPEN_STATES  # noqa: E402
+from geodata.shelters import (  # noqa: E402
+    OPEN_STATES,
+    is_welfare,
+    occupancy_class,
+    occupancy_rate,
+)
 
 MAP_CRS = "EPSG:6677"  # JGD2011 / Japan Plane Rectangular CS IX (Tokyo)
 A3_LANDSCAPE_IN = (420 / 25.4, 297 / 25.4)
@@ -302,14 +310,28 @@ def _needs_help(ax, people: gpd.GeoDataFrame) -> None:
 
 def _shelters(ax, shelters: gpd.GeoDataFrame) -> None:
     shelters = shelters[shelters.geometry.notna()]
-    drawn = shelters["status"].astype(object).where(shelters["status"].notna(), NO_REPORT)
-    for status, style in SHELTER_STYLE.items():
-        rows = shelters[drawn == status]
+    drawn = pd.Series(
+        [
+            shelter_class(r.get("status"), occupancy_class(occupancy_rate(r.get("evacuees"),
+                                                                          r.get("capacity"))))
+            for r in shelters.to_dict("records")
+        ],
+        index=shelters.index,
+        dtype=object,
+    )  # fmt: skip
+    for cls, style in SHELTER_STYLE.items():
+        rows = shelters[drawn == cls]
         if len(rows):
             ax.scatter(
                 rows.geometry.x, rows.geometry.y, marker=style["marker"], s=style["size"],
                 c=style["color"], edgecolors=style["edge"], linewidths=1.0, zorder=8,
             )  # fmt: skip
+    welfare = shelters[[is_welfare(r) for r in shelters.to_dict("records")]]
+    if len(welfare):  # a ring around each 福祉避難所 (the legend says for whom)
+        ax.scatter(
+            welfare.geometry.x, welfare.geometry.y, marker="o", s=230, facecolors="none",
+            edgecolors=WELFARE_RING, linewidths=2.0, zorder=7.9,
+        )  # fmt: skip
     place_labels(ax, shelters[shelters["status"].isin(OPEN_STATES)])
 
 

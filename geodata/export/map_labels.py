@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 from matplotlib import patheffects
 
-from geodata.export.map_style import SHELTER_STYLE
+from geodata.export.map_style import SHELTER_LABEL_TEXT
 from geodata.shelters import FULL
 
 LABEL_SIZE = 7.5  # pt
@@ -119,6 +119,6 @@ def place_labels(ax, shelters: gpd.GeoDataFrame) -> None:
         dx, dy, ha, va = best
         label(
             ax, text, (row.geometry.x, row.geometry.y), offset=(dx, dy), ha=ha, va=va,
-            fontsize=LABEL_SIZE, fontweight="bold", color=SHELTER_STYLE[row["status"]]["text"],
+            fontsize=LABEL_SIZE, fontweight="bold", color=SHELTER_LABEL_TEXT[row["status"]],
             zorder=9, linespacing=1.1,
         )  # fmt: skip

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from geodata import supplies
 from geodata.evacuation import LEVEL_COLOURS
 from geodata.export import public as policy
 from geodata.export.common import jst_label
@@ -19,8 +20,12 @@ from geodata.export.map_style import (
     CATEGORY_STYLE,
     NO_FILL,
     NOT_REPLIED_CLASSES,
+    OCCUPANCY_CLASSES,
+    SHELTER_CLASSES,
+    SHELTER_LABEL_TEXT,
     SHELTER_LABELS,
     SHELTER_STYLE,
+    WELFARE_RING,
     public_classes,
 )
 from geodata.export.situation import Situation
@@ -46,15 +51,22 @@ def _frame(ax, title: str | None = None) -> None:
 def draw_legend(ax, s: Situation) -> None:
     """The legend: shelters by status, areas, not-replied classes, damage categories."""
     _frame(ax, "凡例")
-    step = 0.053
+    step = 0.049  # one more shelter row than before the occupancy classes (the rest must fit)
     y = 0.87
     x = 0.03
     ax.text(x, y, "避難所（開設状況）", **_HEAD)
-    for status, style in SHELTER_STYLE.items():
+    y -= step  # the four occupancy classes of an open shelter on one row
+    for i, cls in enumerate(OCCUPANCY_CLASSES):
+        style = SHELTER_STYLE[cls]
+        ax.scatter([x + 0.012 + i * 0.03], [y], marker=style["marker"], s=style["size"] * 0.7,
+                   c=style["color"], edgecolors=style["edge"], linewidths=1.0)  # fmt: skip
+    ax.text(x + 0.13, y, "開設中（収容率 低→高）", **_TEXT)
+    for cls in SHELTER_CLASSES[len(OCCUPANCY_CLASSES) :]:
+        style = SHELTER_STYLE[cls]
         y -= step
         ax.scatter([x + 0.03], [y], marker=style["marker"], s=style["size"], c=style["color"],
                    edgecolors=style["edge"], linewidths=1.0)  # fmt: skip
-        ax.text(x + 0.07, y, SHELTER_LABELS[status], **_TEXT)
+        ax.text(x + 0.07, y, SHELTER_LABELS[cls], **_TEXT)
     y -= step * 1.4
     ax.text(x, y, "区域", **_HEAD)
     y -= step
@@ -95,15 +107,21 @@ def draw_legend(ax, s: Situation) -> None:
                    edgecolors="white", linewidths=0.7)  # fmt: skip
         ax.text(x + 0.07, y, category, **_TEXT)
     y -= step * 1.5
-    ax.scatter([x + 0.03], [y], marker="s", s=90, c=SHELTER_STYLE[OPEN]["color"],
-               edgecolors=SHELTER_STYLE[OPEN]["edge"])  # fmt: skip
+    example = SHELTER_STYLE["occupancy_0"]
+    ax.scatter([x + 0.03], [y], marker="s", s=90, c=example["color"],
+               edgecolors=example["edge"])  # fmt: skip
     ax.text(x + 0.07, y + 0.012, "〇〇小学校", fontsize=9, fontweight="bold", va="bottom",
-            color=SHELTER_STYLE[OPEN]["text"])  # fmt: skip
+            color=SHELTER_LABEL_TEXT[OPEN])  # fmt: skip
     ax.text(x + 0.07, y - 0.012, "120/500人", fontsize=9, fontweight="bold", va="top",
-            color=SHELTER_STYLE[OPEN]["text"])  # fmt: skip
-    ax.text(x + 0.02, y - 0.105, "避難者数／収容人数\n（約：収容人数は推計値）", fontsize=9,
+            color=SHELTER_LABEL_TEXT[OPEN])  # fmt: skip
+    ax.text(x + 0.02, y - 0.085, "避難者数／収容人数\n（約：収容人数は推計値）", fontsize=9,
             va="center", linespacing=1.3)  # fmt: skip
-    _evacuation_legend(ax, s, x, y - 0.2)
+    y -= 0.16
+    ax.scatter([x + 0.03], [y], marker="s", s=60, c="#ffffff", edgecolors="#555555")
+    ax.scatter([x + 0.03], [y], marker="o", s=230, facecolors="none", edgecolors=WELFARE_RING,
+               linewidths=2.0)  # fmt: skip
+    ax.text(x + 0.07, y, "福祉避難所（要配慮者向け）", **_TEXT)
+    _evacuation_legend(ax, s, x, y - 0.07)
 
 
 def _evacuation_legend(ax, s: Situation, x: float, y: float) -> None:
@@ -132,10 +150,14 @@ def draw_kpis(ax, s: Situation) -> None:
         ("row", "うち要救助・負傷", persons(k["needs_help"])),
         ("row", "フォローで確認", persons(k["reached"])),
         ("row", "未確認", persons(k["unconfirmed"])),
+        *_care_and_supplies(k),
         ("head", "避難情報", ""),
         ("row", "避難指示以上", _evacuation_kpi(k)),
         ("head", f"被害報告（計 {k['reports_total']:,}件）", ""),
     ]  # fmt: skip
+    for r in s.supplies[s.supplies["urgency"] == supplies.URGENT].head(3).to_dict("records"):
+        rows.insert(rows.index(("head", "避難情報", "")),
+                    ("cats", fit(f"至急 {r['name']} {supplies.request_label(r)}", 24), ""))  # fmt: skip
     cats = list(k["reports_by_category"].items())
     for i in range(0, len(cats), 3):
         text = "　".join(f"{c} {n}" for c, n in cats[i : i + 3])
@@ -153,6 +175,17 @@ def draw_kpis(ax, s: Situation) -> None:
         else:
             ax.text(0.07, y, label, fontsize=10.5, va="center")
         y -= step
+
+
+def _care_and_supplies(k: dict) -> list[tuple[str, str, str]]:
+    """要配慮者 (internal) and open supply requests: rows of the KPI table."""
+    rows = []
+    if k.get("care_total") is not None:
+        rows.append(("row", f"要配慮者（計数 {k['care_counted']}か所）", persons(k["care_total"])))
+    rows.append(
+        ("row", "物資要請 至急／未配送", f"{k['supplies_urgent']}件／{k['supplies_open']}件")
+    )
+    return rows
 
 
 def _evacuation_kpi(k: dict) -> str:

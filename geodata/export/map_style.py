@@ -1,6 +1,9 @@
-"""Symbols of the situation map: shelter status, damage categories, not-replied classes.
+"""Symbols of the maps: shelter status and occupancy, damage categories, not-replied classes.
 
-One table each, shared by the map and its legend so the two can never disagree.
+One table each, shared by the map and its legend so the two can never disagree. The shelter
+palette (:data:`SHELTER_PALETTE`, :func:`shelter_class`) is the one of every shelter colour: the
+printed situation map here, the interactive and wall maps (:mod:`dashboard.maps.layers`) and the
+board's table (:mod:`dashboard.shelters.table`) all take theirs from it.
 """
 
 from __future__ import annotations
@@ -8,26 +11,73 @@ from __future__ import annotations
 from geodata.shelters import CLOSED, FULL, NO_REPORT, NOT_OPEN, OPEN
 from geodata.vocab import SHELTER_STATUSES
 
-# status -> marker, size (pt²), fill, edge, label text colour. NO_REPORT: a shelter without any
-# status record (drawn apart from 未開設: nobody said it is not open).
+# -- one palette for shelters: the board's table, the wall, the interactive and the printed map --
+# A shelter's colour class: an open shelter by its occupancy class (0–30 / 30–60 / 60–80 / ≥80 %,
+# geodata.shelters.occupancy_class) or "open, capacity unknown"; the other states by status; a
+# shelter without any report is drawn white like 未開設 (its marker and label say 報告なし).
+OCCUPANCY_CLASSES = ("occupancy_0", "occupancy_1", "occupancy_2", "occupancy_3")
+OPEN_UNKNOWN = "open_unknown"
+SHELTER_CLASSES = (*OCCUPANCY_CLASSES, OPEN_UNKNOWN, FULL, CLOSED, NOT_OPEN, NO_REPORT)
+# class -> fill, edge, and the text colour on the fill (table cells): the single source.
+SHELTER_PALETTE: dict[str, dict[str, str]] = {
+    "occupancy_0": {"fill": "#1a9850", "edge": "#333333", "text": "#ffffff"},
+    "occupancy_1": {"fill": "#fee08b", "edge": "#333333", "text": "#1a1a1a"},
+    "occupancy_2": {"fill": "#fc8d59", "edge": "#333333", "text": "#1a1a1a"},
+    "occupancy_3": {"fill": "#d73027", "edge": "#333333", "text": "#ffffff"},
+    OPEN_UNKNOWN: {"fill": "#4575b4", "edge": "#333333", "text": "#ffffff"},
+    FULL: {"fill": "#67001f", "edge": "#333333", "text": "#ffffff"},
+    CLOSED: {"fill": "#8c8c8c", "edge": "#555555", "text": "#1a1a1a"},  # dark text: 5.6:1
+    NOT_OPEN: {"fill": "#ffffff", "edge": "#555555", "text": "#1a1a1a"},
+    NO_REPORT: {"fill": "#ffffff", "edge": "#8c8c8c", "text": "#1a1a1a"},
+}
+# The ring drawn around a 福祉避難所 (a shelter for people who need care) on every map.
+WELFARE_RING = "#7b3294"
+
+
+def shelter_class(status, occupancy) -> str:
+    """The colour class of a shelter (a key of :data:`SHELTER_PALETTE`).
+
+    Examples
+    --------
+    >>> shelter_class("開設", 2), shelter_class("開設", None), shelter_class("満員", 3)
+    ('occupancy_2', 'open_unknown', '満員')
+    >>> shelter_class(None, None), shelter_class("閉鎖", 1)
+    ('報告なし', '閉鎖')
+    """
+    if status == OPEN:
+        if occupancy is None or occupancy != occupancy:  # None or NaN: capacity unknown
+            return OPEN_UNKNOWN
+        return OCCUPANCY_CLASSES[int(occupancy)]
+    if status in (FULL, CLOSED, NOT_OPEN):
+        return status
+    return NO_REPORT
+
+
+def shelter_fill(status, occupancy) -> str:
+    """The fill colour of a shelter of ``status`` and occupancy class ``occupancy``."""
+    return SHELTER_PALETTE[shelter_class(status, occupancy)]["fill"]
+
+
+# The printed map: class -> marker, size (pt²), fill, edge (fill and edge from the palette).
+_MARKERS = {NOT_OPEN: ("s", 40), CLOSED: ("s", 45), NO_REPORT: ("o", 30)}
 SHELTER_STYLE: dict[str, dict] = {
-    OPEN: {"marker": "s", "size": 90, "color": "#1e9e4a", "edge": "#0b4f22", "text": "#0b4f22"},
-    FULL: {"marker": "s", "size": 90, "color": "#d62728", "edge": "#6b0f10", "text": "#8b1415"},
-    CLOSED: {"marker": "s", "size": 45, "color": "#7f7f7f", "edge": "#333333", "text": "#333333"},
-    NOT_OPEN: {"marker": "s", "size": 40, "color": "#ffffff", "edge": "#555555", "text": "#333333"},
-    NO_REPORT: {
-        "marker": "o",
-        "size": 30,
-        "color": "#d9d9d9",
-        "edge": "#8c8c8c",
-        "text": "#555555",
-    },
+    cls: {
+        "marker": _MARKERS.get(cls, ("s", 90))[0],
+        "size": _MARKERS.get(cls, ("s", 90))[1],
+        "color": SHELTER_PALETTE[cls]["fill"],
+        "edge": SHELTER_PALETTE[cls]["edge"],
+    }
+    for cls in SHELTER_CLASSES
 }
+# Label text of an open shelter's name and count on the printed map (on the map, not on a fill).
+SHELTER_LABEL_TEXT = {OPEN: "#0b4f22", FULL: "#8b1415"}
 SHELTER_LABELS = {
-    **{code: SHELTER_STATUSES.label(code) for code in SHELTER_STYLE if code in SHELTER_STATUSES},
-    OPEN: "開設中",
+    **{cls: f"開設中 収容率{band}" for cls, band in zip(
+        OCCUPANCY_CLASSES, ("30%未満", "30〜60%", "60〜80%", "80%以上"), strict=True)},
+    OPEN_UNKNOWN: "開設中（収容人数不明）",
+    **{code: SHELTER_STATUSES.label(code) for code in (FULL, CLOSED, NOT_OPEN)},
     NO_REPORT: NO_REPORT,
-}
+}  # fmt: skip
 
 # damage category (geodata.schema.CATEGORIES) -> marker, size, colour
 CATEGORY_STYLE: dict[str, dict] = {

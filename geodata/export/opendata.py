@@ -13,7 +13,9 @@ designations (災害対策基本法 第49条の4 / 第49条の7), and a facility
   指定緊急避難場所との重複 and 受入対象者, and 福祉避難所 (``1`` for a welfare shelter: 要配慮者
   only, an app must not send the public there).
 
-Both end with 開設状況, 避難者数 and 時点 (the time of the status record, ISO 8601 +09:00). What
+Both end with 開設状況, 避難者数 and 時点 (the time of the status record, ISO 8601 +09:00); 指定避難所
+add 要配慮者数 (people needing care, one total per shelter, 3人未満 below the small-count
+threshold, empty when not counted: :mod:`geodata.export.care`). What
 is not known stays unknown: a shelter without any status record is 「報告なし」 with an empty
 避難者数 and 時点 (never 未開設 / 0 / the export time, an observation nobody made); a report
 without a count has an empty 避難者数. Estimated capacities are not published as 想定収容人数.
@@ -64,6 +66,9 @@ EMERGENCY_SITE_COLUMNS = (
 SHELTER_COLUMNS = (
     IDENTITY_COLUMNS + ("指定緊急避難場所との重複", "受入対象者", "福祉避難所") + TAIL_COLUMNS
 )
+# 要配慮者 counted at a 指定避難所 (one total; fewer than the threshold as 3人未満; empty: not
+# counted): geodata.export.care.
+CARE_COLUMN = "要配慮者数"
 ESTIMATED_NOTE = "想定収容人数は未公表"
 WELFARE_NOTE = "福祉避難所（要配慮者のための避難所）"
 
@@ -88,7 +93,7 @@ DATASETS: dict[str, Dataset] = {
     "shelters": Dataset(
         "指定避難所一覧",
         ("shelter", "both"),
-        SHELTER_COLUMNS + STATUS_COLUMNS,
+        SHELTER_COLUMNS + (CARE_COLUMN,) + STATUS_COLUMNS,
         "designated_shelter_status",
     ),
 }
@@ -133,6 +138,8 @@ def shelters_opendata_frame(
             row["福祉避難所"] = "1" if welfare else ""
             if welfare:
                 row["備考"] = "、".join(n for n in (WELFARE_NOTE, row["備考"]) if n)
+            care = s.get(core.PUBLIC_CARE)
+            row[CARE_COLUMN] = care if isinstance(care, str) else _count_text(care)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(spec.columns))
 
@@ -235,3 +242,8 @@ def shelters_opendata(
         shelters_opendata_csv(store, dataset=d, as_of=as_of, encoding=encoding, who=who)
         for d in DATASETS
     ]
+
+
+def _count_text(value) -> str:
+    number = core.to_number(value)
+    return "" if number is None else str(int(number))

@@ -27,7 +27,9 @@ through the store itself, so no output can carry what the view does not let out.
    out from the rest (row: residents = replied + reached + unconfirmed; column: the published
    city total minus the shown towns) are shown as 「秘匿」 (complementary suppression,
    :mod:`geodata.export.suppression`). City totals below the threshold are 「3人未満」 too. The rule is
-   stated on every output that carries such counts (:data:`SUPPRESSION_NOTE`).
+   stated on every output that carries such counts (:data:`SUPPRESSION_NOTE`). People needing
+   care counted at a shelter leave only as one total per report, small ones marked
+   (:mod:`geodata.export.care`).
 
 Reference layers (towns, boundary, shelters, hazard areas) are published as they are: they are
 open data about places, not about persons.
@@ -40,6 +42,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geodata.export.care import published_care
 from geodata.export.common import PUBLIC_MASK, PersonalDataError
 from geodata.export.suppression import suppress
 from geodata.geometry import utm_crs
@@ -91,6 +94,8 @@ WITHHELD_COLUMNS: dict[str, tuple[str, ...]] = {
     # evacuation information is public; not the staff account that wrote it, nor the addresses
     # of the warning messages that triggered it
     "evacuations": ("issued_by", "warning_ids"),
+    # supply requests are public as what a shelter needs; not who asked or arranged, nor notes
+    "supply_requests": ("requested_by", "updated_by", "note"),
 }
 SUPPRESSION_NOTE = {
     "ja": (
@@ -294,14 +299,18 @@ class PublicView:
         if layer in REPORT_LAYERS:
             frame = self.withhold_near(frame)
         frame = withhold_columns(frame, layer)
+        if layer == "shelter_status":  # 要配慮者: one total per report, small ones marked
+            frame = published_care(frame)
         if columns is not None:
             keep = [c for c in frame.columns if c in set(columns) | {"geometry"}]
             frame = frame[keep]
         return frame.reset_index(drop=True)
 
     def current_shelter_status(self) -> pd.DataFrame:
-        """The current status of each shelter, staff notes and names withheld."""
-        return withhold_columns(self._store.current_shelter_status(), "shelter_status")
+        """The current status of each shelter, staff notes and names withheld, the 要配慮者
+        as one total per shelter (:func:`geodata.export.care.published_care`)."""
+        current = withhold_columns(self._store.current_shelter_status(), "shelter_status")
+        return published_care(current)
 
     def town_counts(self, towns: gpd.GeoDataFrame, *, since=None, until=None, as_of=None):
         """Per-town counts of residents as they may be published, and the city totals.

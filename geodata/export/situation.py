@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geodata import evacuation, feed, safety
+from geodata import evacuation, feed, safety, supplies
 from geodata.export.common import municipality, parse_time
 from geodata.export.public import PublicView
 from geodata.schema import CATEGORIES, STORE_CRS, now_utc
-from geodata.shelters import status_at
+from geodata.shelters import care_summary, status_at
 from geodata.shelters import summary as shelter_summary
 
 # Posts shown on the internal map (not dismissed) and on the public one (checked by staff).
@@ -47,6 +47,8 @@ class Situation:
         要救助 or 負傷, nobody has reached them since) with ``no`` (their number on the visit
         list), name, address, phone, status, town name and a point; empty when public.
     kpis : the KPI table's figures (see :func:`kpis`).
+    supplies : the supply requests open at ``as_of`` (:func:`geodata.supplies.open_requests`:
+        most urgent first) with the shelter's ``name``; public: without who asked.
     evacuation : the towns under evacuation information at ``as_of`` (polygons with ``level``,
         ``hazard``, ``since``, ``issued_at``: :func:`geodata.evacuation.in_force`); drawn in
         the 警戒レベル colours. Evacuation information is public: both versions carry it.
@@ -65,6 +67,7 @@ class Situation:
     needs_help: gpd.GeoDataFrame
     kpis: dict = field(default_factory=dict)
     evacuation: gpd.GeoDataFrame = field(default_factory=lambda: evacuation_towns(None, None))
+    supplies: pd.DataFrame = field(default_factory=lambda: supplies.open_requests(None))
 
     @property
     def title(self) -> str:
@@ -132,6 +135,7 @@ def collect_situation(
         needs_help=needs,
     )
     situation.evacuation = evacuation_towns(source, towns, as_of_ts)
+    situation.supplies = open_supplies(source, shelters, until)
     situation.kpis = kpis(situation, counts)
     return situation
 
@@ -254,6 +258,15 @@ def _first_category(value) -> str:
     return "その他"
 
 
+def open_supplies(source, shelters: pd.DataFrame, until) -> pd.DataFrame:
+    """The supply requests open at ``until`` (their newest version by then), urgent first, with
+    the shelter's name."""
+    history = source.read("supply_requests", until=until)
+    still = supplies.open_requests(supplies.current(history))
+    names = dict(zip(shelters["shelter_id"], shelters["name"], strict=True))
+    return still.assign(name=[names.get(sid, sid) for sid in still["shelter_id"]])
+
+
 def _points(frame: pd.DataFrame, geoms, crs) -> gpd.GeoDataFrame:
     frame = frame.reset_index(drop=True)
     return gpd.GeoDataFrame(
@@ -270,9 +283,15 @@ def kpis(situation: Situation, safety: dict) -> dict:
     (of open shelters), roster_total, replied, needs_help, reached, unconfirmed (``safety``),
     reports_total and reports_by_category (category -> count, in the order of
     :data:`geodata.schema.CATEGORIES`), evacuation_towns and evacuation_population (towns under
-    避難指示 or higher, and who lives there), evacuation_issued_at (the newest issue in force).
+    避難指示 or higher, and who lives there), evacuation_issued_at (the newest issue in force);
+    care_total and care_counted (要配慮者 at the open shelters that counted them:
+    :func:`geodata.shelters.care_summary`; None in the public version — a city total beside
+    the published per-shelter totals would give a marked small one away), supplies_open and
+    supplies_urgent (open supply requests, and the 至急 among them).
     """
     shelters = shelter_summary(situation.shelters)
+    care = care_summary(situation.shelters)
+    still = situation.supplies
     by_cat = situation.reports["category"].value_counts()
     return {
         "shelters_total": shelters["shelters"],
@@ -284,6 +303,10 @@ def kpis(situation: Situation, safety: dict) -> dict:
         **_evacuation_kpis(situation.evacuation),
         "reports_total": int(len(situation.reports)),
         "reports_by_category": {c: int(by_cat[c]) for c in CATEGORIES if c in by_cat.index},
+        "care_total": None if situation.public else care["care_total"],
+        "care_counted": None if situation.public else care["care_counted"],
+        "supplies_open": int(len(still)),
+        "supplies_urgent": int((still["urgency"] == supplies.URGENT).sum()) if len(still) else 0,
     }
 
 

@@ -134,6 +134,34 @@ def _v10_record(conn: sa.Connection, store) -> None:
         store.tables[name].create(conn, checkfirst=True)
 
 
+def _v11_shelter_care_and_supplies(conn: sa.Connection, store) -> None:
+    """v11: 要配慮者 counts on shelter reports (``care_*``, null = not counted) and the
+    ``supply_requests`` history; each shelter's current needs list becomes supply requests
+    (geodata.supplies.from_needs). The reports keep their needs: nothing is dropped."""
+    from geodata import supplies
+    from geodata.schema import CARE_COLUMNS, SHELTER_STATUS, SUPPLY_REQUESTS, validate
+    from geodata.shelters import latest_reports
+
+    for column in CARE_COLUMNS:
+        _add_column(conn, "shelter_status", column, "INTEGER")
+    store.tables["supply_requests"].create(conn, checkfirst=True)
+    t = store.tables["shelter_status"]
+    names = ["shelter_id", "version", "reported_at", "needs", "reported_by", "source"]
+    rows = conn.execute(sa.select(*[t.c[n] for n in names])).all()
+    if not rows:
+        return
+    reports = store._decode(SHELTER_STATUS, rows, names)
+    migrated = supplies.from_needs(latest_reports(reports))
+    if migrated.empty:
+        return
+    done = {r[0] for r in conn.execute(sa.select(store.tables["supply_requests"].c.request_id))}
+    migrated = migrated[~migrated["request_id"].isin(done)]
+    valid, _ = validate(migrated, SUPPLY_REQUESTS)
+    if len(valid):
+        cols, values = store._encode(SUPPLY_REQUESTS, valid)
+        conn.exec_driver_sql(store._insert_sql(SUPPLY_REQUESTS, cols), values)
+
+
 def ensure_postgis(conn: sa.Connection) -> None:
     """Make sure the PostGIS extension is there; a one-line StoreSetupError says what a DBA runs.
 
@@ -176,5 +204,6 @@ MIGRATIONS: list[tuple[int, Callable]] = [
     (8, _v8_source_health_states),
     (9, _v9_evacuations),
     (10, _v10_record),
+    (11, _v11_shelter_care_and_supplies),
 ]
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11

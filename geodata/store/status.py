@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
-from geodata.schema import SHELTER_STATUS, empty_frame, now_utc, validate
+from geodata.schema import CARE_COLUMNS, SHELTER_STATUS, empty_frame, now_utc, validate
 from geodata.shelters import CURRENT_ORDER, NOT_OPEN
 from geodata.store.codec import db_time as _db_time
 from geodata.store.codec import plain as _plain
@@ -94,7 +94,8 @@ class ShelterStatusMixin:
         Parameters
         ----------
         shelter_id : the shelter.
-        fields : status, evacuees, households, needs, note (unchanged fields carry over).
+        fields : status, evacuees, households, needs, note, the 要配慮者 counts ``care_*``
+            (unchanged fields carry over; a care count None is "not counted").
         base_version : the version of the current report the staff member saw (0 when the
             shelter had none). When another report has become current since,
             :class:`StaleVersion` is raised with it and nothing is written; an older report
@@ -107,7 +108,7 @@ class ShelterStatusMixin:
         -------
         The new record (dict) with its version (the shelter's highest version + 1).
         """
-        allowed = {"status", "evacuees", "households", "needs", "note"}
+        allowed = {"status", "evacuees", "households", "needs", "note", *CARE_COLUMNS}
         if set(fields) - allowed:
             raise ValueError(f"cannot set {sorted(set(fields) - allowed)} on a shelter status")
         for _ in range(5):
@@ -157,7 +158,7 @@ class ShelterStatusMixin:
             valid, rejected = validate(pd.DataFrame([record]), SHELTER_STATUS)
             if len(rejected):
                 raise ValueError(rejected.iloc[0]["reason"])
-            for count in ("evacuees", "households"):
+            for count in ("evacuees", "households", *CARE_COLUMNS):
                 value = valid.iloc[0][count]
                 if value is not pd.NA and (value or 0) < 0:
                     raise ValueError(f"{count}: a count cannot be negative")

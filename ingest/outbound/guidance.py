@@ -10,7 +10,8 @@ older than :data:`ingest.outbound.line.REPLY_WINDOW_SECONDS` are dropped (counte
 
 Where the resident is: the location they sent; for 「避難所」 alone, their home on the roster
 when their LINE user id is on it; else the city's centre is no answer, so the reply asks them to
-send their location (a quick reply with the location action).
+send their location (a quick reply with the location action). A resident on the roster (避難行動要支援者:
+a person who needs care) is answered with 福祉避難所 too; anyone else is not sent there.
 
 Logs carry counts only: no user id, no point, no text.
 """
@@ -109,15 +110,20 @@ class GuidanceResponder:
             self.counts["too_late"] += 1
             return "too_late"
         point = event_point(event)
-        if point is None and self._homes is not None:
-            user = (event.get("source") or {}).get("userId")
-            point = self._homes().get(user)
+        user = (event.get("source") or {}).get("userId")
+        homes = self._homes() if self._homes is not None else {}
+        if point is None:
+            point = homes.get(user)
+        # a resident on the roster (避難行動要支援者) needs care: welfare shelters are for them
+        needs_care = user is not None and user in homes
         if point is None:
             messages = [ask_location_message()]
             outcome = "asked_location"
         else:
             hazard = self._hazard()
-            nearest = guidance.nearest_open(self.shelters(), point[0], point[1], hazard=hazard)
+            nearest = guidance.nearest_open(
+                self.shelters(), point[0], point[1], hazard=hazard, needs_care=needs_care
+            )
             messages = guidance_messages(nearest, hazard)
             outcome = "answered"
         result = self.client.reply(event["replyToken"], messages, received=received)
