@@ -9,7 +9,6 @@ from dashboard.shelters import view as shelters_view
 from geodata.access import roles
 
 user = auth.require_page(__file__)
-kiosk.style()
 
 
 def wall_screen() -> None:
@@ -18,7 +17,6 @@ def wall_screen() -> None:
     if b is None:
         return
     shelters_view.title(b)
-    kiosk.updated()
     shelters_view.kpi_tiles(b)
     left, right = st.columns([3, 2])
     with left:
@@ -69,6 +67,6 @@ def desk() -> None:
 
 
 if kiosk.enabled():
-    kiosk.live(wall_screen, __file__)
+    kiosk.live(wall_screen, __file__, layers=("shelter_status",))
 else:
     desk()
