@@ -76,9 +76,6 @@ _CSS = f"""
       font-size: {MIN_PX["kpi_label"]}px !important; white-space: normal !important;
       overflow: visible !important; text-overflow: clip !important; line-height: 1.15 !important;
       height: auto !important; font-weight: 700 !important; }}
-  [data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * {{
-      font-size: {MIN_PX["text"]}px !important; background: transparent !important;
-      white-space: normal !important; overflow: visible !important; }}
   [data-testid="stMetric"] {{ padding: 0.3rem 0.7rem !important; }}
   [data-testid="stTable"] table {{ font-size: {MIN_PX["table_cell"]}px !important;
       color: #000 !important; width: 100% !important; }}
@@ -94,6 +91,10 @@ _CSS = f"""
   .st-key-wall-table td:not(:first-child), .st-key-wall-table td:not(:first-child) p,
   .st-key-wall-field td:not(:last-child), .st-key-wall-field td:not(:last-child) p {{
       white-space: nowrap !important; word-break: keep-all !important; }}
+  /* a refresh must not grey the screen out while it runs (Streamlit fades stale elements) */
+  [data-testid="stElementContainer"][data-stale="true"] {{ opacity: 1 !important;
+      transition: none !important; }}
+  [data-testid="stCaptionContainer"] {{ opacity: 1 !important; }}
   h2, h3 {{ font-size: 2.2rem !important; padding: 0.2rem 0 !important; }}
   .st-key-kiosk-updated p {{ display: flex; flex-wrap: wrap; gap: 0.3rem 0.6rem; align-items: center;
       font-size: {MIN_PX["text"]}px; line-height: 1.5; margin: 0 0 0.3rem 0; color: #000; }}

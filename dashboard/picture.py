@@ -39,17 +39,21 @@ LEVEL_STYLE = {  # KPI tile: (background, text)
     "warn": ("#ffb300", "#000000"),
     "alert": ("#b71c1c", "#ffffff"),
 }
-# A tile's level colours its box (the container key carries it: st-key-kpi-<key>-<level>).
+# A tile's level colours its box (the container key carries it: st-key-kpi-<key>-<level>). The
+# line under the value is a caption, not the metric's delta: the delta draws an icon, and the
+# icon font (about 2 MB) would be the biggest download of the page.
 _CSS = (
     "<style>"
     + "".join(
-        f".st-key-kpi-{key}-{lvl} [data-testid='stMetric'] {{ background: {bg}; }}"
-        f".st-key-kpi-{key}-{lvl} [data-testid='stMetric'] * {{ color: {fg} !important; }}"
+        f".st-key-kpi-{key}-{lvl} {{ background: {bg}; border: 2px solid #9e9e9e;"
+        f" border-radius: 0.5rem; padding: 0.3rem 0.7rem 0.4rem 0.7rem; gap: 0 !important; }}"
+        f".st-key-kpi-{key}-{lvl} * {{ color: {fg} !important; }}"
         for key in picture.KPI_KEYS
         for lvl, (bg, fg) in LEVEL_STYLE.items()
     )
     + "</style>"
 )
+SIMPLIFY_DEG = 0.00005  # about 5 m: town shading needs no survey precision (a quarter the bytes)
 
 
 def public_picture() -> bool:
@@ -100,7 +104,8 @@ def kpi_tiles(p: picture.Picture, lang: str = "ja") -> None:
     st.html(_CSS)
     for col, (key, label, value, sub, lvl) in zip(st.columns(5), tiles(p, lang), strict=True):
         with col.container(key=f"kpi-{key}-{lvl}"):
-            st.metric(label, value, delta=sub, delta_color="off", delta_arrow="off", border=True)
+            st.metric(label, value)
+            st.caption(sub)
 
 
 def legend(lang: str = "ja") -> Legend:
@@ -161,8 +166,9 @@ def unconfirmed_layer(towns: gpd.GeoDataFrame, lang: str = "ja") -> folium.Featu
             "shown": n not in (0, None),
         }
 
+    shapes = towns.assign(geometry=towns.geometry.simplify(SIMPLIFY_DEG, preserve_topology=True))
     GeoJsonLayer(
-        feature_collection(towns, "town_code", props),
+        feature_collection(shapes, "town_code", props),
         name=t("wall.layer.unconfirmed", lang=lang),
         style_function=lambda f: {
             "className": "bosai-unconfirmed",

@@ -78,7 +78,7 @@ def test_overview_shows_the_reference_layers(monkeypatch, reference_url):
         "命に関わる通報": "0",
         "避難情報": "0町丁目",
     }
-    assert [m.proto.delta for m in at.metric] == [
+    assert [c.value for c in at.caption][:5] == [
         "満員 0", "収容人数不明", "–", "24時間", "発令なし"
     ]  # fmt: skip
     assert at.sidebar.button_group[0].value == "ja"

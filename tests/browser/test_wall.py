@@ -54,7 +54,7 @@ MEASURE_JS = """
 PAGE_SPECS = [
     ["kpi_label", '[data-testid="stMetricLabel"]'],
     ["kpi_value", '[data-testid="stMetricValue"]'],
-    ["text", '[data-testid="stMetricDelta"]'],
+    ["text", '[data-testid="stCaptionContainer"]'],
     ["table_cell", '[data-testid="stTable"] td'],
     ["table_header", '[data-testid="stTable"] th'],
     ["text", ".st-key-kiosk-updated p"],
