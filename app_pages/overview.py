@@ -38,7 +38,7 @@ def overview() -> None:
         if as_of is not None:
             status = as_of_view.shelter_status(opened.url, opened.version, as_of)
             as_of_view.note(as_of)
-    minute = pd.Timestamp(now_utc()).floor("min").isoformat()
+    minute = pd.Timestamp(now_utc()).floor("10min").isoformat()  # the 24 h window moves on
     p = common.load(opened.url, opened.version, common.public_picture(), minute, as_of)
     common.kpi_tiles(p, lang)
     measure = None if widgets.is_kiosk() else widgets.measure_select()

@@ -147,7 +147,7 @@ def common_picture(store, *, public: bool, now=None, window: pd.Timedelta = WIND
     as_of = now
     now = pd.Timestamp(now if now is not None else now_utc())
     since = now - window
-    situation = collect_situation(store, as_of=as_of, since=since, public=public)
+    situation = collect_situation(store, as_of=as_of, since=since, public=public, with_needs=False)
     source = PublicView(store) if public else store
     incidents = source.read("incidents", since=since, until=now + pd.Timedelta(microseconds=1))
     reports = (

@@ -62,7 +62,7 @@ def wall() -> None:
     lang = current_lang()
     ref = data.reference_layers(opened.url, opened.version)
     st.subheader(t("safety.title", city=ref.city_name))
-    minute = pd.Timestamp(now_utc()).floor("min").isoformat()
+    minute = pd.Timestamp(now_utc()).floor("10min").isoformat()  # the 24 h window moves on
     p = common.load(opened.url, opened.version, True, minute)
     k = p.situation.kpis
     cols = st.columns(5)
