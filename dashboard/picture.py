@@ -82,7 +82,7 @@ def tiles(p: picture.Picture, lang: str = "ja") -> list[tuple[str, str, str, str
     evac = k["evacuation"]
     life_sub = "wall.kpi.life_sub" if p.situation.public else "wall.kpi.life_sub_all"
     rows = [
-        ("shelters", t("wall.kpi.shelters", lang=lang),
+        ("shelters", t("kpi.shelters_open", lang=lang),
          f"{k['shelters']['open']:,} / {k['shelters']['total']:,}",
          t("wall.kpi.full", lang=lang, n=k["shelters"]["full"])),
         ("evacuees", t("measure.evacuees", lang=lang), _fmt(k["evacuees"]["value"]),

@@ -72,7 +72,7 @@ def test_overview_shows_the_reference_layers(monkeypatch, reference_url):
     # in a disaster (towns, population, hazard polygons)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {
-        "開設避難所": "0 / 78",
+        "開設中の避難所": "0 / 78",
         "避難者数": "0",
         "安否未確認": "0",
         "命に関わる通報": "0",

@@ -18,7 +18,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Page {page} / {pages} (turns every {seconds} s)",
     },
     # the overview's live KPI tiles (geodata.picture)
-    "wall.kpi.shelters": {"ja": "開設避難所", "en": "Open shelters"},
     "wall.kpi.full": {"ja": "満員 {n}", "en": "{n} full"},
     "wall.kpi.occupancy": {"ja": "収容率 {pct}", "en": "{pct} of capacity"},
     "wall.kpi.no_capacity": {"ja": "収容人数不明", "en": "capacity unknown"},

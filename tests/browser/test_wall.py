@@ -211,7 +211,7 @@ def test_the_overview_wall_is_the_common_picture(browser, wall_app):
     page = _open_wall(browser, wall_app, "/")
     try:
         labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
-        assert labels == ["開設避難所", "避難者数", "安否未確認", "命に関わる通報", "避難情報"]
+        assert labels == ["開設中の避難所", "避難者数", "安否未確認", "命に関わる通報", "避難情報"]
         frame = page.frame_locator(MAP_FRAME).first
         assert frame.locator("path.bosai-hex").count() > 0  # damage reports aggregated
         assert frame.locator("path.bosai-unconfirmed").count() > 0  # residents by town
