@@ -95,6 +95,7 @@ _CSS = f"""
   [data-testid="stElementContainer"][data-stale="true"] {{ opacity: 1 !important;
       transition: none !important; }}
   [data-testid="stCaptionContainer"] {{ opacity: 1 !important; }}
+  .st-key-wall-shelters td:first-child {{ min-width: 8em; }}  /* names on two lines, not four */
   h2, h3 {{ font-size: 2.2rem !important; padding: 0.2rem 0 !important; }}
   .st-key-kiosk-updated p {{ display: flex; flex-wrap: wrap; gap: 0.3rem 0.6rem; align-items: center;
       font-size: {MIN_PX["text"]}px; line-height: 1.5; margin: 0 0 0.3rem 0; color: #000; }}
@@ -299,19 +300,25 @@ def mask(layer: str, frame: pd.DataFrame) -> pd.DataFrame:
     return privacy.mask_frame(layer, frame, "viewer", key=key, terms=terms)
 
 
-def page_of(frame: pd.DataFrame, rows: int, now=None) -> tuple[pd.DataFrame, int, int]:
+def page_of(
+    frame: pd.DataFrame, rows: int, now=None, pinned: int = 0
+) -> tuple[pd.DataFrame, int, int]:
     """The rows of ``frame`` the wall shows now: nobody scrolls a wall, so a long table turns
     its page at every refresh (page ``n`` of ``pages`` from the clock: every screen showing the
-    same table shows the same page, and a restart does not start over).
+    same table shows the same page, and a restart does not start over). The first ``pinned``
+    rows (the most urgent of a ranked table) head every page; the others take turns below them.
 
     Returns
     -------
     (rows of this page, page number from 1, number of pages)
     """
-    pages = max(1, -(-len(frame) // max(1, rows)))
+    head, rest = frame.iloc[:pinned], frame.iloc[pinned:]
+    per = max(1, rows - len(head))
+    pages = max(1, -(-len(rest) // per))
     seconds = pd.Timestamp(now if now is not None else now_utc()).timestamp()
     page = int(seconds // settings.refresh_seconds()) % pages
-    return frame.iloc[page * rows : (page + 1) * rows], page + 1, pages
+    shown = pd.concat([head, rest.iloc[page * per : (page + 1) * per]])
+    return shown, page + 1, pages
 
 
 def page_note(page: int, pages: int) -> None:

@@ -101,4 +101,4 @@ def wall() -> None:
             reports_map.incidents_layer(
                 incidents.head(reports.INCIDENT_LIMIT), lang=ctx.lang, names=ctx.names
             ).add_to(found)
-        kiosk.live_map(m, [hexes, found], key="reports_wall_map", height=720)
+        kiosk.live_map(m, [hexes, found], key="reports_wall_map", height=680)
