@@ -18,11 +18,11 @@ def wall_screen() -> None:
         return
     shelters_view.title(b)
     shelters_view.kpi_tiles(b)
-    left, right = st.columns([2, 1])  # the table's seven columns at 32 px need the room
+    left, right = st.columns([3, 2])
     with left:
         shelters_view.board_table(b, b.board)
     with right:
-        shelters_view.shelter_map(b, height=700)
+        shelters_view.shelter_map(b, height=720)
 
 
 def board(b: shelters_view.Board) -> None:

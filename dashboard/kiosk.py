@@ -96,6 +96,8 @@ _CSS = f"""
       transition: none !important; }}
   [data-testid="stCaptionContainer"] {{ opacity: 1 !important; }}
   .st-key-wall-shelters td:first-child {{ min-width: 8em; }}  /* names on two lines, not four */
+  .st-key-wall-shelters td:nth-child(6), .st-key-wall-shelters td:nth-child(6) p {{
+      white-space: normal !important; min-width: 4.2em; }}  /* needs wrap: the column fits */
   h2, h3 {{ font-size: 2.2rem !important; padding: 0.2rem 0 !important; }}
   .st-key-kiosk-updated p {{ display: flex; flex-wrap: wrap; gap: 0.3rem 0.6rem; align-items: center;
       font-size: {MIN_PX["text"]}px; line-height: 1.5; margin: 0 0 0.3rem 0; color: #000; }}
