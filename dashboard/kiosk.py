@@ -198,14 +198,14 @@ def as_of_markup(ages: pd.DataFrame, now, lang: str = "ja") -> str:
 
 
 def as_of(layers: Sequence[str] = ()) -> None:
-    """The as-of line on the wall screen (nothing elsewhere, nothing when the store is down)."""
+    """The as-of line on the wall screen (nothing elsewhere; the store's error when it is down)."""
     if not enabled():
         return
+    opened = widgets.open_store()  # the one place a store error is explained
+    if opened is None:
+        return
     now = now_utc()
-    try:
-        ages = health.layer_ages(data.get_store(data.db_url()), layers, now=now)
-    except Exception:  # noqa: BLE001 - the page shows the store error itself
-        ages = pd.DataFrame(columns=health.AGE_COLUMNS)
+    ages = health.layer_ages(opened.store, layers, now=now)
     with st.container(key="kiosk-updated"):
         st.markdown(as_of_markup(ages, now, current_lang()), unsafe_allow_html=True)
 
