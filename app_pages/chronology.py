@@ -9,7 +9,6 @@ from dashboard.i18n import t
 from geodata import chronology
 
 user = auth.require_page(__file__)
-kiosk.style()
 
 
 def wall_screen() -> None:
@@ -18,7 +17,6 @@ def wall_screen() -> None:
         return
     ref = data.reference_layers(opened.url, opened.version)
     st.subheader(t("chronology.title", city=ref.city_name))
-    kiosk.updated()
     view.wall(opened.url, opened.version, view.roster_terms(opened.url))
 
 
@@ -65,6 +63,6 @@ def record(url, version, names, masked: bool, may_record: bool) -> None:
 
 
 if kiosk.enabled():
-    kiosk.live(wall_screen, __file__)
+    kiosk.live(wall_screen, __file__, layers=("chronology",))
 else:
     desk()

@@ -8,7 +8,6 @@ from dashboard.field import view as field_view
 from dashboard.i18n import t
 
 auth.require_page(__file__)
-kiosk.style()
 
 
 def page() -> None:
@@ -18,7 +17,6 @@ def page() -> None:
     url, version = opened.url, opened.version
     ref = data.reference_layers(url, version)
     st.subheader(t("field.title", city=ref.city_name))
-    kiosk.updated()
     field_view.flash()
     reports = kiosk.mask("field_reports", field_data.load_recent(url, version))
     if kiosk.enabled():
@@ -40,4 +38,4 @@ def page() -> None:
     field_view.recent_list(url, version, ref, reports)
 
 
-kiosk.live(page, __file__)
+kiosk.live(page, __file__, layers=("field_reports",))

@@ -1,18 +1,23 @@
-"""概況 Overview: the municipality with towns, flood-hazard areas and shelters; the warnings in
-force, evacuation information (避難情報) in force and the HQ's decision on it."""
+"""概況 Overview: the HQ's common picture — live KPI tiles with thresholds (open shelters,
+evacuees, residents not confirmed safe, life-threatening reports, towns under evacuation
+information) and one map of shelters, damage reports, residents not confirmed by town, rescue
+counts by town and evacuation information; the warnings in force and the HQ's decisions."""
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import auth, data, kiosk, settings, widgets
+from dashboard import picture as common
 from dashboard.chronology import as_of as as_of_view
 from dashboard.evacuation import notice as evac_notice
 from dashboard.evacuation import view as evac
 from dashboard.i18n import current_lang, t
-from dashboard.maps import evacuation as evac_maps
-from dashboard.maps import layers as maps
-from geodata import evacuation, warnings
+from dashboard.shelters import map as shelters_map
+from geodata.schema import now_utc
 
 auth.require_page(__file__)
+# The layers whose newest record the wall's as-of line ages.
+LAYERS = ("shelter_status", "incidents", "posts", "safety_replies", "field_reports")
 
 
 def overview() -> None:
@@ -27,31 +32,28 @@ def overview() -> None:
 
     lang = current_lang()
     evac.banner(opened.url, lang)
-    status = ref.status
+    status = kiosk.mask("shelter_status", ref.status)
+    as_of = None
     if not widgets.is_kiosk():  # the picture as of a time (meeting, handover, review)
         as_of = as_of_view.choose("overview-as-of")
         if as_of is not None:
             status = as_of_view.shelter_status(opened.url, opened.version, as_of)
             as_of_view.note(as_of)
-    widgets.kpi_row(ref.towns, ref.shelters, status, ref.hazard)
-    evac.kpi_tile(opened.url, lang)
+    minute = pd.Timestamp(now_utc()).floor("10min").isoformat()  # the 24 h window moves on
+    p = common.load(opened.url, opened.version, common.public_picture(), minute, as_of)
+    common.kpi_tiles(p, lang)
     measure = None if widgets.is_kiosk() else widgets.measure_select()
-    m = maps.overview_map(
-        maps.add_density(ref.towns) if measure == "density" else ref.towns,
-        ref.hazard,
-        ref.shelters,
-        status,
-        tiles=settings.get("BOSAI_TILES"),
-        tile_url=settings.get("BOSAI_TILE_URL"),
-        measure=measure,
-        lang=lang,
-        boundaries=ref.boundaries,
+    m = common.context_map(
+        ref, settings.get("BOSAI_TILES"), settings.get("BOSAI_TILE_URL"), measure, lang
     )
-    evac_maps.evacuation_legend(lang).add_to(m)
-    live = evac_maps.live_layers(
-        ref.towns, evacuation.in_force(opened.store), warnings.towns_in_force(opened.store), lang
+    live = common.live_layers(p, ref, status, opened.store, lang, as_of)
+    kiosk.live_map(
+        m,
+        live,
+        key="map",
+        height=widgets.map_height(),
+        layer_control=shelters_map.layer_control(),
     )
-    kiosk.live_map(m, live, key="map", height=widgets.map_height())
 
 
 def decisions() -> None:
@@ -70,6 +72,7 @@ def decisions() -> None:
     evac.decision_section(opened.url, opened.version, ref.towns, lang)
 
 
-# On the wall screen only this part reruns, every BOSAI_REFRESH_SECONDS (new data -> new map).
-kiosk.live(overview, __file__)
+# On the wall screen only this part reruns, every BOSAI_REFRESH_SECONDS; the map stays and its
+# live layers are swapped inside it (the view someone zoomed to is kept).
+kiosk.live(overview, __file__, layers=LAYERS)
 decisions()

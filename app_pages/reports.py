@@ -2,11 +2,15 @@
 
 import streamlit as st
 
-from dashboard import auth
+from dashboard import auth, kiosk
 from dashboard.i18n import t
 from dashboard.reports import view as reports_view
+from dashboard.reports import wall as reports_wall
 
 auth.require_page(__file__)
+if kiosk.enabled():  # the wall: no filters, no cards, refreshed in place
+    kiosk.live(reports_wall.wall, __file__, layers=reports_wall.LAYERS)
+    st.stop()
 ctx = reports_view.context()
 if ctx is None:
     st.stop()

@@ -2,13 +2,17 @@
 
 import streamlit as st
 
-from dashboard import auth
+from dashboard import auth, kiosk
 from dashboard.i18n import t
 from dashboard.safety import campaign as safety_campaign
 from dashboard.safety import form as safety_form
 from dashboard.safety import view as safety_view
+from dashboard.safety import wall as safety_wall
 
 auth.require_page(__file__)
+if kiosk.enabled():  # the wall: counts as the public may see them, refreshed in place
+    kiosk.live(safety_wall.wall, __file__, layers=safety_wall.LAYERS)
+    st.stop()
 ctx = safety_view.context()
 if ctx is None:
     st.stop()

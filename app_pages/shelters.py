@@ -11,7 +11,6 @@ from dashboard.shelters import view as shelters_view
 from geodata.access import roles
 
 user = auth.require_page(__file__)
-kiosk.style()
 
 
 def wall_screen() -> None:
@@ -20,13 +19,12 @@ def wall_screen() -> None:
     if b is None:
         return
     shelters_view.title(b)
-    kiosk.updated()
     shelters_view.kpi_tiles(b)
     left, right = st.columns([3, 2])
     with left:
         shelters_view.board_table(b, b.board)
     with right:
-        shelters_view.shelter_map(b, height=740)
+        shelters_view.shelter_map(b, height=720)
 
 
 def board(b: shelters_view.Board) -> None:
@@ -76,6 +74,6 @@ def desk() -> None:
 
 
 if kiosk.enabled():
-    kiosk.live(wall_screen, __file__)
+    kiosk.live(wall_screen, __file__, layers=("shelter_status",))
 else:
     desk()

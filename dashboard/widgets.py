@@ -24,17 +24,6 @@ from geodata.store.core import Store
 KIOSK_KEY = "kiosk"
 MEASURES = ("none", "population", "households", "density")
 
-_KIOSK_CSS = """
-<style>
-  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
-  [data-testid="stHeader"], [data-testid="stToolbar"] { display: none !important; }
-  .block-container { padding-top: 1rem !important; max-width: 100% !important; }
-  html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
-  [data-testid="stMetricValue"] { font-size: 3.2rem !important; }
-  [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
-</style>
-"""
-
 
 def init_session() -> None:
     """Session defaults from the URL (``?lang=en``, ``?kiosk=1``) and the settings."""
@@ -55,8 +44,11 @@ def is_kiosk() -> bool:
 
 
 def apply_kiosk_style() -> None:
-    """Hide the sidebar and chrome and enlarge the type (readable from 5 m)."""
-    st.html(_KIOSK_CSS)
+    """Hide the sidebar and chrome and enlarge the type (readable from 5 m): the one wall
+    stylesheet, :func:`dashboard.kiosk.style` (imported here: kiosk imports this module)."""
+    from dashboard import kiosk
+
+    kiosk.style()
 
 
 def language_switch() -> None:
@@ -144,8 +136,9 @@ def reference_command(municipality: str) -> str:
 
 
 def map_height() -> int:
-    """Map height in px: fills a 1080p screen under the KPI tiles (taller on the wall screen)."""
-    return 720 if is_kiosk() else 700
+    """Map height in px: fills a 1080p screen under the KPI tiles (the wall has its strip and
+    as-of line above them)."""
+    return 560 if is_kiosk() else 700
 
 
 def show_map(m: folium.Map, height: int = 640, key: str = "map") -> None:

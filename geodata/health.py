@@ -33,7 +33,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from geodata import settings
-from geodata.schema import now_utc
+from geodata.schema import LAYERS, now_utc
 from geodata.store.codec import stored_time
 from geodata.vocab import SOURCE_STATES
 
@@ -132,3 +132,75 @@ def worst(states) -> str | None:
 def label(state: str, lang: str = "ja") -> str:
     """The ja/en label of a state."""
     return SOURCE_STATES.label(state, lang)
+
+
+# -- how old is each layer's newest record (the wall screen's data age) -------------------------
+
+# When the newest record of a layer is old enough to doubt the screen: (amber, red). A quiet
+# feed may be fine (no new posts at 3 a.m.), so the wall only colours the age for the HQ to
+# judge; shelters report at least every 3 h (the board's stale limit), the rest come in minutes
+# during a disaster. Layers not listed use DEFAULT_AGE_LIMITS.
+AGE_LIMITS: dict[str, tuple[pd.Timedelta, pd.Timedelta]] = {
+    "shelter_status": (pd.Timedelta(hours=3), pd.Timedelta(hours=6)),
+    "chronology": (pd.Timedelta(hours=2), pd.Timedelta(hours=6)),
+    "evacuations": (pd.Timedelta(days=365), pd.Timedelta(days=3650)),  # orders last: never old
+}
+DEFAULT_AGE_LIMITS = (pd.Timedelta(hours=1), pd.Timedelta(hours=3))
+AGE_COLUMNS = ["layer", "newest_at", "age", "level"]
+
+
+def age_level(layer: str, age) -> str:
+    """``fresh``, ``aging`` (amber) or ``old`` (red) for a layer whose newest record is ``age``
+    old; ``none`` when the layer holds no dated record.
+
+    Examples
+    --------
+    >>> age_level("posts", pd.Timedelta(minutes=5)), age_level("posts", pd.Timedelta(hours=2))
+    ('fresh', 'aging')
+    >>> age_level("shelter_status", pd.Timedelta(hours=7)), age_level("posts", pd.NaT)
+    ('old', 'none')
+    """
+    if age is None or pd.isna(age):
+        return "none"
+    amber, red = AGE_LIMITS.get(layer, DEFAULT_AGE_LIMITS)
+    if age >= red:
+        return "old"
+    return "aging" if age >= amber else "fresh"
+
+
+def layer_ages(store, layers, now=None) -> pd.DataFrame:
+    """The newest record time of each of ``layers`` and its age at ``now``.
+
+    One indexed ``ORDER BY time DESC LIMIT 1`` read per layer (the layer's ``time_column`` in
+    :mod:`geodata.schema`), so a wall screen can ask at every refresh, at any scale. A time in
+    the future (a clock ahead at the source) counts as now.
+
+    Parameters
+    ----------
+    store : the store.
+    layers : layer names with a time column (ValueError names one without).
+    now : the time to judge at (default: now).
+
+    Returns
+    -------
+    DataFrame with :data:`AGE_COLUMNS`, in the order of ``layers``: ``newest_at`` (UTC, NaT for
+    an empty layer), ``age`` (Timedelta, NaT) and ``level`` (:func:`age_level`).
+    """
+    now = pd.Timestamp(now if now is not None else now_utc())
+    rows = []
+    for layer in layers:
+        column = LAYERS[layer].time_column
+        if not column:
+            raise ValueError(f"layer {layer!r} has no time column: its data age is unknown")
+        found = store.read(layer, columns=[column], order=f"{column} DESC", limit=1)
+        newest = stored_time(found[column].iloc[0]) if len(found) else None
+        age = pd.NaT if newest is None else max(now - newest, pd.Timedelta(0))
+        rows.append(
+            {
+                "layer": layer,
+                "newest_at": newest if newest is not None else pd.NaT,
+                "age": age,
+                "level": age_level(layer, age),
+            }
+        )
+    return pd.DataFrame(rows, columns=AGE_COLUMNS)

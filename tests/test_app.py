@@ -68,15 +68,19 @@ def test_overview_shows_the_reference_layers(monkeypatch, reference_url):
     at = _run(monkeypatch, reference_url)
     assert not at.exception
     assert at.subheader[0].value == "概況 — 調布市"
+    # the live tiles of the common picture (geodata.picture), not figures that never change
+    # in a disaster (towns, population, hazard polygons)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {
-        "町丁目": "103",
-        "人口": "242,614",
         "開設中の避難所": "0 / 78",
         "避難者数": "0",
-        "浸水想定区域": "40",
-        "避難指示": "発令なし",  # the evacuation KPI tile (geodata.evacuation.kpi)
+        "安否未確認": "0",
+        "命に関わる通報": "0",
+        "避難情報": "0町丁目",
     }
+    assert [c.value for c in at.caption][:5] == [
+        "満員 0", "収容人数不明", "–", "24時間", "発令なし"
+    ]  # fmt: skip
     assert at.sidebar.button_group[0].value == "ja"
     # st_folium shows up as a custom component (an unknown element to AppTest).
     assert any(el.type == "component_instance" for el in at.main.get("component_instance"))
@@ -86,7 +90,7 @@ def test_english(monkeypatch, reference_url):
     at = _run(monkeypatch, reference_url, lang="en")
     assert not at.exception
     assert at.subheader[0].value == "Overview — 調布市"
-    assert [m.label for m in at.metric][:2] == ["Towns", "Population"]
+    assert [m.label for m in at.metric][:2] == ["Open shelters", "Evacuees"]
 
 
 def test_kiosk_mode_hides_the_sidebar_widgets(monkeypatch, reference_url):
@@ -94,7 +98,7 @@ def test_kiosk_mode_hides_the_sidebar_widgets(monkeypatch, reference_url):
     assert not at.exception
     assert len(at.sidebar.button_group) == 0
     assert len(at.main.button_group) == 0  # no measure switch on the wall screen
-    assert len(at.metric) == 6  # five reference tiles and the evacuation tile
+    assert len(at.metric) == 5  # the five live tiles of the common picture
 
 
 def test_empty_store_says_which_command_to_run(monkeypatch, tmp_path):
@@ -158,7 +162,7 @@ def test_measure_then_language_switch(monkeypatch, reference_url):
     assert not at.exception
     assert at.subheader[0].value == "Overview — 調布市"
     assert at.sidebar.button_group[0].value == "en"
-    assert [m.label for m in at.metric][0] == "Towns"
+    assert [m.label for m in at.metric][0] == "Open shelters"
     assert at.main.button_group[0].value == "density"  # the choice survives the switch
 
 

@@ -193,10 +193,14 @@ def timeline(frame: pd.DataFrame, *, masked: bool) -> None:
         st.table(styled)
 
 
+WALL_ROWS = 9  # the newest entries that fit a 1080p wall at 32 px, two lines each at most
+
+
 def wall(url: str, version: int, terms) -> None:
-    """The masked, read-only timeline of the wall screen."""
+    """The masked, read-only timeline of the wall screen: the newest entries (nobody scrolls a
+    wall; the older ones are on the desk and in print)."""
     frame = load_timeline(url, version, None)
-    timeline(chronology.wall_view(frame, terms).head(40), masked=True)
+    timeline(chronology.wall_view(frame, terms).head(WALL_ROWS), masked=True)
 
 
 def roster_terms(url: str) -> privacy.PersonalTerms:

@@ -12,6 +12,7 @@ from dashboard.data import ReferenceLayers
 from dashboard.field import data as field_data
 from dashboard.field import report as field
 from dashboard.i18n import current_lang, t
+from dashboard.maps.elements import Legend
 from dashboard.shelters import map as shelters_map
 from dashboard.shelters.board import md_text
 from dashboard.shelters.table import markdown_safe
@@ -24,7 +25,7 @@ CLICK_KEY = "field_last_click"  # the map click already turned into a place
 GEN_KEY = "field_form_generation"  # bumped after a save: a fresh, empty form
 FLASH_KEY = "field_flash"
 MAP_KEY = "field_map"  # st_folium copies the map's return value here (its on_change)
-KIOSK_ROWS = 15
+KIOSK_ROWS = 6  # wall rows: a description wraps to two or three lines at 32 px
 
 _TABLET_CSS = """
 <style>
@@ -96,6 +97,13 @@ def place_picker(url: str, ref: ReferenceLayers, reports: pd.DataFrame, height: 
     return place
 
 
+def severity_legend(lang: str) -> Legend:
+    """The severity colours of the field reports' markers."""
+    rows = [(field.severity_colour(s), "#222222", t(f"field.severity.{s}", lang=lang))
+            for s in (3, 2, 1)]  # fmt: skip
+    return Legend(t("field.severity", lang=lang), rows, position="bottomright")
+
+
 def report_map(ref, reports, place=None, height: int = 520, clickable: bool = False) -> None:
     """Towns with the recent reports (orange) and the chosen place (magenta)."""
     lang = current_lang()
@@ -109,6 +117,8 @@ def report_map(ref, reports, place=None, height: int = 520, clickable: bool = Fa
         with_shelter_legend=False,
         wall=kiosk.enabled(),
     )
+    if kiosk.enabled():  # what the colours mean, for whoever looks at the wall
+        severity_legend(lang).add_to(base)
     layers = [
         shelters_map.points_layer(
             reports,
@@ -201,8 +211,8 @@ def damage_inputs(gen: int, lang: str) -> dict[str, int]:
 def recent_list(url: str, version: int, ref: ReferenceLayers, reports: pd.DataFrame) -> None:
     """Newest first; the desk can filter by category and open a report's photo."""
     lang = current_lang()
-    st.markdown(f"### {t('field.recent')}")
     if not kiosk.enabled():
+        st.markdown(f"### {t('field.recent')}")
         categories = category_filter()
         if categories:
             reports = reports[reports["category"].isin(categories)]
@@ -216,10 +226,12 @@ def recent_list(url: str, version: int, ref: ReferenceLayers, reports: pd.DataFr
     severity = t("field.col.severity")
     if kiosk.enabled():  # the age says more than the clock time at 5 m; names stay off the wall
         hidden = [t("field.col.time"), t("field.col.by"), t("field.col.photo")]
-        shown = markdown_safe(frame.head(KIOSK_ROWS).drop(columns=hidden))
+        rows, page, pages = kiosk.page_of(frame, KIOSK_ROWS)  # nobody scrolls a wall
+        shown = markdown_safe(rows.drop(columns=hidden))
         styled = shown.style.apply(lambda col: field.severity_css(col), subset=[severity])
         with st.container(key="wall-field"):
             st.table(styled.hide(axis="index"))
+        kiosk.page_note(page, pages)
         return
     st.caption(
         t("field.recent.count", shown=len(frame), total=field_data.count_reports(url, version))

@@ -18,7 +18,8 @@ from geodata import supplies
 from geodata.schema import now_utc
 from geodata.shelters import CLOSED, FULL, NOT_OPEN, OPEN, OPEN_STATES, care_summary, to_number
 
-KIOSK_ROWS = 14  # rows of the wall-screen table that fit a 1080p screen under the tiles
+KIOSK_ROWS = 7  # wall rows that fit a 1080p screen at 32 px, a long name on two lines (kiosk.md)
+KIOSK_PINNED = 2  # the fullest shelters head every page of the wall table
 STATUS_FILTERS = (OPEN, FULL, NOT_OPEN, CLOSED, "none")
 
 
@@ -113,8 +114,13 @@ def board_table(b: Board, rows: pd.DataFrame, height: int = 430) -> None:
         if open_now.empty:
             st.info(t("kiosk.no_open"))
             return
+        # what matters first (full, then fullest) on every page, and every open shelter on
+        # some page: the rest of the table turns its page at each refresh
+        ranked = shelters.sort_board(open_now, "occupancy")
+        shown, page, pages = kiosk.page_of(ranked, KIOSK_ROWS, pinned=KIOSK_PINNED)
         with st.container(key="wall-shelters"):
-            st.table(shelters_table.styled(open_now.head(KIOSK_ROWS), lang=lang, kiosk=True))
+            st.table(shelters_table.styled(shown, lang=lang, kiosk=True))
+        kiosk.page_note(page, pages)
         return
     if rows.empty:
         st.info(t("shelters.no_match"))

@@ -81,6 +81,7 @@ def collect_situation(
     since=None,
     public: bool = False,
     city_code: str | None = None,
+    with_needs: bool = True,
 ) -> Situation:
     """Read the situation at ``as_of`` (default: now) from the store.
 
@@ -92,6 +93,8 @@ def collect_situation(
     public : read through the public-output policy (:class:`~geodata.export.public.PublicView`;
         ``store`` may also be a view, which makes the situation public).
     city_code : the municipality (default: the BOSAI_MUNICIPALITY setting).
+    with_needs : list the residents needing help (internal only; the overview, which shows
+        them only as counts per town, skips the visit list).
 
     Returns
     -------
@@ -118,7 +121,7 @@ def collect_situation(
         replies = store.read("safety_replies", until=until)
         follow_ups = store.read("follow_ups", until=until)
         town_counts, needs, counts = safety_counts(
-            roster, replies, follow_ups, towns, public=False, as_of=as_of_ts
+            roster, replies, follow_ups, towns, public=not with_needs, as_of=as_of_ts
         )
     reports = damage_reports(source, since=since_ts, until=until, public=public)
     situation = Situation(

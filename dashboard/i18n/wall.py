@@ -1,0 +1,57 @@
+"""UI text of the wall screen (kiosk): the as-of line, the paged tables, the overview's common
+picture."""
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    "wall.age": {"ja": "{layer} 最新 {age}", "en": "{layer} newest {age}"},
+    "wall.age.none": {"ja": "{layer} 記録なし", "en": "{layer}: no records"},
+    "wall.layer.shelter_status": {"ja": "避難所報告", "en": "Shelter reports"},
+    "wall.layer.posts": {"ja": "SNS投稿", "en": "SNS posts"},
+    "wall.layer.incidents": {"ja": "被害報告", "en": "Damage reports"},
+    "wall.layer.safety_replies": {"ja": "安否回答", "en": "Safety replies"},
+    "wall.layer.follow_ups": {"ja": "安否フォロー", "en": "Follow-ups"},
+    "wall.layer.field_reports": {"ja": "現地調査", "en": "Field reports"},
+    "wall.layer.chronology": {"ja": "クロノロジー", "en": "Chronology"},
+    "wall.layer.warnings": {"ja": "気象警報", "en": "Warnings"},
+    "wall.layer.evacuations": {"ja": "避難情報", "en": "Evacuation information"},
+    "wall.page": {
+        "ja": "{page} / {pages} ページ（{seconds}秒ごとに切替）",
+        "en": "Page {page} / {pages} (turns every {seconds} s)",
+    },
+    # the overview's live KPI tiles (geodata.picture)
+    "wall.kpi.full": {"ja": "満員 {n}", "en": "{n} full"},
+    "wall.kpi.occupancy": {"ja": "収容率 {pct}", "en": "{pct} of capacity"},
+    "wall.kpi.no_capacity": {"ja": "収容人数不明", "en": "capacity unknown"},
+    "wall.kpi.unconfirmed": {"ja": "安否未確認", "en": "Not confirmed safe"},
+    "wall.kpi.of_roster": {"ja": "要支援者{n}人の{pct}", "en": "{pct} of {n} registered"},
+    "wall.kpi.life": {"ja": "命に関わる通報", "en": "Life-threatening"},
+    "wall.kpi.life_sub": {"ja": "24時間・確認済み", "en": "last 24 h, confirmed"},
+    "wall.kpi.life_sub_all": {"ja": "24時間", "en": "last 24 h"},
+    "wall.kpi.evacuation": {"ja": "避難情報", "en": "Evacuation info"},
+    "wall.kpi.towns": {"ja": "{n}町丁目", "en": "{n} towns"},
+    "wall.kpi.no_evacuation": {"ja": "発令なし", "en": "none in force"},
+    # the overview map
+    "wall.legend": {"ja": "概況", "en": "Situation"},
+    "wall.legend.shelter_open": {"ja": "避難所 開設", "en": "Shelter open"},
+    "wall.legend.shelter_busy": {"ja": "避難所 80%以上", "en": "Shelter ≥ 80 %"},
+    "wall.legend.damage": {"ja": "被害報告（24時間）", "en": "Damage reports (24 h)"},
+    "wall.legend.life": {"ja": "命に関わる通報", "en": "Life-threatening"},
+    "wall.legend.unconfirmed": {"ja": "安否未確認（町丁目）", "en": "Not confirmed (town)"},
+    "wall.legend.evacuation": {"ja": "避難情報の対象", "en": "Under evacuation info"},
+    "wall.layer.unconfirmed": {"ja": "安否未確認（町丁目別）", "en": "Not confirmed, by town"},
+    "wall.layer.rescue": {"ja": "要救助・負傷（町丁目別）", "en": "Rescue / injured, by town"},
+    "wall.layer.life": {"ja": "命に関わる通報", "en": "Life-threatening reports"},
+    "wall.layer.damage": {"ja": "被害報告（24時間）", "en": "Damage reports (24 h)"},
+    "wall.town.unconfirmed": {"ja": "安否未確認 {n}", "en": "not confirmed: {n}"},
+    "wall.town.rescue": {"ja": "要救助 {n}", "en": "Help {n}"},
+    # wall tables
+    "wall.col.category": {"ja": "区分", "en": "Category"},
+    "wall.col.town": {"ja": "町丁目", "en": "Town"},
+    "wall.col.urgency": {"ja": "緊急度", "en": "Urgency"},
+    "wall.col.pieces": {"ja": "件数", "en": "Pieces"},
+    "wall.col.age": {"ja": "最終", "en": "Last"},
+    "wall.col.rescue": {"ja": "要救助・負傷", "en": "Rescue / injured"},
+    "wall.col.other_towns": {
+        "ja": "ほか {n}町丁目（3人未満または秘匿）",
+        "en": "{n} more towns (fewer than 3 or withheld)",
+    },
+}

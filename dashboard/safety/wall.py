@@ -1,0 +1,95 @@
+"""The 安否確認 page on the wall screen: counts only, as the public may see them.
+
+Visitors and press pass the wall, so whoever logged in it shows the public picture
+(:mod:`geodata.picture`, ``public=True``): the roster-wide counts as published, per-town counts
+with small counts suppressed (3人未満 / 秘匿), no reply points — the rescue requests as counts
+per town. The towns with the most residents not confirmed safe come first, paged at each
+refresh; the map keeps its view (:func:`dashboard.kiosk.live_map`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, kiosk, settings, widgets
+from dashboard import picture as common
+from dashboard.i18n import current_lang, t
+from dashboard.maps import evacuation as evac_maps
+from dashboard.maps import layers as maps
+from dashboard.shelters.table import markdown_safe
+from geodata import evacuation
+from geodata.schema import now_utc
+
+WALL_ROWS = 10
+LAYERS = ("safety_replies", "follow_ups")  # the ages on the as-of line
+
+
+def _n(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def town_rows(towns: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Towns with a published count of residents not confirmed (3 or more), most first, and
+    one last row for the towns whose count is small or withheld — a wall of 「3人未満」 says
+    nothing, and a mark cannot be ranked without giving away what it hides."""
+    counted = towns[[isinstance(v, int) and v > 0 for v in towns["unconfirmed"]]]
+    counted = counted.sort_values(
+        ["unconfirmed", "town_code"], ascending=[False, True], kind="stable"
+    )
+    marked = [not isinstance(v, int) for v in towns["unconfirmed"]]
+    frame = pd.DataFrame(
+        {
+            t("wall.col.town", lang=lang): counted["name"].astype(str),
+            t("safety.kpi.registered", lang=lang): [_n(v) for v in counted["residents"]],
+            t("safety.kpi.replied", lang=lang): [_n(v) for v in counted["replied"]],
+            t("wall.col.rescue", lang=lang): [_n(v) for v in counted["needs_help"]],
+            t("wall.kpi.unconfirmed", lang=lang): [_n(v) for v in counted["unconfirmed"]],
+        }
+    ).reset_index(drop=True)
+    if any(marked):
+        rest = {c: "" for c in frame.columns}
+        rest[frame.columns[0]] = t("wall.col.other_towns", lang=lang, n=sum(marked))
+        frame = pd.concat([frame, pd.DataFrame([rest])], ignore_index=True)
+    return markdown_safe(frame)
+
+
+def wall() -> None:
+    """The whole wall page (run inside :func:`dashboard.kiosk.live`)."""
+    opened = widgets.open_store()
+    if opened is None:
+        return
+    lang = current_lang()
+    ref = data.reference_layers(opened.url, opened.version)
+    st.subheader(t("safety.title", city=ref.city_name))
+    minute = pd.Timestamp(now_utc()).floor("10min").isoformat()  # the 24 h window moves on
+    p = common.load(opened.url, opened.version, True, minute)
+    k = p.situation.kpis
+    cols = st.columns(5)
+    cols[0].metric(t("safety.kpi.registered", lang=lang), _n(k["roster_total"]))
+    cols[1].metric(t("safety.kpi.replied", lang=lang), _n(k["replied"]))
+    cols[2].metric(t("wall.col.rescue", lang=lang), _n(k["needs_help"]))
+    cols[3].metric(t("safety.kpi.reached", lang=lang), _n(k["reached"]))
+    cols[4].metric(t("wall.kpi.unconfirmed", lang=lang), _n(k["unconfirmed"]))
+    left, right = st.columns([3, 2])
+    with left:
+        shown, page, pages = kiosk.page_of(town_rows(p.situation.towns, lang), WALL_ROWS)
+        with st.container(key="wall-table"):
+            st.table(shown)
+        kiosk.page_note(page, pages)
+    with right:
+        bounds = tuple(ref.towns.total_bounds) if len(ref.towns) else None
+        m = maps.base_map(
+            bounds, tiles=settings.get("BOSAI_TILES"), tile_url=settings.get("BOSAI_TILE_URL"),
+            lang=lang,
+        )  # fmt: skip
+        if ref.boundaries is not None and len(ref.boundaries):
+            maps.boundary_layer(ref.boundaries, lang=lang).add_to(m)
+        common.legend(lang).add_to(m)
+        live = [
+            common.unconfirmed_layer(p.situation.towns, lang),
+            *evac_maps.live_layers(ref.towns, evacuation.in_force(opened.store), pd.DataFrame(
+                columns=["town_code", "level"]), lang),
+            common.rescue_labels(p.situation.towns, lang),
+        ]  # fmt: skip
+        kiosk.live_map(m, live, key="safety_wall_map", height=720)

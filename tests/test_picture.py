@@ -1,0 +1,90 @@
+"""The HQ's common picture (geodata.picture): live KPIs with thresholds, the same counts as the
+situation map, and a public picture for wall and viewer screens that holds no resident."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from geodata import picture, safety
+from geodata.export.public import SMALL, WITHHELD
+from tests.test_drill import REF
+
+
+@pytest.fixture(scope="module")
+def drill(tmp_path_factory):
+    from geodata.incidents import link_incidents
+    from geodata.reference.files import load_reference
+    from geodata.store.core import open_store
+    from ingest.base import IngestContext
+    from ingest.drill.load import load_into_store
+    from ingest.drill.scenario import FIXED_ANCHOR, generate
+    from ingest.runner import enrich_posts
+
+    s = open_store(f"sqlite:///{tmp_path_factory.mktemp('picture')}/s.sqlite")
+    for layer, frame in load_reference("13208", REF).frames.items():
+        s.upsert(layer, frame, source="reference")
+    x = generate(seed=4, posts=400, roster=80, anchor=FIXED_ANCHOR, reference_dir=REF)
+    context = IngestContext(s)
+    load_into_store(x, s, enrich=lambda frame: enrich_posts(frame, context))
+    posts = s.read("posts")
+    urgent = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0) >= 3
+    located = urgent & posts.geometry.notna()
+    confirmed = posts.index[located][::2]  # staff confirmed half of the urgent posts
+    posts.loc[confirmed, "triage"] = "verified"
+    linked, incidents = link_incidents("posts", posts, None)
+    s.upsert("incidents", incidents, source="incidents")
+    s.upsert("posts", linked, source="incidents")
+    yield s, pd.Timestamp(FIXED_ANCHOR)
+    s.dispose()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("shelters_full", 0, "ok"), ("shelters_full", 1, "warn"), ("shelters_full", 3, "alert"),
+        ("occupancy", 0.59, "ok"), ("occupancy", 0.6, "warn"), ("occupancy", 0.8, "alert"),
+        ("unconfirmed_share", 0.35, "alert"), ("life_threatening", 1, "alert"),
+        ("evacuation_level", None, "ok"), ("evacuation_level", 3, "warn"),
+        ("evacuation_level", 4, "warn"), ("evacuation_level", 5, "alert"),
+    ],
+)  # fmt: skip
+def test_thresholds(key, value, expected):
+    assert picture.level(value, key) == expected
+
+
+def test_the_internal_picture_counts_what_the_safety_page_counts(drill):
+    store, now = drill
+    p = picture.common_picture(store, public=False, now=now)
+    states = safety.resident_states(
+        store.read("roster"), store.read("safety_replies"), store.read("follow_ups"), as_of=now
+    )
+    n = safety.totals(states)
+    k = p.kpis
+    assert k["unconfirmed"]["value"] == n["unconfirmed"] and k["unconfirmed"]["roster"] == 80
+    assert k["unconfirmed"]["level"] == picture.level(n["unconfirmed"] / 80, "unconfirmed_share")
+    assert k["shelters"]["open"] == p.situation.kpis["shelters_open"]
+    assert k["evacuees"]["value"] == p.situation.kpis["evacuees"]
+    # damage reports of the window, in hexagons that add up to the reports drawn
+    assert len(p.situation.reports) > 0
+    assert int(p.hexes["count"].sum()) == len(p.situation.reports)
+    assert (pd.to_numeric(p.life_threatening["urgency"]) >= 3).all()
+    assert k["life_threatening"]["value"] == len(p.life_threatening) > 0
+    assert k["life_threatening"]["level"] == "alert"
+
+
+def test_the_public_picture_holds_no_resident(drill):
+    store, now = drill
+    internal = picture.common_picture(store, public=False, now=now)
+    public = picture.common_picture(store, public=True, now=now)
+    assert public.situation.public and public.situation.needs_help.empty
+    # per-town counts: a number of at least 3 or a mark, never a small count
+    for col in ("residents", "unconfirmed", "needs_help"):
+        values = public.situation.towns[col]
+        assert all((isinstance(v, int) and v >= 3) or v in (SMALL, WITHHELD) for v in values), col
+    # only confirmed reports, so never more than the internal picture
+    assert 0 < public.kpis["life_threatening"]["value"] < internal.kpis["life_threatening"]["value"]
+    assert int(public.hexes["count"].sum()) < int(internal.hexes["count"].sum())
+    assert set(public.life_threatening.columns) <= {
+        "category", "town_code", "last_seen", "urgency", "geometry"
+    }  # fmt: skip
