@@ -63,12 +63,18 @@ def display_frame(board: pd.DataFrame, lang: str = "ja", kiosk: bool = False) ->
         columns = tuple(
             (col, key)
             for col, key in columns
-            if col not in WALL_IF_FILLED or not board[col].isin(["", "–"]).all()
+            if col not in WALL_IF_FILLED or wall_shows(board, col)
         )
     out = pd.DataFrame({t(key, lang=lang): board[col] for col, key in columns})
     if kiosk:
         out = markdown_safe(out)
     return out.reset_index(drop=True)
+
+
+def wall_shows(board: pd.DataFrame, col: str) -> bool:
+    """Whether the wall shows the optional column ``col`` (:data:`WALL_IF_FILLED`): some
+    shelter of ``board`` has something in it."""
+    return not board[col].isin(["", "–"]).all()
 
 
 def markdown_safe(frame: pd.DataFrame) -> pd.DataFrame:

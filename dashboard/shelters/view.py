@@ -19,6 +19,9 @@ from geodata.schema import now_utc
 from geodata.shelters import CLOSED, FULL, NOT_OPEN, OPEN, OPEN_STATES, care_summary, to_number
 
 KIOSK_ROWS = 7  # wall rows that fit a 1080p screen at 32 px, a long name on two lines (kiosk.md)
+# with the 要配慮者 / supply-request columns the table is narrower per column and a cell (a
+# needs list) can take three lines: fewer rows, so the table still ends on the screen
+KIOSK_ROWS_WITH_NEEDS = 5
 KIOSK_PINNED = 2  # the fullest shelters head every page of the wall table
 STATUS_FILTERS = (OPEN, FULL, NOT_OPEN, CLOSED, "none")
 
@@ -117,7 +120,11 @@ def board_table(b: Board, rows: pd.DataFrame, height: int = 430) -> None:
         # what matters first (full, then fullest) on every page, and every open shelter on
         # some page: the rest of the table turns its page at each refresh
         ranked = shelters.sort_board(open_now, "occupancy")
-        shown, page, pages = kiosk.page_of(ranked, KIOSK_ROWS, pinned=KIOSK_PINNED)
+        filled = any(
+            shelters_table.wall_shows(ranked, col) for col in shelters_table.WALL_IF_FILLED
+        )
+        per_page = KIOSK_ROWS_WITH_NEEDS if filled else KIOSK_ROWS
+        shown, page, pages = kiosk.page_of(ranked, per_page, pinned=KIOSK_PINNED)
         with st.container(key="wall-shelters"):
             st.table(shelters_table.styled(shown, lang=lang, kiosk=True))
         kiosk.page_note(page, pages)
