@@ -71,6 +71,16 @@ def cap_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(XSD_PATH)))
 
 
+def serialize(root, ident: str) -> bytes:
+    """The CAP document ``root`` as UTF-8 XML, checked against the CAP 1.2 schema; an invalid one
+    is a :class:`CapInvalid` naming ``ident`` (every CAP this project writes ends here)."""
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    errors = validate_cap(xml)
+    if errors:
+        raise CapInvalid(f"{ident}: " + "; ".join(errors[:5]))
+    return xml
+
+
 def validate_cap(xml: bytes) -> list[str]:
     """Schema errors of a CAP message (empty when it is valid)."""
     schema = cap_schema()
@@ -184,11 +194,7 @@ def cap_message(
     geocode = element(area, "geocode")
     element(geocode, "valueName", GEOCODE_NAME)
     element(geocode, "value", code6)
-    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    errors = validate_cap(xml)
-    if errors:
-        raise CapInvalid(f"{ident}: " + "; ".join(errors[:5]))
-    return ident, xml
+    return ident, serialize(root, ident)
 
 
 INSTRUCTIONS = {

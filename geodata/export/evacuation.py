@@ -26,7 +26,7 @@ import shapely
 from lxml import etree
 
 from geodata import evacuation, vocab
-from geodata.export.cap import CAP_NS, GEOCODE_NAME, CapInvalid, element, validate_cap
+from geodata.export.cap import CAP_NS, GEOCODE_NAME, element, serialize
 from geodata.export.common import (
     ExportResult,
     audit_export,
@@ -153,11 +153,7 @@ def cap_message(
             geocode = element(area, "geocode")
             element(geocode, "valueName", name)
             element(geocode, "value", value)
-    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    errors = validate_cap(xml)
-    if errors:
-        raise CapInvalid(f"{ident}: " + "; ".join(errors[:5]))
-    return ident, xml
+    return ident, serialize(root, ident)
 
 
 def evacuation_cap_messages(
