@@ -189,3 +189,15 @@ def test_only_those_who_issue_evacuation_information_may_send_it(city):
         with pytest.raises(Forbidden):
             notices.create_notice(city, record, user=user, city="調布市")
     assert city.read("campaigns").empty
+
+
+def test_the_notice_sent_to_residents_names_no_person(city):
+    """The notice leaves the HQ (LINE multicast and broadcast): no resident, no staff account."""
+    people = roster(30)
+    city.upsert("roster", people, source="test")
+    record = _issue(city)
+    for rec in (record, evacuation.lift(city, record["order_id"], user=BOSS)):
+        text = notices.notice_text(city, rec, city="調布市")
+        assert BOSS.username not in text and rec["issued_by"] not in text
+        for column in ("resident_id", "name", "kana", "phone", "chat_user_id"):
+            assert not [v for v in people[column].dropna() if str(v) in text], column
