@@ -59,11 +59,17 @@ def _facts(store, todo: list, cut) -> dict[tuple, tuple]:
     """(time, urgency, point, town) of the members before ``cut`` of the incidents cut back."""
     since = min(pd.Timestamp(rec["first_seen"]) for rec, _ in todo)
     wanted = {m for _, keep in todo for m in keep}
+    ids = sorted({rec["incident_id"] for rec, _ in todo})
     facts: dict[tuple, tuple] = {}
     for name in sorted({layer for layer, _ in wanted}):
         if name not in LAYERS or LAYERS[name].incident_role is None:
             continue
-        part = store.read(name, since=since, until=cut, columns=[*_piece_columns(name), "geometry"])
+        # a layer whose rows name their incident: read only the rows of these incidents
+        where = {"incident_id": ids} if "incident_id" in LAYERS[name].columns else None
+        part = store.read(name, since=since, until=cut, where=where,
+                          columns=[*_piece_columns(name), "geometry"])  # fmt: skip
+        mine = {key for layer, key in wanted if layer == name}
+        part = part[[key in mine for key in _keys(name, part)]]  # only the members' rows
         for _, key, _, when, urgency, point, town in pieces(name, part, linked=True):
             if (name, key) in wanted:
                 facts[(name, key)] = (when, urgency, point, town)
