@@ -126,6 +126,7 @@ def relink(
     frame: pd.DataFrame,
     *,
     changed: dict[str, pd.DataFrame | None] | None = None,
+    read: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Link the validated batch ``frame`` of ``layer`` and everything stored from its earliest
     row on (see the module docstring); write the incidents and the other rows that changed.
@@ -137,6 +138,8 @@ def relink(
     changed : layer -> stored rows already changed in this transaction and not written yet
         (the posts whose ``repost_of`` the ingest's dedupe settled); written here when they
         differ from the store.
+    read : layer -> its stored rows from the batch's earliest row on, already read (locked) in
+        this transaction (the dedupe's settling read the posts): not read again.
 
     Returns
     -------
@@ -150,7 +153,10 @@ def relink(
     store.lock("incidents")
     stored_rows, rows = {}, {}
     for name in PIECE_LAYERS:
-        stored_rows[name] = store.read(name, since=cut, for_update=True)
+        given = (read or {}).get(name)
+        stored_rows[name] = (
+            given if given is not None else store.read(name, since=cut, for_update=True)
+        )
         extra = [(changed or {}).get(name), frame if name == layer else None]
         rows[name] = _overlay(stored_rows[name], *extra, key=LAYERS[name].key)
     keys = {name: _keys(name, f) for name, f in rows.items()}

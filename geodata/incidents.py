@@ -279,8 +279,10 @@ def link_and_store(
 
     Parameters
     ----------
-    settle : called under the lock with the valid rows; returns them (changed) and
-        ``{layer: stored rows it changed}`` (the ingest's dedupe: ``repost_of`` of posts).
+    settle : called under the lock with the valid rows; returns them (changed),
+        ``{layer: stored rows it changed}`` (the ingest's dedupe: ``repost_of`` of posts) and
+        ``{layer: stored rows from the rows' earliest time on, as it read them}`` (not read
+        again by the re-linking).
 
     Returns
     -------
@@ -294,9 +296,9 @@ def link_and_store(
         return valid, rejected
     with store.transaction():
         store.lock("incidents")
-        changed = None
+        changed = read = None
         if settle is not None:
-            valid, changed = settle(valid)
-        linked = relink(store, layer, valid, changed=changed)
+            valid, changed, read = settle(valid)
+        linked = relink(store, layer, valid, changed=changed, read=read)
     # a layer without an incident_id column (safety replies) is named by the members only
     return linked, rejected

@@ -21,7 +21,9 @@ from geodata.text.fingerprints import fingerprint, text_digest
 from ingest.dedupe import EXACT_WINDOW, HISTORY_COLUMNS, SIMILAR_WINDOW, CopyIndex, _ns
 
 
-def settle_copies(store, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+def settle_copies(
+    store, frame: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """``repost_of`` of the valid posts ``frame`` and of the stored posts from its earliest on.
 
     Call it inside ``store.transaction()`` holding the ``incidents`` lock (``link_and_store``
@@ -29,10 +31,12 @@ def settle_copies(store, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, p
 
     Returns
     -------
-    (``frame`` with ``repost_of`` settled, ``{"posts": stored posts whose repost_of changed}``)
+    (``frame`` with ``repost_of`` settled, ``{"posts": stored posts whose repost_of changed}``,
+    ``{"posts": the stored posts from the batch's earliest on, as read (locked)}`` — the
+    re-linking that follows in the same transaction takes them instead of reading them again)
     """
     if not len(frame):
-        return frame, {}
+        return frame, {}, {}
     cut = pd.Timestamp(pd.to_datetime(frame["posted_at"], utc=True).min())
     held_from = cut - SIMILAR_WINDOW
     window = store.read("posts", since=cut, for_update=True)
@@ -80,8 +84,8 @@ def settle_copies(store, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, p
         if key not in in_batch and (old if present(old) else None) != new
     ]
     if not changed:
-        return out, {}
+        return out, {}, {"posts": window}
     moved = window.iloc[changed].copy()
     moved["repost_of"] = pd.Series([settled[1][i] for i in changed], index=moved.index,
                                    dtype=object)  # fmt: skip
-    return out, {"posts": moved}
+    return out, {"posts": moved}, {"posts": window}
