@@ -293,7 +293,7 @@ class CopyIndex:
             kept = {}
             for fp, entries in fps.items():
                 if entries[-1][0] >= when:
-                    kept[fp] = entries[bisect_left(entries, (when,)):]
+                    kept[fp] = entries[bisect_left(entries, (when,)) :]
             if kept:
                 buckets[band] = kept
         self.buckets = buckets
@@ -374,11 +374,46 @@ class CopyHistory:
             self.index.mark(out, keep=False), index=out.index, dtype=object
         )
         self.newest_batch = max(self.newest_batch or start, start)
+        self.trim()
+        return out
+
+    def settling_index(self, cut: int, texts) -> CopyIndex:
+        """The index for settling the posts from ``cut`` (ns) on (ingest/settle.py), under the
+        ``incidents`` lock: every stored post from ``cut`` − ``SIMILAR_WINDOW`` on (what the
+        store got since the last look is read first), and the first post before those of each
+        fingerprint of ``texts``.
+
+        The settling puts its results into the index; they reach the store when the batch's
+        transaction commits. A batch that fails must call :meth:`forget` (its rows were
+        never stored).
+        """
+        self._sync(cut - _SIMILAR_NS)
+        first = self.store.first_posts(
+            {text_digest(t) for t in texts},
+            since=pd.Timestamp(cut - _EXACT_NS, tz="UTC"),
+            until=pd.Timestamp(self.held_from, tz="UTC"),
+            columns=HISTORY_COLUMNS,
+        )
+        self.reads["first"] += len(first)
+        self.index.set_older(first)
+        self.newest_batch = max(self.newest_batch or cut, cut)
+        return self.index
+
+    def forget(self) -> None:
+        """Drop everything held (a batch put into the index failed): the next batch reads the
+        store again."""
+        self.index = CopyIndex(similar_from=None)
+        self.held_from = self.written_since = self.newest_batch = None
+        self.stamps = {}
+
+    def trim(self) -> None:
+        """Drop what the next batches no longer need."""
+        if self.newest_batch is None or self.held_from is None:
+            return
         keep_from = self.newest_batch - _SIMILAR_NS - KEEP_MARGIN.value
         if self.held_from < keep_from - KEEP_MARGIN.value:
             self.index.forget_before(keep_from)
             self.held_from = keep_from
-        return out
 
     def _sync(self, need_from: int) -> None:
         """Read what the store got since the last look, and the time the batch needs."""

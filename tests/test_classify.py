@@ -299,7 +299,13 @@ def test_the_ingest_classifies_a_batch_in_one_pass_after_the_classifier_was_touc
     import geodata.text.classify as module
     from ingest.base import IngestContext
 
-    texts = ["国領町3丁目、冠水して車が通れない", "浸水はありません", None, "助けて！家に水が", ""] * 20
+    texts = [
+        "国領町3丁目、冠水して車が通れない",
+        "浸水はありません",
+        None,
+        "助けて！家に水が",
+        "",
+    ] * 20
     context = IngestContext(None)
     assert context.classifier is classify  # touched, as the field-report source does
     passes: list[int] = []
