@@ -70,6 +70,7 @@ _RUNNER_STEPS = {
     "enrich_posts": "geocode+classify (glue)",
     "keep_staff_fields": "staff fields",
     "link_and_store": "incidents",
+    "settle_copies": "dedupe",  # copies marked under the lock (ingest/settle.py)
     "_new_rejections": "rejections",
 }
 # Store reads are left unwrapped: their time counts in the step that asked for them.
@@ -98,7 +99,6 @@ def _instrumented(timer: StageTimer, store, context, sources):
     if gaz is not None:
         gaz.geocode_many = timer.wrap("geocode", gaz.geocode_many)
     copies = context.copies  # the dedupe's history kept between batches
-    copies.mark = timer.wrap("dedupe", copies.mark)
     copies._sync = timer.wrap("dedupe (history read)", copies._sync)
     classify = context.classifier
     if classify is not None:
