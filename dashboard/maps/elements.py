@@ -67,7 +67,7 @@ class Legend(MacroElement):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
         {{ this.get_name() }}.onAdd = function (map) {
-            var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
+            var div = L.DomUtil.create('div', '{{ this.css_class }}');
             div.innerHTML = {{ this.html|tojson }};
             return div;
         };
