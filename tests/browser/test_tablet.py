@@ -66,8 +66,8 @@ def test_tablet_touch_targets_and_sidebar(make_page, app_server, path, ready):
     assert len(targets) > 10, targets  # the page's widgets were found
     assert _small(targets) == []
     sidebar = page.get_by_test_id("stSidebar").bounding_box()
-    assert sidebar is None or sidebar["x"] + sidebar["width"] <= 0 or (
-        sidebar["width"] <= SIDEBAR_PX
+    assert (
+        sidebar is None or sidebar["x"] + sidebar["width"] <= 0 or (sidebar["width"] <= SIDEBAR_PX)
     ), sidebar
 
     inside = page.frames[1:]
