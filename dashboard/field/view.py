@@ -82,7 +82,7 @@ def place_picker(url: str, ref: ReferenceLayers, reports: pd.DataFrame, height: 
     st.html(_TABLET_CSS)
     with st.container(key="field-place"):
         with st.form("field_find", border=False, clear_on_submit=True):
-            cols = st.columns([4, 1], vertical_alignment="bottom")
+            cols = st.columns([3, 1], vertical_alignment="bottom")
             text = cols[0].text_input(t("field.place.text"), key="field_address")
             find = cols[1].form_submit_button(t("field.place.search"), width="stretch")
         if find and (text or "").strip():
