@@ -246,14 +246,23 @@ def _stored_rows(url: str, limit: int) -> tuple[list[str], list[tuple]]:
         con.close()
 
 
-def row_by_row(empty_db: str, names: list[str], rows: list[tuple], commit_every: int) -> float:
-    """Seconds to write ``rows`` with one INSERT each, committing every ``commit_every`` rows."""
+def _baseline_insert(
+    empty_db: str, names: list[str], rows: list[tuple], commit_every: int
+) -> float:
+    """Seconds to write ``rows`` into the empty store ``empty_db`` with Python's sqlite3 (WAL,
+    synchronous=NORMAL, as the store): one ``executemany`` in one transaction when
+    ``commit_every`` is 0, else one INSERT per row committing every ``commit_every`` rows."""
     con = sqlite3.connect(empty_db, isolation_level=None)
     try:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         sql = f"INSERT INTO posts ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         start = time.perf_counter()
+        if not commit_every:
+            con.execute("BEGIN")
+            con.executemany(sql, rows)
+            con.execute("COMMIT")
+            return time.perf_counter() - start
         in_tx = 0
         for row in rows:
             if in_tx == 0:
@@ -265,23 +274,6 @@ def row_by_row(empty_db: str, names: list[str], rows: list[tuple], commit_every:
                 in_tx = 0
         if in_tx:
             con.execute("COMMIT")
-        return time.perf_counter() - start
-    finally:
-        con.close()
-
-
-def bulk_insert(empty_db: str, names: list[str], rows: list[tuple]) -> float:
-    """Seconds to write ``rows`` with one ``executemany`` in one transaction (the fastest plain
-    write of the same rows: issue 20's baseline)."""
-    con = sqlite3.connect(empty_db, isolation_level=None)
-    try:
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
-        sql = f"INSERT INTO posts ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        start = time.perf_counter()
-        con.execute("BEGIN")
-        con.executemany(sql, rows)
-        con.execute("COMMIT")
         return time.perf_counter() - start
     finally:
         con.close()
@@ -326,10 +318,7 @@ def run(ws: Workspace, scales: list[Scale], batch: int = BATCH) -> list[Figure]:
             for i in range(ws.repeats):
                 empty = ws.root / f"ingest-baseline-{scale.name}-{every}-{i}.sqlite"
                 open_store(f"sqlite:///{empty}").dispose()
-                if every:
-                    seconds = row_by_row(str(empty), names, rows, every)
-                else:
-                    seconds = bulk_insert(str(empty), names, rows)
+                seconds = _baseline_insert(str(empty), names, rows, every)
                 base_rates[every].append(len(rows) / seconds if seconds else 0.0)
                 empty.unlink(missing_ok=True)
         del drill
