@@ -191,8 +191,10 @@ def _piece_columns(layer: str) -> list[str]:
     """What :func:`pieces` reads of a layer (not the whole row)."""
     spec = LAYERS[layer]
     role = spec.incident_role
+    # a layer without an incident_id column (safety replies) is named by the members only
+    linked = "incident_id" if "incident_id" in spec.columns else None
     wanted = [*spec.key, spec.time_column, role.category, role.urgency, role.town,
-              role.excluded_by, "incident_id"]  # fmt: skip
+              role.excluded_by, linked]  # fmt: skip
     return list(dict.fromkeys(c for c in wanted if c))
 
 
