@@ -9,9 +9,19 @@ Before anything is served, a store file or secret readable by other local users 
 with one line naming the file and the ``chmod`` to run.
 """
 
+from contextlib import asynccontextmanager
+
 from streamlit.starlette import App
 
-from dashboard import server
+from dashboard import server, warm
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    """At start: the overview's caches are filled in the background (dashboard/warm.py)."""
+    warm.start()
+    yield
+
 
 server.refuse_insecure_files()
-app = App("streamlit_app.py", routes=server.routes())
+app = App("streamlit_app.py", routes=server.routes(), lifespan=lifespan)
