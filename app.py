@@ -6,7 +6,8 @@ cookie (dashboard/server.py). It listens on 127.0.0.1 (``.streamlit/config.toml`
 says how to put it behind an HTTPS reverse proxy for the HQ network.
 
 Before anything is served, a store file or secret readable by other local users stops the start
-with one line naming the file and the ``chmod`` to run.
+with one line naming the file and the ``chmod`` to run. Once it runs, the overview's caches are
+filled in the background (dashboard/warm.py; ``BOSAI_WARM_CACHES=0`` skips it).
 """
 
 from contextlib import asynccontextmanager
