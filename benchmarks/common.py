@@ -169,6 +169,7 @@ def copy_sqlite(src: Path, dst: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{dst}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(src, dst)
+    os.chmod(dst, 0o600)  # app.py refuses to start on a store other users can read
 
 
 def load_reference(url: str) -> None:

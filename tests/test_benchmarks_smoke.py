@@ -77,7 +77,7 @@ def test_overview(ws):
     from benchmarks import bench_overview
 
     figures, _ = _figures(bench_overview.run(ws, [TINY]))
-    assert [f.unit for f in figures] == ["bytes", "s"]
+    assert [f.unit for f in figures] == ["bytes", "s", "s"]
     assert figures[0].value > 10_000  # towns, hazard areas and shelters are in it
 
 
