@@ -2,8 +2,7 @@
 the next.
 
 ``streamlit run app.py`` starts :func:`start` from the app's lifespan (``app.py``): a daemon
-thread imports what the pages import (geopandas, folium, streamlit-folium: seconds on the HQ's
-machine) and fills the overview's cached loaders — the reference layers and the common picture,
+thread imports what the pages import (geopandas, folium: seconds on the HQ's machine) and fills the overview's cached loaders — the reference layers and the common picture,
 public (viewers, wall screens) and internal — through the very ``st.cache_data`` functions the
 pages call, with the same keys, once Streamlit's runtime exists. A session that arrives while
 the thread still works waits on the same cache entry, not twice as long. Off with
@@ -64,12 +63,14 @@ def _run() -> None:
 def warm(url: str | None = None) -> list[str]:
     """Fill the overview's caches for ``url`` (default ``BOSAI_DB_URL``); returns what was done."""
     import pandas as pd
-    import streamlit_folium  # noqa: F401 - imported by the map pages: pay it now
 
     from dashboard import data
-    from dashboard import picture as common
+    from dashboard import picture_data as common
     from dashboard.maps import layers  # noqa: F401 - folium, branca, the map layers
     from geodata.schema import now_utc
+
+    # Not streamlit_folium (nor a module importing it: dashboard.kiosk, widgets, picture): a
+    # component imported outside a script run is never registered and its frame answers 404.
 
     url = url or data.db_url()
     store = data.get_store(url)
