@@ -152,3 +152,33 @@ def test_the_overview_cache_is_never_stale_after_a_write(drill, tmp_path, monkey
     assert third.kpis["unconfirmed"] == second.kpis["unconfirmed"]
     assert calls == {"town": 2, "damage": 2}  # the residents' states were not computed again
     store.dispose()
+
+
+def test_reports_near_a_new_reply_are_withheld_at_once(drill, tmp_path):
+    """The public view keeps its index of homes and reply locations per store until the roster
+    or the replies are written to: a reply sent from a place makes a report there lose its
+    point on the next public read, never a refresh later."""
+    import sqlite3
+
+    import geopandas as gpd
+    import shapely
+
+    from geodata.export.public import PublicView
+    from geodata.store.core import open_store
+
+    source, _ = drill
+    path = tmp_path / "copy.sqlite"
+    with sqlite3.connect(source.engine.url.database) as src, sqlite3.connect(path) as dst:
+        src.backup(dst)
+    store = open_store(f"sqlite:///{path}")
+    spot = shapely.Point(139.40, 35.60)  # west of the city: nobody lives or replied there
+    report = gpd.GeoDataFrame({"category": ["倒木"]}, geometry=[spot], crs=4326)
+    assert PublicView(store).withhold_near(report).geometry.iloc[0] == spot
+    assert PublicView(store).withhold_near(report).geometry.iloc[0] == spot  # the index kept
+    replies = store.read("safety_replies")
+    reply = replies[replies.geometry.notna()].head(1).copy()
+    reply["source_id"] = "test-reply-at-the-spot"
+    reply = reply.set_geometry([shapely.Point(139.40001, 35.60001)], crs=4326)
+    assert store.upsert("safety_replies", reply, source="test").inserted == 1
+    assert PublicView(store).withhold_near(report).geometry.iloc[0] is None
+    store.dispose()
