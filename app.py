@@ -6,12 +6,23 @@ cookie (dashboard/server.py). It listens on 127.0.0.1 (``.streamlit/config.toml`
 says how to put it behind an HTTPS reverse proxy for the HQ network.
 
 Before anything is served, a store file or secret readable by other local users stops the start
-with one line naming the file and the ``chmod`` to run.
+with one line naming the file and the ``chmod`` to run. Once it runs, the overview's caches are
+filled in the background (dashboard/warm.py; ``BOSAI_WARM_CACHES=0`` skips it).
 """
+
+from contextlib import asynccontextmanager
 
 from streamlit.starlette import App
 
-from dashboard import server
+from dashboard import server, warm
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    """At start: the overview's caches are filled in the background (dashboard/warm.py)."""
+    warm.start()
+    yield
+
 
 server.refuse_insecure_files()
-app = App("streamlit_app.py", routes=server.routes())
+app = App("streamlit_app.py", routes=server.routes(), lifespan=lifespan)

@@ -224,11 +224,12 @@ def _store_before(ws: Workspace, scale: Scale, cutoff) -> str:
     scenario = ws.scenario(scale, "sqlite")
     url = ws.fresh_copy(scenario.url, f"ingest-{scale.name}-template")
     con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    stamp = pd.Timestamp(cutoff).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S.%f")
     try:
-        con.execute(
-            "DELETE FROM posts WHERE posted_at >= ?",
-            (pd.Timestamp(cutoff).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S.%f"),),
-        )
+        con.execute("DELETE FROM posts WHERE posted_at >= ?", (stamp,))
+        # the scenario store's incidents were linked by the runner: those begun later go too
+        # (the ones still going at the cutoff are re-linked by the replayed batches)
+        con.execute("DELETE FROM incidents WHERE first_seen >= ?", (stamp,))
         con.commit()
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

@@ -6,9 +6,13 @@ report shows ``ratio = value / baseline``. Timings are the median of ``ws.repeat
 
 Stores are built once per run and scale in the workspace folder: the 調布市 reference layers
 (``python -m ingest reference --no-download``), shelters padded with synthetic ones up to the
-scale's count, then the drill (``ingest.drill.scenario.generate`` + ``load_into_store``) with every post
-geocoded (``Gazetteer.geocode_many``) and classified (``classify_many``), anchored at the run's
-start (now floored to 10 minutes) so that the dashboard's 1 h / 24 h windows hold the drill.
+scale's count, then the drill (``ingest.drill.scenario.generate``): roster, LINE replies, shelter
+status and field reports through ``load_into_store`` (the field reports then joined to incidents
+as the survey source does), and the SNS posts through the real ingest runner
+(``ingest.runner.run_source`` with the real source classes, window by window: geocoded,
+classified, copies marked as reposts, linked into incidents) — the store a real ingest fills, not
+one with posts and no incidents. Anchored at the run's start (now floored to 10 minutes) so that
+the dashboard's 1 h / 24 h windows hold the drill.
 """
 
 from __future__ import annotations
@@ -165,6 +169,7 @@ def copy_sqlite(src: Path, dst: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{dst}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(src, dst)
+    os.chmod(dst, 0o600)  # app.py refuses to start on a store other users can read
 
 
 def load_reference(url: str) -> None:
@@ -221,39 +226,31 @@ def pad_shelters(store, count: int, seed: int = SEED) -> int:
     return missing
 
 
-class Enricher:
-    """``posts frame -> posts frame``: gazetteer geocoding and classification, batched.
+def link_field_reports(store) -> int:
+    """Join the stored field reports to incidents, as the survey source and the field form do
+    (``geodata.incidents.link_and_store`` in one transaction with the upsert)."""
+    from geodata.incidents import link_and_store
 
-    What ``ingest.runner.enrich_posts`` does, with the batch APIs (``geocode_many``,
-    ``classify_many``); used to fill the scenario stores, not to measure ingest.
-    """
+    reports = store.read("field_reports")
+    if not len(reports):
+        return 0
+    with store.transaction():
+        valid, rejected = link_and_store(store, "field_reports", reports)
+        store.upsert("field_reports", valid, source="benchmark", rejected=rejected)
+    return len(valid)
 
-    def __init__(self, store):
-        from geodata.text.geocode import Gazetteer
 
-        self.gazetteer = Gazetteer.from_layers(store.read("towns"), store.read("shelters"))
+def count_reposts(url: str) -> int:
+    """Posts stored as a copy of another (``repost_of`` set by the ingest's dedupe)."""
+    import sqlite3
 
-    def __call__(self, frame):
-        from geodata.text.classify import classify_many
-
-        tags = [g if g is not None and not g.is_empty else None for g in frame.geometry]
-        texts = [t if isinstance(t, str) else None for t in frame["text"]]
-        found = self.gazetteer.geocode_many(texts, geotags=tags)
-        frame = frame.set_geometry(list(found["point"]), crs=4326)
-        located = found["point"].notna().to_numpy()
-        frame["geo_source"] = [
-            s if ok else "none" for s, ok in zip(found["geo_source"], located, strict=True)
-        ]
-        frame["geo_confidence"] = [
-            float(c) if ok else None for c, ok in zip(found["confidence"], located, strict=True)
-        ]
-        frame["matched_place"] = list(found["matched"])
-        frame["town_code"] = list(found["town_code"])
-        classes = classify_many(texts)
-        frame["categories"] = list(classes["categories"])
-        frame["urgency"] = list(classes["urgency"])
-        frame["matched_terms"] = list(classes["matched_terms"])
-        return frame
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return int(
+            con.execute("SELECT count(*) FROM posts WHERE repost_of IS NOT NULL").fetchone()[0]
+        )
+    finally:
+        con.close()
 
 
 @dataclass
@@ -380,16 +377,31 @@ class Workspace:
         self.log(f"building the {scale.name} drill store ({scale.posts:,} posts)")
         drill = generate(SEED, scale.posts, scale.roster, anchor=self.anchor)
         store = open_store(url)
-        results = load_into_store(drill, store, enrich=Enricher(store))
-        counts = {layer: store.count(layer) for layer in ("posts", "roster", "shelters",
-                                                          "safety_replies", "shelter_status",
-                                                          "field_reports")}  # fmt: skip
+        # Everything but the posts as the drill's loader writes it; the field reports then
+        # joined to incidents as the survey source does (link_and_store) ...
+        results = load_into_store(drill, store, posts=False)
+        link_field_reports(store)
         store.dispose()
+        # ... and the posts through the real ingest runner (normalize, geocode, classify, dedupe
+        # into reposts, incidents), window by window, as `python -m ingest run` would store them.
+        from benchmarks.bench_ingest import run_pipeline
+
+        fed = run_pipeline(url, drill)
+        store = open_store(url)
+        counts = {layer: store.count(layer) for layer in ("posts", "incidents", "roster",
+                                                          "shelters", "safety_replies",
+                                                          "shelter_status", "field_reports")}  # fmt: skip
+        store.dispose()
+        counts["reposts"] = count_reposts(url)
         del drill
         gc.collect()
         seconds = time.perf_counter() - started
         rejected = sum(r.get("rejected", 0) for r in results.values())
-        self.log(f"  built in {seconds:.0f} s: {counts}, rejected {rejected}")
+        self.log(
+            f"  built in {seconds:.0f} s (runner {fed['seconds']:.0f} s for {fed['posts']:,} "
+            f"posts{'; failures: ' + '; '.join(fed['failures']) if fed['failures'] else ''}): "
+            f"{counts}, rejected {rejected}"
+        )
         write_json(sidecar, {"url": url, "anchor": self.anchor.isoformat(), "seconds": seconds,
                              "counts": counts})  # fmt: skip
         return ScenarioStore(scale, url, self.anchor, seconds, counts)

@@ -24,7 +24,8 @@ from dashboard import auth, data, kiosk
 from dashboard.i18n import t
 from dashboard.maps import evacuation as evac_maps
 from dashboard.maps import layers as maps
-from dashboard.maps.elements import GeoJsonLayer, Legend
+from dashboard.maps.elements import GeoJsonLayer, Legend, PointLayer, point_data
+from dashboard.picture_data import load, part_versions  # noqa: F401 - the pages' loader
 from dashboard.reports import map as reports_map
 from dashboard.safety.map import unconfirmed_colour
 from dashboard.shelters import map as shelters_map
@@ -59,15 +60,6 @@ SIMPLIFY_DEG = 0.00005  # about 5 m: town shading needs no survey precision (a q
 def public_picture() -> bool:
     """Whether this screen gets the public picture (wall screens, roles without personal data)."""
     return kiosk.enabled() or not auth.can("safety", "view_personal")
-
-
-@st.cache_data(show_spinner=False, ttl=600, max_entries=8)
-def load(url: str, version: int, public: bool, minute: str, as_of=None) -> picture.Picture:
-    """The common picture, cached by data version and a 10-minute step of the 24 h window: a
-    refresh without new data costs nothing (at 100k posts and a 20,000-person roster the
-    picture takes seconds to compute; docs/kiosk.md)."""
-    del version, minute  # cache keys
-    return picture.common_picture(data.get_store(url), public=public, now=as_of)
 
 
 def _fmt(value) -> str:
@@ -207,22 +199,30 @@ def rescue_labels(towns: gpd.GeoDataFrame, lang: str = "ja") -> folium.FeatureGr
     return group
 
 
+LIFE_STYLE = {"radius": 11, "color": LIFE_COLOUR, "weight": 4, "fill": True,
+              "fillColor": "#ffffff", "fillOpacity": 0.6, "className": "bosai-life"}  # fmt: skip
+
+
 def life_layer(reports: gpd.GeoDataFrame, lang: str = "ja") -> folium.FeatureGroup:
-    """Life-threatening damage reports as red rings (public: confirmed, away from homes)."""
+    """Life-threatening damage reports as red rings (public: confirmed, away from homes).
+
+    One :class:`~dashboard.maps.elements.PointLayer` (compact rows drawn in the browser), not a
+    ``folium.CircleMarker`` each: at 100k posts there are hundreds, and every folium marker and
+    tooltip is a Jinja template compiled at each rerun (half the overview's map build time)."""
     group = folium.FeatureGroup(name=t("wall.layer.life", lang=lang))
     if reports is None or not len(reports):
         return group
-    for row in reports.to_dict("records"):
-        geom = row.get("geometry")
+    categories = reports["category"] if "category" in reports else [None] * len(reports)
+    rows = []
+    for category, geom in zip(categories, reports.geometry, strict=True):
         if geom is None or geom.is_empty:
             continue
         point = geom.representative_point()
-        folium.CircleMarker(
-            location=[point.y, point.x], radius=11, color=LIFE_COLOUR, weight=4, fill=True,
-            fill_color="#ffffff", fill_opacity=0.6, class_name="bosai-life",
-            tooltip=folium.Tooltip(_E(reports_map.category_label(row.get("category") or "その他",
-                                                                 lang))),
-        ).add_to(group)  # fmt: skip
+        label = _E(reports_map.category_label(category or "その他", lang))
+        rows.append((point.y, point.x, 0, label))
+    layer = PointLayer(point_data(rows, [LIFE_STYLE], dense_over=len(rows) + 1))
+    layer.control = False  # the group is what the layer control lists
+    layer.add_to(group)
     return group
 
 

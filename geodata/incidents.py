@@ -191,8 +191,10 @@ def _piece_columns(layer: str) -> list[str]:
     """What :func:`pieces` reads of a layer (not the whole row)."""
     spec = LAYERS[layer]
     role = spec.incident_role
+    # a layer without an incident_id column (safety replies) is named by the members only
+    linked = "incident_id" if "incident_id" in spec.columns else None
     wanted = [*spec.key, spec.time_column, role.category, role.urgency, role.town,
-              role.excluded_by, "incident_id"]  # fmt: skip
+              role.excluded_by, linked]  # fmt: skip
     return list(dict.fromkeys(c for c in wanted if c))
 
 
@@ -211,7 +213,8 @@ def pieces(layer: str, frame: pd.DataFrame, *, linked: bool = False) -> list[tup
     cols = [c for c in _piece_columns(layer) if c in frame]
     # column lists zipped into records: DataFrame.to_dict("records") boxes every value and
     # took half of re-linking's time at 100k posts
-    records = [dict(zip(cols, values)) for values in zip(*(frame[c].tolist() for c in cols))]
+    columns = (frame[c].tolist() for c in cols)
+    records = [dict(zip(cols, values, strict=True)) for values in zip(*columns, strict=True)]
     for label, rec, geom in zip(range(len(frame)), records, geoms, strict=True):
         point = geom if geom is not None and not geom.is_empty else None
         if point is not None and point.geom_type != "Point":

@@ -21,8 +21,16 @@ import geopandas as gpd
 import pandas as pd
 
 from geodata import evacuation, feed
+from geodata.export.common import municipality
 from geodata.export.public import PublicView
-from geodata.export.situation import Situation, collect_situation
+from geodata.export.situation import (
+    Situation,
+    collect_situation,
+    damage_reports,
+    incident_points,
+    municipal_towns,
+    safety_by_town,
+)
 from geodata.geometry import hexbin
 from geodata.schema import now_utc
 
@@ -37,6 +45,25 @@ THRESHOLDS = {
     "evacuation_level": (3, 5),  # highest 警戒レベル in force: 3 warn, 5 (緊急安全確保) alert
 }
 KPI_KEYS = ("shelters", "evacuees", "unconfirmed", "life_threatening", "evacuation")
+# The two costly parts of the picture and the layers each is computed from. A screen keeps each
+# part until one of its layers is written (the data versions of these layers are its cache key):
+# a new post or incident computes the damage part again, not the 20,000 residents' states, and
+# a safety reply the counts by town, not the day's damage reports. Public damage reports are also
+# read against residents' homes and reply locations (no report near a person).
+PART_LAYERS = {
+    "towns": ("towns", "roster", "safety_replies", "follow_ups"),
+    "damage": ("towns", "incidents", "posts", "field_reports", "roster", "safety_replies"),
+}
+
+
+@dataclass
+class Damage:
+    """The damage part of the picture: ``reports`` (points with category and kind, as the
+    situation map draws them), their ``hexes`` and the ``life_threatening`` ones."""
+
+    reports: gpd.GeoDataFrame
+    hexes: gpd.GeoDataFrame
+    life_threatening: gpd.GeoDataFrame
 
 
 @dataclass
@@ -129,7 +156,59 @@ def live_kpis(situation: Situation, life_threatening: int, top_level: int) -> di
     }  # fmt: skip
 
 
-def common_picture(store, *, public: bool, now=None, window: pd.Timedelta = WINDOW) -> Picture:
+def town_part(store, *, public: bool, now=None) -> tuple[gpd.GeoDataFrame, dict]:
+    """The towns with their counts of residents and the totals (reads the layers of
+    ``PART_LAYERS["towns"]``); :func:`common_picture` takes it back as ``towns``."""
+    return safety_by_town(store, as_of=now, public=public)
+
+
+def damage_part(store, *, public: bool, now=None, window: pd.Timedelta = WINDOW) -> Damage:
+    """The damage reports seen in ``window`` before ``now`` (default: now), their hexagons and
+    the life-threatening ones (reads the layers of ``PART_LAYERS["damage"]``, the incidents
+    once); :func:`common_picture` takes it back as ``damage``."""
+    now_ts = pd.Timestamp(now if now is not None else now_utc())
+    since, until = now_ts - window, now_ts + pd.Timedelta(microseconds=1)
+    source = PublicView(store) if public else store  # one view: its rules are read once
+    code, _, _ = municipality(source, None)
+    towns = municipal_towns(source, code)
+    incidents = source.read("incidents", since=since)
+    if len(incidents) or len(source.read("incidents", limit=1)):
+        reports = feed.damage_reports(incidents, since=since, until=until)
+        points = incident_points(reports)
+    else:  # a store whose posts were never linked into incidents: posts one by one
+        reports = incidents
+        points = damage_reports(source, since=since, until=until, public=public)
+    critical = (
+        reports[pd.to_numeric(reports["urgency"], errors="coerce").fillna(0) >= LIFE_THREATENING]
+        if len(reports)
+        else reports
+    )
+    hexes = hexbin(
+        gpd.GeoDataFrame(
+            {"categories": [[c] for c in points["category"]], "urgency": [0] * len(points)},
+            geometry=points.geometry.values,
+            crs=points.crs,
+        ),
+        bounds=tuple(towns.total_bounds) if len(towns) else None,
+    )
+    keep = [c for c in ("category", "town_code", "last_seen", "urgency", "geometry")
+            if c in critical.columns]  # fmt: skip
+    return Damage(
+        reports=points,
+        hexes=hexes,
+        life_threatening=critical[keep].reset_index(drop=True) if len(critical) else critical,
+    )
+
+
+def common_picture(
+    store,
+    *,
+    public: bool,
+    now=None,
+    window: pd.Timedelta = WINDOW,
+    towns: tuple[gpd.GeoDataFrame, dict] | None = None,
+    damage: Damage | None = None,
+) -> Picture:
     """The common picture now (or at ``now``), for a screen that may (``public=False``) or may
     not see personal data.
 
@@ -139,6 +218,10 @@ def common_picture(store, *, public: bool, now=None, window: pd.Timedelta = WIND
     public : read through the public-output policy (viewers, wall screens).
     now : the time the picture describes (default: now).
     window : damage reports seen within it are counted and drawn.
+    towns, damage : the parts :func:`town_part` and :func:`damage_part` computed for the same
+        ``public``, ``now`` and ``window`` (a screen caches them by :data:`PART_LAYERS`);
+        computed here when not given. The rest (shelters, evacuation information, supplies,
+        KPIs) is read each time: a few hundred rows.
 
     Returns
     -------
@@ -146,39 +229,19 @@ def common_picture(store, *, public: bool, now=None, window: pd.Timedelta = WIND
     """
     as_of = now
     now = pd.Timestamp(now if now is not None else now_utc())
-    since = now - window
-    situation = collect_situation(store, as_of=as_of, since=since, public=public, with_needs=False)
-    source = PublicView(store) if public else store
-    incidents = source.read("incidents", since=since, until=now + pd.Timedelta(microseconds=1))
-    reports = (
-        feed.damage_reports(incidents, since=since, until=now + pd.Timedelta(microseconds=1))
-        if len(incidents)
-        else incidents
-    )
-    critical = (
-        reports[pd.to_numeric(reports["urgency"], errors="coerce").fillna(0) >= LIFE_THREATENING]
-        if len(reports)
-        else reports
-    )
-    points = situation.reports
-    hexes = hexbin(
-        gpd.GeoDataFrame(
-            {
-                "categories": [[c] for c in points["category"]],
-                "urgency": [0] * len(points),
-            },
-            geometry=points.geometry.values,
-            crs=points.crs,
-        ),
-        bounds=tuple(situation.towns.total_bounds) if len(situation.towns) else None,
-    )
+    if towns is None:
+        towns = town_part(store, public=public, now=as_of)
+    if damage is None:
+        damage = damage_part(store, public=public, now=as_of, window=window)
+    situation = collect_situation(
+        store, as_of=as_of, since=now - window, public=public, with_needs=False,
+        town_counts=towns, reports=damage.reports,
+    )  # fmt: skip
     found = evacuation.in_force(store, as_of)
     top = int(found["level"].max()) if len(found) and found["level"].notna().any() else 0
-    keep = [c for c in ("category", "town_code", "last_seen", "urgency", "geometry")
-            if c in critical.columns]  # fmt: skip
     return Picture(
         situation=situation,
-        hexes=hexes,
-        life_threatening=critical[keep].reset_index(drop=True) if len(critical) else critical,
-        kpis=live_kpis(situation, len(critical), top),
+        hexes=damage.hexes,
+        life_threatening=damage.life_threatening,
+        kpis=live_kpis(situation, len(damage.life_threatening), top),
     )

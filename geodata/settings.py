@@ -73,6 +73,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "BOSAI_REFRESH_SECONDS", "30", "Auto-refresh interval of the wall-screen (kiosk) mode."
     ),
+    Setting(
+        "BOSAI_WARM_CACHES",
+        "1",
+        "1 to compute the overview's data (reference layers, the common picture) when the server "
+        "starts, so the first session after a restart is as fast as the next; 0 to skip.",
+    ),
     Setting("BOSAI_LANG", "ja", "Default UI language: ja or en."),
     Setting("BOSAI_KIOSK", "0", "1 to start every session in wall-screen mode (same as ?kiosk=1)."),
     Setting(

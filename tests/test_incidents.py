@@ -199,3 +199,30 @@ def test_runner_links_posts_replies_and_field_reports(httpserver, tmp_path, ref_
     again = run_all(ref_store, sources)
     assert all(r["ok"] for r in again)
     assert ref_store.data_version("incidents") == before
+
+
+def test_relinking_replies_cuts_back_rescue_incidents(httpserver, tmp_path, ref_store):
+    """Re-linking from a reply's time reads the replies of the incidents it cuts back: a layer
+    without an ``incident_id`` column (safety replies) is read without one (it raised KeyError
+    when a batch of the drill landed before a stored rescue request)."""
+    from geodata.incidents import link_and_store
+
+    spool = tmp_path / "spool"
+    spool_write(spool, (PAYLOADS / "line/webhook_replies.json").read_bytes())
+    roster = tmp_path / "roster.csv"
+    roster.write_text((PAYLOADS / "roster/roster.csv").read_text("utf-8"), "utf-8")
+    sources = [RosterCsvSource("roster", path=str(roster)),
+               LineSpoolSource("line", spool_dir=str(spool), lag_seconds=0)]  # fmt: skip
+    assert all(r["ok"] for r in run_all(ref_store, sources))
+    before = ref_store.read("incidents", where={"category": "救助要請"})
+    assert len(before) == 2
+    # the location message of the 要救助 (the later of that incident's two replies) again: the
+    # incident is cut back to the 要救助 before it, whose facts are read from the replies
+    replies = ref_store.read("safety_replies")
+    later = replies[replies["source_id"] == "498012344000000003"]
+    assert len(later) == 1
+    with ref_store.transaction():
+        linked, rejected = link_and_store(ref_store, "safety_replies", later)
+    assert rejected.empty and len(linked) == 1
+    after = ref_store.read("incidents", where={"category": "救助要請"})
+    assert sorted(map(sorted, after["members"])) == sorted(map(sorted, before["members"]))

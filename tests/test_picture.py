@@ -88,3 +88,97 @@ def test_the_public_picture_holds_no_resident(drill):
     assert set(public.life_threatening.columns) <= {
         "category", "town_code", "last_seen", "urgency", "geometry"
     }  # fmt: skip
+
+
+def test_the_overview_cache_is_never_stale_after_a_write(drill, tmp_path, monkeypatch):
+    """dashboard.picture caches the towns part and the damage part by the data versions of their
+    own layers: a follow-up moves the counts of residents (the damage part is kept), a new
+    life-threatening incident moves the damage (the towns part is kept). Neither is served
+    stale after a write to one of its layers."""
+    import sqlite3
+
+    from dashboard import picture as common
+    from geodata.follow_ups import follow_up_frame
+    from geodata.store.core import open_store
+
+    source, now = drill
+    path = tmp_path / "copy.sqlite"
+    with sqlite3.connect(source.engine.url.database) as src, sqlite3.connect(path) as dst:
+        src.backup(dst)
+    store = open_store(f"sqlite:///{path}")
+    url = f"sqlite:///{path}"
+    monkeypatch.setattr(common.data, "get_store", lambda _url: store)
+    calls = {"town": 0, "damage": 0}
+    for part in calls:
+        real = getattr(picture, f"{part}_part")
+
+        def counted(*a, _real=real, _part=part, **kw):
+            calls[_part] += 1
+            return _real(*a, **kw)
+
+        monkeypatch.setattr(picture, f"{part}_part", counted)
+
+    def load():
+        return common.load(url, store.data_version(), False, "10:00", now)
+
+    first = load()
+    assert calls == {"town": 1, "damage": 1}
+    assert load().kpis == first.kpis and calls == {"town": 1, "damage": 1}  # no write: cached
+
+    # a team reaches an unconfirmed resident by phone before ``now``
+    states = safety.resident_states(
+        store.read("roster"), store.read("safety_replies"), store.read("follow_ups"), as_of=now
+    )
+    silent = states["status"].isna() & ~states["reached"].astype(
+        bool
+    )  # neither replied nor reached
+    who = states.loc[silent, "resident_id"].iloc[0]
+    reached = follow_up_frame(who, "phone", "reached_safe", None, by="t",
+                              at=now - pd.Timedelta(minutes=5))  # fmt: skip
+    store.upsert("follow_ups", reached, source="test")
+    second = load()
+    assert second.kpis["unconfirmed"]["value"] == first.kpis["unconfirmed"]["value"] - 1
+    assert calls == {"town": 2, "damage": 1}  # the damage reports were not computed again
+
+    # a new life-threatening incident (a copy of one with a new id) seen a minute ago
+    incidents = store.read("incidents")
+    one = incidents[pd.to_numeric(incidents["urgency"]) >= 3].head(1)
+    one = one.assign(incident_id="test-new", first_seen=now - pd.Timedelta(minutes=1),
+                     last_seen=now - pd.Timedelta(minutes=1), status="new")  # fmt: skip
+    store.upsert("incidents", one, source="test")
+    third = load()
+    assert third.kpis["life_threatening"]["value"] == first.kpis["life_threatening"]["value"] + 1
+    assert len(third.situation.reports) == len(first.situation.reports) + 1
+    assert third.kpis["unconfirmed"] == second.kpis["unconfirmed"]
+    assert calls == {"town": 2, "damage": 2}  # the residents' states were not computed again
+    store.dispose()
+
+
+def test_reports_near_a_new_reply_are_withheld_at_once(drill, tmp_path):
+    """The public view keeps its index of homes and reply locations per store until the roster
+    or the replies are written to: a reply sent from a place makes a report there lose its
+    point on the next public read, never a refresh later."""
+    import sqlite3
+
+    import geopandas as gpd
+    import shapely
+
+    from geodata.export.public import PublicView
+    from geodata.store.core import open_store
+
+    source, _ = drill
+    path = tmp_path / "copy.sqlite"
+    with sqlite3.connect(source.engine.url.database) as src, sqlite3.connect(path) as dst:
+        src.backup(dst)
+    store = open_store(f"sqlite:///{path}")
+    spot = shapely.Point(139.40, 35.60)  # west of the city: nobody lives or replied there
+    report = gpd.GeoDataFrame({"category": ["倒木"]}, geometry=[spot], crs=4326)
+    assert PublicView(store).withhold_near(report).geometry.iloc[0] == spot
+    assert PublicView(store).withhold_near(report).geometry.iloc[0] == spot  # the index kept
+    replies = store.read("safety_replies")
+    reply = replies[replies.geometry.notna()].head(1).copy()
+    reply["source_id"] = "test-reply-at-the-spot"
+    reply = reply.set_geometry([shapely.Point(139.40001, 35.60001)], crs=4326)
+    assert store.upsert("safety_replies", reply, source="test").inserted == 1
+    assert PublicView(store).withhold_near(report).geometry.iloc[0] is None
+    store.dispose()

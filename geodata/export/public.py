@@ -58,6 +58,13 @@ WITHHELD_EN = "withheld"
 PRIVACY_RADIUS_M = 30.0
 PUBLIC_TRIAGE = ("verified", "handled")
 TOWN_COUNTS = "safety_by_town"
+# Rule 2's index of residents' homes and reply locations, per store and the data versions of
+# the roster and the replies it was built from (a write to either gives a new key: never
+# stale). At 20,000 residents building it takes seconds; the overview's wall reads reports
+# through a new view at every refresh.
+_PRIVATE_LAYERS = ("roster", "safety_replies")
+_PRIVATE_CACHE: dict[tuple, tuple[shapely.STRtree, str] | None] = {}
+_PRIVATE_CACHE_SIZE = 4
 PERSON_COUNTS = ("residents", "replied", "needs_help", "reached", "unconfirmed")
 # The published city total of each count column (keys of the situation's KPIs).
 TOTAL_KEYS = {
@@ -394,19 +401,38 @@ class PublicView:
         return out
 
     def _private_points(self) -> tuple[shapely.STRtree, str] | None:
-        """Roster homes and safety-reply locations, in a metric CRS (read once per view)."""
+        """Roster homes and safety-reply locations, in a metric CRS (read once per view, and
+        kept per store until the roster or the replies are written to)."""
         if self._private is False:
-            points = [
-                self._store.read(layer, columns=["geometry"]).geometry
-                for layer in ("roster", "safety_replies")
-            ]
-            allp = pd.concat(points, ignore_index=True)
-            allp = allp[allp.notna() & ~allp.is_empty]
-            if allp.empty:
-                self._private = None
-            else:
-                allp = gpd.GeoSeries(allp, crs=points[0].crs)
-                centre = allp.union_all().centroid
-                crs = utm_crs(centre.x, centre.y)
-                self._private = (shapely.STRtree(np.asarray(allp.to_crs(crs).values)), crs)
+            key = self._private_key()
+            if key is not None and key in _PRIVATE_CACHE:
+                self._private = _PRIVATE_CACHE[key]
+                return self._private
+            self._private = self._read_private_points()
+            if key is not None:
+                while len(_PRIVATE_CACHE) >= _PRIVATE_CACHE_SIZE:
+                    _PRIVATE_CACHE.pop(next(iter(_PRIVATE_CACHE)))
+                _PRIVATE_CACHE[key] = self._private
         return self._private
+
+    def _private_key(self) -> tuple | None:
+        """(store, roster version, replies version), read before the points (a write in
+        between gives the next read a new key); None for a store without data versions."""
+        version = getattr(self._store, "data_version", None)
+        engine = getattr(self._store, "engine", None)
+        if version is None or engine is None:
+            return None
+        return (str(engine.url), id(engine), *(version(layer) for layer in _PRIVATE_LAYERS))
+
+    def _read_private_points(self) -> tuple[shapely.STRtree, str] | None:
+        points = [
+            self._store.read(layer, columns=["geometry"]).geometry for layer in _PRIVATE_LAYERS
+        ]
+        allp = pd.concat(points, ignore_index=True)
+        allp = allp[allp.notna() & ~allp.is_empty]
+        if allp.empty:
+            return None
+        allp = gpd.GeoSeries(allp, crs=points[0].crs)
+        centre = allp.union_all().centroid
+        crs = utm_crs(centre.x, centre.y)
+        return shapely.STRtree(np.asarray(allp.to_crs(crs).values)), crs

@@ -82,6 +82,8 @@ def collect_situation(
     public: bool = False,
     city_code: str | None = None,
     with_needs: bool = True,
+    town_counts: tuple[gpd.GeoDataFrame, dict] | None = None,
+    reports: gpd.GeoDataFrame | None = None,
 ) -> Situation:
     """Read the situation at ``as_of`` (default: now) from the store.
 
@@ -95,6 +97,11 @@ def collect_situation(
     city_code : the municipality (default: the BOSAI_MUNICIPALITY setting).
     with_needs : list the residents needing help (internal only; the overview, which shows
         them only as counts per town, skips the visit list).
+    town_counts : the towns with their counts and the totals, already counted by
+        :func:`safety_by_town` for the same store, ``as_of`` and ``public`` (the overview caches
+        them by the data versions of the layers they are counted from); implies no visit list.
+    reports : the damage reports, already read by :func:`damage_reports` for the same store,
+        window and ``public`` (cached the same way).
 
     Returns
     -------
@@ -107,23 +114,16 @@ def collect_situation(
     code, pref, city = municipality(source, city_code)
     until = as_of_ts + pd.Timedelta(microseconds=1)  # read() is since <= t < until
 
-    towns = source.read("towns")
-    if len(towns) and towns["city_code"].notna().any():
-        mine = towns["city_code"].astype(str).str[:5] == code
-        towns = towns[mine] if mine.any() else towns
-    towns = towns.reset_index(drop=True)
+    towns = municipal_towns(source, code)
     shelters = status_at(source, as_of_ts if as_of is not None else None)
-    if public:
-        town_counts, counts = source.town_counts(towns, until=until, as_of=as_of_ts)
-        needs = nobody()
+    if town_counts is not None:
+        (town_counts, counts), needs = town_counts, nobody()
     else:
-        roster = store.read("roster")
-        replies = store.read("safety_replies", until=until)
-        follow_ups = store.read("follow_ups", until=until)
-        town_counts, needs, counts = safety_counts(
-            roster, replies, follow_ups, towns, public=not with_needs, as_of=as_of_ts
+        town_counts, needs, counts = _safety(
+            store, source, towns, public=public, with_needs=with_needs, as_of=as_of_ts
         )
-    reports = damage_reports(source, since=since_ts, until=until, public=public)
+    if reports is None:
+        reports = damage_reports(source, since=since_ts, until=until, public=public)
     situation = Situation(
         city_code=code,
         pref_name=pref,
@@ -141,6 +141,43 @@ def collect_situation(
     situation.supplies = open_supplies(source, shelters, until)
     situation.kpis = kpis(situation, counts)
     return situation
+
+
+def municipal_towns(source, code: str) -> gpd.GeoDataFrame:
+    """The town polygons of the municipality ``code`` (every town when none is tagged with it)."""
+    towns = source.read("towns")
+    if len(towns) and towns["city_code"].notna().any():
+        mine = towns["city_code"].astype(str).str[:5] == code
+        towns = towns[mine] if mine.any() else towns
+    return towns.reset_index(drop=True)
+
+
+def _safety(store, source, towns, *, public: bool, with_needs: bool, as_of: pd.Timestamp):
+    """(towns with counts, residents needing help, totals) at ``as_of``."""
+    until = as_of + pd.Timedelta(microseconds=1)
+    if public:
+        town_counts, counts = source.town_counts(towns, until=until, as_of=as_of)
+        return town_counts, nobody(), counts
+    roster = store.read("roster")
+    replies = store.read("safety_replies", until=until)
+    follow_ups = store.read("follow_ups", until=until)
+    return safety_counts(roster, replies, follow_ups, towns, public=not with_needs, as_of=as_of)
+
+
+def safety_by_town(
+    store, *, as_of=None, public: bool = False, city_code: str | None = None
+) -> tuple[gpd.GeoDataFrame, dict]:
+    """The towns of the situation with their safety counts, and the totals, as
+    :func:`collect_situation` counts them (without the visit list); pass the pair back as its
+    ``town_counts``. Reads only the towns, the roster, the safety replies and the follow-ups."""
+    as_of_ts = parse_time(as_of) if as_of is not None else pd.Timestamp(now_utc())
+    public = public or isinstance(store, PublicView)
+    source = PublicView(store) if public else store
+    code, _, _ = municipality(source, city_code)
+    towns = municipal_towns(source, code)
+    counted, _, totals = _safety(store, source, towns, public=public, with_needs=False,
+                                 as_of=as_of_ts)  # fmt: skip
+    return counted, totals
 
 
 def evacuation_towns(store, towns, as_of=None) -> gpd.GeoDataFrame:
@@ -224,10 +261,7 @@ def damage_reports(store, *, since=None, until=None, public: bool) -> gpd.GeoDat
     # ``until`` was known then). ``store`` may be a PublicView (no count(): read one row).
     stored = store.read("incidents", since=since)
     if len(stored) or len(store.read("incidents", limit=1)):
-        incidents = feed.damage_reports(stored, since=since, until=until)
-        points = incidents.geometry.representative_point()
-        frame = pd.DataFrame({"category": incidents["category"], "kind": "incident"})
-        return _points(frame, points, crs)
+        return incident_points(feed.damage_reports(stored, since=since, until=until))
     field_reports = store.read("field_reports", since=since, until=until)
     posts = store.read(
         "posts",
@@ -253,6 +287,13 @@ def damage_reports(store, *, since=None, until=None, public: bool) -> gpd.GeoDat
     )
     out["category"] = [c if c in CATEGORIES else "その他" for c in out["category"]]
     return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+
+
+def incident_points(incidents: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The damage reports of :func:`geodata.feed.damage_reports` as points with a category."""
+    points = incidents.geometry.representative_point()
+    frame = pd.DataFrame({"category": incidents["category"], "kind": "incident"})
+    return _points(frame, points, STORE_CRS)
 
 
 def _first_category(value) -> str:

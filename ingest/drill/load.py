@@ -319,6 +319,8 @@ def load_into_store(
     drill: Drill,
     store,
     enrich: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None = None,
+    *,
+    posts: bool = True,
 ) -> dict[str, dict]:
     """Normalize the drill's payloads and upsert them; returns per-layer counts.
 
@@ -329,6 +331,8 @@ def load_into_store(
         rows for shelters the store does not know are rejected.
     enrich : optional ``posts frame -> posts frame`` run before each posts upsert (geocoding,
         classification).
+    posts : False leaves the SNS posts out (benchmarks feed them through the ingest runner,
+        which also links them into incidents).
 
     Returns
     -------
@@ -348,9 +352,9 @@ def load_into_store(
     roster = _roster_rows(drill.roster_csv)
     add("roster", store.upsert("roster", roster, source=SOURCES["roster"]))
     for key, payloads, rows in (
-        ("mastodon", drill.mastodon, _mastodon_rows),
-        ("bluesky", drill.bluesky, _bluesky_rows),
-        ("posts_file", drill.posts_file, _posts_file_rows),
+        ("mastodon", drill.mastodon if posts else [], _mastodon_rows),
+        ("bluesky", drill.bluesky if posts else [], _bluesky_rows),
+        ("posts_file", drill.posts_file if posts else [], _posts_file_rows),
     ):
         for start in range(0, len(payloads), CHUNK):
             frame = rows(payloads[start : start + CHUNK])
