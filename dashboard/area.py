@@ -36,16 +36,17 @@ def load(url: str, version: int, minute: str) -> tuple[pd.DataFrame, dict]:
     return area.area_summary(data.get_store(url))
 
 
+def city_labels(summary: pd.DataFrame) -> list[str]:
+    """「調布市（13208）」, or the code alone when the store has no name for it."""
+    return [
+        code if name is None or pd.isna(name) else f"{name}（{code}）"
+        for name, code in zip(summary["city_name"], summary["municipality"], strict=True)
+    ]
+
+
 def table(summary: pd.DataFrame, totals: dict, lang: str) -> pd.DataFrame:
     """The area view as shown: a city column, the figures, a total row of the person counts."""
-    shown = pd.DataFrame(
-        {
-            t("area.city"): [
-                name or code
-                for name, code in zip(summary["city_name"], summary["municipality"], strict=True)
-            ]
-        }  # fmt: skip
-    )
+    shown = pd.DataFrame({t("area.city"): city_labels(summary)})
     for col, key in _COLUMNS.items():
         values = summary[col].astype(object)
         if col == "evacuation_level":
@@ -56,6 +57,8 @@ def table(summary: pd.DataFrame, totals: dict, lang: str) -> pd.DataFrame:
             values = [str(v) for v in values]
         shown[t(key)] = values
     total = {t("area.city"): t("area.total")}
+    for col in ("shelters_open", "evacuees"):  # counts of shelters and evacuees: as they are
+        total[t(_COLUMNS[col])] = str(int(pd.to_numeric(summary[col]).sum()))
     total.update({t(_COLUMNS[c]): str(totals.get(c, "")) for c in area.PERSON_COLUMNS})
     return pd.concat([shown, pd.DataFrame([total])], ignore_index=True).fillna("")
 

@@ -62,6 +62,14 @@ def area_url() -> str:
     return scoped_url(settings.db_url(), user_municipalities())
 
 
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
+def municipality_names(url: str, version: int) -> dict[str, str]:
+    """Municipality code -> city name, from the towns of the store ``url`` (scoped)."""
+    del version
+    towns = get_store(url).read("towns", columns=[schema.MUNICIPALITY, "city_name"]).dropna()
+    return dict(zip(towns[schema.MUNICIPALITY], towns["city_name"], strict=True))
+
+
 @st.cache_resource(show_spinner=False)
 def _engine_store(url: str) -> Store:
     return open_store(url)

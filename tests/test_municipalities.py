@@ -322,7 +322,8 @@ def test_a_sources_rows_belong_to_its_configured_municipality(store, tmp_path):
     ]  # fmt: skip
     (tmp_path / "koganei.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tmp_path / "chofu.jsonl").write_text(
-        lines[0].replace('"1"', '"9"').replace("小金井市本町", "調布市布田") + "\n", encoding="utf-8"
+        lines[0].replace('"1"', '"9"').replace("小金井市本町", "調布市布田") + "\n",
+        encoding="utf-8",
     )
     doc = {
         "source": [
@@ -337,6 +338,7 @@ def test_a_sources_rows_belong_to_its_configured_municipality(store, tmp_path):
         assert run_source(store, source, from_start=True)["error"] is None
     posts = store.read("posts").set_index("post_id")[MUNICIPALITY].to_dict()
     assert posts == {"1": KOGANEI, "2": KOGANEI, "9": CHOFU}
+
     def members(city):  # the posts the city's incidents are made of
         frame = store.scoped([city]).read("incidents")
         return {key for m in frame["members"] for _layer, key in m}
@@ -347,3 +349,20 @@ def test_a_sources_rows_belong_to_its_configured_municipality(store, tmp_path):
     with pytest.raises(ConfigError, match="municipality"):
         build_sources({"source": [{"name": "a", "type": "posts_file", "path": "x",
                                    "municipality": "調布市"}]}, tmp_path)  # fmt: skip
+
+
+def test_the_area_table_as_shown_in_english(store, monkeypatch):
+    from dashboard import area as area_view
+    from geodata.area import area_summary
+
+    _area_store(store)
+    summary, totals = area_summary(store.scoped([CHOFU, KOGANEI]), "2026-10-12T12:30:00")
+    monkeypatch.setattr(area_view, "t", lambda key, **kw: key)  # the catalogue keys, not a session
+    shown = area_view.table(summary, totals, "en").set_index("area.city")
+    assert list(shown.index) == ["調布市（13208）", "小金井市（13210）", "area.total"]
+    assert shown.loc["小金井市（13210）", "area.evacuation"] == "Evacuation order"
+    assert shown.loc["調布市（13208）", "area.evacuation"] == "area.none"
+    assert shown.loc["調布市（13208）", "area.warning_level"] == "3"
+    assert shown.loc["area.total", "area.evacuees"] == "175"
+    assert shown.loc["area.total", "area.unconfirmed"] == "7"
+    assert shown.loc["小金井市（13210）", "area.unconfirmed"] == "3人未満"
