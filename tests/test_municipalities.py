@@ -366,3 +366,57 @@ def test_the_area_table_as_shown_in_english(store, monkeypatch):
     assert shown.loc["area.total", "area.evacuees"] == "175"
     assert shown.loc["area.total", "area.unconfirmed"] == "7"
     assert shown.loc["小金井市（13210）", "area.unconfirmed"] == "3人未満"
+
+
+def test_the_export_command_exports_one_municipality(sqlite_url, tmp_path, capsys):
+    import json
+
+    from ingest.cli import main
+
+    store = open_store(sqlite_url)
+    _area_store(store)
+    store.dispose()
+
+    def export(*extra) -> set[str]:
+        out = tmp_path / f"shelters{len(extra)}.csv"
+        argv = ["export", "layer", "shelters", "--format", "csv", "--db", sqlite_url]
+        code = main([*argv, "--out", str(out), *extra, "--json"])
+        assert code == 0, capsys.readouterr().err
+        json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        frame = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+        assert set(frame["所属団体コード"]) <= {CHOFU, KOGANEI}
+        return set(frame["避難所ID"])
+
+    assert export() == {"S1", "S2"}  # BOSAI_MUNICIPALITY (13208)
+    assert export("--municipality", "132101") == {"K-S1"}
+    assert main(["export", "layer", "shelters", "--db", sqlite_url, "--municipality", "x"]) != 0
+
+
+def test_a_campaign_for_every_town_reaches_its_own_city_only(store):
+    """The sender (``python -m ingest campaigns``, unscoped) sends each campaign through its
+    municipality's store: 「全町丁目」 of 調布市 is not 小金井市's residents."""
+    from geodata.campaigns import create_campaign
+    from ingest.outbound.campaigns import run_once
+    from ingest.outbound.line import SendResult
+
+    class Client:  # a LINE client that records whom it would message
+        def __init__(self):
+            self.to: list[str] = []
+
+        def remaining(self):
+            return 1000
+
+        def multicast(self, to, messages, retry_key=None):
+            self.to += list(to)
+            return SendResult("sent", 200, "req-1", retry_key)
+
+    for city, ids in ((CHOFU, ["R1", "R2"]), (KOGANEI, ["K1", "K2", "K3"])):
+        roster = _roster(city, ids)
+        roster["chat_user_id"] = [f"U{city}{i}" for i in ids]
+        store.upsert("roster", roster)
+    chofu = store.scoped([CHOFU])
+    create_campaign(chofu, towns=[], question="避難所に避難しましたか", actor="op")
+    client = Client()
+    run_once(store, client)
+    assert sorted(client.to) == ["U13208R1", "U13208R2"]
+    assert set(store.read("deliveries")[MUNICIPALITY]) == {CHOFU}
