@@ -17,6 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from geodata import evacuation, safety, shelters, warnings
+from geodata.export import common as export_common
 from geodata.export.public import suppress_counts
 from geodata.schema import MUNICIPALITY, now_utc, to_utc
 
@@ -88,6 +89,12 @@ def area_summary(store, at=None) -> tuple[pd.DataFrame, dict]:
     return table, totals
 
 
+def _name(city) -> str | None:
+    """The city's name from its boundary or the built-in table, when its towns have none."""
+    code, _pref, name = export_common.municipality(city)
+    return None if name == code else name
+
+
 def _city(city, at: pd.Timestamp) -> dict:
     """The situation of one municipality (``city`` is a store scoped to it)."""
     towns = city.read("towns", columns=["town_code", "city_name", "population", "households"])
@@ -105,7 +112,7 @@ def _city(city, at: pd.Timestamp) -> dict:
     )
     counts = safety.totals(states)
     return {
-        "city_name": str(names.iloc[0]) if len(names) else None,
+        "city_name": str(names.iloc[0]) if len(names) else _name(city),
         "shelters": status["shelters"],
         "shelters_open": status["open"],
         "evacuees": status["evacuees"],
