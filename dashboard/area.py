@@ -16,7 +16,7 @@ from geodata.export.public import SMALL, WITHHELD
 
 _COLUMNS = {
     "shelters_open": "area.shelters_open",
-    "evacuees": "area.evacuees",
+    "evacuees": "measure.evacuees",
     "warnings": "area.warnings",
     "warning_level": "area.warning_level",
     "evacuation_level": "area.evacuation",
@@ -50,7 +50,7 @@ def table(summary: pd.DataFrame, totals: dict, lang: str) -> pd.DataFrame:
     for col, key in _COLUMNS.items():
         values = summary[col].astype(object)
         if col == "evacuation_level":
-            values = [evacuation.level_label(v, lang) or t("area.none") for v in values]
+            values = [evacuation.level_label(v, lang) or t("warning_status.none") for v in values]
         elif col == "warning_level":
             values = ["" if pd.isna(v) else str(int(v)) for v in values]
         else:

@@ -17,6 +17,7 @@ import streamlit as st
 from dashboard import settings
 from geodata import schema
 from geodata import settings as core_settings
+from geodata.export.common import municipality
 from geodata.store.core import Store, open_store, scoped_url, split_scoped_url
 
 _TTL = timedelta(minutes=30)  # bounds memory; freshness comes from data_version
@@ -62,12 +63,11 @@ def area_url() -> str:
     return scoped_url(settings.db_url(), user_municipalities())
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
-def municipality_names(url: str, version: int) -> dict[str, str]:
-    """Municipality code -> city name, from the towns of the store ``url`` (scoped)."""
-    del version
-    towns = get_store(url).read("towns", columns=[schema.MUNICIPALITY, "city_name"]).dropna()
-    return dict(zip(towns[schema.MUNICIPALITY], towns["city_name"], strict=True))
+def municipality_label(code: str) -> str:
+    """「小金井市（13210）」 for the municipalities the exports know by name, else the code
+    (the frame's switch draws before any page opens the store)."""
+    _code, _pref, name = municipality(None, code)
+    return code if name == code else f"{name}（{code}）"
 
 
 @st.cache_resource(show_spinner=False)

@@ -70,16 +70,11 @@ def municipality_switch() -> None:
         return
     if st.session_state.get(data.CURRENT_KEY) not in codes:
         st.session_state[data.CURRENT_KEY] = codes[0]
-    url = data.area_url()
-    try:
-        names = data.municipality_names(url, data.get_store(url).data_version("towns"))
-    except Exception:  # noqa: BLE001 - the page says why the store is unreachable
-        names = {}
     st.sidebar.selectbox(
         t("app.municipality"),
         options=list(codes),
         key=data.CURRENT_KEY,
-        format_func=lambda code: f"{names[code]}（{code}）" if code in names else code,
+        format_func=data.municipality_label,
     )
 
 

@@ -361,9 +361,9 @@ def test_the_area_table_as_shown_in_english(store, monkeypatch):
     shown = area_view.table(summary, totals, "en").set_index("area.city")
     assert list(shown.index) == ["調布市（13208）", "小金井市（13210）", "area.total"]
     assert shown.loc["小金井市（13210）", "area.evacuation"] == "Evacuation order"
-    assert shown.loc["調布市（13208）", "area.evacuation"] == "area.none"
+    assert shown.loc["調布市（13208）", "area.evacuation"] == "warning_status.none"
     assert shown.loc["調布市（13208）", "area.warning_level"] == "3"
-    assert shown.loc["area.total", "area.evacuees"] == "175"
+    assert shown.loc["area.total", "measure.evacuees"] == "175"
     assert shown.loc["area.total", "area.unconfirmed"] == "7"
     assert shown.loc["小金井市（13210）", "area.unconfirmed"] == "3人未満"
 

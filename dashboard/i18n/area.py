@@ -7,7 +7,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "area.city": {"ja": "市区町村", "en": "Municipality"},
     "area.shelters_open": {"ja": "開設避難所", "en": "Shelters open"},
-    "area.evacuees": {"ja": "避難者数", "en": "Evacuees"},
     "area.warnings": {"ja": "発表中の警報・注意報", "en": "Warnings in force"},
     "area.warning_level": {"ja": "警戒レベル相当（最高）", "en": "Highest warning level"},
     "area.evacuation": {"ja": "発令中の避難情報", "en": "Evacuation information in force"},
@@ -17,7 +16,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "area.reached": {"ja": "連絡がついた", "en": "Reached"},
     "area.unconfirmed": {"ja": "未確認（未回答）", "en": "Not confirmed (no reply)"},
     "area.total": {"ja": "合計", "en": "Total"},
-    "area.none": {"ja": "なし", "en": "none"},
     "area.note": {
         "ja": "人数（登録・回答・連絡がついた・未確認）は3人未満を「{small}」、他の欄や合計との"
         "差し引きで3人未満の欄が分かる欄を「{withheld}」と表示しています。",
