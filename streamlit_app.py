@@ -23,7 +23,8 @@ st.set_page_config(
     # A local file: an emoji or :material/...: favicon is fetched from a font CDN.
     page_icon=str(Path(__file__).parent / "static" / "favicon.png"),
     layout="wide",
-    initial_sidebar_state="expanded",
+    # collapsed at first on a portrait tablet (<= 768 px), narrow on a landscape one (touch.py)
+    initial_sidebar_state="auto",
 )
 offline.install()
 install_log_redaction()
@@ -41,9 +42,8 @@ user = auth.gate(before_login=_before_login)
 data.use_user(user)  # every page's store is scoped to the user's municipality (dashboard/data.py)
 
 kiosk = widgets.is_kiosk()
-if kiosk:
-    widgets.apply_kiosk_style()
-else:
+widgets.apply_style()  # the wall's stylesheet, or the desk's with its tablet layout
+if not kiosk:
     widgets.language_switch()
     widgets.municipality_switch()
 

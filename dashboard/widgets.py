@@ -43,12 +43,16 @@ def is_kiosk() -> bool:
     return bool(st.session_state.get(KIOSK_KEY, False))
 
 
-def apply_kiosk_style() -> None:
-    """Hide the sidebar and chrome and enlarge the type (readable from 5 m): the one wall
-    stylesheet, :func:`dashboard.kiosk.style` (imported here: kiosk imports this module)."""
-    from dashboard import kiosk
+def apply_style() -> None:
+    """The one page stylesheet of a run: the wall screen's (sidebar and chrome hidden, type
+    readable from 5 m, :func:`dashboard.kiosk.style`) or the desk's, whose touch layout applies
+    on tablets (:func:`dashboard.touch.style`). Imported here: kiosk imports this module."""
+    from dashboard import kiosk, touch
 
-    kiosk.style()
+    if is_kiosk():
+        kiosk.style()
+    else:
+        touch.style()
 
 
 def language_switch() -> None:

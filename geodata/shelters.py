@@ -447,7 +447,10 @@ def merge_edit(
     Parameters
     ----------
     base : the report the form was opened on (None: the shelter had none).
-    mine : the form's fields (status, evacuees, households, needs, note).
+    mine : the form's fields (status, evacuees, households, the 要配慮者 counts, note; needs
+        when the caller edits them). A field ``mine`` does not hold was not edited: it counts
+        as the base's value (the dashboard's form sends no needs, so a stored needs list, an
+        import's, is kept as the newer report has it).
     theirs : the report stored meanwhile (its ``reported_by`` and ``reported_at`` sign its part
         of an appended note).
     choices : field -> ``"mine"`` / ``"theirs"`` for the conflicts (status and counts).
@@ -473,6 +476,8 @@ def merge_edit(
     ('満員', 12, ['water', 'food'], ())
     """
     base, theirs, choices = base or {}, theirs or {}, choices or {}
+    edited = ("needs", "note", *CHOSEN_FIELDS)
+    mine = {**{name: base.get(name) for name in edited if name not in mine}, **mine}
     fields: dict = {}
     origin: dict = {}
     conflicts: list[str] = []

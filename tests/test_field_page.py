@@ -302,3 +302,22 @@ def test_reports_from_the_form_join_incidents(monkeypatch, store_url):
     assert members == sorted(f"dashboard:{i}" for i in flood_ids)
     assert incidents.loc[flood, "urgency"] == 3  # the highest severity of its reports
     assert incidents.loc[fire, "counts"] == {"field_reports": 1}
+
+
+def test_field_legend_names_every_colour_the_map_draws():
+    import re
+
+    from dashboard.field.view import field_legend
+    from dashboard.maps.layers import HAZARD_COLOUR
+    from dashboard.shelters.map import PICKED_COLOUR
+
+    legend = field_legend("en")
+    rows = re.findall(r'background:(#[0-9a-f]+);border-color:#[0-9a-f]+"></i>([^<]+)<', legend.html)
+    assert rows == [
+        (field.severity_colour(3), "3 severe"),
+        (field.severity_colour(2), "2 moderate"),
+        (field.severity_colour(1), "1 minor"),
+        (PICKED_COLOUR, "Chosen place"),
+        (HAZARD_COLOUR, "Flood-hazard areas"),
+    ]
+    assert "<b>Field reports (severity)</b>" in legend.html

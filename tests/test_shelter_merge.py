@@ -110,3 +110,20 @@ def test_no_base_report_merges_against_nothing():
     )
     assert m.conflicts == ("evacuees",)  # 5 (mine) against 40 (theirs), both new
     assert m.fields["households"] == 12  # I left it empty: theirs
+
+
+def test_the_form_sends_no_needs_and_the_stored_needs_list_survives():
+    # The dashboard's form has no needs (supplies are supply requests): an imported needs list,
+    # in the base and in the newer report, is kept; one the newer report added is kept too.
+    form = {k: v for k, v in mine(evacuees=44).items() if k != "needs"}
+    m = merge_edit(BASE, form, theirs(needs=["water", "milk"]), mine_by="sato", mine_at=AT)
+    assert m.fields["needs"] == ["water", "milk"]
+    assert m.fields["evacuees"] == 44 and m.conflicts == ()
+    # the newer report (an import) cleared the list: the form, which never showed it, does not
+    # bring it back
+    m = merge_edit(BASE, form, theirs(needs=[]), mine_by="sato", mine_at=AT)
+    assert m.fields["needs"] == []
+    # a note the form does not send is not edited either: theirs stands
+    no_note = {k: v for k, v in form.items() if k != "note"}
+    m = merge_edit(BASE, no_note, theirs(note="体育館・2階"), mine_by="sato", mine_at=AT)
+    assert m.fields["note"] == "体育館・2階" and m.origin["note"] == "theirs"

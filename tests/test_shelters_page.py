@@ -214,7 +214,7 @@ def test_conflict_rows_put_the_newer_values_beside_the_input():
     assert rows.loc["状況", ["current", "mine", "differs"]].tolist() == ["満員", "開設", True]
     assert rows.loc["避難者数（人）", ["current", "mine"]].tolist() == ["120", "95"]
     assert not rows.loc["世帯数", "differs"]
-    assert rows.loc["必要物資（タップで選択）", ["current", "mine"]].tolist() == ["水", "–"]
+    assert "必要物資（タップで選択）" not in rows.index  # not on the form: supply requests are
     assert rows.loc["メモ", ["current", "mine"]].tolist() == ["–", "体育館"]
 
 
@@ -355,15 +355,13 @@ def _choose(at: AppTest, shelter_id: str) -> AppTest:
     return at.run()
 
 
-def _fill(at: AppTest, sid: str, status=None, evacuees=None, households=None, needs=None):
+def _fill(at: AppTest, sid: str, status=None, evacuees=None, households=None):
     if status is not None:
         at.button_group(key=f"shf_{sid}_status").set_value(status)
     if evacuees is not None:
         at.number_input(key=f"shf_{sid}_evacuees").set_value(evacuees)
     if households is not None:
         at.number_input(key=f"shf_{sid}_households").set_value(households)
-    if needs is not None:
-        at.button_group(key=f"shf_{sid}_needs").set_value(needs)
     return at
 
 
@@ -421,7 +419,7 @@ def test_negative_count_is_refused_with_a_message(monkeypatch, store_url):
 
 def test_over_capacity_is_saved_and_flagged(monkeypatch, store_url):
     at = _choose(_page(monkeypatch, store_url), STAFF_SHELTER)
-    _fill(at, STAFF_SHELTER, status="開設", evacuees=130, households=50, needs=["water", "milk"])
+    _fill(at, STAFF_SHELTER, status="開設", evacuees=130, households=50)
     _submit(at)
     assert not at.exception
     assert [s.value for s in at.success] == ["下石原地域福祉センター を更新しました（第2版）。"]
@@ -432,9 +430,52 @@ def test_over_capacity_is_saved_and_flagged(monkeypatch, store_url):
     history = _history(store_url, STAFF_SHELTER)
     last = history.iloc[-1]
     assert (last["version"], last["evacuees"], last["households"]) == (2, 130, 50)
-    assert (last["reported_by"], last["needs"]) == ("operator", ["water", "milk"])
+    assert last["reported_by"] == "operator"
     board = at.dataframe[0].value.set_index("避難所")
     assert board.loc["下石原地域福祉センター", "収容率"] == pytest.approx(1.3)
+
+
+def test_the_form_asks_for_supplies_only_as_requests_and_keeps_an_imported_needs_list(
+    monkeypatch, store_url
+):
+    # a needs list from another system's file (an import: no base version)
+    store = open_store(store_url)
+    store.update_shelter_status(
+        STAFF_SHELTER, {"needs": ["water", "blankets"]}, base_version=None, actor="import"
+    )
+    store.dispose()
+    at = _page(monkeypatch, store_url, user="staff")
+    assert not at.exception
+    # one way to ask for supplies on the form: no needs pills, the supply-request form
+    keys = [w.key or "" for w in at.button_group]
+    assert not [k for k in keys if k.endswith("_needs")], keys
+    assert f"sup_item_{STAFF_SHELTER}" in keys
+    assert "必要物資（タップで選択）" not in [w.label for w in at.button_group]
+    # the board shows the stored list, marked as old
+    [board] = [d.value.set_index("避難所") for d in at.dataframe if "物資要請" in d.value.columns]
+    assert "（旧）水・毛布" in board.loc["下石原地域福祉センター", "物資要請"]
+    # a staff update keeps it
+    _submit(_fill(at, STAFF_SHELTER, evacuees=48))
+    assert not at.exception
+    last = _history(store_url, STAFF_SHELTER).iloc[-1]
+    assert (last["evacuees"], list(last["needs"]), last["reported_by"]) == (
+        48, ["water", "blankets"], "staff",
+    )  # fmt: skip
+    # a supply request asked through the form is stored as a supply_requests row
+    at.button_group(key=f"sup_item_{STAFF_SHELTER}").set_value("blankets")
+    at.number_input(key=f"sup_qty_{STAFF_SHELTER}").set_value(20)
+    at.button_group(key=f"sup_urgency_{STAFF_SHELTER}").set_value("urgent")
+    [send] = [b for b in at.button if b.label == "要請を送信"]
+    send.click().run()
+    assert not at.exception
+    store = open_store(store_url)
+    try:
+        requests = store.read("supply_requests")
+    finally:
+        store.dispose()
+    assert requests[["shelter_id", "item", "quantity", "urgency", "state"]].values.tolist() == [
+        [STAFF_SHELTER, "blankets", 20, "urgent", "requested"]
+    ]
 
 
 def test_stale_version_shows_the_conflict_and_confirm_keeps_both(monkeypatch, store_url):

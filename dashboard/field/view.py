@@ -12,6 +12,7 @@ from dashboard.data import ReferenceLayers
 from dashboard.field import data as field_data
 from dashboard.field import report as field
 from dashboard.i18n import current_lang, t
+from dashboard.maps import layers as maps
 from dashboard.maps.elements import Legend
 from dashboard.shelters import map as shelters_map
 from dashboard.shelters.board import md_text
@@ -81,7 +82,7 @@ def place_picker(url: str, ref: ReferenceLayers, reports: pd.DataFrame, height: 
     st.html(_TABLET_CSS)
     with st.container(key="field-place"):
         with st.form("field_find", border=False, clear_on_submit=True):
-            cols = st.columns([4, 1], vertical_alignment="bottom")
+            cols = st.columns([3, 1], vertical_alignment="bottom")
             text = cols[0].text_input(t("field.place.text"), key="field_address")
             find = cols[1].form_submit_button(t("field.place.search"), width="stretch")
         if find and (text or "").strip():
@@ -97,15 +98,21 @@ def place_picker(url: str, ref: ReferenceLayers, reports: pd.DataFrame, height: 
     return place
 
 
-def severity_legend(lang: str) -> Legend:
-    """The severity colours of the field reports' markers."""
+def field_legend(lang: str) -> Legend:
+    """What the field map's colours mean: the reports by severity, the chosen place, the
+    hazard areas (the colours :func:`report_map` draws them in)."""
     rows = [(field.severity_colour(s), "#222222", t(f"field.severity.{s}", lang=lang))
             for s in (3, 2, 1)]  # fmt: skip
-    return Legend(t("field.severity", lang=lang), rows, position="bottomright")
+    rows += [
+        (shelters_map.PICKED_COLOUR, "#000000", t("legend.picked", lang=lang)),
+        (maps.HAZARD_COLOUR, maps.HAZARD_COLOUR, t("layer.hazard", lang=lang)),
+    ]
+    return Legend(t("legend.field", lang=lang), rows, position="bottomright")
 
 
 def report_map(ref, reports, place=None, height: int = 520, clickable: bool = False) -> None:
-    """Towns with the recent reports (orange) and the chosen place (magenta)."""
+    """Towns with the recent reports (by severity) and the chosen place (magenta), a legend
+    and a layer control (the shelters map's: it lists the live layers too)."""
     lang = current_lang()
     base = shelters_map.context_map(
         ref.towns,
@@ -117,16 +124,16 @@ def report_map(ref, reports, place=None, height: int = 520, clickable: bool = Fa
         with_shelter_legend=False,
         wall=kiosk.enabled(),
     )
-    if kiosk.enabled():  # what the colours mean, for whoever looks at the wall
-        severity_legend(lang).add_to(base)
+    field_legend(lang).add_to(base)
     layers = [
         shelters_map.points_layer(
             reports,
             _label,
-            name="reports",
+            name=t("layer.field_reports", lang=lang),
             class_name="bosai-field",
             colour_of=lambda row: field.severity_colour(row.get("severity")),
             radius=10 if kiosk.enabled() else 7,
+            control=True,
         ),
     ]
     if place is not None:
@@ -136,6 +143,7 @@ def report_map(ref, reports, place=None, height: int = 520, clickable: bool = Fa
         layers,
         key=MAP_KEY,
         height=height,
+        layer_control=shelters_map.layer_control(),
         returned_objects=["last_clicked"] if clickable else [],
     )
 

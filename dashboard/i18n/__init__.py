@@ -56,6 +56,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "layer.hazard": {"ja": "浸水想定区域", "en": "Flood-hazard areas"},
     "layer.shelters": {"ja": "避難所", "en": "Shelters"},
     "layer.evacuee_counts": {"ja": "避難者数ラベル", "en": "Evacuee counts"},
+    "layer.field_reports": {"ja": "現地調査の報告", "en": "Field reports"},
     # map tooltips and legends
     "map.households": {"ja": "世帯", "en": "Households"},
     "map.persons": {"ja": "{n}人", "en": "{n}"},
@@ -75,6 +76,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "legend.occupancy.unknown": {"ja": "開設（収容人数不明）", "en": "Open (capacity unknown)"},
     "legend.not_open": {"ja": "未開設・報告なし", "en": "Not open / no report"},
     "legend.no_data": {"ja": "データなし", "en": "No data"},
+    "legend.field": {"ja": "現地調査（深刻度）", "en": "Field reports (severity)"},
+    "legend.picked": {"ja": "指定した場所", "en": "Chosen place"},
     # attribution of the reference data (kept in Japanese: these are the publishers' own words)
     "attr.towns": {
         "ja": "出典：政府統計の総合窓口(e-Stat) 国勢調査町丁・字等別境界データ、CODH Geoshape を加工",

@@ -80,7 +80,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "supplies.pick": {"ja": "要請を選ぶ", "en": "Pick a request"},
     "supplies.kpi.urgent": {"ja": "至急の物資要請", "en": "Urgent supply requests"},
     "supplies.kpi.open": {"ja": "未配送の物資要請", "en": "Open supply requests"},
-    "supplies.legacy": {"ja": "報告: {needs}", "en": "Report: {needs}"},
+    # a needs list of a report (an import, a report from before the requests): shown as old
+    "supplies.legacy": {"ja": "（旧）{needs}", "en": "(old) {needs}"},
     "supplies.export": {"ja": "物資要請（CSV / Excel）", "en": "Supply requests (CSV / Excel)"},
     "supplies.export.xlsx": {"ja": "Excel（.xlsx）", "en": "Excel (.xlsx)"},
     "supplies.export.caption": {

@@ -67,7 +67,7 @@ class Legend(MacroElement):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
         {{ this.get_name() }}.onAdd = function (map) {
-            var div = L.DomUtil.create('div', 'bosai-legend');
+            var div = L.DomUtil.create('div', '{{ this.css_class }}');
             div.innerHTML = {{ this.html|tojson }};
             return div;
         };
@@ -76,16 +76,53 @@ class Legend(MacroElement):
         """
     )
 
-    def __init__(self, title: str, rows: Iterable[tuple[str, str, str]], position="bottomright"):
-        """``rows``: (fill colour, border colour, label) — labels are escaped here."""
+    def __init__(
+        self,
+        title: str,
+        rows: Iterable[tuple[str, str, str]],
+        position="bottomright",
+        strip: bool = False,
+    ):
+        """``rows``: (fill colour, border colour, label) — labels are escaped here. ``strip``:
+        the rows in two columns across the whole map (class ``bosai-legend-strip``)."""
         super().__init__()
         self._name = "Legend"
         self.position = position
+        self.css_class = "bosai-legend bosai-legend-strip" if strip else "bosai-legend"
         items = "".join(
             f'<div><i style="background:{_E(fill)};border-color:{_E(border)}"></i>{_E(label)}</div>'
             for fill, border, label in rows
         )
         self.html = f"<b>{_E(title)}</b>{items}"
+
+
+class TouchControls(MacroElement):
+    """The touch layout inside a map (its own iframe): the class ``bosai-touch`` on the map's
+    container on a touch screen or in a tablet-sized window, which :data:`MAP_CSS` gives
+    44 px controls. The page's media query (:data:`dashboard.touch.MEDIA`) cannot see the
+    window from inside the iframe, so the width is read from the page holding it."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, maxWidth) {
+            function apply() {
+                var width = window.innerWidth;
+                try { width = window.top.innerWidth; } catch (e) {}
+                var touch = window.matchMedia('(pointer: coarse)').matches || width <= maxWidth;
+                map.getContainer().classList.toggle('bosai-touch', touch);
+            }
+            apply();
+            window.addEventListener('resize', apply);
+        })({{ this._parent.get_name() }}, {{ this.max_width|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, max_width: int):
+        super().__init__()
+        self._name = "TouchControls"
+        self.max_width = int(max_width)
 
 
 class FitBounds(MacroElement):
@@ -394,4 +431,13 @@ MAP_CSS = """
 .leaflet-tooltip.bosai-count { background: rgba(255,255,255,.85); border: 0; box-shadow: none;
   padding: 0 3px; font-weight: bold; font-size: 13px; }
 .leaflet-tooltip.bosai-count:before { display: none; }
+.bosai-legend-strip { display: grid; grid-template-columns: 1fr 1fr; column-gap: 14px;
+  box-sizing: border-box; width: calc(100vw - 20px); }
+.bosai-legend-strip b { grid-column: 1 / -1; }
+.leaflet-container.bosai-touch .leaflet-bar a { width: 44px; height: 44px; line-height: 44px;
+  font-size: 24px; }
+.leaflet-container.bosai-touch .leaflet-control-layers label { min-height: 44px; display: flex;
+  align-items: center; }
+.leaflet-container.bosai-touch .leaflet-control-layers input { width: 22px; height: 22px;
+  margin: 0 6px 0 0; }
 """

@@ -31,7 +31,9 @@ from dashboard.maps.elements import (
     Legend,
     MapStyle,
     MetricScale,
+    TouchControls,
 )
+from dashboard.touch import TABLET_MAX_PX
 from geodata.export.map_style import (
     OCCUPANCY_CLASSES,
     OPEN_UNKNOWN,
@@ -175,6 +177,7 @@ def base_map(
         ).add_to(m)
     MapStyle(MAP_CSS).add_to(m)
     MetricScale().add_to(m)
+    TouchControls(TABLET_MAX_PX).add_to(m)
     return m
 
 
@@ -456,8 +459,9 @@ function (feature, layer) {
 """
 
 
-def shelter_legend(lang: str = "ja") -> Legend:
-    """The legend of :func:`shelters_layer`'s colours, and the hazard fill."""
+def shelter_legend(lang: str = "ja", strip: bool = False) -> Legend:
+    """The legend of :func:`shelters_layer`'s colours, and the hazard fill (``strip``: in two
+    columns across the bottom of the map, for the wall screen)."""
     rows = [
         (OCCUPANCY_COLOURS[i], "#333333", t(f"legend.occupancy.{i}", lang=lang))
         for i in range(len(OCCUPANCY_COLOURS))
@@ -470,7 +474,7 @@ def shelter_legend(lang: str = "ja") -> Legend:
         ("#ffffff", WELFARE_RING, t("legend.welfare", lang=lang)),
         (HAZARD_COLOUR, HAZARD_COLOUR, t("layer.hazard", lang=lang)),
     ]
-    return Legend(t("legend.shelters", lang=lang), rows)
+    return Legend(t("legend.shelters", lang=lang), rows, strip=strip)
 
 
 def layer_control(m: folium.Map) -> folium.Map:

@@ -39,8 +39,9 @@ from geodata.shelters import summary as shelter_summary
 
 JST = "Asia/Tokyo"
 ORDERS = ("occupancy", "oldest", "evacuees", "name")
-# what staff may update (the 要配慮者 counts too)
-FIELDS = ("status", "evacuees", "households", *CARE_COLUMNS, "needs", "note")
+# what staff update on the form (the 要配慮者 counts too); not ``needs``: supplies are asked for
+# as supply requests, and a stored needs list carries over to each new report unchanged
+FIELDS = ("status", "evacuees", "households", *CARE_COLUMNS, "note")
 
 # Cell colours of the board, from the one shelter palette (geodata/export/map_style.py): the
 # occupancy cell by class, the status cell by the shelter's colour class — the colour its map

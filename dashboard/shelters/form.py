@@ -3,10 +3,14 @@
 The form remembers the report it was opened on (version and values). Saving sends that version;
 if another update came in meanwhile the store refuses (:class:`~geodata.store.core.StaleVersion`)
 and the page shows the newer values beside the user's input, merged field by field by
-:func:`geodata.shelters.merge_edit`: a status or count both changed is chosen per field, needs are
-a union (a need someone else added is never dropped), notes of both are kept with author and
-time. Save the merge on top of the newer report, or discard the input. Nothing is lost and
-nothing is overwritten without the user seeing it.
+:func:`geodata.shelters.merge_edit`: a status or count both changed is chosen per field, notes
+of both are kept with author and time. Save the merge on top of the newer report, or discard the
+input. Nothing is lost and nothing is overwritten without the user seeing it.
+
+Supplies are asked for in one way only: the structured supply requests under the form
+(:mod:`dashboard.shelters.supplies`). The form has no needs list; a report's stored needs (an
+import, a report from before the requests) carry over unchanged to the report it saves, and the
+board shows them marked as old.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dashboard.shelters.data import current_record, save_update
 from dashboard.shelters.table import markdown_safe
 from dashboard.shelters.view import Board
 from geodata.access.roles import Forbidden
-from geodata.schema import CARE_COLUMNS, NEEDS, SHELTER_STATUSES, now_utc
+from geodata.schema import CARE_COLUMNS, SHELTER_STATUSES, now_utc
 from geodata.shelters import OPEN, merge_edit, to_number
 from geodata.store.core import StaleVersion, UnknownRecord
 
@@ -102,7 +106,6 @@ def _open(shelter_id: str, record: dict | None) -> None:
     for column in CARE_COLUMNS:  # None: not counted (the input stays blank)
         count = to_number(rec.get(column))
         st.session_state[_wkey(shelter_id, column)] = None if count is None else int(count)
-    st.session_state[_wkey(shelter_id, "needs")] = shelters.needs_list(rec.get("needs"))
     st.session_state[_wkey(shelter_id, "note")] = rec.get("note") or ""
     st.session_state.setdefault(BASE_KEY, {})[shelter_id] = int(rec.get("version") or 0)
     st.session_state.setdefault(BASE_RECORD_KEY, {})[shelter_id] = (
@@ -169,13 +172,6 @@ def form(b: Board, shelter_id: str) -> None:
                     shelters.field_label(column), min_value=0, step=1, value=None,
                     key=_wkey(shelter_id, column),
                 )  # fmt: skip
-            needs = st.pills(
-                t("shelters.field.needs"),
-                options=list(NEEDS),
-                selection_mode="multi",
-                format_func=lambda n: t(f"shelter_need.{n}"),
-                key=_wkey(shelter_id, "needs"),
-            )
             note = st.text_area(t("shelters.field.note"), key=_wkey(shelter_id, "note"), height=90)
             sent = st.form_submit_button(t("shelters.submit"), type="primary", width="stretch")
     if not sent:
@@ -185,7 +181,6 @@ def form(b: Board, shelter_id: str) -> None:
         "evacuees": evacuees,
         "households": households,
         **{c: (None if v is None else int(v)) for c, v in care.items()},
-        "needs": list(needs or []),
         "note": (note or "").strip() or None,
     }
     check = shelters.check_update(fields, row["capacity"], _estimated(b, shelter_id), lang)

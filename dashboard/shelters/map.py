@@ -26,6 +26,7 @@ from dashboard.maps import layers as maps
 from dashboard.maps.elements import MapStyle
 
 _E = html.escape
+PICKED_COLOUR = "#e4007f"  # the place chosen on a map (magenta: no layer uses it)
 LEGEND_ROOM_PX = 200  # the shelter legend's height: fit the towns above it
 # The wall screen: counts and legend readable from 5 m.
 WALL_CSS = """
@@ -35,21 +36,37 @@ WALL_CSS = """
 
 
 class FitBoundsBeside(MacroElement):
-    """Fit the map to ``bounds`` leaving ``bottom`` px free at the bottom (for the legend).
+    """Fit the map to ``bounds`` above the legend: the bottom padding reaches up to the drawn
+    legend's top edge (``bottom`` px until it is drawn; ``bottom=0``: no padding, legend or
+    not), so no shelter lies under it.
 
     Runs after :class:`dashboard.maps.elements.FitBounds` of the base map (same moments: ready,
-    first resize, 250 ms), so this fit is the one that stays.
+    first resize, 250 ms; and once the fonts are in, which changes the legend's height), so
+    this fit is the one that stays.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function (map, bounds, options) {
-            function fit() { map.invalidateSize(); map.fitBounds(bounds, options); }
+        (function (map, bounds, bottom) {
+            function room() {  // from the legend's top edge to the map's bottom edge
+                var legend = map.getContainer().querySelector('.bosai-legend');
+                if (!bottom || !legend || !legend.offsetHeight) { return bottom; }
+                var box = map.getContainer().getBoundingClientRect();
+                return Math.ceil(box.bottom - legend.getBoundingClientRect().top) + 10;
+            }
+            function fit() {
+                // a zoom animation in flight swallows a new view: fit when it has ended
+                if (map._animatingZoom) { map.once('zoomend', fit); return; }
+                map.invalidateSize();
+                map.fitBounds(bounds, {paddingTopLeft: [10, 10],
+                                       paddingBottomRight: [10, room()], animate: false});
+            }
             map.whenReady(fit);
             map.once('resize', fit);
             setTimeout(fit, 300);
-        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }}, {{ this.options|tojson }});
+            if (document.fonts) { document.fonts.ready.then(fit); }
+        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }}, {{ this.bottom|tojson }});
         {% endmacro %}
         """
     )
@@ -58,7 +75,7 @@ class FitBoundsBeside(MacroElement):
         super().__init__()
         self._name = "FitBoundsBeside"
         self.bounds = bounds
-        self.options = {"paddingTopLeft": [10, 10], "paddingBottomRight": [10, int(bottom)]}
+        self.bottom = int(bottom)
 
 
 def context_map(
@@ -74,7 +91,9 @@ def context_map(
     """The map under the live layers: basemap, towns, hazard areas, boundary, legend.
 
     It holds no layer control: the control must list the live layers too, so it goes with them
-    (:func:`layer_control`). ``wall`` enlarges the count labels and the legend.
+    (:func:`layer_control`). ``wall`` enlarges the count labels and the legend, and lays the
+    legend out as a strip across the bottom; the fit leaves the legend's height free
+    (:class:`FitBoundsBeside`), so it covers no shelter.
     """
     bounds = tuple(towns.total_bounds) if len(towns) else None
     m = maps.base_map(bounds, tiles=tiles, tile_url=tile_url, lang=lang)
@@ -86,8 +105,8 @@ def context_map(
         maps.boundary_layer(boundaries, lang=lang).add_to(m)
     if wall:
         MapStyle(WALL_CSS).add_to(m)
-    if with_shelter_legend:
-        maps.shelter_legend(lang=lang).add_to(m)
+    if with_shelter_legend:  # on the wall a strip across the bottom: the city fits above it
+        maps.shelter_legend(lang=lang, strip=wall).add_to(m)
         MapStyle(maps.WELFARE_LEGEND_CSS).add_to(m)
         if bounds is not None:
             minx, miny, maxx, maxy = bounds
@@ -119,7 +138,7 @@ def marker_layer(point, label: str, name: str = "marker") -> folium.FeatureGroup
             color="#000000",
             weight=3,
             fill=True,
-            fill_color="#e4007f",
+            fill_color=PICKED_COLOUR,
             fill_opacity=0.9,
             tooltip=folium.Tooltip(_E(label)) if label else None,
             class_name="bosai-picked",
@@ -134,10 +153,12 @@ def points_layer(
     class_name: str = "bosai-point",
     colour_of=None,
     radius: float = 6,
+    control: bool = False,
 ) -> folium.FeatureGroup:
     """Markers for ``frame``'s points; ``label_of(row) -> str`` is escaped here,
-    ``colour_of(row) -> "#rrggbb"`` colours them (default orange)."""
-    group = folium.FeatureGroup(name=name, control=False)
+    ``colour_of(row) -> "#rrggbb"`` colours them (default orange); ``control``: listed (as
+    ``name``) in the layer control."""
+    group = folium.FeatureGroup(name=name, control=control)
     if frame is None or frame.empty:
         return group
     for row in frame.to_dict("records"):
