@@ -35,7 +35,7 @@ from benchmarks.common import SEED, Figure, Scale, Workspace, copy_sqlite
 NAME = "ingest"
 BATCH = 5_000  # posts per window (all sources together)
 BASELINE_ROWS = 20_000  # rows the row-by-row baselines write (a rate; more adds nothing)
-TARGET = 20_000.0  # posts/s on 2 cores
+TARGET = 12_000.0  # posts/s on 2 cores, one process at 100k (issue 20)
 FROM_T0_MAX = 100_000  # larger drills are measured in steady state from the peak (T+12 h)
 PEAK_HOURS = 12
 
@@ -70,6 +70,7 @@ _RUNNER_STEPS = {
     "enrich_posts": "geocode+classify (glue)",
     "keep_staff_fields": "staff fields",
     "link_and_store": "incidents",
+    "settle_copies": "dedupe",  # copies marked under the lock (ingest/settle.py)
     "_new_rejections": "rejections",
 }
 # Store reads are left unwrapped: their time counts in the step that asked for them.
@@ -98,11 +99,13 @@ def _instrumented(timer: StageTimer, store, context, sources):
     if gaz is not None:
         gaz.geocode_many = timer.wrap("geocode", gaz.geocode_many)
     copies = context.copies  # the dedupe's history kept between batches
-    copies.mark = timer.wrap("dedupe", copies.mark)
     copies._sync = timer.wrap("dedupe (history read)", copies._sync)
     classify = context.classifier
     if classify is not None:
-        context._classifier = timer.wrap("classify", classify)
+        wrapped = timer.wrap("classify", classify)
+        if getattr(classify, "many", None) is not None:  # the batch form the runner uses
+            wrapped.many = timer.wrap("classify", classify.many)
+        context._classifier = wrapped
     for source in sources:
         source.normalize = timer.wrap("normalize", source.normalize)
     try:
@@ -243,14 +246,23 @@ def _stored_rows(url: str, limit: int) -> tuple[list[str], list[tuple]]:
         con.close()
 
 
-def row_by_row(empty_db: str, names: list[str], rows: list[tuple], commit_every: int) -> float:
-    """Seconds to write ``rows`` with one INSERT each, committing every ``commit_every`` rows."""
+def _baseline_insert(
+    empty_db: str, names: list[str], rows: list[tuple], commit_every: int
+) -> float:
+    """Seconds to write ``rows`` into the empty store ``empty_db`` with Python's sqlite3 (WAL,
+    synchronous=NORMAL, as the store): one ``executemany`` in one transaction when
+    ``commit_every`` is 0, else one INSERT per row committing every ``commit_every`` rows."""
     con = sqlite3.connect(empty_db, isolation_level=None)
     try:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         sql = f"INSERT INTO posts ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         start = time.perf_counter()
+        if not commit_every:
+            con.execute("BEGIN")
+            con.executemany(sql, rows)
+            con.execute("COMMIT")
+            return time.perf_counter() - start
         in_tx = 0
         for row in rows:
             if in_tx == 0:
@@ -301,12 +313,12 @@ def run(ws: Workspace, scales: list[Scale], batch: int = BATCH) -> list[Figure]:
         rates = [r["rate"] for r, _ in runs]
         best_res, best_url = sorted(runs, key=lambda ru: ru[0]["rate"])[len(runs) // 2]
         names, rows = _stored_rows(best_url, BASELINE_ROWS)
-        base_rates: dict[int, list[float]] = {1: [], 1000: []}
+        base_rates: dict[int, list[float]] = {0: [], 1: [], 1000: []}  # 0: one executemany
         for every in base_rates:
             for i in range(ws.repeats):
                 empty = ws.root / f"ingest-baseline-{scale.name}-{every}-{i}.sqlite"
                 open_store(f"sqlite:///{empty}").dispose()
-                seconds = row_by_row(str(empty), names, rows, every)
+                seconds = _baseline_insert(str(empty), names, rows, every)
                 base_rates[every].append(len(rows) / seconds if seconds else 0.0)
                 empty.unlink(missing_ok=True)
         del drill
@@ -329,7 +341,11 @@ def run(ws: Workspace, scales: list[Scale], batch: int = BATCH) -> list[Figure]:
             "baseline_rows": len(rows),
             "failures": best_res["failures"],
         }
-        for every, label in ((1, "commit per row"), (1000, "commit per 1,000 rows")):
+        for every, label in (
+            (0, "one-transaction executemany"),
+            (1, "INSERT per row, commit per row"),
+            (1000, "INSERT per row, commit per 1,000 rows"),
+        ):
             figures.append(
                 Figure(
                     benchmark=NAME,
@@ -338,13 +354,13 @@ def run(ws: Workspace, scales: list[Scale], batch: int = BATCH) -> list[Figure]:
                     value=statistics.median(rates),
                     unit="posts/s",
                     baseline=statistics.median(base_rates[every]),
-                    baseline_name=f"row-by-row INSERT, {label} (sqlite3)",
+                    baseline_name=f"{label} of the same rows (sqlite3)",
                     better="higher",
                     target=TARGET,
                     samples=[round(r, 1) for r in rates],
                     baseline_samples=[round(r, 1) for r in base_rates[every]],
                     notes=note,
-                    extra=extra if every == 1 else {},
+                    extra=extra if every == 0 else {},
                 )
             )
     return figures

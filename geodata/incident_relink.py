@@ -59,11 +59,17 @@ def _facts(store, todo: list, cut) -> dict[tuple, tuple]:
     """(time, urgency, point, town) of the members before ``cut`` of the incidents cut back."""
     since = min(pd.Timestamp(rec["first_seen"]) for rec, _ in todo)
     wanted = {m for _, keep in todo for m in keep}
+    ids = sorted({rec["incident_id"] for rec, _ in todo})
     facts: dict[tuple, tuple] = {}
     for name in sorted({layer for layer, _ in wanted}):
         if name not in LAYERS or LAYERS[name].incident_role is None:
             continue
-        part = store.read(name, since=since, until=cut, columns=[*_piece_columns(name), "geometry"])
+        # a layer whose rows name their incident: read only the rows of these incidents
+        where = {"incident_id": ids} if "incident_id" in LAYERS[name].columns else None
+        part = store.read(name, since=since, until=cut, where=where,
+                          columns=[*_piece_columns(name), "geometry"])  # fmt: skip
+        mine = {key for layer, key in wanted if layer == name}
+        part = part[[key in mine for key in _keys(name, part)]]  # only the members' rows
         for _, key, _, when, urgency, point, town in pieces(name, part, linked=True):
             if (name, key) in wanted:
                 facts[(name, key)] = (when, urgency, point, town)
@@ -120,6 +126,7 @@ def relink(
     frame: pd.DataFrame,
     *,
     changed: dict[str, pd.DataFrame | None] | None = None,
+    read: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Link the validated batch ``frame`` of ``layer`` and everything stored from its earliest
     row on (see the module docstring); write the incidents and the other rows that changed.
@@ -131,6 +138,8 @@ def relink(
     changed : layer -> stored rows already changed in this transaction and not written yet
         (the posts whose ``repost_of`` the ingest's dedupe settled); written here when they
         differ from the store.
+    read : layer -> its stored rows from the batch's earliest row on, already read (locked) in
+        this transaction (the dedupe's settling read the posts): not read again.
 
     Returns
     -------
@@ -144,7 +153,10 @@ def relink(
     store.lock("incidents")
     stored_rows, rows = {}, {}
     for name in PIECE_LAYERS:
-        stored_rows[name] = store.read(name, since=cut, for_update=True)
+        given = (read or {}).get(name)
+        stored_rows[name] = (
+            given if given is not None else store.read(name, since=cut, for_update=True)
+        )
         extra = [(changed or {}).get(name), frame if name == layer else None]
         rows[name] = _overlay(stored_rows[name], *extra, key=LAYERS[name].key)
     keys = {name: _keys(name, f) for name, f in rows.items()}

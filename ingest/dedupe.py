@@ -34,6 +34,7 @@ Over ~400 lines on purpose: the in-memory index of recent posts and the rules th
 from __future__ import annotations
 
 import zlib
+from bisect import bisect_left, insort
 from datetime import timedelta
 from functools import lru_cache
 
@@ -100,7 +101,10 @@ class CopyIndex:
     def __init__(self, similar_from: int | None = None):
         self.info: dict[str, tuple[int, str, str | None]] = {}  # key -> (when, fp, repost_of)
         self.exact: dict[str, tuple[int, str]] = {}
-        self.buckets: dict[int, list[tuple[int, str, str]]] = {}  # band -> [(when, key, fp)]
+        # band -> fingerprint -> [(when, key)] in time order: one entry per distinct
+        # fingerprint in a band (copies repeat the same fingerprint many times; a lookup
+        # scores each fingerprint once and takes its earliest eligible post)
+        self.buckets: dict[int, dict[str, list[tuple[int, str]]]] = {}
         self.root: dict[str, str] = {}
         self.older: dict[str, tuple[int, str]] = {}  # fp -> first post before what is held
         self.similar_from = similar_from
@@ -137,9 +141,9 @@ class CopyIndex:
             self.exact[fp] = (when, key)
         if len(fp) >= MIN_SIMILAR and (self.similar_from is None or when >= self.similar_from):
             for band in self.sketch(fp)[1]:
-                self.buckets.setdefault(band, []).append((when, key, fp))
+                insort(self.buckets.setdefault(band, {}).setdefault(fp, []), (when, key))
                 if self._undo is not None:
-                    self._undo.append(("bucket", band))
+                    self._undo.append(("bucket", band, fp, (when, key)))
 
     def _current(self, key: str, fp: str) -> bool:
         """Whether ``key`` still has the fingerprint ``fp`` (an edited post does not)."""
@@ -164,25 +168,37 @@ class CopyIndex:
                 return self.resolve(first_key)
         if len(fp) < MIN_SIMILAR:
             return None
-        sh, bands = self.sketch(fp)
+        sh, bands = _sketch(fp)
+        n = len(sh)
         best, best_score, best_time = None, SIMILARITY, 0
-        looked: set[str] = set()
+        scored: set[str] = set()
         for band in bands:
-            for other_time, other_key, other_fp in self.buckets.get(band, ()):
-                if other_key in looked or not _earlier(other_time, other_key, when, key):
+            for other_fp, entries in self.buckets.get(band, {}).items():
+                if other_fp in scored:
                     continue
-                looked.add(other_key)
-                if when - other_time > _SIMILAR_NS or self.resolve(other_key) == key:
+                scored.add(other_fp)
+                other_sh = _sketch(other_fp)[0]
+                m = len(other_sh)
+                # Jaccard <= min/max of the sizes: skip what cannot reach the best score
+                if (m if m < n else n) < best_score * (m if m > n else n) - 1e-9:
                     continue
-                if not self._current(other_key, other_fp):
+                inter = len(sh & other_sh)
+                score = inter / (n + m - inter)
+                if score < best_score:
                     continue
-                other_sh = self.sketch(other_fp)[0]
-                score = len(sh & other_sh) / len(sh | other_sh)
-                if score > best_score or (
-                    score == best_score
-                    and (best is None or _earlier(other_time, other_key, best_time, best))
-                ):  # a tie goes to the earliest post, whatever order the posts came in
-                    best, best_score, best_time = other_key, score, other_time
+                # the earliest post of this fingerprint that qualifies: a tie goes to the
+                # earliest post, whatever order the posts came in
+                for j in range(bisect_left(entries, (when - _SIMILAR_NS,)), len(entries)):
+                    other_time, other_key = entries[j]
+                    if not _earlier(other_time, other_key, when, key):
+                        break
+                    if self.resolve(other_key) == key or not self._current(other_key, other_fp):
+                        continue
+                    if score > best_score or (
+                        best is None or _earlier(other_time, other_key, best_time, best)
+                    ):
+                        best, best_score, best_time = other_key, score, other_time
+                    break
         return self.resolve(best) if best else None
 
     def mark(self, posts: pd.DataFrame, *, keep: bool = True) -> list:
@@ -221,10 +237,14 @@ class CopyIndex:
     def _revert(self, entry: tuple) -> None:
         kind = entry[0]
         if kind == "bucket":
-            bucket = self.buckets[entry[1]]
-            bucket.pop()
-            if not bucket:
-                del self.buckets[entry[1]]
+            _, band, fp, item = entry
+            bucket = self.buckets[band]
+            entries = bucket[fp]
+            entries.pop(bisect_left(entries, item))
+            if not entries:
+                del bucket[fp]
+                if not bucket:
+                    del self.buckets[band]
         elif kind == "exact":
             _, fp, old = entry
             if old is None:
@@ -268,11 +288,15 @@ class CopyIndex:
             del self.info[key]
             self.root.pop(key, None)
         self.exact = {fp: v for fp, v in self.exact.items() if v[0] >= when}
-        self.buckets = {
-            band: kept
-            for band, entries in self.buckets.items()
-            if (kept := [e for e in entries if e[0] >= when])
-        }
+        buckets = {}
+        for band, fps in self.buckets.items():
+            kept = {}
+            for fp, entries in fps.items():
+                if entries[-1][0] >= when:
+                    kept[fp] = entries[bisect_left(entries, (when,)) :]
+            if kept:
+                buckets[band] = kept
+        self.buckets = buckets
         if self.similar_from is not None:
             self.similar_from = max(self.similar_from, when)
 
@@ -350,11 +374,46 @@ class CopyHistory:
             self.index.mark(out, keep=False), index=out.index, dtype=object
         )
         self.newest_batch = max(self.newest_batch or start, start)
+        self.trim()
+        return out
+
+    def settling_index(self, cut: int, texts) -> CopyIndex:
+        """The index for settling the posts from ``cut`` (ns) on (ingest/settle.py), under the
+        ``incidents`` lock: every stored post from ``cut`` − ``SIMILAR_WINDOW`` on (what the
+        store got since the last look is read first), and the first post before those of each
+        fingerprint of ``texts``.
+
+        The settling puts its results into the index; they reach the store when the batch's
+        transaction commits. A batch that fails must call :meth:`forget` (its rows were
+        never stored).
+        """
+        self._sync(cut - _SIMILAR_NS)
+        first = self.store.first_posts(
+            {text_digest(t) for t in texts},
+            since=pd.Timestamp(cut - _EXACT_NS, tz="UTC"),
+            until=pd.Timestamp(self.held_from, tz="UTC"),
+            columns=HISTORY_COLUMNS,
+        )
+        self.reads["first"] += len(first)
+        self.index.set_older(first)
+        self.newest_batch = max(self.newest_batch or cut, cut)
+        return self.index
+
+    def forget(self) -> None:
+        """Drop everything held (a batch put into the index failed): the next batch reads the
+        store again."""
+        self.index = CopyIndex(similar_from=None)
+        self.held_from = self.written_since = self.newest_batch = None
+        self.stamps = {}
+
+    def trim(self) -> None:
+        """Drop what the next batches no longer need."""
+        if self.newest_batch is None or self.held_from is None:
+            return
         keep_from = self.newest_batch - _SIMILAR_NS - KEEP_MARGIN.value
         if self.held_from < keep_from - KEEP_MARGIN.value:
             self.index.forget_before(keep_from)
             self.held_from = keep_from
-        return out
 
     def _sync(self, need_from: int) -> None:
         """Read what the store got since the last look, and the time the batch needs."""

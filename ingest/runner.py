@@ -12,9 +12,8 @@ One batch (:func:`run_source`):
    thread's records are never written;
 3. ``normalize`` — bad records become rejections, the batch goes on (so does a page cut to the
    ``limit`` it was asked for: ``source.fetch_rejections``);
-4. the layer's enrichment (``Layer.enrich``; posts: geocode with the gazetteer and classify,
-   then collapse copies (``repost_of``) with the context's :class:`ingest.dedupe.CopyHistory`,
-   kept between batches);
+4. the layer's enrichment (``Layer.enrich``; posts: geocode with the gazetteer and classify
+   the whole batch at once);
 
 then, in ONE store transaction (:func:`write_batch`) — a killed or failing run leaves none of it:
 
@@ -22,7 +21,9 @@ then, in ONE store transaction (:func:`write_batch`) — a killed or failing run
    stored rows (``Layer.staff_fields``: triage, assignee, incident, a manual position, a manual
    roster match), the rows read locked until the commit — a re-fetched record never undoes a
    staff edit, also one saved while the batch is written (tests/test_staff_race.py);
-6. settle copies (``repost_of``, ingest/settle.py) and link incident pieces
+6. settle copies (``repost_of``, ingest/settle.py, with the context's
+   :class:`ingest.dedupe.CopyHistory`: the stored posts of the hours before the batch, kept
+   between batches and brought up to date from the store's writes) and link incident pieces
    (``Layer.incident_role``: posts, safety replies, field reports) from the batch's earliest row
    on, under the lock (geodata/incident_relink.py), and write the incidents and stored rows they
    change: several processes make what one makes (tests/test_parallel_ingest.py);
@@ -66,7 +67,9 @@ CHUNK = 1000
 # that runs.
 ENRICHMENTS: dict[str, Callable[[pd.DataFrame, IngestContext], pd.DataFrame]] = {
     "geocode_classify": lambda frame, context: enrich_posts(frame, context),
-    "mark_copies": lambda frame, context: context.copies.mark(frame),
+    # copies are marked under the lock, in the batch's transaction (write_batch ->
+    # ingest/settle.py, with the process's copy history): marking them here too would be done twice
+    "mark_copies": lambda frame, context: frame,
 }
 
 
@@ -187,8 +190,14 @@ def write_fetched(store, source: Source, records: list, since, context, result: 
     for step in LAYERS[layer].enrich:
         frame = ENRICHMENTS[step](frame, context)
     cursor = source.cursor_after(records, since)
-    with store.transaction():
-        written = write_batch(store, source, frame, rejected, cursor)
+    copies = context.copies if "mark_copies" in LAYERS[layer].enrich else None
+    try:
+        with store.transaction():
+            written = write_batch(store, source, frame, rejected, cursor, copies=copies)
+    except BaseException:
+        if copies is not None:
+            copies.forget()  # it may hold the settled posts of the rolled-back batch
+        raise
     context.invalidate(layer)
     result.update(written.as_dict(), ok=True, cursor=cursor, error=None)
     result["rejected"] = len(rejected) + written.rejected
@@ -221,11 +230,13 @@ def record_failure(store, source: Source, exc: BaseException, since, result: dic
 # -- steps ----------------------------------------------------------------------------------
 
 
-def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, cursor):
+def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, cursor, *, copies=None):
     """Write one normalized batch of ``source`` (steps 5-8 of the module docstring).
 
     Call it inside ``store.transaction()``: the rows, the incidents they create or change, the
     rejections and the source's health and cursor then commit together, or not at all.
+    ``copies``: the process's :class:`ingest.dedupe.CopyHistory` (posts), used by the settling
+    of copies; the caller calls ``copies.forget()`` when the transaction fails.
 
     Returns
     -------
@@ -244,7 +255,9 @@ def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, curs
         frame = keep_staff_fields(store, spec.name, frame)
     invalid = None
     if spec.incident_role:
-        settle = partial(settle_copies, store) if "mark_copies" in spec.enrich else None
+        settle = (
+            partial(settle_copies, store, copies=copies) if "mark_copies" in spec.enrich else None
+        )
         frame, invalid = link_and_store(store, spec.name, frame, settle=settle)
     written = store.load(spec.name, frame, source=name, rejected=invalid)
     if spec.name == "warnings" and written.inserted:

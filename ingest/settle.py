@@ -18,33 +18,53 @@ import pandas as pd
 
 from geodata.incidents import post_key, present
 from geodata.text.fingerprints import fingerprint, text_digest
-from ingest.dedupe import EXACT_WINDOW, HISTORY_COLUMNS, SIMILAR_WINDOW, CopyIndex, _ns
+from ingest.dedupe import (
+    EXACT_WINDOW,
+    HISTORY_COLUMNS,
+    SIMILAR_WINDOW,
+    CopyHistory,
+    CopyIndex,
+    _ns,
+)
 
 
-def settle_copies(store, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+def settle_copies(
+    store, frame: pd.DataFrame, copies: CopyHistory | None = None
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """``repost_of`` of the valid posts ``frame`` and of the stored posts from its earliest on.
 
     Call it inside ``store.transaction()`` holding the ``incidents`` lock (``link_and_store``
     calls it so).
 
+    ``copies``: the ingest process's :class:`ingest.dedupe.CopyHistory` of this store. It holds
+    the stored posts before the batch already (kept up to date from the store's writes), so
+    the two hours before the batch are not read and indexed again for every batch; the settled
+    values are put into it. The caller calls ``copies.forget()`` when the transaction fails.
+    Without it, an index of the stored posts is built for this batch.
+
     Returns
     -------
-    (``frame`` with ``repost_of`` settled, ``{"posts": stored posts whose repost_of changed}``)
+    (``frame`` with ``repost_of`` settled, ``{"posts": stored posts whose repost_of changed}``,
+    ``{"posts": the stored posts from the batch's earliest on, as read (locked)}`` — the
+    re-linking that follows in the same transaction takes them instead of reading them again)
     """
     if not len(frame):
-        return frame, {}
+        return frame, {}, {}
     cut = pd.Timestamp(pd.to_datetime(frame["posted_at"], utc=True).min())
     held_from = cut - SIMILAR_WINDOW
     window = store.read("posts", since=cut, for_update=True)
-    recent = store.read("posts", since=held_from, until=cut, columns=HISTORY_COLUMNS)
     texts = [*frame["text"], *window["text"]]
-    older = store.first_posts(
-        {text_digest(t) for t in texts}, since=cut - EXACT_WINDOW, until=held_from,
-        columns=HISTORY_COLUMNS,
-    )  # fmt: skip
-    index = CopyIndex(similar_from=held_from.value)
-    index.put_frame(recent)
-    index.set_older(older)
+    if copies is not None:
+        index = copies.settling_index(cut.as_unit("ns").value, texts)
+    else:
+        recent = store.read("posts", since=held_from, until=cut, columns=HISTORY_COLUMNS)
+        older = store.first_posts(
+            {text_digest(t) for t in texts}, since=cut - EXACT_WINDOW, until=held_from,
+            columns=HISTORY_COLUMNS,
+        )  # fmt: skip
+        index = CopyIndex(similar_from=held_from.value)
+        index.put_frame(recent)
+        index.set_older(older)
 
     batch_keys = [post_key(p, i) for p, i in zip(frame["platform"], frame["post_id"], strict=True)]
     in_batch = set(batch_keys)
@@ -70,6 +90,8 @@ def settle_copies(store, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, p
         value = found or (own if present(own) else None)
         index.put(key, when, fp, value)
         settled[origin][i] = value
+    if copies is not None:
+        copies.trim()
     out = frame.copy()
     out["repost_of"] = pd.Series(settled[0], index=out.index, dtype=object)
     changed = [
@@ -80,8 +102,8 @@ def settle_copies(store, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, p
         if key not in in_batch and (old if present(old) else None) != new
     ]
     if not changed:
-        return out, {}
+        return out, {}, {"posts": window}
     moved = window.iloc[changed].copy()
     moved["repost_of"] = pd.Series([settled[1][i] for i in changed], index=moved.index,
                                    dtype=object)  # fmt: skip
-    return out, {"posts": moved}
+    return out, {"posts": moved}, {"posts": window}

@@ -291,3 +291,27 @@ def test_holdout_posts():
     _, macro, exact, near = _scores(LABELLED / "classify_holdout.tsv")
     assert macro >= 0.85
     assert near >= 0.9
+
+
+def test_the_ingest_classifies_a_batch_in_one_pass_after_the_classifier_was_touched(monkeypatch):
+    """A field-report source asks the context for ``classifier`` (text by text); the posts of
+    the same process must still be classified in one batch pass, with the same results."""
+    import geodata.text.classify as module
+    from ingest.base import IngestContext
+
+    texts = [
+        "国領町3丁目、冠水して車が通れない",
+        "浸水はありません",
+        None,
+        "助けて！家に水が",
+        "",
+    ] * 20
+    context = IngestContext(None)
+    assert context.classifier is classify  # touched, as the field-report source does
+    passes: list[int] = []
+    batch = module._classify_batch
+    monkeypatch.setattr(module, "_classify_batch", lambda ts: passes.append(len(ts)) or batch(ts))
+    found = context.classify_texts(texts)
+    assert passes == [len(texts)]  # one pass over the batch, not one per text
+    one_by_one = [classify(t) for t in texts]
+    assert found == [(c.categories, c.urgency, c.matched_terms) for c in one_by_one]

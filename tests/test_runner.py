@@ -426,3 +426,35 @@ def test_incident_layers_are_validated_once_and_the_rejections_reach_the_store(r
         ref_store.read("incidents").set_index("incident_id").loc[valid["incident_id"].iloc[0]]
     )
     assert incident["members"] == [["field_reports", "survey:ok"]]
+
+
+def test_a_failed_batch_is_not_remembered_as_the_original_of_later_copies(ref_store, monkeypatch):
+    # The process's copy history takes the settled posts before the transaction commits; a
+    # batch that fails must be forgotten, or a later copy points at a post never stored.
+    from ingest.base import IngestContext
+
+    class Replay(PostsFileSource):
+        batch: list = []
+
+        def fetch(self, since):
+            return iter(self.batch)
+
+    source = Replay("replay", path="posts.jsonl", platform="x")
+    context = IngestContext(ref_store)
+    text = "染地三丁目の都営住宅前の道路が冠水して車が立ち往生しています、通れません"
+    source.batch = [{"id": "1", "text": text, "created_at": "2026-10-12T10:00:00+09:00"}]
+    load = ref_store.load
+
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ref_store, "load", disk_full)
+    assert run_source(ref_store, source, context=context)["ok"] is False
+    monkeypatch.setattr(ref_store, "load", load)
+    source.batch = [
+        {"id": "2", "text": text, "created_at": "2026-10-12T10:05:00+09:00"},
+        {"id": "3", "text": text + "！", "created_at": "2026-10-12T10:06:00+09:00"},
+    ]
+    assert run_source(ref_store, source, context=context)["ok"] is True
+    stored = ref_store.read("posts").set_index("post_id")["repost_of"].to_dict()
+    assert stored == {"2": None, "3": "x:2"}  # 3 copies 2; nothing names the lost post 1

@@ -332,6 +332,9 @@ def classify_many(texts) -> pd.DataFrame:
     return frame.set_axis(index) if index is not None else frame
 
 
+classify.many = classify_many  # the batch form, used by ingest.base.IngestContext
+
+
 _MEMO: dict = {}  # the terms of a post -> its classification
 _TOKENS: dict = {}  # (word, rest of clause, clause end) -> what the match says
 _MEMO_LIMIT = 200_000
