@@ -211,7 +211,8 @@ def pieces(layer: str, frame: pd.DataFrame, *, linked: bool = False) -> list[tup
     cols = [c for c in _piece_columns(layer) if c in frame]
     # column lists zipped into records: DataFrame.to_dict("records") boxes every value and
     # took half of re-linking's time at 100k posts
-    records = [dict(zip(cols, values)) for values in zip(*(frame[c].tolist() for c in cols))]
+    columns = (frame[c].tolist() for c in cols)
+    records = [dict(zip(cols, values, strict=True)) for values in zip(*columns, strict=True)]
     for label, rec, geom in zip(range(len(frame)), records, geoms, strict=True):
         point = geom if geom is not None and not geom.is_empty else None
         if point is not None and point.geom_type != "Point":
