@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, pages, widgets
+from dashboard import auth, data, pages, widgets
 from dashboard.maps import offline
 from geodata.access.privacy import install_log_redaction
 
@@ -39,11 +39,13 @@ def _before_login() -> None:
 
 # The login screen and st.stop() until someone with a role is logged in; the URL's page is kept.
 user = auth.gate(before_login=_before_login)
+data.use_user(user)  # every page's store is scoped to the user's municipality (dashboard/data.py)
 
 kiosk = widgets.is_kiosk()
 widgets.apply_style()  # the wall's stylesheet, or the desk's with its tablet layout
 if not kiosk:
     widgets.language_switch()
+    widgets.municipality_switch()
 
 if not kiosk:
     auth.user_badge(st.sidebar)

@@ -6,7 +6,7 @@ counts by town and evacuation information; the warnings in force and the HQ's de
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, kiosk, settings, widgets
+from dashboard import area, auth, data, kiosk, settings, widgets
 from dashboard import picture as common
 from dashboard.chronology import as_of as as_of_view
 from dashboard.evacuation import notice as evac_notice
@@ -75,4 +75,5 @@ def decisions() -> None:
 # On the wall screen only this part reruns, every BOSAI_REFRESH_SECONDS; the map stays and its
 # live layers are swapped inside it (the view someone zoomed to is kept).
 kiosk.live(overview, __file__, layers=LAYERS)
+area.section(current_lang())  # a user of several municipalities: each one's situation
 decisions()

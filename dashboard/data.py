@@ -16,25 +16,71 @@ import streamlit as st
 
 from dashboard import settings
 from geodata import schema
-from geodata.store.core import Store, open_store
+from geodata import settings as core_settings
+from geodata.export.common import municipality
+from geodata.store.core import Store, open_store, scoped_url, split_scoped_url
 
 _TTL = timedelta(minutes=30)  # bounds memory; freshness comes from data_version
+_SCOPE_KEY = "_bosai_municipalities"  # the logged-in user's municipalities (set by use_user)
+CURRENT_KEY = "bosai_municipality"  # the one the pages show (the sidebar switch)
 
 
-def db_url() -> str:
-    """The store URL (``BOSAI_DB_URL``)."""
-    return settings.db_url()
+def use_user(user) -> None:
+    """Keep the logged-in user's municipalities for this session's reads (the frame calls it
+    right after the login gate, on every run)."""
+    st.session_state[_SCOPE_KEY] = list(user.scope)
+
+
+def user_municipalities() -> tuple[str, ...]:
+    """The municipalities of the logged-in user (no user: ``BOSAI_MUNICIPALITY``)."""
+    try:
+        codes = tuple(st.session_state.get(_SCOPE_KEY) or ())
+    except Exception:  # noqa: BLE001 - no session (a script run outside streamlit)
+        codes = ()
+    return codes or (core_settings.municipality(),)
 
 
 def municipality_code() -> str:
-    """The 5-digit municipality code the dashboard shows (``BOSAI_MUNICIPALITY`` without check digit)."""
-    return settings.get("BOSAI_MUNICIPALITY").strip()[:5]
+    """The 5-digit code of the municipality the pages show: the user's current one (the
+    sidebar switch), else their first (by default ``BOSAI_MUNICIPALITY``)."""
+    codes = user_municipalities()
+    try:
+        current = st.session_state.get(CURRENT_KEY)
+    except Exception:  # noqa: BLE001 - no session
+        current = None
+    return current if current in codes else codes[0]
+
+
+def db_url() -> str:
+    """The store URL (``BOSAI_DB_URL``) scoped to the municipality the pages show: every read
+    and write of a page goes through a store that sees only its rows (geodata/store/core.py
+    ``Store.scoped``), and the cached loaders are keyed by it."""
+    return scoped_url(settings.db_url(), [municipality_code()])
+
+
+def area_url() -> str:
+    """The store URL scoped to all of the user's municipalities (the area view)."""
+    return scoped_url(settings.db_url(), user_municipalities())
+
+
+def municipality_label(code: str) -> str:
+    """「小金井市（13210）」 for the municipalities the exports know by name, else the code
+    (the frame's switch draws before any page opens the store)."""
+    _code, _pref, name = municipality(None, code)
+    return code if name == code else f"{name}（{code}）"
 
 
 @st.cache_resource(show_spinner=False)
-def get_store(url: str) -> Store:
-    """One store (engine and connection pool) per URL for the whole server."""
+def _engine_store(url: str) -> Store:
     return open_store(url)
+
+
+def get_store(url: str) -> Store:
+    """The store of ``url``: one engine and connection pool per database for the whole
+    server, scoped as the URL says (:func:`db_url`)."""
+    base, scope = split_scoped_url(url)
+    store = _engine_store(base)
+    return store.scoped(scope) if scope is not None else store
 
 
 def data_version(url: str) -> int:

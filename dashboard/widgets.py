@@ -19,7 +19,7 @@ from dashboard import data, settings
 from dashboard.i18n import LANGUAGES, current_lang, t
 from geodata.shelters import summary as shelter_summary
 from geodata.shelters import with_status
-from geodata.store.core import Store
+from geodata.store.core import Store, split_scoped_url
 
 KIOSK_KEY = "kiosk"
 MEASURES = ("none", "population", "households", "density")
@@ -66,6 +66,22 @@ def language_switch() -> None:
     )
 
 
+def municipality_switch() -> None:
+    """The sidebar's choice of the municipality the pages show, for a user who belongs to several
+    (``st.session_state[data.CURRENT_KEY]``; :func:`dashboard.data.db_url` scopes to it)."""
+    codes = data.user_municipalities()
+    if len(codes) < 2:
+        return
+    if st.session_state.get(data.CURRENT_KEY) not in codes:
+        st.session_state[data.CURRENT_KEY] = codes[0]
+    st.sidebar.selectbox(
+        t("app.municipality"),
+        options=list(codes),
+        key=data.CURRENT_KEY,
+        format_func=data.municipality_label,
+    )
+
+
 @dataclass(frozen=True)
 class OpenStore:
     """The store a page reads, as :func:`open_store` found it."""
@@ -97,7 +113,8 @@ def open_store(url: str | None = None) -> OpenStore | None:
 
 
 def redact_url(url: str) -> str:
-    """A store URL without its password."""
+    """A store URL without its password (and without the scope the dashboard adds)."""
+    url = split_scoped_url(url)[0]
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -115,6 +115,12 @@ class Layer:
         ``ingest.runner.ENRICHMENTS``: geocoding and classifying text, marking copies).
     fingerprint : the text column whose fingerprint the store keeps in ``text_fp`` (the
         dedupe finds copies through it).
+    municipal : whether each row belongs to one municipality (the column
+        :data:`MUNICIPALITY`, added by the declaration): a store scoped to some municipalities
+        reads and writes only their rows (geodata/store/scope.py). False for what is shared by
+        every municipality of one system (the sources' health).
+    row_security : whether the rows are about persons, so that on PostGIS the database itself
+        keeps them to the scope of the transaction (row-level security, docs/security.md).
     """
 
     name: str
@@ -131,6 +137,8 @@ class Layer:
     incident_role: IncidentRole | None = None
     enrich: tuple[str, ...] = ()
     fingerprint: str | None = None
+    municipal: bool = True
+    row_security: bool = False
 
     @property
     def all_columns(self) -> list[str]:
@@ -139,6 +147,11 @@ class Layer:
 
 
 LAYERS: dict[str, Layer] = {}
+
+# The municipality a row belongs to: the 5-digit 全国地方公共団体コード without its check digit
+# (13208 = 調布市), added to every layer declared ``municipal`` (several municipalities can share
+# one system; geodata/store/scope.py keeps each user to theirs).
+MUNICIPALITY = "municipality"
 
 
 WRITE_DISPOSITIONS = ("merge", "append")
@@ -157,6 +170,9 @@ def _layer(layer: Layer) -> Layer:
         declared.append(layer.fingerprint)
     unknown = [c for c in declared if c not in layer.columns]
     assert not unknown, f"{layer.name}: declared columns {unknown} not in columns"
+    assert not layer.row_security or layer.municipal, f"{layer.name}: row security needs rows"
+    if layer.municipal:
+        layer.columns.setdefault(MUNICIPALITY, STR)
     LAYERS[layer.name] = layer
     return layer
 
@@ -314,6 +330,7 @@ ROSTER = _layer(
         required=("name",),
         personal=("name", "kana", "address", "phone", "chat_user_id", "care_needs", "supporter"),
         geometry_required=False,
+        row_security=True,
     )
 )
 
@@ -344,6 +361,7 @@ SAFETY_REPLIES = _layer(
             town=None,
             by_value={"要救助": ("救助要請", 3), "負傷": ("救助要請", 2)},
         ),
+        row_security=True,
     )
 )
 
@@ -365,6 +383,7 @@ FOLLOW_UPS = _layer(
         time_column="at",
         choices={"action": ("phone", "visit", "reminder")},
         personal=("note",),
+        row_security=True,
     )
 )
 
@@ -399,6 +418,7 @@ CAMPAIGNS = _layer(
             "status": ("queued", "sending", "sent", "refused", "failed"),
             "kind": vocab.CAMPAIGN_KINDS.codes,
         },
+        row_security=True,
     )
 )
 
@@ -428,6 +448,7 @@ DELIVERIES = _layer(
         time_column="at",
         choices={"status": ("sent", "error", "listed")},
         personal=("recipient",),
+        row_security=True,
     )
 )
 
@@ -544,6 +565,7 @@ SOURCE_HEALTH = _layer(
             "stale_after_seconds": FLOAT,
         },
         geometry=None,
+        municipal=False,  # one row per source of the system
     )
 )
 

@@ -228,3 +228,11 @@ def number(name: str) -> float:
 def reference_dir() -> Path:
     """The reference-data folder."""
     return Path(get("BOSAI_REFERENCE_DIR"))
+
+
+def municipality() -> str:
+    """The configured municipality (``BOSAI_MUNICIPALITY``) as its 5-digit code (no check digit).
+
+    Rows written without a municipality belong to it, and so does a user without one.
+    """
+    return get("BOSAI_MUNICIPALITY").strip()[:5]

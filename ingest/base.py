@@ -199,6 +199,9 @@ class BaseSource:
     poll_seconds: float = 60.0
     deadline_seconds: float | None = None  # one run's fetch (None: BOSAI_SOURCE_DEADLINE_SECONDS)
     stale_minutes: float | None = None  # shown stale after (None: BOSAI_SOURCE_STALE_MINUTES)
+    # The municipality the source's rows belong to (``municipality = "13210"`` in the sources
+    # config; None: BOSAI_MUNICIPALITY). The runner writes its batches through a store scoped to it.
+    municipality: str | None = None
 
     def __init__(self, name: str, *, session: requests.Session | None = None, context=None):
         self.name = name

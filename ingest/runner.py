@@ -243,6 +243,10 @@ def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, curs
     The :class:`geodata.store.errors.UpsertResult` of the rows.
     """
     name, spec = source.name, LAYERS[source.layer]
+    if store.municipalities is None:
+        # the source's municipality (default BOSAI_MUNICIPALITY): its rows and the incidents
+        # they make belong to it, and linking never touches another city's rows
+        store = store.scoped([str(source.municipality or store.home_municipality)[:5]])
     if spec.incident_role:
         # first, before any row lock: linking writes rows of other batches too (two writers
         # taking the lock and rows in another order would wait on each other)

@@ -26,6 +26,7 @@ source_health, and the other sources run. Relative paths are relative to the con
 
 from __future__ import annotations
 
+import inspect
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -147,9 +148,13 @@ def _build(cls, name: str, type_name: str, entry: dict, base_dir: Path, env) -> 
     _check_timing(name, entry)
     params = {}
     missing = []
+    municipality = _municipality(name, entry.get("municipality"))
+    takes_municipality = "municipality" in inspect.signature(cls.__init__).parameters
     for key, value in entry.items():
         if key in COMMON_KEYS or key in LIMIT_KEYS:
             continue
+        if key == "municipality" and not takes_municipality:
+            continue  # set on the source below
         if key.endswith("_env"):
             target = key.removesuffix("_env")
             if value in env and env[value]:
@@ -178,4 +183,16 @@ def _build(cls, name: str, type_name: str, entry: dict, base_dir: Path, env) -> 
     for key in ("deadline_seconds", "stale_minutes"):  # else the settings
         if key in entry:
             setattr(source, key, float(entry[key]))
+    if municipality:
+        source.municipality = municipality
     return source
+
+
+def _municipality(name: str, value) -> str | None:
+    """A source's ``municipality`` as its 5-digit code (a 6-digit code loses its check digit)."""
+    if value is None:
+        return None
+    code = str(value).strip()
+    if not (code.isdigit() and len(code) in (5, 6) and 1 <= int(code[:2]) <= 47):
+        raise ConfigError(f"{name}: municipality must be a 5- or 6-digit code, not {value!r}")
+    return code[:5]

@@ -178,4 +178,6 @@ def test_open_store_gives_the_store_and_its_version(monkeypatch, tmp_path):
     monkeypatch.setenv("BOSAI_DB_URL", url)
     at = AppTest.from_function(script, default_timeout=60).run()
     assert not at.exception and not at.error
-    assert at.markdown[0].value == f"{url}|0|True"
+    # the URL names the user's municipality (no user: BOSAI_MUNICIPALITY): pages read through a
+    # store scoped to it (dashboard/data.py db_url)
+    assert at.markdown[0].value == f"{url}#bosai-municipalities=13208|0|True"

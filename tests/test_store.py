@@ -385,3 +385,61 @@ def test_missing_text_reads_back_as_none_not_nan(store):
     assert back["note"].tolist() == [None]
     assert back["name"].tolist() == ["第二小学校"]
     assert back["note"].dtype == object
+
+
+def _resident(resident_id: str, municipality: str | None = None) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"resident_id": [resident_id], "name": ["調布 花子"], "municipality": [municipality]},
+        geometry=[shapely.Point(139.55, 35.65)],
+        crs=4326,
+    )
+
+
+def test_a_database_of_one_municipality_gets_every_row_tagged_with_it(store_url, monkeypatch):
+    """v12: a database made before municipalities (v11) — every row of a municipal layer
+    belongs to BOSAI_MUNICIPALITY, or to the city its own city code names."""
+    from geodata.schema import LAYERS, MUNICIPALITY
+
+    monkeypatch.setenv("BOSAI_MUNICIPALITY", "132080")  # with its check digit, as configured
+    store = open_store(store_url)
+    store.upsert("posts", _posts(3))
+    _shelter(store)
+    store.upsert("roster", _resident("R1"))
+    towns = gpd.GeoDataFrame(
+        {"town_code": ["13210001001", "13208001001"], "city_code": ["13210", None],
+         "name": ["小金井の町", "飛田給一丁目"]},
+        geometry=[shapely.box(139.5, 35.7, 139.51, 35.71), shapely.box(139.52, 35.65, 139.53, 35.66)],
+        crs=4326,
+    )  # fmt: skip
+    store.upsert("towns", towns)
+    # Make it a database of schema version 11: no municipality column anywhere.
+    with store.engine.begin() as conn:
+        for layer in LAYERS.values():
+            if layer.row_security and store.postgres:
+                conn.exec_driver_sql(f'DROP POLICY bosai_municipality ON "{layer.name}"')
+                conn.exec_driver_sql(f'ALTER TABLE "{layer.name}" DISABLE ROW LEVEL SECURITY')
+            if layer.municipal:
+                conn.exec_driver_sql(f'ALTER TABLE "{layer.name}" DROP COLUMN "{MUNICIPALITY}"')
+        conn.exec_driver_sql("UPDATE meta SET value = '11' WHERE key = 'schema_version'")
+    store.dispose()
+    monkeypatch.setenv("BOSAI_MUNICIPALITY", "13215")  # the app is now configured for 羽村市
+    upgraded = open_store(store_url)
+    assert upgraded.schema_version() == SCHEMA_VERSION == 12
+    assert upgraded.read("posts")[MUNICIPALITY].tolist() == ["13215"] * 3
+    assert upgraded.get("roster", "R1")[MUNICIPALITY] == "13215"
+    assert upgraded.get("shelters", "S1")[MUNICIPALITY] == "13215"
+    by_town = upgraded.read("towns").set_index("town_code")[MUNICIPALITY].to_dict()
+    assert by_town == {"13210001001": "13210", "13208001001": "13215"}  # its own city first
+    # every municipal table has the column, none is left empty
+    with upgraded.engine.connect() as conn:
+        for layer in LAYERS.values():
+            if layer.municipal:
+                empty = conn.exec_driver_sql(
+                    f'SELECT count(*) FROM "{layer.name}" WHERE "{MUNICIPALITY}" IS NULL'
+                ).scalar()
+                assert empty == 0, layer.name
+    assert upgraded.migrate() == 0
+    # a new row written without a municipality belongs to the configured one
+    upgraded.upsert("posts", _posts(1, start=10))
+    assert upgraded.get("posts", ("mastodon", "10"))[MUNICIPALITY] == "13215"
+    upgraded.dispose()

@@ -28,13 +28,20 @@ def _not_self(actor: str, username: str, what: str) -> None:
 
 
 def add_user(
-    store, username: str, role: str, *, display_name: str = "", shelter_ids: Iterable[str] = ()
+    store,
+    username: str,
+    role: str,
+    *,
+    display_name: str = "",
+    shelter_ids: Iterable[str] = (),
+    municipalities: Iterable[str] = (),
 ) -> tuple[dict, str]:
     """Create an account with a generated password; returns (account, password — show it once)."""
     actor = _actor("manage_users")
     password = accounts.new_password()
     user = accounts.add_user(store, username, role, password, actor=actor,
-                             display_name=display_name, shelter_ids=shelter_ids)  # fmt: skip
+                             display_name=display_name, shelter_ids=shelter_ids,
+                             municipalities=municipalities)  # fmt: skip
     return {"username": user.username, "role": user.role}, password
 
 
@@ -44,6 +51,13 @@ def set_role(store, username: str, role: str, shelter_ids: Iterable[str] | None 
     if role != "admin":
         _not_self(actor, username, "remove the admin role of")
     return accounts.set_role(store, username, role, actor=actor, shelter_ids=shelter_ids)
+
+
+def set_municipalities(store, username: str, municipalities: Iterable[str]) -> dict:
+    """Set the municipalities an account belongs to (its sessions end)."""
+    return accounts.set_municipalities(
+        store, username, municipalities, actor=_actor("manage_users")
+    )
 
 
 def disable_user(store, username: str) -> dict:

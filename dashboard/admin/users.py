@@ -31,6 +31,7 @@ def table(users: list[dict]) -> pd.DataFrame:
             t("adm.users.display_name"): [shown(u["display_name"]) for u in users],
             t("adm.users.role"): [t(f"role.{u['role']}") for u in users],
             t("adm.users.shelters"): [shown(u["shelter_ids"]) for u in users],
+            t("adm.users.municipalities"): [shown(u.get("municipalities") or []) for u in users],
             t("adm.users.state"): [_state(u) for u in users],
             t("adm.users.failed"): [u["failed_attempts"] for u in users],
             t("adm.users.updated"): [when(u["updated_at"]) for u in users],
@@ -86,9 +87,12 @@ def panel(store) -> None:
         ids = st.multiselect(t("adm.users.shelters"), list(shelters), key="adm_new_shelters",
                              format_func=shelter_label, help=t("adm.users.shelters_hint"),
                              placeholder=t("adm.users.pick_shelters"))  # fmt: skip
+        codes = st.text_input(t("adm.users.municipalities"), key="adm_new_municipalities",
+                              help=t("adm.users.municipalities_hint"))  # fmt: skip
         if st.form_submit_button(t("adm.users.add_button"), type="primary", key="adm_add"):
             _do(name.strip(), t("adm.users.add"), lambda: actions.add_user(
-                store, name, role, display_name=display, shelter_ids=ids)[1])  # fmt: skip
+                store, name, role, display_name=display, shelter_ids=ids,
+                municipalities=codes.replace("、", ",").split(","))[1])  # fmt: skip
     with right, st.container(border=True):
         st.markdown(f"**{t('adm.users.manage')}**")
         if not users:
@@ -113,6 +117,16 @@ def panel(store) -> None:
                 ids = new_ids if new_role == "shelter_staff" else []
                 _do(who, t("adm.users.set_role"),
                     lambda: actions.set_role(store, who, new_role, ids))  # fmt: skip
+        with st.form("adm_set_municipalities", border=False):
+            new_codes = st.text_input(
+                t("adm.users.municipalities"),
+                value=", ".join(user.get("municipalities") or []),
+                key=f"adm_municipalities_{who}",
+                help=t("adm.users.municipalities_hint"),
+            )
+            if st.form_submit_button(t("adm.users.set_municipalities"), key="adm_save_towns"):
+                _do(who, t("adm.users.set_municipalities"), lambda: actions.set_municipalities(
+                    store, who, new_codes.replace("、", ",").split(",")))  # fmt: skip
         top, bottom = st.columns(2), st.columns(2)
         buttons = [*top, *bottom]
         if user["disabled"]:

@@ -21,6 +21,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # frame
     "app.title": {"ja": "防災ダッシュボード", "en": "Disaster dashboard"},
     "app.language": {"ja": "言語 / Language", "en": "言語 / Language"},
+    "app.municipality": {"ja": "表示する市区町村", "en": "Municipality shown"},
     "app.kiosk_hint": {
         "ja": "壁面表示モード（{seconds}秒ごとに更新）",
         "en": "Wall-screen mode (refreshes every {seconds} s)",

@@ -39,6 +39,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "adm.users.display_name": {"ja": "表示名", "en": "Display name"},
     "adm.users.role": {"ja": "役割", "en": "Role"},
     "adm.users.shelters": {"ja": "担当避難所", "en": "Assigned shelters"},
+    "adm.users.municipalities": {"ja": "所属市区町村", "en": "Municipalities"},
+    "adm.users.municipalities_hint": {
+        "ja": "団体コード5桁をカンマ区切りで（例: 13208, 13210）。空欄は既定の市区町村。"
+        "所属する市区町村のデータだけを見られます。",
+        "en": "5-digit codes separated by commas (e.g. 13208, 13210); empty: the default "
+        "municipality. The account sees only these municipalities' data.",
+    },
+    "adm.users.set_municipalities": {"ja": "所属市区町村を変更", "en": "Set municipalities"},
     "adm.users.pick_shelters": {"ja": "避難所を選択", "en": "Choose shelters"},
     "adm.users.state": {"ja": "状態", "en": "State"},
     "adm.users.active": {"ja": "有効", "en": "Active"},

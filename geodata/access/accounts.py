@@ -211,6 +211,7 @@ def _user(row: Mapping) -> User:
         shelter_ids=frozenset(json.loads(row["shelter_ids"] or "[]")),
         disabled=bool(row["disabled"]),
         source="local",
+        municipalities=tuple(json.loads(row.get("municipalities") or "[]")),
     )
 
 
@@ -227,6 +228,7 @@ def _public(row: Mapping) -> dict:
         "display_name": row["display_name"] or "",
         "role": row["role"],
         "shelter_ids": sorted(json.loads(row["shelter_ids"] or "[]")),
+        "municipalities": json.loads(row.get("municipalities") or "[]"),
         "disabled": bool(row["disabled"]),
         "failed_attempts": int(row["failed_attempts"] or 0),
         "locked_until": _iso(utc_datetime(row["locked_until"])),
@@ -237,6 +239,21 @@ def _public(row: Mapping) -> dict:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def municipality_codes(codes: Iterable[str] | None) -> list[str]:
+    """Municipality codes as 5-digit codes in the order given (a 6-digit code loses its check
+    digit); :class:`AccountError` for anything else."""
+    found: list[str] = []
+    for raw in codes or ():
+        code = unicodedata.normalize("NFKC", str(raw)).strip()
+        if not code:
+            continue
+        if not (code.isdigit() and len(code) in (5, 6) and 1 <= int(code[:2]) <= 47):
+            raise AccountError(f"not a municipality code: {raw!r} (5 digits, e.g. 13208)")
+        if code[:5] not in found:
+            found.append(code[:5])
+    return found
 
 
 def _shelters(role: str, shelter_ids: Iterable[str] | None) -> list[str]:
@@ -258,6 +275,7 @@ def add_user(
     actor: str,
     display_name: str | None = None,
     shelter_ids: Iterable[str] = (),
+    municipalities: Iterable[str] = (),
 ) -> User:
     """Create a local account; raises :class:`AccountError` / :class:`WeakPassword`.
 
@@ -270,6 +288,7 @@ def add_user(
     validate_role(role)
     check_password_strength(password, name)
     ids = _shelters(role, shelter_ids)
+    codes = municipality_codes(municipalities)
     now = db_time(now_utc(), store.postgres)
     record = {
         "username": name,
@@ -280,6 +299,7 @@ def add_user(
         "failed_attempts": 0,
         "locked_until": None,
         "shelter_ids": json.dumps(ids, ensure_ascii=False),
+        "municipalities": json.dumps(codes),
         "created_at": now,
         "updated_at": now,
     }
@@ -291,8 +311,9 @@ def add_user(
         actor,
         "users:add",
         AUDIT_LAYER,
-        {"username": name, "role": role, "shelter_ids": ids, "display_name": display_name},
-    )
+        {"username": name, "role": role, "shelter_ids": ids, "display_name": display_name,
+         "municipalities": codes},
+    )  # fmt: skip
     return _user(record)
 
 
@@ -328,6 +349,23 @@ def set_role(
         action="set-role",
         detail={"role": role, "shelter_ids": ids},
     )
+
+
+def set_municipalities(store, username: str, municipalities: Iterable[str], *, actor: str) -> dict:
+    """Set the municipalities an account belongs to (empty: the configured one), audited.
+
+    The account's open sessions end: what it may see changed."""
+    codes = municipality_codes(municipalities)
+    record = _change(
+        store,
+        username,
+        {"municipalities": json.dumps(codes)},
+        actor=actor,
+        action="set-municipalities",
+        detail={"municipalities": codes},
+    )
+    sessions.revoke_user(store, record["username"], reason="municipalities changed")
+    return record
 
 
 def disable_user(store, username: str, *, actor: str) -> dict:
@@ -593,7 +631,9 @@ def user_from_claims(claims: Mapping, config: Mapping | None) -> User | None:
         - ``subject_roles`` — ``sub`` -> role (stable, for providers without roles);
         - ``shelters`` — e-mail or ``sub`` -> list of shelter ids (for shelter_staff);
         - ``default_role`` — role of an identity that nothing maps; unset (the default) means
-          no access.
+          no access;
+        - ``municipalities`` — e-mail or ``sub`` -> list of municipality codes the identity
+          belongs to (unset: the configured ``BOSAI_MUNICIPALITY``).
 
     When several mappings match, the most trusted role wins (they all vouch for the person).
 
@@ -637,10 +677,14 @@ def user_from_claims(claims: Mapping, config: Mapping | None) -> User | None:
     if role == "shelter_staff":
         for key in ((email,) if email and verified else ()) + (sub,):
             shelter_ids += _as_list(shelters_cfg.get(key))
+    municipalities: list[str] = []
+    for key in ((email,) if email and verified else ()) + (sub,):
+        municipalities += _as_list((config.get("municipalities") or {}).get(key))
     return User(
         username=email if email and verified else sub,
         role=role,
         display_name=str(claims.get("name") or claims.get("preferred_username") or ""),
         shelter_ids=frozenset(shelter_ids),
         source="oidc",
+        municipalities=tuple(municipality_codes(municipalities)),
     )

@@ -107,6 +107,8 @@ class User:
     role : one of :data:`ROLES`.
     display_name : the name to show.
     shelter_ids : the shelters a ``shelter_staff`` user may update.
+    municipalities : the municipalities (5-digit codes) whose data the user sees and writes;
+        empty: the configured ``BOSAI_MUNICIPALITY`` (see :attr:`scope`).
     disabled : a disabled account may do nothing.
     source : ``"local"`` (accounts table) or ``"oidc"`` (single sign-on).
     """
@@ -117,6 +119,14 @@ class User:
     shelter_ids: frozenset[str] = field(default_factory=frozenset)
     disabled: bool = False
     source: str = "local"
+    municipalities: tuple[str, ...] = ()
+
+    @property
+    def scope(self) -> tuple[str, ...]:
+        """The municipalities the user's reads and writes are limited to (never empty)."""
+        from geodata import settings
+
+        return self.municipalities or (settings.municipality(),)
 
     @property
     def label(self) -> str:

@@ -144,9 +144,11 @@ def municipality(store=None, code: str | None = None) -> tuple[str, str, str]:
     """(5-digit code, prefecture name, city name) of the municipality the exports are about.
 
     The names come from the store's boundary (or towns) layer when it has them, else from a
-    short built-in table.
+    short built-in table. Without ``code``: the municipality of a store scoped to one (a user's,
+    ``Store.scoped``), else ``BOSAI_MUNICIPALITY``.
     """
-    code = (code or settings.get("BOSAI_MUNICIPALITY")).strip()[:5]
+    scope = getattr(getattr(store, "_store", store), "municipalities", None)  # a PublicView's too
+    code = (code or (scope[0] if scope else None) or settings.get("BOSAI_MUNICIPALITY")).strip()[:5]
     pref, city = KNOWN_MUNICIPALITIES.get(code, ("", code))
     if store is not None:
         try:

@@ -16,6 +16,7 @@ from geodata.schema import BOOL, LAYERS, TIME
 COLUMN_LABELS: dict[str, str] = {
     "town_code": "町丁目コード",
     "city_code": "市区町村コード",
+    "municipality": "所属団体コード",
     "city_name": "市区町村名",
     "pref_name": "都道府県名",
     "name": "名称",

@@ -20,6 +20,7 @@ beside it (codec, tables, status, log, migrations).
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +39,7 @@ from geodata import settings
 from geodata.access.files import prepare_sqlite
 from geodata.schema import (
     LAYERS,
+    MUNICIPALITY,
     STORE_CRS,
     TIME,
     Layer,
@@ -50,10 +52,15 @@ from geodata.store.codec import db_time as _db_time
 from geodata.store.codec import encode_column as _encode_column
 from geodata.store.codec import encode_value as _encode_value
 from geodata.store.codec import plain as _plain
-from geodata.store.errors import StaleVersion, UnknownRecord, UpsertResult
+from geodata.store.errors import OutOfScope, StaleVersion, UnknownRecord, UpsertResult
 from geodata.store.history import HistoryMixin
 from geodata.store.log import LogMixin
-from geodata.store.migrations import MIGRATIONS, SCHEMA_VERSION, ensure_postgis
+from geodata.store.migrations import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    ensure_postgis,
+    ensure_row_security,
+)
 from geodata.store.record import RecordMixin
 from geodata.store.status import ShelterStatusMixin
 from geodata.store.tables import build_metadata
@@ -64,17 +71,63 @@ log = logging.getLogger(__name__)
 CHUNK = 2000  # rows per executemany / keys per IN lookup
 
 
-__all__ = ["Store", "open_store", "StaleVersion", "UnknownRecord", "UpsertResult", "build_metadata"]
+__all__ = [
+    "Store",
+    "open_store",
+    "OutOfScope",
+    "StaleVersion",
+    "UnknownRecord",
+    "UpsertResult",
+    "build_metadata",
+    "ALL_MUNICIPALITIES",
+    "scoped_url",
+    "split_scoped_url",
+]
+
+# The row-security setting of a transaction that may see every municipality (docs/security.md).
+ALL_MUNICIPALITIES = "*"
+
+
+SCOPE_MARK = "#bosai-municipalities="
+
+
+def scoped_url(url: str, municipalities) -> str:
+    """``url`` naming a store scoped to ``municipalities`` (:meth:`Store.scoped`).
+
+    The dashboard keys its caches by the URL, so a scoped URL keeps one user's cached reads
+    from another's; :func:`open_store` and the dashboard's ``get_store`` open it scoped.
+
+    Examples
+    --------
+    >>> scoped_url("sqlite:///var/bosai.sqlite", ["13208", "13210"])
+    'sqlite:///var/bosai.sqlite#bosai-municipalities=13208,13210'
+    >>> split_scoped_url(_)
+    ('sqlite:///var/bosai.sqlite', ('13208', '13210'))
+    """
+    base, _ = split_scoped_url(url)
+    return f"{base}{SCOPE_MARK}{','.join(str(c).strip()[:5] for c in municipalities)}"
+
+
+def split_scoped_url(url: str) -> tuple[str, tuple[str, ...] | None]:
+    """(the store URL, the municipalities of its scope or None for every municipality)."""
+    base, mark, codes = url.partition(SCOPE_MARK)
+    if not mark:
+        return url, None
+    return base, tuple(c for c in codes.split(",") if c)
 
 
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     """Open (and migrate) the store at ``url`` (default: the ``BOSAI_DB_URL`` setting).
 
+    A URL made by :func:`scoped_url` opens the store scoped to its municipalities.
+
     Examples
     --------
     >>> store = open_store("sqlite:///:memory:")  # doctest: +SKIP
     """
-    url = url or settings.db_url()
+    url, scope = split_scoped_url(url or settings.db_url())
+    if scope is not None:
+        return open_store(url, migrate=migrate).scoped(scope)
     prepare_sqlite(url)  # a new SQLite file (and so its -wal/-shm) is made 0600
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -95,6 +148,67 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
         self.md = build_metadata(self.postgres)
         self.tables = self.md.tables
         self._local = threading.local()  # the transaction this thread is in (transaction())
+        # None: every municipality (ingest, admin commands); else the codes this store reads
+        # and writes (a user's, :meth:`scoped`).
+        self.municipalities: tuple[str, ...] | None = None
+
+    # -- municipalities ----------------------------------------------------------------------
+
+    def scoped(self, municipalities) -> Store:
+        """This store limited to ``municipalities`` (5-digit codes): the one place a user's
+        municipalities are enforced.
+
+        Every read of a municipal layer (:attr:`geodata.schema.Layer.municipal`) through the
+        scoped store — ``read``, ``get``, ``count``, the current shelter status, and every
+        builder that reads through them — returns only the rows of these municipalities; a write
+        fills a row's empty municipality with the first of them and refuses
+        (:class:`OutOfScope`) a row, new or stored, of another one. On PostGIS each transaction
+        also sets ``bosai.municipalities``, which the row-level security policies of the
+        personal layers check (so even raw SQL in that transaction sees only these rows).
+        The scoped store shares the engine and the transaction of this one; scoping a scoped
+        store again may only narrow it (:class:`OutOfScope` otherwise).
+
+        Examples
+        --------
+        >>> city = store.scoped(["13208"])  # doctest: +SKIP
+        >>> city.count("roster")  # 調布市's residents only  # doctest: +SKIP
+        """
+        codes = tuple(dict.fromkeys(str(c).strip()[:5] for c in municipalities if str(c).strip()))
+        if not codes:
+            raise ValueError("a scoped store needs at least one municipality")
+        bad = [c for c in codes if not (c.isdigit() and len(c) == 5)]
+        if bad:
+            raise ValueError(f"not 5-digit municipality codes: {bad}")
+        outside = [
+            c for c in codes if self.municipalities is not None and c not in self.municipalities
+        ]
+        if outside:  # a scoped store narrows, never widens
+            raise OutOfScope(f"municipalities {outside} are outside this store's scope")
+        scoped = copy.copy(self)
+        scoped.municipalities = codes
+        return scoped
+
+    @property
+    def home_municipality(self) -> str:
+        """The municipality a row written without one gets: the scope's first, else
+        ``BOSAI_MUNICIPALITY``."""
+        return self.municipalities[0] if self.municipalities else settings.municipality()
+
+    def _row_security_setting(self) -> str:
+        return ",".join(self.municipalities) if self.municipalities else ALL_MUNICIPALITIES
+
+    def _scope_conds(self, spec: Layer, table) -> list:
+        if self.municipalities is None or not spec.municipal:
+            return []
+        return [table.c[MUNICIPALITY].in_(self.municipalities)]
+
+    def _set_scope(self, conn: sa.Connection) -> None:
+        """Tell PostgreSQL the transaction's municipalities (the row-security policies read it)."""
+        if self.postgres:
+            conn.exec_driver_sql(
+                "SELECT set_config('bosai.municipalities', %s, true)",
+                (self._row_security_setting(),),
+            )
 
     # -- connections -------------------------------------------------------------------------
 
@@ -170,6 +284,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
             return
         with self.engine.connect().execution_options(bosai_write=True) as conn:
             with conn.begin():
+                self._set_scope(conn)
                 yield conn
 
     @contextmanager
@@ -180,6 +295,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
             return
         with self.engine.connect() as conn:
             with conn.begin():
+                self._set_scope(conn)
                 yield conn
 
     def dispose(self) -> None:
@@ -214,6 +330,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
             insp = sa.inspect(conn)
             if not insp.has_table("meta"):
                 self.md.create_all(conn)
+                ensure_row_security(conn)
                 self._set_meta(conn, "schema_version", str(SCHEMA_VERSION))
                 return 1
             current = int(
@@ -248,6 +365,8 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
         values (geometry as WKB hex), so an unchanged record re-hashes to the same value.
         """
         n = len(frame)
+        if layer.municipal:
+            frame = self._with_municipality(layer, frame)
         columns: dict[str, list] = {}
         for name, kind in layer.columns.items():
             columns[name] = _encode_column(frame[name], kind, self.postgres)
@@ -274,6 +393,34 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
             columns["text_fp"] = [text_digest(t) for t in frame[layer.fingerprint]]
         names = list(columns)
         return names, list(zip(*(columns[c] for c in names), strict=True))
+
+    def _with_municipality(self, layer: Layer, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with every row's municipality set (an empty one: :attr:`home_municipality`);
+        :class:`OutOfScope` for a row of a municipality outside the scope."""
+        values = frame[MUNICIPALITY] if MUNICIPALITY in frame.columns else None
+        if values is None or values.isna().any():
+            frame = frame.copy()
+            home = self.home_municipality
+            frame[MUNICIPALITY] = home if values is None else values.where(values.notna(), home)
+        if self.municipalities is not None:
+            outside = sorted(set(frame[MUNICIPALITY].astype(str)) - set(self.municipalities))
+            if outside:
+                raise OutOfScope(f"{layer.name}: rows of municipality {outside} are out of scope")
+        return frame
+
+    def _check_stored_scope(self, conn, spec: Layer, keys: list[tuple]) -> None:
+        """:class:`OutOfScope` when a stored row among ``keys`` belongs to another municipality
+        than the scope's (a scoped write may not take it over)."""
+        if self.municipalities is None or not spec.municipal or not keys:
+            return
+        table = self.tables[spec.name]
+        for prefix, last in _key_groups(keys):
+            cond = [table.c[k] == v for k, v in zip(spec.key[:-1], prefix, strict=True)]
+            cond.append(table.c[spec.key[-1]].in_(last))
+            cond.append(table.c[MUNICIPALITY].not_in(self.municipalities))
+            hit = conn.execute(sa.select(*[table.c[k] for k in spec.key]).where(*cond)).first()
+            if hit is not None:
+                raise OutOfScope(f"{spec.name} {tuple(hit)} belongs to another municipality")
 
     def _decode(self, layer: Layer, rows: list, names: list[str]) -> pd.DataFrame:
         builder = FrameBuilder(layer, names)
@@ -327,6 +474,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
             if len(rejected):
                 self._insert_rejections(conn, source, spec.name, rejected.itertuples(index=False))
             keys = [tuple(row[i] for i in key_idx) for row in rows]
+            self._check_stored_scope(conn, spec, keys)
             if actor is not None:
                 existing = self._existing_full(conn, spec, keys)
                 hashes = {k: v["row_hash"] for k, v in existing.items()}
@@ -447,7 +595,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
 
     def _select(self, spec: Layer, since, until, bbox, where) -> tuple[sa.Table, list]:
         table = self.tables[spec.name]
-        conds = []
+        conds = self._scope_conds(spec, table)
         if since is not None or until is not None:
             if not spec.time_column:
                 raise ValueError(f"{spec.name} has no time column to filter on")
@@ -555,6 +703,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
         window = sa.and_(
             table.c.posted_at >= _db_time(since, self.postgres),
             table.c.posted_at < _db_time(until, self.postgres),
+            *self._scope_conds(spec, table),
         )
         fps = sorted({f for f in text_fps if f})
         stmts = []
@@ -583,7 +732,10 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
         table = self.tables["posts"]
         stmt = (
             sa.select(table.c.stored_at, func.count())
-            .where(table.c.stored_at >= _db_time(stored_since, self.postgres))
+            .where(
+                table.c.stored_at >= _db_time(stored_since, self.postgres),
+                *self._scope_conds(LAYERS["posts"], table),
+            )
             .group_by(table.c.stored_at)
         )
         with self._read() as conn:
@@ -599,7 +751,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
         values = [_db_time(t, self.postgres) for t in stamps]
         stmts = [
             sa.select(*[table.c[n] for n in names]).where(
-                table.c.stored_at.in_(values[start : start + 500])
+                table.c.stored_at.in_(values[start : start + 500]), *self._scope_conds(spec, table)
             )
             for start in range(0, len(values), 500)
         ]
@@ -659,7 +811,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
             cond = [
                 table.c[k] == _encode_value(v, spec.columns[k], self.postgres)
                 for k, v in zip(spec.key, key, strict=False)
-            ]
+            ] + self._scope_conds(spec, table)
             names = spec.all_columns
             # FOR UPDATE: an ingest batch holding this row is waited for, and its write is read
             # (the edit is applied to it, not to what the row was before the batch)
@@ -698,6 +850,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
             for prefix, last in _key_groups(keys):
                 cond = [table.c[k] == v for k, v in zip(spec.key[:-1], prefix, strict=True)]
                 cond.append(table.c[spec.key[-1]].in_(last))
+                cond += self._scope_conds(spec, table)
                 deleted += conn.execute(sa.delete(table).where(*cond)).rowcount
             if deleted:
                 self._bump(conn, spec.name)

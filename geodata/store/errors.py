@@ -42,3 +42,8 @@ class UpsertResult:
 
 class StoreSetupError(RuntimeError):
     """The database cannot be used as it is set up; the message says (in one line) what to run."""
+
+
+class OutOfScope(PermissionError):
+    """A write through a store scoped to some municipalities (:meth:`Store.scoped`) that would
+    write or change a row of another municipality."""

@@ -162,6 +162,61 @@ def _v11_shelter_care_and_supplies(conn: sa.Connection, store) -> None:
         conn.exec_driver_sql(store._insert_sql(SUPPLY_REQUESTS, cols), values)
 
 
+def _v12_municipalities(conn: sa.Connection, store) -> None:
+    """v12: every municipal layer gains ``municipality`` (several municipalities on one system).
+
+    A stored row belongs to the municipality its own city code names (towns, boundaries,
+    shelters), else to the configured ``BOSAI_MUNICIPALITY``: until now one database held one
+    municipality."""
+    from geodata import settings
+    from geodata.schema import LAYERS, MUNICIPALITY
+
+    code = settings.municipality()
+    _add_column(conn, "users", "municipalities", "TEXT")  # null: the configured one
+    for layer in LAYERS.values():
+        if not layer.municipal:
+            continue
+        _add_column(conn, layer.name, MUNICIPALITY, "TEXT")
+        own = "substr(city_code, 1, 5)" if "city_code" in layer.columns else "NULL"
+        conn.execute(
+            sa.text(
+                f'UPDATE "{layer.name}" SET "{MUNICIPALITY}" = COALESCE({own}, :code) '
+                f'WHERE "{MUNICIPALITY}" IS NULL'
+            ),
+            {"code": code},
+        )
+    ensure_row_security(conn)
+
+
+ROW_SECURITY_POLICY = "bosai_municipality"
+
+
+def ensure_row_security(conn: sa.Connection) -> None:
+    """PostgreSQL: row-level security on the personal layers (``Layer.row_security``).
+
+    A row is visible and writable only in a transaction whose ``bosai.municipalities`` setting
+    (set by the store at the start of each transaction, docs/security.md) names its municipality,
+    or is ``*`` (every municipality: ingest and admin commands). A connection that set nothing
+    sees none. ``FORCE``: the app's role usually owns the tables, and owners are otherwise
+    exempt. Superusers always are: the app must not connect as one."""
+    if conn.dialect.name != "postgresql":
+        return
+    from geodata.schema import LAYERS, MUNICIPALITY
+
+    scope = "current_setting('bosai.municipalities', true)"
+    rule = f"({scope} = '*' OR \"{MUNICIPALITY}\" = ANY (string_to_array({scope}, ',')))"
+    for layer in LAYERS.values():
+        if not layer.row_security:
+            continue
+        table = f'"{layer.name}"'
+        conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        conn.exec_driver_sql(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        conn.exec_driver_sql(f"DROP POLICY IF EXISTS {ROW_SECURITY_POLICY} ON {table}")
+        conn.exec_driver_sql(
+            f"CREATE POLICY {ROW_SECURITY_POLICY} ON {table} USING {rule} WITH CHECK {rule}"
+        )
+
+
 def ensure_postgis(conn: sa.Connection) -> None:
     """Make sure the PostGIS extension is there; a one-line StoreSetupError says what a DBA runs.
 
@@ -205,5 +260,6 @@ MIGRATIONS: list[tuple[int, Callable]] = [
     (9, _v9_evacuations),
     (10, _v10_record),
     (11, _v11_shelter_care_and_supplies),
+    (12, _v12_municipalities),
 ]
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12

@@ -39,7 +39,11 @@ class ShelterStatusMixin:
             .over(partition_by=t.c.shelter_id, order_by=self._newest_first(t))
             .label("rank")
         )
-        ranked = sa.select(*[t.c[n] for n in names], rank).subquery()
+        ranked = (
+            sa.select(*[t.c[n] for n in names], rank)
+            .where(*self._scope_conds(SHELTER_STATUS, t))
+            .subquery()
+        )
         stmt = sa.select(*[ranked.c[n] for n in names]).where(ranked.c.rank == 1)
         with self._read() as conn:
             rows = conn.execute(stmt).all()

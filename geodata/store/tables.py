@@ -117,6 +117,7 @@ def build_metadata(postgres: bool) -> sa.MetaData:
         sa.Column("failed_attempts", sa.Integer(), nullable=False, default=0),
         sa.Column("locked_until", sa.DateTime(True)),
         sa.Column("shelter_ids", sa.Text()),  # JSON list
+        sa.Column("municipalities", sa.Text()),  # JSON list of 5-digit codes; [] = the configured
         sa.Column("created_at", sa.DateTime(True)),
         sa.Column("updated_at", sa.DateTime(True)),
     )

@@ -78,6 +78,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Exercise for drill records",
     )
     parser.add_argument("--who", help="user name for the audit log (default cli:<login>)")
+    parser.add_argument(
+        "--municipality",
+        help="the municipality whose data is exported (5-digit code; default BOSAI_MUNICIPALITY)",
+    )
+
+
+def _scoped(store, municipality: str | None):
+    """The store as the export reads it: one municipality's data (``--municipality``, else
+    BOSAI_MUNICIPALITY) — a situation map or a layer file is about one city."""
+    code = (municipality or store.home_municipality).strip()
+    if not (code.isdigit() and len(code) in (5, 6)):
+        raise CommandError(f"--municipality: not a municipality code: {code!r}")
+    return store.scoped([code[:5]])
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -88,6 +101,7 @@ def run(args: argparse.Namespace) -> dict:
 
     store = open_store(args.db)
     try:
+        store = _scoped(store, getattr(args, "municipality", None))
         results, extra = _export(store, args)
     except (PersonalDataError, FontNotFound, ValueError, KeyError) as exc:
         raise CommandError(str(exc).strip("'\"")) from exc

@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> dict:
             f"To load it offline, put the files there by hand as: {by_hand}"
         )
 
-    store = open_store(args.db)
+    # every row belongs to this municipality: another one's reference layers stay beside them
+    store = open_store(args.db).scoped([code5])
     source = f"reference:{code5}"
     summary: dict = {"municipality": code5}
     totals = {"inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}

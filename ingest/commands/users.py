@@ -2,9 +2,11 @@
 
 ::
 
-    python -m ingest users add NAME --role R [--shelter ID ...] [--display-name TEXT] [--password-stdin]
+    python -m ingest users add NAME --role R [--shelter ID ...] [--municipality CODE ...]
+                               [--display-name TEXT] [--password-stdin]
     python -m ingest users list [--json]
     python -m ingest users set-role NAME --role R [--shelter ID ...]
+    python -m ingest users set-municipalities NAME [--municipality CODE ...]
     python -m ingest users disable NAME      |  users enable NAME
     python -m ingest users unlock NAME       |  users passwd NAME [--password-stdin]
     python -m ingest users sign-out NAME     |  users sign-out --all
@@ -14,7 +16,9 @@ the password is asked twice on the terminal (never echoed, never an argument: ar
 in ``ps`` and shell history). Passwords need at least 12 characters. No account and no default
 password ship with the app. Every change is audit-logged as ``cli:<os user>``. ``passwd`` and
 ``disable`` end the account's open sessions; ``sign-out`` ends them without changing the account
-(``--all``: everyone's), single sign-on names included.
+(``--all``: everyone's), single sign-on names included. An account belongs to the municipalities
+given with ``--municipality`` (5-digit codes, repeat for several; none: ``BOSAI_MUNICIPALITY``)
+and sees only their data; ``set-municipalities`` changes them (and ends the account's sessions).
 """
 
 from __future__ import annotations
@@ -28,8 +32,25 @@ from geodata.access.roles import ROLES
 from ingest.cli import CommandError
 
 NAME = "users"
-HELP = "Manage local accounts: add, list, set-role, disable, enable, unlock, passwd, sign-out."
-ACTIONS = ("add", "list", "set-role", "disable", "enable", "unlock", "passwd", "sign-out")
+HELP = (
+    "Manage local accounts: add, list, set-role, set-municipalities, disable, enable, unlock, "
+    "passwd, sign-out."
+)
+ACTIONS = (
+    "add",
+    "list",
+    "set-role",
+    "set-municipalities",
+    "disable",
+    "enable",
+    "unlock",
+    "passwd",
+    "sign-out",
+)
+MUNICIPALITY_HELP = (
+    "a municipality the account belongs to, 5-digit code (repeat for several; "
+    "none: BOSAI_MUNICIPALITY)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,12 +77,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a shelter the account may update (shelter_staff; repeat for several)",
     )
     add.add_argument(
+        "--municipality", action="append", default=[], metavar="CODE", help=MUNICIPALITY_HELP
+    )
+    add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     action("list", "List accounts (no hashes).", user=False)
     role = action("set-role", "Change an account's role (and shelters).")
     role.add_argument("--role", required=True, choices=ROLES)
     role.add_argument("--shelter", action="append", default=None, metavar="ID")
+    towns = action("set-municipalities", "Set the municipalities an account belongs to.")
+    towns.add_argument(
+        "--municipality", action="append", default=[], metavar="CODE", help=MUNICIPALITY_HELP
+    )
     action("disable", "Disable an account (it can no longer log in).")
     action("enable", "Enable a disabled account.")
     action("unlock", "End a lock-out after failed logins.")
@@ -126,10 +154,18 @@ def run(args: argparse.Namespace) -> dict:
                 actor=who,
                 display_name=args.display_name,
                 shelter_ids=args.shelter,
+                municipalities=args.municipality,
             )
-            return {"added": user.username, "role": user.role, "shelters": sorted(user.shelter_ids)}
+            return {
+                "added": user.username,
+                "role": user.role,
+                "shelters": sorted(user.shelter_ids),
+                "municipalities": list(user.scope),
+            }
         if args.users_action == "set-role":
             rec = auth.set_role(store, name, args.role, actor=who, shelter_ids=args.shelter)
+        elif args.users_action == "set-municipalities":
+            rec = auth.set_municipalities(store, name, args.municipality, actor=who)
         elif args.users_action == "disable":
             rec = auth.disable_user(store, name, actor=who)
         elif args.users_action == "enable":
@@ -146,8 +182,10 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def _print_table(users: list[dict]) -> None:
-    cols = ("username", "role", "display_name", "shelter_ids", "disabled", "locked_until")
-    rows = [[str(u[c] if c != "shelter_ids" else ",".join(u[c])) for c in cols] for u in users]
+    cols = ("username", "role", "display_name", "shelter_ids", "municipalities", "disabled",
+            "locked_until")  # fmt: skip
+    lists = ("shelter_ids", "municipalities")
+    rows = [[str(u[c] if c not in lists else ",".join(u[c])) for c in cols] for u in users]
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
     for r in rows:

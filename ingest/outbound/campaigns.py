@@ -64,14 +64,24 @@ def run_once(store, client: LineClient, *, sms=None, now=None, city: str = "") -
     """Send every queued campaign, then every reminder due; returns counts for the summary."""
     out = {"campaigns": 0, "refused": 0, "sent": 0, "errors": 0, "reminders": 0, "sms": 0}
     for campaign in _campaign_rows(store, core.QUEUED) + _campaign_rows(store, core.SENDING):
-        result = send_campaign(store, client, campaign["id"], sms=sms)
+        result = send_campaign(_city_of(store, campaign), client, campaign["id"], sms=sms)
         out["campaigns"] += 1
         for key in ("sent", "errors", "sms"):
             out[key] += result.get(key, 0)
         out["refused"] += int(result.get("status") == core.REFUSED)
     for campaign in _campaign_rows(store, core.SENT):
-        out["reminders"] += send_reminders(store, client, campaign["id"], now=now)
+        city = _city_of(store, campaign)
+        out["reminders"] += send_reminders(city, client, campaign["id"], now=now)
     return out
+
+
+def _city_of(store, campaign: dict):
+    """The store as one campaign's sending sees it: its municipality's roster, replies and
+    deliveries only (a campaign for "every town" is every town of its own city)."""
+    code = campaign.get("municipality")
+    if store.municipalities is None and isinstance(code, str) and code:
+        return store.scoped([code])
+    return store
 
 
 def send_campaign(store, client: LineClient, campaign_id: str, *, sms=None) -> dict:

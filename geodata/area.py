@@ -1,0 +1,127 @@
+"""The area view: the situation of each municipality side by side, for a prefecture or area HQ.
+
+Tama-area cities share one system (several municipalities on one store, geodata/store/core.py
+``Store.scoped``); the area HQ that coordinates them needs one row per city: shelters open and
+their evacuees, the warnings and the evacuation information in force, and how many registered
+residents have not been confirmed safe. :func:`area_summary` answers it from the store as the
+caller may see it — a user's store scoped to their municipalities gives their cities only.
+
+The counts of persons (registered, replied, reached by a follow-up, not confirmed) leave only as
+the public-output policy lets them (:func:`geodata.export.public.suppress_counts`): a city
+count below the threshold reads 「3人未満」, and cells that would let one be worked out read
+「秘匿」. An area view is shown to staff of other cities, so it follows the public rule.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from geodata import evacuation, safety, shelters, warnings
+from geodata.export import common as export_common
+from geodata.export.public import suppress_counts
+from geodata.schema import MUNICIPALITY, now_utc, to_utc
+
+# The counts of persons per city, as suppress_counts names them.
+PERSON_COLUMNS = ("residents", "replied", "reached", "unconfirmed")
+COLUMNS = (
+    "municipality",
+    "city_name",
+    "shelters",
+    "shelters_open",
+    "evacuees",
+    "warnings",
+    "warning_level",
+    "evacuation_level",
+    "evacuation_towns",
+    *PERSON_COLUMNS,
+)
+
+
+def municipalities_of(store) -> tuple[str, ...]:
+    """The municipalities the area view covers: the store's scope, else every municipality that
+    has towns, shelters or a roster in the store (the unscoped store of the command line)."""
+    if store.municipalities is not None:
+        return store.municipalities
+    found: set[str] = set()
+    for layer in ("towns", "shelters", "roster"):
+        codes = store.read(layer, columns=[MUNICIPALITY])[MUNICIPALITY].dropna()
+        found.update(str(c) for c in codes)
+    return tuple(sorted(found))
+
+
+def area_summary(store, at=None) -> tuple[pd.DataFrame, dict]:
+    """One row per municipality of the store's scope: its situation at ``at`` (default now).
+
+    Parameters
+    ----------
+    store : a store (scoped to the user's municipalities, or unscoped for every one).
+    at : the time the situation is taken at (naive = JST); None: now.
+
+    Returns
+    -------
+    (table, totals) : ``table`` with :data:`COLUMNS`, one row per municipality in code order:
+        ``shelters`` (all) and ``shelters_open`` (開設 + 満員), ``evacuees`` (in open shelters),
+        ``warnings`` (warnings in force) and ``warning_level`` (their highest 警戒レベル相当, or
+        None), ``evacuation_level`` (the highest evacuation information in force, or None) and
+        ``evacuation_towns`` (towns under 避難指示 or higher), and :data:`PERSON_COLUMNS` suppressed (an int of at
+        least 3, 「3人未満」 or 「秘匿」); ``totals`` the area's person counts as published.
+
+    Examples
+    --------
+    >>> table, totals = area_summary(store.scoped(["13208", "13210"]))  # doctest: +SKIP
+    >>> table["unconfirmed"].tolist()  # doctest: +SKIP
+    [12, '3人未満']
+    """
+    at = to_utc(at) if at is not None else pd.Timestamp(now_utc())
+    rows = []
+    for code in municipalities_of(store):
+        city = store.scoped([code])
+        rows.append({"municipality": code, **_city(city, at)})
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    for col in ("warning_level", "evacuation_level"):
+        table[col] = table[col].astype("Int64")
+    if table.empty:
+        return table, {c: 0 for c in PERSON_COLUMNS}
+    counts = table[list(PERSON_COLUMNS)].astype(int)
+    cells, totals = suppress_counts(counts, counts.sum().to_dict())
+    for col in PERSON_COLUMNS:
+        table[col] = cells[col].astype(object)
+    return table, totals
+
+
+def _name(city) -> str | None:
+    """The city's name from its boundary or the built-in table, when its towns have none."""
+    code, _pref, name = export_common.municipality(city)
+    return None if name == code else name
+
+
+def _city(city, at: pd.Timestamp) -> dict:
+    """The situation of one municipality (``city`` is a store scoped to it)."""
+    towns = city.read("towns", columns=["town_code", "city_name", "population", "households"])
+    names = towns["city_name"].dropna()
+    status = shelters.summary(shelters.status_at(city, at))
+    in_force = warnings.in_force(city, at, towns=towns)
+    levels = in_force["level"].dropna()
+    evac = evacuation.kpi(city, at, towns=towns)
+    roster = city.read("roster", columns=["town_code", "care_priority"])
+    states = safety.resident_states(
+        roster,
+        city.read("safety_replies", until=at + pd.Timedelta(microseconds=1)),
+        city.read("follow_ups", until=at + pd.Timedelta(microseconds=1)),
+        as_of=at,
+    )
+    counts = safety.totals(states)
+    return {
+        "city_name": str(names.iloc[0]) if len(names) else _name(city),
+        "shelters": status["shelters"],
+        "shelters_open": status["open"],
+        "evacuees": status["evacuees"],
+        "warnings": int(len(in_force)),
+        "warning_level": int(levels.max()) if len(levels) else None,
+        "evacuation_level": evac["highest"],
+        "evacuation_towns": evac["towns"] if evac["highest"] else 0,
+        "residents": counts["registered"],
+        "replied": counts["replied"],
+        "reached": counts["reached"],
+        "unconfirmed": counts["unconfirmed"],
+    }
