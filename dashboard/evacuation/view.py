@@ -31,6 +31,12 @@ _COLUMNS = {
 }  # fmt: skip
 
 
+_SHELTER_COLUMNS = {
+    "name": "shelters.col.name", "status": "shelters.col.status",
+    "capacity": "measure.capacity", "evacuees": "shelters.col.evacuees",
+}  # fmt: skip
+
+
 def _jst(value, fmt: str = "%m/%d %H:%M") -> str:
     if value is None or pd.isna(value):
         return ""
@@ -225,18 +231,27 @@ def decision_section(url: str, version: int, towns: pd.DataFrame, lang: str) -> 
         shown = p.towns.assign(
             in_force=[evacuation.level_label(v, lang) for v in p.towns["in_force"]]
         )
-        st.dataframe(
-            shown[list(_COLUMNS)],
-            hide_index=True, width="stretch", height=240,
-            column_config={c: t(key, lang=lang) for c, key in _COLUMNS.items()},
-            key="evac_towns",
-        )  # fmt: skip
+        # st.table in a scrolling box, not st.dataframe: the overview then loads no data-grid
+        # JavaScript (1.2 MB of a first visit, docs/benchmarks.md)
+        with st.container(height=240, key="evac_towns"):
+            st.table(
+                shown[list(_COLUMNS)]
+                .rename(columns={c: t(key, lang=lang) for c, key in _COLUMNS.items()})
+                .set_index(t(_COLUMNS[next(iter(_COLUMNS))], lang=lang))
+            )
     opened = int(p.shelters["open"].sum()) if len(p.shelters) else 0
     st.caption(f"{t('evac.proposal.shelters', lang=lang)}: "
                f"{t('evac.proposal.shelters_open', lang=lang, open=opened, total=len(p.shelters))}")  # fmt: skip
     if len(p.shelters):
-        st.dataframe(p.shelters[["name", "status", "capacity", "evacuees"]], hide_index=True,
-                     width="stretch", height=160, key="evac_shelters")  # fmt: skip
+        shelters = p.shelters[["name", "status", "capacity", "evacuees"]].assign(
+            status=[t(f"shelter_status.{v}", lang=lang) if v else "" for v in p.shelters["status"]]
+        )
+        with st.container(height=160, key="evac_shelters"):
+            st.table(
+                shelters.rename(
+                    columns={c: t(key, lang=lang) for c, key in _SHELTER_COLUMNS.items()}
+                ).set_index(t("shelters.col.name", lang=lang))
+            )
     if auth.can("overview", "issue_evacuation"):
         issue_form(url, p, towns, lang)
 
