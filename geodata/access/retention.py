@@ -229,6 +229,41 @@ def _same_point(a, b) -> bool:
     return b is not None and not b.is_empty and a.equals_exact(b, 1e-12)
 
 
+def _moved_to(points: list, moved: list):
+    """For :func:`_scrub_people`: a moved row's point becomes its town's representative point."""
+
+    def extra(i, old, new) -> dict:
+        if not moved[i]:
+            return {}
+        return {"geometry": points[i], "located_by": "town" if points[i] is not None else "none"}
+
+    return extra
+
+
+def _scrub_people(frame, layer: str, remap, extra=None) -> tuple[list, pd.DataFrame]:
+    """The updates that null ``layer``'s personal columns and pseudonymise its resident ids,
+    and the frame as it then is. ``extra(i, old id, new id)`` adds a row's other changes
+    (keyed by the row's stored key, read before any change)."""
+    cols = list(personal_columns(layer))
+    key = LAYERS[layer].key
+    new_ids = remap(frame["resident_id"])
+    rows = []
+    for i in range(len(frame)):
+        values = {c: None for c in cols if frame[c].iloc[i] is not None}
+        old, new = frame["resident_id"].iloc[i], new_ids.iloc[i]
+        if new != old and old is not None:
+            values["resident_id"] = new
+        if extra is not None:
+            values.update(extra(i, old, new))
+        if values:
+            rows.append((tuple(frame[k].iloc[i] for k in key), values))
+    frame = frame.copy()
+    for c in cols:
+        frame[c] = None
+    frame["resident_id"] = new_ids
+    return rows, frame
+
+
 def _count_nonnull(frame: pd.DataFrame, cols) -> dict[str, int]:
     return {c: int(frame[c].notna().sum()) for c in cols if c in frame.columns}
 
@@ -265,94 +300,45 @@ def _plan(store, dry_run: bool) -> _Plan:
         return series.astype(object).map(lambda r: mapping.get(r, r) if r is not None else None)
 
     # roster: personal columns, resident id, home point -> the town's representative point
-    roster = f["roster"].copy()
-    cols = [c for c in personal_columns("roster")]
-    report.nulled["roster"] = _count_nonnull(roster, cols)
-    new_ids = remap(roster["resident_id"])
+    roster = f["roster"]
+    report.nulled["roster"] = _count_nonnull(roster, personal_columns("roster"))
     homes = [town_points.get(t) for t in roster["town_code"]]
     moved = [not _same_point(a, b) for a, b in zip(roster.geometry, homes, strict=True)]
     report.moved_points["roster"] = int(sum(moved))
-    rows = []
-    for i, (old, new) in enumerate(zip(roster["resident_id"], new_ids, strict=True)):
-        values = {c: None for c in cols if roster[c].iloc[i] is not None}
-        if new != old:
-            values["resident_id"] = new
-        if moved[i]:
-            values["geometry"] = homes[i]
-            values["located_by"] = "town" if homes[i] is not None else "none"
-        if values:
-            rows.append(((old,), values))
-    updates["roster"] = rows
-    for c in cols:
-        roster[c] = None
-    roster["resident_id"] = new_ids
+    updates["roster"], roster = _scrub_people(roster, "roster", remap, _moved_to(homes, moved))
     roster = roster.set_geometry(gpd.GeoSeries(homes, index=roster.index, crs=roster.crs))
     new_frames["roster"] = roster
 
     # safety replies: needs text, sender id, resident id, point -> town's representative point
-    replies = f["safety_replies"].copy()
-    cols = list(personal_columns("safety_replies"))
-    report.nulled["safety_replies"] = _count_nonnull(replies, cols)
+    replies = f["safety_replies"]
+    report.nulled["safety_replies"] = _count_nonnull(replies, personal_columns("safety_replies"))
     towns_of = _containing_town(replies.geometry, f["towns"])
     snapped = [town_points.get(t) if t is not None else None for t in towns_of]
     moved = [not _same_point(a, b) for a, b in zip(replies.geometry, snapped, strict=True)]
     report.moved_points["safety_replies"] = int(sum(moved))
-    new_ids = remap(replies["resident_id"])
-    rows = []
-    for i in range(len(replies)):
-        values = {c: None for c in cols if replies[c].iloc[i] is not None}
-        old = replies["resident_id"].iloc[i]
-        if new_ids.iloc[i] != old and old is not None:
-            values["resident_id"] = new_ids.iloc[i]
-        if moved[i]:
-            values["geometry"] = snapped[i]
-            values["located_by"] = "town" if snapped[i] is not None else "none"
-        if values:
-            rows.append(((replies["source"].iloc[i], replies["source_id"].iloc[i]), values))
-    updates["safety_replies"] = rows
-    for c in cols:
-        replies[c] = None
-    replies["resident_id"] = new_ids
+    updates["safety_replies"], replies = _scrub_people(
+        replies, "safety_replies", remap, _moved_to(snapped, moved)
+    )
     replies = replies.set_geometry(gpd.GeoSeries(snapped, index=replies.index, crs=replies.crs))
     new_frames["safety_replies"] = replies
 
     # follow-ups: note and resident id
-    fol = f["follow_ups"].copy()
-    cols = list(personal_columns("follow_ups"))
-    report.nulled["follow_ups"] = _count_nonnull(fol, cols)
-    new_ids = remap(fol["resident_id"])
-    rows = []
-    for i in range(len(fol)):
-        values = {c: None for c in cols if fol[c].iloc[i] is not None}
-        if new_ids.iloc[i] != fol["resident_id"].iloc[i]:
-            values["resident_id"] = new_ids.iloc[i]
-        if values:
-            rows.append(((fol["id"].iloc[i],), values))
-    updates["follow_ups"] = rows
-    for c in cols:
-        fol[c] = None
-    fol["resident_id"] = new_ids
+    fol = f["follow_ups"]
+    report.nulled["follow_ups"] = _count_nonnull(fol, personal_columns("follow_ups"))
+    updates["follow_ups"], fol = _scrub_people(fol, "follow_ups", remap)
     new_frames["follow_ups"] = fol
 
     # the delivery log: the LINE user id / phone each message went to, and the resident id
-    sent = f["deliveries"].copy()
-    cols = list(personal_columns("deliveries"))
-    report.nulled["deliveries"] = _count_nonnull(sent, cols)
-    new_ids = remap(sent["resident_id"])
-    rows = []
-    for i in range(len(sent)):
-        values = {c: None for c in cols if sent[c].iloc[i] is not None}
-        old, row_id = sent["resident_id"].iloc[i], sent["id"].iloc[i]
-        if new_ids.iloc[i] != old:
-            values["resident_id"] = new_ids.iloc[i]
-            if str(row_id).endswith(str(old)):  # campaign:channel:kind:round:resident
-                values["id"] = str(row_id)[: -len(str(old))] + new_ids.iloc[i]
-        if values:
-            rows.append(((row_id,), values))
-    updates["deliveries"] = rows
-    for c in cols:
-        sent[c] = None
-    sent["resident_id"] = new_ids
+    sent = f["deliveries"]
+    report.nulled["deliveries"] = _count_nonnull(sent, personal_columns("deliveries"))
+
+    def renamed(i, old, new):  # the id ends in the resident's: campaign:channel:kind:round:resident
+        row_id = str(sent["id"].iloc[i])
+        if new != old and old is not None and row_id.endswith(str(old)):
+            return {"id": row_id[: -len(str(old))] + new}
+        return {}
+
+    updates["deliveries"], sent = _scrub_people(sent, "deliveries", remap, renamed)
     new_frames["deliveries"] = sent  # (ids are not read by the aggregates)
 
     # posts: author and URL nulled; free texts (posts, field reports, shelter notes) lose the
