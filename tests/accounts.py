@@ -78,3 +78,22 @@ def session_cookie(url: str, username: str, base_url: str) -> dict:
         "sameSite": "Strict",
         "httpOnly": True,
     }
+
+
+def run_page_as(monkeypatch, url: str, page: str, user: str = "operator", **query):
+    """An AppTest of the frame (streamlit_app.py) on the store at ``url``, logged in as ``user``,
+    switched to ``page`` with the query parameters ``query``, run once (tiles off, Japanese)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("BOSAI_DB_URL", url)
+    monkeypatch.setenv("BOSAI_TILES", "none")
+    monkeypatch.setenv("BOSAI_LANG", "ja")
+    app = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+    at = AppTest.from_file(str(app), default_timeout=120)
+    login_apptest(at, user)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(page)
+    return at.run()

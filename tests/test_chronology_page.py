@@ -12,22 +12,14 @@ from streamlit.testing.v1 import AppTest
 from geodata import chronology
 from geodata.export.chronology import chronology_pdf
 from geodata.store.core import open_store
-from tests.accounts import login_apptest
+from tests.accounts import run_page_as
 from tests.test_field_page import APP, base_store, store_url  # noqa: F401 - fixtures
 
 PAGE = "app_pages/chronology.py"
 
 
 def _page(monkeypatch, url: str, user: str = "operator", **query) -> AppTest:
-    monkeypatch.setenv("BOSAI_DB_URL", url)
-    monkeypatch.setenv("BOSAI_TILES", "none")
-    monkeypatch.setenv("BOSAI_LANG", "ja")
-    at = AppTest.from_file(APP, default_timeout=120)
-    login_apptest(at, user)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page(PAGE)
-    return at.run()
+    return run_page_as(monkeypatch, url, PAGE, user, **query)
 
 
 def test_an_operator_records_an_instruction_as_a_task(monkeypatch, store_url):  # noqa: F811

@@ -18,7 +18,7 @@ from dashboard.shelters.board import md_text
 from geodata import settings
 from geodata.schema import validate
 from geodata.store.core import open_store
-from tests.accounts import ensure_accounts, login_apptest
+from tests.accounts import ensure_accounts, run_page_as
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
@@ -163,15 +163,7 @@ def store_url(base_store, tmp_path, monkeypatch) -> str:
 
 
 def _page(monkeypatch, url: str, user: str = "operator", **query) -> AppTest:
-    monkeypatch.setenv("BOSAI_DB_URL", url)
-    monkeypatch.setenv("BOSAI_TILES", "none")
-    monkeypatch.setenv("BOSAI_LANG", "ja")
-    at = AppTest.from_file(APP, default_timeout=120)
-    login_apptest(at, user)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page(PAGE)
-    return at.run()
+    return run_page_as(monkeypatch, url, PAGE, user, **query)
 
 
 def _find(at: AppTest, text: str) -> AppTest:

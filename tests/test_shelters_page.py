@@ -25,7 +25,7 @@ from dashboard.shelters import table as shelters_table
 from dashboard.shelters.board import check_update, format_age, format_capacity
 from geodata import settings
 from geodata.store.core import open_store
-from tests.accounts import ensure_accounts, login_apptest
+from tests.accounts import ensure_accounts, run_page_as
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
@@ -339,15 +339,7 @@ def store_url(base_store, tmp_path) -> str:
 
 
 def _page(monkeypatch, url: str, user: str = "operator", **query) -> AppTest:
-    monkeypatch.setenv("BOSAI_DB_URL", url)
-    monkeypatch.setenv("BOSAI_TILES", "none")
-    monkeypatch.setenv("BOSAI_LANG", "ja")
-    at = AppTest.from_file(APP, default_timeout=120)
-    login_apptest(at, user)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page(PAGE)
-    return at.run()
+    return run_page_as(monkeypatch, url, PAGE, user, **query)
 
 
 def _choose(at: AppTest, shelter_id: str) -> AppTest:
