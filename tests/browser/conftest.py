@@ -7,6 +7,7 @@ dashboard works with the internet down.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -208,54 +210,51 @@ def vendored_assets() -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def app_server(reference_store, vendored_assets, tmp_path_factory):
-    """``streamlit run app.py`` on a free loopback port, tiles off; yields its base URL."""
+REFRESH_SECONDS = 5  # the smallest interval settings.refresh_seconds() allows
+
+
+@contextlib.contextmanager
+def serve(db_url: str, workdir: Path, script: str = "streamlit_app.py", **env) -> Iterator[str]:
+    """``streamlit run script`` on a free loopback port for ``db_url``; yields its URL.
+
+    ``script``: ``streamlit_app.py`` (the frame) or ``app.py`` (the server ``make demo`` runs, with
+    the session-cookie and tile routes). ``env`` overrides the settings below.
+    """
     if shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("streamlit is not installed in this environment")
     port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {
+    log = workdir / "server.log"
+    environ = {
         **os.environ,
-        "BOSAI_DB_URL": reference_store["url"],
+        "BOSAI_DB_URL": db_url,
         "BOSAI_TILES": "none",
         "BOSAI_TILE_URL": "",
         "BOSAI_LANG": "ja",
         "BOSAI_KIOSK": "0",
-        "BOSAI_REFRESH_SECONDS": "5",
+        "BOSAI_REFRESH_SECONDS": str(REFRESH_SECONDS),
+        "BOSAI_UPLOADS_DIR": str(workdir / "uploads"),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        **env,
     }
-    cmd = [
-        str(Path(sys.executable).parent / "streamlit"),
-        "run",
-        "app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    cmd = [str(Path(sys.executable).parent / "streamlit"), "run", script,
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true", "--server.fileWatcherType", "none"]  # fmt: skip
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
     try:
+        deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"streamlit exited early:\n{log.read_text()[-3000:]}")
-            try:
+            with contextlib.suppress(OSError):
                 with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
                     if resp.status == 200:
                         break
-            except OSError:
-                pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit not healthy after 60 s:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
-        yield {"url": base, "log": log, "store": reference_store}
+        yield base
     finally:
         proc.terminate()
         try:
@@ -263,6 +262,40 @@ def app_server(reference_store, vendored_assets, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def app_server(reference_store, vendored_assets, tmp_path_factory):
+    """``streamlit run app.py`` on a free loopback port, tiles off; yields its base URL."""
+    workdir = tmp_path_factory.mktemp("streamlit")
+    with serve(reference_store["url"], workdir, script="app.py") as base:
+        yield {"url": base, "log": workdir / "server.log", "store": reference_store}
+
+
+def pick_options(page, select, names) -> None:
+    """Pick ``names`` in the multiselect ``select`` with the mouse, as a user does, then close it.
+
+    On a loaded machine the typed filter can lag the keys and the list be redrawn as it catches
+    up: a pick that did not land is tried once more.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    from playwright.sync_api import expect
+
+    for name in names:
+        for attempt in range(2):
+            select.locator("input").click()
+            page.keyboard.type(name)
+            option = page.get_by_role("option", name=name).first
+            try:
+                option.wait_for(timeout=30_000)
+                option.click(timeout=15_000)
+                expect(select).to_contain_text(name, timeout=15_000)
+                break
+            except (AssertionError, PlaywrightTimeoutError):
+                if attempt:
+                    raise
+                page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
 
 
 class Offline:

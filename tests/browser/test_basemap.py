@@ -8,20 +8,15 @@ that the local file wins and GSI is never asked.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from geodata.tiles import MBTiles
 from ingest.cli import main
-from tests.browser.conftest import ARTIFACTS, ROOT, _free_port
+from tests.browser.conftest import ARTIFACTS, serve
 from tests.tile_server import TileServer, tile_png
 
 pytestmark = pytest.mark.browser
@@ -62,44 +57,13 @@ def prefetched(tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def basemap_app(reference_store, vendored_assets, prefetched, tmp_path_factory):
     """``streamlit run app.py`` (the app with its tile route) serving the prefetched file."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit-basemap") / "server.log"
-    env = {
-        **os.environ,
-        "BOSAI_DB_URL": reference_store["url"],
-        "BOSAI_TILES": "gsi_pale",
-        "BOSAI_TILE_URL": "",
-        "BOSAI_MBTILES": str(prefetched["path"]),
-        "BOSAI_LANG": "ja",
-        "BOSAI_KIOSK": "0",
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    }
-    cmd = [str(Path(sys.executable).parent / "streamlit"), "run", "app.py",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--server.fileWatcherType", "none"]  # fmt: skip
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited early:\n{log.read_text()[-3000:]}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit not healthy after 60 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    workdir = tmp_path_factory.mktemp("streamlit-basemap")
+    with serve(
+        reference_store["url"], workdir, script="app.py",
+        BOSAI_TILES="gsi_pale", BOSAI_MBTILES=str(prefetched["path"]),
+        BOSAI_REFRESH_SECONDS="30",
+    ) as base:  # fmt: skip
         yield {"url": base, "store": reference_store}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def _loaded_tiles(map_frame) -> list[dict]:

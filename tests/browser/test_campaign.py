@@ -14,7 +14,6 @@ from collections.abc import Iterator
 
 import geopandas as gpd
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from geodata import campaigns as core
@@ -26,7 +25,7 @@ from ingest.outbound import campaigns as sender
 from ingest.outbound.line import LineClient
 from ingest.runner import run_source
 from ingest.sources.line import LineSpoolSource
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, pick_options
 from tests.browser.test_shelters import copy_store, open_page, serve
 
 TOKEN = "browser-test-channel-token"
@@ -125,22 +124,7 @@ def test_an_operator_starts_a_campaign_and_watches_the_replies_come_in(browser, 
 def _run(page, app) -> None:
     start = page.get_by_role("button", name="安否確認を送信")
     start.wait_for(timeout=90_000)
-    select = page.locator(".st-key-campaign_towns")
-    for name in app["names"]:
-        for attempt in range(2):  # a typed filter can lag the keys on a loaded machine
-            select.locator("input").click()
-            page.keyboard.type(name)
-            option = page.get_by_role("option", name=name).first
-            try:
-                option.wait_for(timeout=30_000)
-                option.click(timeout=15_000)  # the list may be redrawn as the filter catches up
-                expect(select).to_contain_text(name, timeout=15_000)
-                break
-            except (AssertionError, PlaywrightTimeoutError):
-                if attempt:
-                    raise
-                page.keyboard.press("Escape")
-    page.keyboard.press("Escape")
+    pick_options(page, page.locator(".st-key-campaign_towns"), app["names"])
     # the confirmation states the numbers of the two towns
     line, phone = 2 * PER_TOWN, 2 * NO_LINE
     confirm = page.get_by_text(

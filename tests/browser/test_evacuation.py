@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import pytest
 from lxml import etree
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from geodata import evacuation
@@ -21,7 +20,7 @@ from geodata.evacuation_criteria import Criterion, hazard_towns
 from geodata.export.cap import validate_cap
 from geodata.export.evacuation import evacuation_cap_messages
 from geodata.store.core import open_store
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, pick_options
 from tests.browser.test_shelters import (
     MAP_FRAME,
     REFRESH_SECONDS,
@@ -108,24 +107,9 @@ def test_a_commander_issues_from_the_overview_and_the_wall_shows_it(browser, eva
     form = _form(boss)
     form.get_by_role("button", name="発令する").wait_for(timeout=90_000)
     form.get_by_role("radio", name="【警戒レベル4】避難指示").check()
-    select = form.get_by_test_id("stMultiSelect")
-    for name in evac_app["names"]:
-        # Pick the option with the mouse, as a commander does; on a loaded machine the typed
-        # filter can lag the keys, so a pick that did not land is tried once more.
-        for attempt in range(2):
-            select.locator("input").click()
-            boss.keyboard.type(name)
-            option = boss.get_by_role("option", name=name).first
-            try:
-                option.wait_for(timeout=30_000)
-                option.click(timeout=15_000)  # the list may be redrawn as the filter catches up
-                expect(select).to_contain_text(name, timeout=15_000)
-                break
-            except (AssertionError, PlaywrightTimeoutError):
-                if attempt:
-                    raise
-                boss.keyboard.press("Escape")
-    boss.keyboard.press("Escape")
+    pick_options(
+        boss, form.get_by_test_id("stMultiSelect"), evac_app["names"]
+    )  # as a commander does
     form.get_by_text("上記の町丁目に発令することを確認しました").click()
     form.get_by_role("button", name="発令する").click()
     expect(

@@ -6,15 +6,9 @@ their own Streamlit server (``shelters_app``), not the shared ``app_server``.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import re
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,67 +17,13 @@ from playwright.sync_api import expect
 
 from geodata.store.core import open_store
 from tests.accounts import ensure_accounts, session_cookie
-from tests.browser.conftest import ARTIFACTS, ROOT, _free_port, _instrument
+from tests.browser.conftest import ARTIFACTS, _instrument
+from tests.browser.conftest import REFRESH_SECONDS as REFRESH_SECONDS  # re-exported
+from tests.browser.conftest import serve as serve  # re-exported to the other browser tests
 
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 STAFF_SHELTER = "E1320800002"  # 開設, 3 evacuees of about 30 (conftest.SHELTER_REPORTS)
 STAFF_SHELTER_NAME = "特別養護老人ホームちょうふ花園"
-REFRESH_SECONDS = 5  # the smallest interval settings.refresh_seconds() allows
-
-
-@contextlib.contextmanager
-def serve(db_url: str, workdir: Path, **env) -> Iterator[str]:
-    """``streamlit run streamlit_app.py`` on a free loopback port for ``db_url``; yields its URL."""
-    port = _free_port()
-    log = workdir / "server.log"
-    environ = {
-        **os.environ,
-        "BOSAI_DB_URL": db_url,
-        "BOSAI_TILES": "none",
-        "BOSAI_TILE_URL": "",
-        "BOSAI_LANG": "ja",
-        "BOSAI_KIOSK": "0",
-        "BOSAI_REFRESH_SECONDS": str(REFRESH_SECONDS),
-        "BOSAI_UPLOADS_DIR": str(workdir / "uploads"),
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        **env,
-    }
-    cmd = [
-        str(Path(sys.executable).parent / "streamlit"),
-        "run",
-        "streamlit_app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited early:\n{log.read_text()[-3000:]}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit not healthy after 60 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def copy_store(reference_store: dict, target: Path) -> str:
