@@ -159,7 +159,7 @@ def _key_mask(frame: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
     those few.
     """
     ids = frame["post_id"].to_numpy()
-    mask = np.array(pd.Series(ids).isin(set(rows["post_id"])), dtype=bool)
+    mask = np.array(pd.Series(ids, dtype=object).isin(set(rows["post_id"])), dtype=bool)
     if mask.any():
         wanted = set(zip(rows["platform"].astype(str), rows["post_id"], strict=True))
         where = np.flatnonzero(mask)
