@@ -187,7 +187,7 @@ def _copies(copies_from: pd.DataFrame, shown: pd.DataFrame) -> dict[str, int]:
     named = counts.index.astype(object).tolist()
     ids = shown["post_id"].to_numpy(dtype=object)
     maybe = {*named, *(n.split(":", 1)[1] for n in named if ":" in n)}
-    where = np.flatnonzero(pd.Series(ids, dtype=object).isin(maybe).to_numpy(dtype=bool))
+    where = np.flatnonzero(np.fromiter((i in maybe for i in ids), dtype=bool, count=len(ids)))
     if not len(where):
         return {}
     count = dict(zip(named, counts.to_numpy().tolist(), strict=True))
