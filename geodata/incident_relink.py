@@ -74,58 +74,90 @@ def _stored_members(store, cut, layer: str, frame: pd.DataFrame) -> pd.DataFrame
     return _overlay(stored, *extra, key=LAYERS["incident_members"].key)
 
 
-def _replayed(rec: dict, geom, kept: pd.DataFrame) -> _Incident:
-    """The incident ``rec`` cut back to its pieces ``kept`` (those before the cut), from the
-    facts its member rows keep: no piece's own row is read.
+class _Kept:
+    """What an incident's pieces before the cut say, gathered from their member rows."""
+
+    __slots__ = ("counts", "first", "last", "urgency", "located", "town")
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+        self.first = self.last = None
+        self.urgency = None
+        self.located = self.town = False
+
+    def add(self, layer, seen_ns, urgency, located, town) -> None:
+        self.counts[layer] = self.counts.get(layer, 0) + 1
+        self.first = seen_ns if self.first is None else min(self.first, seen_ns)
+        self.last = seen_ns if self.last is None else max(self.last, seen_ns)
+        if urgency is not None and urgency == urgency:  # not NaN
+            self.urgency = int(urgency) if self.urgency is None else max(self.urgency, int(urgency))
+        self.located = self.located or bool(located)
+        self.town = self.town or (isinstance(town, str) and bool(town))
+
+
+def _kept(kept: pd.DataFrame, cut_members: dict) -> dict[str, _Kept]:
+    """incident id -> :class:`_Kept` of the member rows ``kept`` (a row of a piece re-linked
+    is left out, whatever its stored time)."""
+    out: dict[str, _Kept] = {}
+    if not len(kept):
+        return out
+    seen = kept["seen_at"].to_numpy(dtype="datetime64[ns]").astype("int64").tolist()
+    columns = (kept[c].tolist() for c in ("incident_id", "layer", "member", "urgency",
+                                          "located", "town_code"))  # fmt: skip
+    for (incident_id, layer, member, urgency, located, town), seen_ns in zip(
+        zip(*columns, strict=True), seen, strict=True
+    ):
+        if (layer, member) in cut_members:
+            continue
+        agg = out.get(incident_id)
+        if agg is None:
+            agg = out[incident_id] = _Kept()
+        agg.add(layer, seen_ns, urgency, located, town)
+    return out
+
+
+def _replayed(rec: dict, geom, kept: _Kept) -> _Incident:
+    """The incident ``rec`` cut back to its pieces before the cut (``kept``), from the facts
+    their member rows keep: no piece's own row is read.
 
     Its pieces before the cut precede every piece after it, so the first time stays; the last
     time and urgency come from the kept pieces; the anchor (the first located piece's point)
     and the town (the first piece's town) stay when a kept piece had one, else they are gone —
     the piece that gave them was after the cut."""
-    urgencies = pd.to_numeric(kept["urgency"], errors="coerce").dropna()
-    counts = kept["layer"].value_counts()
     base = {
         **rec,
-        "first_seen": kept["seen_at"].min(),
-        "last_seen": kept["seen_at"].max(),
-        "urgency": int(urgencies.max()) if len(urgencies) else None,
-        "town_code": rec.get("town_code") if kept["town_code"].notna().any() else None,
-        "counts": {str(k): int(v) for k, v in counts.items()},
+        "first_seen": pd.Timestamp(kept.first, tz="UTC"),
+        "last_seen": pd.Timestamp(kept.last, tz="UTC"),
+        "urgency": kept.urgency,
+        "town_code": rec.get("town_code") if kept.town else None,
+        "counts": dict(kept.counts),
     }
-    inc = _Incident(base, geom if kept["located"].fillna(False).astype(bool).any() else None)
+    inc = _Incident(base, geom if kept.located else None)
     inc.changed = True
     return inc
 
 
-def _cut_back(store, incidents: pd.DataFrame, cut_members: set, cut):
+def _cut_back(store, incidents: pd.DataFrame, cut_members: dict, cut):
     """The index of the incidents as they were before ``cut``, and the ones with nothing left
     (id -> status). ``cut_members``: (layer, member) -> incident id of the stored member rows
     of the pieces re-linked."""
     index = IncidentIndex()
-    losing: dict[str, int] = {}
-    for incident_id in cut_members.values():
-        losing[incident_id] = losing.get(incident_id, 0) + 1
+    losing = set(cut_members.values())
     dropped: dict[str, str | None] = {}
     todo = []
     geoms = list(incidents.geometry) if "geometry" in incidents else [None] * len(incidents)
     for rec, geom in zip(incidents.to_dict("records"), geoms, strict=True):
-        rec.pop("members", None)
-        lost = losing.get(rec["incident_id"], 0)
-        if not lost:
+        if rec["incident_id"] not in losing:
             index._put(_Incident(rec, geom))
         else:
             todo.append((rec, geom))
     if not todo:
         return index, dropped
     ids = [rec["incident_id"] for rec, _ in todo]
-    kept = store.read("incident_members", until=cut, where={"incident_id": ids})
-    if len(kept):  # a member row of a piece re-linked is not kept, whatever its stored time
-        pairs = zip(kept["layer"], kept["member"], strict=True)
-        kept = kept[[pair not in cut_members for pair in pairs]]
-    by_incident = dict(tuple(kept.groupby("incident_id", sort=False))) if len(kept) else {}
+    kept = _kept(store.read("incident_members", until=cut, where={"incident_id": ids}), cut_members)
     for rec, geom in todo:
-        mine = by_incident.get(rec["incident_id"])
-        if mine is None or not len(mine):
+        mine = kept.get(rec["incident_id"])
+        if mine is None:
             dropped[rec["incident_id"]] = rec.get("status")
         else:
             index._put(_replayed(rec, geom, mine))
