@@ -112,6 +112,7 @@ class PostWriter:
         self.store = open_store(url)
         self.template = self.store.read("posts", order="posted_at DESC", limit=size)
         self.batches = 0
+        self.written = 0  # posts inserted
 
     def write(self, now) -> int:
         import pandas as pd
@@ -124,6 +125,7 @@ class PostWriter:
         batch["repost_of"] = None
         batch["triage"] = "new"
         result = self.store.upsert("posts", batch, source="benchmark-live")
+        self.written += result.inserted
         return result.inserted
 
     def close(self) -> None:
@@ -169,7 +171,7 @@ def measure_live(url: str, page: str, cycles: int) -> dict:
         writer.close()
     return {"cold": cold, "cold_cpu": cold_cpu, "reruns": reruns,
             "errors": [str(e)[:200] for e in errors],
-            "posts_written": writer.batches * LIVE_BATCH}  # fmt: skip
+            "posts_written": writer.written}  # fmt: skip
 
 
 def live_figures(scale: Scale, m: dict) -> list[Figure]:
