@@ -16,6 +16,7 @@ component frontends), when the browser accepts gzip and asks no byte range; only
 of a compressible type (scripts, styles, JSON, SVG, HTML, TrueType/OpenType fonts; not
 woff/woff2 or images, which are compressed already). Anything else passes through untouched.
 Strong ``ETag``\\ s become weak (the bytes differ from the file's; Starlette compares weakly).
+A component's content-hashed build files are marked cacheable for a year (``HASHED_COMPONENT_FILE``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 
@@ -43,6 +45,12 @@ MIN_SIZE = 1024  # smaller bodies gain nothing worth the header
 MAX_BODY = 16 * 2**20  # a bigger file passes through as it is
 CACHE_BYTES = 48 * 2**20  # compressed bytes kept (Streamlit's whole bundle gzipped is ~6 MB)
 LEVEL = 9
+# A component's build files named by their content hash (``static/js/main.521860b0.js``):
+# Streamlit sends them with a bare ``Cache-Control: public`` (no age, no validator), so the
+# browser fetched streamlit-folium's 225 kB script again on every page. A new build has a new
+# name, so they may be kept like Streamlit's own bundle.
+HASHED_COMPONENT_FILE = re.compile(r"/component/.+\.[0-9a-f]{8,}\.(?:js|css)$")
+IMMUTABLE = b"public, max-age=31536000, immutable"
 
 
 class GzipCache:
@@ -149,6 +157,9 @@ class StaticGzip:
             return
         body = b"".join(chunks)
         headers = list(start.get("headers", []))
+        if start.get("status") == 200 and HASHED_COMPONENT_FILE.search(scope.get("path", "")):
+            headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+            headers.append((b"cache-control", IMMUTABLE))
         if (
             start.get("status") == 200
             and MIN_SIZE <= len(body) <= MAX_BODY

@@ -29,10 +29,16 @@ def client(tmp_path):
     (tmp_path / "js" / "main.js").write_bytes(SCRIPT)
     (tmp_path / "js" / "tiny.js").write_bytes(b"var a = 1;")
     (tmp_path / "font.woff2").write_bytes(WOFF2)
+    (tmp_path / "js" / "main.521860b0.js").write_bytes(SCRIPT)
     files = StaticFiles(directory=tmp_path)
     cache = GzipCache()
     app = Starlette(
-        routes=[Mount("/static", files), Mount("/app/static", files), Mount("/media", files)],
+        routes=[
+            Mount("/static", files),
+            Mount("/app/static", files),
+            Mount("/media", files),
+            Mount("/component/streamlit_folium.st_folium", files),
+        ],  # fmt: skip
         # the inner GZipMiddleware stands for Streamlit's own (per request, level 9)
         middleware=[Middleware(StaticGzip, base="/", cache=cache), Middleware(GZipMiddleware)],
     )
@@ -84,6 +90,16 @@ def test_passes_through_what_it_should_not_touch(client):
     media = client.get("/media/js/main.js", headers={"Accept-Encoding": "gzip"})
     assert media.content == SCRIPT
     assert client.cache.compressions == 0
+
+
+def test_hashed_component_files_are_cacheable(client):
+    """Streamlit answers component files with a bare "Cache-Control: public": the browser
+    fetched streamlit-folium's script again on every page. Hashed names may be kept a year."""
+    hashed = client.get("/component/streamlit_folium.st_folium/js/main.521860b0.js")
+    assert hashed.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert hashed.content == SCRIPT
+    plain = client.get("/component/streamlit_folium.st_folium/js/main.js")
+    assert "immutable" not in plain.headers.get("cache-control", "")
 
 
 def test_conditional_request_with_the_weak_etag_is_not_modified(client):
