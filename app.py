@@ -7,14 +7,18 @@ says how to put it behind an HTTPS reverse proxy for the HQ network.
 
 Before anything is served, a store file or secret readable by other local users stops the start
 with one line naming the file and the ``chmod`` to run. Once it runs, the overview's caches are
-filled in the background (dashboard/warm.py; ``BOSAI_WARM_CACHES=0`` skips it).
+filled in the background (dashboard/warm.py; ``BOSAI_WARM_CACHES=0`` skips it). Static files
+(Streamlit's script bundle, the vendored map assets) go out gzipped, compressed once
+(dashboard/static_gzip.py); the websocket is compressed too (``.streamlit/config.toml``).
 """
 
 from contextlib import asynccontextmanager
 
+from starlette.middleware import Middleware
 from streamlit.starlette import App
 
 from dashboard import server, warm
+from dashboard.static_gzip import StaticGzip
 
 
 @asynccontextmanager
@@ -25,4 +29,10 @@ async def lifespan(_app):
 
 
 server.refuse_insecure_files()
-app = App("streamlit_app.py", routes=server.routes(), lifespan=lifespan)
+# Streamlit sends its script bundle uncompressed; StaticGzip gzips it (and the map assets) once.
+app = App(
+    "streamlit_app.py",
+    routes=server.routes(),
+    lifespan=lifespan,
+    middleware=[Middleware(StaticGzip)],
+)

@@ -4,8 +4,9 @@ Started the way tests/browser/conftest.py starts them: ``streamlit run`` on a fr
 with tiles off, Debian's Chromium driven by Playwright; requests leaving the machine are recorded
 (the browser tests assert there are none; here a figure's notes say so).
 Each page counts the bytes it receives through the Chrome DevTools protocol (HTTP bodies as
-sent on the wire, and WebSocket frames: Streamlit sends the page's elements, the map included,
-over its WebSocket).
+sent, and WebSocket frames: Streamlit sends the page's elements, the map included, over its
+WebSocket). DevTools reports WebSocket payloads **decompressed**, so the benchmarks also put a
+counting proxy (benchmarks/wire.py) between Chromium and the server for the bytes on the wire.
 """
 
 from __future__ import annotations
@@ -180,11 +181,16 @@ class Page:
         self.blocked: list[str] = []
         self.page = self.context.new_page()
         self.page.on("request", self._request)
-        self.http_bytes = 0
-        self.ws_bytes = 0
+        self.http_bytes = 0  # HTTP as sent (encodedDataLength: headers + compressed bodies)
+        self.http_decoded = 0  # HTTP bodies decoded, answered from the network (not the cache)
+        self.ws_bytes = 0  # WebSocket payloads as DevTools reports them (decompressed)
+        self._cached: set[str] = set()
         self._cdp = self.context.new_cdp_session(self.page)
         self._cdp.send("Network.enable")
         self._cdp.on("Network.loadingFinished", self._http)
+        self._cdp.on("Network.requestServedFromCache", self._from_cache)
+        self._cdp.on("Network.responseReceived", self._response)
+        self._cdp.on("Network.dataReceived", self._data)
         self._cdp.on("Network.webSocketFrameReceived", self._ws)
 
     def _request(self, request) -> None:
@@ -192,8 +198,23 @@ class Page:
         if not request.url.startswith(("data:", "blob:", "about:")) and host not in LOOPBACK:
             self.blocked.append(request.url)
 
+    def reset_counts(self) -> None:
+        self.http_bytes = self.http_decoded = self.ws_bytes = 0
+
     def _http(self, event: dict) -> None:
         self.http_bytes += int(event.get("encodedDataLength") or 0)
+
+    def _from_cache(self, event: dict) -> None:
+        self._cached.add(event["requestId"])
+
+    def _response(self, event: dict) -> None:
+        response = event.get("response") or {}
+        if response.get("fromDiskCache") or response.get("fromPrefetchCache"):
+            self._cached.add(event["requestId"])
+
+    def _data(self, event: dict) -> None:
+        if event["requestId"] not in self._cached:
+            self.http_decoded += int(event.get("dataLength") or 0)
 
     def _ws(self, event: dict) -> None:
         payload = (event.get("response") or {}).get("payloadData") or ""
@@ -203,7 +224,13 @@ class Page:
 
     @property
     def received_bytes(self) -> int:
+        """What DevTools counts: HTTP as sent + WebSocket payloads decompressed."""
         return self.http_bytes + self.ws_bytes
+
+    @property
+    def decoded_bytes(self) -> int:
+        """What the page had to handle: HTTP bodies decoded + WebSocket payloads decompressed."""
+        return self.http_decoded + self.ws_bytes
 
     def close(self) -> None:
         self.context.close()

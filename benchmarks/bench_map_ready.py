@@ -4,10 +4,14 @@ Measured: new Chromium sessions (logged in as the benchmark admin; no browser ca
 dashboard at ``/`` (the overview) and ``/reports`` (the posts map), served by ``streamlit run
 app.py`` (the server ``make demo`` runs, with its start-up cache warm-up) on the scenario store;
 the clock runs from ``page.goto`` until the st_folium map has drawn its data (vector paths or
-markers in Leaflet's panes) and two animation frames have passed. Bytes = HTTP bodies as sent +
-WebSocket frames received, counted through the DevTools protocol: on the first visit (empty
-browser cache: Streamlit's scripts, styles and fonts included) and when the page is opened
-again in the same session (assets cached).
+markers in Leaflet's panes) and two animation frames have passed. Bytes = what the server wrote
+to the browser's connections, counted by a loopback proxy between Chromium and the server
+(``benchmarks/wire.py``: HTTP headers and bodies as sent, WebSocket frames as sent, compressed
+when ``server.enableWebsocketCompression`` is on): on the first visit (empty browser cache:
+Streamlit's scripts, styles and fonts included) and when the page is opened again in the same
+session (assets cached). The notes also give the DevTools count (HTTP as sent + WebSocket
+payloads *decompressed*: what this benchmark reported until December 2026) and the decoded
+bytes (HTTP bodies decoded + WebSocket payloads).
 
 Figures:
 
@@ -36,6 +40,7 @@ import numpy as np
 
 from benchmarks import app_server as app
 from benchmarks.common import ROOT, Figure, Scale, Workspace
+from benchmarks.wire import counting_proxy
 
 NAME = "map_ready"
 TARGET_SECONDS = 3.0
@@ -72,16 +77,22 @@ def sessions(browser, server: dict, db_url: str | None, path: str, repeats: int,
              budget: float) -> dict:  # fmt: skip
     """Open ``repeats`` fresh sessions of ``path``, each then opened again (HTTP cache warm).
 
-    Returns seconds to map-ready and bytes received, cold (new session) and warm (reload).
+    Returns seconds to map-ready and bytes received, cold (new session) and warm (reload):
+    ``*_bytes`` on the wire (``server["proxy"]``, the counting proxy the page talks to; the
+    DevTools count without one), ``*_devtools`` and ``*_decoded`` as :class:`app.Page` counts.
     """
-    out: dict[str, list] = {"cold_s": [], "cold_bytes": [], "warm_s": [], "warm_bytes": []}
+    out: dict[str, list] = {f"{k}_{m}": [] for k in ("cold", "warm")
+                            for m in ("s", "bytes", "devtools", "decoded")}  # fmt: skip
+    proxy = server.get("proxy")
     blocked: list[str] = []
     timeout_ms = max(budget, 60) * 3 * 1000
     for _ in range(max(1, repeats)):
         page = app.Page(browser, server["url"], db_url)
         try:
             for kind in ("cold", "warm"):
-                page.http_bytes = page.ws_bytes = 0
+                page.reset_counts()
+                if proxy is not None:
+                    proxy.reset()
                 start = time.perf_counter()
                 if kind == "cold":
                     page.page.goto(server["url"] + path, wait_until="commit")
@@ -90,7 +101,10 @@ def sessions(browser, server: dict, db_url: str | None, path: str, repeats: int,
                 app.wait_map_ready(page.page, timeout_ms=timeout_ms)
                 out[f"{kind}_s"].append(time.perf_counter() - start)
                 page.page.wait_for_timeout(500)  # frames still in flight after the paint
-                out[f"{kind}_bytes"].append(page.received_bytes)
+                out[f"{kind}_devtools"].append(page.received_bytes)
+                out[f"{kind}_decoded"].append(page.decoded_bytes)
+                wire = proxy.down if proxy is not None else page.received_bytes
+                out[f"{kind}_bytes"].append(wire)
             blocked += page.blocked
         finally:
             page.close()
@@ -120,6 +134,10 @@ def _median(values: list) -> float | None:
     return statistics.median(values) if values else None
 
 
+def _mb(value: float | None) -> str:
+    return "–" if value is None else f"{value / 2**20:.2f} MB"
+
+
 def wait_warmed(server: dict, timeout: float) -> float:
     """Seconds until the server's log says its caches are warmed (or the warm-up failed)."""
     start = time.monotonic()
@@ -134,9 +152,10 @@ def wait_warmed(server: dict, timeout: float) -> float:
 def after_restart(browser, env: dict, ws: Workspace, db_url: str, warm: bool) -> dict:
     """A fresh server (warm-up on or off); the first session opens the overview."""
     env = {**env, "BOSAI_WARM_CACHES": "1" if warm else "0"}
-    with app.streamlit_server(ROOT / "app.py", env, ws.root) as server:
-        warmed = wait_warmed(server, max(ws.budget, 60) * 3) if warm else 0.0
-        got = sessions(browser, server, db_url, PAGES["overview"], 1, ws.budget)
+    with app.streamlit_server(ROOT / "app.py", env, ws.root) as plain:
+        warmed = wait_warmed(plain, max(ws.budget, 60) * 3) if warm else 0.0
+        with counting_proxy(plain) as server:
+            got = sessions(browser, server, db_url, PAGES["overview"], 1, ws.budget)
     return {"seconds": got["cold_s"][0], "warm_up": warmed}
 
 
@@ -167,7 +186,8 @@ def run(ws: Workspace, scales: list[Scale]):
                     restart["on" if warm else "off"].append(got["seconds"])
                     if warm:
                         restart["warm_up"].append(got["warm_up"])
-            with app.streamlit_server(ROOT / "app.py", env, ws.root) as server:
+            with app.streamlit_server(ROOT / "app.py", env, ws.root) as plain, \
+                    counting_proxy(plain) as server:  # fmt: skip
                 wait_warmed(server, max(ws.budget, 60) * 3)
                 idle_rss = app.rss_mb(server["pid"])
                 with RssSampler(server["pid"]) as rss:
@@ -182,7 +202,8 @@ def run(ws: Workspace, scales: list[Scale]):
             points = {"overview": damage, "reports": raw_points(scenario.url)}
             base = {}
             for page, (lat, lon) in points.items():
-                base[page] = {"cold_s": [], "cold_bytes": [], "warm_s": [], "warm_bytes": []}
+                base[page] = {f"{k}_{m}": [] for k in ("cold", "warm")
+                              for m in ("s", "bytes", "devtools", "decoded")}  # fmt: skip
                 if 0 < len(lat) <= BASELINE_MAX_POINTS:
                     ws.log(f"map ready {scale.name}: MarkerCluster baseline of the {page} page "
                            f"({len(lat):,} markers)")  # fmt: skip
@@ -191,7 +212,8 @@ def run(ws: Workspace, scales: list[Scale]):
                         BENCH_POINTS=_points_file(ws, f"{scale.name}-{page}", lat, lon),
                         PYTHONPATH=ROOT,
                     )
-                    with app.streamlit_server(_baseline_app(ws), base_env, ws.root) as server:
+                    with app.streamlit_server(_baseline_app(ws), base_env, ws.root) as plain, \
+                            counting_proxy(plain) as server:  # fmt: skip
                         base[page] = sessions(browser, server, None, "/", ws.repeats, ws.budget)
         what = {"overview": "damage reports the overview draws", "reports": "located posts"}
         figures.append(
@@ -244,6 +266,14 @@ def run(ws: Workspace, scales: list[Scale]):
                 ("warm", "opened again (assets cached)", "the page's data and map only"),
             ):  # fmt: skip
                 mine = got[f"{kind}_bytes"][1:] or got[f"{kind}_bytes"]
+                devtools = got[f"{kind}_devtools"][1:] or got[f"{kind}_devtools"]
+                decoded = got[f"{kind}_decoded"][1:] or got[f"{kind}_decoded"]
+                counts = (
+                    f"DevTools count (WebSocket decompressed) {_mb(_median(devtools))}, "
+                    f"decoded {_mb(_median(decoded))}; baseline on the wire / DevTools: "
+                    f"{_mb(_median(base[page][f'{kind}_bytes']))} / "
+                    f"{_mb(_median(base[page][f'{kind}_devtools']))}"
+                )
                 figures.append(
                     Figure(
                         benchmark=NAME,
@@ -257,7 +287,7 @@ def run(ws: Workspace, scales: list[Scale]):
                         target=TARGET_BYTES,
                         samples=mine,
                         baseline_samples=base[page][f"{kind}_bytes"],
-                        notes=f"HTTP + WebSocket; {extra}",
+                        notes=f"on the wire (loopback proxy): HTTP + WebSocket; {extra}; " + counts,
                     )
                 )
         figures.append(

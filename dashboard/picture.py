@@ -24,7 +24,7 @@ from dashboard import auth, data, kiosk
 from dashboard.i18n import t
 from dashboard.maps import evacuation as evac_maps
 from dashboard.maps import layers as maps
-from dashboard.maps.elements import GeoJsonLayer, Legend, PointLayer, point_data
+from dashboard.maps.elements import GeoJsonLayer, LabelLayer, Legend, PointLayer, point_data
 from dashboard.picture_data import load, part_versions  # noqa: F401 - the pages' loader
 from dashboard.reports import map as reports_map
 from dashboard.safety.map import unconfirmed_colour
@@ -187,15 +187,19 @@ def rescue_labels(towns: gpd.GeoDataFrame, lang: str = "ja") -> folium.FeatureGr
     # are labelled (the total is on the safety wall).
     rows = towns[[isinstance(v, int) and v > 0 for v in towns["needs_help"]]]
     rows = rows.sort_values("needs_help", ascending=False, kind="stable")
-    for row in rows.to_dict("records"):
-        point = row["geometry"].representative_point()
-        folium.CircleMarker(
-            location=[point.y, point.x], radius=0, opacity=0, fill=False, interactive=False,
-            tooltip=folium.Tooltip(
-                _E(t("wall.town.rescue", lang=lang, n=_fmt(row["needs_help"]))),
-                permanent=True, direction="center", class_name="bosai-wall-label bosai-rescue",
-            ),
-        ).add_to(group)  # fmt: skip
+    labels = []
+    for n, geom in zip(rows["needs_help"], rows.geometry, strict=True):
+        point = geom.representative_point()
+        labels.append((point.y, point.x, _E(t("wall.town.rescue", lang=lang, n=_fmt(n)))))
+    if labels:  # one script for every label, not a folium marker and tooltip each
+        LabelLayer(
+            labels,
+            {
+                "permanent": True,
+                "direction": "center",
+                "className": "bosai-wall-label bosai-rescue",
+            },
+        ).add_to(group)
     return group
 
 

@@ -123,6 +123,9 @@ def test_map_ready(ws, browser):
     first = by_metric["bytes received by the overview page, first visit (empty browser cache)"]
     again = by_metric["bytes received by the overview page, opened again (assets cached)"]
     assert first.value > again.value  # Streamlit's bundle and fonts come only the first time
+    # bytes on the wire (the counting proxy), the DevTools count beside them
+    assert "on the wire" in first.notes and "DevTools count" in first.notes
+    assert first.value < 3 * 2**20  # compressed bundle and websocket (issue 19: <= 3 MB)
     assert all(f.baseline is not None for f in figures)
     assert all("off-machine" not in f.notes for f in figures)
 

@@ -281,3 +281,42 @@ def test_empty_layers_give_a_map():
     empty = gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs="EPSG:4326")
     m = maps.overview_map(empty, empty, empty, None, tiles="none")
     assert "L.map(" in m.get_root().render()
+
+
+def test_rescue_labels_are_one_script_with_escaped_counts():
+    """The rescue counts by town are one LabelLayer (not a folium marker + tooltip per town):
+    a label per town with a count, biggest first, text escaped and never run as a template."""
+    from dashboard.maps.elements import LabelLayer
+    from dashboard.picture import rescue_labels
+
+    towns = gpd.GeoDataFrame(
+        {
+            "name": ["A", "B", "C", "D"],
+            "needs_help": [2, 0, 7, "3人未満"],  # 0 and a suppressed mark get no label
+            "geometry": [
+                shapely.box(139.50 + i / 100, 35.6, 139.505 + i / 100, 35.605) for i in range(4)
+            ],  # fmt: skip
+        },
+        crs="EPSG:4326",
+    )
+    group = rescue_labels(towns, "ja")
+    layers = [c for c in group._children.values() if isinstance(c, LabelLayer)]
+    assert len(layers) == 1 and len(group._children) == 1
+    rows = json.loads(layers[0].rows)
+    assert [r[2] for r in rows] == ["要救助 7", "要救助 2"]
+    assert abs(rows[0][1] - 139.5225) < 0.001  # town C first
+    m = maps.base_map((139.5, 35.6, 139.6, 35.7), tiles="none")
+    group.add_to(m)
+    html = m.get_root().render()
+    assert '"permanent":true' in html and "bosai-rescue" in html
+    assert "folium.Tooltip" not in html and html.count("bindTooltip(r[2], options)") == 1
+
+
+def test_label_layer_text_is_not_a_template():
+    from dashboard.maps.elements import LabelLayer
+
+    m = maps.base_map((139.5, 35.6, 139.6, 35.7), tiles="none")
+    LabelLayer([(35.65, 139.55, "{{ 6*7 }} &lt;b&gt;")], {"permanent": True}).add_to(m)
+    html = m.get_root().render()
+    # as given (JSON-encoded for a script element): not evaluated as a template
+    assert '"{{ 6*7 }} \\u0026lt;b\\u0026gt;"' in html

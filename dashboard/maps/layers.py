@@ -92,6 +92,21 @@ WELFARE_LEGEND_CSS = f".bosai-legend i[style*='{WELFARE_RING}'] {{ border-width:
 
 _E = html.escape
 
+# What folium.Map loads besides Leaflet — jQuery, Bootstrap 5 (script and stylesheet), the
+# glyphicons of Bootstrap 3, Font Awesome and Awesome Markers — serves only folium.Icon markers,
+# which no map of the dashboard draws. The map frame loads its scripts one after the other before
+# it draws, so they cost time as well as bytes (~110 kB gzipped, ~680 kB parsed on a first
+# visit). docs/benchmarks.md, "overview on the wire".
+MAP_ASSETS = ("leaflet", "leaflet_css")
+
+
+def lean_assets(m: folium.Map) -> folium.Map:
+    """``m`` loading only Leaflet's script and stylesheet (:data:`MAP_ASSETS`), at the URLs the
+    class has now (``dashboard.maps.offline.install`` points them at the vendored copies)."""
+    m.default_js = [(k, v) for k, v in type(m).default_js if k in MAP_ASSETS]
+    m.default_css = [(k, v) for k, v in type(m).default_css if k in MAP_ASSETS]
+    return m
+
 
 def _num(value) -> float | None:
     """A finite float or None (for nullable pandas values)."""
@@ -158,6 +173,7 @@ def base_map(
         zoom_delta=0.5,
         prefer_canvas=prefer_canvas,
     )
+    lean_assets(m)
     if bounds is not None:
         minx, miny, maxx, maxy = bounds
         m.location = [(miny + maxy) / 2, (minx + maxx) / 2]
