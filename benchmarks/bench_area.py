@@ -20,8 +20,8 @@ Measured on a real server (``streamlit run app.py``, caches warmed at start for 
   ``/shelters?kiosk=1``, ``/reports?kiosk=1`` in turn — all at once; **map ready** = seconds
   from ``goto`` until the page's st_folium map has drawn its data and painted (as in
   ``map_ready``, timed in the browser: ``app_server.map_ready_at``); then they stay open
-  :data:`CYCLES` refresh intervals and every **auto-refresh rerun** is timed from the browser's request of the fragment rerun to the server's
-  ``script_finished`` (``app_server.Page(reruns=True)``). Median and max over the sessions.
+  :data:`CYCLES` refresh intervals and every **auto-refresh rerun** is timed from the
+  browser's request of the fragment rerun to the server's ``script_finished`` (``app_server.Page(reruns=True)``). Median and max over the sessions.
 - **area view**: a new session of the user of every city opens the overview (``/``): seconds
   until its map is ready and until the area table (広域の状況, one row per city) is shown;
   and :func:`geodata.area.area_summary` of all cities in this process.
@@ -51,6 +51,14 @@ SESSIONS = 20
 PATHS = ("/?kiosk=1", "/shelters?kiosk=1", "/reports?kiosk=1")
 REFRESH = 30  # seconds: the app's default BOSAI_REFRESH_SECONDS
 CYCLES = 3  # refresh intervals each wall screen stays open
+QUICK = (5, 2)  # --quick (the smoke test): refresh every 5 s, 2 intervals
+
+
+def _watch(ws: Workspace) -> tuple[int, int]:
+    """(refresh seconds, intervals watched) of this run."""
+    return QUICK if ws.quick else (REFRESH, CYCLES)
+
+
 SOURCE = "13208"  # the scenario store's municipality (調布市)
 MAX_POSTS = 100_000  # posts per city
 PASSWORD = "area benchmark password 2026"
@@ -129,9 +137,9 @@ def build(ws: Workspace, scale: Scale, cities: int) -> dict:
 
 
 def _open_walls(browser, server: dict, url: str, plan: list[tuple[str, str]], timeout: float,
-                log) -> dict:  # fmt: skip
+                watch: tuple[int, int], log) -> dict:  # fmt: skip
     """Open every (user, path) of ``plan`` at once; map-ready seconds, then the auto-reruns
-    during :data:`CYCLES` refresh intervals. Returns samples and failures."""
+    during ``watch`` = (refresh seconds, intervals). Returns samples and failures."""
     pages = [app.Page(browser, server["url"], url, user=user, reruns=True) for user, _ in plan]
     ready: dict[int, float] = {}
     failed: dict[int, str] = {}
@@ -161,8 +169,8 @@ def _open_walls(browser, server: dict, url: str, plan: list[tuple[str, str]], ti
             rounds.append(time.perf_counter() - begun)
             pages[0].page.wait_for_timeout(50)
         log(f"  {len(ready)} of {len(pages)} maps ready; observing reruns for "
-            f"{CYCLES * REFRESH} s")  # fmt: skip
-        watch_until = time.perf_counter() + CYCLES * REFRESH + 2
+            f"{watch[0] * watch[1]} s")  # fmt: skip
+        watch_until = time.perf_counter() + watch[0] * watch[1] + 2
         while time.perf_counter() < watch_until:
             pages[0].page.wait_for_timeout(500)  # the sync driver delivers every page's events
         reruns = [r for p in pages for r in p.reruns]
@@ -232,7 +240,8 @@ def measure(ws: Workspace, built: dict, sessions: int, label: str) -> dict:
     else:
         plans = [[(f"wall-{codes[i % len(codes)]}", PATHS[i % len(PATHS)])
                   for i in range(sessions)]]  # fmt: skip
-    env = app.app_env(url, BOSAI_REFRESH_SECONDS=REFRESH, BOSAI_MUNICIPALITY=codes[0])
+    watch = _watch(ws)
+    env = app.app_env(url, BOSAI_REFRESH_SECONDS=watch[0], BOSAI_MUNICIPALITY=codes[0])
     timeout = max(ws.budget, 60) * 5
     got: dict = {"ready": [], "reruns": [], "failed": {}, "endings": {}, "poll_round_max": 0.0,
                  "bytes": [], "blocked": 0, "ready_by_path": {p: [] for p in PATHS},
@@ -246,7 +255,7 @@ def measure(ws: Workspace, built: dict, sessions: int, label: str) -> dict:
                 for plan in plans:
                     ws.log(f"area {label}: {len(plan)} wall session(s) on "
                            f"{len({u for u, _ in plan})} cities")  # fmt: skip
-                    one = _open_walls(browser, server, url, plan, timeout, ws.log)
+                    one = _open_walls(browser, server, url, plan, timeout, watch, ws.log)
                     for key in ("ready", "reruns", "bytes"):
                         got[key] += one[key]
                     for key in ("ready_by_path", "reruns_by_path"):
@@ -304,15 +313,17 @@ def run(ws: Workspace, scales: list[Scale]):
         failed = (f"; {len(ours['failed'])} sessions failed: "
                   f"{'; '.join(f'{k}: {v}' for k, v in ours['failed'].items())}"
                   if ours["failed"] else "")  # fmt: skip
-        common = {"benchmark": NAME, "scale": label, "baseline_name": base_name}
+        # the scale is the posts per city (as every benchmark's); the cities are in the metric
+        common = {"benchmark": NAME, "scale": scale.name, "baseline_name": base_name}
         for what, key, unit_note in (
             ("wall screen map ready", "ready",
              f"from goto to the map drawn and painted (timed in the browser, as map_ready "
              f"does; the driver's rounds over the pages took up to "
              f"{ours['poll_round_max']:.2f} s)"),
             ("wall auto-refresh rerun", "reruns",
-             f"fragment rerun every {REFRESH} s, from the browser's request to script_finished "
-             f"(DevTools frame times); {len(ours['reruns'])} reruns in {CYCLES} intervals "
+             f"fragment rerun every {_watch(ws)[0]} s, from the browser's request to "
+             f"script_finished (DevTools frame times); {len(ours['reruns'])} reruns from the "
+             f"pages' opening until {_watch(ws)[1]} intervals after the last map was ready "
              f"(baseline {len(base['reruns'])}); endings {ours['endings']}"),
         ):  # fmt: skip
             by_path = {p: round(statistics.median(v), 2) for p, v in
@@ -322,7 +333,7 @@ def run(ws: Workspace, scales: list[Scale]):
             for stat, fn in (("median", statistics.median), ("max", max)):
                 figures.append(Figure(
                     **common,
-                    metric=f"{what}, {stat} of {sessions} concurrent sessions",
+                    metric=f"{what}, {stat} of {sessions} concurrent sessions on {cities} cities",
                     value=_stat(ours[key], fn), unit="s",
                     baseline=_stat(base[key], fn), better="lower",
                     samples=[round(x, 3) for x in ours[key]],
@@ -359,7 +370,7 @@ def run(ws: Workspace, scales: list[Scale]):
                   f"{ws.repeats} calls after one of one city (imports, connections)",
         ))  # fmt: skip
         figures.append(Figure(
-            benchmark="memory", scale=label,
+            benchmark="memory", scale=scale.name,
             metric=f"peak RSS of the app server, {cities} cities and {sessions} wall sessions",
             value=ours["peak_rss"], unit="MB", baseline=base["peak_rss"],
             baseline_name=base_name + f": its server's peak (after start-up {base['idle_rss']:.0f}"
