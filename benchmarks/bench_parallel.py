@@ -95,12 +95,12 @@ def _fresh(cluster, reference: Path) -> str:
 def _state(url: str) -> tuple[set, set]:
     store = open_store(url, migrate=False)
     posts = store.read("posts", columns=["repost_of", "incident_id"])
-    incidents = store.read("incidents", columns=["members"])
+    rows = store.read("incident_members", columns=["incident_id"])
     store.dispose()
     links = set(zip(posts["post_id"], posts["repost_of"].fillna(""),
                     posts["incident_id"].fillna(""), strict=True))  # fmt: skip
-    members = {(i, tuple(m)) for i, ms in zip(incidents["incident_id"], incidents["members"],
-                                               strict=True) for m in ms}  # fmt: skip
+    members = set(zip(rows["incident_id"], zip(rows["layer"], rows["member"], strict=True),
+                      strict=True))  # fmt: skip
     return links, members
 
 

@@ -229,15 +229,10 @@ def pad_shelters(store, count: int, seed: int = SEED) -> int:
 def link_field_reports(store) -> int:
     """Join the stored field reports to incidents, as the survey source and the field form do
     (``geodata.incidents.link_and_store`` in one transaction with the upsert)."""
-    from geodata.incidents import link_and_store
+    from geodata.incidents import link_stored
 
-    reports = store.read("field_reports")
-    if not len(reports):
-        return 0
-    with store.transaction():
-        valid, rejected = link_and_store(store, "field_reports", reports)
-        store.upsert("field_reports", valid, source="benchmark", rejected=rejected)
-    return len(valid)
+    result = link_stored(store, "field_reports", source="benchmark")
+    return 0 if result is None else result.inserted + result.updated + result.unchanged
 
 
 def count_reposts(url: str) -> int:

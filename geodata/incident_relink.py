@@ -14,24 +14,30 @@ PostgreSQL, the write transaction itself on SQLite):
    ``cut`` on are read and locked (``FOR UPDATE``: a staff edit of one of them waits), and the
    batch's rows (and posts whose ``repost_of`` the dedupe settled in this transaction) replace
    the stored ones with the same key;
-2. the incidents that can take those pieces (last seen from ``cut`` − 2 h on) are read; one with
-   members from ``cut`` on is cut back to its members before ``cut``, its state (first and last
-   seen, urgency, anchor, town) replayed from their rows; one with no member left is deleted —
-   unless a piece makes it again (then it keeps its status);
+2. the ``incident_members`` rows of the pieces from ``cut`` on are read (one row per piece:
+   its incident, time, urgency, whether it is located, its town); the incidents that can take
+   pieces (last seen from ``cut`` − 2 h on) are read; one that loses pieces is cut back to its
+   pieces before ``cut``, its state (last seen, urgency, counts; anchor and town stay or go)
+   made from their member rows alone; one with no piece left is deleted — unless a piece
+   makes it again (then it keeps its status);
 3. every piece from ``cut`` on is assigned again, in time order;
-4. the incidents that changed are written, and the stored rows whose incident (or copy) changed.
+4. the incidents that changed are written (a small row: no member list), the member rows that
+   changed, and the stored rows whose incident (or copy) changed.
 
 A batch of recent posts re-links the last minutes; a source bringing hours-old posts re-links
 those hours. An ``incident_id`` set on a row by hand is not kept from ``cut`` on (no page sets
-one; merging incidents by hand would need its own column).
+one; merging incidents by hand would need its own column). A piece is taken as re-linked by its
+member row's time: a row whose time was edited to a later one without being written through
+:func:`relink` stays counted in its old incident until it is re-linked.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from geodata.incidents import WINDOW, IncidentIndex, _Incident, _piece_columns, pieces
-from geodata.schema import LAYERS
+from geodata.incidents import WINDOW, IncidentIndex, _Incident, pieces
+from geodata.schema import LAYERS, MUNICIPALITY
 
 PIECE_LAYERS = tuple(name for name, spec in LAYERS.items() if spec.incident_role)
 
@@ -55,68 +61,106 @@ def _overlay(stored: pd.DataFrame, *replacements: pd.DataFrame | None, key) -> p
     return combined.drop_duplicates(subset=list(key), keep="last").reset_index(drop=True)
 
 
-def _facts(store, todo: list, cut) -> dict[tuple, tuple]:
-    """(time, urgency, point, town) of the members before ``cut`` of the incidents cut back."""
-    since = min(pd.Timestamp(rec["first_seen"]) for rec, _ in todo)
-    wanted = {m for _, keep in todo for m in keep}
-    ids = sorted({rec["incident_id"] for rec, _ in todo})
-    facts: dict[tuple, tuple] = {}
-    for name in sorted({layer for layer, _ in wanted}):
-        if name not in LAYERS or LAYERS[name].incident_role is None:
+def _stored_members(store, cut, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The ``incident_members`` rows of the pieces re-linked from ``cut`` on: those seen from
+    ``cut`` on, and those of the batch's own rows (a row whose time moved later than ``cut``)."""
+    stored = store.read("incident_members", since=cut)
+    known = set(zip(stored["layer"], stored["member"], strict=True))
+    missing = [k for k in _keys(layer, frame) if (layer, k) not in known]
+    extra = []
+    for start in range(0, len(missing), 500):
+        extra.append(store.read("incident_members",
+                                where={"layer": layer, "member": missing[start : start + 500]}))  # fmt: skip
+    return _overlay(stored, *extra, key=LAYERS["incident_members"].key)
+
+
+class _Kept:
+    """What an incident's pieces before the cut say, gathered from their member rows."""
+
+    __slots__ = ("counts", "first", "last", "urgency", "located", "town")
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+        self.first = self.last = None
+        self.urgency = None
+        self.located = self.town = False
+
+    def add(self, layer, seen_ns, urgency, located, town) -> None:
+        self.counts[layer] = self.counts.get(layer, 0) + 1
+        self.first = seen_ns if self.first is None else min(self.first, seen_ns)
+        self.last = seen_ns if self.last is None else max(self.last, seen_ns)
+        if urgency is not None and urgency == urgency:  # not NaN
+            self.urgency = int(urgency) if self.urgency is None else max(self.urgency, int(urgency))
+        self.located = self.located or bool(located)
+        self.town = self.town or (isinstance(town, str) and bool(town))
+
+
+def _kept(kept: pd.DataFrame, cut_members: dict) -> dict[str, _Kept]:
+    """incident id -> :class:`_Kept` of the member rows ``kept`` (a row of a piece re-linked
+    is left out, whatever its stored time)."""
+    out: dict[str, _Kept] = {}
+    if not len(kept):
+        return out
+    seen = kept["seen_at"].to_numpy(dtype="datetime64[ns]").astype("int64").tolist()
+    columns = (kept[c].tolist() for c in ("incident_id", "layer", "member", "urgency",
+                                          "located", "town_code"))  # fmt: skip
+    for (incident_id, layer, member, urgency, located, town), seen_ns in zip(
+        zip(*columns, strict=True), seen, strict=True
+    ):
+        if (layer, member) in cut_members:
             continue
-        # a layer whose rows name their incident: read only the rows of these incidents
-        where = {"incident_id": ids} if "incident_id" in LAYERS[name].columns else None
-        part = store.read(name, since=since, until=cut, where=where,
-                          columns=[*_piece_columns(name), "geometry"])  # fmt: skip
-        mine = {key for layer, key in wanted if layer == name}
-        part = part[[key in mine for key in _keys(name, part)]]  # only the members' rows
-        for _, key, _, when, urgency, point, town in pieces(name, part, linked=True):
-            if (name, key) in wanted:
-                facts[(name, key)] = (when, urgency, point, town)
-    return facts
+        agg = out.get(incident_id)
+        if agg is None:
+            agg = out[incident_id] = _Kept()
+        agg.add(layer, seen_ns, urgency, located, town)
+    return out
 
 
-def _replay(rec: dict, geom, keep: list[tuple], facts: dict) -> _Incident:
-    """The incident ``rec`` made again from its members ``keep`` (those before the cut)."""
-    found = sorted(((*facts[m], m) for m in keep if m in facts), key=lambda f: (f[0].value, *f[4]))
-    if not found:  # the rows are gone (retention): keep what the incident says
-        inc = _Incident({**rec, "members": keep}, geom)
-        inc.changed = True
-        return inc
-    when, _, point, town, _ = found[0]
-    base = {**rec, "first_seen": when, "last_seen": when, "urgency": None,
-            "town_code": town, "members": []}  # fmt: skip
-    inc = _Incident(base, point)
-    for when, urgency, point, town, (layer, key) in found:
-        inc.add(layer, key, when, urgency, town, point)
-    for member in keep:
-        if member not in inc.member_set:
-            inc.members.append(member)
-            inc.member_set.add(member)
+def _replayed(rec: dict, geom, kept: _Kept) -> _Incident:
+    """The incident ``rec`` cut back to its pieces before the cut (``kept``), from the facts
+    their member rows keep: no piece's own row is read.
+
+    Its pieces before the cut precede every piece after it, so the first time stays; the last
+    time and urgency come from the kept pieces; the anchor (the first located piece's point)
+    and the town (the first piece's town) stay when a kept piece had one, else they are gone —
+    the piece that gave them was after the cut."""
+    base = {
+        **rec,
+        "first_seen": pd.Timestamp(kept.first, tz="UTC"),
+        "last_seen": pd.Timestamp(kept.last, tz="UTC"),
+        "urgency": kept.urgency,
+        "town_code": rec.get("town_code") if kept.town else None,
+        "counts": dict(kept.counts),
+    }
+    inc = _Incident(base, geom if kept.located else None)
     inc.changed = True
     return inc
 
 
-def _cut_back(store, incidents: pd.DataFrame, cut_members: set, cut):
+def _cut_back(store, incidents: pd.DataFrame, cut_members: dict, cut):
     """The index of the incidents as they were before ``cut``, and the ones with nothing left
-    (id -> status)."""
+    (id -> status). ``cut_members``: (layer, member) -> incident id of the stored member rows
+    of the pieces re-linked."""
     index = IncidentIndex()
+    losing = set(cut_members.values())
     dropped: dict[str, str | None] = {}
     todo = []
     geoms = list(incidents.geometry) if "geometry" in incidents else [None] * len(incidents)
     for rec, geom in zip(incidents.to_dict("records"), geoms, strict=True):
-        members = [tuple(m) for m in (rec.get("members") or [])]
-        keep = [m for m in members if m not in cut_members]
-        if len(keep) == len(members):
-            index._put(_Incident(dict(rec), geom))
-        elif not keep:
+        if rec["incident_id"] not in losing:
+            index._put(_Incident(rec, geom))
+        else:
+            todo.append((rec, geom))
+    if not todo:
+        return index, dropped
+    ids = [rec["incident_id"] for rec, _ in todo]
+    kept = _kept(store.read("incident_members", until=cut, where={"incident_id": ids}), cut_members)
+    for rec, geom in todo:
+        mine = kept.get(rec["incident_id"])
+        if mine is None:
             dropped[rec["incident_id"]] = rec.get("status")
         else:
-            todo.append((rec, keep, geom))
-    if todo:
-        facts = _facts(store, [(rec, keep) for rec, keep, _ in todo], cut)
-        for rec, keep, geom in todo:
-            index._put(_replay(rec, geom, keep, facts))
+            index._put(_replayed(rec, geom, mine))
     return index, dropped
 
 
@@ -129,7 +173,8 @@ def relink(
     read: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Link the validated batch ``frame`` of ``layer`` and everything stored from its earliest
-    row on (see the module docstring); write the incidents and the other rows that changed.
+    row on (see the module docstring); write the incidents, their member rows and the other
+    rows that changed.
 
     Call it inside ``store.transaction()``.
 
@@ -160,7 +205,10 @@ def relink(
         extra = [(changed or {}).get(name), frame if name == layer else None]
         rows[name] = _overlay(stored_rows[name], *extra, key=LAYERS[name].key)
     keys = {name: _keys(name, f) for name, f in rows.items()}
-    cut_members = {(name, k) for name, ks in keys.items() for k in ks}
+    before = _stored_members(store, cut, layer, frame)
+    cut_members = dict(
+        zip(zip(before["layer"], before["member"], strict=True), before["incident_id"], strict=True)
+    )
     # locked too: a status staff set meanwhile is waited for and written back as it is
     stored_incidents = store.read("incidents", since=cut - WINDOW, for_update=True)
     index, dropped = _cut_back(store, stored_incidents, cut_members, cut)
@@ -182,6 +230,7 @@ def relink(
     gone = [i for i in dropped if i not in index.all]
     if gone:
         store.delete("incidents", gone)
+    _write_members(store, index, items, assigned, before)
     _write_changed_rows(store, layer, frame, rows, keys, stored_rows, assigned)
     if "incident_id" not in spec.columns:
         return frame
@@ -189,6 +238,40 @@ def relink(
     ids = [assigned.get((layer, k)) for k in _keys(layer, frame)]
     frame["incident_id"] = pd.Series(ids, index=frame.index, dtype=object)
     return frame
+
+
+def _write_members(store, index: IncidentIndex, items: list, assigned: dict, before) -> None:
+    """Write the member rows of the pieces assigned (those that changed) and delete those of
+    the pieces that are no longer pieces of any incident."""
+    spec = LAYERS["incident_members"]
+    rows = []
+    for when, name, key, _, urgency, point, town in items:
+        incident_id = assigned[(name, key)]
+        inc = index.all[incident_id]
+        rows.append({"layer": name, "member": key, "incident_id": incident_id, "seen_at": when,
+                     "urgency": None if urgency is None or pd.isna(urgency) else int(urgency),
+                     "located": point is not None, "town_code": town or None,
+                     MUNICIPALITY: inc.rec.get(MUNICIPALITY)})  # fmt: skip
+    if rows:
+        fresh = pd.DataFrame(rows)
+        fresh["seen_at"] = pd.to_datetime(fresh["seen_at"], utc=True)
+        if len(before):
+            old = before.set_index(["layer", "member"])
+            columns = ["incident_id", "seen_at", "urgency", "located", "town_code"]
+            mine = fresh.set_index(["layer", "member"])
+            same = mine.index.isin(old.index)
+            if same.any():
+                was = old.loc[mine.index[same], columns]
+                now = mine.loc[same, columns]
+                equal = (was.astype(str).to_numpy() == now.astype(str).to_numpy()).all(axis=1)
+                keep = np.ones(len(fresh), dtype=bool)
+                keep[np.flatnonzero(same)[equal]] = False
+                fresh = fresh[keep]
+        if len(fresh):
+            store.upsert("incident_members", fresh, source="incidents")
+    gone = [k for k in zip(before["layer"], before["member"], strict=True) if k not in assigned]
+    if gone:
+        store.delete(spec.name, gone)
 
 
 def _write_changed_rows(store, layer, frame, rows, keys, stored_rows, assigned) -> None:

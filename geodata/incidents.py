@@ -13,10 +13,11 @@ Incidents
 
     Otherwise it starts a new incident whose id is derived from its first piece, so a re-run
     produces the same incidents. Candidates are found through a grid of ~300 m cells and a
-    town index (no pairwise comparison). ``members`` lists ``[layer, "source:id"]`` pairs,
-    ``counts`` counts them per layer, ``urgency`` is the highest of the pieces. Assignment is
-    incremental: pieces that already carry an ``incident_id`` are left alone
-    (:func:`link_incidents`). What the store holds is linked by :func:`link_and_store`, which
+    town index (no pairwise comparison). The ``incident_members`` layer holds one row per piece
+    (``layer``, ``member`` = ``"source:id"``, its incident and its facts); an incident's
+    ``counts`` counts its pieces per layer, ``urgency`` is the highest of the pieces.
+    :func:`link_incidents` links frames in memory (their incidents carry a ``members`` list;
+    pieces that already carry an ``incident_id`` are left alone). What the store holds is linked by :func:`link_and_store`, which
     re-links from a batch's earliest row on (geodata/incident_relink.py): the incidents are
     those of one pass over every piece in time order, whatever order the batches came in.
 """
@@ -52,12 +53,27 @@ def present(value) -> bool:
 
 
 class _Incident:
+    """An incident while pieces are assigned: its row (``rec``), anchor and per-layer counts.
+
+    ``members`` holds the pieces it took in this pass — and, when the row came with a
+    ``members`` list (:func:`link_incidents` on frames), those too. What the store holds of an
+    incident's pieces is the ``incident_members`` layer (geodata/incident_relink.py).
+    """
+
     def __init__(self, rec: dict, geom):
         self.rec = rec
         self.anchor = geom if geom is not None and not geom.is_empty else None
         self.xy = (self.anchor.x, self.anchor.y) if self.anchor is not None else None
-        self.members = [tuple(m) for m in (rec.get("members") or [])]
+        given = rec.get("members")
+        self.members = [tuple(m) for m in given] if isinstance(given, list) else []
         self.member_set = set(self.members)
+        counts = rec.get("counts")
+        if isinstance(counts, dict):
+            self.counts = {k: int(v) for k, v in counts.items()}
+        else:
+            self.counts = {}
+            for layer, _ in self.members:
+                self.counts[layer] = self.counts.get(layer, 0) + 1
         self.first_ns = pd.Timestamp(rec["first_seen"]).value
         self.last_ns = pd.Timestamp(rec["last_seen"]).value
         self.changed = False
@@ -69,6 +85,7 @@ class _Incident:
         if (layer, key) not in self.member_set:
             self.members.append((layer, key))
             self.member_set.add((layer, key))
+            self.counts[layer] = self.counts.get(layer, 0) + 1
         if when.value < self.first_ns:
             self.first_ns, self.rec["first_seen"] = when.value, when
         if when.value > self.last_ns:
@@ -80,11 +97,12 @@ class _Incident:
         self.rec["town_code"] = self.rec.get("town_code") or town_code
         self.changed = True
 
-    def as_row(self) -> dict:
-        counts: dict[str, int] = {}
-        for layer, _ in self.members:
-            counts[layer] = counts.get(layer, 0) + 1
-        return {**self.rec, "members": [list(m) for m in self.members], "counts": counts}
+    def as_row(self, members: bool = False) -> dict:
+        row = {k: v for k, v in self.rec.items() if k != "members"}
+        row["counts"] = dict(self.counts)
+        if members:
+            row["members"] = [list(m) for m in self.members]
+        return row
 
 
 def _cell(x: float, y: float) -> tuple[int, int]:
@@ -126,9 +144,14 @@ class IncidentIndex:
             self.towns.setdefault((cat, inc.rec["town_code"]), []).append(inc)
 
     def find(self, category, when, point, town_code) -> _Incident | None:
-        """The open incident a piece belongs to, or None."""
+        """The open incident a piece belongs to, or None.
+
+        A located piece joins the nearest incident within the radius, a piece known by its
+        town the earliest one of its town; ties go to the earlier incident, then the smaller
+        id — never to the order the index was filled in, so an index made again from the store
+        (re-linking) chooses as the one pass did."""
         when_ns = when.value
-        best, best_d = None, RADIUS_M
+        best, best_rank = None, (RADIUS_M, 0, "")
         if point is not None:
             xy = (point.x, point.y)
             cy, cx = _cell(*xy)
@@ -138,15 +161,20 @@ class IncidentIndex:
                         if not inc.in_time(when_ns):
                             continue
                         d = _distance_m(xy, inc.xy)
-                        if d <= best_d:
-                            best, best_d = inc, d
+                        if d > RADIUS_M:
+                            continue
+                        rank = (d, inc.first_ns, inc.rec["incident_id"])
+                        if best is None or rank < best_rank:
+                            best, best_rank = inc, rank
             if best is not None:
                 return best
         if town_code:
             for inc in self.towns.get((category, town_code), ()):
                 if inc.in_time(when_ns) and (point is None or inc.anchor is None):
-                    return inc
-        return None
+                    rank = (0.0, inc.first_ns, inc.rec["incident_id"])
+                    if best is None or rank < best_rank:
+                        best, best_rank = inc, rank
+        return best
 
     def assign(self, layer, key, category, when, urgency, point, town_code) -> str:
         """Put a piece into its incident (a new one when none fits); returns the incident id."""
@@ -160,7 +188,6 @@ class IncidentIndex:
                 "urgency": None,
                 "town_code": town_code,
                 "status": "open",
-                "members": [],
             }
             existing = self.all.get(rec["incident_id"])
             if existing is not None:
@@ -175,12 +202,13 @@ class IncidentIndex:
             self.towns.setdefault((category, inc.rec["town_code"]), []).append(inc)
         return inc.rec["incident_id"]
 
-    def changed_frame(self) -> gpd.GeoDataFrame:
-        """The incidents that took pieces, as an incidents-layer frame."""
+    def changed_frame(self, members: bool = False) -> gpd.GeoDataFrame:
+        """The incidents that took pieces, as an incidents-layer frame (with each one's
+        ``members`` list when ``members``: the in-memory form of :func:`link_incidents`)."""
         changed = [inc for inc in self.all.values() if inc.changed]
         if not changed:
             return empty_frame("incidents")
-        rows = [inc.as_row() for inc in changed]
+        rows = [inc.as_row(members) for inc in changed]
         geoms = [inc.anchor for inc in changed]
         return gpd.GeoDataFrame(
             pd.DataFrame(rows), geometry=gpd.GeoSeries(geoms, crs=STORE_CRS), crs=STORE_CRS
@@ -252,11 +280,12 @@ def link_incidents(
     ----------
     layer : a layer with an ``incident_role`` (posts, safety_replies, field_reports).
     frame : validated rows of that layer (rows with an incident_id are left alone).
-    stored : stored incidents overlapping the frame's time window.
+    stored : incidents overlapping the frame's time window, with their ``members`` lists
+        (as an earlier call returned them).
 
     Returns
     -------
-    (frame with incident_id set, incidents to upsert)
+    (frame with incident_id set, the incidents that changed, with their ``members`` lists)
     """
     index = IncidentIndex(stored)
     items = sorted(pieces(layer, frame), key=lambda p: p[3])
@@ -268,7 +297,7 @@ def link_incidents(
         known = index.member_of.get((layer, key))
         ids[position] = known or index.assign(layer, key, category, when, urgency, point, town_code)
     frame["incident_id"] = pd.Series(ids, index=frame.index, dtype=object)
-    return frame, index.changed_frame()
+    return frame, index.changed_frame(members=True)
 
 
 def link_and_store(
@@ -308,3 +337,34 @@ def link_and_store(
         linked = relink(store, layer, valid, changed=changed, read=read)
     # a layer without an incident_id column (safety replies) is named by the members only
     return linked, rejected
+
+
+def with_members(store, incidents: pd.DataFrame) -> pd.DataFrame:
+    """``incidents`` with a ``members`` column: each one's pieces as ``[layer, key]`` pairs in
+    time order, read from the ``incident_members`` layer (exports and checks that list them)."""
+    out = incidents.copy()
+    ids = list(out["incident_id"]) if len(out) else []
+    rows = store.read("incident_members", where={"incident_id": ids}) if ids else None
+    by_incident: dict[str, list[list[str]]] = {}
+    if rows is not None and len(rows):
+        rows = rows.sort_values(["seen_at", "layer", "member"], kind="stable")
+        for incident_id, layer, key in zip(
+            rows["incident_id"], rows["layer"], rows["member"], strict=True
+        ):
+            by_incident.setdefault(incident_id, []).append([layer, key])
+    out["members"] = pd.Series([by_incident.get(i, []) for i in ids], index=out.index, dtype=object)
+    return out
+
+
+def link_stored(store, layer: str, frame: pd.DataFrame | None = None, *, source="incidents"):
+    """Link ``frame`` (by default every stored row of ``layer``) into incidents and write it,
+    in one transaction (:func:`link_and_store` then the upsert): how a store filled without
+    the ingest runner (a drill loaded at once, a benchmark's store) gets its incidents.
+
+    Returns the rows' :class:`~geodata.store.core.UpsertResult` (None for no rows)."""
+    frame = store.read(layer) if frame is None else frame
+    if not len(frame):
+        return None
+    with store.transaction():
+        valid, rejected = link_and_store(store, layer, frame)
+        return store.upsert(layer, valid, source=source, rejected=rejected)

@@ -82,7 +82,7 @@ class IncidentRole:
     excluded_by : a column that, when set, keeps a row out (a copy's ``repost_of``).
 
     Rows of a layer with an ``incident_id`` column carry their incident; of the others (safety
-    replies) only the incident's ``members`` name them.
+    replies) only the ``incident_members`` layer names them.
     """
 
     category: str
@@ -355,7 +355,7 @@ SAFETY_REPLIES = _layer(
         personal=("needs_text", "sender_id"),
         geometry_required=False,
         staff_fields=StaffFields(kept=("resident_id",)),  # a manual roster match
-        # 要救助 / 負傷 join incidents as rescue requests (named by the incident's members).
+        # 要救助 / 負傷 join incidents as rescue requests (named by incident_members).
         incident_role=IncidentRole(
             category="status",
             town=None,
@@ -533,7 +533,6 @@ INCIDENTS = _layer(
             "first_seen": TIME,
             "last_seen": TIME,
             "counts": JSON,  # {"posts": 5, "safety_replies": 1, "field_reports": 2}
-            "members": JSON,  # [["posts", "mastodon:123"], ...]
             "town_code": STR,
             "urgency": INT,
             "status": STR,
@@ -541,6 +540,31 @@ INCIDENTS = _layer(
         required=("category", "first_seen"),
         time_column="last_seen",
         geometry="any",
+        # an incident of pieces known only by their town has no anchor point (yet)
+        geometry_required=False,
+    )
+)
+
+# The pieces of each incident, one row per piece (a piece is in at most one incident): an
+# incident taking a piece writes one row, not its whole member list (geodata/incident_relink.py).
+# The piece's facts that the incident's state is made of are kept with it, so an incident cut
+# back to the pieces before a time is made again without reading those pieces' rows.
+INCIDENT_MEMBERS = _layer(
+    Layer(
+        "incident_members",
+        key=("layer", "member"),
+        columns={
+            "layer": STR,  # posts, safety_replies, field_reports
+            "member": STR,  # the piece's key: "platform:post_id", "source:reply_id", ...
+            "incident_id": STR,
+            "seen_at": TIME,  # the piece's time
+            "urgency": INT,  # the piece's urgency (None: none)
+            "located": BOOL,  # whether the piece has a point
+            "town_code": STR,  # the piece's town (None: none)
+        },
+        geometry=None,
+        required=("incident_id", "seen_at"),
+        time_column="seen_at",
     )
 )
 

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from geodata.incidents import with_members
 from geodata.store.core import Store, open_store
 from ingest.base import IngestContext
 from ingest.runner import run_source
@@ -114,7 +115,7 @@ def _state(url: str) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
     store = open_store(url)
     try:
         posts = store.read("posts", columns=["incident_id"])
-        incidents = store.read("incidents", columns=["members", "category"])
+        incidents = with_members(store, store.read("incidents", columns=["category"]))
         return posts, incidents, store.get_cursor("kill-test")
     finally:
         store.dispose()
@@ -210,7 +211,7 @@ def test_the_field_form_writes_a_report_and_its_incident_together(store, monkeyp
     monkeypatch.setattr(store, "upsert", upsert)
     assert field_data.save_report("unused", report).inserted == 1
     [incident_id] = store.read("field_reports")["incident_id"].tolist()
-    incidents = store.read("incidents")
+    incidents = with_members(store, store.read("incidents"))
     assert incidents["incident_id"].tolist() == [incident_id]
     assert incidents["members"].tolist() == [[["field_reports", "dashboard:r1"]]]
     assert store.read_audit(layer="field_reports")["who"].tolist() == ["sato"]

@@ -93,8 +93,15 @@ def test_pages(ws):
     pages = bench_pages.page_files()
     assert "app_pages/overview.py" in pages
     figures, _ = _figures(bench_pages.run(ws, [TINY]))
-    assert len(figures) == len(pages)
-    assert not [f.notes for f in figures if f.notes]  # no page showed an error
+    live = [f for f in figures if "while posts arrive" in f.metric]
+    assert len(figures) - len(live) == len(pages)
+    assert not [f.notes for f in figures if "error" in f.notes]  # no page showed an error
+    # the reports page while posts arrive: one cycle (repeats=1) and the hour, 5 reruns
+    median, worst, cpu = live
+    assert len(median.samples) == len(worst.samples) == len(cpu.samples) == 5
+    assert worst.value == pytest.approx(max(median.samples), abs=1e-3)
+    assert median.value < worst.value
+    assert "600 written" in worst.notes  # three batches of 200 new posts
 
 
 @pytest.mark.browser

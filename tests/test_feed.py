@@ -147,7 +147,6 @@ def incidents_frame(now: pd.Timestamp) -> gpd.GeoDataFrame:
             "first_seen": [now - r[2] * hour for r in rows],
             "last_seen": [now - r[3] * hour for r in rows],
             "counts": [r[4] for r in rows],
-            "members": [[] for _ in rows],
             "town_code": [r[6] for r in rows],
             "urgency": [r[5] for r in rows],
             "status": "open",

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.field import report as field
 from dashboard.shelters.board import md_text
 from geodata import settings
+from geodata.incidents import with_members
 from geodata.schema import validate
 from geodata.store.core import open_store
 from tests.accounts import ensure_accounts, run_page_as
@@ -282,7 +283,7 @@ def test_reports_from_the_form_join_incidents(monkeypatch, store_url):
     reports, _ = _reports(store_url)
     store = open_store(store_url)
     try:
-        incidents = store.read("incidents").set_index("incident_id")
+        incidents = with_members(store, store.read("incidents")).set_index("incident_id")
     finally:
         store.dispose()
     by_category = reports.groupby("category")["incident_id"].unique()

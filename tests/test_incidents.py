@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geodata.incidents import link_incidents
+from geodata.incidents import link_incidents, with_members
 from geodata.schema import validate
 from geodata.text.fingerprints import fingerprint
 from ingest.dedupe import mark_duplicates
@@ -127,13 +127,13 @@ def test_pieces_close_in_place_and_time_merge_into_one_incident():
 
 def test_incidents_grow_across_batches_and_a_rerun_changes_nothing():
     first, incidents = link_incidents("posts", _posts([("1", "a", 0, KOKURYO)]), None)
-    stored, _ = validate(incidents, "incidents")
+    stored = validate(incidents, "incidents")[0].assign(members=incidents["members"].to_list())
     later = _posts([("2", "b", 90, (KOKURYO[0] + 100 * M, KOKURYO[1]))])
     linked, changed = link_incidents("posts", later, stored)
     assert linked["incident_id"].iloc[0] == first["incident_id"].iloc[0]
     assert changed["counts"].iloc[0] == {"posts": 2}
     assert changed["last_seen"].iloc[0] == T0 + pd.Timedelta(minutes=90)
-    stored2, _ = validate(changed, "incidents")
+    stored2 = validate(changed, "incidents")[0].assign(members=changed["members"].to_list())
     again = later.assign(incident_id=None)
     relinked, rechanged = link_incidents("posts", again, stored2)
     assert relinked["incident_id"].iloc[0] == first["incident_id"].iloc[0]
@@ -183,12 +183,15 @@ def test_runner_links_posts_replies_and_field_reports(httpserver, tmp_path, ref_
     assert post["incident_id"] and post["incident_id"] == report["incident_id"]
     incident = ref_store.get("incidents", post["incident_id"])
     assert incident["counts"] == {"field_reports": 1, "posts": 1}
-    assert ["posts", "mastodon:111726900000000001"] in incident["members"]
+    members = with_members(
+        ref_store, ref_store.read("incidents", where={"incident_id": [post["incident_id"]]})
+    )
+    assert ["posts", "mastodon:111726900000000001"] in members["members"].iloc[0]
     # The boost is a copy: it joins no incident by itself.
     boost = ref_store.get("posts", ("mastodon", "111726920000000003"))
     assert boost["incident_id"] is None and boost["repost_of"] == "mastodon:111726900000000001"
     # The rescue request (menu 3 + location, 国領町三丁目) is a 救助要請 incident of its own.
-    rescue = ref_store.read("incidents", where={"category": "救助要請"}).set_index("incident_id")
+    rescue = with_members(ref_store, ref_store.read("incidents", where={"category": "救助要請"}))
     members = sorted(map(sorted, rescue["members"]))
     assert members == [
         [["safety_replies", "line:01HKQ8A3B7HX2P9G5W1M8R4T6E"]],  # 負傷 at R0003's home (布田)
@@ -202,9 +205,9 @@ def test_runner_links_posts_replies_and_field_reports(httpserver, tmp_path, ref_
 
 
 def test_relinking_replies_cuts_back_rescue_incidents(httpserver, tmp_path, ref_store):
-    """Re-linking from a reply's time reads the replies of the incidents it cuts back: a layer
-    without an ``incident_id`` column (safety replies) is read without one (it raised KeyError
-    when a batch of the drill landed before a stored rescue request)."""
+    """Re-linking from a reply's time cuts back the rescue incident it belongs to: a layer
+    without an ``incident_id`` column (safety replies) is re-linked through its member rows (it
+    raised KeyError when a batch of the drill landed before a stored rescue request)."""
     from geodata.incidents import link_and_store
 
     spool = tmp_path / "spool"
@@ -214,15 +217,78 @@ def test_relinking_replies_cuts_back_rescue_incidents(httpserver, tmp_path, ref_
     sources = [RosterCsvSource("roster", path=str(roster)),
                LineSpoolSource("line", spool_dir=str(spool), lag_seconds=0)]  # fmt: skip
     assert all(r["ok"] for r in run_all(ref_store, sources))
-    before = ref_store.read("incidents", where={"category": "救助要請"})
+    before = with_members(ref_store, ref_store.read("incidents", where={"category": "救助要請"}))
     assert len(before) == 2
     # the location message of the 要救助 (the later of that incident's two replies) again: the
-    # incident is cut back to the 要救助 before it, whose facts are read from the replies
+    # incident is cut back to the 要救助 before it, whose facts its member row keeps
     replies = ref_store.read("safety_replies")
     later = replies[replies["source_id"] == "498012344000000003"]
     assert len(later) == 1
     with ref_store.transaction():
         linked, rejected = link_and_store(ref_store, "safety_replies", later)
     assert rejected.empty and len(linked) == 1
-    after = ref_store.read("incidents", where={"category": "救助要請"})
+    after = with_members(ref_store, ref_store.read("incidents", where={"category": "救助要請"}))
     assert sorted(map(sorted, after["members"])) == sorted(map(sorted, before["members"]))
+
+
+def _incident_state(store) -> tuple[set, set]:
+    """The stored incidents and member rows, as sets (what a single pass must equal)."""
+    incidents = store.read("incidents")
+    found = {
+        (i, c, f.value, la.value, None if u != u else int(u), t,
+         tuple(sorted(n.items())), None if g is None else (round(g.x, 9), round(g.y, 9)))
+        for i, c, f, la, u, t, n, g in zip(
+            incidents["incident_id"], incidents["category"], incidents["first_seen"],
+            incidents["last_seen"], incidents["urgency"], incidents["town_code"],
+            incidents["counts"], incidents.geometry, strict=True,
+        )
+    }  # fmt: skip
+    members = store.read("incident_members")
+    rows = {
+        (lr, m, i, s.value, None if u != u else int(u), bool(lo), t)
+        for lr, m, i, s, u, lo, t in zip(
+            members["layer"], members["member"], members["incident_id"], members["seen_at"],
+            members["urgency"], members["located"], members["town_code"], strict=True,
+        )
+    }  # fmt: skip
+    return found, rows
+
+
+def test_batches_in_any_order_make_the_incidents_of_one_pass(tmp_path):
+    """Batches arriving out of time order cut incidents back to their pieces before the batch
+    (state made from the member rows: last time, urgency, counts, anchor, town) and link again:
+    the incidents and member rows equal those of one batch in time order, and a posts row
+    names the incident whose member rows hold it."""
+    from geodata.incidents import link_stored
+    from geodata.store.core import open_store
+
+    rng = np.random.default_rng(7)
+    n = 90
+    rows = []
+    for i in range(n):
+        located = rng.random() > 0.25
+        point = (KOKURYO[0] + rng.normal(0, 250) * M, KOKURYO[1] + rng.normal(0, 250) * M)
+        category = ["浸水・冠水"] if rng.random() < 0.7 else ["火災"]
+        town = "13208008003" if rng.random() < 0.6 else None
+        if not located and town is None:
+            town = "13208008001"
+        rows.append((str(i), f"t{i}", int(rng.random() * 300 * 60) / 60, point if located else None,
+                     category, town))  # fmt: skip
+    posts = _posts(rows)
+    posts["urgency"] = rng.integers(0, 4, n)
+    one = open_store(f"sqlite:///{tmp_path / 'one.sqlite'}")
+    link_stored(one, "posts", posts)
+    expected = _incident_state(one)
+    assert 5 <= len(expected[0]) < n and len(expected[1]) == n  # incidents of several pieces
+    many = open_store(f"sqlite:///{tmp_path / 'many.sqlite'}")
+    order = posts.sort_values("posted_at", ascending=False).index.to_numpy()
+    for batch in (order[:20], order[60:], order[20:40], order[40:60], order[30:50]):
+        link_stored(many, "posts", posts.loc[sorted(batch)])
+    assert _incident_state(many) == expected
+    stored = many.read("posts")
+    members = many.read("incident_members")
+    member_of = dict(zip(members["member"], members["incident_id"], strict=True))
+    assert {f"mastodon:{p}": i for p, i in zip(stored["post_id"], stored["incident_id"],
+                                                strict=True)} == member_of  # fmt: skip
+    one.dispose()
+    many.dispose()

@@ -11,6 +11,7 @@ import shapely
 import sqlalchemy as sa
 
 from geodata.access import accounts
+from geodata.incidents import with_members
 from geodata.schema import MUNICIPALITY
 from geodata.store.core import OutOfScope, UnknownRecord, open_store, scoped_url
 
@@ -340,7 +341,8 @@ def test_a_sources_rows_belong_to_its_configured_municipality(store, tmp_path):
     assert posts == {"1": KOGANEI, "2": KOGANEI, "9": CHOFU}
 
     def members(city):  # the posts the city's incidents are made of
-        frame = store.scoped([city]).read("incidents")
+        scoped = store.scoped([city])
+        frame = with_members(scoped, scoped.read("incidents"))
         return {key for m in frame["members"] for _layer, key in m}
 
     assert members(KOGANEI) == {"x:1", "x:2"}  # not 調布市's post 9, whose linking came later

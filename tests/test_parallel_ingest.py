@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from geodata.incidents import with_members
 from geodata.store.core import open_store
 from ingest.cli import main
 from ingest.drill.ingest import PREFIX, DrillAPIServer, drill_sources
@@ -53,7 +54,7 @@ def state(url: str) -> dict[str, set]:
     store = open_store(url, migrate=False)
     try:
         posts = store.read("posts", columns=["repost_of", "incident_id", "text"])
-        incidents = store.read("incidents")
+        incidents = with_members(store, store.read("incidents"))
         replies = store.read("safety_replies", columns=["status"])
         reports = store.read("field_reports", columns=["incident_id"])
     finally:
@@ -103,7 +104,7 @@ def consistency(url: str) -> dict[str, int]:
     store = open_store(url, migrate=False)
     try:
         posts = store.read("posts", columns=["incident_id"])
-        incidents = store.read("incidents", columns=["members"])
+        incidents = with_members(store, store.read("incidents", columns=["category"]))
     finally:
         store.dispose()
     member_of = {}

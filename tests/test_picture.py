@@ -13,7 +13,7 @@ from tests.test_drill import REF
 
 @pytest.fixture(scope="module")
 def drill(tmp_path_factory):
-    from geodata.incidents import link_incidents
+    from geodata.incidents import link_stored
     from geodata.reference.files import load_reference
     from geodata.store.core import open_store
     from ingest.base import IngestContext
@@ -32,9 +32,7 @@ def drill(tmp_path_factory):
     located = urgent & posts.geometry.notna()
     confirmed = posts.index[located][::2]  # staff confirmed half of the urgent posts
     posts.loc[confirmed, "triage"] = "verified"
-    linked, incidents = link_incidents("posts", posts, None)
-    s.upsert("incidents", incidents, source="incidents")
-    s.upsert("posts", linked, source="incidents")
+    link_stored(s, "posts", posts)
     yield s, pd.Timestamp(FIXED_ANCHOR)
     s.dispose()
 

@@ -42,6 +42,7 @@ from geodata.export.public import (
     WITHHELD,
 )
 from geodata.export.suppression import exposed
+from geodata.incidents import with_members
 from geodata.schema import LAYERS
 from ingest.cli import main
 from tests.test_export_map import pdf_text, squash
@@ -105,7 +106,7 @@ def triage_and_read(store) -> dict:
     roster = store.read("roster")
     replies = store.read("safety_replies")
     posts = store.read("posts")
-    incidents = store.read("incidents")
+    incidents = with_members(store, store.read("incidents"))
     private = private_points(roster, replies)
     tree = shapely.STRtree(list(private))
     located = posts[posts.geometry.notna() & ~posts.geometry.is_empty]

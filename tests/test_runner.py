@@ -20,7 +20,7 @@ import shapely
 from werkzeug import Response
 
 from geodata.http import make_session
-from geodata.incidents import link_and_store
+from geodata.incidents import link_and_store, with_members
 from geodata.store.core import open_store
 from ingest.line_webhook import spool_write
 from ingest.loop import run_loop
@@ -423,7 +423,9 @@ def test_incident_layers_are_validated_once_and_the_rejections_reach_the_store(r
     reasons = ref_store.read_rejections(source="survey")["reason"].tolist()
     assert len(reasons) == 1 and reasons[0].startswith("coordinates outside lon/lat range")
     incident = (
-        ref_store.read("incidents").set_index("incident_id").loc[valid["incident_id"].iloc[0]]
+        with_members(ref_store, ref_store.read("incidents"))
+        .set_index("incident_id")
+        .loc[valid["incident_id"].iloc[0]]
     )
     assert incident["members"] == [["field_reports", "survey:ok"]]
 

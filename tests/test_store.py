@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from geodata.schema import now_utc
 from geodata.store.core import StaleVersion, UnknownRecord, open_store
-from geodata.store.migrations import SCHEMA_VERSION
+from geodata.store.migrations import SCHEMA_VERSION, table_columns
 from geodata.text.fingerprints import text_digest
 
 T0 = pd.Timestamp("2026-10-12T03:00:00Z")
@@ -424,7 +424,7 @@ def test_a_database_of_one_municipality_gets_every_row_tagged_with_it(store_url,
     store.dispose()
     monkeypatch.setenv("BOSAI_MUNICIPALITY", "13215")  # the app is now configured for 羽村市
     upgraded = open_store(store_url)
-    assert upgraded.schema_version() == SCHEMA_VERSION == 12
+    assert upgraded.schema_version() == SCHEMA_VERSION
     assert upgraded.read("posts")[MUNICIPALITY].tolist() == ["13215"] * 3
     assert upgraded.get("roster", "R1")[MUNICIPALITY] == "13215"
     assert upgraded.get("shelters", "S1")[MUNICIPALITY] == "13215"
@@ -442,4 +442,53 @@ def test_a_database_of_one_municipality_gets_every_row_tagged_with_it(store_url,
     # a new row written without a municipality belongs to the configured one
     upgraded.upsert("posts", _posts(1, start=10))
     assert upgraded.get("posts", ("mastodon", "10"))[MUNICIPALITY] == "13215"
+    upgraded.dispose()
+
+
+def test_incident_member_lists_become_member_rows(store_url):
+    """v13: a database of v12 keeps each incident's pieces as a JSON ``members`` list; they
+    become ``incident_members`` rows with the pieces' facts read from their rows (a piece whose
+    row is gone keeps its membership at the incident's first time), and the column goes."""
+    import json
+
+    from geodata.incidents import link_stored, with_members
+
+    store = open_store(store_url)
+    posts = _posts(6)
+    posts.loc[5, "categories"] = ["火災"]  # another incident
+    posts["town_code"] = ["13208001001"] * 6
+    posts = posts.set_geometry([shapely.Point(139.55, 35.65)] * 6, crs=4326)  # one place
+    link_stored(store, "posts", posts)
+    made = with_members(store, store.read("incidents"))
+    columns = ["layer", "member", "incident_id", "seen_at", "urgency", "located", "town_code"]
+    rows = store.read("incident_members")[columns].sort_values("member").reset_index(drop=True)
+    assert len(made) == 2 and len(rows) == 6
+    assert rows["located"].tolist() == [True] * 6
+    # Make it a database of schema version 12: member lists in the incidents' rows, one naming
+    # a post that retention has deleted since.
+    flood = made.loc[made["category"] == "浸水・冠水", "incident_id"].iloc[0]
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE incident_members")
+        conn.exec_driver_sql("ALTER TABLE incidents ADD COLUMN members TEXT")
+        for incident_id, members in zip(made["incident_id"], made["members"], strict=True):
+            if incident_id == flood:
+                members = [*members, ["posts", "mastodon:gone"]]
+            conn.execute(
+                sa.text("UPDATE incidents SET members = :m WHERE incident_id = :i"),
+                {"m": json.dumps(members), "i": incident_id},
+            )
+        conn.exec_driver_sql("UPDATE meta SET value = '12' WHERE key = 'schema_version'")
+    store.dispose()
+    upgraded = open_store(store_url)
+    assert upgraded.schema_version() == SCHEMA_VERSION
+    back = upgraded.read("incident_members")[columns].sort_values("member").reset_index(drop=True)
+    gone = back[back["member"] == "mastodon:gone"]
+    assert gone["incident_id"].tolist() == [flood]
+    assert gone["seen_at"].tolist() == [T0]  # the incident's first time
+    assert gone["located"].tolist() == [False]
+    pd.testing.assert_frame_equal(
+        back[back["member"] != "mastodon:gone"].reset_index(drop=True), rows, check_dtype=False
+    )
+    with upgraded.engine.connect() as conn:
+        assert "members" not in table_columns(conn, "incidents")
     upgraded.dispose()

@@ -84,7 +84,10 @@ COLUMN_LABELS: dict[str, str] = {
     "first_seen": "初報日時",
     "last_seen": "最新日時",
     "counts": "件数",
-    "members": "構成",
+    # incident members (事案の構成)
+    "member": "構成報告",
+    "seen_at": "報告日時",
+    "located": "位置あり",
     "residents": "要支援者数",
     "replied": "回答数",
     "needs_help": "要救助・負傷",
@@ -115,6 +118,7 @@ LAYER_LABELS: dict[str, dict[str, str]] = {
     "safety_by_town": {"name": "町丁目名"},
     "shelters": {"name": "避難所名", "status": "開設状況"},
     "shelter_status": {"households": "避難世帯数"},
+    "incident_members": {"layer": "種別"},
 }
 
 

@@ -89,12 +89,13 @@ NO_PUBLIC: dict[str, str] = {
     "task_states": "its rows are the HQ's internal tasks and the staff who changed them",
     "damage_reports": "each 第N報 holds the reports behind its counts and the staff who fixed "
     "it; its figures go to the prefecture in the 第4号様式 files",
+    "incident_members": "its rows name the posts (accounts' post ids), safety replies and field "
+    "reports behind each incident; the public incidents carry their counts",
 }
 WITHHELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "posts": ("post_id", "author", "text", "url", "repost_of", "assigned_to"),
     "field_reports": ("description", "photo_url", "reported_by"),
     "shelter_status": ("note", "reported_by"),
-    "incidents": ("members",),
     # official warnings are public, but not where the HQ fetched them from (feed and message
     # addresses, maybe an internal mirror) nor the raw messages and fetch errors
     "warnings": ("message_id", "feed", "url", "raw_xml", "error"),
@@ -355,7 +356,7 @@ class PublicView:
     def public_incident_ids(self) -> set[str]:
         """Ids of the incidents the public may see (rule 1)."""
         if self._incident_ids is None:
-            incidents = self._store.read("incidents", columns=["incident_id", "members"])
+            incidents = self._store.read("incidents", columns=["incident_id"])
             self._incident_ids = set(self._confirmed_incidents(incidents)["incident_id"])
         return self._incident_ids
 
@@ -366,12 +367,18 @@ class PublicView:
             "posts", where={"triage": list(PUBLIC_TRIAGE)}, columns=["platform", "post_id"]
         )
         confirmed_posts = set(map(post_key, posts["platform"], posts["post_id"]))
+        members = self._store.read("incident_members", columns=["incident_id"])
+        by_incident: dict[str, list[tuple[str, str]]] = {}
+        for incident_id, layer, key in zip(
+            members["incident_id"], members["layer"], members["member"], strict=True
+        ):
+            by_incident.setdefault(incident_id, []).append((layer, key))
         keep, counts = [], []
-        for members in incidents["members"]:
-            members = [tuple(m) for m in (members or [])]
-            layers = {layer for layer, _ in members}
-            n_posts = sum(1 for lr, key in members if lr == "posts" and key in confirmed_posts)
-            n_field = sum(1 for lr, _ in members if lr == "field_reports")
+        for incident_id in incidents["incident_id"]:
+            mine = by_incident.get(incident_id, [])
+            layers = {layer for layer, _ in mine}
+            n_posts = sum(1 for lr, key in mine if lr == "posts" and key in confirmed_posts)
+            n_field = sum(1 for lr, _ in mine if lr == "field_reports")
             keep.append("safety_replies" not in layers and (n_posts + n_field) > 0)
             counts.append({k: n for k, n in (("posts", n_posts), ("field_reports", n_field)) if n})
         out = incidents[keep].copy()

@@ -17,18 +17,21 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 
-def _add_column(conn: sa.Connection, table: str, column: str, sql_type: str) -> None:
+def table_columns(conn: sa.Connection, table: str) -> set[str]:
+    """The names of ``table``'s columns as the database has them."""
     if conn.dialect.name == "postgresql":
-        existing = {
+        return {
             r[0]
             for r in conn.execute(
                 sa.text("SELECT column_name FROM information_schema.columns WHERE table_name = :t"),
                 {"t": table},
             )
         }
-    else:
-        existing = {r[1] for r in conn.exec_driver_sql(f"PRAGMA table_info({table})")}
-    if column not in existing:
+    return {r[1] for r in conn.exec_driver_sql(f"PRAGMA table_info({table})")}
+
+
+def _add_column(conn: sa.Connection, table: str, column: str, sql_type: str) -> None:
+    if column not in table_columns(conn, table):
         conn.exec_driver_sql(f'ALTER TABLE {table} ADD COLUMN "{column}" {sql_type}')
 
 
@@ -188,6 +191,64 @@ def _v12_municipalities(conn: sa.Connection, store) -> None:
     ensure_row_security(conn)
 
 
+def _v13_incident_members(conn: sa.Connection, store) -> None:
+    """v13: an incident's pieces move from its ``members`` list (JSON, rewritten whole each time
+    the incident took a piece) to the ``incident_members`` table, one row per piece with the
+    piece's facts (time, urgency, located, town) read from its stored row. A piece whose row is
+    gone (retention) keeps its membership with the incident's first time. Then the column goes."""
+    from geodata.incidents import _piece_columns, pieces
+    from geodata.schema import INCIDENT_MEMBERS, LAYERS, MUNICIPALITY, validate
+    from geodata.store.core import _key_groups
+
+    members_table = store.tables["incident_members"]
+    members_table.create(conn, checkfirst=True)
+    if "members" not in table_columns(conn, "incidents"):
+        return
+    import json
+
+    incidents = conn.exec_driver_sql(
+        f'SELECT incident_id, members, first_seen, "{MUNICIPALITY}" FROM incidents '
+        "WHERE members IS NOT NULL"
+    ).all()
+    owner: dict[tuple[str, str], tuple] = {}
+    for incident_id, members, first_seen, municipality in incidents:
+        for layer, key in json.loads(members) if isinstance(members, str) else members or []:
+            owner[(layer, key)] = (incident_id, first_seen, municipality)
+    facts: dict[tuple[str, str], tuple] = {}
+    for name in sorted({layer for layer, _ in owner}):
+        spec = LAYERS.get(name)
+        if spec is None or spec.incident_role is None:
+            continue
+        table = store.tables[name]
+        names = [*_piece_columns(name), *(["geometry"] if spec.geometry else [])]
+        wanted = [tuple(key.split(":", len(spec.key) - 1)) for layer, key in owner if layer == name]
+        for prefix, last in _key_groups([k for k in wanted if len(k) == len(spec.key)]):
+            cond = [table.c[k] == v for k, v in zip(spec.key[:-1], prefix, strict=True)]
+            cond.append(table.c[spec.key[-1]].in_(last))
+            rows = conn.execute(sa.select(*[table.c[n] for n in names]).where(*cond)).all()
+            frame = store._decode(spec, rows, names)
+            for _, key, _, when, urgency, point, town in pieces(name, frame, linked=True):
+                facts[(name, key)] = (when, urgency, point is not None, town)
+    rows = []
+    for (layer, key), (incident_id, first_seen, municipality) in owner.items():
+        when, urgency, located, town = facts.get((layer, key), (first_seen, None, False, None))
+        rows.append({"layer": layer, "member": key, "incident_id": incident_id, "seen_at": when,
+                     "urgency": urgency, "located": located, "town_code": town,
+                     MUNICIPALITY: municipality})  # fmt: skip
+    if rows:
+        import pandas as pd
+
+        frame = pd.DataFrame(rows)
+        frame["seen_at"] = pd.to_datetime(frame["seen_at"], utc=True, format="mixed")
+        valid, _ = validate(frame, INCIDENT_MEMBERS)
+        cols, values = store._encode(INCIDENT_MEMBERS, valid)
+        for start in range(0, len(values), 10_000):
+            conn.exec_driver_sql(
+                store._insert_sql(INCIDENT_MEMBERS, cols), values[start : start + 10_000]
+            )
+    conn.exec_driver_sql("ALTER TABLE incidents DROP COLUMN members")
+
+
 ROW_SECURITY_POLICY = "bosai_municipality"
 
 
@@ -261,5 +322,6 @@ MIGRATIONS: list[tuple[int, Callable]] = [
     (10, _v10_record),
     (11, _v11_shelter_care_and_supplies),
     (12, _v12_municipalities),
+    (13, _v13_incident_members),
 ]
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13

@@ -70,6 +70,7 @@ def build_metadata(postgres: bool) -> sa.MetaData:
     sa.Index("ix_posts_fp", md.tables["posts"].c.text_fp, md.tables["posts"].c.posted_at)
     sa.Index("ix_posts_stored", md.tables["posts"].c.stored_at)
     sa.Index("ix_safety_resident", md.tables["safety_replies"].c.resident_id)
+    sa.Index("ix_incident_members_incident", md.tables["incident_members"].c.incident_id)
     serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
     sa.Table(
         "rejections",

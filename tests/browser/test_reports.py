@@ -47,7 +47,7 @@ def _copy_sqlite(src_url: str, dest: Path) -> str:
 
 def _fill(url: str) -> dict:
     """A small enriched drill, three follow-ups and two hostile posts; returns facts to check."""
-    from geodata.incidents import link_incidents
+    from geodata.incidents import link_stored
     from geodata.schema import now_utc
     from geodata.store.core import open_store
     from ingest.base import IngestContext
@@ -65,9 +65,7 @@ def _fill(url: str) -> dict:
         drill = generate(seed=3, posts=1200, roster=120, anchor=now - pd.Timedelta(minutes=10))
         load_into_store(drill, store, enrich=lambda frame: enrich_posts(frame, context))
         posts = mark_duplicates(store.read("posts"))
-        linked, incidents = link_incidents("posts", posts, None)
-        store.upsert("incidents", incidents, source="incidents")
-        store.upsert("posts", linked, source="incidents")
+        link_stored(store, "posts", posts)
         towns = store.read("towns").set_index("name")
         point = towns.loc["小島町一丁目"].geometry.representative_point()
         hostile = gpd.GeoDataFrame(

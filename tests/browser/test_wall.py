@@ -69,7 +69,7 @@ MAP_SPECS = [
 
 def _fill(url: str) -> None:
     """A small enriched drill (posts placed and classified, replies, incidents) ending now."""
-    from geodata.incidents import link_incidents
+    from geodata.incidents import link_stored
     from ingest.base import IngestContext
     from ingest.dedupe import mark_duplicates
     from ingest.drill.scenario import generate, load_into_store
@@ -85,9 +85,7 @@ def _fill(url: str) -> None:
         # staff confirmed the urgent ones: what a wall (the public picture) may show
         urgent = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0) >= 2
         posts.loc[urgent & posts.geometry.notna(), "triage"] = "verified"
-        linked, incidents = link_incidents("posts", posts, None)
-        store.upsert("incidents", incidents, source="incidents")
-        store.upsert("posts", linked, source="incidents")
+        link_stored(store, "posts", posts)
     finally:
         store.dispose()
 

@@ -1,0 +1,226 @@
+"""The reports feed's incremental post index (geodata/feed_index.py): after each write it reads
+only the new write stamps, and always equals a full read of the window."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import pytest
+
+from geodata import feed
+from geodata.feed_index import KEEP_BEFORE, PostIndex
+from geodata.schema import now_utc
+from tests.test_safety_page import T1, posts_frame
+
+NOW = pd.Timestamp(now_utc()).floor("min")
+SINCE = (NOW - pd.Timedelta(hours=24)).floor("h")
+
+
+def full_index(store, since=SINCE):
+    return feed.slim_index(store.read("posts", since=since, columns=feed.INDEX_COLUMNS))
+
+
+def plain(frame) -> pd.DataFrame:
+    """``frame`` in a comparable form: rows by key, categoricals as objects, geometry as WKB."""
+    out = pd.DataFrame(frame.drop(columns="geometry"))
+    for col in feed.LOW_CARDINALITY:
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    out["categories"] = [tuple(c) for c in out["categories"]]
+    out["geometry"] = [None if g is None else g.wkb_hex for g in frame.geometry]
+    out = out[sorted(out.columns)]
+    return out.sort_values(["platform", "post_id"]).reset_index(drop=True)
+
+
+def assert_same(index, store, since=SINCE):
+    pd.testing.assert_frame_equal(plain(index), plain(full_index(store, since)))
+
+
+def new_posts(ids: list[str], minutes_ago: int = 1):
+    posts = posts_frame(NOW).iloc[: len(ids)].copy()
+    posts["post_id"] = ids
+    posts["posted_at"] = NOW - pd.Timedelta(minutes=minutes_ago)
+    posts["repost_of"] = None
+    posts["triage"] = "new"
+    return posts
+
+
+def row(frame, post_id: str) -> dict:
+    hit = frame[frame["post_id"] == post_id]
+    assert len(hit) == 1, post_id
+    return hit.iloc[0].to_dict()
+
+
+def test_new_posts_triage_and_repost_are_read_by_stamp_and_equal_a_full_read(store):
+    store.upsert("posts", posts_frame(NOW), source="test")
+    index = PostIndex()
+    frame = index.refresh(store, SINCE)
+    assert sorted(frame["post_id"]) == ["p1", "p2", "p3", "p4", "p5", "p6"]
+    assert_same(frame, store)
+
+    store.upsert("posts", new_posts(["n1", "n2"]), source="test")
+    frame = index.refresh(store, SINCE)
+    assert sorted(frame["post_id"]) == ["n1", "n2", "p1", "p2", "p3", "p4", "p5", "p6"]
+    assert index.rows_read == 2  # only the new batch was read
+    assert_same(frame, store)
+
+    # a staff triage of an old post (Store.update stamps the row)
+    feed.triage(store, [("mastodon", "p6")], "dismiss", actor="sato")
+    frame = index.refresh(store, SINCE)
+    assert row(frame, "p6")["triage"] == "dismissed"
+    assert index.rows_read == 3
+    assert_same(frame, store)
+    assert "mastodon:p6" not in [f"{p}:{i}" for p, i in feed.build_feed(frame, feed.Filters()).keys]
+
+    # a post marked as a copy later (dedupe settling, or staff)
+    store.update("posts", ("mastodon", "p3"), {"repost_of": "mastodon:p1"}, actor="sato")
+    frame = index.refresh(store, SINCE)
+    assert row(frame, "p3")["repost_of"] == "mastodon:p1"
+    view = feed.build_feed(frame, feed.Filters(), now=NOW)
+    assert ("mastodon", "p3") not in view.keys and view.copies["mastodon:p1"] == 2
+    assert_same(frame, store)
+    assert index.full_loads == 1
+
+
+def test_unchanged_store_is_not_read_again(store):
+    store.upsert("posts", posts_frame(NOW), source="test")
+    index = PostIndex()
+    first = index.refresh(store, SINCE)
+    assert index.refresh(store, SINCE) is first
+    assert (index.full_loads, index.rows_read) == (1, 0)
+
+
+def test_a_deleted_post_disappears_through_a_full_read(store):
+    store.upsert("posts", posts_frame(NOW), source="test")
+    index = PostIndex()
+    index.refresh(store, SINCE)
+    assert store.delete("posts", [("mastodon", "p2")]) == 1
+    frame = index.refresh(store, SINCE)
+    assert "p2" not in set(frame["post_id"])
+    assert index.full_loads == 2  # the count disagreed: read again
+    assert_same(frame, store)
+
+
+def test_a_retention_scrub_keeps_the_index_equal(sqlite_url):
+    from geodata.store.core import open_store
+
+    store = open_store(sqlite_url)
+    store.upsert("posts", posts_frame(NOW), source="test")
+    index = PostIndex()
+    index.refresh(store, SINCE)
+    # what the purge writes: the row changed in place under a new stamp (retention._write_plan)
+    import sqlalchemy as sa
+
+    from geodata.store.codec import db_time
+
+    table = store.tables["posts"]
+    with store._write() as conn:
+        conn.execute(
+            sa.update(table)
+            .where(table.c.post_id == "p1")
+            .values(triage="handled", stored_at=db_time(now_utc(), False))
+        )
+        store._bump(conn, "posts")
+    frame = index.refresh(store, SINCE)
+    assert row(frame, "p1")["triage"] == "handled"
+    assert index.full_loads == 1
+    assert_same(frame, store)
+    store.dispose()
+
+
+def test_a_late_commit_stamped_long_before_is_caught_by_the_count(sqlite_url, monkeypatch):
+    from geodata.store import core
+    from geodata.store.core import open_store
+
+    store = open_store(sqlite_url)
+    store.upsert("posts", posts_frame(NOW), source="test")
+    index = PostIndex()
+    index.refresh(store, SINCE)
+    # a transaction that stamped its rows ten minutes ago and committed only now
+    monkeypatch.setattr(core, "now_utc", lambda: NOW.to_pydatetime() - pd.Timedelta(minutes=10))
+    store.upsert("posts", new_posts(["late"]), source="test")
+    monkeypatch.undo()
+    frame = index.refresh(store, SINCE)
+    assert "late" in set(frame["post_id"])
+    assert index.full_loads == 2
+    assert_same(frame, store)
+    store.dispose()
+
+
+def test_the_window_moves_on_without_a_full_read(sqlite_url):
+    from geodata.store.core import open_store
+
+    store = open_store(sqlite_url)
+    store.upsert("posts", posts_frame(NOW), source="test")  # p6 ten hours old, p2 90 minutes
+    index = PostIndex()
+    index.refresh(store, SINCE)
+    # the window moved on: posts more than KEEP_BEFORE (an hour) before it are dropped
+    later = (NOW - pd.Timedelta(hours=2)).floor("h")
+    frame = index.refresh(store, later + KEEP_BEFORE)
+    assert "p6" not in set(frame["post_id"]) and len(frame) == 5
+    assert index.full_loads == 1
+    assert_same(frame, store, later)
+    # a session still on an hour earlier is served without a full read
+    assert index.refresh(store, later) is frame and index.full_loads == 1
+    # a post moved before what the index holds by an edit leaves it
+    store.update(
+        "posts", ("mastodon", "p2"), {"posted_at": later - pd.Timedelta(hours=1)}, actor="sato"
+    )
+    frame = index.refresh(store, later + KEEP_BEFORE)
+    assert "p2" not in set(frame["post_id"]) and index.full_loads == 1
+    assert_same(frame, store, later)
+    # an earlier window than the index holds: read in full
+    frame = index.refresh(store, SINCE)
+    assert index.full_loads == 2 and {"p2", "p6"} <= set(frame["post_id"])
+    assert_same(frame, store)
+    store.dispose()
+
+
+def test_new_town_and_platform_stay_categorical(sqlite_url):
+    from geodata.store.core import open_store
+
+    store = open_store(sqlite_url)
+    store.upsert("posts", posts_frame(NOW), source="test")
+    index = PostIndex()
+    index.refresh(store, SINCE)
+    posts = new_posts(["b1"])
+    posts["platform"] = "bluesky"
+    posts["town_code"] = "13208999999"
+    store.upsert("posts", posts, source="test")
+    frame = index.refresh(store, SINCE)
+    for col in feed.LOW_CARDINALITY:
+        assert isinstance(frame[col].dtype, pd.CategoricalDtype), col
+    assert row(frame, "b1")["platform"] == "bluesky"
+    assert row(frame, "b1")["town_code"] == "13208999999"
+    assert feed.filter_posts(frame, feed.Filters(towns=("13208999999",)))["post_id"].tolist() == [
+        "b1"
+    ]
+    assert sorted(feed.filter_posts(frame, feed.Filters(towns=(T1,)))["post_id"]) == ["p1", "p5"]
+    assert_same(frame, store)
+    store.dispose()
+
+
+@pytest.mark.parametrize("sessions", [4])
+def test_sessions_refreshing_at_once_share_one_read(sqlite_url, sessions):
+    from geodata.store.core import open_store
+
+    store = open_store(sqlite_url)
+    store.upsert("posts", posts_frame(NOW), source="test")
+    index = PostIndex()
+    index.refresh(store, SINCE)
+    store.upsert("posts", new_posts([f"n{i}" for i in range(3)]), source="test")
+    frames, start = [], threading.Barrier(sessions)
+
+    def session():
+        start.wait()
+        frames.append(index.refresh(store, SINCE))
+
+    threads = [threading.Thread(target=session) for _ in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(frames) == sessions and all(f is frames[0] for f in frames)
+    assert (index.full_loads, index.rows_read) == (1, 3)
+    assert_same(frames[0], store)
+    store.dispose()
