@@ -21,7 +21,8 @@ status, field reports, chronology) — in two steps:
      copies overlap), the bounding-box columns with it;
    - every key made unique: ids prefixed with ``<code>-`` (``post_id``, ``incident_id``,
      ``shelter_id``, ``resident_id``, ``source_id``, …), and the references to them rewritten
-     alike (``posts.repost_of`` and ``incidents.members`` name posts as ``platform:post_id``),
+     alike (``posts.repost_of`` and ``incident_members.member`` name posts as
+     ``platform:post_id``),
      so a copy's reposts, incidents and shelter reports point into the same copy.
 
    The source rows are then deleted (``keep_source=False``), the tables' data versions bumped
@@ -54,7 +55,7 @@ ID_COLUMNS = (
 )  # fmt: skip
 # Columns naming records as "<first part>:<key>" (posts as platform:post_id, field reports as
 # source:source_id): the key after the first colon gets the prefix.
-MEMBER_COLUMNS = ("repost_of", "members")
+MEMBER_COLUMNS = ("repost_of", "member")
 # Whole-number keys (damage reports' 第n報): the copy's code times this is added.
 NUMBER_KEYS = {"number": 1_000_000}
 BOX = {"minx": 0, "maxx": 0, "miny": 1, "maxy": 1}
@@ -141,10 +142,8 @@ def _expression(column: str, kind: str) -> str:
         return f"{q} + c.{'dx' if BOX[column] == 0 else 'dy'}"
     if column in ID_COLUMNS:
         return f"CASE WHEN {q} IS NULL THEN NULL ELSE c.code || '-' || {q} END"
-    if column == "repost_of":
+    if column in MEMBER_COLUMNS:
         return f"regexp_replace({q}, '^([^:]+):', '\\1:' || c.code || '-')"
-    if column == "members":  # JSON text: [["posts", "mastodon:123"], ...]
-        return f"regexp_replace({q}, '\"([^\":]+):', '\"\\1:' || c.code || '-', 'g')"
     return q
 
 

@@ -5,8 +5,6 @@ code, shifted geometry and keys, and a user of one city sees exactly that city."
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import shapely
@@ -21,7 +19,8 @@ from geodata.store.core import open_store
 pytestmark = [pytest.mark.postgis, pytest.mark.filterwarnings("ignore")]
 SOURCE = "13208"
 LAYERS = ("towns", "boundaries", "hazard_areas", "shelters", "shelter_status", "roster",
-          "safety_replies", "posts", "field_reports", "incidents", "chronology")  # fmt: skip
+          "safety_replies", "posts", "field_reports", "incidents", "incident_members",
+          "chronology")  # fmt: skip
 KEY = {"towns": "town_code", "shelters": "shelter_id", "posts": "post_id",
        "incidents": "incident_id", "roster": "resident_id", "hazard_areas": "id"}  # fmt: skip
 
@@ -119,12 +118,15 @@ def test_references_stay_inside_each_copy(copies):
             keys |= {f"{p}:{k}" for p, k in zip(posts["platform"], posts["post_id"], strict=True)}
             reposts = posts["repost_of"].dropna()
             assert len(reposts) > 0 and set(reposts) <= keys
-            incidents = city.read("incidents")
-            assert set(posts["incident_id"].dropna()) <= set(incidents["incident_id"])
-            members = [m for ms in incidents["members"] for m in (
-                json.loads(ms) if isinstance(ms, str) else ms)]  # fmt: skip
-            post_members = {key for layer, key in members if layer == "posts"}
+            incidents = set(city.read("incidents")["incident_id"])
+            assert set(posts["incident_id"].dropna()) <= incidents
+            members = city.read("incident_members")
+            assert set(members["incident_id"]) <= incidents
+            post_members = set(members.loc[members["layer"] == "posts", "member"])
             assert post_members and post_members <= keys
+            reports = city.read("field_reports")
+            report_keys = set(reports["source"] + ":" + reports["source_id"])
+            assert set(members.loc[members["layer"] == "field_reports", "member"]) <= report_keys
             status = city.read("shelter_status")
             assert set(status["shelter_id"]) <= set(city.read("shelters")["shelter_id"])
             replies = city.read("safety_replies")["resident_id"].dropna()
