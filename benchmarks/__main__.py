@@ -26,7 +26,10 @@ BENCHMARKS = {
     "map_ready": "benchmarks.bench_map_ready",
     "pages": "benchmarks.bench_pages",
     "kiosk": "benchmarks.bench_kiosk",
+    "area": "benchmarks.bench_area",
 }
+# Run only when named in --only: 30 municipalities of the scale's posts each on one PostGIS.
+ON_REQUEST = {"area"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, help="runs per figure, median reported (default 3)")
     p.add_argument(
         "--budget", type=float, help="seconds one slow measurement may take (default 120)"
+    )
+    p.add_argument(
+        "--cities", type=int, help="area: municipalities on the one PostGIS (default 30)"
+    )
+    p.add_argument(
+        "--sessions", type=int, help="area: concurrent wall-screen sessions (default 20)"
     )
     p.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     p.add_argument("--keep", action="store_true", help="keep the temporary stores")
@@ -52,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    names = list(BENCHMARKS)
+    names = [n for n in BENCHMARKS if n not in ON_REQUEST]
     if args.only:
         names = [n.strip() for n in args.only.split(",") if n.strip()]
         unknown = [n for n in names if n not in BENCHMARKS]
@@ -66,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     repeats = args.repeats or 3
     budget = args.budget or (20.0 if args.quick else 120.0)
-    ws = Workspace(args.workdir, repeats=repeats, budget=budget, quick=args.quick, reuse=args.reuse)
+    options = {k: v for k, v in (("cities", args.cities), ("sessions", args.sessions)) if v}
+    ws = Workspace(args.workdir, repeats=repeats, budget=budget, quick=args.quick,
+                   reuse=args.reuse, options=options)  # fmt: skip
     command = "python -m benchmarks" + (
         " " + shlex.join(argv if argv is not None else sys.argv[1:])
     )
@@ -78,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         "budget_seconds": budget,
         "scales": [s.__dict__ for s in scales],
         "drill_anchor": ws.anchor.isoformat(),
+        "options": options,
         "skipped": {},
     }
     started = time.perf_counter()

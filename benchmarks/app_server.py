@@ -11,6 +11,7 @@ counting proxy (benchmarks/wire.py) between Chromium and the server for the byte
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -161,14 +162,49 @@ def login_apptest(at, username: str = ADMIN):
     return login(at, username)
 
 
+# In the st_folium iframe: the Leaflet map exists and has drawn data (vector paths, markers or
+# marker clusters), then two animation frames have passed (the browser painted it).
+MAP_DRAWN_JS = """
+() => {
+  if (!window.map || !window.map._loaded) return false;
+  const drawn = document.querySelectorAll(
+    '.leaflet-overlay-pane path, .leaflet-marker-pane .leaflet-marker-icon').length;
+  return drawn > 0;
+}
+"""
+# Installed in the st_folium frame: polls MAP_DRAWN_JS every 25 ms in the browser and, once the
+# map has drawn and two frames have passed, keeps the time (ms since the epoch, the machine's
+# clock) in window.__bosaiMapReady; returns it (null until then).
+_MARK_READY_JS = (
+    "() => { if (window.__bosaiMapReady) return window.__bosaiMapReady;"
+    " if (!window.__bosaiMapPoll) { const drawn = "
+    + MAP_DRAWN_JS.strip()
+    + "; window.__bosaiMapPoll = setInterval(() => { if (drawn()) {"
+    " clearInterval(window.__bosaiMapPoll); requestAnimationFrame(() =>"
+    " requestAnimationFrame(() => { window.__bosaiMapReady = Date.now(); })); } }, 25); }"
+    " return null; }"
+)
+
+
 class Page:
-    """A Playwright page that counts received bytes and records off-machine requests."""
+    """A Playwright page that counts received bytes and records off-machine requests.
+
+    With ``reruns``, it also times the wall screen's automatic reruns (:attr:`reruns`): from the
+    WebSocket frame the browser sends to ask for an auto-rerun of a fragment (Streamlit's
+    ``BackMsg.rerun_script`` with ``is_auto_rerun``: ``st.fragment(run_every=…)``, the wall's
+    refresh) until the frame that says the run finished (``ForwardMsg.script_finished``), both
+    on the browser's clock as the DevTools protocol stamps the frames.
+    """
 
     def __init__(self, browser, base_url: str, db_url: str | None, user: str | None = ADMIN,
-                 width: int = 1920, height: int = 1080):  # fmt: skip
+                 width: int = 1920, height: int = 1080, reruns: bool = False):  # fmt: skip
         self.context = browser.new_context(
             viewport={"width": width, "height": height}, locale="ja-JP"
         )
+        if reruns:  # and the map-ready clock in every map frame from its start (map_ready_at)
+            self.context.add_init_script(
+                "if (location.href.includes('st_folium')) { (" + _MARK_READY_JS + ")(); }"
+            )
         if user and db_url:
             try:
                 from tests.accounts import session_cookie
@@ -192,6 +228,11 @@ class Page:
         self._cdp.on("Network.responseReceived", self._response)
         self._cdp.on("Network.dataReceived", self._data)
         self._cdp.on("Network.webSocketFrameReceived", self._ws)
+        self.reruns: list[float] = []  # seconds of each finished auto-rerun
+        self.rerun_endings: dict[str, int] = {}  # how the auto-reruns ended (status: count)
+        self._rerun_started: float | None = None
+        if reruns:
+            self._cdp.on("Network.webSocketFrameSent", self._sent)
 
     def _request(self, request) -> None:
         host = urlparse(request.url).hostname or ""
@@ -221,6 +262,37 @@ class Page:
         # Binary frames arrive base64-encoded: count the bytes that were on the wire.
         opcode = (event.get("response") or {}).get("opcode")
         self.ws_bytes += len(payload) * 3 // 4 if opcode == 2 else len(payload.encode())
+        # script_finished is a frame of a few bytes: only small frames are decoded
+        if self._rerun_started is not None and opcode == 2 and len(payload) < 512:
+            self._finished(event, payload)
+
+    def _sent(self, event: dict) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        frame = event.get("response") or {}
+        if frame.get("opcode") != 2:
+            return
+        msg = BackMsg()
+        msg.ParseFromString(base64.b64decode(frame.get("payloadData") or ""))
+        if msg.WhichOneof("type") == "rerun_script" and msg.rerun_script.is_auto_rerun:
+            self._rerun_started = float(event["timestamp"])
+
+    def _finished(self, event: dict, payload: str) -> None:
+        """An auto-rerun's end, when this received frame is its ``script_finished``."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(base64.b64decode(payload))
+        except Exception:  # noqa: BLE001 - not a ForwardMsg: not ours
+            return
+        if msg.WhichOneof("type") != "script_finished":
+            return
+        status = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
+        self.rerun_endings[status] = self.rerun_endings.get(status, 0) + 1
+        if status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY":
+            self.reruns.append(float(event["timestamp"]) - self._rerun_started)
+        self._rerun_started = None
 
     @property
     def received_bytes(self) -> int:
@@ -236,16 +308,6 @@ class Page:
         self.context.close()
 
 
-# In the st_folium iframe: the Leaflet map exists and has drawn data (vector paths, markers or
-# marker clusters), then two animation frames have passed (the browser painted it).
-MAP_DRAWN_JS = """
-() => {
-  if (!window.map || !window.map._loaded) return false;
-  const drawn = document.querySelectorAll(
-    '.leaflet-overlay-pane path, .leaflet-marker-pane .leaflet-marker-icon').length;
-  return drawn > 0;
-}
-"""
 TWO_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
@@ -253,6 +315,28 @@ def _app_error(page) -> str | None:
     """The text of a Streamlit exception or error box on ``page``, if one is shown."""
     box = page.query_selector('[data-testid="stException"], [data-testid="stAlertContentError"]')
     return box.inner_text()[:500] if box else None
+
+
+def map_ready_at(page) -> float | None:
+    """When the st_folium map of ``page`` was ready (drawn and painted), as ``time.time()``
+    seconds, or None while it is not; does not wait. Timed in the browser by a poller in the
+    map's frame (from the frame's start on a ``Page(reruns=True)``, else from the first call
+    that finds the frame), so a caller that looks at many pages in turn reads each page's own
+    time, not when it came round to it. Raises RuntimeError when the app shows an exception or
+    error instead."""
+    frame = next((f for f in page.frames if "st_folium" in (f.url or "")), None)
+    at = None
+    if frame is not None:
+        try:
+            at = frame.evaluate(_MARK_READY_JS)
+        except Exception:  # noqa: BLE001 - the frame navigated or went away: not ready yet
+            at = None
+    if at is None:
+        error = _app_error(page)
+        if error:
+            raise RuntimeError(f"the app shows an error: {error}")
+        return None
+    return float(at) / 1000
 
 
 def wait_map_ready(page, timeout_ms: float = 180_000) -> None:

@@ -264,8 +264,10 @@ class Workspace:
 
     def __init__(self, root: Path | None = None, repeats: int = 3, budget: float = 120.0,
                  quick: bool = False, log: Callable[[str], None] | None = None,
-                 reuse: bool = False):  # fmt: skip
+                 reuse: bool = False, options: dict | None = None):  # fmt: skip
         self.reuse = reuse  # reuse SQLite scenario stores a kept earlier run left in ``root``
+        # options of single benchmarks (``--cities``, ``--sessions`` of the area benchmark)
+        self.options = dict(options or {})
         self.root = Path(root or tempfile.mkdtemp(prefix="bosai-bench-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self.repeats = repeats
@@ -321,8 +323,12 @@ class Workspace:
 
     # -- PostGIS ------------------------------------------------------------------------------
 
-    def postgis_url(self) -> str | None:
-        """URL of a new empty PostGIS database (None when PostgreSQL/PostGIS is missing)."""
+    def postgis_url(self, owner_role: bool = False) -> str | None:
+        """URL of a new empty PostGIS database (None when PostgreSQL/PostGIS is missing).
+
+        ``owner_role``: the database is owned by, and the URL logs in as, a role without
+        superuser (as in production: row-level security holds for it), when the cluster is the
+        throwaway one (with ``BOSAI_TEST_PG_URL`` the URL's own role)."""
         if self._pg is None and self._pg_error is None:
             sys.path.insert(0, str(ROOT))
             try:
@@ -334,6 +340,8 @@ class Workspace:
                 self._pg_error = f"{type(exc).__name__}: {exc}"
         if self._pg is None:
             return None
+        if owner_role and self._pg.proc_dir is not None:
+            return self._pg.database_of_ordinary_role(postgis=True)
         return self._pg.new_database()
 
     @property

@@ -142,6 +142,36 @@ def test_kiosk(ws, browser, monkeypatch):
     assert figure.value <= 5 + bench_kiosk.SLACK + 5  # generous: a loaded CI machine
 
 
+@pytest.mark.browser
+@pytest.mark.postgis
+def test_area(ws, browser, monkeypatch):
+    from benchmarks import app_server, bench_area
+
+    monkeypatch.setitem(ws.options, "cities", 2)
+    monkeypatch.setitem(ws.options, "sessions", 2)
+    with app_server.shared_browser(browser):
+        figures, skipped = _figures(bench_area.run(ws, [TINY]))
+    if skipped:
+        pytest.skip(str(skipped))
+    by = {f.metric.split(" of ")[0]: f for f in figures}
+    ready = by["wall screen map ready, median"]
+    # two sessions at once (city 13901 on /?kiosk=1, 13902 on /shelters?kiosk=1); the baseline's
+    # one session opened the three wall screens in turn
+    assert len(ready.samples) == 2 and len(ready.baseline_samples) == 3
+    assert "failed" not in ready.notes
+    assert set(ready.extra["median by page"]) == {"/?kiosk=1", "/shelters?kiosk=1"}
+    assert by["wall screen map ready, max"].value >= ready.value
+    reruns = by["wall auto-refresh rerun, median"]
+    assert reruns.samples and reruns.baseline_samples  # the walls refreshed (every 5 s, quick)
+    area = next(f for f in figures if f.metric.startswith("area view"))
+    assert "table rows (aria-rowcount, header and total included) [4]" in area.notes
+    summary = next(f for f in figures if "area_summary" in f.metric)
+    assert summary.notes.startswith("2 rows")
+    memory = next(f for f in figures if f.benchmark == "memory")
+    assert memory.extra["build"]["rows per city"]["posts"] == TINY.posts
+    assert memory.extra["off-machine requests"] == 0
+
+
 def test_report_renders_markdown_and_json(tmp_path):
     figures = [
         Figure("ingest", "tiny", "posts/s", 100.0, "posts/s", 50.0, "naive", better="higher",
