@@ -33,7 +33,6 @@ member row's time: a row whose time was edited to a later one without being writ
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from geodata.incidents import WINDOW, IncidentIndex, _Incident, pieces
@@ -67,11 +66,10 @@ def _stored_members(store, cut, layer: str, frame: pd.DataFrame) -> pd.DataFrame
     stored = store.read("incident_members", since=cut)
     known = set(zip(stored["layer"], stored["member"], strict=True))
     missing = [k for k in _keys(layer, frame) if (layer, k) not in known]
-    extra = []
-    for start in range(0, len(missing), 500):
-        extra.append(store.read("incident_members",
-                                where={"layer": layer, "member": missing[start : start + 500]}))  # fmt: skip
-    return _overlay(stored, *extra, key=LAYERS["incident_members"].key)
+    if not missing:
+        return stored
+    extra = store.read("incident_members", where={"layer": layer, "member": missing})
+    return _overlay(stored, extra, key=LAYERS["incident_members"].key)
 
 
 class _Kept:
@@ -241,9 +239,8 @@ def relink(
 
 
 def _write_members(store, index: IncidentIndex, items: list, assigned: dict, before) -> None:
-    """Write the member rows of the pieces assigned (those that changed) and delete those of
-    the pieces that are no longer pieces of any incident."""
-    spec = LAYERS["incident_members"]
+    """Write the member rows of the pieces assigned (the upsert skips those unchanged) and
+    delete those of the pieces that are no longer pieces of any incident."""
     rows = []
     for when, name, key, _, urgency, point, town in items:
         incident_id = assigned[(name, key)]
@@ -255,23 +252,10 @@ def _write_members(store, index: IncidentIndex, items: list, assigned: dict, bef
     if rows:
         fresh = pd.DataFrame(rows)
         fresh["seen_at"] = pd.to_datetime(fresh["seen_at"], utc=True)
-        if len(before):
-            old = before.set_index(["layer", "member"])
-            columns = ["incident_id", "seen_at", "urgency", "located", "town_code"]
-            mine = fresh.set_index(["layer", "member"])
-            same = mine.index.isin(old.index)
-            if same.any():
-                was = old.loc[mine.index[same], columns]
-                now = mine.loc[same, columns]
-                equal = (was.astype(str).to_numpy() == now.astype(str).to_numpy()).all(axis=1)
-                keep = np.ones(len(fresh), dtype=bool)
-                keep[np.flatnonzero(same)[equal]] = False
-                fresh = fresh[keep]
-        if len(fresh):
-            store.upsert("incident_members", fresh, source="incidents")
+        store.upsert("incident_members", fresh, source="incidents")
     gone = [k for k in zip(before["layer"], before["member"], strict=True) if k not in assigned]
     if gone:
-        store.delete(spec.name, gone)
+        store.delete("incident_members", gone)
 
 
 def _write_changed_rows(store, layer, frame, rows, keys, stored_rows, assigned) -> None:

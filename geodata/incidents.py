@@ -17,8 +17,8 @@ Incidents
     (``layer``, ``member`` = ``"source:id"``, its incident and its facts); an incident's
     ``counts`` counts its pieces per layer, ``urgency`` is the highest of the pieces.
     :func:`link_incidents` links frames in memory (their incidents carry a ``members`` list;
-    pieces that already carry an ``incident_id`` are left alone). What the store holds is linked by :func:`link_and_store`, which
-    re-links from a batch's earliest row on (geodata/incident_relink.py): the incidents are
+    pieces that already carry an ``incident_id`` are left alone). What the store holds is
+    linked by :func:`link_and_store`, which re-links from a batch's earliest row on (geodata/incident_relink.py): the incidents are
     those of one pass over every piece in time order, whatever order the batches came in.
 """
 

@@ -492,3 +492,14 @@ def test_incident_member_lists_become_member_rows(store_url):
     with upgraded.engine.connect() as conn:
         assert "members" not in table_columns(conn, "incidents")
     upgraded.dispose()
+
+
+def test_a_read_by_more_keys_than_a_statement_takes_is_read_in_parts(store):
+    """SQLite takes at most 32,766 bound values a statement: a read by 40,000 ids (the public
+    export reads the member rows of every incident by id) is made of several statements."""
+    store.upsert("posts", _posts(3))
+    ids = [str(i) for i in range(40_000)]
+    back = store.read("posts", where={"platform": "mastodon", "post_id": ids}, columns=["text"])
+    assert sorted(back["post_id"]) == ["0", "1", "2"]
+    with pytest.raises(ValueError, match="order or limit"):
+        store.read("posts", where={"post_id": ids}, order="posted_at")

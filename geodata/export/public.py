@@ -46,7 +46,7 @@ from geodata.export.care import published_care
 from geodata.export.common import PUBLIC_MASK, PersonalDataError
 from geodata.export.suppression import suppress
 from geodata.geometry import utm_crs
-from geodata.incidents import post_key
+from geodata.incidents import post_key, with_members
 from geodata.schema import LAYERS
 
 THRESHOLD = 3
@@ -367,18 +367,11 @@ class PublicView:
             "posts", where={"triage": list(PUBLIC_TRIAGE)}, columns=["platform", "post_id"]
         )
         confirmed_posts = set(map(post_key, posts["platform"], posts["post_id"]))
-        members = self._store.read("incident_members", columns=["incident_id"])
-        by_incident: dict[str, list[tuple[str, str]]] = {}
-        for incident_id, layer, key in zip(
-            members["incident_id"], members["layer"], members["member"], strict=True
-        ):
-            by_incident.setdefault(incident_id, []).append((layer, key))
         keep, counts = [], []
-        for incident_id in incidents["incident_id"]:
-            mine = by_incident.get(incident_id, [])
-            layers = {layer for layer, _ in mine}
-            n_posts = sum(1 for lr, key in mine if lr == "posts" and key in confirmed_posts)
-            n_field = sum(1 for lr, _ in mine if lr == "field_reports")
+        for members in with_members(self._store, incidents)["members"]:
+            layers = {layer for layer, _ in members}
+            n_posts = sum(1 for lr, key in members if lr == "posts" and key in confirmed_posts)
+            n_field = sum(1 for lr, _ in members if lr == "field_reports")
             keep.append("safety_replies" not in layers and (n_posts + n_field) > 0)
             counts.append({k: n for k, n in (("posts", n_posts), ("field_reports", n_field)) if n})
         out = incidents[keep].copy()

@@ -648,7 +648,8 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
         ----------
         since, until : time window on the layer's time column (``since`` <= t < ``until``).
         bbox : (minx, miny, maxx, maxy) in lon/lat; rows whose geometry box intersects it.
-        where : column -> value (equality), list (IN) or None (IS NULL).
+        where : column -> value (equality), list (IN; a list of more than :data:`CHUNK` values
+            is read in several statements) or None (IS NULL).
         columns : a subset of columns (the key is always included).
         order : "column" or "column DESC".
         limit : at most this many rows.
@@ -661,7 +662,6 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
         GeoDataFrame in EPSG:4326 for geo layers, else DataFrame, with the layer's columns.
         """
         spec = LAYERS[layer]
-        table, conds = self._select(spec, since, until, bbox, where)
         names = (
             list(spec.columns)
             if columns is None
@@ -669,22 +669,27 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
         )
         if spec.geometry and (columns is None or "geometry" in columns):
             names.append("geometry")
-        stmt = sa.select(*[table.c[n] for n in names]).where(*conds)
-        if order:
-            col, _, direction = order.partition(" ")
-            c = table.c[col]
-            stmt = stmt.order_by(c.desc() if direction.strip().upper() == "DESC" else c.asc())
-        if limit is not None:
-            stmt = stmt.limit(int(limit))
-        if for_update and self.postgres:
-            if self._joined() is None:
-                raise RuntimeError("read(for_update=True) needs a store.transaction()")
-            stmt = stmt.with_for_update(of=table)
+        stmts = []
+        for part in _where_chunks(where, ordered=bool(order or limit is not None)):
+            table, conds = self._select(spec, since, until, bbox, part)
+            stmt = sa.select(*[table.c[n] for n in names]).where(*conds)
+            if order:
+                col, _, direction = order.partition(" ")
+                c = table.c[col]
+                stmt = stmt.order_by(c.desc() if direction.strip().upper() == "DESC" else c.asc())
+            if limit is not None:
+                stmt = stmt.limit(int(limit))
+            if for_update and self.postgres:
+                if self._joined() is None:
+                    raise RuntimeError("read(for_update=True) needs a store.transaction()")
+                stmt = stmt.with_for_update(of=table)
+            stmts.append(stmt)
         builder = FrameBuilder(spec, names)
         with self._read() as conn:
-            result = conn.execute(stmt, execution_options={"yield_per": DECODE_CHUNK})
-            for rows in result.partitions():
-                builder.add(rows)
+            for stmt in stmts:
+                result = conn.execute(stmt, execution_options={"yield_per": DECODE_CHUNK})
+                for rows in result.partitions():
+                    builder.add(rows)
         if not builder.rows:
             empty = empty_frame(spec)
             return empty[[n for n in names if n in empty.columns]]
@@ -855,6 +860,25 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
             if deleted:
                 self._bump(conn, spec.name)
         return deleted
+
+
+def _where_chunks(where: dict | None, *, ordered: bool) -> Iterator[dict | None]:
+    """``where`` as one or more conditions whose value lists hold at most :data:`CHUNK` values
+    (SQLite allows 32,766 bound values to a statement): a read by a long list of keys or
+    incident ids is several statements. One statement when ``ordered`` (an order or a limit
+    holds over the whole result only)."""
+    lists = {c: v for c, v in (where or {}).items() if isinstance(v, (list, tuple, set))}
+    longest = max(lists, key=lambda c: len(lists[c]), default=None)
+    if longest is None or len(lists[longest]) <= CHUNK:
+        yield where
+        return
+    if ordered:
+        raise ValueError(
+            f"read: {len(lists[longest])} values of {longest!r} with an order or limit"
+        )
+    values = list(lists[longest])
+    for start in range(0, len(values), CHUNK):
+        yield {**where, longest: values[start : start + CHUNK]}
 
 
 def _key_groups(keys: list[tuple]) -> Iterator[tuple[tuple, list]]:

@@ -196,6 +196,10 @@ def _v13_incident_members(conn: sa.Connection, store) -> None:
     the incident took a piece) to the ``incident_members`` table, one row per piece with the
     piece's facts (time, urgency, located, town) read from its stored row. A piece whose row is
     gone (retention) keeps its membership with the incident's first time. Then the column goes."""
+    import json
+
+    import pandas as pd
+
     from geodata.incidents import _piece_columns, pieces
     from geodata.schema import INCIDENT_MEMBERS, LAYERS, MUNICIPALITY, validate
     from geodata.store.core import _key_groups
@@ -204,8 +208,6 @@ def _v13_incident_members(conn: sa.Connection, store) -> None:
     members_table.create(conn, checkfirst=True)
     if "members" not in table_columns(conn, "incidents"):
         return
-    import json
-
     incidents = conn.exec_driver_sql(
         f'SELECT incident_id, members, first_seen, "{MUNICIPALITY}" FROM incidents '
         "WHERE members IS NOT NULL"
@@ -236,8 +238,6 @@ def _v13_incident_members(conn: sa.Connection, store) -> None:
                      "urgency": urgency, "located": located, "town_code": town,
                      MUNICIPALITY: municipality})  # fmt: skip
     if rows:
-        import pandas as pd
-
         frame = pd.DataFrame(rows)
         frame["seen_at"] = pd.to_datetime(frame["seen_at"], utc=True, format="mixed")
         valid, _ = validate(frame, INCIDENT_MEMBERS)
