@@ -47,6 +47,7 @@ from geodata.schema import (
     now_utc,
     validate,
 )
+from geodata.store.aggregate import AggregateMixin
 from geodata.store.codec import DECODE_CHUNK, FrameBuilder
 from geodata.store.codec import db_time as _db_time
 from geodata.store.codec import encode_column as _encode_column
@@ -137,7 +138,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
-class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
+class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMixin):
     """The store. Create it with :func:`open_store`."""
 
     def __init__(self, engine: sa.Engine):
