@@ -527,9 +527,14 @@ def test_aggregate_sums_up_groups_in_the_database(store):
     got = store.aggregate(
         "incident_members",
         by=["incident_id", "layer"],
-        aggs={"n": ("count", None), "first": ("min", "seen_at"), "last": ("max", "seen_at"),
-              "urgency": ("max", "urgency"), "located": ("any", "located"),
-              "town": ("any", "town_code")},  # fmt: skip
+        aggs={
+            "n": ("count", None),
+            "first": ("min", "seen_at"),
+            "last": ("max", "seen_at"),
+            "urgency": ("max", "urgency"),
+            "located": ("any", "located"),
+            "town": ("any", "town_code"),
+        },  # fmt: skip
         until=t + pd.Timedelta(minutes=20),
         where={"incident_id": ["a", "b"]},
     ).sort_values(["incident_id", "layer"], ignore_index=True)
