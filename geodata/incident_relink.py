@@ -265,23 +265,42 @@ def relink(
 
 
 def _write_members(store, index: IncidentIndex, items: list, assigned: dict, before) -> None:
-    """Write the member rows of the pieces assigned (the upsert skips those unchanged) and
-    delete those of the pieces that are no longer pieces of any incident."""
+    """Write the member rows of the pieces assigned that differ from the stored ones
+    (``before``) and delete those of the pieces that are no longer pieces of any incident."""
+    home = store.home_municipality
+    stored = dict(zip(zip(before["layer"], before["member"], strict=True), _member_facts(before),
+                      strict=True))  # fmt: skip
     rows = []
     for when, name, key, _, urgency, point, town in items:
         incident_id = assigned[(name, key)]
-        inc = index.all[incident_id]
-        rows.append({"layer": name, "member": key, "incident_id": incident_id, "seen_at": when,
-                     "urgency": None if urgency is None or pd.isna(urgency) else int(urgency),
-                     "located": point is not None, "town_code": town or None,
-                     MUNICIPALITY: inc.rec.get(MUNICIPALITY)})  # fmt: skip
+        municipality = index.all[incident_id].rec.get(MUNICIPALITY) or home
+        row = (incident_id, pd.Timestamp(when).value,
+               None if urgency is None or pd.isna(urgency) else int(urgency),
+               point is not None, town or None, municipality)  # fmt: skip
+        if stored.get((name, key)) != row:
+            rows.append((name, key, *row))
     if rows:
-        fresh = pd.DataFrame(rows)
+        fresh = pd.DataFrame(rows, columns=["layer", "member", "incident_id", "seen_at", "urgency",
+                                            "located", "town_code", MUNICIPALITY])  # fmt: skip
         fresh["seen_at"] = pd.to_datetime(fresh["seen_at"], utc=True)
+        fresh["urgency"] = fresh["urgency"].astype("Int64")
         store.upsert("incident_members", fresh, source="incidents")
     gone = [k for k in zip(before["layer"], before["member"], strict=True) if k not in assigned]
     if gone:
         store.delete("incident_members", gone)
+
+
+def _member_facts(members: pd.DataFrame) -> list[tuple]:
+    """(incident, time in ns, urgency, located, town, municipality) of stored member rows, as
+    :func:`_write_members` makes them for a piece."""
+    if not len(members):
+        return []
+    seen = members["seen_at"].to_numpy(dtype="datetime64[ns]").astype("int64").tolist()
+    urgency = [None if u is pd.NA or u is None or u != u else int(u) for u in members["urgency"]]
+    town = [t if isinstance(t, str) and t else None for t in members["town_code"]]
+    located = [bool(v) if v is not pd.NA and v is not None else False for v in members["located"]]
+    return list(zip(members["incident_id"], seen, urgency, located, town,
+                    members[MUNICIPALITY], strict=True))  # fmt: skip
 
 
 def _write_changed_rows(store, layer, frame, rows, keys, stored_rows, assigned) -> None:
