@@ -11,8 +11,8 @@ batch's transaction, under the ``incidents`` lock (``store.lock``: ``pg_advisory
 PostgreSQL, the write transaction itself on SQLite):
 
 1. the cut moves back to the stored time of a piece of the batch that is already a member of
-   an incident at an earlier time (a safety reply sent again, an edited post): its old place
-   shaped what came after it. The stored rows of every layer with pieces (posts, safety
+   an incident at an earlier time (a record delivered again with a later time: a corrected
+   field report, a post re-fetched): its old place shaped what came after it. The stored rows of every layer with pieces (posts, safety
    replies, field reports) from ``cut`` on are read and locked (``FOR UPDATE``: a staff edit
    of one of them waits), and the batch's rows (and posts whose ``repost_of`` the dedupe settled in this transaction) replace
    the stored ones with the same key;
@@ -65,7 +65,8 @@ def _overlay(stored: pd.DataFrame, *replacements: pd.DataFrame | None, key) -> p
 
 def _moved_from(store, layer: str, frame: pd.DataFrame, cut):
     """The earliest stored time, before ``cut``, of a piece of ``frame`` already a member of an
-    incident (a safety reply sent again, a post whose time was edited), else ``cut``.
+    incident (a record delivered again with a later time: a corrected field report, a post
+    re-fetched), else ``cut``.
 
     Its old place in time shaped every assignment after it (an incident it kept open took the
     pieces that followed), so the re-linking starts there."""
