@@ -275,6 +275,8 @@ def pieces(layer: str, frame: pd.DataFrame, *, linked: bool = False) -> list[tup
                 continue
             category, urgency = cats[0], rec.get(role.urgency) if role.urgency else None
         town_code = rec.get(role.town) if role.town else None
+        if not isinstance(town_code, str) or not town_code:  # None, NaN of a string column
+            town_code = None
         if point is None and not town_code:
             continue
         if not linked and present(rec.get("incident_id")):

@@ -328,3 +328,23 @@ def test_pieces_whose_time_moved_later_are_linked_as_one_pass_would(tmp_path):
     assert got == expected
     one.dispose()
     many.dispose()
+
+
+def test_a_piece_is_placed_at_its_point_or_inside_its_shape_or_by_its_town():
+    """A piece's place: its point; a shape's representative point (inside it, e.g. a flooded
+    block drawn as a polygon); an empty or missing geometry places it by its town alone, and a
+    piece with neither is no piece (a missing town read as NaN from a string column too)."""
+    from geodata.incidents import pieces
+
+    block = shapely.box(139.550, 35.645, 139.552, 35.647)
+    posts = _posts([("p", "点", 0, KOKURYO), ("s", "面", 1, None), ("e", "空", 2, None),
+                    ("m", "無", 3, None), ("n", "町なし", 4, None)])  # fmt: skip
+    posts = posts.set_geometry([shapely.Point(*KOKURYO), block, shapely.Point(), None, None])
+    posts["town_code"] = ["13208008003", None, "13208008001", "13208008002", None]
+    got = {key: (point, town) for _, key, _, _, _, point, town in pieces("posts", posts)}
+    assert set(got) == {"mastodon:p", "mastodon:s", "mastodon:e", "mastodon:m"}
+    assert got["mastodon:p"][0].equals(shapely.Point(*KOKURYO))
+    assert got["mastodon:s"][0].equals(block.representative_point())
+    assert block.contains(got["mastodon:s"][0])
+    assert got["mastodon:e"] == (None, "13208008001")
+    assert got["mastodon:m"] == (None, "13208008002")
