@@ -61,5 +61,5 @@ def feed_view(
     del version  # the key: a write to the posts makes a new view
     from dashboard.data import get_store
 
-    index = post_index(url, filters.window).refresh(get_store(url), since_hour)
-    return feed.build_feed(index, filters, now=now, bounds=bounds)
+    index = post_index(url, filters.window)
+    return index.feed(get_store(url), since_hour, filters, now=now, bounds=bounds)
