@@ -62,6 +62,7 @@ class PostIndex:
         self.targets: dict[str, int] = {}
         self.next_rid = 0
         self.builds = 0
+        self.counts_skipped = 0  # refreshes that skipped the count check (see _update)
         self._lock = threading.Lock()
 
     def refresh(self, store, since=None) -> gpd.GeoDataFrame:
@@ -127,39 +128,57 @@ class PostIndex:
 
     def _update(self, store, version) -> None:
         """Read what was written since the last look; read in full when the count disagrees
-        twice (the second look reads what committed in between)."""
+        twice (the second look reads what committed in between).
+
+        The count is skipped when the look accounts for every write since the last one: the
+        posts' data version moved on by exactly the number of new stamps read (each write
+        transaction moves it by one and stamps its rows with one stamp). A delete moves it
+        without a stamp, and so does a transaction stamped before the stamps looked at (it
+        committed late): both are counted. The count was most of a refresh at a million posts
+        on a scoped store (the scope is not in the ``posted_at`` index: 0.45 s).
+        """
+        moved = None if self.version is None else version - self.version
         for _ in range(2):
             looked_at = now_utc()
-            self._read_written(store)
+            fresh = self._read_written(store)
             self.version = version
             horizon = looked_at - WRITE_SLACK
             self.stamps = {t: n for t, n in self.stamps.items() if t >= horizon}
             self.looked_at = looked_at
+            if fresh is not None and fresh == moved:
+                self.counts_skipped += 1
+                return
+            moved = None  # the second look: counted
             if store.count("posts", since=self.since) == len(self.frame):
                 return
         self._load(store, self.since, version)
 
-    def _read_written(self, store) -> None:
+    def _read_written(self, store) -> int | None:
         """Merge the posts of every stamp not read yet, or with more rows than when read.
 
         A stamp with fewer rows lost them to a later write (read under its own stamp) or to a
-        delete (the count check): nothing of it needs reading.
+        delete (the count check): nothing of it needs reading. Returns the number of stamps
+        not seen before, or None when a stamp seen before has more rows (two transactions
+        with one stamp: the count decides).
         """
         counts = store.post_write_stamps(self.looked_at - WRITE_SLACK)
         todo = [t for t, n in counts.items() if n > self.stamps.get(t, 0)]
+        fresh = sum(1 for t in counts if t not in self.stamps)
+        grown = len(todo) > fresh
         self.stamps.update(counts)
         if not todo:
-            return
+            return None if grown else fresh
         rows = store.posts_written_at(todo, columns=feed.INDEX_COLUMNS)
         self.rows_read += len(rows)
         if rows.empty:
-            return
+            return None if grown else fresh
         replaced = self._held_rows(rows)  # a key has one stamp: its last write
         rows = rows.drop(columns="stored_at")
         if self.since is not None:  # a post moved before the window is dropped
             rows = rows[np.asarray(rows["posted_at"] >= self.since, dtype=bool)]
         new = feed.derive(feed.slim_index(rows.copy()))
         self._merge(new, replaced)
+        return None if grown else fresh
 
     # -- changing the frame -------------------------------------------------------------------
 
