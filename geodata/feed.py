@@ -198,14 +198,47 @@ class Held:
     """What an index keeps besides its rows, for :func:`build_feed` (see
     :class:`geodata.feed_index.PostIndex`).
 
-    ``targets``: how many of the index's rows name each ``repost_of`` text. ``ids``: post id ->
-    the number of its row (a list when the id is on several platforms); ``positions(numbers)``:
-    where those rows are in the index.
+    ``named``: per row, the copies among the index's rows naming it (:func:`resolve_targets`).
+    ``resolve(texts)``: :func:`resolve_targets` over the index (positions, copies).
     """
 
-    targets: dict[str, int]
-    ids: dict[str, int | list[int]]
-    positions: Callable[[np.ndarray], np.ndarray]
+    named: np.ndarray
+    resolve: Callable[[dict[str, int]], tuple[np.ndarray, np.ndarray]]
+
+
+def resolve_targets(
+    texts: dict[str, int], ids: dict, rid: np.ndarray, platform: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``texts`` (``repost_of`` text -> copies) name, as (positions, copies).
+
+    A post (p, i) is named by ``p:i`` and by a bare ``i`` (see :func:`_copies`): each text is
+    looked up as a bare id (any platform) and, split at its first colon, as a key (platforms
+    hold no colon). ``ids``: post id -> row number(s); ``rid``: the rows' numbers (increasing);
+    ``platform``: the rows' platforms.
+    """
+    rows, times, wants = [], [], []
+    for text, n in texts.items():
+        looks = [(text, None)]
+        if ":" in text:
+            platform_named, id_named = text.split(":", 1)
+            looks.append((id_named, platform_named))
+        for post, want in looks:
+            hit = ids.get(post)
+            if hit is None:
+                continue
+            for r in [hit] if isinstance(hit, int) else hit:
+                rows.append(r)
+                times.append(n)
+                wants.append(want)
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    at = np.searchsorted(rid, np.asarray(rows, dtype=np.int64))
+    ok = np.fromiter(
+        (w is None or platform[a] == w for a, w in zip(at.tolist(), wants, strict=True)),
+        dtype=bool,
+        count=len(at),
+    )
+    return at[ok], np.asarray(times, dtype=np.int64)[ok]
 
 
 # -- the feed ---------------------------------------------------------------------------------
@@ -243,15 +276,14 @@ def _build_derived(index, filters: Filters, since, bounds, held: Held | None) ->
     if filters.hide_copies:
         keep &= ~index[COPY].to_numpy(dtype=bool)
     where = np.flatnonzero(keep)
-    platform = _objects(index["platform"])
+    platform = objects(index["platform"])
     post_id = index["post_id"].to_numpy(dtype=object)
     if isinstance(index["platform"].dtype, pd.CategoricalDtype):
         colon = any(":" in str(p) for p in index["platform"].cat.categories)
     else:
         colon = True  # not checked: the slow way
     if filters.hide_copies and held is not None and not colon:
-        counts = _window_targets(index, since, held.targets)
-        copies = _copies_held(counts, held, keep, platform, post_id)
+        copies = _copies_held(index, since, held, keep, platform, post_id)
     elif filters.hide_copies:
         copies = _copies(index.loc[_window_mask(index, since), ["repost_of"]], index.iloc[where])
     else:
@@ -299,7 +331,7 @@ def _build_derived(index, filters: Filters, since, bounds, held: Held | None) ->
     return FeedView(keys, counts, hexes, copies)
 
 
-def _objects(column: pd.Series) -> np.ndarray:
+def objects(column: pd.Series) -> np.ndarray:
     """``column`` as an object array (a categorical by its codes: no object per row first)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()
@@ -308,52 +340,22 @@ def _objects(column: pd.Series) -> np.ndarray:
     return column.to_numpy(dtype=object)
 
 
-def _window_targets(index: pd.DataFrame, since, targets: dict[str, int]) -> dict[str, int]:
-    """``targets`` (``repost_of`` counts of every row) less the rows before ``since``."""
+def _copies_held(index, since, held: Held, shown: np.ndarray, platform, post_id) -> dict:
+    """:func:`_copies` from the copies the index keeps per row, less those posted before
+    ``since`` (the index may hold up to an hour or two before the window)."""
+    named = held.named
     before = ~_window_mask(index, since)
-    if not before.any():
-        return targets
-    out = dict(targets)
-    for text, n in index["repost_of"][before].dropna().value_counts().items():
-        left = out.get(text, 0) - int(n)
-        if left:
-            out[text] = left
-        else:
-            out.pop(text, None)
-    return out
-
-
-def _copies_held(counts, held: Held, shown: np.ndarray, platform, post_id) -> dict[str, int]:
-    """:func:`_copies` from the window's ``repost_of`` counts and the index's post ids.
-
-    A shown post (p, i) counts the copies naming ``p:i`` and those naming ``i``: each named
-    text is looked up as a bare id (any platform) and, split at its first colon, as a key
-    (platforms hold no colon).
-    """
-    ids = held.ids
-    rows, times, platforms = [], [], []
-    for text, n in counts.items():
-        looks = [(text, None)]
-        if ":" in text:
-            platform_named, id_named = text.split(":", 1)
-            looks.append((id_named, platform_named))
-        for post, want in looks:
-            hit = ids.get(post)
-            if hit is None:
-                continue
-            for r in [hit] if isinstance(hit, int) else hit:
-                rows.append(r)
-                times.append(n)
-                platforms.append(want)
-    if not rows:
-        return {}
-    out: dict[str, int] = {}
-    at = held.positions(np.asarray(rows, dtype=np.int64)).tolist()
-    for a, n, want in zip(at, times, platforms, strict=True):
-        if shown[a] and (want is None or platform[a] == want):
-            full = f"{platform[a]}:{post_id[a]}"
-            out[full] = out.get(full, 0) + int(n)
-    return out
+    if before.any():
+        texts = index["repost_of"][before].dropna().value_counts()
+        at, times = held.resolve({t: int(n) for t, n in texts.items()})
+        if len(at):
+            named = named.copy()
+            np.subtract.at(named, at, times)
+    where = np.flatnonzero(shown & (named > 0))
+    return {
+        f"{p}:{i}": n
+        for p, i, n in zip(platform[where], post_id[where], named[where].tolist(), strict=True)
+    }
 
 
 def _window_mask(index: pd.DataFrame, since) -> np.ndarray:

@@ -60,6 +60,7 @@ class PostIndex:
         self.metric: str | None = None  # the CRS of the frame's derived x/y columns
         self.ids: dict[str, int | list[int]] = {}
         self.targets: dict[str, int] = {}
+        self.named = np.zeros(0, dtype=np.int64)  # per row: copies in the frame naming it
         self.next_rid = 0
         self.builds = 0
         self.counts_skipped = 0  # refreshes that skipped the count check (see _update)
@@ -99,8 +100,7 @@ class PostIndex:
             return feed.build_feed(frame, filters, now=now, bounds=bounds, held=self._held(frame))
 
     def _held(self, frame) -> feed.Held:
-        rid = frame[RID].to_numpy()
-        return feed.Held(self.targets, self.ids, lambda rids: np.searchsorted(rid, rids))
+        return feed.Held(self.named, self._resolve)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -121,7 +121,10 @@ class PostIndex:
         self.frame = _reset(frame)
         self.ids = {}
         _add_ids(self.ids, frame["post_id"].to_numpy(dtype=object), frame[RID].to_numpy())
-        self.targets = {t: int(n) for t, n in frame["repost_of"].dropna().value_counts().items()}
+        self.targets = _texts(frame["repost_of"])
+        self.named = np.zeros(len(frame), dtype=np.int64)
+        at, times = self._resolve(self.targets)
+        np.add.at(self.named, at, times)
         self.since, self.version, self.looked_at = since, version, looked_at
         self.stamps = stamps
         self.full_loads += 1
@@ -207,8 +210,9 @@ class PostIndex:
         if replaced.any():
             self._forget(self.frame[replaced])
         old = self.frame if not replaced.any() else self.frame[~replaced]
+        named = self.named if not replaced.any() else self.named[~replaced]
         if new.empty:
-            self.frame = _reset(old)
+            self.frame, self.named = _reset(old), named
             return
         if self.metric is None and new[feed.POINT].any():  # the first located posts
             located = new[feed.POINT].to_numpy(dtype=bool)
@@ -219,10 +223,20 @@ class PostIndex:
             feed.derive_projected(new, self.metric)
         new[RID] = np.arange(self.next_rid, self.next_rid + len(new), dtype=np.int64)
         self.next_rid += len(new)
+        # copies already held naming a new row, then the new copies naming any row
+        targets = self.targets
+        named_new = [
+            targets.get(i, 0) + targets.get(f"{p}:{i}", 0)
+            for p, i in zip(new["platform"].astype(str), new["post_id"], strict=True)
+        ]
         _add_ids(self.ids, new["post_id"].to_numpy(dtype=object), new[RID].to_numpy())
-        _count(self.targets, new["repost_of"], +1)
         old, new = _same_categories(old, new)
         self.frame = pd.concat([old, new[old.columns]], ignore_index=True)
+        self.named = np.concatenate([named, np.asarray(named_new, dtype=np.int64)])
+        arriving = _texts(new["repost_of"])
+        _count(self.targets, arriving, +1)
+        at, times = self._resolve(arriving)
+        np.add.at(self.named, at, times)
 
     def _forget(self, rows: pd.DataFrame) -> None:
         """Take ``rows`` (leaving the frame) out of :attr:`ids` and :attr:`targets`."""
@@ -234,13 +248,24 @@ class PostIndex:
             elif held is not None and rid in held:
                 held = [r for r in held if r != rid]
                 self.ids[post_id] = held[0] if len(held) == 1 else held
-        _count(self.targets, rows["repost_of"], -1)
+        leaving = _texts(rows["repost_of"])
+        _count(self.targets, leaving, -1)
+        at, times = self._resolve(leaving)
+        np.subtract.at(self.named, at, times)
+
+    def _resolve(self, texts: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in the frame of the rows ``texts`` (repost_of -> copies) name, and the
+        copies naming each (:func:`geodata.feed.resolve_targets`)."""
+        return feed.resolve_targets(
+            texts, self.ids, self.frame[RID].to_numpy(), _platforms(self.frame)
+        )
 
     def _trim(self, since) -> None:
         keep = np.asarray(self.frame["posted_at"] >= since, dtype=bool)
         if not keep.all():
             self._forget(self.frame[~keep])
             self.frame = _reset(self.frame[keep])
+            self.named = self.named[keep]
         self.since = since
 
 
@@ -263,9 +288,18 @@ def _add_ids(ids: dict, post_ids: np.ndarray, rids: np.ndarray) -> None:
             ids[post_id] = [*([held] if isinstance(held, int) else held), rid]
 
 
-def _count(targets: dict[str, int], repost_of: pd.Series, sign: int) -> None:
-    """Add (``sign`` +1) or take away (-1) the ``repost_of`` texts of some rows."""
-    for text, n in repost_of.dropna().value_counts().items():
+def _texts(repost_of: pd.Series) -> dict[str, int]:
+    """The ``repost_of`` texts of some rows and how many name each."""
+    return {t: int(n) for t, n in repost_of.dropna().value_counts().items()}
+
+
+def _platforms(frame: pd.DataFrame) -> np.ndarray:
+    return feed.objects(frame["platform"])
+
+
+def _count(targets: dict[str, int], texts: dict[str, int], sign: int) -> None:
+    """Add (``sign`` +1) or take away (-1) ``texts`` (:func:`_texts`) of some rows."""
+    for text, n in texts.items():
         left = targets.get(text, 0) + sign * int(n)
         if left:
             targets[text] = left
