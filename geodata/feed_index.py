@@ -256,6 +256,8 @@ class PostIndex:
     def _resolve(self, texts: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
         """Positions in the frame of the rows ``texts`` (repost_of -> copies) name, and the
         copies naming each (:func:`geodata.feed.resolve_targets`)."""
+        if not texts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return feed.resolve_targets(
             texts, self.ids, self.frame[RID].to_numpy(), _platforms(self.frame)
         )
