@@ -8,11 +8,21 @@ whose write stamp it has not read (``posts.stored_at``: one stamp per transactio
 ``upsert``, every staff ``update`` such as a triage, and the retention scrub): a post with a key
 it holds replaces it, a new one is appended, one posted before the window is dropped.
 
-What a stamp cannot show is a deleted post (``Store.delete``). After each refresh the number of
-posts in the window is compared with the store's count (``Store.count``, from the ``posted_at``
-index); when they still disagree after a second look (the first may have missed a transaction
-that committed between reading the stamps and counting) the window is read again in full. A transaction stamped more than
-:data:`WRITE_SLACK` before a look but committed after it is caught the same way.
+What a stamp cannot show is a deleted post (``Store.delete``). When a refresh's new stamps do
+not account for every write since the last look (the posts' data version moved on by more than
+their number: a delete, or a transaction stamped more than :data:`WRITE_SLACK` before a look but
+committed after it) the number of posts in the window is compared with the store's count
+(``Store.count``); when they still disagree after a second look (the first may have missed a
+transaction that committed between reading the stamps and counting) the window is read again
+in full.
+
+The index also keeps what the feed's build would otherwise work out again for a million rows on
+every new version or minute (:func:`geodata.feed.derive`: copy flag, point, lon/lat and x/y in
+the hexagons' CRS, category counts; each a function of its own row, computed once when the row
+is read), a post id -> row lookup (a batch of only new posts finds none of its keys held, with
+no search), the ``repost_of`` counts and, per row, the copies naming it — updated with the rows
+that arrive and leave. :meth:`PostIndex.feed` builds the feed from them under the lock: the same
+feed as :func:`geodata.feed.build_feed` of a full read (tests/test_feed_index.py).
 
 No streamlit here; the reports page keeps one :class:`PostIndex` per store and window, shared by
 every session (``dashboard/reports/feed.py``).
@@ -48,7 +58,7 @@ class PostIndex:
     """
 
     def __init__(self):
-        self.frame: gpd.GeoDataFrame | None = None
+        self.frame: pd.DataFrame | None = None  # no geometry: derived point, lon/lat instead
         self.since: pd.Timestamp | None = None
         self.version: int | None = None  # the posts' data version at the last look
         self.looked_at = None  # stamps from WRITE_SLACK before this on are checked
@@ -66,8 +76,9 @@ class PostIndex:
         self.counts_skipped = 0  # refreshes that skipped the count check (see _update)
         self._lock = threading.Lock()
 
-    def refresh(self, store, since=None) -> gpd.GeoDataFrame:
-        """The index of the posts posted at or after ``since`` (None: all), brought up to date.
+    def refresh(self, store, since=None) -> pd.DataFrame:
+        """The index of the posts posted at or after ``since`` (None: all), brought up to date
+        (:data:`geodata.feed.INDEX_COLUMNS` but the geometry, and :data:`geodata.feed.DERIVED`).
 
         It may hold up to :data:`KEEP_BEFORE` more before ``since`` (callers filter on their
         window anyway): a ``since`` later than that drops the posts before ``since`` −
@@ -76,7 +87,7 @@ class PostIndex:
         with self._lock:
             return self._refresh(store, since)
 
-    def _refresh(self, store, since) -> gpd.GeoDataFrame:
+    def _refresh(self, store, since) -> pd.DataFrame:
         since = None if since is None else pd.Timestamp(since)
         version = store.data_version("posts")
         if self.frame is None or _earlier(since, self.since):
@@ -116,6 +127,7 @@ class PostIndex:
             lon, lat = frame[feed.LON].to_numpy()[located], frame[feed.LAT].to_numpy()[located]
             self.metric = geometry.metric_crs(lon, lat)
             feed.derive_projected(frame, self.metric)
+        frame = _without_geometry(frame)
         frame[RID] = np.arange(len(frame), dtype=np.int64)
         self.next_rid = len(frame)
         self.frame = _reset(frame)
@@ -179,7 +191,7 @@ class PostIndex:
         rows = rows.drop(columns="stored_at")
         if self.since is not None:  # a post moved before the window is dropped
             rows = rows[np.asarray(rows["posted_at"] >= self.since, dtype=bool)]
-        new = feed.derive(feed.slim_index(rows.copy()))
+        new = _without_geometry(feed.derive(feed.slim_index(rows.copy())))
         self._merge(new, replaced)
         return None if grown else fresh
 
@@ -204,7 +216,7 @@ class PostIndex:
         mask[where[np.asarray(exact, dtype=bool)]] = True
         return mask
 
-    def _merge(self, new: gpd.GeoDataFrame, replaced: np.ndarray) -> None:
+    def _merge(self, new: pd.DataFrame, replaced: np.ndarray) -> None:
         """A new frame: the rows not ``replaced``, then ``new``; rows moved out of the window
         (``replaced`` but not in ``new``) are gone."""
         if replaced.any():
@@ -269,6 +281,13 @@ class PostIndex:
             self.frame = _reset(self.frame[keep])
             self.named = self.named[keep]
         self.since = since
+
+
+def _without_geometry(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    """``frame`` without its geometry column, once :func:`geodata.feed.derive` has taken what
+    the feed needs of it (point or not, lon/lat): a million shapely points held ~150 MB, and
+    every merge copied them."""
+    return pd.DataFrame(frame.drop(columns="geometry"))
 
 
 def _earlier(since, held) -> bool:

@@ -25,7 +25,7 @@ def full_index(store, since=SINCE, metric=None):
     """A full read of the window, with the per-row columns the index derives (x/y in
     ``metric``) worked out from scratch."""
     frame = feed.slim_index(store.read("posts", since=since, columns=feed.INDEX_COLUMNS))
-    return feed.derive(frame, metric)
+    return feed.derive(frame, metric).drop(columns="geometry")  # the index keeps lon/lat
 
 
 def plain(frame) -> pd.DataFrame:
@@ -35,7 +35,8 @@ def plain(frame) -> pd.DataFrame:
     for col in feed.LOW_CARDINALITY:
         out[col] = out[col].astype(object).where(out[col].notna(), None)
     out["categories"] = [tuple(c) for c in out["categories"]]
-    out["geometry"] = [None if g is None else g.wkb_hex for g in frame.geometry]
+    if "geometry" in frame.columns:
+        out["geometry"] = [None if g is None else g.wkb_hex for g in frame.geometry]
     out = out[sorted(out.columns)]
     return out.sort_values(["platform", "post_id"]).reset_index(drop=True)
 

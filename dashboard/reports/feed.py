@@ -54,7 +54,8 @@ def feed_view(
     minute: str,
     bounds: tuple[float, float, float, float] | None = None,
 ) -> feed.FeedView:
-    """The feed for ``filters`` at ``minute`` (ISO; the window ends there), cached."""
+    """The feed for ``filters`` at ``minute`` (ISO; the window ends there), cached; built by
+    the window's :func:`post_index` from the state it keeps (:meth:`PostIndex.feed`)."""
     now = pd.Timestamp(minute)
     since = filters.since(now)
     since_hour = None if since is None else since.floor("h")
