@@ -250,8 +250,8 @@ def build_feed(
     """Filter, order and aggregate ``index`` (posts with :data:`INDEX_COLUMNS`).
 
     Works on masks and positions: at a million posts every copy of the index costs ~100 MB.
-    An index with the :data:`DERIVED` columns (and ``held``: its copy counts and post ids) gives
-    the same feed from arrays, without working out each row again.
+    An index with the :data:`DERIVED` columns (and ``held``: the copies naming each of its
+    rows, :class:`Held`) gives the same feed from arrays, without working out each row again.
     """
     since = filters.since(now)
     if has_derived(index):
