@@ -11,7 +11,8 @@ it holds replaces it, a new one is appended, one posted before the window is dro
 What a stamp cannot show is a deleted post (``Store.delete``). When a refresh's new stamps do
 not account for every write since the last look (the posts' data version moved on by more than
 their number: a delete, or a transaction stamped more than :data:`WRITE_SLACK` before a look but
-committed after it) the number of posts in the window is compared with the store's count
+committed after it; also a write of another municipality on a shared store, whose stamps a
+scoped store does not read) the number of posts in the window is compared with the store's count
 (``Store.count``); when they still disagree after a second look (the first may have missed a
 transaction that committed between reading the stamps and counting) the window is read again
 in full.
