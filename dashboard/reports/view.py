@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from dashboard import auth, data, settings, widgets
 from dashboard.i18n import current_lang, t
 from dashboard.reports import cards as reports_feed
 from dashboard.reports import feed as cached
 from dashboard.reports import map as reports_map
+from dashboard.reports import map_cache
 from geodata import feed as reports
 from geodata import vocab
 from geodata.access import accounts
@@ -440,25 +440,35 @@ def map_panel(
         (p, i): offset + n + 1
         for n, (p, i) in enumerate(zip(rows["platform"], rows["post_id"], strict=True))
     }
-    m = reports_map.reports_map(
-        ctx.towns,
-        view.hexes,
-        rows,
-        numbers,
-        incidents.head(reports.INCIDENT_LIMIT),
-        boundaries=ctx.boundaries,
-        tiles=settings.get("BOSAI_TILES"),
-        tile_url=settings.get("BOSAI_TILE_URL"),
-        lang=lang,
-        show_author=ctx.show_author,
-        moving=tuple(moving) if moving else None,
-    )
-    out = st_folium(
-        m,
-        height=MAP_HEIGHT,
-        width="stretch",
-        returned_objects=["last_clicked"] if moving else [],
+    incidents = incidents.head(reports.INCIDENT_LIMIT)
+    tiles, tile_url = settings.get("BOSAI_TILES"), settings.get("BOSAI_TILE_URL")
+    moving = tuple(moving) if moving else None
+
+    def build():
+        return reports_map.reports_map(
+            ctx.towns,
+            view.hexes,
+            rows,
+            numbers,
+            incidents,
+            boundaries=ctx.boundaries,
+            tiles=tiles,
+            tile_url=tile_url,
+            lang=lang,
+            show_author=ctx.show_author,
+            moving=moving,
+        )
+
+    # rendered once per content: a rerun with the same hexagons, page and incidents reuses it
+    key = map_cache.fingerprint(
+        view.hexes, rows, numbers, incidents, ctx.towns, ctx.boundaries,
+        (tiles, tile_url, lang, ctx.show_author, moving),
+    )  # fmt: skip
+    out = map_cache.show(
+        map_cache.cached_args(key, build),
         key="reports_map",
+        height=MAP_HEIGHT,
+        returned_objects=["last_clicked"] if moving else [],
     )
     st.html(reports_feed.FEED_CSS + reports_feed.category_legend_html(lang))
     st.caption(t("reports.map.caption", lang=lang, hexes=len(view.hexes)))

@@ -1,0 +1,96 @@
+"""The reports map rendered once per content (dashboard/reports/map_cache.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import streamlit_folium as sf
+
+from dashboard.reports import map as reports_map
+from dashboard.reports import map_cache
+from geodata import geometry as reports_geo
+from tests.test_safety_page import posts_frame, towns_frame
+
+NOW = pd.Timestamp("2026-10-12T12:00:00Z")
+
+
+def _parts(lang="ja", posts=None, page=("p3", "p6"), moving=None):
+    posts = posts_frame(NOW) if posts is None else posts
+    rows = posts[posts["post_id"].isin(page)].copy()
+    numbers = {("mastodon", p): n + 1 for n, p in enumerate(page)}
+    hexes = reports_geo.hexbin(posts)
+    return towns_frame(), hexes, rows, numbers, lang, moving
+
+
+def _build(towns, hexes, rows, numbers, lang, moving):
+    return reports_map.reports_map(
+        towns, hexes, rows, numbers, tiles="none", lang=lang, moving=moving
+    )
+
+
+def _key(towns, hexes, rows, numbers, lang, moving):
+    return map_cache.fingerprint(hexes, rows, numbers, towns, (lang, moving))
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    calls = []
+    monkeypatch.setattr(sf, "_component_func", lambda **kw: calls.append(kw) or kw.get("default"))
+    return calls
+
+
+@pytest.mark.parametrize("returned", [[], ["last_clicked"]])
+def test_the_cached_map_passes_the_component_what_st_folium_passes(recorded, returned):
+    parts = _parts(moving=("mastodon", "p6") if returned else None)
+    sf.st_folium(_build(*parts), key="reports_map", height=640, width="stretch",
+                 returned_objects=returned)  # fmt: skip
+    map_cache.show(map_cache.component_args(_build(*parts)), key="reports_map", height=640,
+                   returned_objects=returned)  # fmt: skip
+    theirs, ours = recorded
+    theirs.pop("on_change"), ours.pop("on_change")
+    assert ours == theirs
+    assert len(ours["script"]) > 1000 and ours["key"] == theirs["key"]
+    assert ours["default"] == ({"last_clicked": None} if returned else {})
+
+
+def test_a_map_is_rendered_again_only_when_what_it_shows_changes(recorded):
+    map_cache.cached_args.clear()
+    built = []
+
+    def args(parts):
+        return map_cache.cached_args(_key(*parts), lambda: built.append(1) or _build(*parts))
+
+    first = args(_parts())
+    assert len(built) == 1
+    # the same content in new objects (a new feed view of the same posts, a new minute): reused
+    again = args(_parts())
+    assert again is first and len(built) == 1
+    # another language, another page, a post being moved, new posts in the hexagons: rendered
+    english = args(_parts(lang="en"))
+    assert len(built) == 2 and english["script"] != first["script"]
+    assert "Posts on this page" in english["script"] and "Posts on this page" not in first["script"]
+    args(_parts(page=("p6", "p3")))
+    assert len(built) == 3
+    args(_parts(moving=("mastodon", "p6")))
+    assert len(built) == 4
+    posts = posts_frame(NOW)
+    more = pd.concat([posts, posts.iloc[[0]].assign(post_id="p99")], ignore_index=True)
+    hexes_before = reports_geo.hexbin(posts)
+    hexes_after = reports_geo.hexbin(more)
+    assert int(hexes_after["count"].sum()) == int(hexes_before["count"].sum()) + 1
+    args(_parts(posts=more))
+    assert len(built) == 5
+    # and back to the first: still cached
+    assert args(_parts()) is first and len(built) == 5
+    # what the cache serves is what a fresh render gives
+    fresh = map_cache.component_args(_build(*_parts()))
+    assert fresh == {k: v for k, v in first.items() if k != "hashes"}
+
+
+def test_a_changed_text_on_the_page_changes_the_fingerprint():
+    towns, hexes, rows, numbers, lang, moving = _parts()
+    key = _key(towns, hexes, rows, numbers, lang, moving)
+    masked = rows.assign(text="***")
+    assert _key(towns, hexes, masked, numbers, lang, moving) != key
+    assert _key(towns, hexes.copy(), rows.copy(), dict(numbers), lang, moving) == key
+    assert map_cache.fingerprint(towns.iloc[:1]) != map_cache.fingerprint(towns)
