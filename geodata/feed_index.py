@@ -37,6 +37,7 @@ from datetime import timedelta
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pandas.arrays import DatetimeArray
 
 from geodata import feed, geometry
 from geodata.schema import now_utc
@@ -131,11 +132,10 @@ class PostIndex:
         frame = _without_geometry(frame)
         frame[RID] = np.arange(len(frame), dtype=np.int64)
         self.next_rid = len(frame)
-        self.frame = _reset(frame)
+        self._set(_reset(frame), np.zeros(len(frame), dtype=np.int64))
         self.ids = {}
         _add_ids(self.ids, frame["post_id"].to_numpy(dtype=object), frame[RID].to_numpy())
         self.targets = _texts(frame["repost_of"])
-        self.named = np.zeros(len(frame), dtype=np.int64)
         at, times = self._resolve(self.targets)
         np.add.at(self.named, at, times)
         self.since, self.version, self.looked_at = since, version, looked_at
@@ -218,22 +218,33 @@ class PostIndex:
         return mask
 
     def _merge(self, new: pd.DataFrame, replaced: np.ndarray) -> None:
-        """A new frame: the rows not ``replaced``, then ``new``; rows moved out of the window
-        (``replaced`` but not in ``new``) are gone."""
+        """The rows not ``replaced``, then ``new``; rows moved out of the window (``replaced``
+        but not in ``new``) are gone.
+
+        New rows only (an ingest batch of new posts) are written into the columns' spare room
+        (:class:`Columns`): no copy of the million rows held. A replaced row (a triage, a post
+        edited) or the first located posts copy the rows kept into new columns, as a window
+        moving on does (:meth:`_trim`).
+        """
         if replaced.any():
             self._forget(self.frame[replaced])
-        old = self.frame if not replaced.any() else self.frame[~replaced]
-        named = self.named if not replaced.any() else self.named[~replaced]
+        if not new.empty:
+            first_located = self.metric is None and new[feed.POINT].any()
+            if first_located:
+                located = new[feed.POINT].to_numpy(dtype=bool)
+                lon, lat = new[feed.LON].to_numpy()[located], new[feed.LAT].to_numpy()[located]
+                self.metric = geometry.metric_crs(lon, lat)
+            if self.metric is not None:
+                feed.derive_projected(new, self.metric)
+        else:
+            first_located = False
+        if replaced.any() or first_located:  # copied: the rows kept into new columns
+            old = self.frame[~replaced] if replaced.any() else self.frame
+            if first_located:
+                old = feed.derive_projected(old.copy(), self.metric)
+            self._set(_reset(old), self.named[~replaced])
         if new.empty:
-            self.frame, self.named = _reset(old), named
             return
-        if self.metric is None and new[feed.POINT].any():  # the first located posts
-            located = new[feed.POINT].to_numpy(dtype=bool)
-            lon, lat = new[feed.LON].to_numpy()[located], new[feed.LAT].to_numpy()[located]
-            self.metric = geometry.metric_crs(lon, lat)
-            old = feed.derive_projected(old.copy(), self.metric)
-        if self.metric is not None:
-            feed.derive_projected(new, self.metric)
         new[RID] = np.arange(self.next_rid, self.next_rid + len(new), dtype=np.int64)
         self.next_rid += len(new)
         # copies already held naming a new row, then the new copies naming any row
@@ -243,13 +254,17 @@ class PostIndex:
             for p, i in zip(new["platform"].astype(str), new["post_id"], strict=True)
         ]
         _add_ids(self.ids, new["post_id"].to_numpy(dtype=object), new[RID].to_numpy())
-        old, new = _same_categories(old, new)
-        self.frame = pd.concat([old, new[old.columns]], ignore_index=True)
-        self.named = np.concatenate([named, np.asarray(named_new, dtype=np.int64)])
+        self._columns.append(new, np.asarray(named_new, dtype=np.int64))
+        self.frame, self.named = self._columns.frame(), self._columns.named()
         arriving = _texts(new["repost_of"])
         _count(self.targets, arriving, +1)
         at, times = self._resolve(arriving)
         np.add.at(self.named, at, times)
+
+    def _set(self, frame: pd.DataFrame, named: np.ndarray) -> None:
+        """Hold ``frame`` (copied into new :class:`Columns`) and its copies per row."""
+        self._columns = Columns(frame, named)
+        self.frame, self.named = self._columns.frame(), self._columns.named()
 
     def _forget(self, rows: pd.DataFrame) -> None:
         """Take ``rows`` (leaving the frame) out of :attr:`ids` and :attr:`targets`."""
@@ -279,8 +294,7 @@ class PostIndex:
         keep = np.asarray(self.frame["posted_at"] >= since, dtype=bool)
         if not keep.all():
             self._forget(self.frame[~keep])
-            self.frame = _reset(self.frame[keep])
-            self.named = self.named[keep]
+            self._set(_reset(self.frame[keep]), self.named[keep])
         self.since = since
 
 
@@ -329,17 +343,106 @@ def _count(targets: dict[str, int], texts: dict[str, int], sign: int) -> None:
             targets.pop(text, None)
 
 
-def _same_categories(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``old`` and ``new`` with the same categories in their categorical columns (so that
-    ``concat`` keeps them categorical: an object column costs a pointer per row)."""
-    old_changes, new_changes = {}, {}
-    for col in feed.LOW_CARDINALITY:
-        held = old[col].cat.categories
-        extra = new[col].cat.categories.difference(held)
-        cats = held.append(extra) if len(extra) else held
-        if len(extra):
-            old_changes[col] = old[col].cat.add_categories(extra)
-        new_changes[col] = new[col].cat.set_categories(cats)
-    if old_changes:
-        old = old.assign(**old_changes)
-    return old, new.assign(**new_changes)
+class Columns:
+    """The index's columns with spare room at the end: :meth:`append` writes new rows into it
+    and :meth:`frame` hands out a frame of views of the rows held (no copy). A frame handed out
+    earlier still sees its own rows only: rows are written past its end, never over it.
+
+    Categorical columns are held as codes (their categories only grow); datetimes as their
+    numpy values; when the room runs out every column moves to one a quarter larger (a copy,
+    once per ~``len / 4`` rows appended).
+    """
+
+    SPARE = 0.25  # room beyond the rows held, as a share of them
+    MIN_SPARE = 4096
+
+    def __init__(self, frame: pd.DataFrame, named: np.ndarray):
+        self.n = len(frame)
+        self.columns = list(frame.columns)
+        self.categories: dict[str, pd.CategoricalDtype] = {}
+        self.dtypes: dict[str, object] = {}
+        self.data: dict[str, np.ndarray] = {}
+        capacity = self._capacity(self.n)
+        for col in self.columns:
+            values = frame[col]
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                self.categories[col] = values.dtype
+                array = values.cat.codes.to_numpy()
+            elif isinstance(values.dtype, pd.DatetimeTZDtype):
+                self.dtypes[col] = values.dtype
+                array = values.array._ndarray  # naive UTC values
+            else:
+                self.dtypes[col] = values.dtype
+                array = values.to_numpy()
+            self.data[col] = _room(array, capacity)
+        self._named = _room(np.asarray(named, dtype=np.int64), capacity)
+
+    def _capacity(self, n: int) -> int:
+        return n + max(int(n * self.SPARE), self.MIN_SPARE)
+
+    def frame(self) -> pd.DataFrame:
+        """The rows held, as a frame of views of the columns (the index's frame)."""
+        n, out = self.n, {}
+        for col in self.columns:
+            values = self.data[col][:n]
+            if col in self.categories:
+                array = pd.Categorical.from_codes(
+                    values, dtype=self.categories[col], validate=False
+                )
+            elif isinstance(self.dtypes[col], pd.DatetimeTZDtype):
+                array = DatetimeArray._simple_new(values, dtype=self.dtypes[col])
+            else:
+                array = values
+            out[col] = pd.Series(array, dtype=None if col in self.categories else
+                                 self.dtypes[col], copy=False)  # fmt: skip
+        return pd.DataFrame(out, copy=False)
+
+    def named(self) -> np.ndarray:
+        """The copies naming each row held (a view: updated in place)."""
+        return self._named[: self.n]
+
+    def append(self, new: pd.DataFrame, named: np.ndarray) -> None:
+        """Write ``new`` (the same columns) and its ``named`` after the rows held."""
+        k = len(new)
+        if self.n + k > len(self._named):
+            self._grow(self._capacity(self.n + k))
+        at = slice(self.n, self.n + k)
+        for col in self.columns:
+            values = new[col]
+            if col in self.categories:
+                held = self.categories[col]
+                extra = pd.Index(values.dropna().unique()).difference(held.categories)
+                if len(extra):
+                    cats = held.categories.append(extra)
+                    self.categories[col] = pd.CategoricalDtype(cats)
+                    wanted = pd.Categorical.from_codes(
+                        np.zeros(0, dtype=np.int8), dtype=self.categories[col]
+                    ).codes.dtype
+                    if wanted.itemsize > self.data[col].dtype.itemsize:
+                        self.data[col] = self.data[col].astype(wanted)  # >127 categories
+                codes = pd.Categorical(values, dtype=self.categories[col]).codes
+                self.data[col][at] = codes
+            elif isinstance(self.dtypes[col], pd.DatetimeTZDtype):
+                self.data[col][at] = (
+                    pd.Series(values).dt.tz_convert("UTC").array._ndarray.astype(
+                        self.data[col].dtype
+                    )
+                )  # fmt: skip
+            else:
+                self.data[col][at] = values.to_numpy(dtype=self.data[col].dtype)
+        self._named[at] = named
+        self.n += k
+
+    def _grow(self, capacity: int) -> None:
+        for col in self.columns:
+            self.data[col] = _room(self.data[col][: self.n], capacity)
+        self._named = _room(self._named[: self.n], capacity)
+
+
+def _room(values: np.ndarray, capacity: int) -> np.ndarray:
+    """A new array of ``capacity`` starting with ``values`` (a copy)."""
+    out = np.empty(capacity, dtype=values.dtype)
+    if values.dtype == object:
+        out[len(values) :] = None
+    out[: len(values)] = values
+    return out

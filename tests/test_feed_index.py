@@ -374,3 +374,54 @@ def test_a_stale_copy_count_is_caught_by_the_comparison(sqlite_url, monkeypatch)
     store.upsert("posts", frame, source="test")
     with pytest.raises(AssertionError):
         assert_feed_equal(indexes, store, now)
+
+
+def test_new_posts_are_written_into_spare_room_and_the_feed_stays_equal(sqlite_url, monkeypatch):
+    """Batches of only new posts go into the columns' spare room (no copy of the rows held;
+    a frame handed out before keeps its rows), the room grows when it runs out, and a triage,
+    a new town and platform, a window move and a delete (copies) keep the feed equal."""
+    from geodata import feed_index
+
+    monkeypatch.setattr(feed_index.Columns, "MIN_SPARE", 7)  # grows every few batches
+    rng = np.random.default_rng(7)
+    store = open_store(sqlite_url)
+    now = pd.Timestamp(now_utc()).floor("h") + pd.Timedelta(minutes=50)
+    first = [("mastodon", f"p{i}") for i in range(40)]
+    store.upsert("posts", random_posts(rng, first, now, named=first[:20]), source="test")
+    indexes = {}
+    assert_feed_equal(indexes, store, now)
+    index = indexes["24h"]
+    held, grown, appended = first, 0, 0
+    for step in range(24):
+        before, since = index.frame, index.since
+        keep = before.copy()
+        capacity = len(index._columns.data["post_id"])
+        batch = [("mastodon", f"n{step}-{i}") for i in range(int(rng.integers(1, 6)))]
+        if step == 9:  # a platform and a town the index has not seen
+            batch.append(("misskey", f"m{step}"))
+        posts = random_posts(rng, batch, now, named=[*held[:30], *batch[:2]], hours=0.5)
+        if step == 9:
+            posts.loc[len(posts) - 1, "town_code"] = "139999"
+        store.upsert("posts", posts, source="test")
+        held = held + batch
+        if step == 15:
+            feed.triage(store, [held[3], held[50]], "dismiss", actor="t")
+        now = now + pd.Timedelta(minutes=[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 70][step % 13])
+        assert_feed_equal(indexes, store, now)
+        assert_same(index.frame, store, since=index.since)
+        after = index.frame
+        pd.testing.assert_frame_equal(before, keep)  # the frame handed out before: unchanged
+        if step != 15 and index.since == since and len(after) > len(before):
+            if len(index._columns.data["post_id"]) == capacity:  # appended in place
+                appended += 1
+                assert np.shares_memory(after["post_id"].to_numpy(), before["post_id"].to_numpy())
+                assert np.shares_memory(after["_lon"].to_numpy(), before["_lon"].to_numpy())
+            else:
+                grown += 1
+    assert appended >= 10 and grown >= 2, (appended, grown)
+    assert "misskey" in list(index.frame["platform"].cat.categories)
+    assert "139999" in list(index.frame["town_code"].cat.categories)
+    assert [i.full_loads for i in indexes.values()] == [1, 1]
+    store.delete("posts", held[:3])
+    assert_feed_equal(indexes, store, now)
+    assert index.full_loads == 2
