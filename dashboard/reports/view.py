@@ -56,6 +56,7 @@ class Context:
     lang: str
     can_triage: bool
     show_author: bool
+    layer_versions: tuple = ()  # of towns and boundaries (the map's cache key)
 
     @property
     def store(self):
@@ -71,8 +72,9 @@ def context() -> Context | None:
     towns_version = store.data_version("towns")
     code = data.municipality_code()
     towns = data.load_towns(url, code, towns_version)
+    boundaries_version = store.data_version("boundaries")
     boundaries = data.load_layer(
-        url, "boundaries", None, store.data_version("boundaries"), where=(("city_code", code),)
+        url, "boundaries", None, boundaries_version, where=(("city_code", code),)
     )
     return Context(
         url=url,
@@ -82,6 +84,7 @@ def context() -> Context | None:
         lang=current_lang(),
         can_triage=auth.can("reports", "triage"),
         show_author=auth.can("reports", "view_personal"),
+        layer_versions=(code, towns_version, boundaries_version),
     )
 
 
@@ -460,9 +463,10 @@ def map_panel(
         )
 
     # rendered once per content: a rerun with the same hexagons, page and incidents reuses it
+    # (the small frames shown are digested; towns and boundaries by their data versions)
     key = map_cache.fingerprint(
-        view.hexes, rows, numbers, incidents, ctx.towns, ctx.boundaries,
-        (tiles, tile_url, lang, ctx.show_author, moving),
+        view.hexes, rows, numbers, incidents,
+        (ctx.layer_versions, tiles, tile_url, lang, ctx.show_author, moving),
     )  # fmt: skip
     out = map_cache.show(
         map_cache.cached_args(key, build),
