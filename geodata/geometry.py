@@ -119,6 +119,17 @@ def hex_polygon(q: int, r: int, radius: float) -> shapely.Polygon:
     )
 
 
+def hex_polygons(q: np.ndarray, r: np.ndarray, radius: float) -> np.ndarray:
+    """:func:`hex_polygon` of many cells at once (the same coordinates; one shapely call)."""
+    q, r = np.asarray(q), np.asarray(r)
+    cx = radius * SQRT3 * (q + r / 2.0)
+    cy = radius * 1.5 * r
+    angles = np.radians(30.0 + 60.0 * np.arange(6))
+    xs = cx[:, None] + radius * np.cos(angles)
+    ys = cy[:, None] + radius * np.sin(angles)
+    return shapely.polygons(np.stack([xs, ys], axis=-1))
+
+
 def point_lonlat(posts: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(ok, lon, lat)`` over every row of ``posts``: ``ok`` for a non-empty point geometry, its
     lon/lat in the store's CRS (NaN where not ``ok``)."""
@@ -251,7 +262,7 @@ def hexbin_points(
     out = out.astype({c: int for c in ("count", "urgent", "max_urgency", *CATEGORIES)})
     out["top_category"] = out[list(CATEGORIES)].idxmax(axis=1)
     out = out.sort_values(["count", "q", "r"], ascending=[False, True, True])
-    polygons = [hex_polygon(a, b, radius_m) for a, b in zip(out["q"], out["r"], strict=True)]
+    polygons = hex_polygons(out["q"].to_numpy(), out["r"].to_numpy(), radius_m)
     hexes = gpd.GeoDataFrame(
         out[cols].reset_index(drop=True),
         geometry=gpd.GeoSeries(polygons, crs=metric).to_crs(STORE_CRS).values,

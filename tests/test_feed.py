@@ -78,6 +78,17 @@ def test_hexbin_counts_every_located_post_once(index):
     assert hexes["救助要請"].sum() == 1 and hexes["max_urgency"].max() == 3
 
 
+def test_hex_polygons_at_once_are_the_cells_one_by_one():
+    import numpy as np
+
+    q = np.array([0, 6, -3, 12, -40])
+    r = np.array([0, 0, 5, -7, 33])
+    together = reports_geo.hex_polygons(q, r, 187.5)
+    alone = [reports_geo.hex_polygon(int(a), int(b), 187.5) for a, b in zip(q, r, strict=True)]
+    assert [g.wkb for g in together] == [g.wkb for g in alone]  # the same coordinates, bit for bit
+    assert len(shapely.get_coordinates(together[1])) == 7 and together[1].area > 0
+
+
 def test_hexbin_at_scale_is_a_few_hundred_cells():
     rng = pd.Series(range(100_000))
     x = 139.52 + (rng * 7919 % 10007) / 10007 * 0.08
