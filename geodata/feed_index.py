@@ -238,11 +238,11 @@ class PostIndex:
                 feed.derive_projected(new, self.metric)
         else:
             first_located = False
-        if replaced.any() or first_located:  # copied: the rows kept into new columns
+        if first_located:  # copied: the rows kept into new columns, projected
             old = self.frame[~replaced] if replaced.any() else self.frame
-            if first_located:
-                old = feed.derive_projected(old.copy(), self.metric)
-            self._set(_reset(old), self.named[~replaced])
+            self._set(_reset(feed.derive_projected(old.copy(), self.metric)), self.named[~replaced])
+        elif replaced.any():  # copied: the rows kept into new columns
+            self._keep(~replaced)
         if new.empty:
             return
         new[RID] = np.arange(self.next_rid, self.next_rid + len(new), dtype=np.int64)
@@ -260,6 +260,11 @@ class PostIndex:
         _count(self.targets, arriving, +1)
         at, times = self._resolve(arriving)
         np.add.at(self.named, at, times)
+
+    def _keep(self, keep: np.ndarray) -> None:
+        """Hold only the rows ``keep`` (new columns: frames handed out keep theirs)."""
+        self._columns = self._columns.kept(keep)
+        self.frame, self.named = self._columns.frame(), self._columns.named()
 
     def _set(self, frame: pd.DataFrame, named: np.ndarray) -> None:
         """Hold ``frame`` (copied into new :class:`Columns`) and its copies per row."""
@@ -294,7 +299,7 @@ class PostIndex:
         keep = np.asarray(self.frame["posted_at"] >= since, dtype=bool)
         if not keep.all():
             self._forget(self.frame[~keep])
-            self._set(_reset(self.frame[keep]), self.named[keep])
+            self._keep(keep)
         self.since = since
 
 
@@ -349,11 +354,12 @@ class Columns:
     earlier still sees its own rows only: rows are written past its end, never over it.
 
     Categorical columns are held as codes (their categories only grow); datetimes as their
-    numpy values; when the room runs out every column moves to one a quarter larger (a copy,
-    once per ~``len / 4`` rows appended).
+    numpy values; when the room runs out every column moves to one a sixteenth larger (a
+    copy, once per ~``len / 16`` rows appended). Dropping rows (a window moving on, a row
+    replaced) copies the rows kept into new columns, as the frame was copied before.
     """
 
-    SPARE = 0.25  # room beyond the rows held, as a share of them
+    SPARE = 1 / 16  # room beyond the rows held, as a share of them (62,500 posts at 1M)
     MIN_SPARE = 4096
 
     def __init__(self, frame: pd.DataFrame, named: np.ndarray):
@@ -376,6 +382,21 @@ class Columns:
                 array = values.to_numpy()
             self.data[col] = _room(array, capacity)
         self._named = _room(np.asarray(named, dtype=np.int64), capacity)
+
+    def kept(self, keep: np.ndarray) -> Columns:
+        """New columns of the rows ``keep`` (a mask over the rows held): one copy each."""
+        out = object.__new__(Columns)
+        out.n = int(keep.sum())
+        out.columns, out.categories, out.dtypes = (
+            list(self.columns),
+            dict(self.categories),
+            dict(self.dtypes),
+        )
+        capacity = self._capacity(out.n)
+        at = np.flatnonzero(keep)
+        out.data = {c: _room(a[: self.n], capacity, at) for c, a in self.data.items()}
+        out._named = _room(self._named[: self.n], capacity, at)
+        return out
 
     def _capacity(self, n: int) -> int:
         return n + max(int(n * self.SPARE), self.MIN_SPARE)
@@ -439,10 +460,14 @@ class Columns:
         self._named = _room(self._named[: self.n], capacity)
 
 
-def _room(values: np.ndarray, capacity: int) -> np.ndarray:
-    """A new array of ``capacity`` starting with ``values`` (a copy)."""
+def _room(values: np.ndarray, capacity: int, at: np.ndarray | None = None) -> np.ndarray:
+    """A new array of ``capacity`` starting with ``values`` (those at positions ``at``): a copy."""
+    n = len(values) if at is None else len(at)
     out = np.empty(capacity, dtype=values.dtype)
     if values.dtype == object:
-        out[len(values) :] = None
-    out[: len(values)] = values
+        out[n:] = None
+    if at is None:
+        out[:n] = values
+    else:
+        np.take(values, at, out=out[:n])
     return out
