@@ -106,25 +106,26 @@ class _Kept:
         self.town = self.town or bool(town)
 
 
+# What :func:`_summed` asks the store of an incident's member rows, per layer.
+MEMBER_SUMMARY = {
+    "n": ("count", None),
+    "first": ("min", "seen_at"),
+    "last": ("max", "seen_at"),
+    "urgency": ("max", "urgency"),
+    "located": ("any", "located"),
+    "town": ("any", "town_code"),
+}
+
+
 def _summed(store, ids: list[str], cut) -> dict[str, _Kept]:
     """incident id -> :class:`_Kept` of its member rows before ``cut``, aggregated by the
     store (one row per incident and layer, not one per member)."""
     if not ids:
         return {}
     groups = store.aggregate(
-        "incident_members",
-        by=["incident_id", "layer"],
-        aggs={
-            "n": ("count", None),
-            "first": ("min", "seen_at"),
-            "last": ("max", "seen_at"),
-            "urgency": ("max", "urgency"),
-            "located": ("any", "located"),
-            "town": ("any", "town_code"),
-        },  # fmt: skip
-        until=cut,
+        "incident_members", by=["incident_id", "layer"], aggs=MEMBER_SUMMARY, until=cut,
         where={"incident_id": ids},
-    )
+    )  # fmt: skip
     out: dict[str, _Kept] = {}
     firsts = groups["first"].to_numpy(dtype="datetime64[ns]").astype("int64").tolist()
     lasts = groups["last"].to_numpy(dtype="datetime64[ns]").astype("int64").tolist()

@@ -524,17 +524,12 @@ def test_aggregate_sums_up_groups_in_the_database(store):
     rows["urgency"] = rows["urgency"].astype("Int64")
     rows["municipality"] = "13208"
     store.upsert("incident_members", rows)
+    from geodata.incident_relink import MEMBER_SUMMARY
+
     got = store.aggregate(
         "incident_members",
         by=["incident_id", "layer"],
-        aggs={
-            "n": ("count", None),
-            "first": ("min", "seen_at"),
-            "last": ("max", "seen_at"),
-            "urgency": ("max", "urgency"),
-            "located": ("any", "located"),
-            "town": ("any", "town_code"),
-        },  # fmt: skip
+        aggs=MEMBER_SUMMARY,
         until=t + pd.Timedelta(minutes=20),
         where={"incident_id": ["a", "b"]},
     ).sort_values(["incident_id", "layer"], ignore_index=True)
