@@ -25,6 +25,10 @@ no search), the ``repost_of`` counts and, per row, the copies naming it — upda
 that arrive and leave. :meth:`PostIndex.feed` builds the feed from them under the lock: the same
 feed as :func:`geodata.feed.build_feed` of a full read (tests/test_feed_index.py).
 
+The rows live in :class:`Columns`, arrays with spare room at the end: a batch of only new posts
+is written there (merging one into a million rows copied them all: 0.06-0.2 s) and the frame
+handed out is views of the rows held.
+
 No streamlit here; the reports page keeps one :class:`PostIndex` per store and window, shared by
 every session (``dashboard/reports/feed.py``).
 """
