@@ -23,6 +23,9 @@ from geodata.schema import LAYERS, MUNICIPALITY, empty_frame, now_utc, to_utc
 
 # The counts of persons per city, as suppress_counts names them.
 PERSON_COLUMNS = ("residents", "replied", "reached", "unconfirmed")
+# What safety.resident_states reads of the replies and follow-ups (not their texts, places).
+REPLY_COLUMNS = ("source", "source_id", "resident_id", "status", "replied_at")
+FOLLOW_UP_COLUMNS = ("id", "resident_id", "action", "outcome", "at")
 COLUMNS = (
     "municipality",
     "city_name",
@@ -183,10 +186,11 @@ def _city(city, at: pd.Timestamp) -> dict:
     levels = in_force["level"].dropna()
     evac = evacuation.kpi(city, at, towns=towns)
     roster = city.read("roster", columns=["town_code", "care_priority"])
+    until = at + pd.Timedelta(microseconds=1)  # read() is t < until
     states = safety.resident_states(
         roster,
-        city.read("safety_replies", until=at + pd.Timedelta(microseconds=1)),
-        city.read("follow_ups", until=at + pd.Timedelta(microseconds=1)),
+        city.read("safety_replies", until=until, columns=REPLY_COLUMNS),
+        city.read("follow_ups", until=until, columns=FOLLOW_UP_COLUMNS),
         as_of=at,
     )
     counts = safety.totals(states)

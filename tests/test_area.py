@@ -134,3 +134,38 @@ def test_a_citys_reads_are_its_rows_with_the_columns_and_types_of_a_scoped_read(
             got, want = city.read(layer, **kwargs), scoped.read(layer, **kwargs)
             pd.testing.assert_frame_equal(got, want, check_like=False)
             assert type(got) is type(want), (code, layer)
+
+
+def test_a_write_in_one_city_leaves_the_other_citys_data_version(store):
+    """layer_versions counts each city's writes too: a cache keyed by a city's data version
+    (dashboard/data.py, the area view) survives another city's write, and not its own."""
+    _area_store(store)
+    chofu, koganei, both = store.scoped([CHOFU]), store.scoped([KOGANEI]), store.scoped(CODES)
+
+    def versions():
+        return (store.data_version(), chofu.data_version(), koganei.data_version(),
+                both.data_version(), koganei.data_version("roster"))  # fmt: skip
+
+    v0 = versions()
+    # an unscoped write (the ingest runner's) of 調布市's rows
+    store.upsert("roster", _roster(CHOFU, ["x1"]))
+    v1 = versions()
+    assert v1[0] > v0[0] and v1[1] > v0[1] and v1[3] > v0[3]
+    assert v1[2] == v0[2] and v1[4] == v0[4]
+    store.upsert("roster", _roster(CHOFU, ["x1"]))  # unchanged: no write, no new version
+    assert versions() == v1
+    # a staff edit and a delete in 小金井市 through its own store
+    koganei.update("roster", f"{KOGANEI}-0", {"care_priority": 2}, actor="staff")
+    v2 = versions()
+    assert v2[1] == v1[1] and v2[2] > v1[2] and v2[4] > v1[4] and v2[0] > v1[0]
+    assert store.delete("roster", ["x1"]) == 1  # unscoped: the deleted row's city
+    v3 = versions()
+    assert v3[1] > v2[1] and v3[2] == v2[2]
+    # a write the store cannot tell the city of (an unscoped shelter report) counts for all
+    store.update_shelter_status("S1", {"status": "閉鎖"}, base_version=1, actor="staff")
+    v4 = versions()
+    assert all(b > a for a, b in zip(v3[:4], v4[:4], strict=True)) and v4[4] == v3[4]
+    # an area store counts its cities' writes: 小金井市's shelter report is both's
+    koganei.update_shelter_status("K-S1", {"status": "閉鎖"}, base_version=1, actor="staff")
+    v5 = versions()
+    assert v5[3] > v4[3] and v5[1] == v4[1] and v5[2] > v4[2]
