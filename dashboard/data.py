@@ -21,10 +21,7 @@ from geodata.export.common import municipality
 from geodata.store.core import Store, open_store, scoped_url, split_scoped_url
 
 _TTL = timedelta(minutes=30)  # bounds memory; freshness comes from data_version
-# The municipalities whose overview entries the per-city caches hold at once: a system serving
-# an area of 30 cities (issue 20) keeps every city's map and picture instead of each city's
-# wall screens pushing the others' out (their keys differ by the scoped URL).
-CACHED_CITIES = 32
+CACHED_CITIES = settings.CACHED_CITIES
 _SCOPE_KEY = "_bosai_municipalities"  # the logged-in user's municipalities (set by use_user)
 CURRENT_KEY = "bosai_municipality"  # the one the pages show (the sidebar switch)
 
