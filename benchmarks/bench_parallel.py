@@ -13,6 +13,12 @@ as posts files, and the worker runs them oldest first through the real runner
 fresh database holding the 調布市 reference layers; the figure is posts / wall seconds until the
 last worker is done.
 
+``--cities K`` (K > 1): worker ``w`` ingests for municipality ``w mod K`` — 調布市 and
+synthetic copies of its reference layers (13901, …: :func:`benchmarks.city_copies.make_cities`,
+in place) — through a store scoped to it, as one worker per city of a shared system would.
+Workers of different cities take different incident locks (``Store.lock``); the check against
+one worker is then not made (each city holds another share of the posts).
+
 Baseline, in the same run: the very post rows the one-worker run stored, read back and inserted
 into an empty database of the same schema with one ``executemany`` in one transaction (the
 store's own INSERT). ``ratio`` = pipeline posts/s ÷ bulk rows/s. The check after each run: every
@@ -64,12 +70,14 @@ def _posts_files(drill, workers: int, batch: int, out: Path) -> list[list[Path]]
     return files
 
 
-def _worker(url: str, paths: list[str], start) -> float:
+def _worker(url: str, paths: list[str], start, city: str | None = None) -> float:
     from ingest.base import IngestContext
     from ingest.runner import run_source
     from ingest.sources.posts_file import PostsFileSource
 
     store = open_store(url, migrate=False)
+    if city is not None:
+        store = store.scoped([city])
     context = IngestContext(store)
     start.wait(120)
     for path in paths:
@@ -82,14 +90,21 @@ def _worker(url: str, paths: list[str], start) -> float:
     return time.perf_counter()
 
 
-def _fresh(cluster, reference: Path) -> str:
+def _fresh(cluster, reference: Path, cities: int = 1) -> tuple[str, list[str]]:
+    """A database with the 調布市 reference layers (and ``cities`` − 1 copies of them); the
+    URL and the municipality codes."""
+    from benchmarks.city_copies import make_cities, synthetic_codes
     from ingest.cli import main
 
     url = cluster.new_database()
     args = ["reference", "--municipality", "13208", "--no-download", "--db", url,
             "--reference-dir", str(reference)]  # fmt: skip
     assert main(args) == 0
-    return url
+    codes = ["13208"]
+    if cities > 1:
+        codes += synthetic_codes(cities - 1)
+        make_cities(url, "13208", codes[1:], keep_source=True, log=lambda *_: None)
+    return url, codes
 
 
 def _state(url: str) -> tuple[set, set]:
@@ -133,25 +148,28 @@ def main(argv=None) -> dict:
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--batch", type=int, default=5_000, help="posts per window, all workers")
     ap.add_argument("--reference-dir", type=Path, default=REFERENCE)
+    ap.add_argument("--cities", type=int, default=1, help="municipalities the workers serve")
     args = ap.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",")]
     drill = generate(seed=0, posts=args.posts, roster=10, anchor=FIXED_ANCHOR,
                      reference_dir=str(args.reference_dir))  # fmt: skip
     cluster = PgCluster.start()
-    figures: dict = {"posts": args.posts, "batch": args.batch, "runs": {}}
+    figures: dict = {"posts": args.posts, "batch": args.batch, "cities": args.cities, "runs": {}}
     baseline = None
     try:
         for workers in counts:
             with TemporaryDirectory() as tmp:
                 files = _posts_files(drill, workers, args.batch, Path(tmp))
-                url = _fresh(cluster, args.reference_dir)
+                url, codes = _fresh(cluster, args.reference_dir, args.cities)
+                scoped = args.cities > 1
                 ctx = mp.get_context("spawn")
                 start = ctx.Barrier(workers + 1)
                 procs = []
                 queue = ctx.Queue()
-                for f in files:
+                for w, f in enumerate(files):
+                    city = codes[w % len(codes)] if scoped else None
                     p = ctx.Process(target=_run_and_report, args=(url, [str(x) for x in f],
-                                                                  start, queue))  # fmt: skip
+                                                                  start, queue, city))  # fmt: skip
                     p.start()
                     procs.append(p)
                 start.wait(300)
@@ -163,7 +181,7 @@ def main(argv=None) -> dict:
                 for p in procs:
                     p.join(60)
                 bulk, rows = _bulk_rate(cluster, url)
-                state = _state(url)
+                state = None if scoped else _state(url)
                 if baseline is None:
                     baseline = state
                 run = {
@@ -172,7 +190,8 @@ def main(argv=None) -> dict:
                     "posts_per_s": round(rows / seconds),
                     "bulk_rows_per_s": round(bulk),
                     "ratio": round(rows / seconds / bulk, 3),
-                    "same_as_one_worker": state == baseline,
+                    "cities": min(workers, args.cities),
+                    "same_as_one_worker": None if scoped else state == baseline,
                 }
                 figures["runs"][workers] = run
                 print(json.dumps(run), flush=True)
@@ -181,9 +200,9 @@ def main(argv=None) -> dict:
     return figures
 
 
-def _run_and_report(url, paths, start, queue) -> None:
+def _run_and_report(url, paths, start, queue, city=None) -> None:
     try:
-        _worker(url, paths, start)
+        _worker(url, paths, start, city)
         queue.put("ok")
     except Exception as exc:  # noqa: BLE001 - reported to the parent
         queue.put(f"failed: {exc}")

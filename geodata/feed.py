@@ -18,16 +18,17 @@ posts (:data:`INDEX_COLUMNS`): at a million posts every copy of the index costs 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import Transformer
 
 from geodata import chronology
 from geodata import geometry as reports_geo
-from geodata.schema import now_utc
+from geodata.schema import CATEGORIES, STORE_CRS, now_utc
 
 WINDOWS: dict[str, float | None] = {"1h": 1.0, "6h": 6.0, "24h": 24.0, "all": None}
 ORDERS = ("urgent", "newest")
@@ -144,15 +145,117 @@ def slim_index(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame
 
 
+# Per-row columns an index may hold besides :data:`INDEX_COLUMNS` (:func:`derive`): what the
+# feed's build would otherwise work out again for every row on every new version or minute.
+COPY = "_copy"  # repost_of is set
+POINT = "_point"  # a non-empty point geometry
+LON, LAT = "_lon", "_lat"  # its coordinates in the store's CRS (NaN when not a point)
+CATEGORY_COUNTS = tuple(f"_c{i}" for i in range(len(CATEGORIES)))  # names per category (hexagons)
+DERIVED = (COPY, POINT, LON, LAT, *CATEGORY_COUNTS)
+
+
+def projected_columns(metric: str) -> tuple[str, str]:
+    """The derived x/y columns of the points in ``metric`` (a CRS name)."""
+    return f"_x@{metric}", f"_y@{metric}"
+
+
+def derive(frame: gpd.GeoDataFrame, metric: str | None = None) -> gpd.GeoDataFrame:
+    """Add :data:`DERIVED` to ``frame`` (a :func:`slim_index`), in place, and return it; with
+    ``metric`` also the points' x/y in that CRS (:func:`projected_columns`).
+
+    Each is a function of its own row only, so an index computes them once per row read and
+    keeps them through merges; :func:`build_feed` uses them when present.
+    """
+    frame[COPY] = frame["repost_of"].notna().to_numpy(dtype=bool)
+    ok, lon, lat = reports_geo.point_lonlat(frame)
+    frame[POINT], frame[LON], frame[LAT] = ok, lon, lat
+    counts = reports_geo.category_counts(frame["categories"].to_numpy())
+    for i, col in enumerate(CATEGORY_COUNTS):
+        frame[col] = counts[:, i]
+    if metric is not None:
+        derive_projected(frame, metric)
+    return frame
+
+
+def derive_projected(frame: gpd.GeoDataFrame, metric: str) -> gpd.GeoDataFrame:
+    """Add the x/y columns of ``metric`` to ``frame`` (with :data:`DERIVED`), in place."""
+    ok = frame[POINT].to_numpy(dtype=bool)
+    x, y = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
+    if ok.any():
+        to_metric = Transformer.from_crs(STORE_CRS, metric, always_xy=True)
+        x[ok], y[ok] = to_metric.transform(frame[LON].to_numpy()[ok], frame[LAT].to_numpy()[ok])
+    xcol, ycol = projected_columns(metric)
+    frame[xcol], frame[ycol] = x, y
+    return frame
+
+
+def has_derived(index: pd.DataFrame) -> bool:
+    return all(c in index.columns for c in DERIVED)
+
+
+@dataclass(frozen=True)
+class Held:
+    """What an index keeps besides its rows, for :func:`build_feed` (see
+    :class:`geodata.feed_index.PostIndex`).
+
+    ``named``: per row, the copies among the index's rows naming it (:func:`resolve_targets`).
+    ``resolve(texts)``: :func:`resolve_targets` over the index (positions, copies).
+    """
+
+    named: np.ndarray
+    resolve: Callable[[dict[str, int]], tuple[np.ndarray, np.ndarray]]
+
+
+def resolve_targets(
+    texts: dict[str, int], ids: dict, rid: np.ndarray, platform: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``texts`` (``repost_of`` text -> copies) name, as (positions, copies).
+
+    A post (p, i) is named by ``p:i`` and by a bare ``i`` (see :func:`_copies`): each text is
+    looked up as a bare id (any platform) and, split at its first colon, as a key (platforms
+    hold no colon). ``ids``: post id -> row number(s); ``rid``: the rows' numbers (increasing);
+    ``platform``: the rows' platforms.
+    """
+    rows, times, wants = [], [], []
+    for text, n in texts.items():
+        looks = [(text, None)]
+        if ":" in text:
+            platform_named, id_named = text.split(":", 1)
+            looks.append((id_named, platform_named))
+        for post, want in looks:
+            hit = ids.get(post)
+            if hit is None:
+                continue
+            for r in [hit] if isinstance(hit, int) else hit:
+                rows.append(r)
+                times.append(n)
+                wants.append(want)
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    at = np.searchsorted(rid, np.asarray(rows, dtype=np.int64))
+    ok = np.fromiter(
+        (w is None or platform[a] == w for a, w in zip(at.tolist(), wants, strict=True)),
+        dtype=bool,
+        count=len(at),
+    )
+    return at[ok], np.asarray(times, dtype=np.int64)[ok]
+
+
 # -- the feed ---------------------------------------------------------------------------------
 
 
-def build_feed(index: gpd.GeoDataFrame, filters: Filters, now=None, bounds=None) -> FeedView:
+def build_feed(
+    index: gpd.GeoDataFrame, filters: Filters, now=None, bounds=None, held: Held | None = None
+) -> FeedView:
     """Filter, order and aggregate ``index`` (posts with :data:`INDEX_COLUMNS`).
 
     Works on masks and positions: at a million posts every copy of the index costs ~100 MB.
+    An index with the :data:`DERIVED` columns (and ``held``: the copies naming each of its
+    rows, :class:`Held`) gives the same feed from arrays, without working out each row again.
     """
     since = filters.since(now)
+    if has_derived(index):
+        return _build_derived(index, filters, since, bounds, held)
     keep = filter_mask(index, filters, since=since)
     if filters.hide_copies:
         keep &= index["repost_of"].isna().to_numpy()
@@ -165,6 +268,94 @@ def build_feed(index: gpd.GeoDataFrame, filters: Filters, now=None, bounds=None)
     platforms = np.asarray(rows["platform"].to_numpy(dtype=object)[order], dtype=object)
     keys = Keys(platforms, np.asarray(rows["post_id"].to_numpy(dtype=object)[order]))
     return FeedView(keys, kpis(rows), reports_geo.hexbin(rows, bounds=bounds), copies)
+
+
+def _build_derived(index, filters: Filters, since, bounds, held: Held | None) -> FeedView:
+    """:func:`build_feed` of an index with :data:`DERIVED`: positions into its columns."""
+    keep = filter_mask(index, filters, since=since)
+    if filters.hide_copies:
+        keep &= ~index[COPY].to_numpy(dtype=bool)
+    where = np.flatnonzero(keep)
+    platform = objects(index["platform"])
+    post_id = index["post_id"].to_numpy(dtype=object)
+    if isinstance(index["platform"].dtype, pd.CategoricalDtype):
+        colon = any(":" in str(p) for p in index["platform"].cat.categories)
+    else:
+        colon = True  # not checked: the slow way
+    if filters.hide_copies and held is not None and not colon:
+        copies = _copies_held(index, since, held, keep, platform, post_id)
+    elif filters.hide_copies:
+        copies = _copies(index.loc[_window_mask(index, since), ["repost_of"]], index.iloc[where])
+    else:
+        rows = index.iloc[where]
+        copies = _copies(rows, rows)
+    urgency = index["urgency"].to_numpy()[where]
+    when = pd.to_datetime(index["posted_at"], utc=True).array.asi8[where]
+    ids = post_id[where]
+    order = _order(urgency.astype(float), when, lambda at: ids[at], filters.order)
+    keys = Keys(np.asarray(platform[where][order], dtype=object), np.asarray(ids[order]))
+    point = index[POINT].to_numpy(dtype=bool)[where]
+    triage = index["triage"]
+    if isinstance(triage.dtype, pd.CategoricalDtype):
+        codes = triage.cat.codes.to_numpy()[where]
+        new_code = (
+            list(triage.cat.categories).index("new") if "new" in triage.cat.categories else -2
+        )
+        new = int(((codes == new_code) | (codes < 0)).sum())
+    else:
+        t = triage.astype(object).iloc[where]
+        new = int(((t == "new") | t.isna()).sum())
+    counts = {
+        "posts": len(where),
+        "urgent": int((urgency >= 2).sum()),
+        "critical": int((urgency >= 3).sum()),
+        "new": new,
+        "unlocated": len(where) - int(point.sum()),
+    }
+    located = where[point]
+
+    def projected(metric):
+        xcol, ycol = projected_columns(metric)
+        if xcol not in index.columns:
+            return None
+        return index[xcol].to_numpy()[located], index[ycol].to_numpy()[located]
+
+    hexes = reports_geo.hexbin_points(
+        index[LON].to_numpy()[located],
+        index[LAT].to_numpy()[located],
+        index["urgency"].to_numpy()[located].astype(float),
+        np.column_stack([index[c].to_numpy()[located] for c in CATEGORY_COUNTS]),
+        bounds=bounds,
+        projected=projected,
+    )
+    return FeedView(keys, counts, hexes, copies)
+
+
+def objects(column: pd.Series) -> np.ndarray:
+    """``column`` as an object array (a categorical by its codes: no object per row first)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        if (codes >= 0).all():
+            return column.cat.categories.to_numpy(dtype=object)[codes]
+    return column.to_numpy(dtype=object)
+
+
+def _copies_held(index, since, held: Held, shown: np.ndarray, platform, post_id) -> dict:
+    """:func:`_copies` from the copies the index keeps per row, less those posted before
+    ``since`` (the index may hold up to an hour or two before the window)."""
+    named = held.named
+    before = ~_window_mask(index, since)
+    if before.any():
+        texts = index["repost_of"][before].dropna().value_counts()
+        at, times = held.resolve({t: int(n) for t, n in texts.items()})
+        if len(at):
+            named = named.copy()
+            np.subtract.at(named, at, times)
+    where = np.flatnonzero(shown & (named > 0))
+    return {
+        f"{p}:{i}": n
+        for p, i, n in zip(platform[where], post_id[where], named[where].tolist(), strict=True)
+    }
 
 
 def _window_mask(index: pd.DataFrame, since) -> np.ndarray:
@@ -214,8 +405,7 @@ def filter_mask(posts: pd.DataFrame, filters: Filters, since=None) -> np.ndarray
     """:func:`filter_posts` as a boolean array over ``posts``."""
     keep = _window_mask(posts, since)
     if filters.triage:
-        triage = posts["triage"].astype(object)
-        keep &= triage.where(triage.notna(), "new").isin(filters.triage).to_numpy(dtype=bool)
+        keep &= _triage_mask(posts["triage"], filters.triage)
     if filters.urgencies:
         urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).astype(int)
         keep &= urgency.isin(filters.urgencies).to_numpy(dtype=bool)
@@ -231,6 +421,16 @@ def filter_mask(posts: pd.DataFrame, filters: Filters, since=None) -> np.ndarray
     return keep
 
 
+def _triage_mask(triage: pd.Series, wanted) -> np.ndarray:
+    """Rows whose triage is among ``wanted`` (null counts as new); a categorical by its codes."""
+    if isinstance(triage.dtype, pd.CategoricalDtype):
+        cats = triage.cat.categories
+        ok = np.array([c in wanted for c in cats] + ["new" in wanted], dtype=bool)
+        return ok[triage.cat.codes.to_numpy()]  # code -1 (null) takes the last entry
+    triage = triage.astype(object)
+    return triage.where(triage.notna(), "new").isin(wanted).to_numpy(dtype=bool)
+
+
 def order_positions(posts: pd.DataFrame, order: str = "urgent") -> np.ndarray:
     """Positions of ``posts`` most urgent first (then newest, then post id), or newest first.
 
@@ -242,6 +442,14 @@ def order_positions(posts: pd.DataFrame, order: str = "urgent") -> np.ndarray:
     urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).to_numpy(dtype=float)
     # nanoseconds; NaT is the smallest int64, so it comes last as in sort_values(ascending=False)
     when = pd.to_datetime(posts["posted_at"], utc=True).array.asi8
+    ids = posts["post_id"].to_numpy(dtype=object)
+    return _order(urgency, when, lambda at: ids[at], order)
+
+
+def _order(urgency: np.ndarray, when: np.ndarray, ids_at, order: str) -> np.ndarray:
+    """:func:`order_positions` of arrays; ``ids_at(positions)``: the post ids there."""
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}")
     second, first = (when, urgency) if order == "urgent" else (urgency, when)
     positions = np.lexsort((second, first))  # ascending and stable; reversed at the end
     a, b = first[positions], second[positions]
@@ -252,7 +460,7 @@ def order_positions(posts: pd.DataFrame, order: str = "urgent") -> np.ndarray:
         member[1:] |= tied
         member[:-1] |= tied
         at = np.flatnonzero(member)
-        ids = np.asarray(posts["post_id"].to_numpy(dtype=object)[positions[at]], dtype=str)
+        ids = np.asarray(ids_at(positions[at]), dtype=str)
         positions[at] = positions[at][np.lexsort((ids, group[at]))]
     return positions[::-1]
 

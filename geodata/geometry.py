@@ -119,6 +119,49 @@ def hex_polygon(q: int, r: int, radius: float) -> shapely.Polygon:
     )
 
 
+def point_lonlat(posts: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ok, lon, lat)`` over every row of ``posts``: ``ok`` for a non-empty point geometry, its
+    lon/lat in the store's CRS (NaN where not ``ok``)."""
+    ok = point_mask(posts)
+    lon = np.full(len(posts), np.nan)
+    lat = np.full(len(posts), np.nan)
+    if ok.any():
+        # coordinates as arrays: no projected copy of a million point objects
+        geoms = np.asarray(posts.geometry.array, dtype=object)[ok]
+        x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+        if posts.crs is not None and not posts.crs.equals(STORE_CRS):
+            x, y = Transformer.from_crs(posts.crs, STORE_CRS, always_xy=True).transform(x, y)
+        lon[ok], lat[ok] = x, y
+    return ok, lon, lat
+
+
+def category_counts(categories) -> np.ndarray:
+    """Per row of ``categories`` (lists), how often it names each of :data:`CATEGORIES`
+    (rows × categories, int16); an empty or missing list counts as その他, unknown names not."""
+    lists = [c if isinstance(c, list) and c else ["その他"] for c in categories]
+    rows, named = _category_pairs(lists)
+    table = np.bincount(rows * len(CATEGORIES) + named, minlength=len(lists) * len(CATEGORIES))
+    return table.reshape(len(lists), len(CATEGORIES)).astype(np.int16)
+
+
+def _category_pairs(lists: list) -> tuple[np.ndarray, np.ndarray]:
+    """(row, category number) of every known category named in ``lists``."""
+    number = {c: i for i, c in enumerate(CATEGORIES)}
+    sizes = np.fromiter((len(c) for c in lists), dtype=np.int64, count=len(lists))
+    named = np.fromiter(
+        (number.get(c, -1) for c in chain.from_iterable(lists)), dtype=np.int64, count=sizes.sum()
+    )
+    rows = np.repeat(np.arange(len(lists)), sizes)
+    known = named >= 0
+    return rows[known], named[known]
+
+
+def metric_crs(lon: np.ndarray, lat: np.ndarray) -> str:
+    """The metric CRS :func:`hexbin` projects points at ``lon``/``lat`` to: the UTM zone of the
+    middle of their extent."""
+    return utm_crs((lon.min() + lon.max()) / 2, (lat.min() + lat.max()) / 2)
+
+
 def hexbin(
     posts: gpd.GeoDataFrame,
     radius_m: float | None = None,
@@ -138,22 +181,43 @@ def hexbin(
     max_urgency, top_category, and one column per category of
     :data:`geodata.schema.CATEGORIES` (posts naming it); most posts first.
     """
-    cols = ["count", "urgent", "max_urgency", "top_category", *CATEGORIES]
-    ok = point_mask(posts)
+    ok, lon, lat = point_lonlat(posts)
     if not ok.any():
+        return hexbin_points(lon[:0], lat[:0], np.zeros(0), None)
+    urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).to_numpy()[ok]
+    lists = [
+        c if isinstance(c, list) and c else ["その他"] for c in posts["categories"].to_numpy()[ok]
+    ]
+    return hexbin_points(lon[ok], lat[ok], urgency, _category_pairs(lists), radius_m, bounds)
+
+
+def hexbin_points(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    urgency: np.ndarray,
+    categories,
+    radius_m: float | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    projected: Callable[[str], tuple[np.ndarray, np.ndarray] | None] | None = None,
+) -> gpd.GeoDataFrame:
+    """:func:`hexbin` of located points given as arrays (lon/lat in the store's CRS).
+
+    ``categories``: per point, how often it names each category (points × categories), or the
+    pairs (point, category number) of every name. ``projected(metric)``: the points' x/y in
+    that CRS when the caller holds them (else they are projected here).
+    """
+    cols = ["count", "urgent", "max_urgency", "top_category", *CATEGORIES]
+    if not len(lon):
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=STORE_CRS))
-    # coordinates as arrays: no projected copy of a million point objects
-    geoms = np.asarray(posts.geometry.array, dtype=object)[ok]
-    lon, lat = shapely.get_x(geoms), shapely.get_y(geoms)
-    if posts.crs is not None and not posts.crs.equals(STORE_CRS):
-        lon, lat = Transformer.from_crs(posts.crs, STORE_CRS, always_xy=True).transform(lon, lat)
     minx, miny, maxx, maxy = lon.min(), lat.min(), lon.max(), lat.max()
-    metric = utm_crs((minx + maxx) / 2, (miny + maxy) / 2)
-    x, y = Transformer.from_crs(STORE_CRS, metric, always_xy=True).transform(lon, lat)
+    metric = metric_crs(lon, lat)
+    xy = projected(metric) if projected is not None else None
+    if xy is None:
+        xy = Transformer.from_crs(STORE_CRS, metric, always_xy=True).transform(lon, lat)
+    x, y = xy
     if radius_m is None:
         radius_m = hex_radius(bounds or (minx, miny, maxx, maxy), metric)
     q, r = hex_cells(np.asarray(x), np.asarray(y), radius_m)
-    urgency = pd.to_numeric(posts["urgency"], errors="coerce").fillna(0).to_numpy()[ok]
     # one code per cell; counts by bincount (a groupby and an explode of the category lists
     # took most of a second at a million posts)
     span = int(r.max() - r.min()) + 1
@@ -170,19 +234,18 @@ def hexbin(
             "max_urgency": max_urgency,
         }
     )
-    lists = [
-        c if isinstance(c, list) and c else ["その他"] for c in posts["categories"].to_numpy()[ok]
-    ]
-    number = {c: i for i, c in enumerate(CATEGORIES)}
-    sizes = np.fromiter((len(c) for c in lists), dtype=np.int64, count=len(lists))
-    named = np.fromiter(
-        (number.get(c, -1) for c in chain.from_iterable(lists)), dtype=np.int64, count=sizes.sum()
-    )
-    cell_of = np.repeat(cell, sizes)
-    known = named >= 0
-    table = np.bincount(
-        cell_of[known] * len(CATEGORIES) + named[known], minlength=n * len(CATEGORIES)
-    ).reshape(n, len(CATEGORIES))
+    if isinstance(categories, tuple):  # (point, category number) pairs
+        rows, named = categories
+        table = np.bincount(
+            cell[rows] * len(CATEGORIES) + named, minlength=n * len(CATEGORIES)
+        ).reshape(n, len(CATEGORIES))
+    else:  # counts per point
+        table = np.column_stack(
+            [
+                np.bincount(cell, weights=categories[:, i], minlength=n)
+                for i in range(len(CATEGORIES))
+            ]
+        )
     for i, c in enumerate(CATEGORIES):
         out[c] = table[:, i]
     out = out.astype({c: int for c in ("count", "urgent", "max_urgency", *CATEGORIES)})

@@ -10,15 +10,18 @@ A batch whose earliest row is at ``cut`` changes only what comes from ``cut`` on
 batch's transaction, under the ``incidents`` lock (``store.lock``: ``pg_advisory_xact_lock`` on
 PostgreSQL, the write transaction itself on SQLite):
 
-1. the stored rows of every layer with pieces (posts, safety replies, field reports) from
-   ``cut`` on are read and locked (``FOR UPDATE``: a staff edit of one of them waits), and the
-   batch's rows (and posts whose ``repost_of`` the dedupe settled in this transaction) replace
+1. the cut moves back to the stored time of a piece of the batch that is already a member of
+   an incident at an earlier time (a record delivered again with a later time: a corrected
+   field report, a post re-fetched): its old place shaped what came after it. The stored rows of every layer with pieces (posts, safety
+   replies, field reports) from ``cut`` on are read and locked (``FOR UPDATE``: a staff edit
+   of one of them waits), and the batch's rows (and posts whose ``repost_of`` the dedupe settled in this transaction) replace
    the stored ones with the same key;
 2. the ``incident_members`` rows of the pieces from ``cut`` on are read (one row per piece:
    its incident, time, urgency, whether it is located, its town); the incidents that can take
    pieces (last seen from ``cut`` − 2 h on) are read; one that loses pieces is cut back to its
    pieces before ``cut``, its state (last seen, urgency, counts; anchor and town stay or go)
-   made from their member rows alone; one with no piece left is deleted — unless a piece
+   made from their member rows alone, summed up by the store (``Store.aggregate``: a row per
+   incident and layer, not one per member); one with no piece left is deleted — unless a piece
    makes it again (then it keeps its status);
 3. every piece from ``cut`` on is assigned again, in time order;
 4. the incidents that changed are written (a small row: no member list), the member rows that
@@ -60,16 +63,24 @@ def _overlay(stored: pd.DataFrame, *replacements: pd.DataFrame | None, key) -> p
     return combined.drop_duplicates(subset=list(key), keep="last").reset_index(drop=True)
 
 
-def _stored_members(store, cut, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """The ``incident_members`` rows of the pieces re-linked from ``cut`` on: those seen from
-    ``cut`` on, and those of the batch's own rows (a row whose time moved later than ``cut``)."""
-    stored = store.read("incident_members", since=cut)
-    known = set(zip(stored["layer"], stored["member"], strict=True))
-    missing = [k for k in _keys(layer, frame) if (layer, k) not in known]
-    if not missing:
-        return stored
-    extra = store.read("incident_members", where={"layer": layer, "member": missing})
-    return _overlay(stored, extra, key=LAYERS["incident_members"].key)
+def _moved_from(store, layer: str, frame: pd.DataFrame, cut):
+    """The earliest stored time, before ``cut``, of a piece of ``frame`` already a member of an
+    incident (a record delivered again with a later time: a corrected field report, a post
+    re-fetched), else ``cut``.
+
+    Its old place in time shaped every assignment after it (an incident it kept open took the
+    pieces that followed), so the re-linking starts there."""
+    keys = _keys(layer, frame)
+    if not keys:
+        return cut
+    found = store.aggregate(
+        "incident_members",
+        by=["layer", "member"],
+        aggs={"first": ("min", "seen_at")},
+        until=cut,
+        where={"layer": layer, "member": keys},
+    )
+    return min(cut, found["first"].min()) if len(found) else cut
 
 
 class _Kept:
@@ -83,34 +94,50 @@ class _Kept:
         self.urgency = None
         self.located = self.town = False
 
-    def add(self, layer, seen_ns, urgency, located, town) -> None:
-        self.counts[layer] = self.counts.get(layer, 0) + 1
-        self.first = seen_ns if self.first is None else min(self.first, seen_ns)
-        self.last = seen_ns if self.last is None else max(self.last, seen_ns)
-        if urgency is not None and urgency == urgency:  # not NaN
+    def merge(self, layer, n, first_ns, last_ns, urgency, located, town) -> None:
+        """Take ``n`` member rows of ``layer`` summed up (first, last, highest urgency, whether
+        one is located, whether one has a town)."""
+        self.counts[layer] = self.counts.get(layer, 0) + int(n)
+        self.first = first_ns if self.first is None else min(self.first, first_ns)
+        self.last = last_ns if self.last is None else max(self.last, last_ns)
+        if urgency is not None:
             self.urgency = int(urgency) if self.urgency is None else max(self.urgency, int(urgency))
         self.located = self.located or bool(located)
-        self.town = self.town or (isinstance(town, str) and bool(town))
+        self.town = self.town or bool(town)
 
 
-def _kept(kept: pd.DataFrame, cut_members: dict) -> dict[str, _Kept]:
-    """incident id -> :class:`_Kept` of the member rows ``kept`` (a row of a piece re-linked
-    is left out, whatever its stored time)."""
+# What :func:`_summed` asks the store of an incident's member rows, per layer.
+MEMBER_SUMMARY = {
+    "n": ("count", None),
+    "first": ("min", "seen_at"),
+    "last": ("max", "seen_at"),
+    "urgency": ("max", "urgency"),
+    "located": ("any", "located"),
+    "town": ("any", "town_code"),
+}
+
+
+def _summed(store, ids: list[str], cut) -> dict[str, _Kept]:
+    """incident id -> :class:`_Kept` of its member rows before ``cut``, aggregated by the
+    store (one row per incident and layer, not one per member)."""
+    if not ids:
+        return {}
+    groups = store.aggregate(
+        "incident_members", by=["incident_id", "layer"], aggs=MEMBER_SUMMARY, until=cut,
+        where={"incident_id": ids},
+    )  # fmt: skip
     out: dict[str, _Kept] = {}
-    if not len(kept):
-        return out
-    seen = kept["seen_at"].to_numpy(dtype="datetime64[ns]").astype("int64").tolist()
-    columns = (kept[c].tolist() for c in ("incident_id", "layer", "member", "urgency",
-                                          "located", "town_code"))  # fmt: skip
-    for (incident_id, layer, member, urgency, located, town), seen_ns in zip(
-        zip(*columns, strict=True), seen, strict=True
-    ):
-        if (layer, member) in cut_members:
-            continue
+    firsts = groups["first"].to_numpy(dtype="datetime64[ns]").astype("int64").tolist()
+    lasts = groups["last"].to_numpy(dtype="datetime64[ns]").astype("int64").tolist()
+    urgencies = groups["urgency"].astype(object).where(groups["urgency"].notna(), None)
+    for incident_id, layer, n, first, last, urgency, located, town in zip(
+        groups["incident_id"], groups["layer"], groups["n"].tolist(), firsts, lasts,
+        urgencies.tolist(), groups["located"].tolist(), groups["town"].tolist(), strict=True,
+    ):  # fmt: skip
         agg = out.get(incident_id)
         if agg is None:
             agg = out[incident_id] = _Kept()
-        agg.add(layer, seen_ns, urgency, located, town)
+        agg.merge(layer, n, first, last, urgency, located, town)
     return out
 
 
@@ -135,12 +162,12 @@ def _replayed(rec: dict, geom, kept: _Kept) -> _Incident:
     return inc
 
 
-def _cut_back(store, incidents: pd.DataFrame, cut_members: dict, cut):
+def _cut_back(store, incidents: pd.DataFrame, before: pd.DataFrame, cut):
     """The index of the incidents as they were before ``cut``, and the ones with nothing left
-    (id -> status). ``cut_members``: (layer, member) -> incident id of the stored member rows
-    of the pieces re-linked."""
+    (id -> status). ``before``: the stored member rows from ``cut`` on (the pieces re-linked;
+    every one of them is there: the cut lies at or before each one's stored time)."""
     index = IncidentIndex()
-    losing = set(cut_members.values())
+    losing = set(before["incident_id"])
     dropped: dict[str, str | None] = {}
     todo = []
     geoms = list(incidents.geometry) if "geometry" in incidents else [None] * len(incidents)
@@ -151,8 +178,7 @@ def _cut_back(store, incidents: pd.DataFrame, cut_members: dict, cut):
             todo.append((rec, geom))
     if not todo:
         return index, dropped
-    ids = [rec["incident_id"] for rec, _ in todo]
-    kept = _kept(store.read("incident_members", until=cut, where={"incident_id": ids}), cut_members)
+    kept = _summed(store, [rec["incident_id"] for rec, _ in todo], cut)
     for rec, geom in todo:
         mine = kept.get(rec["incident_id"])
         if mine is None:
@@ -192,24 +218,26 @@ def relink(
     times = pd.to_datetime(frame[spec.time_column], utc=True, errors="coerce").dropna()
     if not len(times):
         return frame
-    cut = times.min()
     store.lock("incidents")
+    batch_cut = times.min()
+    cut = _moved_from(store, layer, frame, batch_cut)
     stored_rows, rows = {}, {}
     for name in PIECE_LAYERS:
         given = (read or {}).get(name)
-        stored_rows[name] = (
-            given if given is not None else store.read(name, since=cut, for_update=True)
-        )
+        if given is None:
+            stored_rows[name] = store.read(name, since=cut, for_update=True)
+        elif cut < batch_cut:  # read from the batch's earliest on: the stretch before it too
+            gap = store.read(name, since=cut, until=batch_cut, for_update=True)
+            stored_rows[name] = _overlay(gap, given, key=LAYERS[name].key)
+        else:
+            stored_rows[name] = given
         extra = [(changed or {}).get(name), frame if name == layer else None]
         rows[name] = _overlay(stored_rows[name], *extra, key=LAYERS[name].key)
     keys = {name: _keys(name, f) for name, f in rows.items()}
-    before = _stored_members(store, cut, layer, frame)
-    cut_members = dict(
-        zip(zip(before["layer"], before["member"], strict=True), before["incident_id"], strict=True)
-    )
+    before = store.read("incident_members", since=cut)
     # locked too: a status staff set meanwhile is waited for and written back as it is
     stored_incidents = store.read("incidents", since=cut - WINDOW, for_update=True)
-    index, dropped = _cut_back(store, stored_incidents, cut_members, cut)
+    index, dropped = _cut_back(store, stored_incidents, before, cut)
     items = [
         (pd.Timestamp(when), name, key, category, urgency, point, town)
         for name, f in rows.items()
@@ -239,23 +267,42 @@ def relink(
 
 
 def _write_members(store, index: IncidentIndex, items: list, assigned: dict, before) -> None:
-    """Write the member rows of the pieces assigned (the upsert skips those unchanged) and
-    delete those of the pieces that are no longer pieces of any incident."""
+    """Write the member rows of the pieces assigned that differ from the stored ones
+    (``before``) and delete those of the pieces that are no longer pieces of any incident."""
+    home = store.home_municipality
+    stored = dict(zip(zip(before["layer"], before["member"], strict=True), _member_facts(before),
+                      strict=True))  # fmt: skip
     rows = []
     for when, name, key, _, urgency, point, town in items:
         incident_id = assigned[(name, key)]
-        inc = index.all[incident_id]
-        rows.append({"layer": name, "member": key, "incident_id": incident_id, "seen_at": when,
-                     "urgency": None if urgency is None or pd.isna(urgency) else int(urgency),
-                     "located": point is not None, "town_code": town or None,
-                     MUNICIPALITY: inc.rec.get(MUNICIPALITY)})  # fmt: skip
+        municipality = index.all[incident_id].rec.get(MUNICIPALITY) or home
+        row = (incident_id, pd.Timestamp(when).value,
+               None if urgency is None or pd.isna(urgency) else int(urgency),
+               point is not None, town or None, municipality)  # fmt: skip
+        if stored.get((name, key)) != row:
+            rows.append((name, key, *row))
     if rows:
-        fresh = pd.DataFrame(rows)
+        fresh = pd.DataFrame(rows, columns=["layer", "member", "incident_id", "seen_at", "urgency",
+                                            "located", "town_code", MUNICIPALITY])  # fmt: skip
         fresh["seen_at"] = pd.to_datetime(fresh["seen_at"], utc=True)
+        fresh["urgency"] = fresh["urgency"].astype("Int64")
         store.upsert("incident_members", fresh, source="incidents")
     gone = [k for k in zip(before["layer"], before["member"], strict=True) if k not in assigned]
     if gone:
         store.delete("incident_members", gone)
+
+
+def _member_facts(members: pd.DataFrame) -> list[tuple]:
+    """(incident, time in ns, urgency, located, town, municipality) of stored member rows, as
+    :func:`_write_members` makes them for a piece."""
+    if not len(members):
+        return []
+    seen = members["seen_at"].to_numpy(dtype="datetime64[ns]").astype("int64").tolist()
+    urgency = [None if u is pd.NA or u is None or u != u else int(u) for u in members["urgency"]]
+    town = [t if isinstance(t, str) and t else None for t in members["town_code"]]
+    located = [bool(v) if v is not pd.NA and v is not None else False for v in members["located"]]
+    return list(zip(members["incident_id"], seen, urgency, located, town,
+                    members[MUNICIPALITY], strict=True))  # fmt: skip
 
 
 def _write_changed_rows(store, layer, frame, rows, keys, stored_rows, assigned) -> None:

@@ -27,7 +27,9 @@ from __future__ import annotations
 import math
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from geodata.schema import LAYERS, STORE_CRS, empty_frame, validate
 from geodata.text.fingerprints import digest
@@ -226,6 +228,20 @@ def _piece_columns(layer: str) -> list[str]:
     return list(dict.fromkeys(c for c in wanted if c))
 
 
+def _points(frame: pd.DataFrame) -> list:
+    """Each row's point (a shape's representative point), None for no or an empty geometry:
+    tested on the whole column at once (a GeoSeries walked item by item boxes each one)."""
+    if "geometry" not in frame:
+        return [None] * len(frame)
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    other = present & (shapely.get_type_id(geoms) != 0)  # 0: Point
+    if other.any():
+        geoms = geoms.copy()
+        geoms[other] = shapely.point_on_surface(geoms[other])
+    return np.where(present, geoms, None).tolist()
+
+
 def pieces(layer: str, frame: pd.DataFrame, *, linked: bool = False) -> list[tuple]:
     """(row position, member key, category, time, urgency, point, town_code) of incident pieces.
 
@@ -237,16 +253,13 @@ def pieces(layer: str, frame: pd.DataFrame, *, linked: bool = False) -> list[tup
         return []
     spec = LAYERS[layer]
     out = []
-    geoms = list(frame.geometry) if "geometry" in frame else [None] * len(frame)
+    geoms = _points(frame)
     cols = [c for c in _piece_columns(layer) if c in frame]
     # column lists zipped into records: DataFrame.to_dict("records") boxes every value and
     # took half of re-linking's time at 100k posts
     columns = (frame[c].tolist() for c in cols)
     records = [dict(zip(cols, values, strict=True)) for values in zip(*columns, strict=True)]
-    for label, rec, geom in zip(range(len(frame)), records, geoms, strict=True):
-        point = geom if geom is not None and not geom.is_empty else None
-        if point is not None and point.geom_type != "Point":
-            point = point.representative_point()
+    for label, rec, point in zip(range(len(frame)), records, geoms, strict=True):
         if role.excluded_by and present(rec.get(role.excluded_by)):
             continue
         value = rec.get(role.category)
@@ -262,6 +275,8 @@ def pieces(layer: str, frame: pd.DataFrame, *, linked: bool = False) -> list[tup
                 continue
             category, urgency = cats[0], rec.get(role.urgency) if role.urgency else None
         town_code = rec.get(role.town) if role.town else None
+        if not isinstance(town_code, str) or not town_code:  # None, NaN of a string column
+            town_code = None
         if point is None and not town_code:
             continue
         if not linked and present(rec.get("incident_id")):

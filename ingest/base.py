@@ -82,7 +82,7 @@ class IngestContext:
         self._frames: dict[str, pd.DataFrame] = {}
         self._versions: dict[str, int] = {}
         self._pinned: dict[str, bool] = {}
-        self._copies = None
+        self._copies: dict[tuple[str, ...], object] = {}
         self.memo: dict[str, Any] = {}  # things derived from the layers (the municipal area)
 
     def frame(self, layer: str) -> pd.DataFrame:
@@ -124,13 +124,26 @@ class IngestContext:
 
     @property
     def copies(self):
-        """The :class:`ingest.dedupe.CopyHistory` of the posts batches (kept for the life of
-        the context, so a long-running ingest does not re-read the hours before each batch)."""
-        if self._copies is None:
+        """The :class:`ingest.dedupe.CopyHistory` of the posts batches of the context store's
+        municipalities (its scope, else the configured one): :meth:`copies_for`."""
+        store = self.store
+        return self.copies_for(store.municipalities or (store.home_municipality,))
+
+    def copies_for(self, municipalities):
+        """The :class:`ingest.dedupe.CopyHistory` of the posts of ``municipalities`` (the scope
+        a batch is written in), kept for the life of the context so a long-running ingest does
+        not re-read the hours before each batch. One per scope: a batch of one city is settled
+        against that city's posts only, as its linking reads them, so workers of two cities
+        (which link at the same time: ``Store.lock``) never depend on each other's order."""
+        scope = tuple(municipalities)
+        if scope not in self._copies:
             from ingest.dedupe import CopyHistory
 
-            self._copies = CopyHistory(self.store)
-        return self._copies
+            store = self.store
+            self._copies[scope] = CopyHistory(
+                store if store.municipalities == scope else store.scoped(scope)
+            )
+        return self._copies[scope]
 
     @property
     def gazetteer(self):

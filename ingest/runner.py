@@ -190,7 +190,10 @@ def write_fetched(store, source: Source, records: list, since, context, result: 
     for step in LAYERS[layer].enrich:
         frame = ENRICHMENTS[step](frame, context)
     cursor = source.cursor_after(records, since)
-    copies = context.copies if "mark_copies" in LAYERS[layer].enrich else None
+    store = batch_store(store, source)
+    copies = (
+        context.copies_for(store.municipalities) if "mark_copies" in LAYERS[layer].enrich else None
+    )
     try:
         with store.transaction():
             written = write_batch(store, source, frame, rejected, cursor, copies=copies)
@@ -230,6 +233,16 @@ def record_failure(store, source: Source, exc: BaseException, since, result: dic
 # -- steps ----------------------------------------------------------------------------------
 
 
+def batch_store(store, source: Source):
+    """The store a batch of ``source`` is written through: ``store`` scoped to the source's
+    municipality (default BOSAI_MUNICIPALITY) when it is not scoped already. Its rows and the
+    incidents they make belong to it, and linking never touches another city's rows (nor waits
+    for another city's linking: ``Store.lock``)."""
+    if store.municipalities is not None:
+        return store
+    return store.scoped([str(source.municipality or store.home_municipality)[:5]])
+
+
 def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, cursor, *, copies=None):
     """Write one normalized batch of ``source`` (steps 5-8 of the module docstring).
 
@@ -243,10 +256,7 @@ def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, curs
     The :class:`geodata.store.errors.UpsertResult` of the rows.
     """
     name, spec = source.name, LAYERS[source.layer]
-    if store.municipalities is None:
-        # the source's municipality (default BOSAI_MUNICIPALITY): its rows and the incidents
-        # they make belong to it, and linking never touches another city's rows
-        store = store.scoped([str(source.municipality or store.home_municipality)[:5]])
+    store = batch_store(store, source)
     if spec.incident_role:
         # first, before any row lock: linking writes rows of other batches too (two writers
         # taking the lock and rows in another order would wait on each other)

@@ -154,3 +154,40 @@ def test_a_write_stamped_before_the_last_look_but_committed_after_it_is_read(sto
     assert copies.reads["written"] - read_before == 1  # post 50 alone, not the slack again
     assert copies.mark(_posts(rng, [61], [4]))["repost_of"].tolist() == [None]
     assert copies.reads["written"] - read_before == 1  # nothing new: nothing read
+
+
+def test_one_process_writing_for_two_cities_finds_copies_within_each_city(tmp_path):
+    """A process whose sources belong to two municipalities keeps one dedupe history per city:
+    the same text posted in 狛江市 after 調布市 is 狛江市's own report (its incident and its
+    counts are 狛江市's), while a copy within 調布市 is still a copy."""
+    import json
+
+    from geodata.store.core import open_store
+    from ingest.base import IngestContext
+    from ingest.runner import run_source
+    from ingest.sources.posts_file import PostsFileSource
+
+    t0 = pd.Timestamp("2026-10-12T03:00Z")
+    text = "多摩川の堤防から水があふれそう、国領町の住宅街に水が入ってきています"
+
+    def source(name, city, ids, minutes):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(
+            json.dumps({"id": i, "text": text, "created_at": (t0 + pd.Timedelta(minutes=m)).isoformat(),
+                        "author": f"u{i}", "platform": "x"}, ensure_ascii=False) + "\n"
+            for i, m in zip(ids, minutes, strict=True)), encoding="utf-8")  # fmt: skip
+        src = PostsFileSource(name, path=str(path), platform="x")
+        src.municipality = city
+        return src
+
+    store = open_store(f"sqlite:///{tmp_path / 'two.sqlite'}")
+    context = IngestContext(store)
+    for src in (source("chofu", "13208", ["c1", "c2"], [0, 5]),
+                source("komae", "13219", ["k1"], [10])):  # fmt: skip
+        assert run_source(store, src, context=context, from_start=True)["ok"]
+    posts = store.read("posts", columns=["repost_of", "municipality"])
+    got = dict(zip(posts["post_id"], posts["repost_of"].where(posts["repost_of"].notna(), None),
+                   strict=True))  # fmt: skip
+    assert got == {"c1": None, "c2": "x:c1", "k1": None}
+    assert dict(zip(posts["post_id"], posts["municipality"], strict=True))["k1"] == "13219"
+    store.dispose()

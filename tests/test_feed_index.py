@@ -5,35 +5,47 @@ from __future__ import annotations
 
 import threading
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from geodata import feed
-from geodata.feed_index import KEEP_BEFORE, PostIndex
+from geodata.feed_index import KEEP_BEFORE, RID, PostIndex
 from geodata.schema import now_utc
+from geodata.store.core import open_store
 from tests.test_safety_page import T1, posts_frame
 
 NOW = pd.Timestamp(now_utc()).floor("min")
 SINCE = (NOW - pd.Timedelta(hours=24)).floor("h")
 
 
-def full_index(store, since=SINCE):
-    return feed.slim_index(store.read("posts", since=since, columns=feed.INDEX_COLUMNS))
+def full_index(store, since=SINCE, metric=None):
+    """A full read of the window, with the per-row columns the index derives (x/y in
+    ``metric``) worked out from scratch."""
+    frame = feed.slim_index(store.read("posts", since=since, columns=feed.INDEX_COLUMNS))
+    return feed.derive(frame, metric).drop(columns="geometry")  # the index keeps lon/lat
 
 
 def plain(frame) -> pd.DataFrame:
-    """``frame`` in a comparable form: rows by key, categoricals as objects, geometry as WKB."""
-    out = pd.DataFrame(frame.drop(columns="geometry"))
+    """``frame`` in a comparable form: rows by key, categoricals as objects, geometry as WKB
+    (the index's row numbers left out)."""
+    out = pd.DataFrame(frame.drop(columns=["geometry", RID], errors="ignore"))
     for col in feed.LOW_CARDINALITY:
         out[col] = out[col].astype(object).where(out[col].notna(), None)
     out["categories"] = [tuple(c) for c in out["categories"]]
-    out["geometry"] = [None if g is None else g.wkb_hex for g in frame.geometry]
+    if "geometry" in frame.columns:
+        out["geometry"] = [None if g is None else g.wkb_hex for g in frame.geometry]
     out = out[sorted(out.columns)]
     return out.sort_values(["platform", "post_id"]).reset_index(drop=True)
 
 
 def assert_same(index, store, since=SINCE):
-    pd.testing.assert_frame_equal(plain(index), plain(full_index(store, since)))
+    """``index`` (a frame of a :class:`PostIndex`) equals a full read, derived columns too."""
+    xy = [c for c in index.columns if c.startswith("_x@")]
+    metric = xy[0].removeprefix("_x@") if xy else None
+    pd.testing.assert_frame_equal(plain(index), plain(full_index(store, since, metric)))
 
 
 def new_posts(ids: list[str], minutes_ago: int = 1):
@@ -224,3 +236,141 @@ def test_sessions_refreshing_at_once_share_one_read(sqlite_url, sessions):
     assert (index.full_loads, index.rows_read) == (1, 3)
     assert_same(frames[0], store)
     store.dispose()
+
+
+# -- the feed built from the index's kept state equals a build from scratch ------------------
+
+BOUNDS = (139.4, 35.6, 139.7, 35.8)
+FILTER_SETS = [
+    feed.Filters(),  # the page's default: 24 h, new and verified, copies hidden, most urgent first
+    feed.Filters(order="newest"),
+    feed.Filters(window="6h"),
+    feed.Filters(triage=(), hide_copies=False),
+    feed.Filters(categories=("火災", "その他"), urgencies=(2, 3)),
+]
+
+
+def random_posts(rng, ids, now, named=(), hours=26.0):
+    """Posts ``ids`` ((platform, post_id)) over the last ``hours``; a third of them copies of
+    ``named`` (by ``platform:post_id`` or by bare id), some unlocated or without categories."""
+    n = len(ids)
+    cats = list(feed.CATEGORIES) + ["未知"]
+    lists = [
+        [] if rng.random() < 0.15 else list(rng.choice(cats, size=rng.integers(1, 3)))
+        for _ in range(n)
+    ]
+    points = [
+        None
+        if rng.random() < 0.2
+        else shapely.Point(139.45 + rng.random() * 0.2, 35.62 + rng.random() * 0.12)
+        for _ in range(n)
+    ]
+    named = list(named)
+    repost = []
+    for _ in range(n):
+        if named and rng.random() < 0.35:
+            p, i = named[rng.integers(len(named))]
+            repost.append(f"{p}:{i}" if rng.random() < 0.7 else i)
+        else:
+            repost.append(None)
+    frame = posts_frame(now).iloc[[0] * n].reset_index(drop=True)
+    frame["platform"] = [p for p, _ in ids]
+    frame["post_id"] = [i for _, i in ids]
+    frame["posted_at"] = [now - pd.Timedelta(minutes=float(m)) for m in rng.random(n) * hours * 60]
+    frame["urgency"] = [None if u < 0 else int(u) for u in rng.integers(-1, 4, n)]
+    frame["categories"] = lists
+    frame["triage"] = rng.choice(["new", "verified", "dismissed", "handled"], n).tolist()
+    frame["town_code"] = rng.choice([T1, None, "131999"], n).tolist()
+    frame["repost_of"] = repost
+    return frame.set_geometry(gpd.GeoSeries(points, crs=4326))
+
+
+def assert_feed_equal(indexes: dict[str, PostIndex], store, now):
+    """Every filter set: the feed of its window's index (one per window, as the page keeps
+    them) equals build_feed of a full read, values compared. Returns the default feed."""
+    for filters in reversed(FILTER_SETS):
+        since = filters.since(now).floor("h")
+        index = indexes.setdefault(filters.window, PostIndex())
+        got = index.feed(store, since, filters, now=now, bounds=BOUNDS)
+        full = feed.slim_index(store.read("posts", since=since, columns=feed.INDEX_COLUMNS))
+        want = feed.build_feed(full, filters, now=now, bounds=BOUNDS)
+        assert list(got.keys) == list(want.keys), filters
+        assert got.kpis == want.kpis, filters
+        assert got.copies == want.copies, filters
+        pd.testing.assert_frame_equal(got.hexes, want.hexes)
+    return got
+
+
+def test_the_index_feed_equals_a_build_from_scratch_through_writes_and_boundaries(sqlite_url):
+    rng = np.random.default_rng(20)
+    store = open_store(sqlite_url)
+    now = pd.Timestamp(now_utc()).floor("h") + pd.Timedelta(minutes=58)
+    first = [("mastodon", f"p{i}") for i in range(150)] + [("bluesky", f"p{i}") for i in range(40)]
+    store.upsert("posts", random_posts(rng, first, now, named=first[:60]), source="test")
+    indexes = {}
+    assert_feed_equal(indexes, store, now)
+    index = indexes["24h"]
+    held = first
+    seen_copies = []
+    for step in range(6):
+        # a batch of new posts, copies of held and of new posts among them
+        batch = [("mastodon", f"n{step}-{i}") for i in range(30)]
+        if step == 2:  # a post id held on another platform, and a post named before it arrives
+            batch += [("bluesky", "p100"), ("mastodon", "late")]
+        store.upsert(
+            "posts",
+            random_posts(
+                rng, batch, now, named=[*held[:80], *batch[:5], ("mastodon", "late")], hours=2
+            ),
+            source="test",
+        )
+        held = held + batch
+        # edits of held posts: copies made and unmade, triage changed
+        for platform, post_id in [held[rng.integers(len(held))] for _ in range(4)]:
+            store.update(
+                "posts",
+                (platform, post_id),
+                {"repost_of": f"mastodon:p{rng.integers(60)}"},
+                actor="t",
+            )
+        for platform, post_id in [held[rng.integers(len(held))] for _ in range(3)]:
+            store.update("posts", (platform, post_id), {"repost_of": None}, actor="t")
+        feed.triage(store, [held[rng.integers(len(held))] for _ in range(3)], "dismiss", actor="t")
+        feed.triage(store, [held[rng.integers(len(held))] for _ in range(3)], "reopen", actor="t")
+        # the clock: minutes, then past an hour, then far enough for the window to drop posts
+        now = now + pd.Timedelta(minutes=[1, 3, 1, 62, 1, 125][step])
+        view = assert_feed_equal(indexes, store, now)
+        seen_copies.append(sum(view.copies.values()))
+    assert [i.full_loads for i in indexes.values()] == [1, 1]  # every step was incremental
+    assert index.rows_read > 200 and index.builds == 4 * 7
+    assert index.counts_skipped > 0  # refreshes that accounted for every write by its stamp
+    assert len(set(seen_copies)) > 1 and min(seen_copies) > 0  # copies counted, and changing
+
+    # a delete: the index reads in full, and still agrees
+    store.delete("posts", held[:5])
+    assert_feed_equal(indexes, store, now)
+    assert index.full_loads == 2
+
+
+def test_a_stale_copy_count_is_caught_by_the_comparison(sqlite_url, monkeypatch):
+    """The comparison above fails when the kept copy counts are not updated (a control)."""
+    from geodata import feed_index
+
+    rng = np.random.default_rng(3)
+    store = open_store(sqlite_url)
+    now = pd.Timestamp(now_utc()).floor("min")
+    first = [("mastodon", f"p{i}") for i in range(50)]
+    frame = random_posts(rng, first, now, named=first[:10])
+    frame.loc[1, ["triage", "repost_of", "posted_at"]] = ["new", None, now]  # p1 is shown
+    store.upsert("posts", frame, source="test")
+    indexes = {}
+    assert_feed_equal(indexes, store, now)
+    # the copies arriving are not added to the rows they name
+    empty = np.zeros(0, dtype=np.int64)
+    monkeypatch.setattr(feed_index.PostIndex, "_resolve", lambda self, texts: (empty, empty))
+    batch = [("mastodon", f"n{i}") for i in range(20)]
+    frame = random_posts(rng, batch, now, named=first[:10], hours=1)
+    frame["repost_of"] = "mastodon:p1"
+    store.upsert("posts", frame, source="test")
+    with pytest.raises(AssertionError):
+        assert_feed_equal(indexes, store, now)

@@ -187,15 +187,18 @@ def test_run_sources_runs_only_the_named_sources(tmp_path, sqlite_url, capsys):
     assert "no enabled source named nope" in capsys.readouterr().err
 
 
-def _hold_the_lock(url: str, start, queue) -> None:
+def _hold_the_lock(url: str, start, queue, scope=None, delay=0.0) -> None:
     store = open_store(url, migrate=False)
+    if scope is not None:
+        store = store.scoped(scope)
     start.wait(60)
+    time.sleep(delay)
     with store.transaction():
         store.lock("incidents")
         got = time.time()
         store.record_health(f"holder-{got}", ok=True)  # a write: SQLite's lock is the writer's
         time.sleep(1.0)
-        queue.put((got, time.time()))
+        queue.put((scope, got, time.time()))
     store.dispose()
 
 
@@ -205,8 +208,33 @@ def test_the_incidents_lock_serialises_processes(store, store_url):
     procs = [ctx.Process(target=_hold_the_lock, args=(store_url, start, queue)) for _ in range(2)]
     for p in procs:
         p.start()
-    spans = sorted(queue.get(timeout=120) for _ in procs)
+    spans = sorted(queue.get(timeout=120)[1:] for _ in procs)
     for p in procs:
         p.join(30)
     (_, first_released), (second_got, _) = spans
     assert second_got >= first_released - 0.05  # the second waited for the first's commit
+
+
+@pytest.mark.postgis
+def test_the_incidents_lock_is_per_municipality(pg_url):
+    """Ingest workers of two cities link at once; two of one city take turns; a writer over
+    every city (unscoped) waits for all of them, and they for it."""
+    open_store(pg_url).dispose()
+    ctx = mp.get_context("spawn")
+    holders = [(["13208"], 0.0), (["13209"], 0.3), (["13208"], 0.3), (None, 0.6)]
+    start, queue = ctx.Barrier(len(holders)), ctx.Queue()
+    procs = [ctx.Process(target=_hold_the_lock, args=(pg_url, start, queue, scope, delay))
+             for scope, delay in holders]  # fmt: skip
+    for p in procs:
+        p.start()
+    spans = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(30)
+    chofu = sorted((got, released) for scope, got, released in spans if scope == ["13208"])
+    (komae,) = [(got, released) for scope, got, released in spans if scope == ["13209"]]
+    (everyone,) = [(got, released) for scope, got, released in spans if scope is None]
+    first, second = chofu
+    assert komae[0] < first[1] - 0.3  # the other city did not wait for 調布市's linking
+    assert second[0] >= first[1] - 0.05  # the same city waited
+    for got, released in (*chofu, komae):  # the unscoped writer held it alone
+        assert everyone[0] >= released - 0.05 or everyone[1] <= got + 0.05

@@ -503,3 +503,52 @@ def test_a_read_by_more_keys_than_a_statement_takes_is_read_in_parts(store):
     assert sorted(back["post_id"]) == ["0", "1", "2"]
     with pytest.raises(ValueError, match="order or limit"):
         store.read("posts", where={"post_id": ids}, order="posted_at")
+
+
+def test_aggregate_sums_up_groups_in_the_database(store):
+    """``Store.aggregate``: counts, first/last times, the highest urgency and whether any row is
+    located or has a town, per group, as ``read`` filters them (time window, IN list, scope)."""
+    t = pd.Timestamp("2026-10-12T03:00Z")
+    rows = pd.DataFrame(
+        [  # incident, layer, member, minutes, urgency, located, town
+            ("a", "posts", "m:1", 0, 2, False, None),
+            ("a", "posts", "m:2", 5, None, True, ""),
+            ("a", "field_reports", "f:1", 9, 3, False, "13208001001"),
+            ("b", "posts", "m:3", 1, None, False, ""),
+            ("b", "posts", "m:4", 30, 5, True, "13208001002"),  # after the cut
+            ("c", "posts", "m:5", 2, 1, True, None),  # not asked for
+        ],
+        columns=["incident_id", "layer", "member", "minutes", "urgency", "located", "town_code"],
+    )
+    rows["seen_at"] = [t + pd.Timedelta(minutes=m) for m in rows.pop("minutes")]
+    rows["urgency"] = rows["urgency"].astype("Int64")
+    rows["municipality"] = "13208"
+    store.upsert("incident_members", rows)
+    from geodata.incident_relink import MEMBER_SUMMARY
+
+    got = store.aggregate(
+        "incident_members",
+        by=["incident_id", "layer"],
+        aggs=MEMBER_SUMMARY,
+        until=t + pd.Timedelta(minutes=20),
+        where={"incident_id": ["a", "b"]},
+    ).sort_values(["incident_id", "layer"], ignore_index=True)
+    assert got[["incident_id", "layer"]].values.tolist() == [
+        ["a", "field_reports"], ["a", "posts"], ["b", "posts"]]  # fmt: skip
+    assert got["n"].tolist() == [1, 2, 1]
+    assert got["first"].tolist() == [t + pd.Timedelta(minutes=m) for m in (9, 0, 1)]
+    assert got["last"].tolist() == [t + pd.Timedelta(minutes=m) for m in (9, 5, 1)]
+    assert got["urgency"].tolist() == [3, 2, pd.NA]
+    assert got["located"].tolist() == [False, True, False]
+    assert got["town"].tolist() == [True, False, False]  # an empty town is none
+    # a list longer than a statement takes, on a group column: read in parts, same answer
+    many = ["a", "b", *[f"x{i}" for i in range(40_000)]]
+    again = store.aggregate("incident_members", by=["incident_id"], aggs={"n": ("count", None)},
+                            where={"incident_id": many})  # fmt: skip
+    assert dict(zip(again["incident_id"], again["n"], strict=True)) == {"a": 3, "b": 2}
+    with pytest.raises(ValueError, match="group column"):
+        store.aggregate("incident_members", by=["layer"], aggs={"n": ("count", None)},
+                        where={"incident_id": many})  # fmt: skip
+    # a store scoped to another municipality sees no group
+    other = store.scoped(["13209"])
+    assert other.aggregate("incident_members", by=["layer"], aggs={"n": ("count", None)}).empty

@@ -57,12 +57,13 @@ def feed_view(
     minute: str,
     bounds: tuple[float, float, float, float] | None = None,
 ) -> feed.FeedView:
-    """The feed for ``filters`` at ``minute`` (ISO; the window ends there), cached."""
+    """The feed for ``filters`` at ``minute`` (ISO; the window ends there), cached; built by
+    the window's :func:`post_index` from the state it keeps (:meth:`PostIndex.feed`)."""
     now = pd.Timestamp(minute)
     since = filters.since(now)
     since_hour = None if since is None else since.floor("h")
     del version  # the key: a write to the posts makes a new view
     from dashboard.data import get_store
 
-    index = post_index(url, filters.window).refresh(get_store(url), since_hour)
-    return feed.build_feed(index, filters, now=now, bounds=bounds)
+    index = post_index(url, filters.window)
+    return index.feed(get_store(url), since_hour, filters, now=now, bounds=bounds)

@@ -47,6 +47,7 @@ from geodata.schema import (
     now_utc,
     validate,
 )
+from geodata.store.aggregate import AggregateMixin
 from geodata.store.codec import DECODE_CHUNK, FrameBuilder
 from geodata.store.codec import db_time as _db_time
 from geodata.store.codec import encode_column as _encode_column
@@ -140,7 +141,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
-class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
+class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMixin):
     """The store. Create it with :func:`open_store`."""
 
     def __init__(self, engine: sa.Engine):
@@ -259,17 +260,29 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin):
                     self._local.conn = None
 
     def lock(self, name: str) -> None:
-        """Hold the lock ``name`` until the transaction this thread is in ends.
+        """Hold the lock ``name`` of this store's municipalities until the transaction this
+        thread is in ends.
 
         Writers that read, decide and write (incident linking) take it so that two of them never
-        decide on the same rows at once. SQLite needs none: a write transaction holds the
-        database's write lock from its start (``BEGIN IMMEDIATE``).
+        decide on the same rows at once. A store scoped to municipalities reads and writes only
+        theirs, so it locks only theirs: ingest workers of two cities link at the same time,
+        two of one city take turns. An unscoped store (the command line over every city) locks
+        them all. On PostgreSQL: the name shared (``pg_advisory_xact_lock_shared``), then each
+        municipality's exclusively, in code order; unscoped, the name exclusively — it waits
+        for every scoped holder, and they for it. SQLite needs none: a write transaction holds
+        the database's write lock from its start (``BEGIN IMMEDIATE``).
         """
         conn = self._joined()
         if conn is None:
             raise RuntimeError("store.lock() needs a store.transaction()")
-        if self.postgres:
+        if not self.postgres:
+            return
+        if self.municipalities is None:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
+            return
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (name,))
+        for code in sorted(self.municipalities):
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{name}:{code}",))
 
     def _joined(self) -> sa.Connection | None:
         return getattr(self._local, "conn", None)
