@@ -12,7 +12,8 @@ security holds, as in production), then made into ``--cities`` synthetic municip
 ``INSERT … SELECT`` in the database. One account per city (an operator of that city only) and
 one of every city (the area HQ).
 
-Measured on a real server (``streamlit run app.py``, caches warmed at start for the first city,
+Measured on a real server (``streamlit run app.py``, once the start-up warm-up has filled the caches
+(main until issue 20's area-scale: the first city's; since: every city's, the first first),
 ``BOSAI_REFRESH_SECONDS`` = :data:`REFRESH`, the app's default), with one Chromium:
 
 - **wall screens**: ``--sessions`` browser contexts, each logged in as the user of one city

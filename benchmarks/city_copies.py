@@ -189,11 +189,12 @@ def make_cities(url: str, source: str, codes: list[str], keep_source: bool = Fal
                     conn.exec_driver_sql(
                         f'DELETE FROM "{name}" WHERE "{MUNICIPALITY}" = %s', (source,)
                     )
-                conn.exec_driver_sql(
-                    "INSERT INTO layer_versions (layer, version) VALUES (%s, 1) ON CONFLICT "
-                    "(layer) DO UPDATE SET version = layer_versions.version + 1",
-                    (name,),
-                )
+                for version in (name, f"{name}@*"):  # the layer's and every city's version
+                    conn.exec_driver_sql(
+                        "INSERT INTO layer_versions (layer, version) VALUES (%s, 1) ON CONFLICT "
+                        "(layer) DO UPDATE SET version = layer_versions.version + 1",
+                        (version,),
+                    )
                 per_copy[name] = int(have)
                 log(
                     f"  {name}: {have:,} rows × {len(codes)} copies in "

@@ -31,7 +31,8 @@ _COLUMNS = {
 @st.cache_data(ttl=timedelta(minutes=30), show_spinner=False, max_entries=8)
 def load(url: str, version: int, minute: str) -> tuple[pd.DataFrame, dict]:
     """:func:`geodata.area.area_summary` of the store ``url`` (scoped), cached per data version
-    and per minute (what is in force changes with the time, too)."""
+    of the user's municipalities (a write in another city keeps the entry) and per minute (what
+    is in force changes with the time, too)."""
     del version, minute
     return area.area_summary(data.get_store(url))
 

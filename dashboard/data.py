@@ -21,6 +21,7 @@ from geodata.export.common import municipality
 from geodata.store.core import Store, open_store, scoped_url, split_scoped_url
 
 _TTL = timedelta(minutes=30)  # bounds memory; freshness comes from data_version
+CACHED_CITIES = settings.CACHED_CITIES
 _SCOPE_KEY = "_bosai_municipalities"  # the logged-in user's municipalities (set by use_user)
 CURRENT_KEY = "bosai_municipality"  # the one the pages show (the sidebar switch)
 
@@ -88,7 +89,7 @@ def data_version(url: str) -> int:
     return get_store(url).data_version()
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=4 * CACHED_CITIES)
 def load_layer(
     url: str,
     layer: str,
@@ -109,7 +110,7 @@ def load_layer(
     return get_store(url).read(layer, since=since, bbox=bbox, where=dict(where) or None)
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=2 * CACHED_CITIES)
 def load_towns(url: str, city_code: str, version: int) -> gpd.GeoDataFrame:
     """The town polygons of ``city_code`` (all towns when the store has none tagged with it)."""
     del version
@@ -120,7 +121,7 @@ def load_towns(url: str, city_code: str, version: int) -> gpd.GeoDataFrame:
     return towns
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=2 * CACHED_CITIES)
 def load_shelter_status(url: str, version: int) -> pd.DataFrame:
     """The latest status row per shelter."""
     del version
@@ -168,12 +169,13 @@ class ReferenceLayers:
         return self.towns.empty
 
 
-def reference_layers(url: str, version: int) -> ReferenceLayers:
-    """Towns, boundary, hazard areas and shelters of the municipality, and shelter status.
+def reference_layers(url: str, version: int, code: str | None = None) -> ReferenceLayers:
+    """Towns, boundary, hazard areas and shelters of the municipality ``code`` (default: the one
+    the pages show, :func:`municipality_code`), and shelter status.
 
     Hazard areas and shelters are read in the towns' bounding box.
     """
-    code = municipality_code()
+    code = code or municipality_code()
     towns = load_towns(url, code, version)
     if towns.empty:
         empty = schema.empty_frame

@@ -19,7 +19,7 @@ def part_versions(store, part: str) -> tuple[int, ...]:
     return tuple(store.data_version(layer) for layer in picture.PART_LAYERS[part])
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=8)
+@st.cache_data(show_spinner=False, ttl=600, max_entries=2 * data.CACHED_CITIES)
 def _towns(url: str, versions: tuple[int, ...], public: bool, as_of=None):
     """The towns' counts of residents: computed again only after a write to the roster, the
     replies, the follow-ups or the towns (20,000 residents' states: seconds)."""
@@ -27,7 +27,7 @@ def _towns(url: str, versions: tuple[int, ...], public: bool, as_of=None):
     return picture.town_part(data.get_store(url), public=public, now=as_of)
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=8)
+@st.cache_data(show_spinner=False, ttl=600, max_entries=2 * data.CACHED_CITIES)
 def _damage(url: str, versions: tuple[int, ...], public: bool, minute: str, as_of=None):
     """The damage reports of the 24 h window: computed again after a write to the posts,
     incidents or field reports (or, public, to the homes and replies they are kept away from),
@@ -36,7 +36,7 @@ def _damage(url: str, versions: tuple[int, ...], public: bool, minute: str, as_o
     return picture.damage_part(data.get_store(url), public=public, now=as_of)
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=8)
+@st.cache_data(show_spinner=False, ttl=600, max_entries=2 * data.CACHED_CITIES)
 def load(url: str, version: int, public: bool, minute: str, as_of=None) -> picture.Picture:
     """The common picture, cached by data version and a 10-minute step of the 24 h window: a
     refresh without new data costs nothing. Its two costly parts are cached by the versions of

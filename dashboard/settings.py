@@ -2,7 +2,14 @@
 
 from geodata.settings import SETTINGS, Setting, db_url, get, reference_dir
 
+# The municipalities whose entries the per-city caches (the overview's map and picture, the
+# posts feed, the residents' states) hold at once: a system serving an area of 30 cities
+# (issue 20) keeps every city's entries instead of each city's wall screens pushing the others'
+# out (their keys differ by the URL scoped to the city).
+CACHED_CITIES = 32
+
 __all__ = [
+    "CACHED_CITIES",
     "SETTINGS",
     "Setting",
     "db_url",

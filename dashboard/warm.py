@@ -4,7 +4,9 @@ the next.
 ``streamlit run app.py`` starts :func:`start` from the app's lifespan (``app.py``): a daemon
 thread imports what the pages import (geopandas, folium: seconds on the HQ's machine) and fills the overview's cached loaders — the reference layers and the common picture,
 public (viewers, wall screens) and internal — through the very ``st.cache_data`` functions the
-pages call, with the same keys, once Streamlit's runtime exists. A session that arrives while
+pages call, with the same keys, once Streamlit's runtime exists: for every municipality the
+store serves (its towns' municipalities), the configured one (``BOSAI_MUNICIPALITY``) first.
+The area view is not warmed: its key changes every minute (what is in force changes with time). A session that arrives while
 the thread still works waits on the same cache entry, not twice as long. Off with
 ``BOSAI_WARM_CACHES=0``; a failure is logged and changes nothing (the pages compute on demand).
 """
@@ -60,8 +62,33 @@ def _run() -> None:
         log.warning("cache warm-up failed: %s: %s", type(exc).__name__, exc)
 
 
+def served_municipalities(store) -> list[str]:
+    """The municipalities the deployment serves: the configured one (``BOSAI_MUNICIPALITY``)
+    first, then every other municipality whose reference layers (towns) the store holds."""
+    from geodata import settings
+    from geodata.schema import MUNICIPALITY
+
+    configured = settings.municipality()
+    codes = store.read("towns", columns=[MUNICIPALITY])[MUNICIPALITY].dropna().astype(str)
+    return [configured, *sorted(set(codes) - {configured})]
+
+
 def warm(url: str | None = None) -> list[str]:
-    """Fill the overview's caches for ``url`` (default ``BOSAI_DB_URL``); returns what was done."""
+    """Fill the overview's caches for every municipality the store ``url`` (default
+    ``BOSAI_DB_URL``) serves, the configured one first (:func:`served_municipalities`): each
+    through the store scoped to it, with the keys its pages use. Returns what was done."""
+    from dashboard import data, settings
+    from geodata.store.core import scoped_url, split_scoped_url
+
+    base, _scope = split_scoped_url(url or settings.db_url())
+    done = []
+    for code in served_municipalities(data.get_store(base)):
+        done += [f"{code} {part}" for part in warm_city(scoped_url(base, [code]), code)]
+    return done
+
+
+def warm_city(url: str, code: str) -> list[str]:
+    """Fill the overview's caches of municipality ``code`` (``url``: the store scoped to it)."""
     import pandas as pd
 
     from dashboard import data
@@ -72,10 +99,9 @@ def warm(url: str | None = None) -> list[str]:
     # Not streamlit_folium (nor a module importing it: dashboard.kiosk, widgets, picture): a
     # component imported outside a script run is never registered and its frame answers 404.
 
-    url = url or data.db_url()
     store = data.get_store(url)
-    version = store.data_version()
-    ref = data.reference_layers(url, version)
+    version = store.data_version()  # the city's own: keys its pages' entries
+    ref = data.reference_layers(url, version, code)
     done = ["reference layers"]
     if ref.empty:
         return done

@@ -19,10 +19,13 @@ import pandas as pd
 from geodata import evacuation, safety, shelters, warnings
 from geodata.export import common as export_common
 from geodata.export.public import suppress_counts
-from geodata.schema import MUNICIPALITY, now_utc, to_utc
+from geodata.schema import LAYERS, MUNICIPALITY, empty_frame, now_utc, to_utc
 
 # The counts of persons per city, as suppress_counts names them.
 PERSON_COLUMNS = ("residents", "replied", "reached", "unconfirmed")
+# What safety.resident_states reads of the replies and follow-ups (not their texts, places).
+REPLY_COLUMNS = ("source", "source_id", "resident_id", "status", "replied_at")
+FOLLOW_UP_COLUMNS = ("id", "resident_id", "action", "outcome", "at")
 COLUMNS = (
     "municipality",
     "city_name",
@@ -73,10 +76,14 @@ def area_summary(store, at=None) -> tuple[pd.DataFrame, dict]:
     [12, '3人未満']
     """
     at = to_utc(at) if at is not None else pd.Timestamp(now_utc())
-    rows = []
-    for code in municipalities_of(store):
-        city = store.scoped([code])
-        rows.append({"municipality": code, **_city(city, at)})
+    codes = municipalities_of(store)
+    reads = SharedReads(store)
+    return table_of([{"municipality": code, **_city(reads.city(code), at)} for code in codes])
+
+
+def table_of(rows: list[dict]) -> tuple[pd.DataFrame, dict]:
+    """The area table and totals of the cities' rows (:func:`_city` plus ``municipality``):
+    the person counts suppressed across the area (see :func:`area_summary`)."""
     table = pd.DataFrame(rows, columns=COLUMNS)
     for col in ("warning_level", "evacuation_level"):
         table[col] = table[col].astype("Int64")
@@ -87,6 +94,81 @@ def area_summary(store, at=None) -> tuple[pd.DataFrame, dict]:
     for col in PERSON_COLUMNS:
         table[col] = cells[col].astype(object)
     return table, totals
+
+
+class SharedReads:
+    """The reads of several municipalities' rules, made once for all of them.
+
+    The per-city rules (:func:`geodata.shelters.status_at`, :func:`geodata.warnings.in_force`,
+    :func:`geodata.evacuation.kpi`, …) take a store scoped to one municipality and read from it.
+    :meth:`city` gives them a stand-in for that store whose :meth:`CityReads.read` answers from
+    one read of the whole ``store`` (its scope: the user's municipalities) with the same
+    arguments, split by the ``municipality`` column — the rows, columns and column types a
+    store scoped to the city returns — so N cities cost one query per layer, not N. Anything
+    other than ``read`` goes to the store scoped to the city.
+    """
+
+    def __init__(self, store):
+        self.store = store
+        self._split: dict[tuple, dict[str, pd.DataFrame]] = {}
+        self._whole: dict[tuple, pd.DataFrame] = {}
+
+    def city(self, code: str) -> CityReads:
+        return CityReads(self, code)
+
+    def read(self, code: str, layer: str, **kwargs) -> pd.DataFrame:
+        """``layer`` as ``store.scoped([code]).read(layer, **kwargs)`` returns it."""
+        spec = LAYERS[layer]
+        key = (layer, *sorted((k, _frozen(v)) for k, v in kwargs.items()))
+        if not spec.municipal:  # a scope does not filter it: the same rows for every city
+            if key not in self._whole:
+                self._whole[key] = self.store.read(layer, **kwargs)
+            return self._whole[key].copy()
+        if key not in self._split:
+            self._split[key] = self._read_split(layer, kwargs)
+        groups = self._split[key]
+        if code in groups:
+            return groups[code].copy()
+        empty = empty_frame(spec)
+        return empty[[c for c in groups[None].columns if c in empty.columns]]
+
+    def _read_split(self, layer: str, kwargs: dict) -> dict:
+        columns = kwargs.get("columns")
+        added = columns is not None and MUNICIPALITY not in columns
+        if added:
+            kwargs = {**kwargs, "columns": [*columns, MUNICIPALITY]}
+        frame = self.store.read(layer, **kwargs)
+        shown = [c for c in frame.columns if not (added and c == MUNICIPALITY)]
+        groups: dict = {None: frame.iloc[0:0][shown]}  # None: the columns, for an empty city
+        if frame.empty:
+            return groups
+        for code, rows in frame.groupby(MUNICIPALITY, sort=False):
+            groups[str(code)] = rows[shown].reset_index(drop=True)
+        return groups
+
+
+class CityReads:
+    """One municipality's view of :class:`SharedReads` (stands in for a store scoped to it)."""
+
+    def __init__(self, shared: SharedReads, code: str):
+        self._shared = shared
+        self.code = code
+        self.municipalities = (code,)
+
+    def read(self, layer: str, **kwargs) -> pd.DataFrame:
+        return self._shared.read(self.code, layer, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._shared.store.scoped([self.code]), name)
+
+
+def _frozen(value):
+    """``value`` hashable (a read's arguments as a cache key)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple, set)):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _name(city) -> str | None:
@@ -104,10 +186,11 @@ def _city(city, at: pd.Timestamp) -> dict:
     levels = in_force["level"].dropna()
     evac = evacuation.kpi(city, at, towns=towns)
     roster = city.read("roster", columns=["town_code", "care_priority"])
+    until = at + pd.Timedelta(microseconds=1)  # read() is t < until
     states = safety.resident_states(
         roster,
-        city.read("safety_replies", until=at + pd.Timedelta(microseconds=1)),
-        city.read("follow_ups", until=at + pd.Timedelta(microseconds=1)),
+        city.read("safety_replies", until=until, columns=REPLY_COLUMNS),
+        city.read("follow_ups", until=until, columns=FOLLOW_UP_COLUMNS),
         as_of=at,
     )
     counts = safety.totals(states)

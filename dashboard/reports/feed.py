@@ -14,6 +14,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from dashboard.settings import CACHED_CITIES
 from geodata import feed
 from geodata.feed_index import PostIndex
 
@@ -28,8 +29,9 @@ def posts_version(url: str) -> int:
 
 
 # No ttl: an entry dropped would be read again in full (16-19 s at a million posts). One per window
-# (1 h, 6 h, 24 h, all): the 1 h and 6 h ones are small, the 24 h and all ones the size of the day.
-@st.cache_resource(show_spinner=False, max_entries=len(feed.WINDOWS))
+# (1 h, 6 h, 24 h, all): the 1 h and 6 h ones are small, the 24 h and all ones the size of the day;
+# per city (the URL is scoped to it), for as many cities as the overview's caches hold.
+@st.cache_resource(show_spinner=False, max_entries=len(feed.WINDOWS) * CACHED_CITIES)
 def post_index(url: str, window: str) -> PostIndex:
     """The posts of ``window`` (:data:`geodata.feed.WINDOWS`), slim, kept up to date by write stamp.
 
@@ -46,7 +48,8 @@ def post_index(url: str, window: str) -> PostIndex:
 
 # cache_resource: one FeedView per key shared by every session and never copied (at a million
 # posts unpickling its keys took 0.2 s per rerun). Read only: pages take slices of it.
-@st.cache_resource(ttl=_TTL, show_spinner=False, max_entries=8)  # a new minute is a new entry
+# a new minute is a new entry; 2 per city
+@st.cache_resource(ttl=_TTL, show_spinner=False, max_entries=2 * CACHED_CITIES)
 def feed_view(
     url: str,
     version: int,

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, data
-from dashboard.data import _TTL
+from dashboard.data import _TTL, CACHED_CITIES
 from dashboard.safety import map as safety_map
 from geodata import follow_ups, safety
 
@@ -32,7 +32,7 @@ def _frames(url: str, key: tuple[int, ...]):
     return [data.load_layer(url, layer, None, v) for layer, v in zip(LAYERS, key[:3], strict=True)]
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=CACHED_CITIES)
 def evacuation_levels(url: str, version: int) -> dict[str, int]:
     """:func:`geodata.safety.evacuation_levels` now (town -> level in force)."""
     return safety.evacuation_levels(data.get_store(url))
@@ -46,7 +46,7 @@ def _replies(url: str, key: tuple[int, ...]):
     return data.load_layer(url, "safety_replies", None, key[1])
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=CACHED_CITIES)
 def states(url: str, key: tuple[int, ...]) -> pd.DataFrame:
     """:func:`geodata.safety.resident_states` of the stored roster, replies and follow-ups."""
     return safety.resident_states(*_frames(url, key))

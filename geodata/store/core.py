@@ -70,6 +70,9 @@ from geodata.text.fingerprints import text_digest
 log = logging.getLogger(__name__)
 
 CHUNK = 2000  # rows per executemany / keys per IN lookup
+# layer_versions rows "posts@13208": the writes to one municipality's rows of a layer ("@*": to
+# every municipality's) beside the layer's own row (Store._bump, Store.data_version)
+VERSION_MARK = "@"
 
 
 __all__ = [
@@ -514,7 +517,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
                 dicts = [dict(zip(names, row, strict=True)) for row in changed]
                 self._audit_rows(conn, actor, "upsert", spec, dicts, existing)
             if changed:
-                self._bump(conn, spec.name)
+                self._bump(conn, spec.name, _municipalities_of(spec, names, changed))
         return result
 
     def load(
@@ -586,21 +589,45 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
                 found[tuple(rec[k] for k in spec.key)] = dict(rec)
         return found
 
-    def _bump(self, conn: sa.Connection, layer: str) -> None:
+    def _bump(self, conn: sa.Connection, layer: str, municipalities=None) -> None:
+        """Count a write to ``layer``: its version, and the version of the municipalities whose
+        rows it wrote (``municipalities``; None: those of this store's scope, and for an
+        unscoped store or a layer without municipality every municipality's, ``layer@*``).
+        Rows are bumped in one order (the layer, then the codes sorted), so two writers never
+        wait on each other's rows crosswise."""
         lv = self.tables["layer_versions"]
         ins = (pg_dialect if self.postgres else sqlite_dialect).insert(lv)
-        conn.execute(
-            ins.values(layer=layer, version=1).on_conflict_do_update(
-                index_elements=["layer"], set_={"version": lv.c.version + 1}
+        if municipalities is None:
+            municipal = layer in LAYERS and LAYERS[layer].municipal
+            municipalities = self.municipalities if municipal else None
+        codes = sorted({str(c) for c in municipalities}) if municipalities else ["*"]
+        for name in (layer, *(f"{layer}{VERSION_MARK}{code}" for code in codes)):
+            conn.execute(
+                ins.values(layer=name, version=1).on_conflict_do_update(
+                    index_elements=["layer"], set_={"version": lv.c.version + 1}
+                )
             )
-        )
 
     def data_version(self, layer: str | None = None) -> int:
-        """A number that grows with every write (to ``layer``, or to any layer when None)."""
+        """A number that grows with every write (to ``layer``, or to any layer when None).
+
+        A store scoped to some municipalities (:meth:`scoped`) counts only the writes to their
+        rows and those to every municipality (a layer without municipality, an unscoped
+        purge): the caches keyed by it (dashboard/data.py) stay valid when another city writes.
+        """
         lv = self.tables["layer_versions"]
         stmt = sa.select(func.coalesce(func.sum(lv.c.version), 0))
-        if layer:
-            stmt = stmt.where(lv.c.layer == layer)
+        if self.municipalities is None:
+            if layer:
+                stmt = stmt.where(lv.c.layer == layer)
+            else:
+                stmt = stmt.where(lv.c.layer.not_like(f"%{VERSION_MARK}%"))
+        else:
+            codes = ["*", *self.municipalities]
+            if layer:
+                stmt = stmt.where(lv.c.layer.in_([f"{layer}{VERSION_MARK}{c}" for c in codes]))
+            else:
+                stmt = stmt.where(sa.or_(*(lv.c.layer.like(f"%{VERSION_MARK}{c}") for c in codes)))
         with self._read() as conn:
             return int(conn.execute(stmt).scalar())
 
@@ -853,7 +880,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
             self._audit(
                 conn, actor, "update", spec.name, key, old_record, _plain(valid.iloc[0].to_dict())
             )
-            self._bump(conn, spec.name)
+            self._bump(conn, spec.name, _municipalities_of(spec, names, rows))
         return _plain(valid.iloc[0].to_dict())
 
     def delete(self, layer: str, keys: Iterable) -> int:
@@ -864,15 +891,30 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         keys = [k if isinstance(k, tuple) else (k,) for k in keys]
         table = self.tables[spec.name]
         deleted = 0
+        codes: set[str] = set()
         with self._write() as conn:
             for prefix, last in _key_groups(keys):
                 cond = [table.c[k] == v for k, v in zip(spec.key[:-1], prefix, strict=True)]
                 cond.append(table.c[spec.key[-1]].in_(last))
                 cond += self._scope_conds(spec, table)
-                deleted += conn.execute(sa.delete(table).where(*cond)).rowcount
+                stmt = sa.delete(table).where(*cond)
+                if spec.municipal:  # the cities whose rows go: their data versions grow
+                    found = conn.execute(stmt.returning(table.c[MUNICIPALITY])).all()
+                    codes.update(str(r[0]) for r in found if r[0] is not None)
+                    deleted += len(found)
+                else:
+                    deleted += conn.execute(stmt).rowcount
             if deleted:
-                self._bump(conn, spec.name)
+                self._bump(conn, spec.name, codes if spec.municipal else None)
         return deleted
+
+
+def _municipalities_of(spec: Layer, names: list[str], rows) -> set[str] | None:
+    """The municipalities of encoded ``rows`` (None for a layer without municipality)."""
+    if not spec.municipal or MUNICIPALITY not in names:
+        return None
+    i = names.index(MUNICIPALITY)
+    return {str(row[i]) for row in rows if row[i] is not None}
 
 
 def _where_chunks(where: dict | None, *, ordered: bool) -> Iterator[dict | None]:
