@@ -71,6 +71,9 @@ _CSS = f"""
   :where([data-testid="stAlert"]) p {{ font-size: {MIN_PX["text"]}px !important; }}
   [data-testid="stMetricValue"], [data-testid="stMetricValue"] * {{
       font-size: {MIN_PX["kpi_value"]}px !important; line-height: 1.1 !important; }}
+  /* a wall narrower than a 1080p screen (a small monitor): a KPI value smaller, not cut to 「1…」 */
+  @media (max-width: 1590px) {{ [data-testid="stMetricValue"], [data-testid="stMetricValue"] * {{
+      font-size: clamp(40px, 4.4vw, {MIN_PX["kpi_value"]}px) !important; }} }}
   [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *,
   [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p {{
       font-size: {MIN_PX["kpi_label"]}px !important; white-space: normal !important;
@@ -80,7 +83,9 @@ _CSS = f"""
   [data-testid="stTable"] table {{ font-size: {MIN_PX["table_cell"]}px !important;
       color: #000 !important; width: 100% !important; }}
   [data-testid="stTable"] td, [data-testid="stTable"] td p {{
-      font-size: {MIN_PX["table_cell"]}px !important; }}
+      font-size: {MIN_PX["table_cell"]}px !important; overflow-wrap: anywhere; }}
+  /* ^ a cell that wraps may break a run (「（深大寺南町一丁目）」) when its column is narrower than
+     the run: the columns that do not wrap (ages: 「2時間19分前」) widen as the day goes on */
   [data-testid="stTable"] th, [data-testid="stTable"] th p {{
       white-space: nowrap !important; word-break: keep-all !important;
       background: #1a1a1a !important; color: #fff !important;
