@@ -153,7 +153,7 @@ def test_a_commander_issues_from_the_overview_and_the_wall_shows_it(browser, eva
     lift_form.get_by_role("button", name="解除する").click()
     # the confirmation (the notice offered to residents below it says 解除しました too)
     done = boss.get_by_test_id("stAlertContentSuccess").filter(has_text="解除しました")
-    expect(done).to_be_visible(timeout=30_000)
+    expect(done).to_be_visible(timeout=90_000)  # a loaded CI machine: as the form's own wait
     _wait_for(wall, lambda p: p == [], REFRESH_SECONDS + SLACK_SECONDS + 10)
     store = open_store(evac_app["db"])
     try:
