@@ -83,9 +83,7 @@ _CSS = f"""
   [data-testid="stTable"] table {{ font-size: {MIN_PX["table_cell"]}px !important;
       color: #000 !important; width: 100% !important; }}
   [data-testid="stTable"] td, [data-testid="stTable"] td p {{
-      font-size: {MIN_PX["table_cell"]}px !important; overflow-wrap: anywhere; }}
-  /* ^ a cell that wraps may break a run (「（深大寺南町一丁目）」) when its column is narrower than
-     the run: the columns that do not wrap (ages: 「2時間19分前」) widen as the day goes on */
+      font-size: {MIN_PX["table_cell"]}px !important; }}
   [data-testid="stTable"] th, [data-testid="stTable"] th p {{
       white-space: nowrap !important; word-break: keep-all !important;
       background: #1a1a1a !important; color: #fff !important;
