@@ -66,7 +66,10 @@ _CSS = f"""
   [data-testid="stHeader"], [data-testid="stToolbar"],
   [data-testid="stHeaderActionElements"] {{ display: none !important; }}
   .block-container {{ padding: 0.6rem 1.2rem 0 1.2rem !important; max-width: 100% !important; }}
-  html, body, [data-testid="stAppViewContainer"] {{ font-size: {MIN_PX["text"]}px; }}
+  html, body, [data-testid="stAppViewContainer"] {{ font-size: {MIN_PX["text"]}px;
+      text-spacing-trim: space-all; }}
+  /* ^ Chromium's default trim (a half-width 「（」 where a line starts) fits 「（深大寺南町一丁目）」
+     into a 307 px line when breaking, then draws it 320 px wide: the run stuck out of its cell */
   :where([data-testid="stMarkdownContainer"]) p, :where([data-testid="stCaptionContainer"]),
   :where([data-testid="stAlert"]) p {{ font-size: {MIN_PX["text"]}px !important; }}
   [data-testid="stMetricValue"], [data-testid="stMetricValue"] * {{
