@@ -163,21 +163,25 @@ def _replayed(rec: dict, geom, kept: _Kept) -> _Incident:
 
 
 def _cut_back(store, incidents: pd.DataFrame, before: pd.DataFrame, cut):
-    """The index of the incidents as they were before ``cut``, and the ones with nothing left
-    (id -> status). ``before``: the stored member rows from ``cut`` on (the pieces re-linked;
-    every one of them is there: the cut lies at or before each one's stored time)."""
+    """The index of the incidents as they were before ``cut``, the ones with nothing left
+    (id -> status) and the state of each stored incident (id -> :meth:`_Incident.state`).
+    ``before``: the stored member rows from ``cut`` on (the pieces re-linked; every one of
+    them is there: the cut lies at or before each one's stored time)."""
     index = IncidentIndex()
     losing = set(before["incident_id"])
     dropped: dict[str, str | None] = {}
+    states: dict[str, tuple] = {}
     todo = []
     geoms = list(incidents.geometry) if "geometry" in incidents else [None] * len(incidents)
     for rec, geom in zip(incidents.to_dict("records"), geoms, strict=True):
+        inc = _Incident(rec, geom)
+        states[rec["incident_id"]] = inc.state()
         if rec["incident_id"] not in losing:
-            index._put(_Incident(rec, geom))
+            index._put(inc)
         else:
             todo.append((rec, geom))
     if not todo:
-        return index, dropped
+        return index, dropped, states
     kept = _summed(store, [rec["incident_id"] for rec, _ in todo], cut)
     for rec, geom in todo:
         mine = kept.get(rec["incident_id"])
@@ -185,7 +189,7 @@ def _cut_back(store, incidents: pd.DataFrame, before: pd.DataFrame, cut):
             dropped[rec["incident_id"]] = rec.get("status")
         else:
             index._put(_replayed(rec, geom, mine))
-    return index, dropped
+    return index, dropped, states
 
 
 def relink(
@@ -237,7 +241,7 @@ def relink(
     before = store.read("incident_members", since=cut)
     # locked too: a status staff set meanwhile is waited for and written back as it is
     stored_incidents = store.read("incidents", since=cut - WINDOW, for_update=True)
-    index, dropped = _cut_back(store, stored_incidents, before, cut)
+    index, dropped, states = _cut_back(store, stored_incidents, before, cut)
     items = [
         (pd.Timestamp(when), name, key, category, urgency, point, town)
         for name, f in rows.items()
@@ -250,7 +254,11 @@ def relink(
     for incident_id, status in dropped.items():
         if incident_id in index.all and status:
             index.all[incident_id].rec["status"] = status  # made again: staff's status stays
-    incidents = index.changed_frame()
+    home = store.home_municipality  # what the store gives a row written without one
+    for inc in index.all.values():
+        if inc.changed and not inc.rec.get(MUNICIPALITY):
+            inc.rec[MUNICIPALITY] = home  # an incident made (again) in this pass
+    incidents = index.changed_frame(stored=states)  # only those that differ from the store
     if len(incidents):
         store.upsert("incidents", incidents, source="incidents")
     gone = [i for i in dropped if i not in index.all]
@@ -314,20 +322,25 @@ def _write_changed_rows(store, layer, frame, rows, keys, stored_rows, assigned) 
             continue
         before = dict(zip(_keys(name, stored_rows[name]), _pairs(stored_rows[name]), strict=True))
         new_ids = [assigned.get((name, k)) for k in keys[name]]
-        f = f.copy()
-        f["incident_id"] = pd.Series(new_ids, index=f.index, dtype=object)
-        after = _pairs(f)
+        others = [_texts(f[c]) for c in ("repost_of",) if c in f]
         todo = [
             i
-            for i, k in enumerate(keys[name])
-            if not (name == layer and k in batch) and before.get(k) != after[i]
+            for i, (k, *after) in enumerate(zip(keys[name], new_ids, *others, strict=True))
+            if not (name == layer and k in batch) and before.get(k) != tuple(after)
         ]
         if todo:
-            store.upsert(name, f.iloc[todo], source="incidents")
+            changed = f.iloc[todo].copy()
+            changed["incident_id"] = pd.Series([new_ids[i] for i in todo], index=changed.index,
+                                               dtype=object)  # fmt: skip
+            store.upsert(name, changed, source="incidents")
+
+
+def _texts(values) -> list:
+    """Each value as a non-empty string, else None."""
+    return [v if isinstance(v, str) and v else None for v in values]
 
 
 def _pairs(frame: pd.DataFrame) -> list[tuple]:
     """(incident_id, repost_of) of each row, None for empty."""
-    cols = [c for c in ("incident_id", "repost_of") if c in frame]
-    values = [[v if isinstance(v, str) and v else None for v in frame[c]] for c in cols]
+    values = [_texts(frame[c]) for c in ("incident_id", "repost_of") if c in frame]
     return list(zip(*values, strict=True)) if values else [()] * len(frame)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geodata.schema import LAYERS, STORE_CRS, empty_frame, validate
+from geodata.schema import LAYERS, MUNICIPALITY, STORE_CRS, empty_frame, validate
 from geodata.text.fingerprints import digest
 
 WINDOW = pd.Timedelta(hours=2)
@@ -98,6 +98,20 @@ class _Incident:
             self.anchor, self.xy = point, (point.x, point.y)
         self.rec["town_code"] = self.rec.get("town_code") or town_code
         self.changed = True
+
+    def state(self) -> tuple:
+        """What its stored row says (category, first and last time, urgency, town, status,
+        counts, anchor, municipality): equal states need no write."""
+        rec = self.rec
+        urgency = rec.get("urgency")
+        urgency = (
+            None if urgency is None or urgency is pd.NA or urgency != urgency else int(urgency)
+        )
+        town = rec.get("town_code")
+        counts = tuple(sorted((k, int(v)) for k, v in self.counts.items()))
+        return (rec.get("category"), self.first_ns, self.last_ns, urgency,
+                town if isinstance(town, str) and town else None, rec.get("status"), counts,
+                self.xy, rec.get(MUNICIPALITY))  # fmt: skip
 
     def as_row(self, members: bool = False) -> dict:
         row = {k: v for k, v in self.rec.items() if k != "members"}
@@ -204,10 +218,18 @@ class IncidentIndex:
             self.towns.setdefault((category, inc.rec["town_code"]), []).append(inc)
         return inc.rec["incident_id"]
 
-    def changed_frame(self, members: bool = False) -> gpd.GeoDataFrame:
+    def changed_frame(
+        self, members: bool = False, stored: dict[str, tuple] | None = None
+    ) -> gpd.GeoDataFrame:
         """The incidents that took pieces, as an incidents-layer frame (with each one's
-        ``members`` list when ``members``: the in-memory form of :func:`link_incidents`)."""
-        changed = [inc for inc in self.all.values() if inc.changed]
+        ``members`` list when ``members``: the in-memory form of :func:`link_incidents`).
+
+        ``stored``: incident id -> :meth:`_Incident.state` of its stored row; an incident that
+        took pieces and came out as it is stored is left out (re-linking takes the same pieces
+        again, in the same order, over and over)."""
+        stored = stored or {}
+        changed = [inc for inc in self.all.values()
+                   if inc.changed and stored.get(inc.rec["incident_id"]) != inc.state()]  # fmt: skip
         if not changed:
             return empty_frame("incidents")
         rows = [inc.as_row(members) for inc in changed]
