@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geodata.incidents import WINDOW, IncidentIndex, _Incident, pieces
+from geodata.incidents import WINDOW, IncidentIndex, _Incident, may_be_piece, pieces, present
 from geodata.schema import LAYERS, MUNICIPALITY
 
 PIECE_LAYERS = tuple(name for name, spec in LAYERS.items() if spec.incident_role)
@@ -61,6 +61,20 @@ def _overlay(stored: pd.DataFrame, *replacements: pd.DataFrame | None, key) -> p
     columns = [c for c in stored.columns if all(c in f.columns for f in frames)]
     combined = pd.concat([f[columns] for f in frames], ignore_index=True)
     return combined.drop_duplicates(subset=list(key), keep="last").reset_index(drop=True)
+
+
+def _linked_rows(layer: str, rows: pd.DataFrame, changed: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows re-linking has to look at: those that may be pieces, those that name an
+    incident (a piece no longer: its incident is taken away) and those the dedupe changed
+    (their copy is written). Copies and rows without a category are most of the rest."""
+    if not len(rows):
+        return rows
+    keep = may_be_piece(layer, rows)
+    if "incident_id" in rows:
+        keep |= rows["incident_id"].map(present).to_numpy(dtype=bool)
+    if changed is not None and len(changed):
+        keep |= pd.Index(_keys(layer, rows)).isin(_keys(layer, changed))
+    return rows if keep.all() else rows[keep]
 
 
 def _moved_from(store, layer: str, frame: pd.DataFrame, cut):
@@ -236,7 +250,8 @@ def relink(
         else:
             stored_rows[name] = given
         extra = [(changed or {}).get(name), frame if name == layer else None]
-        rows[name] = _overlay(stored_rows[name], *extra, key=LAYERS[name].key)
+        rows[name] = _linked_rows(name, _overlay(stored_rows[name], *extra, key=LAYERS[name].key),
+                                  (changed or {}).get(name))  # fmt: skip
     keys = {name: _keys(name, f) for name, f in rows.items()}
     before = store.read("incident_members", since=cut)
     # locked too: a status staff set meanwhile is waited for and written back as it is

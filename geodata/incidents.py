@@ -264,6 +264,41 @@ def _points(frame: pd.DataFrame) -> list:
     return np.where(present, geoms, None).tolist()
 
 
+def _has_category(value) -> bool:
+    """Whether a categories value (a string or a list of them) names one other than その他."""
+    if isinstance(value, str):
+        return bool(value) and value != "その他"
+    if value is None or isinstance(value, float):
+        return False
+    return any(isinstance(c, str) and c and c != "その他" for c in value)
+
+
+def may_be_piece(layer: str, frame: pd.DataFrame) -> np.ndarray:
+    """Whether each row of ``frame`` can be an incident piece, on whole columns: not kept out
+    (a copy), of a category that makes pieces, with a place (a geometry or a town). Every piece
+    :func:`pieces` returns is among them; it decides the rest (a shape's point) row by row."""
+    role = LAYERS[layer].incident_role
+    if role is None or not len(frame):
+        return np.zeros(len(frame), dtype=bool)
+    mask = np.ones(len(frame), dtype=bool)
+    if role.excluded_by and role.excluded_by in frame:
+        mask &= ~frame[role.excluded_by].map(present).to_numpy(dtype=bool)
+    if role.category in frame:
+        values = frame[role.category]
+        if role.by_value is not None:
+            mask &= values.isin(list(role.by_value)).to_numpy(dtype=bool)
+        else:
+            mask &= values.map(_has_category).to_numpy(dtype=bool)
+    else:
+        mask[:] = False
+    placed = np.zeros(len(frame), dtype=bool)
+    if "geometry" in frame:
+        placed |= ~shapely.is_missing(np.asarray(frame.geometry.values, dtype=object))
+    if role.town and role.town in frame:
+        placed |= frame[role.town].map(present).to_numpy(dtype=bool)
+    return mask & placed
+
+
 def pieces(layer: str, frame: pd.DataFrame, *, linked: bool = False) -> list[tuple]:
     """(row position, member key, category, time, urgency, point, town_code) of incident pieces.
 
@@ -275,13 +310,19 @@ def pieces(layer: str, frame: pd.DataFrame, *, linked: bool = False) -> list[tup
         return []
     spec = LAYERS[layer]
     out = []
+    keep = may_be_piece(layer, frame)  # whole columns first: copies and その他 are most rows
+    if not keep.all():
+        labels = np.flatnonzero(keep).tolist()
+        frame = frame.iloc[labels]
+    else:
+        labels = range(len(frame))
     geoms = _points(frame)
     cols = [c for c in _piece_columns(layer) if c in frame]
     # column lists zipped into records: DataFrame.to_dict("records") boxes every value and
     # took half of re-linking's time at 100k posts
     columns = (frame[c].tolist() for c in cols)
     records = [dict(zip(cols, values, strict=True)) for values in zip(*columns, strict=True)]
-    for label, rec, point in zip(range(len(frame)), records, geoms, strict=True):
+    for label, rec, point in zip(labels, records, geoms, strict=True):
         if role.excluded_by and present(rec.get(role.excluded_by)):
             continue
         value = rec.get(role.category)

@@ -382,3 +382,29 @@ def test_a_piece_is_placed_at_its_point_or_inside_its_shape_or_by_its_town():
     assert block.contains(got["mastodon:s"][0])
     assert got["mastodon:e"] == (None, "13208008001")
     assert got["mastodon:m"] == (None, "13208008002")
+
+
+def test_which_rows_are_pieces_and_of_what():
+    """Copies, rows of その他 alone or of no category, and rows without a place are no pieces;
+    a piece's category is its first other than その他; the positions are the frame's rows (the
+    rows that may be pieces are found on whole columns first). Safety replies are pieces only
+    when they say 要救助 or 負傷."""
+    from geodata.incidents import may_be_piece, pieces
+
+    posts = _posts([("a", "", 0, KOKURYO, ["その他", "火災"]), ("b", "", 1, KOKURYO, ["その他"]),
+                    ("c", "", 2, KOKURYO, []), ("d", "", 3, None, ["浸水・冠水"]),
+                    ("e", "", 4, KOKURYO, ["浸水・冠水"]), ("f", "", 5, None, ["火災"], "13208008001"),
+                    ("g", "", 6, KOKURYO, ["火災"])])  # fmt: skip
+    posts["repost_of"] = [None, None, None, None, "mastodon:a", None, ""]
+    got = [(pos, key, category) for pos, key, category, *_ in pieces("posts", posts)]
+    assert got == [(0, "mastodon:a", "火災"), (5, "mastodon:f", "火災"),
+                   (6, "mastodon:g", "火災")]  # fmt: skip
+    assert may_be_piece("posts", posts).tolist() == [True, False, False, False, False, True, True]
+    replies = pd.DataFrame({"source": "line", "source_id": ["1", "2", "3", "4"],
+                            "status": ["要救助", "無事", None, "負傷"],
+                            "replied_at": [T0] * 4, "town_code": None})  # fmt: skip
+    replies = gpd.GeoDataFrame(replies, geometry=[shapely.Point(*KOKURYO)] * 3 + [None], crs=4326)
+    assert may_be_piece("safety_replies", replies).tolist() == [True, False, False, False]
+    got = [(pos, key, category, urgency) for pos, key, category, _, urgency, *_ in
+           pieces("safety_replies", replies)]  # fmt: skip
+    assert got == [(0, "line:1", "救助要請", 3)]
