@@ -63,18 +63,17 @@ def _overlay(stored: pd.DataFrame, *replacements: pd.DataFrame | None, key) -> p
     return combined.drop_duplicates(subset=list(key), keep="last").reset_index(drop=True)
 
 
-def _linked_rows(layer: str, rows: pd.DataFrame, changed: pd.DataFrame | None) -> pd.DataFrame:
-    """The rows re-linking has to look at: those that may be pieces, those that name an
-    incident (a piece no longer: its incident is taken away) and those the dedupe changed
-    (their copy is written). Copies and rows without a category are most of the rest."""
-    if not len(rows):
-        return rows
-    keep = may_be_piece(layer, rows)
-    if "incident_id" in rows:
-        keep |= rows["incident_id"].map(present).to_numpy(dtype=bool)
-    if changed is not None and len(changed):
-        keep |= pd.Index(_keys(layer, rows)).isin(_keys(layer, changed))
-    return rows if keep.all() else rows[keep]
+def _linked_rows(layer: str, stored: pd.DataFrame) -> pd.DataFrame:
+    """The stored rows re-linking has to look at: those that may be pieces and those that name
+    an incident (a piece no longer: its incident is taken away). Copies and rows without a
+    category are most of the rest; the batch's rows and those the dedupe changed are added
+    whole."""
+    if not len(stored):
+        return stored
+    keep = may_be_piece(layer, stored)
+    if "incident_id" in stored:
+        keep |= stored["incident_id"].map(present).to_numpy(dtype=bool)
+    return stored if keep.all() else stored[keep]
 
 
 def _moved_from(store, layer: str, frame: pd.DataFrame, cut):
@@ -250,8 +249,7 @@ def relink(
         else:
             stored_rows[name] = given
         extra = [(changed or {}).get(name), frame if name == layer else None]
-        rows[name] = _linked_rows(name, _overlay(stored_rows[name], *extra, key=LAYERS[name].key),
-                                  (changed or {}).get(name))  # fmt: skip
+        rows[name] = _overlay(_linked_rows(name, stored_rows[name]), *extra, key=LAYERS[name].key)
     keys = {name: _keys(name, f) for name, f in rows.items()}
     before = store.read("incident_members", since=cut)
     # locked too: a status staff set meanwhile is waited for and written back as it is
