@@ -552,3 +552,36 @@ def test_aggregate_sums_up_groups_in_the_database(store):
     # a store scoped to another municipality sees no group
     other = store.scoped(["13209"])
     assert other.aggregate("incident_members", by=["layer"], aggs={"n": ("count", None)}).empty
+
+
+def test_an_incidents_member_rows_are_summed_up_from_one_index(store_url):
+    """Re-linking sums up the member rows of the incidents it cuts back, every batch: a store of
+    schema version 13 (an index on the incident alone) gets the index that holds every fact
+    summed up (v14), and SQLite answers the sum from it without reading the rows."""
+    from geodata.incident_relink import MEMBER_SUMMARY
+    from geodata.store.tables import MEMBER_SUMMARY_COLUMNS
+
+    store = open_store(store_url)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_incident_members_summary")
+        conn.exec_driver_sql("CREATE INDEX ix_incident_members_incident ON incident_members "
+                             "(incident_id)")  # fmt: skip
+        conn.exec_driver_sql("UPDATE meta SET value = '13' WHERE key = 'schema_version'")
+    store.dispose()
+    upgraded = open_store(store_url)
+    assert upgraded.schema_version() == SCHEMA_VERSION
+    indexes = {i["name"]: i["column_names"]
+               for i in sa.inspect(upgraded.engine).get_indexes("incident_members")}  # fmt: skip
+    assert "ix_incident_members_incident" not in indexes
+    assert tuple(indexes["ix_incident_members_summary"]) == MEMBER_SUMMARY_COLUMNS
+    used = {c for op, c in MEMBER_SUMMARY.values() if c} | {"incident_id", "layer", "municipality"}
+    assert used <= set(MEMBER_SUMMARY_COLUMNS)  # nothing the sum reads is missing from it
+    if upgraded.engine.dialect.name == "sqlite":
+        with upgraded.engine.connect() as conn:
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT incident_id, layer, count(*), min(seen_at), "
+                "max(seen_at), max(urgency), max(located), max(town_code IS NOT NULL) "
+                "FROM incident_members WHERE incident_id IN ('a', 'b') AND seen_at < '2026' "
+                "AND municipality IN ('13208') GROUP BY incident_id, layer"))  # fmt: skip
+        assert "COVERING INDEX ix_incident_members_summary" in plan, plan
+    upgraded.dispose()

@@ -9,6 +9,11 @@ from sqlalchemy.types import UserDefinedType
 
 from geodata.schema import BOOL, FLOAT, INT, JSON, LAYERS, STR, TIME
 
+# An incident's member rows before a time, summed up (geodata/incident_relink.py ``_summed``:
+# count, first, last, highest urgency, any located, any town) from the index alone.
+MEMBER_SUMMARY_COLUMNS = ("incident_id", "seen_at", "layer", "urgency", "located", "town_code",
+                          "municipality")  # fmt: skip
+
 
 class _PostGISGeometry(UserDefinedType):
     """PostGIS geometry column that speaks WKB to Python."""
@@ -70,7 +75,8 @@ def build_metadata(postgres: bool) -> sa.MetaData:
     sa.Index("ix_posts_fp", md.tables["posts"].c.text_fp, md.tables["posts"].c.posted_at)
     sa.Index("ix_posts_stored", md.tables["posts"].c.stored_at)
     sa.Index("ix_safety_resident", md.tables["safety_replies"].c.resident_id)
-    sa.Index("ix_incident_members_incident", md.tables["incident_members"].c.incident_id)
+    members = md.tables["incident_members"]
+    sa.Index("ix_incident_members_summary", *[members.c[c] for c in MEMBER_SUMMARY_COLUMNS])
     serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
     sa.Table(
         "rejections",
