@@ -294,12 +294,13 @@ def _write_members(store, index: IncidentIndex, items: list, assigned: dict, bef
     stored = dict(zip(zip(before["layer"], before["member"], strict=True), _member_facts(before),
                       strict=True))  # fmt: skip
     rows = []
-    for when, name, key, _, urgency, point, town in items:
+    municipality_of = {i: inc.rec.get(MUNICIPALITY) or home for i, inc in index.all.items()}
+    for when, name, key, _, urgency, point, town in items:  # ``when``: a Timestamp (relink)
         incident_id = assigned[(name, key)]
-        municipality = index.all[incident_id].rec.get(MUNICIPALITY) or home
-        row = (incident_id, pd.Timestamp(when).value,
-               None if urgency is None or pd.isna(urgency) else int(urgency),
-               point is not None, town or None, municipality)  # fmt: skip
+        if urgency is not None:
+            urgency = None if urgency is pd.NA or urgency != urgency else int(urgency)
+        row = (incident_id, when.value, urgency, point is not None, town or None,
+               municipality_of[incident_id])  # fmt: skip
         if stored.get((name, key)) != row:
             rows.append((name, key, *row))
     if rows:

@@ -121,6 +121,10 @@ class _Incident:
         return row
 
 
+# a grid cell's number: row * _ROW + column (any longitude's column is within +-70,000 < 2^19)
+_ROW = 1 << 20
+
+
 def _cell(x: float, y: float) -> tuple[int, int]:
     return (math.floor(y / _CELL), math.floor(x / _CELL))
 
@@ -141,7 +145,8 @@ class IncidentIndex:
 
     def __init__(self, incidents: pd.DataFrame | None = None):
         self.all: dict[str, _Incident] = {}
-        self.cells: dict[tuple, list[_Incident]] = {}
+        # category -> grid cell (row * _ROW + column) -> incidents anchored in it
+        self.cells: dict[str, dict[int, list[_Incident]]] = {}
         self.towns: dict[tuple, list[_Incident]] = {}
         self.member_of: dict[tuple[str, str], str] = {}
         if incidents is not None and len(incidents):
@@ -155,7 +160,8 @@ class IncidentIndex:
             self.member_of[member] = inc.rec["incident_id"]
         cat = inc.rec["category"]
         if inc.xy is not None:
-            self.cells.setdefault((cat, *_cell(*inc.xy)), []).append(inc)
+            cy, cx = _cell(*inc.xy)
+            self.cells.setdefault(cat, {}).setdefault(cy * _ROW + cx, []).append(inc)
         if inc.rec.get("town_code"):
             self.towns.setdefault((cat, inc.rec["town_code"]), []).append(inc)
 
@@ -168,14 +174,16 @@ class IncidentIndex:
         (re-linking) chooses as the one pass did."""
         when_ns = when.value
         best, best_rank = None, (RADIUS_M, 0, "")
-        if point is not None:
+        grid = self.cells.get(category) if point is not None else None
+        if grid:
             xy = (point.x, point.y)
             cy, cx = _cell(*xy)
-            for dy in (-1, 0, 1):
-                for dx in (-2, -1, 0, 1, 2):
-                    for inc in self.cells.get((category, cy + dy, cx + dx), ()):
-                        if not inc.in_time(when_ns):
-                            continue
+            for row in (cy - 1, cy, cy + 1):
+                base = row * _ROW + cx
+                for cell in (base - 2, base - 1, base, base + 1, base + 2):
+                    for inc in grid.get(cell, ()):
+                        if not (inc.first_ns - _WINDOW_NS <= when_ns <= inc.last_ns + _WINDOW_NS):
+                            continue  # not in time (:meth:`_Incident.in_time`)
                         d = _distance_m(xy, inc.xy)
                         if d > RADIUS_M:
                             continue
