@@ -266,8 +266,8 @@ class FrameBuilder:
         if kind == JSON:
             out[:] = _json_values(values, memo)
         elif memo is not None:
-            keep = memo.setdefault
-            out[:] = [v if v is None else keep(v, v) for v in values]
+            # one shared object per distinct value (None maps to itself)
+            out[:] = list(map(memo.setdefault, values, values))
         else:
             out[:] = values
         if memo is not None and len(memo) > _MEMO_LIMIT:
