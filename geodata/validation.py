@@ -40,6 +40,8 @@ _LIST_OR_DICT = {list, dict}
 def _nulls(values: np.ndarray) -> np.ndarray:
     """Boolean mask of missing values (None, NaN, NA, NaT, blank text) in an object array."""
     mask = pd.isna(values)
+    if not any(issubclass(t, str) for t in set(map(type, values.tolist()))):
+        return mask  # no text, so no blank text
     blank = np.fromiter(
         (isinstance(v, str) and (not v or v.isspace()) for v in values), bool, len(values)
     )
@@ -140,9 +142,9 @@ def _coerce_bool(values: np.ndarray, null: np.ndarray):
 def _coerce_time(series: pd.Series, null: np.ndarray):
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_convert("UTC").to_numpy(), {}
+        return series.dt.tz_convert("UTC").array, {}
     if dtype.kind == "M":
-        return series.dt.tz_localize("Asia/Tokyo").dt.tz_convert("UTC").to_numpy(), {}
+        return series.dt.tz_localize("Asia/Tokyo").dt.tz_convert("UTC").array, {}
     values = series.to_numpy(dtype=object)
     out = np.empty(len(values), dtype=object)
     out[:] = None
@@ -175,7 +177,8 @@ def _coerce_time(series: pd.Series, null: np.ndarray):
             out[i] = to_utc(values[i])
         except (ValueError, TypeError, OverflowError) as exc:
             errors[i] = f"not a time: {values[i]!r} ({type(exc).__name__})"[:160]
-    return pd.to_datetime(pd.Series(out, dtype=object), utc=True).to_numpy(), errors
+    # the UTC datetime array (its Timestamps as objects cost a conversion each way)
+    return pd.to_datetime(pd.Series(out, dtype=object), utc=True).array, errors
 
 
 # ISO 8601 date-time with an explicit offset: 2026-10-12T03:04:05.123Z, 2026-10-12 21:35:12+09:00
@@ -279,7 +282,9 @@ def validate_frame(frame: pd.DataFrame, layer: Layer):
     n = len(frame)
     if n == 0:
         return empty_frame(layer), pd.DataFrame(columns=["raw", "reason"])
-    frame = frame.reset_index(drop=True)
+    index = frame.index
+    if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
+        frame = frame.reset_index(drop=True)
     reasons = np.empty(n, dtype=object)
     reasons[:] = None
     out: dict[str, object] = {}
@@ -293,13 +298,12 @@ def validate_frame(frame: pd.DataFrame, layer: Layer):
         if kind == JSON:
             null = _json_nulls(values)
         elif kind == TIME:
-            null = (
-                pd.isna(series.to_numpy(dtype=object))
-                if series.dtype.kind != "M"
-                else (series.isna().to_numpy())
-            )
             if series.dtype == object:
                 null = _nulls(series.to_numpy(dtype=object))
+            elif series.dtype.kind != "M":
+                null = pd.isna(series.to_numpy(dtype=object))
+            else:
+                null = series.isna().to_numpy()
         elif kind == STR:
             null = None  # found while coercing: blank text is missing
         else:

@@ -121,6 +121,8 @@ _TEXT_MAX = np.datetime64("9999-12-31T23:59:59.999999", "us")
 def _time_texts(times: pd.Series) -> list | None:
     """``times`` (UTC) as ``%Y-%m-%d %H:%M:%S.%f`` text, None when missing; None (use
     strftime) for times numpy would write otherwise (sub-microsecond parts, odd years)."""
+    if not len(times):
+        return []
     naive = times.dt.tz_localize(None).to_numpy()
     nat = np.isnat(naive)
     us = naive.astype("datetime64[us]")
@@ -135,6 +137,10 @@ def _time_texts(times: pd.Series) -> list | None:
     return out
 
 
+_TEXT_TYPES = {str, type(None)}
+_NUMBER_TYPES = {int, float, bool, type(None)}
+
+
 def row_hashes(columns: list[list], n: int) -> np.ndarray:
     """pandas' ``hash_pandas_object(frame, index=False)`` of a frame whose columns are the
     text (``astype(str)``) of each list of ``columns``: the store's row hash.
@@ -145,12 +151,16 @@ def row_hashes(columns: list[list], n: int) -> np.ndarray:
     if not columns:
         return pd.util.hash_pandas_object(pd.DataFrame(index=range(n)), index=False).to_numpy()
     texts = []
-    plain = {str, type(None)}
     for values in columns:
         arr = np.empty(n, dtype=object)
-        arr[:] = values
-        if not set(map(type, values)) <= plain:
-            arr = pd.Series(arr, dtype=object).astype(str).to_numpy(dtype=object, na_value=None)
+        types = set(map(type, values))
+        if types <= _TEXT_TYPES:
+            arr[:] = values
+        elif types <= _NUMBER_TYPES:  # astype(str) writes these as str() does (tested)
+            arr[:] = [None if v is None or v != v else str(v) for v in values]
+        else:
+            series = pd.Series(values, dtype=object)
+            arr = series.astype(str).to_numpy(dtype=object, na_value=None)
         texts.append(arr)
     flat = np.concatenate(texts)
     # As pandas hashes a column: a missing value is 2**64 - 1, a text the hash of its UTF-8
