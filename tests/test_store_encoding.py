@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from geodata.schema import BOOL, FLOAT, INT, JSON, LAYERS, STR, TIME, to_utc
+from geodata.schema import BOOL, INT, LAYERS, STR, TIME, to_utc
 from geodata.store.codec import encode_column, row_hashes
 from geodata.validation import validate_frame
 from ingest.base import rows_to_frame, text_or_none
@@ -24,9 +24,7 @@ JST = timezone(timedelta(hours=9))
 
 def _pandas_row_hash(columns: list[list]) -> list[int]:
     """The row hash as the store first computed it: pandas' hash of the astype(str) frame."""
-    frame = pd.DataFrame(
-        {i: pd.Series(v, dtype=object).astype(str) for i, v in enumerate(columns)}
-    )
+    frame = pd.DataFrame({i: pd.Series(v, dtype=object).astype(str) for i, v in enumerate(columns)})
     return pd.util.hash_pandas_object(frame, index=False).tolist()
 
 
