@@ -309,9 +309,11 @@ def rows_to_frame(rows: list[dict], layer: str) -> pd.DataFrame:
     spec = LAYERS[layer]
     if not rows:
         return empty_frame(spec)
-    # column by column (a dict per row and pandas reading the dicts cost twice as much)
+    # a tuple per row, turned into columns (a dict per row that pandas reads costs 2-4×)
+    names = list(spec.columns)
+    columns = zip(*[tuple(map(r.get, names)) for r in rows], strict=True)
     df = pd.DataFrame(
-        {c: pd.Series([r.get(c) for r in rows], dtype=object) for c in spec.columns},
+        {c: pd.Series(v, dtype=object) for c, v in zip(names, columns, strict=True)},
         dtype=object,
     )
     if spec.geometry:

@@ -310,18 +310,23 @@ class FrameBuilder:
 def _json_values(values, memo: dict | None) -> list:
     """Parsed JSON texts; flat lists of strings are parsed once per distinct text (each row
     still gets its own list)."""
-    out = []
+    loads = json.loads
+    if memo is None:
+        return [None if v is None else loads(v) for v in values]
+    out: list = []
+    append = out.append
+    known = memo.get
     for v in values:
-        if v is None:
-            out.append(None)
-            continue
-        parsed = memo.get(v) if memo is not None else None
-        if parsed is None:
-            parsed = json.loads(v)
-            if memo is not None and type(parsed) is list and all(type(x) is str for x in parsed):
+        parsed = known(v)  # (memo keys are texts: None is never found)
+        if parsed is not None:
+            append(parsed[:])
+        elif v is None:
+            append(None)
+        else:
+            parsed = loads(v)
+            if type(parsed) is list and all(type(x) is str for x in parsed):
                 memo[v] = parsed
+                append(parsed[:])
             else:
-                out.append(parsed)
-                continue
-        out.append(list(parsed))
+                append(parsed)
     return out
