@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 
 import geopandas as gpd
 import numpy as np
@@ -357,12 +357,13 @@ def validate_frame(frame: pd.DataFrame, layer: Layer):
         }
     )
     for col, kind in layer.columns.items():
-        if kind == TIME:
+        dtype = df[col].dtype
+        if kind == TIME and not (isinstance(dtype, pd.DatetimeTZDtype) and dtype.tz is UTC):
             df[col] = pd.to_datetime(df[col], utc=True)
-        elif kind == FLOAT:
+        elif kind == FLOAT and dtype != "float64":
             df[col] = df[col].astype("float64")
     rejected = [{"raw": _raw_text(frame, i), "reason": reasons[i]} for i in np.flatnonzero(~ok)]
-    valid = df[ok].reset_index(drop=True)
+    valid = df if ok.all() else df[ok].reset_index(drop=True)
     if layer.geometry:
         kept = geoms[ok]
         kept = np.where(
