@@ -415,7 +415,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         :class:`OutOfScope` for a row of a municipality outside the scope."""
         values = frame[MUNICIPALITY] if MUNICIPALITY in frame.columns else None
         if values is None or values.isna().any():
-            frame = frame.copy()
+            frame = frame.copy(deep=False)  # (copy on write: the caller's frame stays as it is)
             home = self.home_municipality
             frame[MUNICIPALITY] = home if values is None else values.where(values.notna(), home)
         if self.municipalities is not None:
