@@ -25,6 +25,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 
 import geopandas as gpd
 import numpy as np
@@ -489,7 +490,10 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         with self._write() as conn:
             if len(rejected):
                 self._insert_rejections(conn, source, spec.name, rejected.itertuples(index=False))
-            keys = [tuple(row[i] for i in key_idx) for row in rows]
+            if len(key_idx) == 1:
+                keys = [(row[key_idx[0]],) for row in rows]
+            else:
+                keys = list(map(itemgetter(*key_idx), rows))  # tuples of the key columns
             self._check_stored_scope(conn, spec, keys)
             if actor is not None:
                 existing = self._existing_full(conn, spec, keys)
