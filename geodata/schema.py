@@ -17,6 +17,7 @@ Over ~400 lines on purpose: every layer is declared here, in one file read top t
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -803,12 +804,22 @@ _DTYPES = {
 }
 
 
+# An ISO 8601 time with seconds (at most microseconds) and an offset: 2026-10-12T03:04:05.123Z
+_ISO_WITH_OFFSET = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
+
+
 def to_utc(value) -> pd.Timestamp | None:
     """Parse a time value (ISO text, epoch seconds, datetime) to a UTC timestamp; naive = JST.
 
     Japanese sources give local time without an offset; a naive time is read as Asia/Tokyo.
     Returns None for null; raises ValueError on text that is not a time.
     """
+    if isinstance(value, str) and _ISO_WITH_OFFSET.fullmatch(value):
+        # the usual case (an API's time): the same timestamp as below, without pandas' parse
+        try:
+            return pd.Timestamp(datetime.fromisoformat(value).astimezone(UTC))
+        except (ValueError, OverflowError):
+            pass
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
     if isinstance(value, str) and not value.strip():

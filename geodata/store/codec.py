@@ -55,15 +55,25 @@ def encode_value(value, kind, postgres: bool):
 
 
 def encode_column(series: pd.Series, kind: str, postgres: bool) -> list:
+    """The database values of a layer column (None for missing values).
+
+    The usual columns take vectorised paths; a column with values they do not expect (and
+    each odd value of a text column) takes the per-value rule, so the result is the same.
+    """
     if kind == TIME:
         times = pd.to_datetime(series, utc=True)
         if postgres:
             return [None if pd.isna(v) else v.to_pydatetime() for v in times]
+        fast = _time_texts(times)
+        if fast is not None:
+            return fast
         text = times.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
         return [None if pd.isna(v) else v for v in text]
     if kind == JSON:
         return _json_texts(series)
     if kind == INT:
+        if series.dtype == "Int64" or _numpy_kind(series) in ("i", "u"):
+            return _masked_list(series)
         return [None if v is pd.NA or v is None else int(v) for v in series.astype(object)]
     if kind == FLOAT:
         if series.dtype.kind == "f":
@@ -74,11 +84,102 @@ def encode_column(series: pd.Series, kind: str, postgres: bool) -> list:
             for v in series.astype(object)
         ]
     if kind == BOOL:
+        if series.dtype == "boolean" or _numpy_kind(series) == "b":
+            return _masked_list(series)
         return [None if v is pd.NA or v is None else bool(v) for v in series.astype(object)]
-    return [
-        None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-        for v in series.to_numpy(dtype=object)
-    ]
+    values = series.to_numpy(dtype=object)
+    out = values.tolist()
+    # Only a missing-looking value (None, NaN, NA, NaT) may change: the per-value rule for it.
+    for i in np.flatnonzero(pd.isna(values)).tolist():
+        v = out[i]
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            out[i] = None
+    return out
+
+
+def _masked_list(series: pd.Series) -> list:
+    """Python ints / bools of an integer or boolean column, None where it is missing."""
+    if _numpy_kind(series):  # a numpy integer or bool column: nothing missing
+        return series.to_numpy().tolist()
+    missing = series.isna().to_numpy()
+    out = series.to_numpy(dtype=series.dtype.numpy_dtype, na_value=0).tolist()
+    for i in np.flatnonzero(missing).tolist():
+        out[i] = None
+    return out
+
+
+def _numpy_kind(series: pd.Series) -> str:
+    """The numpy kind of ``series`` ("i", "u", "b", ...), "" for a pandas extension dtype."""
+    return series.dtype.kind if isinstance(series.dtype, np.dtype) else ""
+
+
+# Times strftime formats like numpy's ISO text: years 1000-9999 (strftime pads no shorter year)
+_TEXT_MIN = np.datetime64("1000-01-01T00:00:00", "us")
+_TEXT_MAX = np.datetime64("9999-12-31T23:59:59.999999", "us")
+
+
+def _time_texts(times: pd.Series) -> list | None:
+    """``times`` (UTC) as ``%Y-%m-%d %H:%M:%S.%f`` text, None when missing; None (use
+    strftime) for times numpy would write otherwise (sub-microsecond parts, odd years)."""
+    if not len(times):
+        return []
+    naive = times.dt.tz_localize(None).to_numpy()
+    nat = np.isnat(naive)
+    us = naive.astype("datetime64[us]")
+    if (us != naive)[~nat].any():  # a sub-microsecond part: strftime drops it
+        return None
+    good = us[~nat]
+    if len(good) and ((good < _TEXT_MIN).any() or (good > _TEXT_MAX).any()):
+        return None
+    out = np.strings.replace(np.datetime_as_string(us, unit="us"), "T", " ").tolist()
+    for i in np.flatnonzero(nat).tolist():
+        out[i] = None
+    return out
+
+
+_TEXT_TYPES = {str, type(None)}
+_NUMBER_TYPES = {int, float, bool, type(None)}
+
+
+def row_hashes(columns: list[list], n: int) -> np.ndarray:
+    """pandas' ``hash_pandas_object(frame, index=False)`` of a frame whose columns are the
+    text (``astype(str)``) of each list of ``columns``: the store's row hash.
+
+    Columns of text and None (most of them) are hashed as they are, all in one pass; the
+    others go through ``astype(str)`` as before. Equal to the frame's hash (tested).
+    """
+    if not columns:
+        return pd.util.hash_pandas_object(pd.DataFrame(index=range(n)), index=False).to_numpy()
+    texts = []
+    for values in columns:
+        arr = np.empty(n, dtype=object)
+        types = set(map(type, values))
+        if types <= _TEXT_TYPES:
+            arr[:] = values
+        elif types <= _NUMBER_TYPES:  # astype(str) writes these as str() does (tested)
+            arr[:] = [None if v is None or v != v else str(v) for v in values]
+        else:
+            series = pd.Series(values, dtype=object)
+            arr = series.astype(str).to_numpy(dtype=object, na_value=None)
+        texts.append(arr)
+    flat = np.concatenate(texts)
+    # As pandas hashes a column: a missing value is 2**64 - 1, a text the hash of its UTF-8
+    # bytes (the same with or without categorizing first; without is faster here).
+    missing = pd.isna(flat)
+    hashed = np.full(len(flat), np.iinfo(np.uint64).max, dtype=np.uint64)
+    hashed[~missing] = pd.util.hash_array(flat[~missing], categorize=False)
+    hashed = hashed.reshape(len(columns), n)
+    # pandas.core.util.hashing.combine_hash_arrays (CPython's tuple hash)
+    num_items = len(columns)
+    mult = np.uint64(1000003)
+    out = np.zeros(n, dtype=np.uint64) + np.uint64(0x345678)
+    for i in range(num_items):
+        inverse_i = num_items - i
+        out ^= hashed[i]
+        out *= mult
+        mult += np.uint64(82520 + inverse_i + inverse_i)
+    out += np.uint64(97531)
+    return out
 
 
 def _json_texts(series: pd.Series) -> list:
@@ -175,8 +276,8 @@ class FrameBuilder:
         if kind == JSON:
             out[:] = _json_values(values, memo)
         elif memo is not None:
-            keep = memo.setdefault
-            out[:] = [v if v is None else keep(v, v) for v in values]
+            # one shared object per distinct value (None maps to itself)
+            out[:] = list(map(memo.setdefault, values, values))
         else:
             out[:] = values
         if memo is not None and len(memo) > _MEMO_LIMIT:
@@ -209,18 +310,23 @@ class FrameBuilder:
 def _json_values(values, memo: dict | None) -> list:
     """Parsed JSON texts; flat lists of strings are parsed once per distinct text (each row
     still gets its own list)."""
-    out = []
+    loads = json.loads
+    if memo is None:
+        return [None if v is None else loads(v) for v in values]
+    out: list = []
+    append = out.append
+    known = memo.get
     for v in values:
-        if v is None:
-            out.append(None)
-            continue
-        parsed = memo.get(v) if memo is not None else None
-        if parsed is None:
-            parsed = json.loads(v)
-            if memo is not None and type(parsed) is list and all(type(x) is str for x in parsed):
+        parsed = known(v)  # (memo keys are texts: None is never found)
+        if parsed is not None:
+            append(parsed[:])
+        elif v is None:
+            append(None)
+        else:
+            parsed = loads(v)
+            if type(parsed) is list and all(type(x) is str for x in parsed):
                 memo[v] = parsed
+                append(parsed[:])
             else:
-                out.append(parsed)
-                continue
-        out.append(list(parsed))
+                append(parsed)
     return out

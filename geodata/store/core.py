@@ -25,6 +25,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 
 import geopandas as gpd
 import numpy as np
@@ -53,6 +54,7 @@ from geodata.store.codec import db_time as _db_time
 from geodata.store.codec import encode_column as _encode_column
 from geodata.store.codec import encode_value as _encode_value
 from geodata.store.codec import plain as _plain
+from geodata.store.codec import row_hashes as _row_hashes
 from geodata.store.errors import OutOfScope, StaleVersion, UnknownRecord, UpsertResult
 from geodata.store.history import HistoryMixin
 from geodata.store.log import LogMixin
@@ -386,21 +388,20 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         columns: dict[str, list] = {}
         for name, kind in layer.columns.items():
             columns[name] = _encode_column(frame[name], kind, self.postgres)
-        hash_frame = pd.DataFrame(
-            {c: pd.Series(v, dtype=object).astype(str) for c, v in columns.items()}
-        )
+        hashed = list(columns.values())
         if layer.geometry:
             geoms = np.asarray(frame.geometry.values, dtype=object)
             wkb = shapely.to_wkb(geoms)
             bounds = shapely.bounds(geoms)
             columns["geometry"] = [None if w is None else bytes(w) for w in wkb]
-            hash_frame["geometry"] = shapely.to_wkb(geoms, hex=True).astype(str)
+            # the WKB as hex text (shapely's hex=True), a missing geometry as "None"
+            hashed.append([("None" if w is None else w.hex().upper()) for w in wkb.tolist()])
             for i, c in enumerate(("minx", "miny", "maxx", "maxy")):
                 col = bounds[:, i]
                 columns[c] = np.where(np.isnan(col), None, col).tolist()
         if n:
-            digests = pd.util.hash_pandas_object(hash_frame, index=False).to_numpy()
-            columns["row_hash"] = [f"{int(d):016x}" for d in digests]
+            digests = _row_hashes(hashed, n)
+            columns["row_hash"] = [f"{d:016x}" for d in digests.tolist()]
         else:
             columns["row_hash"] = []
         stamp = _db_time(now_utc(), self.postgres)
@@ -415,7 +416,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         :class:`OutOfScope` for a row of a municipality outside the scope."""
         values = frame[MUNICIPALITY] if MUNICIPALITY in frame.columns else None
         if values is None or values.isna().any():
-            frame = frame.copy()
+            frame = frame.copy(deep=False)  # (copy on write: the caller's frame stays as it is)
             home = self.home_municipality
             frame[MUNICIPALITY] = home if values is None else values.where(values.notna(), home)
         if self.municipalities is not None:
@@ -489,7 +490,10 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         with self._write() as conn:
             if len(rejected):
                 self._insert_rejections(conn, source, spec.name, rejected.itertuples(index=False))
-            keys = [tuple(row[i] for i in key_idx) for row in rows]
+            if len(key_idx) == 1:
+                keys = [(row[key_idx[0]],) for row in rows]
+            else:
+                keys = list(map(itemgetter(*key_idx), rows))  # tuples of the key columns
             self._check_stored_scope(conn, spec, keys)
             if actor is not None:
                 existing = self._existing_full(conn, spec, keys)

@@ -46,36 +46,50 @@ _SPACE_BEFORE_NEWLINE = re.compile(r"[ \t]+\n")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 
+# The same tags, as one capturing group: ``split`` gives text, tag, text, ..., text.
+_SIMPLE_TAG_SPLIT = re.compile(
+    r"(<(?:/?)[a-zA-Z][a-zA-Z0-9]*"
+    r"(?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'))?)*\s*/?>)"
+)
+_TAG_TEXT: dict[str, str | None] = {}  # tag -> the text it stands for (None: needs the parser)
+_TAG_TEXT_LIMIT = 20_000
+
+
+def _tag_text(tag: str) -> str | None:
+    """The text a simple tag becomes ("\n" for <br>, "\n\n" after a block), None when the
+    markup needs the full parser."""
+    closing, name, attrs, self_closing = _SIMPLE_TAG.fullmatch(tag).groups()
+    name = name.lower()
+    if name in _RAW_TEXT_TAGS:
+        return None
+    if closing:
+        if attrs or self_closing:  # "</p class=x>" / "</p/>": let the parser decide
+            return None
+        return "\n\n" if name in _BLOCK_END else ""
+    text = "\n" if name == "br" else ""
+    return text + "\n\n" if self_closing and name in _BLOCK_END else text
+
+
 def _html_to_text_fast(markup: str) -> str | None:
     """The joined text of simple markup, or None when the markup needs the full parser."""
-    parts: list[str] = []
-    pos = 0
-    for m in _SIMPLE_TAG.finditer(markup):
-        data = markup[pos : m.start()]
-        if "<" in data:
-            return None
-        if data:
-            parts.append(html.unescape(data))
-        closing, name, attrs, self_closing = m.groups()
-        name = name.lower()
-        if name in _RAW_TEXT_TAGS:
-            return None
-        if closing:
-            if attrs or self_closing:  # "</p class=x>" / "</p/>": let the parser decide
-                return None
-            if name in _BLOCK_END:
-                parts.append("\n\n")
-        else:
-            if name == "br":
-                parts.append("\n")
-            if self_closing and name in _BLOCK_END:
-                parts.append("\n\n")
-        pos = m.end()
-    tail = markup[pos:]
-    if "<" in tail:
+    parts = _SIMPLE_TAG_SPLIT.split(markup)
+    texts = parts[0::2]
+    if any("<" in t for t in texts):
         return None
-    if tail:
-        parts.append(html.unescape(tail))
+    known = _TAG_TEXT
+    tags = []
+    for tag in parts[1::2]:
+        text = known.get(tag, False)
+        if text is False:
+            text = _tag_text(tag)
+            if len(known) >= _TAG_TEXT_LIMIT:
+                known.clear()
+            known[tag] = text
+        if text is None:
+            return None
+        tags.append(text)
+    parts[0::2] = [html.unescape(t) if "&" in t else t for t in texts]
+    parts[1::2] = tags
     return "".join(parts)
 
 
@@ -98,6 +112,8 @@ def html_to_text(markup: str | None) -> str:
         return ""
     if not isinstance(markup, str):
         raise TypeError(f"content: expected text, got {type(markup).__name__}")
+    if type(markup) is not str:  # a str subclass (numpy's): plain text is faster to cut up
+        markup = str.__str__(markup)
     text = _html_to_text_fast(markup)
     if text is None:
         text = _html_to_text_parser(markup)
