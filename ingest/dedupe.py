@@ -43,12 +43,13 @@ import pandas as pd
 
 from geodata.incidents import post_key, present
 from geodata.schema import now_utc
-from geodata.text.fingerprints import MIN_EXACT, fingerprint, text_digest
+from geodata.text.fingerprints import MIN_EXACT, fingerprint, fingerprint_digest
 
 EXACT_WINDOW = pd.Timedelta(hours=24)
 SIMILAR_WINDOW = pd.Timedelta(hours=2)
 SIMILARITY = 0.8
 MIN_SIMILAR = 20
+FIND_MIN = min(MIN_EXACT, MIN_SIMILAR)  # CopyIndex.find finds nothing for a shorter fingerprint
 KEEP_MARGIN = pd.Timedelta(hours=1)  # held beyond the similarity window (sources lag)
 WRITE_SLACK = timedelta(minutes=2)  # re-read writes this far back (commit order, clock skew)
 _EXACT_NS = EXACT_WINDOW.value
@@ -76,6 +77,27 @@ def _bands(shingles: set[str]) -> list[int]:
     hashes = np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.int64, len(shingles))
     mins = ((np.outer(hashes, _A) + _B) % _PRIME).min(axis=0)
     return [hash((b, *mins[b * _ROWS : (b + 1) * _ROWS].tolist())) for b in range(_BANDS)]
+
+
+def _similarity(sh: frozenset, n: int, other_fp: str) -> float:
+    """Jaccard similarity of the shingles ``sh`` (``n`` of them) with those of ``other_fp``;
+    0.0 for a pair that cannot reach :data:`SIMILARITY` (told by the sizes alone)."""
+    other_sh = _sketch(other_fp)[0]
+    m = len(other_sh)
+    # Jaccard <= min/max of the sizes: skip what cannot reach the threshold
+    if (m if m < n else n) < SIMILARITY * (m if m > n else n) - 1e-9:
+        return 0.0
+    inter = len(sh & other_sh)
+    return inter / (n + m - inter)
+
+
+def _digest(text) -> str | None:
+    """:func:`geodata.text.fingerprints.text_digest` of a text (``posts.text_fp``), its hash
+    cached per fingerprint (a batch and its window repeat texts, copies share fingerprints)."""
+    return _fp_digest(fingerprint(text if isinstance(text, str) else None))
+
+
+_fp_digest = lru_cache(maxsize=1 << 16)(fingerprint_digest)
 
 
 def _earlier(other_time, other_key: str, when, key: str) -> bool:
@@ -109,6 +131,9 @@ class CopyIndex:
         self.older: dict[str, tuple[int, str]] = {}  # fp -> first post before what is held
         self.similar_from = similar_from
         self._undo: list | None = None
+        # fingerprint -> other fingerprint -> similarity (0.0: below SIMILARITY), for the
+        # pairs scored so far: a post settled again, or a copy, scores the same pairs
+        self._scores: dict[str, dict[str, float]] = {}
 
     def __len__(self) -> int:
         return len(self.info)
@@ -172,18 +197,20 @@ class CopyIndex:
         n = len(sh)
         best, best_score, best_time = None, SIMILARITY, 0
         scored: set[str] = set()
+        known = self._scores.get(fp)
+        if known is None:
+            known = self._scores[fp] = {}
         for band in bands:
-            for other_fp, entries in self.buckets.get(band, {}).items():
+            bucket = self.buckets.get(band)
+            if bucket is None:
+                continue
+            for other_fp, entries in bucket.items():
                 if other_fp in scored:
                     continue
                 scored.add(other_fp)
-                other_sh = _sketch(other_fp)[0]
-                m = len(other_sh)
-                # Jaccard <= min/max of the sizes: skip what cannot reach the best score
-                if (m if m < n else n) < best_score * (m if m > n else n) - 1e-9:
-                    continue
-                inter = len(sh & other_sh)
-                score = inter / (n + m - inter)
+                score = known.get(other_fp)
+                if score is None:
+                    score = known[other_fp] = _similarity(sh, n, other_fp)
                 if score < best_score:
                     continue
                 # the earliest post of this fingerprint that qualifies: a tie goes to the
@@ -299,6 +326,7 @@ class CopyIndex:
         self.buckets = buckets
         if self.similar_from is not None:
             self.similar_from = max(self.similar_from, when)
+        self._scores = {}
 
 
 def _rows(frame: pd.DataFrame | None):
@@ -363,7 +391,7 @@ class CopyHistory:
         start = pd.Timestamp(times.min()).as_unit("ns").value
         self._sync(start - _SIMILAR_NS)
         first = self.store.first_posts(
-            [text_digest(t) for t in out["text"]],
+            [_digest(t) for t in out["text"]],
             since=pd.Timestamp(start - _EXACT_NS, tz="UTC"),
             until=pd.Timestamp(self.held_from, tz="UTC"),
             columns=HISTORY_COLUMNS,
@@ -389,7 +417,7 @@ class CopyHistory:
         """
         self._sync(cut - _SIMILAR_NS)
         first = self.store.first_posts(
-            {text_digest(t) for t in texts},
+            {_digest(t) for t in texts},
             since=pd.Timestamp(cut - _EXACT_NS, tz="UTC"),
             until=pd.Timestamp(self.held_from, tz="UTC"),
             columns=HISTORY_COLUMNS,
@@ -446,18 +474,21 @@ class CopyHistory:
     def _written(self) -> pd.DataFrame:
         """Posts the store got since the last look.
 
-        Read by write stamp (``Store.post_write_stamps``): a stamp not read yet, or with
-        another row count than when it was read, is read in full. The stamps of the
-        ``WRITE_SLACK`` before the last look are checked too: a transaction stamped before the
-        last look may have committed after it.
+        Read by write stamp (``Store.post_write_stamps``): a stamp not read yet, or with more
+        rows than when it was read (two transactions with one stamp), is read in full. A stamp
+        with fewer rows lost them to a later write (read under its own stamp) or to a delete
+        (which a re-read cannot show either): the rows it kept are held as they were read, so
+        it is not read again (as geodata/feed_index.py does). Re-reading them was more than
+        half of the rows read at 100k posts: every relinked post leaves its batch's stamp.
+        The stamps of the ``WRITE_SLACK`` before the last look are checked too: a transaction
+        stamped before the last look may have committed after it.
         """
         counts = self.store.post_write_stamps(self.written_since - WRITE_SLACK)
-        todo = [t for t, n in counts.items() if self.stamps.get(t) != n]
+        todo = [t for t, n in counts.items() if n > self.stamps.get(t, 0)]
+        self.stamps.update(counts)
         if not todo:
             return None
         rows = self.store.posts_written_at(todo, columns=HISTORY_COLUMNS)
-        for t in todo:
-            self.stamps[t] = counts[t]
         self.reads["written"] += len(rows)
         held = pd.Timestamp(self.held_from, tz="UTC")
         return rows[rows["posted_at"] >= held]
