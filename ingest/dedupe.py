@@ -55,6 +55,7 @@ WRITE_SLACK = timedelta(minutes=2)  # re-read writes this far back (commit order
 _EXACT_NS = EXACT_WINDOW.value
 _SIMILAR_NS = SIMILAR_WINDOW.value
 _BANDS, _ROWS = 6, 3  # a pair at Jaccard 0.8 shares a bucket with p = 0.986
+_SCORED_FPS = 5_000  # fingerprints whose similarity scores are kept (each with its pairs)
 _PRIME = (1 << 31) - 1
 _rng = np.random.default_rng(20240109)
 _A = _rng.integers(1, _PRIME, _BANDS * _ROWS, dtype=np.int64)
@@ -199,6 +200,8 @@ class CopyIndex:
         scored: set[str] = set()
         known = self._scores.get(fp)
         if known is None:
+            if len(self._scores) > _SCORED_FPS:  # memory: start again
+                self._scores = {}
             known = self._scores[fp] = {}
         for band in bands:
             bucket = self.buckets.get(band)
