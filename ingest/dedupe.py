@@ -55,7 +55,6 @@ WRITE_SLACK = timedelta(minutes=2)  # re-read writes this far back (commit order
 _EXACT_NS = EXACT_WINDOW.value
 _SIMILAR_NS = SIMILAR_WINDOW.value
 _BANDS, _ROWS = 6, 3  # a pair at Jaccard 0.8 shares a bucket with p = 0.986
-_SCORED_FPS = 5_000  # fingerprints whose similarity scores are kept (each with its pairs)
 _PRIME = (1 << 31) - 1
 _rng = np.random.default_rng(20240109)
 _A = _rng.integers(1, _PRIME, _BANDS * _ROWS, dtype=np.int64)
@@ -132,9 +131,13 @@ class CopyIndex:
         self.older: dict[str, tuple[int, str]] = {}  # fp -> first post before what is held
         self.similar_from = similar_from
         self._undo: list | None = None
-        # fingerprint -> other fingerprint -> similarity (0.0: below SIMILARITY), for the
-        # pairs scored so far: a post settled again, or a copy, scores the same pairs
-        self._scores: dict[str, dict[str, float]] = {}
+        # fingerprint in the buckets -> the other fingerprints in the buckets that share a band
+        # with it and reach SIMILARITY -> their similarity. Kept as fingerprints come and go:
+        # a lookup of a fingerprint held reads these few instead of scoring every fingerprint
+        # of its bands (about 50 at 100k posts) again, so each pair is scored once.
+        self.near: dict[str, dict[str, float]] = {}
+        self._held = 0  # changes whenever a fingerprint comes into or leaves the buckets
+        self._scan: tuple | None = None  # (fp, _held, near) of the last fingerprint scored
 
     def __len__(self) -> int:
         return len(self.info)
@@ -166,6 +169,8 @@ class CopyIndex:
                 self._undo.append(("exact", fp, self.exact.get(fp)))
             self.exact[fp] = (when, key)
         if len(fp) >= MIN_SIMILAR and (self.similar_from is None or when >= self.similar_from):
+            if fp not in self.near:
+                self._arrive(fp)
             for band in self.sketch(fp)[1]:
                 insort(self.buckets.setdefault(band, {}).setdefault(fp, []), (when, key))
                 if self._undo is not None:
@@ -194,42 +199,66 @@ class CopyIndex:
                 return self.resolve(first_key)
         if len(fp) < MIN_SIMILAR:
             return None
+        near = self.near.get(fp)
+        if near is None:  # not in the buckets: scored against the fingerprints of its bands
+            near = self._near(fp)
+            candidates = near.items()
+        else:  # in the buckets: its own earlier posts too
+            candidates = [(fp, 1.0), *near.items()]
+        # The most similar fingerprint wins, a tie goes to the earliest post (whatever order
+        # the fingerprints are looked at in).
+        best, best_score, best_time = None, SIMILARITY, 0
+        for other_fp, score in candidates:
+            if score < best_score:
+                continue
+            entries = self.buckets[_sketch(other_fp)[1][0]][other_fp]
+            # the earliest post of this fingerprint that qualifies
+            for j in range(bisect_left(entries, (when - _SIMILAR_NS,)), len(entries)):
+                other_time, other_key = entries[j]
+                if not _earlier(other_time, other_key, when, key):
+                    break
+                if self.resolve(other_key) == key or not self._current(other_key, other_fp):
+                    continue
+                if score > best_score or (
+                    best is None or _earlier(other_time, other_key, best_time, best)
+                ):
+                    best, best_score, best_time = other_key, score, other_time
+                break
+        return self.resolve(best) if best else None
+
+    def _near(self, fp: str) -> dict[str, float]:
+        """The fingerprints in the buckets (other than ``fp``) that share an LSH band with
+        ``fp`` and reach :data:`SIMILARITY`, with their similarity."""
+        scan = self._scan
+        if scan is not None and scan[0] == fp and scan[1] == self._held:
+            return scan[2]  # find scored it, put brings it in: nothing came or left since
         sh, bands = _sketch(fp)
         n = len(sh)
-        best, best_score, best_time = None, SIMILARITY, 0
-        scored: set[str] = set()
-        known = self._scores.get(fp)
-        if known is None:
-            if len(self._scores) > _SCORED_FPS:  # memory: start again
-                self._scores = {}
-            known = self._scores[fp] = {}
+        near: dict[str, float] = {}
+        scored = {fp}
         for band in bands:
-            bucket = self.buckets.get(band)
-            if bucket is None:
-                continue
-            for other_fp, entries in bucket.items():
+            for other_fp in self.buckets.get(band, ()):
                 if other_fp in scored:
                     continue
                 scored.add(other_fp)
-                score = known.get(other_fp)
-                if score is None:
-                    score = known[other_fp] = _similarity(sh, n, other_fp)
-                if score < best_score:
-                    continue
-                # the earliest post of this fingerprint that qualifies: a tie goes to the
-                # earliest post, whatever order the posts came in
-                for j in range(bisect_left(entries, (when - _SIMILAR_NS,)), len(entries)):
-                    other_time, other_key = entries[j]
-                    if not _earlier(other_time, other_key, when, key):
-                        break
-                    if self.resolve(other_key) == key or not self._current(other_key, other_fp):
-                        continue
-                    if score > best_score or (
-                        best is None or _earlier(other_time, other_key, best_time, best)
-                    ):
-                        best, best_score, best_time = other_key, score, other_time
-                    break
-        return self.resolve(best) if best else None
+                score = _similarity(sh, n, other_fp)
+                if score >= SIMILARITY:
+                    near[other_fp] = score
+        self._scan = (fp, self._held, near)
+        return near
+
+    def _arrive(self, fp: str) -> None:
+        """``fp`` comes into the buckets: it and the similar fingerprints know each other."""
+        near = self.near[fp] = self._near(fp)
+        for other_fp, score in near.items():
+            self.near[other_fp][fp] = score
+        self._held += 1
+
+    def _leave(self, fp: str) -> None:
+        """``fp`` has no post left in the buckets."""
+        for other_fp in self.near.pop(fp):
+            self.near[other_fp].pop(fp, None)
+        self._held += 1
 
     def mark(self, posts: pd.DataFrame, *, keep: bool = True) -> list:
         """``repost_of`` for each row of ``posts`` (oldest first; a stored post keeps its own).
@@ -271,10 +300,12 @@ class CopyIndex:
             bucket = self.buckets[band]
             entries = bucket[fp]
             entries.pop(bisect_left(entries, item))
-            if not entries:
+            if not entries:  # (in every band of fp: each holds the same posts of it)
                 del bucket[fp]
                 if not bucket:
                     del self.buckets[band]
+                if fp in self.near:
+                    self._leave(fp)
         elif kind == "exact":
             _, fp, old = entry
             if old is None:
@@ -319,17 +350,21 @@ class CopyIndex:
             self.root.pop(key, None)
         self.exact = {fp: v for fp, v in self.exact.items() if v[0] >= when}
         buckets = {}
+        held = set()
         for band, fps in self.buckets.items():
             kept = {}
             for fp, entries in fps.items():
                 if entries[-1][0] >= when:
                     kept[fp] = entries[bisect_left(entries, (when,)) :]
+                    held.add(fp)
             if kept:
                 buckets[band] = kept
         self.buckets = buckets
+        for fp in [fp for fp in self.near if fp not in held]:
+            self._leave(fp)
+        self._scan = None
         if self.similar_from is not None:
             self.similar_from = max(self.similar_from, when)
-        self._scores = {}
 
 
 def _rows(frame: pd.DataFrame | None):

@@ -299,27 +299,102 @@ def test_a_stamp_that_gains_rows_is_read_again_one_that_loses_rows_is_not(store)
     assert copies.reads["written"] == 3 + 4 + 1 + 2
 
 
-def test_remembered_similarity_scores_find_what_fresh_scoring_finds():
-    """CopyIndex.find with the scores of fingerprint pairs remembered from earlier finds
-    against the same index scoring every pair anew."""
+def _find_by_scoring_every_band(index: CopyIndex, fp: str, when: int, key: str):
+    """CopyIndex.find as it was before the similar fingerprints were kept (every
+    fingerprint of the query's bands scored at every lookup): the reference."""
+    from bisect import bisect_left
+
+    from ingest.dedupe import (
+        _EXACT_NS,
+        _SIMILAR_NS,
+        MIN_EXACT,
+        MIN_SIMILAR,
+        SIMILARITY,
+        _earlier,
+        _sketch,
+    )
+
+    first = index.older.get(fp) if len(fp) >= MIN_EXACT else None
+    if first is None and len(fp) >= MIN_EXACT and fp in index.exact:
+        first = index.exact[fp] if index._current(index.exact[fp][1], fp) else None
+    if first is not None:
+        first_time, first_key = first
+        if (
+            _earlier(first_time, first_key, when, key)
+            and when - first_time <= _EXACT_NS
+            and index.resolve(first_key) != key
+        ):
+            return index.resolve(first_key)
+    if len(fp) < MIN_SIMILAR:
+        return None
+    sh, bands = _sketch(fp)
+    n = len(sh)
+    best, best_score, best_time = None, SIMILARITY, 0
+    scored: set[str] = set()
+    for band in bands:
+        for other_fp, entries in index.buckets.get(band, {}).items():
+            if other_fp in scored:
+                continue
+            scored.add(other_fp)
+            other_sh = _sketch(other_fp)[0]
+            m = len(other_sh)
+            if (m if m < n else n) < best_score * (m if m > n else n) - 1e-9:
+                continue
+            inter = len(sh & other_sh)
+            score = inter / (n + m - inter)
+            if score < best_score:
+                continue
+            for j in range(bisect_left(entries, (when - _SIMILAR_NS,)), len(entries)):
+                other_time, other_key = entries[j]
+                if not _earlier(other_time, other_key, when, key):
+                    break
+                if index.resolve(other_key) == key or not index._current(other_key, other_fp):
+                    continue
+                if score > best_score or (
+                    best is None or _earlier(other_time, other_key, best_time, best)
+                ):
+                    best, best_score, best_time = other_key, score, other_time
+                break
+    return index.resolve(best) if best else None
+
+
+def test_kept_similar_fingerprints_find_what_scoring_every_band_finds():
+    """CopyIndex.find with the similar fingerprints kept as posts come, are edited, re-sent,
+    forgotten and put back (mark's undo) against scoring every fingerprint of the bands."""
     rng = np.random.default_rng(9)
-    index = CopyIndex(similar_from=None)
-    found = 0
-    words = ["水位", "冠水", "倒木", "停電", "土砂", "避難", "通行止め", "危ない"]
-    for i in range(600):
+    words = ["水位", "冠水", "倒木", "停電", "土砂", "避難", "通行止め", "危ない", "です"]
+
+    def text() -> str:
         base = BASES[int(rng.integers(len(BASES)))]
         cut = int(rng.integers(0, 6))
-        text = base[cut:] + "".join(rng.choice(words, int(rng.integers(0, 3))))
-        fp = fingerprint(text)
-        when = int((T0 + pd.Timedelta(seconds=int(rng.integers(0, 4 * 3600)))).value)
-        key = f"mastodon:{i}"
-        warm = index.find(fp, when, key)
-        kept, index._scores = index._scores, {}
-        cold = index.find(fp, when, key)
-        index._scores = kept
-        assert warm == cold, i
-        found += warm is not None
-        index.put(key, when, fp, warm)
-        if i % 150 == 149:
-            index.forget_before(when - int(pd.Timedelta(hours=1).value))
-    assert found > 300
+        return base[cut:] + "".join(rng.choice(words, int(rng.integers(0, 3))))
+
+    index = CopyIndex(similar_from=None)
+    found = similar = 0
+    keys: list[tuple[str, int]] = []
+    clock = T0.value
+    for i in range(900):
+        clock += int(rng.integers(0, 40)) * 1_000_000_000
+        if keys and i % 5 == 0:  # a stored post again: edited, or as it was
+            key, when = keys[int(rng.integers(len(keys)))]
+            fp = fingerprint(text()) if i % 10 == 0 else index.info[key][1]
+        else:
+            key, when = f"mastodon:{i}", clock - int(rng.integers(0, 1800)) * 1_000_000_000
+            fp = fingerprint(text())
+            keys.append((key, when))
+        expected = _find_by_scoring_every_band(index, fp, when, key)
+        got = index.find(fp, when, key)
+        assert got == expected, i
+        found += got is not None
+        similar += got is not None and index.exact.get(fp, (0, key))[1] != got
+        index.put(key, when, fp, got)
+        if i % 200 == 199:
+            index.forget_before(clock - int(pd.Timedelta(hours=1).value))
+            keys = [(k, w) for k, w in keys if k in index.info]
+        if i % 150 == 75:  # a batch marked and forgotten again (a post that never got stored)
+            batch = _posts(rng, range(5000 + i, 5010 + i), np.full(10, (i / 900) * 30))
+            index.mark(batch, keep=False)
+    assert found > 300 and similar > 50
+    # what the index keeps of similar fingerprints is what it holds
+    held = {fp for fps in index.buckets.values() for fp in fps}
+    assert set(index.near) == held
