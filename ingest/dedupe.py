@@ -123,10 +123,11 @@ class CopyIndex:
     def __init__(self, similar_from: int | None = None):
         self.info: dict[str, tuple[int, str, str | None]] = {}  # key -> (when, fp, repost_of)
         self.exact: dict[str, tuple[int, str]] = {}
-        # band -> fingerprint -> [(when, key)] in time order: one entry per distinct
-        # fingerprint in a band (copies repeat the same fingerprint many times; a lookup
-        # scores each fingerprint once and takes its earliest eligible post)
-        self.buckets: dict[int, dict[str, list[tuple[int, str]]]] = {}
+        # LSH band -> the fingerprints in it (copies repeat the same fingerprint many times:
+        # a lookup scores each fingerprint once and takes its earliest eligible post), and
+        # fingerprint -> its posts [(when, key)] in time order (one list for all its bands)
+        self.buckets: dict[tuple, set[str]] = {}
+        self.posts_of: dict[str, list[tuple[int, str]]] = {}
         self.root: dict[str, str] = {}
         self.older: dict[str, tuple[int, str]] = {}  # fp -> first post before what is held
         self.similar_from = similar_from
@@ -169,12 +170,15 @@ class CopyIndex:
                 self._undo.append(("exact", fp, self.exact.get(fp)))
             self.exact[fp] = (when, key)
         if len(fp) >= MIN_SIMILAR and (self.similar_from is None or when >= self.similar_from):
-            if fp not in self.near:
+            entries = self.posts_of.get(fp)
+            if entries is None:
                 self._arrive(fp)
-            for band in self.sketch(fp)[1]:
-                insort(self.buckets.setdefault(band, {}).setdefault(fp, []), (when, key))
-                if self._undo is not None:
-                    self._undo.append(("bucket", band, fp, (when, key)))
+                entries = self.posts_of[fp] = []
+                for band in self.sketch(fp)[1]:
+                    self.buckets.setdefault(band, set()).add(fp)
+            insort(entries, (when, key))
+            if self._undo is not None:
+                self._undo.append(("bucket", fp, (when, key)))
 
     def _current(self, key: str, fp: str) -> bool:
         """Whether ``key`` still has the fingerprint ``fp`` (an edited post does not)."""
@@ -211,7 +215,7 @@ class CopyIndex:
         for other_fp, score in candidates:
             if score < best_score:
                 continue
-            entries = self.buckets[_sketch(other_fp)[1][0]][other_fp]
+            entries = self.posts_of[other_fp]
             # the earliest post of this fingerprint that qualifies
             for j in range(bisect_left(entries, (when - _SIMILAR_NS,)), len(entries)):
                 other_time, other_key = entries[j]
@@ -255,7 +259,13 @@ class CopyIndex:
         self._held += 1
 
     def _leave(self, fp: str) -> None:
-        """``fp`` has no post left in the buckets."""
+        """``fp`` has no post left in the buckets: out of its bands."""
+        del self.posts_of[fp]
+        for band in _sketch(fp)[1]:
+            bucket = self.buckets[band]
+            bucket.discard(fp)
+            if not bucket:
+                del self.buckets[band]
         for other_fp in self.near.pop(fp):
             self.near[other_fp].pop(fp, None)
         self._held += 1
@@ -296,16 +306,11 @@ class CopyIndex:
     def _revert(self, entry: tuple) -> None:
         kind = entry[0]
         if kind == "bucket":
-            _, band, fp, item = entry
-            bucket = self.buckets[band]
-            entries = bucket[fp]
+            _, fp, item = entry
+            entries = self.posts_of[fp]
             entries.pop(bisect_left(entries, item))
-            if not entries:  # (in every band of fp: each holds the same posts of it)
-                del bucket[fp]
-                if not bucket:
-                    del self.buckets[band]
-                if fp in self.near:
-                    self._leave(fp)
+            if not entries:
+                self._leave(fp)
         elif kind == "exact":
             _, fp, old = entry
             if old is None:
@@ -349,18 +354,13 @@ class CopyIndex:
             del self.info[key]
             self.root.pop(key, None)
         self.exact = {fp: v for fp, v in self.exact.items() if v[0] >= when}
-        buckets = {}
-        held = set()
-        for band, fps in self.buckets.items():
-            kept = {}
-            for fp, entries in fps.items():
-                if entries[-1][0] >= when:
-                    kept[fp] = entries[bisect_left(entries, (when,)) :]
-                    held.add(fp)
-            if kept:
-                buckets[band] = kept
-        self.buckets = buckets
-        for fp in [fp for fp in self.near if fp not in held]:
+        gone = []
+        for fp, entries in self.posts_of.items():
+            if entries[-1][0] < when:
+                gone.append(fp)
+            elif entries[0][0] < when:
+                del entries[: bisect_left(entries, (when,))]
+        for fp in gone:
             self._leave(fp)
         self._scan = None
         if self.similar_from is not None:

@@ -332,10 +332,11 @@ def _find_by_scoring_every_band(index: CopyIndex, fp: str, when: int, key: str):
     best, best_score, best_time = None, SIMILARITY, 0
     scored: set[str] = set()
     for band in bands:
-        for other_fp, entries in index.buckets.get(band, {}).items():
+        for other_fp in index.buckets.get(band, ()):
             if other_fp in scored:
                 continue
             scored.add(other_fp)
+            entries = index.posts_of[other_fp]
             other_sh = _sketch(other_fp)[0]
             m = len(other_sh)
             if (m if m < n else n) < best_score * (m if m > n else n) - 1e-9:
@@ -397,4 +398,4 @@ def test_kept_similar_fingerprints_find_what_scoring_every_band_finds():
     assert found > 300 and similar > 50
     # what the index keeps of similar fingerprints is what it holds
     held = {fp for fps in index.buckets.values() for fp in fps}
-    assert set(index.near) == held
+    assert set(index.near) == held == set(index.posts_of) and all(index.posts_of.values())
