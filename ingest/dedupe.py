@@ -79,18 +79,6 @@ def _bands(shingles: set[str]) -> list[int]:
     return [hash((b, *mins[b * _ROWS : (b + 1) * _ROWS].tolist())) for b in range(_BANDS)]
 
 
-def _similarity(sh: frozenset, n: int, other_fp: str) -> float:
-    """Jaccard similarity of the shingles ``sh`` (``n`` of them) with those of ``other_fp``;
-    0.0 for a pair that cannot reach :data:`SIMILARITY` (told by the sizes alone)."""
-    other_sh = _sketch(other_fp)[0]
-    m = len(other_sh)
-    # Jaccard <= min/max of the sizes: skip what cannot reach the threshold
-    if (m if m < n else n) < SIMILARITY * (m if m > n else n) - 1e-9:
-        return 0.0
-    inter = len(sh & other_sh)
-    return inter / (n + m - inter)
-
-
 def _digest(text) -> str | None:
     """:func:`geodata.text.fingerprints.text_digest` of a text (``posts.text_fp``), its hash
     cached per fingerprint (a batch and its window repeat texts, copies share fingerprints)."""
@@ -245,7 +233,13 @@ class CopyIndex:
                 if other_fp in scored:
                     continue
                 scored.add(other_fp)
-                score = _similarity(sh, n, other_fp)
+                other_sh = _sketch(other_fp)[0]
+                m = len(other_sh)
+                # Jaccard <= min/max of the sizes: skip what cannot reach the threshold
+                if (m if m < n else n) < SIMILARITY * (m if m > n else n) - 1e-9:
+                    continue
+                inter = len(sh & other_sh)
+                score = inter / (n + m - inter)
                 if score >= SIMILARITY:
                     near[other_fp] = score
         self._scan = (fp, self._held, near)
