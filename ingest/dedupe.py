@@ -43,12 +43,13 @@ import pandas as pd
 
 from geodata.incidents import post_key, present
 from geodata.schema import now_utc
-from geodata.text.fingerprints import MIN_EXACT, fingerprint, text_digest
+from geodata.text.fingerprints import MIN_EXACT, fingerprint, fingerprint_digest
 
 EXACT_WINDOW = pd.Timedelta(hours=24)
 SIMILAR_WINDOW = pd.Timedelta(hours=2)
 SIMILARITY = 0.8
 MIN_SIMILAR = 20
+FIND_MIN = min(MIN_EXACT, MIN_SIMILAR)  # CopyIndex.find finds nothing for a shorter fingerprint
 KEEP_MARGIN = pd.Timedelta(hours=1)  # held beyond the similarity window (sources lag)
 WRITE_SLACK = timedelta(minutes=2)  # re-read writes this far back (commit order, clock skew)
 _EXACT_NS = EXACT_WINDOW.value
@@ -78,6 +79,15 @@ def _bands(shingles: set[str]) -> list[int]:
     return [hash((b, *mins[b * _ROWS : (b + 1) * _ROWS].tolist())) for b in range(_BANDS)]
 
 
+def _digest(text) -> str | None:
+    """:func:`geodata.text.fingerprints.text_digest` of a text (``posts.text_fp``), its hash
+    cached per fingerprint (a batch and its window repeat texts, copies share fingerprints)."""
+    return _fp_digest(fingerprint(text if isinstance(text, str) else None))
+
+
+_fp_digest = lru_cache(maxsize=1 << 16)(fingerprint_digest)
+
+
 def _earlier(other_time, other_key: str, when, key: str) -> bool:
     """Whether the other post came first (ties broken by key, so the choice is stable)."""
     return other_time < when or (other_time == when and other_key < key)
@@ -101,14 +111,22 @@ class CopyIndex:
     def __init__(self, similar_from: int | None = None):
         self.info: dict[str, tuple[int, str, str | None]] = {}  # key -> (when, fp, repost_of)
         self.exact: dict[str, tuple[int, str]] = {}
-        # band -> fingerprint -> [(when, key)] in time order: one entry per distinct
-        # fingerprint in a band (copies repeat the same fingerprint many times; a lookup
-        # scores each fingerprint once and takes its earliest eligible post)
-        self.buckets: dict[int, dict[str, list[tuple[int, str]]]] = {}
+        # LSH band -> the fingerprints in it (copies repeat the same fingerprint many times:
+        # a lookup scores each fingerprint once and takes its earliest eligible post), and
+        # fingerprint -> its posts [(when, key)] in time order (one list for all its bands)
+        self.buckets: dict[tuple, set[str]] = {}
+        self.posts_of: dict[str, list[tuple[int, str]]] = {}
         self.root: dict[str, str] = {}
         self.older: dict[str, tuple[int, str]] = {}  # fp -> first post before what is held
         self.similar_from = similar_from
         self._undo: list | None = None
+        # fingerprint in the buckets -> the other fingerprints in the buckets that share a band
+        # with it and reach SIMILARITY -> their similarity. Kept as fingerprints come and go:
+        # a lookup of a fingerprint held reads these few instead of scoring every fingerprint
+        # of its bands (about 50 at 100k posts) again, so each pair is scored once.
+        self.near: dict[str, dict[str, float]] = {}
+        self._held = 0  # changes whenever a fingerprint comes into or leaves the buckets
+        self._scan: tuple | None = None  # (fp, _held, near) of the last fingerprint scored
 
     def __len__(self) -> int:
         return len(self.info)
@@ -140,10 +158,15 @@ class CopyIndex:
                 self._undo.append(("exact", fp, self.exact.get(fp)))
             self.exact[fp] = (when, key)
         if len(fp) >= MIN_SIMILAR and (self.similar_from is None or when >= self.similar_from):
-            for band in self.sketch(fp)[1]:
-                insort(self.buckets.setdefault(band, {}).setdefault(fp, []), (when, key))
-                if self._undo is not None:
-                    self._undo.append(("bucket", band, fp, (when, key)))
+            entries = self.posts_of.get(fp)
+            if entries is None:
+                self._arrive(fp)
+                entries = self.posts_of[fp] = []
+                for band in self.sketch(fp)[1]:
+                    self.buckets.setdefault(band, set()).add(fp)
+            insort(entries, (when, key))
+            if self._undo is not None:
+                self._undo.append(("bucket", fp, (when, key)))
 
     def _current(self, key: str, fp: str) -> bool:
         """Whether ``key`` still has the fingerprint ``fp`` (an edited post does not)."""
@@ -168,38 +191,78 @@ class CopyIndex:
                 return self.resolve(first_key)
         if len(fp) < MIN_SIMILAR:
             return None
+        near = self.near.get(fp)
+        if near is None:  # not in the buckets: scored against the fingerprints of its bands
+            near = self._near(fp)
+            candidates = near.items()
+        else:  # in the buckets: its own earlier posts too
+            candidates = [(fp, 1.0), *near.items()]
+        # The most similar fingerprint wins, a tie goes to the earliest post (whatever order
+        # the fingerprints are looked at in).
+        best, best_score, best_time = None, SIMILARITY, 0
+        for other_fp, score in candidates:
+            if score < best_score:
+                continue
+            entries = self.posts_of[other_fp]
+            # the earliest post of this fingerprint that qualifies
+            for j in range(bisect_left(entries, (when - _SIMILAR_NS,)), len(entries)):
+                other_time, other_key = entries[j]
+                if not _earlier(other_time, other_key, when, key):
+                    break
+                if self.resolve(other_key) == key or not self._current(other_key, other_fp):
+                    continue
+                if score > best_score or (
+                    best is None or _earlier(other_time, other_key, best_time, best)
+                ):
+                    best, best_score, best_time = other_key, score, other_time
+                break
+        return self.resolve(best) if best else None
+
+    def _near(self, fp: str) -> dict[str, float]:
+        """The fingerprints in the buckets (other than ``fp``) that share an LSH band with
+        ``fp`` and reach :data:`SIMILARITY`, with their similarity."""
+        scan = self._scan
+        if scan is not None and scan[0] == fp and scan[1] == self._held:
+            return scan[2]  # find scored it, put brings it in: nothing came or left since
         sh, bands = _sketch(fp)
         n = len(sh)
-        best, best_score, best_time = None, SIMILARITY, 0
-        scored: set[str] = set()
+        near: dict[str, float] = {}
+        scored = {fp}
         for band in bands:
-            for other_fp, entries in self.buckets.get(band, {}).items():
+            for other_fp in self.buckets.get(band, ()):
                 if other_fp in scored:
                     continue
                 scored.add(other_fp)
                 other_sh = _sketch(other_fp)[0]
                 m = len(other_sh)
-                # Jaccard <= min/max of the sizes: skip what cannot reach the best score
-                if (m if m < n else n) < best_score * (m if m > n else n) - 1e-9:
+                # Jaccard <= min/max of the sizes: skip what cannot reach the threshold
+                if (m if m < n else n) < SIMILARITY * (m if m > n else n) - 1e-9:
                     continue
                 inter = len(sh & other_sh)
                 score = inter / (n + m - inter)
-                if score < best_score:
-                    continue
-                # the earliest post of this fingerprint that qualifies: a tie goes to the
-                # earliest post, whatever order the posts came in
-                for j in range(bisect_left(entries, (when - _SIMILAR_NS,)), len(entries)):
-                    other_time, other_key = entries[j]
-                    if not _earlier(other_time, other_key, when, key):
-                        break
-                    if self.resolve(other_key) == key or not self._current(other_key, other_fp):
-                        continue
-                    if score > best_score or (
-                        best is None or _earlier(other_time, other_key, best_time, best)
-                    ):
-                        best, best_score, best_time = other_key, score, other_time
-                    break
-        return self.resolve(best) if best else None
+                if score >= SIMILARITY:
+                    near[other_fp] = score
+        self._scan = (fp, self._held, near)
+        return near
+
+    def _arrive(self, fp: str) -> None:
+        """``fp`` comes into the buckets: it and the similar fingerprints know each other."""
+        near = self.near[fp] = self._near(fp)
+        for other_fp, score in near.items():
+            self.near[other_fp][fp] = score
+        self._held += 1
+
+    def _leave(self, fp: str) -> None:
+        """``fp`` has no post left in the buckets: out of its bands."""
+        del self.posts_of[fp]
+        for band in _sketch(fp)[1]:
+            bucket = self.buckets[band]
+            bucket.discard(fp)
+            if not bucket:
+                del self.buckets[band]
+        for other_fp in self.near.pop(fp):
+            self.near[other_fp].pop(fp, None)
+        self._held += 1
 
     def mark(self, posts: pd.DataFrame, *, keep: bool = True) -> list:
         """``repost_of`` for each row of ``posts`` (oldest first; a stored post keeps its own).
@@ -237,14 +300,11 @@ class CopyIndex:
     def _revert(self, entry: tuple) -> None:
         kind = entry[0]
         if kind == "bucket":
-            _, band, fp, item = entry
-            bucket = self.buckets[band]
-            entries = bucket[fp]
+            _, fp, item = entry
+            entries = self.posts_of[fp]
             entries.pop(bisect_left(entries, item))
             if not entries:
-                del bucket[fp]
-                if not bucket:
-                    del self.buckets[band]
+                self._leave(fp)
         elif kind == "exact":
             _, fp, old = entry
             if old is None:
@@ -288,15 +348,15 @@ class CopyIndex:
             del self.info[key]
             self.root.pop(key, None)
         self.exact = {fp: v for fp, v in self.exact.items() if v[0] >= when}
-        buckets = {}
-        for band, fps in self.buckets.items():
-            kept = {}
-            for fp, entries in fps.items():
-                if entries[-1][0] >= when:
-                    kept[fp] = entries[bisect_left(entries, (when,)) :]
-            if kept:
-                buckets[band] = kept
-        self.buckets = buckets
+        gone = []
+        for fp, entries in self.posts_of.items():
+            if entries[-1][0] < when:
+                gone.append(fp)
+            elif entries[0][0] < when:
+                del entries[: bisect_left(entries, (when,))]
+        for fp in gone:
+            self._leave(fp)
+        self._scan = None
         if self.similar_from is not None:
             self.similar_from = max(self.similar_from, when)
 
@@ -363,7 +423,7 @@ class CopyHistory:
         start = pd.Timestamp(times.min()).as_unit("ns").value
         self._sync(start - _SIMILAR_NS)
         first = self.store.first_posts(
-            [text_digest(t) for t in out["text"]],
+            [_digest(t) for t in out["text"]],
             since=pd.Timestamp(start - _EXACT_NS, tz="UTC"),
             until=pd.Timestamp(self.held_from, tz="UTC"),
             columns=HISTORY_COLUMNS,
@@ -389,7 +449,7 @@ class CopyHistory:
         """
         self._sync(cut - _SIMILAR_NS)
         first = self.store.first_posts(
-            {text_digest(t) for t in texts},
+            {_digest(t) for t in texts},
             since=pd.Timestamp(cut - _EXACT_NS, tz="UTC"),
             until=pd.Timestamp(self.held_from, tz="UTC"),
             columns=HISTORY_COLUMNS,
@@ -446,18 +506,21 @@ class CopyHistory:
     def _written(self) -> pd.DataFrame:
         """Posts the store got since the last look.
 
-        Read by write stamp (``Store.post_write_stamps``): a stamp not read yet, or with
-        another row count than when it was read, is read in full. The stamps of the
-        ``WRITE_SLACK`` before the last look are checked too: a transaction stamped before the
-        last look may have committed after it.
+        Read by write stamp (``Store.post_write_stamps``): a stamp not read yet, or with more
+        rows than when it was read (two transactions with one stamp), is read in full. A stamp
+        with fewer rows lost them to a later write (read under its own stamp) or to a delete
+        (which a re-read cannot show either): the rows it kept are held as they were read, so
+        it is not read again (as geodata/feed_index.py does). Re-reading them was more than
+        half of the rows read at 100k posts: every relinked post leaves its batch's stamp.
+        The stamps of the ``WRITE_SLACK`` before the last look are checked too: a transaction
+        stamped before the last look may have committed after it.
         """
         counts = self.store.post_write_stamps(self.written_since - WRITE_SLACK)
-        todo = [t for t, n in counts.items() if self.stamps.get(t) != n]
+        todo = [t for t, n in counts.items() if n > self.stamps.get(t, 0)]
+        self.stamps.update(counts)
         if not todo:
             return None
         rows = self.store.posts_written_at(todo, columns=HISTORY_COLUMNS)
-        for t in todo:
-            self.stamps[t] = counts[t]
         self.reads["written"] += len(rows)
         held = pd.Timestamp(self.held_from, tz="UTC")
         return rows[rows["posted_at"] >= held]

@@ -17,13 +17,15 @@ from __future__ import annotations
 import pandas as pd
 
 from geodata.incidents import post_key, present
-from geodata.text.fingerprints import fingerprint, text_digest
+from geodata.text.fingerprints import fingerprint
 from ingest.dedupe import (
     EXACT_WINDOW,
+    FIND_MIN,
     HISTORY_COLUMNS,
     SIMILAR_WINDOW,
     CopyHistory,
     CopyIndex,
+    _digest,
     _ns,
 )
 
@@ -59,7 +61,7 @@ def settle_copies(
     else:
         recent = store.read("posts", since=held_from, until=cut, columns=HISTORY_COLUMNS)
         older = store.first_posts(
-            {text_digest(t) for t in texts}, since=cut - EXACT_WINDOW, until=held_from,
+            {_digest(t) for t in texts}, since=cut - EXACT_WINDOW, until=held_from,
             columns=HISTORY_COLUMNS,
         )  # fmt: skip
         index = CopyIndex(similar_from=held_from.value)
@@ -86,7 +88,7 @@ def settle_copies(
     settled = ([None] * len(frame), list(window["repost_of"]))
     for when, key, text, own, origin, i in entries:
         fp = fingerprint(text if isinstance(text, str) else None)
-        found = index.find(fp, when, key) if fp else None
+        found = index.find(fp, when, key) if len(fp) >= FIND_MIN else None
         value = found or (own if present(own) else None)
         index.put(key, when, fp, value)
         settled[origin][i] = value

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from geodata.schema import validate
-from ingest.dedupe import CopyHistory, mark_duplicates
+from geodata.text.fingerprints import fingerprint
+from ingest.dedupe import CopyHistory, CopyIndex, mark_duplicates
 
 T0 = pd.Timestamp("2026-10-12 00:00", tz="UTC")
 BASES = [
@@ -191,3 +192,210 @@ def test_one_process_writing_for_two_cities_finds_copies_within_each_city(tmp_pa
     assert got == {"c1": None, "c2": "x:c1", "k1": None}
     assert dict(zip(posts["post_id"], posts["municipality"], strict=True))["k1"] == "13219"
     store.dispose()
+
+
+def _ugly_batches(seed: int = 11) -> list[pd.DataFrame]:
+    """The batches of :func:`_batches` (a lagging source, a catch-up of 5 h ago), and
+    batches that re-send stored posts: unchanged, with an edited text (another fingerprint),
+    and moved back in time before the posts they were copies of."""
+    rng = np.random.default_rng(seed)
+    batches = _batches(seed)
+    out = []
+    for n, batch in enumerate(batches):
+        out.append(batch)
+        if n % 7 == 3 and n > 3:
+            old = pd.concat(out[n - 3 : n], ignore_index=True)
+            again = old.sample(12, random_state=int(rng.integers(1 << 30)))
+            again = again.reset_index(drop=True)
+            again["repost_of"] = None
+            again.loc[0:3, "text"] = [BASES[int(rng.integers(len(BASES)))] + "と書き直し"] * 4
+            again.loc[4:7, "posted_at"] = again.loc[4:7, "posted_at"] - pd.Timedelta(minutes=50)
+            out.append(validate(again, "posts")[0])
+    return out
+
+
+def _plain_values(values) -> list:
+    return [v if isinstance(v, str) and v else None for v in values]
+
+
+def test_settling_with_the_kept_history_settles_what_a_fresh_index_settles(store):
+    """ingest/settle.py with the process's CopyHistory (kept between batches, brought up to
+    date by write stamp, similarity scores remembered) against an index built from the store
+    for each batch: the same ``repost_of`` for the batch and the same stored posts changed,
+    over re-sent, edited and back-dated posts, staff edits and settled posts re-written
+    (both leave a stamp with fewer rows, which is not read again)."""
+    from ingest.settle import settle_copies
+
+    copies = CopyHistory(store)
+    settled = changed = 0
+    rewritten: list[pd.Timestamp] = []
+    for n, batch in enumerate(_ugly_batches()):
+        with store.transaction():
+            fresh, fresh_moved, _ = settle_copies(store, batch)
+            kept, kept_moved, _ = settle_copies(store, batch, copies)
+            got = _plain_values(kept["repost_of"])
+            assert got == _plain_values(fresh["repost_of"]), f"batch {n}"
+            assert sorted(kept_moved.get("posts", batch.iloc[:0])["post_id"]) == sorted(
+                fresh_moved.get("posts", batch.iloc[:0])["post_id"]
+            ), f"batch {n}"
+            if "posts" in kept_moved:
+                moved = kept_moved["posts"]
+                assert _plain_values(moved["repost_of"]) == _plain_values(
+                    fresh_moved["posts"].set_index("post_id").loc[moved["post_id"], "repost_of"]
+                )
+                changed += len(moved)
+                store.upsert("posts", moved)  # re-stamped: their batch's stamp loses them
+            store.upsert("posts", kept)
+        settled += len(batch)
+        if n % 9 == 5:  # a staff edit: one post is not a copy after all (a new stamp)
+            copy = kept[[isinstance(r, str) for r in kept["repost_of"]]].iloc[0]
+            store.update("posts", ("mastodon", copy["post_id"]), {"repost_of": None}, actor="t")
+            rewritten.append(copy["post_id"])
+    assert settled > 2500 and changed > 0 and len(rewritten) > 5
+    stamps = store.post_write_stamps(pd.Timestamp("2000-01-01", tz="UTC"))
+    # Every stamp was read once, with the rows it had then; none was read again when it lost
+    # rows to a later write.
+    assert copies.reads["written"] <= settled + changed + len(rewritten)
+    assert sum(stamps.values()) == store.count("posts")
+
+
+def test_a_stamp_that_gains_rows_is_read_again_one_that_loses_rows_is_not(store):
+    """Two transactions with one stamp: the rows of the later are read although the stamp was
+    read before. A stamp that lost rows (re-written under a later stamp) is not read again."""
+    import sqlalchemy as sa
+
+    rng = np.random.default_rng(5)
+    copies = CopyHistory(store)
+    first = _posts(rng, [1, 2, 3], [0, 1, 2])
+    first["text"] = [BASES[0], BASES[1], BASES[3]]
+    store.upsert("posts", copies.mark(first))
+    copies.mark(_posts(rng, [4], [3]))  # a look: the three posts read under their stamp
+    assert copies.reads["written"] == 3
+    stamp = next(iter(copies.stamps))
+    table = store.tables["posts"]
+    same = _posts(rng, [50], [4])
+    same["text"] = BASES[2]
+    store.upsert("posts", same)
+    with store.engine.begin() as conn:  # as if a second transaction had the first one's stamp
+        conn.execute(
+            sa.update(table)
+            .where(table.c.post_id == "50")
+            .values(stored_at=stamp if store.postgres else stamp.replace(tzinfo=None))
+        )
+    copy = _posts(rng, [60], [5])
+    copy["text"] = "RT " + BASES[2]
+    assert copies.mark(copy)["repost_of"].tolist() == ["mastodon:50"]
+    assert copies.reads["written"] == 3 + 4  # the grown stamp in full: 1, 2, 3 and 50
+    store.update("posts", ("mastodon", "2"), {"triage": "verified"}, actor="t")  # leaves it
+    copy2 = _posts(rng, [61], [6])
+    copy2["text"] = BASES[1] + "です"
+    assert copies.mark(copy2)["repost_of"].tolist() == ["mastodon:2"]
+    assert copies.reads["written"] == 3 + 4 + 1  # post 2 alone: its old stamp not again
+    store.update("posts", ("mastodon", "3"), {"triage": "verified"}, actor="t")
+    store.update("posts", ("mastodon", "1"), {"repost_of": "mastodon:2"}, actor="t")
+    copy3 = _posts(rng, [62], [7])
+    copy3["text"] = "RT " + BASES[0]  # the text of 1, now marked a copy of 2 by staff
+    assert copies.mark(copy3)["repost_of"].tolist() == ["mastodon:2"]
+    assert copies.reads["written"] == 3 + 4 + 1 + 2
+
+
+def _find_by_scoring_every_band(index: CopyIndex, fp: str, when: int, key: str):
+    """CopyIndex.find as it was before the similar fingerprints were kept (every
+    fingerprint of the query's bands scored at every lookup): the reference."""
+    from bisect import bisect_left
+
+    from ingest.dedupe import (
+        _EXACT_NS,
+        _SIMILAR_NS,
+        MIN_EXACT,
+        MIN_SIMILAR,
+        SIMILARITY,
+        _earlier,
+        _sketch,
+    )
+
+    first = index.older.get(fp) if len(fp) >= MIN_EXACT else None
+    if first is None and len(fp) >= MIN_EXACT and fp in index.exact:
+        first = index.exact[fp] if index._current(index.exact[fp][1], fp) else None
+    if first is not None:
+        first_time, first_key = first
+        if (
+            _earlier(first_time, first_key, when, key)
+            and when - first_time <= _EXACT_NS
+            and index.resolve(first_key) != key
+        ):
+            return index.resolve(first_key)
+    if len(fp) < MIN_SIMILAR:
+        return None
+    sh, bands = _sketch(fp)
+    n = len(sh)
+    best, best_score, best_time = None, SIMILARITY, 0
+    scored: set[str] = set()
+    for band in bands:
+        for other_fp in index.buckets.get(band, ()):
+            if other_fp in scored:
+                continue
+            scored.add(other_fp)
+            entries = index.posts_of[other_fp]
+            other_sh = _sketch(other_fp)[0]
+            m = len(other_sh)
+            if (m if m < n else n) < best_score * (m if m > n else n) - 1e-9:
+                continue
+            inter = len(sh & other_sh)
+            score = inter / (n + m - inter)
+            if score < best_score:
+                continue
+            for j in range(bisect_left(entries, (when - _SIMILAR_NS,)), len(entries)):
+                other_time, other_key = entries[j]
+                if not _earlier(other_time, other_key, when, key):
+                    break
+                if index.resolve(other_key) == key or not index._current(other_key, other_fp):
+                    continue
+                if score > best_score or (
+                    best is None or _earlier(other_time, other_key, best_time, best)
+                ):
+                    best, best_score, best_time = other_key, score, other_time
+                break
+    return index.resolve(best) if best else None
+
+
+def test_kept_similar_fingerprints_find_what_scoring_every_band_finds():
+    """CopyIndex.find with the similar fingerprints kept as posts come, are edited, re-sent,
+    forgotten and put back (mark's undo) against scoring every fingerprint of the bands."""
+    rng = np.random.default_rng(9)
+    words = ["水位", "冠水", "倒木", "停電", "土砂", "避難", "通行止め", "危ない", "です"]
+
+    def text() -> str:
+        base = BASES[int(rng.integers(len(BASES)))]
+        cut = int(rng.integers(0, 6))
+        return base[cut:] + "".join(rng.choice(words, int(rng.integers(0, 3))))
+
+    index = CopyIndex(similar_from=None)
+    found = similar = 0
+    keys: list[tuple[str, int]] = []
+    clock = T0.value
+    for i in range(900):
+        clock += int(rng.integers(0, 40)) * 1_000_000_000
+        if keys and i % 5 == 0:  # a stored post again: edited, or as it was
+            key, when = keys[int(rng.integers(len(keys)))]
+            fp = fingerprint(text()) if i % 10 == 0 else index.info[key][1]
+        else:
+            key, when = f"mastodon:{i}", clock - int(rng.integers(0, 1800)) * 1_000_000_000
+            fp = fingerprint(text())
+            keys.append((key, when))
+        expected = _find_by_scoring_every_band(index, fp, when, key)
+        got = index.find(fp, when, key)
+        assert got == expected, i
+        found += got is not None
+        similar += got is not None and index.exact.get(fp, (0, key))[1] != got
+        index.put(key, when, fp, got)
+        if i % 200 == 199:
+            index.forget_before(clock - int(pd.Timedelta(hours=1).value))
+            keys = [(k, w) for k, w in keys if k in index.info]
+        if i % 150 == 75:  # a batch marked and forgotten again (a post that never got stored)
+            batch = _posts(rng, range(5000 + i, 5010 + i), np.full(10, (i / 900) * 30))
+            index.mark(batch, keep=False)
+    assert found > 300 and similar > 50
+    # what the index keeps of similar fingerprints is what it holds
+    held = {fp for fps in index.buckets.values() for fp in fps}
+    assert set(index.near) == held == set(index.posts_of) and all(index.posts_of.values())
