@@ -178,6 +178,20 @@ class CopyIndex:
 
     def find(self, fp: str, when: int, key: str) -> str | None:
         """The root of the earliest earlier post ``fp`` copies, else None."""
+        exact = self.exact_copy_of(fp, when, key)
+        if exact is not None or len(fp) < MIN_SIMILAR:
+            return exact
+        near = self.near.get(fp)
+        if near is None:  # not in the buckets: scored against the fingerprints of its bands
+            near = self._near(fp)
+            candidates = near.items()
+        else:  # in the buckets: its own earlier posts too
+            candidates = [(fp, 1.0), *near.items()]
+        return self.earliest_of(candidates, when, key)
+
+    def exact_copy_of(self, fp: str, when: int, key: str) -> str | None:
+        """The root of the first post of fingerprint ``fp`` when ``key`` (at ``when``) copies
+        it exactly (within ``_EXACT_NS``), else None."""
         first = self.older.get(fp) if len(fp) >= MIN_EXACT else None
         if first is None and len(fp) >= MIN_EXACT and fp in self.exact:
             first = self.exact[fp] if self._current(self.exact[fp][1], fp) else None
@@ -189,16 +203,12 @@ class CopyIndex:
                 and self.resolve(first_key) != key
             ):
                 return self.resolve(first_key)
-        if len(fp) < MIN_SIMILAR:
-            return None
-        near = self.near.get(fp)
-        if near is None:  # not in the buckets: scored against the fingerprints of its bands
-            near = self._near(fp)
-            candidates = near.items()
-        else:  # in the buckets: its own earlier posts too
-            candidates = [(fp, 1.0), *near.items()]
-        # The most similar fingerprint wins, a tie goes to the earliest post (whatever order
-        # the fingerprints are looked at in).
+        return None
+
+    def earliest_of(self, candidates, when: int, key: str) -> str | None:
+        """The root of the post ``key`` (at ``when``) copies among ``candidates`` ((fingerprint,
+        similarity) pairs): the most similar fingerprint wins, a tie goes to the earliest post
+        (whatever order the fingerprints are looked at in)."""
         best, best_score, best_time = None, SIMILARITY, 0
         for other_fp, score in candidates:
             if score < best_score:

@@ -301,62 +301,25 @@ def test_a_stamp_that_gains_rows_is_read_again_one_that_loses_rows_is_not(store)
 
 def _find_by_scoring_every_band(index: CopyIndex, fp: str, when: int, key: str):
     """CopyIndex.find as it was before the similar fingerprints were kept (every
-    fingerprint of the query's bands scored at every lookup): the reference."""
-    from bisect import bisect_left
+    fingerprint of the query's bands scored at every lookup): the reference. The exact match
+    and the choice among the similar fingerprints are the index's own."""
+    from ingest.dedupe import MIN_SIMILAR, SIMILARITY, _sketch
 
-    from ingest.dedupe import (
-        _EXACT_NS,
-        _SIMILAR_NS,
-        MIN_EXACT,
-        MIN_SIMILAR,
-        SIMILARITY,
-        _earlier,
-        _sketch,
-    )
-
-    first = index.older.get(fp) if len(fp) >= MIN_EXACT else None
-    if first is None and len(fp) >= MIN_EXACT and fp in index.exact:
-        first = index.exact[fp] if index._current(index.exact[fp][1], fp) else None
-    if first is not None:
-        first_time, first_key = first
-        if (
-            _earlier(first_time, first_key, when, key)
-            and when - first_time <= _EXACT_NS
-            and index.resolve(first_key) != key
-        ):
-            return index.resolve(first_key)
-    if len(fp) < MIN_SIMILAR:
-        return None
+    exact = index.exact_copy_of(fp, when, key)
+    if exact is not None or len(fp) < MIN_SIMILAR:
+        return exact
     sh, bands = _sketch(fp)
     n = len(sh)
-    best, best_score, best_time = None, SIMILARITY, 0
-    scored: set[str] = set()
+    scores: dict[str, float] = {}
     for band in bands:
         for other_fp in index.buckets.get(band, ()):
-            if other_fp in scored:
+            if other_fp in scores:
                 continue
-            scored.add(other_fp)
-            entries = index.posts_of[other_fp]
             other_sh = _sketch(other_fp)[0]
-            m = len(other_sh)
-            if (m if m < n else n) < best_score * (m if m > n else n) - 1e-9:
-                continue
             inter = len(sh & other_sh)
-            score = inter / (n + m - inter)
-            if score < best_score:
-                continue
-            for j in range(bisect_left(entries, (when - _SIMILAR_NS,)), len(entries)):
-                other_time, other_key = entries[j]
-                if not _earlier(other_time, other_key, when, key):
-                    break
-                if index.resolve(other_key) == key or not index._current(other_key, other_fp):
-                    continue
-                if score > best_score or (
-                    best is None or _earlier(other_time, other_key, best_time, best)
-                ):
-                    best, best_score, best_time = other_key, score, other_time
-                break
-    return index.resolve(best) if best else None
+            scores[other_fp] = inter / (n + len(other_sh) - inter)
+    similar = [(other, score) for other, score in scores.items() if score >= SIMILARITY]
+    return index.earliest_of(similar, when, key)
 
 
 def test_kept_similar_fingerprints_find_what_scoring_every_band_finds():
