@@ -290,12 +290,20 @@ def test_first_posts_per_fingerprint_and_posts_by_write_stamp(store_url):
     with store.engine.begin() as conn:
         conn.exec_driver_sql("DROP INDEX IF EXISTS ix_posts_fp")
         conn.exec_driver_sql("DROP INDEX IF EXISTS ix_posts_stored")
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_posts_stored_city")
         conn.exec_driver_sql("ALTER TABLE posts DROP COLUMN text_fp")
         conn.exec_driver_sql("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     store.dispose()
     store = open_store(store_url)
     indexes = {ix["name"] for ix in sa.inspect(store.engine).get_indexes("posts")}
-    assert {"ix_posts_fp", "ix_posts_stored"} <= indexes
+    assert {"ix_posts_fp", "ix_posts_stored_city"} <= indexes  # v6's stamp index, per city (v15)
+    assert "ix_posts_stored" not in indexes
+    if store.engine.dialect.name == "sqlite":  # a city's stamps counted from the index alone
+        with store.engine.connect() as conn:
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT stored_at, count(*) FROM posts WHERE stored_at >= '2026' "
+                "AND municipality IN ('13208') GROUP BY stored_at"))  # fmt: skip
+        assert "COVERING INDEX ix_posts_stored_city" in plan, plan
     with store.engine.connect() as conn:
         fps = dict(conn.exec_driver_sql("SELECT post_id, text_fp FROM posts").all())
     assert fps["0"] == fps["1"] == text_digest(long)  # RT and hashtag removed: one fingerprint
@@ -412,10 +420,12 @@ def test_a_database_of_one_municipality_gets_every_row_tagged_with_it(store_url,
         crs=4326,
     )  # fmt: skip
     store.upsert("towns", towns)
-    # Make it a database of schema version 11: no municipality column anywhere (nor the v14
-    # index that holds one).
+    # Make it a database of schema version 11: no municipality column anywhere (nor the v14 and
+    # v15 indexes that hold one).
     with store.engine.begin() as conn:
         conn.exec_driver_sql("DROP INDEX IF EXISTS ix_incident_members_summary")
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_posts_stored_city")  # v15
+        conn.exec_driver_sql("CREATE INDEX ix_posts_stored ON posts (stored_at)")  # v6
         for layer in LAYERS.values():
             if layer.row_security and store.postgres:
                 conn.exec_driver_sql(f'DROP POLICY bosai_municipality ON "{layer.name}"')

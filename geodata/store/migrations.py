@@ -262,6 +262,16 @@ def _v14_incident_members_summary(conn: sa.Connection, store) -> None:
     )
 
 
+def _v15_posts_stored_city(conn: sa.Connection, store) -> None:
+    """v15: the posts' write stamps are counted per city from the index alone (every ingest
+    batch counts the stamps of the last minutes of its city: with the stamp alone indexed, each
+    row was looked up for its municipality — 3.5x slower on a 100k store)."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_posts_stored")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_posts_stored_city ON posts (stored_at, municipality)"
+    )
+
+
 ROW_SECURITY_POLICY = "bosai_municipality"
 
 
@@ -337,5 +347,6 @@ MIGRATIONS: list[tuple[int, Callable]] = [
     (12, _v12_municipalities),
     (13, _v13_incident_members),
     (14, _v14_incident_members_summary),
+    (15, _v15_posts_stored_city),
 ]
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15

@@ -73,7 +73,9 @@ def build_metadata(postgres: bool) -> sa.MetaData:
     )
     sa.Index("ix_posts_town", md.tables["posts"].c.town_code)
     sa.Index("ix_posts_fp", md.tables["posts"].c.text_fp, md.tables["posts"].c.posted_at)
-    sa.Index("ix_posts_stored", md.tables["posts"].c.stored_at)
+    # the posts written since a time, per write stamp and city (the dedupe's history, the feed)
+    sa.Index("ix_posts_stored_city", md.tables["posts"].c.stored_at,
+             md.tables["posts"].c.municipality)  # fmt: skip
     sa.Index("ix_safety_resident", md.tables["safety_replies"].c.resident_id)
     members = md.tables["incident_members"]
     sa.Index("ix_incident_members_summary", *[members.c[c] for c in MEMBER_SUMMARY_COLUMNS])
