@@ -265,6 +265,18 @@ def test_the_overview_wall_is_the_common_picture(browser, wall_app):
         page.context.close()
 
 
+TABLE_SNAPSHOT_JS = """
+() => {
+  const table = document.querySelector('[data-testid="stTable"]');
+  if (!table) return [[], ''];
+  const rows = [...table.querySelectorAll('tbody tr')];
+  const head = table.querySelector('thead');
+  return [rows.map(r => r.querySelector('td') ? r.querySelector('td').innerText : '')
+              .filter(t => t), head ? head.innerText : ''];
+}
+"""
+
+
 def test_the_shelters_wall_pages_through_every_open_shelter(browser, wall_app):
     store = open_store(wall_app["db"])
     try:
@@ -277,13 +289,16 @@ def test_the_shelters_wall_pages_through_every_open_shelter(browser, wall_app):
         seen: set[str] = set()
         note = page.locator(".st-key-wall-page")
         pages = int(note.inner_text().split("/")[1].split()[0]) if note.count() else 1
-        # every page once, plus one interval of slack: a loaded machine's reruns run late
-        deadline = time.monotonic() + (pages + 2) * REFRESH_SECONDS + 10
+        # Two rounds of pages plus slack: the page comes from the clock (every screen shows the
+        # same one), so a refresh that runs late skips a page, which the next round shows.
+        deadline = time.monotonic() + (2 * pages + 2) * REFRESH_SECONDS + 10
         heads: set[str] = set()
         while len(seen) < open_count:
-            rows = page.get_by_test_id("stTable").locator("tbody tr")
-            seen |= {rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())}
-            heads.add(page.get_by_test_id("stTable").locator("thead").inner_text())
+            # one snapshot of the table in the page: a refresh between reading the row count
+            # and a row (the last page has fewer rows) left the test waiting for a gone row
+            names, head = page.evaluate(TABLE_SNAPSHOT_JS)
+            seen |= set(names)
+            heads.add(head)
             assert time.monotonic() < deadline, f"{len(seen)} of {open_count} seen"
             page.wait_for_timeout(500)
         # the drill's reports carry needs lists: the supply column is on, and fewer rows fit
