@@ -272,13 +272,13 @@ def _points(frame: pd.DataFrame) -> list:
     return np.where(present, geoms, None).tolist()
 
 
-def _has_category(value) -> bool:
-    """Whether a categories value (a string or a list of them) names one other than その他."""
-    if isinstance(value, str):
-        return bool(value) and value != "その他"
-    if value is None or isinstance(value, float):
-        return False
-    return any(isinstance(c, str) and c and c != "その他" for c in value)
+def _first_category(value) -> str | None:
+    """The first category other than その他 of a categories value (a string or a list of
+    them), else None."""
+    if value is None or isinstance(value, float):  # None, NaN
+        return None
+    values = [value] if isinstance(value, str) else value
+    return next((c for c in values if isinstance(c, str) and c and c != "その他"), None)
 
 
 def may_be_piece(layer: str, frame: pd.DataFrame) -> np.ndarray:
@@ -296,7 +296,7 @@ def may_be_piece(layer: str, frame: pd.DataFrame) -> np.ndarray:
         if role.by_value is not None:
             mask &= values.isin(list(role.by_value)).to_numpy(dtype=bool)
         else:
-            mask &= values.map(_has_category).to_numpy(dtype=bool)
+            mask &= values.map(_first_category).notna().to_numpy(dtype=bool)
     else:
         mask[:] = False
     placed = np.zeros(len(frame), dtype=bool)
@@ -340,11 +340,10 @@ def pieces(layer: str, frame: pd.DataFrame, *, linked: bool = False) -> list[tup
                 continue
             category, urgency = found
         else:
-            values = [value] if value is None or isinstance(value, str) else list(value)
-            cats = [c for c in values if isinstance(c, str) and c and c != "その他"]
-            if not cats:
+            category = _first_category(value)
+            if category is None:
                 continue
-            category, urgency = cats[0], rec.get(role.urgency) if role.urgency else None
+            urgency = rec.get(role.urgency) if role.urgency else None
         town_code = rec.get(role.town) if role.town else None
         if not isinstance(town_code, str) or not town_code:  # None, NaN of a string column
             town_code = None

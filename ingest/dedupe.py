@@ -43,7 +43,7 @@ import pandas as pd
 
 from geodata.incidents import post_key, present
 from geodata.schema import now_utc
-from geodata.text.fingerprints import MIN_EXACT, fingerprint, fingerprint_digest
+from geodata.text.fingerprints import MIN_EXACT, fingerprint, text_digest
 
 EXACT_WINDOW = pd.Timedelta(hours=24)
 SIMILAR_WINDOW = pd.Timedelta(hours=2)
@@ -77,15 +77,6 @@ def _bands(shingles: set[str]) -> list[int]:
     hashes = np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.int64, len(shingles))
     mins = ((np.outer(hashes, _A) + _B) % _PRIME).min(axis=0)
     return [hash((b, *mins[b * _ROWS : (b + 1) * _ROWS].tolist())) for b in range(_BANDS)]
-
-
-def _digest(text) -> str | None:
-    """:func:`geodata.text.fingerprints.text_digest` of a text (``posts.text_fp``), its hash
-    cached per fingerprint (a batch and its window repeat texts, copies share fingerprints)."""
-    return _fp_digest(fingerprint(text if isinstance(text, str) else None))
-
-
-_fp_digest = lru_cache(maxsize=1 << 16)(fingerprint_digest)
 
 
 def _earlier(other_time, other_key: str, when, key: str) -> bool:
@@ -433,7 +424,7 @@ class CopyHistory:
         start = pd.Timestamp(times.min()).as_unit("ns").value
         self._sync(start - _SIMILAR_NS)
         first = self.store.first_posts(
-            [_digest(t) for t in out["text"]],
+            [text_digest(t) for t in out["text"]],
             since=pd.Timestamp(start - _EXACT_NS, tz="UTC"),
             until=pd.Timestamp(self.held_from, tz="UTC"),
             columns=HISTORY_COLUMNS,
@@ -459,7 +450,7 @@ class CopyHistory:
         """
         self._sync(cut - _SIMILAR_NS)
         first = self.store.first_posts(
-            {_digest(t) for t in texts},
+            {text_digest(t) for t in texts},
             since=pd.Timestamp(cut - _EXACT_NS, tz="UTC"),
             until=pd.Timestamp(self.held_from, tz="UTC"),
             columns=HISTORY_COLUMNS,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from geodata.incidents import post_key, present
-from geodata.text.fingerprints import fingerprint
+from geodata.text.fingerprints import fingerprint, text_digest
 from ingest.dedupe import (
     EXACT_WINDOW,
     FIND_MIN,
@@ -25,7 +25,6 @@ from ingest.dedupe import (
     SIMILAR_WINDOW,
     CopyHistory,
     CopyIndex,
-    _digest,
     _ns,
 )
 
@@ -61,7 +60,7 @@ def settle_copies(
     else:
         recent = store.read("posts", since=held_from, until=cut, columns=HISTORY_COLUMNS)
         older = store.first_posts(
-            {_digest(t) for t in texts}, since=cut - EXACT_WINDOW, until=held_from,
+            {text_digest(t) for t in texts}, since=cut - EXACT_WINDOW, until=held_from,
             columns=HISTORY_COLUMNS,
         )  # fmt: skip
         index = CopyIndex(similar_from=held_from.value)

@@ -43,8 +43,10 @@ def fingerprint(text: str | None) -> str:
     return _NONWORD.sub("", t)
 
 
+@lru_cache(maxsize=1 << 16)
 def fingerprint_digest(fp: str) -> str | None:
-    """16 hex characters identifying a fingerprint long enough to match exactly, else None."""
+    """16 hex characters identifying a fingerprint long enough to match exactly, else None
+    (cached: a batch, its dedupe window and every copy repeat the same fingerprints)."""
     if len(fp) < MIN_EXACT:
         return None
     return hashlib.blake2b(fp.encode("utf-8"), digest_size=8).hexdigest()
