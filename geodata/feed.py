@@ -292,8 +292,11 @@ def _build_derived(index, filters: Filters, since, bounds, held: Held | None) ->
     urgency = index["urgency"].to_numpy()[where]
     when = pd.to_datetime(index["posted_at"], utc=True).array.asi8[where]
     ids = post_id[where]
-    order = _order(urgency.astype(float), when, lambda at: ids[at], filters.order)
-    keys = Keys(np.asarray(platform[where][order], dtype=object), np.asarray(ids[order]))
+    shown_platform = platform[where]
+    order = _order(
+        urgency.astype(float), when, lambda at: ids[at], filters.order, lambda at: shown_platform[at]
+    )
+    keys = Keys(np.asarray(shown_platform[order], dtype=object), np.asarray(ids[order]))
     point = index[POINT].to_numpy(dtype=bool)[where]
     triage = index["triage"]
     if isinstance(triage.dtype, pd.CategoricalDtype):
@@ -434,8 +437,8 @@ def _triage_mask(triage: pd.Series, wanted) -> np.ndarray:
 def order_positions(posts: pd.DataFrame, order: str = "urgent") -> np.ndarray:
     """Positions of ``posts`` most urgent first (then newest, then post id), or newest first.
 
-    Sorted on urgency and time; only posts tied on both are ordered by post id (ranking every
-    post id took a second at a million posts).
+    Sorted on urgency and time; only posts tied on both are ordered by post id, then platform
+    (ranking every post id took a second at a million posts).
     """
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}")
@@ -443,11 +446,16 @@ def order_positions(posts: pd.DataFrame, order: str = "urgent") -> np.ndarray:
     # nanoseconds; NaT is the smallest int64, so it comes last as in sort_values(ascending=False)
     when = pd.to_datetime(posts["posted_at"], utc=True).array.asi8
     ids = posts["post_id"].to_numpy(dtype=object)
-    return _order(urgency, when, lambda at: ids[at], order)
+    platforms = posts["platform"].to_numpy(dtype=object)
+    return _order(urgency, when, lambda at: ids[at], order, lambda at: platforms[at])
 
 
-def _order(urgency: np.ndarray, when: np.ndarray, ids_at, order: str) -> np.ndarray:
-    """:func:`order_positions` of arrays; ``ids_at(positions)``: the post ids there."""
+def _order(
+    urgency: np.ndarray, when: np.ndarray, ids_at, order: str, platforms_at=None
+) -> np.ndarray:
+    """:func:`order_positions` of arrays; ``ids_at(positions)``: the post ids there,
+    ``platforms_at(positions)`` their platforms (the last tie-break: a post id on two
+    platforms, same urgency and time, comes in the same order whatever the rows' order)."""
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}")
     second, first = (when, urgency) if order == "urgent" else (urgency, when)
@@ -461,7 +469,10 @@ def _order(urgency: np.ndarray, when: np.ndarray, ids_at, order: str) -> np.ndar
         member[:-1] |= tied
         at = np.flatnonzero(member)
         ids = np.asarray(ids_at(positions[at]), dtype=str)
-        positions[at] = positions[at][np.lexsort((ids, group[at]))]
+        keys = (ids, group[at])
+        if platforms_at is not None:
+            keys = (np.asarray(platforms_at(positions[at]), dtype=str), *keys)
+        positions[at] = positions[at][np.lexsort(keys)]
     return positions[::-1]
 
 

@@ -274,3 +274,25 @@ def test_reports_page_and_situation_map_count_the_same_damage_reports_on_the_dri
     assert counts["all"] == incidents
     # 3 h after the drill's end, the first hours of the drill have left the 24 h window
     assert counts["1h"] == 0 < counts["6h"] < counts["24h"] < counts["all"]
+
+
+def test_a_post_id_on_two_platforms_tied_on_urgency_and_time_is_ordered_by_platform():
+    """The order does not depend on the rows' order (the feed's index reads oldest first, a
+    full read in the store's order): a post id on two platforms, tied on urgency and time,
+    comes by platform in both, on both paths of the build."""
+    now = pd.Timestamp("2026-10-12T12:00Z")
+    posts = posts_frame(now).iloc[[0, 0, 1]].reset_index(drop=True)
+    posts["platform"] = ["mastodon", "bluesky", "mastodon"]
+    posts["post_id"] = ["same", "same", "other"]
+    posts["posted_at"] = now - pd.Timedelta(minutes=5)
+    posts["urgency"] = 2
+    posts["repost_of"] = None
+    posts["triage"] = "new"
+    filters = reports.Filters(window="all")
+    orders = set()
+    for rows in (posts, posts.iloc[::-1]):
+        index = reports.slim_index(rows.copy())
+        orders.add(tuple(reports.build_feed(index, filters).keys))
+        derived = reports.derive(reports.slim_index(rows.copy())).drop(columns="geometry")
+        orders.add(tuple(reports.build_feed(derived, filters).keys))
+    assert orders == {(("mastodon", "same"), ("bluesky", "same"), ("mastodon", "other"))}
