@@ -294,7 +294,11 @@ def _build_derived(index, filters: Filters, since, bounds, held: Held | None) ->
     ids = post_id[where]
     shown_platform = platform[where]
     order = _order(
-        urgency.astype(float), when, lambda at: ids[at], filters.order, lambda at: shown_platform[at]
+        urgency.astype(float),
+        when,
+        lambda at: ids[at],
+        filters.order,
+        lambda at: shown_platform[at],
     )
     keys = Keys(np.asarray(shown_platform[order], dtype=object), np.asarray(ids[order]))
     point = index[POINT].to_numpy(dtype=bool)[where]
