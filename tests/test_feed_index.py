@@ -296,6 +296,11 @@ def assert_feed_equal(indexes: dict[str, PostIndex], store, now):
         want = feed.build_feed(full, filters, now=now, bounds=BOUNDS)
         assert list(got.keys) == list(want.keys), filters
         assert got.kpis == want.kpis, filters
+        for number in (0, 1, got.pages() - 1):  # a page's copies (before the dict is made)
+            texts = [feed.key_text(*k) for k in want.page(number)]
+            wanted = {k: want.copies[k] for k in texts if k in want.copies}
+            assert got.page(number) == want.page(number)
+            assert got.page_copies(number) == wanted, filters
         assert got.copies == want.copies, filters
         pd.testing.assert_frame_equal(got.hexes, want.hexes)
     return got

@@ -377,6 +377,7 @@ def feed(ctx: Context, view: reports.FeedView, rows: gpd.GeoDataFrame, number: i
         return
     st.html(reports_feed.FEED_CSS)
     offset = number * reports.PAGE_SIZE
+    copies = view.page_copies(number)
     with st.container(height=FEED_HEIGHT, border=False):
         for i, row in enumerate(rows.to_dict("records")):
             key = (row["platform"], row["post_id"])
@@ -385,7 +386,7 @@ def feed(ctx: Context, view: reports.FeedView, rows: gpd.GeoDataFrame, number: i
                 offset + i + 1,
                 lang=lang,
                 towns=ctx.names,
-                copies=view.copies.get(reports.key_text(*key), 0),
+                copies=copies.get(reports.key_text(*key), 0),
                 show_author=ctx.show_author,
             )
             if ctx.can_triage:
