@@ -448,6 +448,15 @@ def map_panel(
     tiles, tile_url = settings.get("BOSAI_TILES"), settings.get("BOSAI_TILE_URL")
     moving = tuple(moving) if moving else None
 
+    # the towns, boundaries and incidents layers rendered once per content (shared by maps
+    # whose hexagons or page changed); the incidents by a digest of the rows shown
+    incidents_key = map_cache.fingerprint(incidents)
+    layer_keys = {
+        "towns": (ctx.url, ctx.layer_versions),
+        "boundaries": (ctx.url, ctx.layer_versions),
+        "incidents": (ctx.url, ctx.layer_versions, incidents_key),
+    }
+
     def build():
         return reports_map.reports_map(
             ctx.towns,
@@ -461,12 +470,13 @@ def map_panel(
             lang=lang,
             show_author=ctx.show_author,
             moving=moving,
+            layer_keys=layer_keys,
         )
 
     # rendered once per content: a rerun with the same hexagons, page and incidents reuses it
     # (the small frames shown are digested; towns and boundaries by their data versions)
     key = map_cache.fingerprint(
-        view.hexes, rows, numbers, incidents,
+        view.hexes, rows, numbers, incidents_key,
         (ctx.layer_versions, tiles, tile_url, lang, ctx.show_author, moving),
     )  # fmt: skip
     out = map_cache.show(
