@@ -182,3 +182,21 @@ def test_a_layer_script_rendered_once_gives_what_rendering_each_time_gives(monke
     assert frozen == each_time
     # sf.st_folium of the same map, rendered each time, passes the component the same script
     assert "geo_json_" in each_time["script"] and "geo_json_p" not in frozen["script"]
+
+
+@pytest.mark.parametrize("tiles", ["none", "gsi_pale"])
+def test_one_render_passes_what_st_folium_passes_with_every_layer(recorded, tiles):
+    """component_args renders the map once (st_folium renders the page and the map again):
+    the same arguments, with towns, boundaries, hexagons, incidents, pins and tiles."""
+    towns, boundaries, hexes, rows, numbers, incidents, lang = _layers_parts()
+
+    def build():
+        return reports_map.reports_map(towns, hexes, rows, numbers, incidents,
+                                       boundaries=boundaries, tiles=tiles, lang=lang)  # fmt: skip
+
+    sf.st_folium(build(), key="reports_map", height=640, width="stretch", returned_objects=[])
+    map_cache.show(map_cache.component_args(build()), key="reports_map", height=640)
+    theirs, ours = recorded
+    theirs.pop("on_change"), ours.pop("on_change")
+    assert ours == theirs
+    assert "bosai-incident" in ours["script"] and "bosai-boundary" in ours["script"]
