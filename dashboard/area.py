@@ -13,6 +13,7 @@ from dashboard import data
 from dashboard.i18n import t
 from geodata import area, evacuation
 from geodata.export.public import SMALL, WITHHELD
+from geodata.schema import now_utc
 
 _COLUMNS = {
     "shelters_open": "area.shelters_open",
@@ -29,12 +30,28 @@ _COLUMNS = {
 
 
 @st.cache_data(ttl=timedelta(minutes=30), show_spinner=False, max_entries=8)
-def load(url: str, version: int, minute: str) -> tuple[pd.DataFrame, dict]:
-    """:func:`geodata.area.area_summary` of the store ``url`` (scoped), cached per data version
-    of the user's municipalities (a write in another city keeps the entry) and per minute (what
-    is in force changes with the time, too)."""
-    del version, minute
-    return area.area_summary(data.get_store(url))
+def load(url: str, version: int, until: str | None, _at: pd.Timestamp) -> tuple[pd.DataFrame, dict]:
+    """:func:`geodata.area.area_summary` of the store ``url`` (scoped) at ``_at``, cached per
+    data version of the user's municipalities (a write in another city keeps the entry) and
+    per ``until``, the next time at which what is in force changes by itself (a warning's
+    hour ends, a report dated later comes due: :func:`geodata.area.change_times`) — not per
+    minute: at 30 cities the summary takes seconds."""
+    del version, until
+    return area.area_summary(data.get_store(url), _at)
+
+
+@st.cache_data(ttl=timedelta(minutes=30), show_spinner=False, max_entries=8)
+def change_times(url: str, version: int, _after: pd.Timestamp) -> list[pd.Timestamp]:
+    """:func:`geodata.area.change_times` of the store ``url`` after ``_after``, per data
+    version (a later look takes those still ahead of it)."""
+    del version
+    return area.change_times(data.get_store(url), _after)
+
+
+def until_next_change(url: str, version: int, now: pd.Timestamp) -> str | None:
+    """The cache key of the area view at ``now``: the next of the change times after it."""
+    ahead = [t for t in change_times(url, version, now) if t > now]
+    return ahead[0].isoformat() if ahead else None
 
 
 def city_labels(summary: pd.DataFrame) -> list[str]:
@@ -70,8 +87,9 @@ def section(lang: str) -> None:
         return
     url = data.area_url()
     store = data.get_store(url)
-    minute = pd.Timestamp.now(tz="UTC").floor("min").isoformat()
-    summary, totals = load(url, store.data_version(), minute)
+    now = pd.Timestamp(now_utc())
+    version = store.data_version()
+    summary, totals = load(url, version, until_next_change(url, version, now), now)
     st.markdown(f"#### {t('area.title')}")
     st.dataframe(table(summary, totals, lang), hide_index=True, width="stretch")
     st.caption(t("area.note", small=SMALL, withheld=WITHHELD))

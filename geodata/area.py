@@ -81,6 +81,35 @@ def area_summary(store, at=None) -> tuple[pd.DataFrame, dict]:
     return table_of([{"municipality": code, **_city(reads.city(code), at)} for code in codes])
 
 
+# The stored times area_summary takes rows up to (``at`` or before): a row dated after ``at``
+# counts from its time on. layer -> its time column (the layer's own: read(since=...) uses it).
+TIMED_LAYERS = ("shelter_status", "evacuations", "safety_replies", "follow_ups")
+
+
+def change_times(store, after) -> list[pd.Timestamp]:
+    """The times after ``after`` at which :func:`area_summary` of ``store`` can change without
+    a write, sorted: a shelter report, an evacuation record, a reply or a follow-up dated later
+    (a drill's, a clock ahead) counts from its time on, and a warning's message or the end of
+    a 記録的短時間大雨情報's hour (:func:`geodata.warnings.changes_after`). Between two of them
+    (and before the first) the summary stays as it is until something is written: a cache of
+    it may be kept per data version and the next of these times instead of per minute."""
+    after = to_utc(after)
+    since = after + pd.Timedelta(microseconds=1)  # read() is since <= t
+    times = set(warnings.changes_after(store, after))
+    for layer in TIMED_LAYERS:
+        column = LAYERS[layer].time_column
+        found = store.read(layer, since=since, columns=[column])[column].dropna()
+        times.update(pd.Timestamp(t) for t in found)
+    return sorted(t for t in times if t > after)
+
+
+def next_change(store, at=None) -> pd.Timestamp | None:
+    """The first of :func:`change_times` after ``at`` (default now), else None."""
+    at = to_utc(at) if at is not None else pd.Timestamp(now_utc())
+    times = change_times(store, at)
+    return times[0] if times else None
+
+
 def table_of(rows: list[dict]) -> tuple[pd.DataFrame, dict]:
     """The area table and totals of the cities' rows (:func:`_city` plus ``municipality``):
     the person counts suppressed across the area (see :func:`area_summary`)."""

@@ -38,10 +38,29 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geodata.incidents import WINDOW, IncidentIndex, _Incident, may_be_piece, pieces, present
+from geodata.incidents import (
+    WINDOW,
+    IncidentIndex,
+    _Incident,
+    _piece_columns,
+    may_be_piece,
+    pieces,
+    present,
+)
 from geodata.schema import LAYERS, MUNICIPALITY
 
 PIECE_LAYERS = tuple(name for name, spec in LAYERS.items() if spec.incident_role)
+
+
+def link_columns(layer: str) -> list[str]:
+    """What re-linking reads of a layer's stored rows: what makes a row a piece (key, time,
+    category, urgency, town, what keeps it out), its incident, its ``repost_of`` and its
+    place. A stored row that has to be written again is read whole, by its key, then."""
+    spec = LAYERS[layer]
+    wanted = [*_piece_columns(layer), "incident_id", "repost_of"]
+    if spec.geometry:
+        wanted.append("geometry")
+    return [c for c in dict.fromkeys(wanted) if c in spec.columns or c == "geometry"]
 
 
 def _keys(layer: str, frame: pd.DataFrame) -> list[str]:
@@ -241,10 +260,11 @@ def relink(
     stored_rows, rows = {}, {}
     for name in PIECE_LAYERS:
         given = (read or {}).get(name)
+        columns = link_columns(name)
         if given is None:
-            stored_rows[name] = store.read(name, since=cut, for_update=True)
+            stored_rows[name] = store.read(name, since=cut, columns=columns, for_update=True)
         elif cut < batch_cut:  # read from the batch's earliest on: the stretch before it too
-            gap = store.read(name, since=cut, until=batch_cut, for_update=True)
+            gap = store.read(name, since=cut, until=batch_cut, columns=columns, for_update=True)
             stored_rows[name] = _overlay(gap, given, key=LAYERS[name].key)
         else:
             stored_rows[name] = given
@@ -343,10 +363,25 @@ def _write_changed_rows(store, layer, frame, rows, keys, stored_rows, assigned) 
             if not (name == layer and k in batch) and before.get(k) != tuple(after)
         ]
         if todo:
-            changed = f.iloc[todo].copy()
-            changed["incident_id"] = pd.Series([new_ids[i] for i in todo], index=changed.index,
-                                               dtype=object)  # fmt: skip
-            store.upsert(name, changed, source="incidents")
+            _write_rows_again(store, name, f.iloc[todo], [new_ids[i] for i in todo])
+
+
+def _write_rows_again(store, layer: str, rows: pd.DataFrame, incident_ids: list) -> None:
+    """Write the stored ``rows`` (read in part: :func:`link_columns`) with their new incident
+    and ``repost_of``: each is read whole by its key (locked already) and written with those."""
+    spec = LAYERS[layer]
+    keys = list(zip(*(rows[k].tolist() for k in spec.key), strict=True))
+    values = {"incident_id": incident_ids}
+    if "repost_of" in rows:
+        values["repost_of"] = _texts(rows["repost_of"])
+    new = {k: i for i, k in enumerate(keys)}
+    whole = store.read_keys(layer, keys, for_update=True)
+    if len(whole) != len(keys):
+        raise RuntimeError(f"re-linking: {len(keys) - len(whole)} {layer} rows left the store")
+    at = [new[k] for k in zip(*(whole[k].tolist() for k in spec.key), strict=True)]
+    for column, given in values.items():
+        whole[column] = pd.Series([given[i] for i in at], index=whole.index, dtype=object)
+    store.upsert(layer, whole, source="incidents")
 
 
 def _texts(values) -> list:

@@ -103,8 +103,7 @@ def _key(item: dict) -> tuple:
 def _replay(messages: list[_Message], until: pd.Timestamp | None):
     """(time, applied messages, {key: [(message, item), ...]}) after each change in time order."""
     rain = pd.Timedelta(minutes=RECORD_RAIN_MINUTES)
-    times = {m.at for m in messages}
-    times |= {m.at + rain for m in messages if any(i.get("kind") == "record_rain" for i in m.items)}
+    times = _change_times(messages)
     stacks: dict[str, list[_Message]] = {}
     pending = list(messages)
     pos = 0
@@ -134,6 +133,24 @@ def _replay(messages: list[_Message], until: pd.Timestamp | None):
                     continue
                 state.setdefault(_key(item), []).append((msg, item))
         yield t, applied, state
+
+
+def _change_times(messages: list[_Message]) -> set[pd.Timestamp]:
+    """The times at which what is in force can change: each message's time, and the end of
+    the hour of a 記録的短時間大雨情報."""
+    rain = pd.Timedelta(minutes=RECORD_RAIN_MINUTES)
+    times = {m.at for m in messages}
+    times |= {m.at + rain for m in messages if any(i.get("kind") == "record_rain" for i in m.items)}
+    return times
+
+
+def changes_after(store, at, *, basis: str = "report", exercises: bool = False) -> list:
+    """The times after ``at`` at which :func:`in_force` (same ``basis`` and ``exercises``)
+    can give another answer without a write: a message dated later (a drill's, a clock
+    ahead) or a 記録的短時間大雨情報 ending its hour. Sorted; empty when nothing is due."""
+    at = to_utc(at)
+    messages = _messages(_read(store), basis, exercises)
+    return sorted(t for t in _change_times(messages) if t > at)
 
 
 def _read(store, columns=MESSAGE_COLUMNS) -> pd.DataFrame:

@@ -60,7 +60,6 @@ log = logging.getLogger(__name__)
 
 # Layers other sources look up run first in a cycle.
 ORDER = {"shelters": 0, "roster": 1, "shelter_status": 2}
-CHUNK = 1000
 
 # The enrichment steps layers name in ``Layer.enrich``: (frame, context) -> frame. The steps are
 # looked up when called, so a wrapped step (benchmarks/bench_ingest.py times them) is the one
@@ -329,29 +328,19 @@ def enrich_posts(frame: pd.DataFrame, context: IngestContext) -> pd.DataFrame:
 def _existing(store, layer: str, frame: pd.DataFrame) -> dict[tuple, dict]:
     """Stored rows (as dicts with geometry) for the keys of ``frame``, locked until the batch's
     transaction ends (a staff edit of one of them waits, then applies to the batch's write).
-
-    Read per value of the key's leading columns (e.g. per platform), so the read uses the
-    primary key index: the last key column alone is not indexed.
-    """
+    Read through the primary-key index (``Store.read_keys``)."""
     spec = LAYERS[layer]
-    *lead, last = spec.key
     columns = list(spec.staff_fields.columns)
     if spec.staff_fields.manual_position:
         columns += [*spec.staff_fields.manual_position, "geometry"]
+    keyed = frame[list(spec.key)].dropna().drop_duplicates()
+    keys = list(zip(*(keyed[k].tolist() for k in spec.key), strict=True))
+    part = store.read_keys(layer, keys, columns=columns, for_update=True)
+    geoms = part.geometry if "geometry" in part and len(part) else [None] * len(part)
     found: dict[tuple, dict] = {}
-    keyed = frame[list(spec.key)].dropna()
-    groups = keyed.groupby(lead, sort=False)[last] if lead else [((), keyed[last])]
-    for prefix, values in groups:
-        prefix = prefix if isinstance(prefix, tuple) else (prefix,)
-        values = values.unique().tolist()
-        for start in range(0, len(values), CHUNK):
-            where = dict(zip(lead, prefix, strict=True))
-            where[last] = values[start : start + CHUNK]
-            part = store.read(layer, where=where, columns=columns, for_update=True)
-            geoms = part.geometry if "geometry" in part and len(part) else [None] * len(part)
-            for rec, geom in zip(part.to_dict("records"), geoms, strict=False):
-                rec["geometry"] = geom
-                found[tuple(rec[k] for k in spec.key)] = rec
+    for rec, geom in zip(part.to_dict("records"), geoms, strict=False):
+        rec["geometry"] = geom
+        found[tuple(rec[k] for k in spec.key)] = rec
     return found
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from geodata.incident_relink import link_columns
 from geodata.incidents import post_key, present
 from geodata.text.fingerprints import fingerprint, text_digest
 from ingest.dedupe import (
@@ -27,6 +28,8 @@ from ingest.dedupe import (
     CopyIndex,
     _ns,
 )
+
+WINDOW_COLUMNS = [*link_columns("posts"), "text"]
 
 
 def settle_copies(
@@ -53,7 +56,9 @@ def settle_copies(
         return frame, {}, {}
     cut = pd.Timestamp(pd.to_datetime(frame["posted_at"], utc=True).min())
     held_from = cut - SIMILAR_WINDOW
-    window = store.read("posts", since=cut, for_update=True)
+    # what settling and the re-linking that follows read of a stored post (a post written
+    # again is read whole then)
+    window = store.read("posts", since=cut, columns=WINDOW_COLUMNS, for_update=True)
     texts = [*frame["text"], *window["text"]]
     if copies is not None:
         index = copies.settling_index(cut.as_unit("ns").value, texts)

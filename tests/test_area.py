@@ -169,3 +169,85 @@ def test_a_write_in_one_city_leaves_the_other_citys_data_version(store):
     koganei.update_shelter_status("K-S1", {"status": "閉鎖"}, base_version=1, actor="staff")
     v5 = versions()
     assert v5[3] > v4[3] and v5[1] == v4[1] and v5[2] > v4[2]
+
+
+def test_the_area_summary_changes_by_itself_only_at_its_change_times(store):
+    """Rows dated later than now (a drill's, a clock ahead) and a 記録的短時間大雨情報's hour
+    change the area view without a write: ``change_times`` lists exactly those moments, and
+    between two of them the summary stays the same — so the view is cached per data version
+    and next change time instead of per minute."""
+    from geodata import evacuation
+    from geodata.access.roles import User
+    from tests.test_municipalities import _follow_ups
+    from tests.test_warnings import load
+
+    _area_store(store)  # everything of it at T0 (12:00 JST) or before
+    load(store, ["vpoa50.xml"])  # 記録的短時間大雨情報 for 調布市 at 16:30:22 JST, for an hour
+    jst = lambda hm: pd.Timestamp(f"2026-10-12T{hm}+09:00").tz_convert("UTC")  # noqa: E731
+    chofu = store.scoped([CHOFU])
+    follow = _follow_ups(CHOFU, [f"{CHOFU}-7"]).assign(outcome="reached_safe", at=jst("13:30"))
+    store.upsert("follow_ups", follow)
+    evacuation.issue(chofu, level=3, hazard="flood", towns=["13208008001"], reason="野川",
+                     user=User("chofu-chief", "admin"), at=jst("14:00"))  # fmt: skip
+    reply = _replies(CHOFU, [f"{CHOFU}-8"]).assign(status="無事", replied_at=jst("15:00"))
+    store.upsert("safety_replies", reply)
+    store.scoped([KOGANEI]).update_shelter_status(
+        "K-S1", {"status": "閉鎖", "evacuees": 0}, base_version=1, actor="staff",
+        reported_at=jst("18:00"),
+    )  # fmt: skip
+    scoped = store.scoped([CHOFU, KOGANEI])
+    start = T0
+    times = area.change_times(scoped, start)
+    assert times == [jst(t) for t in ("13:30", "14:00", "15:00", "16:30:22", "17:30:22", "18:00")]
+    assert area.next_change(scoped, jst("16:31")) == jst("17:30:22")
+    assert area.next_change(scoped, jst("18:00")) is None
+    bounds = [start, *times, jst("20:00")]
+    seen = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        inside = [a, a + (b - a) / 2, b - pd.Timedelta(microseconds=1)]
+        tables = [area.area_summary(scoped, t) for t in inside]
+        for table, totals in tables[1:]:
+            pd.testing.assert_frame_equal(table, tables[0][0])
+            assert totals == tables[0][1]
+        seen.append(tables[0][0].set_index("municipality"))
+    # the moments do change what is shown: the record rain comes and goes, 小金井市's shelter
+    # closes, 調布市's evacuation information appears
+    warnings_of = [t.loc[CHOFU, "warnings"] for t in seen]
+    assert warnings_of[4] == warnings_of[3] + 1 and warnings_of[5] == warnings_of[3]
+    assert (seen[5].loc[KOGANEI, "shelters_open"], seen[6].loc[KOGANEI, "shelters_open"]) == (1, 0)
+    assert (
+        pd.isna(seen[1].loc[CHOFU, "evacuation_level"])
+        and seen[2].loc[CHOFU, "evacuation_level"] == 3
+    )
+
+
+def test_the_area_view_is_computed_again_at_its_next_change_not_every_minute(
+    sqlite_url, monkeypatch
+):
+    """The overview's area view keeps its summary while nothing is written and nothing comes
+    due: minutes pass without a new computation; the end of the record rain's hour brings one."""
+    from dashboard import area as view
+    from geodata.store.core import open_store
+    from tests.test_warnings import load
+
+    store = open_store(sqlite_url)
+    _area_store(store)
+    load(store, ["vpoa50.xml"])  # 記録的短時間大雨情報 at 16:30:22 JST, for an hour
+    version = store.data_version()
+    computed = []
+    real = area.area_summary
+    monkeypatch.setattr(area, "area_summary", lambda s, at=None: computed.append(at) or real(s, at))
+    view.load.clear()
+    view.change_times.clear()
+    shown = {}
+    for hm in ("16:00", "16:10", "16:29", "16:31", "17:00", "17:29", "17:31", "19:00"):
+        now = pd.Timestamp(f"2026-10-12T{hm}+09:00").tz_convert("UTC")
+        key = view.until_next_change(sqlite_url, version, now)
+        summary, _totals = view.load(sqlite_url, version, key, now)
+        shown[hm] = (key, int(summary.set_index("municipality").loc[CHOFU, "warnings"]))
+    assert [t.tz_convert("Asia/Tokyo").strftime("%H:%M") for t in computed] == [
+        "16:00", "16:31", "17:31"]  # fmt: skip
+    assert shown["16:29"] == ("2026-10-12T07:30:22+00:00", 1)
+    assert shown["17:00"] == ("2026-10-12T08:30:22+00:00", 2)  # the record rain in force
+    assert shown["19:00"] == (None, 1)
+    store.dispose()

@@ -408,3 +408,37 @@ def test_which_rows_are_pieces_and_of_what():
     got = [(pos, key, category, urgency) for pos, key, category, _, urgency, *_ in
            pieces("safety_replies", replies)]  # fmt: skip
     assert got == [(0, "line:1", "救助要請", 3)]
+
+
+def test_a_stored_row_that_joins_another_incident_is_written_whole(tmp_path):
+    """Re-linking reads stored rows in part (what makes a piece) and writes the ones whose
+    incident or copy changed: each is read whole first, so nothing else of it (author, text,
+    url, staff's triage and assignee, the place it was matched by) is lost."""
+    from geodata.incidents import link_stored
+    from geodata.store.core import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    later = _posts([("2", "国領町で道路が冠水", 20.0, KOKURYO, ["浸水・冠水"], "13208008003"),
+                    ("3", "別の話", 21.0, None, ["その他"])])  # fmt: skip
+    later["author"] = ["@resident2", "@resident3"]
+    later["url"] = ["https://mstdn.example/@r/2", "https://mstdn.example/@r/3"]
+    later["matched_place"] = ["国領町"] * 2
+    later["geo_source"], later["geo_confidence"] = "gazetteer", 0.8
+    later["matched_terms"] = [["冠水"], []]
+    later["triage"] = ["verified", "new"]
+    later["assigned_to"] = ["kato", None]
+    link_stored(store, "posts", later)
+    before = store.read("posts").set_index("post_id")
+    first = before.loc["2", "incident_id"]
+    assert isinstance(first, str) and first
+    # an earlier piece at the same place: the incident starts with it, and post 2 joins it
+    earlier = _posts([("1", "国領駅前が冠水", 5.0, (KOKURYO[0] + 30 * M, KOKURYO[1]), ["浸水・冠水"],
+                       "13208008003")])  # fmt: skip
+    link_stored(store, "posts", earlier)
+    after = store.read("posts").set_index("post_id")
+    assert after.loc["2", "incident_id"] == after.loc["1", "incident_id"] != first
+    kept = [c for c in before.columns if c not in ("incident_id", "geometry")]
+    assert after.loc["2", kept].to_dict() == before.loc["2", kept].to_dict()
+    assert after.loc["2", "geometry"].equals(before.loc["2", "geometry"])
+    assert after.loc["3"].drop("geometry").to_dict() == before.loc["3"].drop("geometry").to_dict()
+    store.dispose()

@@ -120,6 +120,29 @@ def test_reads_filter_time_window_and_bbox_in_the_database(store):
     assert list(limited["post_id"]) == ["119", "118", "117", "116", "115"]
 
 
+def test_rows_are_read_by_their_keys(store):
+    """``read_keys``: the rows of the keys given, on every leading key value (two platforms),
+    over more keys than one statement binds, with a subset of columns; unknown keys are
+    simply not found, and no key reads nothing."""
+    from geodata.store.core import CHUNK
+
+    n = CHUNK + 300
+    posts = _posts(n)
+    posts.loc[posts.index[::3], "platform"] = "bluesky"
+    store.upsert("posts", posts)
+    wanted = [(p, i) for p, i in zip(posts["platform"], posts["post_id"], strict=True)][::2]
+    got = store.read_keys("posts", [*wanted, ("mastodon", "nope"), ("x", "1")])
+    assert sorted(zip(got["platform"], got["post_id"], strict=True)) == sorted(wanted)
+    assert len(got) == len(wanted) > CHUNK // 2
+    row = got.set_index(["platform", "post_id"]).loc[("bluesky", "6")]
+    assert row["text"] == "多摩川が氾濫しそう 6" and row["author"] == "user6"
+    assert row["geometry"].equals(shapely.Point(139.506, 35.636))
+    some = store.read_keys("posts", wanted[:5], columns=["urgency"])
+    assert list(some.columns) == ["platform", "post_id", "urgency"]
+    assert sorted(some["urgency"].tolist()) == sorted(int(i) % 4 for _, i in wanted[:5])
+    assert store.read_keys("posts", []).empty
+
+
 def test_staff_upsert_and_update_write_audit_rows(store):
     store.upsert("posts", _posts(3))
     assert store.read_audit().empty  # machine writes are not staff edits

@@ -739,6 +739,29 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
             return empty[[n for n in names if n in empty.columns]]
         return builder.frame()
 
+    def read_keys(
+        self, layer: str, keys: Iterable, *, columns: Iterable[str] | None = None,
+        for_update: bool = False,
+    ) -> pd.DataFrame:  # fmt: skip
+        """The stored rows of ``layer`` with these keys (tuples in the layer's key order, or
+        values of a one-column key), read through the primary-key index: ``k1 = ? AND k2 IN
+        (…)`` per value of the leading key columns. ``columns`` and ``for_update`` as in
+        :meth:`read`."""
+        spec = LAYERS[layer]
+        keys = [k if isinstance(k, tuple) else (k,) for k in keys]
+        parts = [
+            self.read(
+                layer,
+                where={**dict(zip(spec.key[:-1], prefix, strict=True)), spec.key[-1]: last},
+                columns=columns,
+                for_update=for_update,
+            )
+            for prefix, last in _key_groups(keys)
+        ]
+        if not parts:
+            return self.read(layer, where={spec.key[-1]: []}, columns=columns)
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
     def first_posts(self, text_fps: Iterable[str], *, since, until, columns=None) -> pd.DataFrame:
         """The first stored post of each fingerprint in ``text_fps`` posted in [since, until).
 
