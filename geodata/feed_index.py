@@ -137,7 +137,7 @@ class PostIndex:
         frame = _without_geometry(frame)
         # oldest first: a window moving on then drops a run of rows at the start (an offset
         # into the columns, no copy: :meth:`_trim`); rows arriving later are mostly newer
-        posted = frame["posted_at"].array.asi8 if len(frame) else np.zeros(0, dtype=np.int64)
+        posted = pd.to_datetime(frame["posted_at"], utc=True).array.asi8
         frame = frame.take(np.argsort(posted, kind="stable"))
         frame[RID] = np.arange(len(frame), dtype=np.int64)
         self.next_rid = len(frame)
