@@ -9,6 +9,7 @@ import time
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 import shapely
 
 from geodata.incidents import link_incidents, with_members
@@ -441,4 +442,90 @@ def test_a_stored_row_that_joins_another_incident_is_written_whole(tmp_path):
     assert after.loc["2", kept].to_dict() == before.loc["2", kept].to_dict()
     assert after.loc["2", "geometry"].equals(before.loc["2", "geometry"])
     assert after.loc["3"].drop("geometry").to_dict() == before.loc["3"].drop("geometry").to_dict()
+    store.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def test_what_member_rows_before_a_cut_say_equals_their_aggregate(backend, request, tmp_path):
+    """``Store.members_before`` (index seeks) gives what the aggregate of the member rows
+    before the cut gives — newest time, highest urgency, located, town — at every member's
+    time as the cut, on both backends: also for an incident whose highest urgency comes only
+    after the cut, one without urgency and one with no row before the cut."""
+    from geodata.incident_relink import MEMBER_SUMMARY
+    from geodata.incidents import link_stored
+    from geodata.store.core import open_store
+
+    url = (
+        f"sqlite:///{tmp_path / 's.sqlite'}" if backend == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )  # fmt: skip
+    rng = np.random.default_rng(5)
+    n = 70
+    rows = []
+    for i in range(n):
+        located = rng.random() > 0.4
+        point = (KOKURYO[0] + rng.normal(0, 200) * M, KOKURYO[1] + rng.normal(0, 200) * M)
+        town = "13208008003" if rng.random() < 0.3 or not located else None
+        rows.append((str(i), f"t{i}", i * 2.5, point if located else None, ["浸水・冠水"], town))
+    posts = _posts(rows)
+    posts["urgency"] = [None if i % 9 == 0 else int(u) for i, u in enumerate(rng.integers(0, 3, n))]
+    posts.loc[posts.index[-3:], "urgency"] = 3  # the highest urgency comes last
+    store = open_store(url)
+    link_stored(store, "posts", posts)
+    members = store.read("incident_members")
+    ids = sorted(set(members["incident_id"]))
+    assert len(ids) >= 3 and members.groupby("incident_id").size().max() >= 10
+    checked = set()
+    for cut in sorted(set(members["seen_at"])):
+        got = store.members_before(ids, cut).set_index("incident_id")
+        groups = store.aggregate("incident_members", by=["incident_id", "layer"],
+                                 aggs=MEMBER_SUMMARY, until=cut, where={"incident_id": ids})  # fmt: skip
+        want = groups.groupby("incident_id").agg(
+            last=("last", "max"), urgency=("urgency", "max"), located=("located", "any"),
+            town=("town", "any"),
+        )  # fmt: skip
+        for incident_id in ids:
+            row = got.loc[incident_id]
+            if incident_id not in want.index:
+                assert pd.isna(row["last"]) and not row["located"] and not row["town"]
+                checked.add("none before")
+                continue
+            w = want.loc[incident_id]
+            assert row["last"] == w["last"]
+            assert (pd.isna(row["urgency"]) and pd.isna(w["urgency"])) or row["urgency"] == w[
+                "urgency"]  # fmt: skip
+            assert (bool(row["located"]), bool(row["town"])) == (
+                bool(w["located"]),
+                bool(w["town"]),
+            )
+            if not pd.isna(w["urgency"]) and w["urgency"] < 3 and cut <= posts["posted_at"].max():
+                checked.add("highest after the cut")
+    assert checked == {"none before", "highest after the cut"}
+    store.dispose()
+
+
+def test_an_incident_whose_counts_do_not_add_up_is_summed_from_its_rows(tmp_path):
+    """Re-linking takes an incident's counts before the cut from its row less its rows after
+    the cut; an incident row whose counts disagree with its member rows (written some other
+    way) is summed up from the rows instead, and comes out as one pass makes it."""
+    import sqlite3
+
+    from geodata.incidents import link_stored
+    from geodata.store.core import open_store
+
+    rows = [(str(i), f"t{i}", i * 3.0, (KOKURYO[0] + i * 20 * M, KOKURYO[1]), ["浸水・冠水"],
+             "13208008003") for i in range(8)]  # fmt: skip
+    posts = _posts(rows)
+    db = tmp_path / "s.sqlite"
+    store = open_store(f"sqlite:///{db}")
+    link_stored(store, "posts", posts)
+    state = _incident_state(store)
+    con = sqlite3.connect(db)
+    # not its 8 member rows (and a hash of its own: as if written some other way)
+    con.execute("""UPDATE incidents SET counts = '{"posts": 2}', row_hash = 'x'""")
+    con.commit()
+    con.close()
+    link_stored(store, "posts", posts.iloc[5:])  # cut at post 5: 5 rows before it
+    assert _incident_state(store) == state
+    assert store.read("incidents")["counts"].tolist() == [{"posts": 8}]
     store.dispose()

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import func
 
 from geodata.schema import BOOL, FLOAT, INT, LAYERS, TIME
+from geodata.store.codec import db_time as _db_time
 
 OPS = ("count", "min", "max", "any")
 
@@ -85,6 +86,53 @@ class AggregateMixin:
                 out[name] = out[name].astype("Int64")
             elif kind == FLOAT:
                 out[name] = out[name].astype("float64")
+        return out
+
+    def members_before(self, incident_ids: list[str], cut) -> pd.DataFrame:
+        """Per incident of ``incident_ids``, what its ``incident_members`` rows before ``cut``
+        say: ``last`` (the newest time, NaT when it has none), ``urgency`` (the highest),
+        ``located`` and ``town`` (whether one is located / has a town).
+
+        Found by seeks in the members' (incident, time) index instead of a scan of every row
+        (29,000 for the largest incident of the 1m drill, every batch): the newest time before
+        the cut is the index entry just below it; located and town stop at the first row that
+        has one; the highest urgency is the incident's own (its rows' highest) as soon as one
+        row before the cut has it, else the rows before the cut are scanned for it.
+        """
+        from geodata.store.core import CHUNK
+
+        cols = ["incident_id", "last", "urgency", "located", "town"]
+        if not incident_ids:
+            return pd.DataFrame(columns=cols)
+        inc, m = self.tables["incidents"], self.tables["incident_members"]
+        before = _db_time(cut, self.postgres)
+
+        def mine(*extra):
+            return sa.and_(m.c.incident_id == inc.c.incident_id, m.c.seen_at < before, *extra)
+
+        last = sa.select(func.max(m.c.seen_at)).where(mine()).scalar_subquery()
+        top = sa.select(func.max(m.c.urgency)).where(mine()).scalar_subquery()
+        urgency = sa.case(
+            (inc.c.urgency.is_(None), sa.null()),
+            (sa.exists().where(mine(m.c.urgency >= inc.c.urgency)), inc.c.urgency),
+            else_=top,
+        )
+        located = sa.exists().where(mine(m.c.located.is_(True)))
+        town = sa.exists().where(mine(m.c.town_code.is_not(None), m.c.town_code != ""))
+        rows = []
+        with self._read() as conn:
+            for start in range(0, len(incident_ids), CHUNK):
+                part = incident_ids[start : start + CHUNK]
+                stmt = sa.select(
+                    inc.c.incident_id, last.label("last"), urgency.label("urgency"),
+                    located.label("located"), town.label("town"),
+                ).where(inc.c.incident_id.in_(part))  # fmt: skip
+                rows += conn.execute(stmt).all()
+        out = pd.DataFrame([tuple(r) for r in rows], columns=cols)
+        out["last"] = pd.to_datetime(out["last"], utc=True, format="mixed")
+        out["urgency"] = out["urgency"].astype("Int64")
+        out["located"] = out["located"].astype(bool)
+        out["town"] = out["town"].astype(bool)
         return out
 
 
