@@ -80,6 +80,7 @@ class PostIndex:
         self.next_rid = 0
         self.builds = 0
         self.counts_skipped = 0  # refreshes that skipped the count check (see _update)
+        self.trims_in_place = 0  # window moves that dropped a run of first rows (no copy)
         self._lock = threading.Lock()
 
     def refresh(self, store, since=None) -> pd.DataFrame:
@@ -126,7 +127,7 @@ class PostIndex:
         looked_at = now_utc()
         stamps = store.post_write_stamps(looked_at - WRITE_SLACK)
         frame = feed.slim_index(store.read("posts", since=since, columns=feed.INDEX_COLUMNS))
-        frame = feed.derive(frame)
+        frame = _untracked_categories(feed.derive(frame))
         located = frame[feed.POINT].to_numpy(dtype=bool)
         self.metric = None
         if located.any():
@@ -134,6 +135,10 @@ class PostIndex:
             self.metric = geometry.metric_crs(lon, lat)
             feed.derive_projected(frame, self.metric)
         frame = _without_geometry(frame)
+        # oldest first: a window moving on then drops a run of rows at the start (an offset
+        # into the columns, no copy: :meth:`_trim`); rows arriving later are mostly newer
+        posted = pd.to_datetime(frame["posted_at"], utc=True).array.asi8
+        frame = frame.take(np.argsort(posted, kind="stable"))
         frame[RID] = np.arange(len(frame), dtype=np.int64)
         self.next_rid = len(frame)
         self._set(_reset(frame), np.zeros(len(frame), dtype=np.int64))
@@ -196,7 +201,7 @@ class PostIndex:
         rows = rows.drop(columns="stored_at")
         if self.since is not None:  # a post moved before the window is dropped
             rows = rows[np.asarray(rows["posted_at"] >= self.since, dtype=bool)]
-        new = _without_geometry(feed.derive(feed.slim_index(rows.copy())))
+        new = _untracked_categories(_without_geometry(feed.derive(feed.slim_index(rows.copy()))))
         self._merge(new, replaced)
         return None if grown else fresh
 
@@ -300,10 +305,20 @@ class PostIndex:
         )
 
     def _trim(self, since) -> None:
+        """Drop the rows posted before ``since``. When they are the first rows held (the
+        frame is read oldest first and new posts arrive at the end) the columns start later
+        (:meth:`Columns.drop_first`, no copy); rows kept among them (a post re-appended by a
+        triage, a post arriving late) copy the rows kept into new columns, as before."""
         keep = np.asarray(self.frame["posted_at"] >= since, dtype=bool)
         if not keep.all():
             self._forget(self.frame[~keep])
-            self._keep(keep)
+            dropped = len(keep) - int(np.count_nonzero(keep))
+            if not keep[:dropped].any():  # the first ``dropped`` rows, and only them
+                self._columns.drop_first(dropped)
+                self.frame, self.named = self._columns.frame(), self._columns.named()
+                self.trims_in_place += 1
+            else:
+                self._keep(keep)
         self.since = since
 
 
@@ -312,6 +327,19 @@ def _without_geometry(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     the feed needs of it (point or not, lon/lat): a million shapely points held ~150 MB, and
     every merge copied them."""
     return pd.DataFrame(frame.drop(columns="geometry"))
+
+
+def _untracked_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its category lists as tuples, in place (the feed only tests membership;
+    :func:`geodata.feed.derive` has counted them already).
+
+    A list is always tracked by Python's garbage collector, so every full collection walked a
+    million of them (~0.2 s in a rerun of the page at a million posts); a tuple of strings is
+    untracked by the first collection that sees it."""
+    frame["categories"] = pd.Series(
+        [tuple(c) for c in frame["categories"]], index=frame.index, dtype=object
+    )
+    return frame
 
 
 def _earlier(since, held) -> bool:
@@ -359,15 +387,19 @@ class Columns:
 
     Categorical columns are held as codes (their categories only grow); datetimes as their
     numpy values; when the room runs out every column moves to one a sixteenth larger (a
-    copy, once per ~``len / 16`` rows appended). Dropping rows (a window moving on, a row
-    replaced) copies the rows kept into new columns, as the frame was copied before.
+    copy, once per ~``len / 16`` rows appended). The rows held are ``[start, end)``: dropping
+    the first rows (a window moving on, :meth:`drop_first`) moves ``start`` on, no copy, until
+    the rows dropped outnumber half the rows held (then the columns are copied, as when the
+    room grows, which also leaves the dropped rows behind). Dropping other rows (a row
+    replaced, :meth:`kept`) copies the rows kept into new columns.
     """
 
     SPARE = 1 / 16  # room beyond the rows held, as a share of them (62,500 posts at 1M)
     MIN_SPARE = 4096
 
     def __init__(self, frame: pd.DataFrame, named: np.ndarray):
-        self.n = len(frame)
+        self.start = 0  # the first row held; rows before it were dropped
+        self.n = len(frame)  # the end of the rows held
         self.columns = list(frame.columns)
         self.categories: dict[str, pd.CategoricalDtype] = {}
         self.dtypes: dict[str, object] = {}
@@ -390,14 +422,14 @@ class Columns:
     def kept(self, keep: np.ndarray) -> Columns:
         """New columns of the rows ``keep`` (a mask over the rows held): one copy each."""
         out = object.__new__(Columns)
-        out.n = int(keep.sum())
+        out.start, out.n = 0, int(keep.sum())
         out.columns, out.categories, out.dtypes = (
             list(self.columns),
             dict(self.categories),
             dict(self.dtypes),
         )
         capacity = self._capacity(out.n)
-        at = np.flatnonzero(keep)
+        at = np.flatnonzero(keep) + self.start
         out.data = {c: _room(a[: self.n], capacity, at) for c, a in self.data.items()}
         out._named = _room(self._named[: self.n], capacity, at)
         return out
@@ -407,9 +439,9 @@ class Columns:
 
     def frame(self) -> pd.DataFrame:
         """The rows held, as a frame of views of the columns (the index's frame)."""
-        n, out = self.n, {}
+        out = {}
         for col in self.columns:
-            values = self.data[col][:n]
+            values = self.data[col][self.start : self.n]
             if col in self.categories:
                 array = pd.Categorical.from_codes(
                     values, dtype=self.categories[col], validate=False
@@ -424,13 +456,23 @@ class Columns:
 
     def named(self) -> np.ndarray:
         """The copies naming each row held (a view: updated in place)."""
-        return self._named[: self.n]
+        return self._named[self.start : self.n]
+
+    def __len__(self) -> int:
+        return self.n - self.start
+
+    def drop_first(self, k: int) -> None:
+        """Stop holding the first ``k`` rows: ``start`` moves on (frames handed out keep
+        theirs); the columns are copied only once the rows dropped outnumber half those held."""
+        self.start += k
+        if self.start > len(self) // 2:
+            self._grow(self._capacity(len(self)))
 
     def append(self, new: pd.DataFrame, named: np.ndarray) -> None:
         """Write ``new`` (the same columns) and its ``named`` after the rows held."""
         k = len(new)
         if self.n + k > len(self._named):
-            self._grow(self._capacity(self.n + k))
+            self._grow(self._capacity(len(self) + k))
         at = slice(self.n, self.n + k)
         for col in self.columns:
             values = new[col]
@@ -459,9 +501,12 @@ class Columns:
         self.n += k
 
     def _grow(self, capacity: int) -> None:
+        """Move the rows held to new columns of ``capacity`` (the rows dropped left behind)."""
+        held = slice(self.start, self.n)
         for col in self.columns:
-            self.data[col] = _room(self.data[col][: self.n], capacity)
-        self._named = _room(self._named[: self.n], capacity)
+            self.data[col] = _room(self.data[col][held], capacity)
+        self._named = _room(self._named[held], capacity)
+        self.start, self.n = 0, self.n - self.start
 
 
 def _room(values: np.ndarray, capacity: int, at: np.ndarray | None = None) -> np.ndarray:

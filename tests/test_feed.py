@@ -274,3 +274,57 @@ def test_reports_page_and_situation_map_count_the_same_damage_reports_on_the_dri
     assert counts["all"] == incidents
     # 3 h after the drill's end, the first hours of the drill have left the 24 h window
     assert counts["1h"] == 0 < counts["6h"] < counts["24h"] < counts["all"]
+
+
+def test_a_post_id_on_two_platforms_tied_on_urgency_and_time_is_ordered_by_platform():
+    """The order does not depend on the rows' order (the feed's index reads oldest first, a
+    full read in the store's order): a post id on two platforms, tied on urgency and time,
+    comes by platform in both, on both paths of the build."""
+    now = pd.Timestamp("2026-10-12T12:00Z")
+    posts = posts_frame(now).iloc[[0, 0, 1]].reset_index(drop=True)
+    posts["platform"] = ["mastodon", "bluesky", "mastodon"]
+    posts["post_id"] = ["same", "same", "other"]
+    posts["posted_at"] = now - pd.Timedelta(minutes=5)
+    posts["urgency"] = 2
+    posts["repost_of"] = None
+    posts["triage"] = "new"
+    filters = reports.Filters(window="all")
+    orders = set()
+    for rows in (posts, posts.iloc[::-1]):
+        index = reports.slim_index(rows.copy())
+        orders.add(tuple(reports.build_feed(index, filters).keys))
+        derived = reports.derive(reports.slim_index(rows.copy())).drop(columns="geometry")
+        orders.add(tuple(reports.build_feed(derived, filters).keys))
+    assert orders == {(("mastodon", "same"), ("bluesky", "same"), ("mastodon", "other"))}
+
+
+@pytest.mark.parametrize("order", ["urgent", "newest"])
+def test_the_order_is_by_urgency_time_post_id_and_platform(order):
+    """_order against Python's sort of the same keys, with many ties, NaT-like smallest times,
+    times nearly in order (an index read oldest first) and out of order."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    urgency = rng.integers(0, 4, n).astype(np.int8)
+    when = np.sort(rng.integers(0, 40, n)).astype(np.int64) * 10**9
+    when[-300:] = rng.integers(0, 40, 300) * 10**9  # arrivals out of order
+    when[:5] = np.iinfo(np.int64).min  # NaT
+    ids = np.array([f"p{i}" for i in rng.integers(0, 400, n)], dtype=object)
+    platforms = np.array(rng.choice(["bluesky", "mastodon", "x"], n), dtype=object)
+    keys = {(p, i) for p, i in zip(platforms, ids, strict=True)}
+    unique = [list(zip(platforms, ids, strict=True)).index(k) for k in sorted(keys)]
+    urgency, when, ids, platforms = urgency[unique], when[unique], ids[unique], platforms[unique]
+    got = reports._order(urgency, when, lambda at: ids[at], order, lambda at: platforms[at])
+    first, second = (urgency, when) if order == "urgent" else (when, urgency)
+    want = sorted(
+        range(len(ids)),
+        key=lambda i: (first[i], second[i], ids[i], platforms[i]),
+        reverse=True,
+    )
+    assert got.tolist() == want
+    # the float urgencies of order_positions give the same order
+    as_float = reports._order(
+        urgency.astype(float), when, lambda at: ids[at], order, lambda at: platforms[at]
+    )
+    assert as_float.tolist() == want

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from dashboard.i18n import t
-from dashboard.maps.elements import GeoJsonLayer, Legend, PinLayer
+from dashboard.maps.elements import GeoJsonLayer, LayerPrototypes, Legend, PinLayer
 from dashboard.maps.layers import base_map, boundary_layer, layer_control, towns_layer
 from geodata.export.map_style import CATEGORY_STYLE
 from geodata.feed import incident_size
@@ -227,6 +227,18 @@ def legend(lang: str = "ja") -> Legend:
     return Legend(t("reports.map.legend", lang=lang), rows, position="bottomright")
 
 
+# The towns', boundaries' and incidents' layers, built and rendered once per content and
+# language (reports_map's ``layer_keys``); a map whose hexagons or page changed reuses them.
+SHARED_LAYERS = LayerPrototypes(max_entries=16)
+
+
+def _layer(layer_keys: dict | None, name: str, lang: str, build):
+    key = None if layer_keys is None else layer_keys.get(name)
+    if key is None:
+        return build()
+    return SHARED_LAYERS.layer((name, key, lang), build)
+
+
 PIN_CSS = """
 <style>
 .bosai-pin { width: 26px; height: 26px; border-radius: 50%; color: #fff; font-weight: bold;
@@ -251,6 +263,7 @@ def reports_map(
     lang: str = "ja",
     show_author: bool = False,
     moving: tuple[str, str] | None = None,
+    layer_keys: dict | None = None,
 ) -> folium.Map:
     """The map beside the feed.
 
@@ -261,18 +274,28 @@ def reports_map(
     posts : the feed page's posts (full rows); ``numbers`` maps their keys to card numbers.
     incidents : incidents to show (a layer off by default), or None.
     moving : the key of a post being moved (its pin gets a red ring).
+    layer_keys : ``{"towns": key, "boundaries": key, "incidents": key}`` (hashable keys; any
+        may be left out): a key that identifies what that layer shows (the incidents' key
+        also the towns' names) — the layer is then built and rendered once per key and
+        language (:data:`SHARED_LAYERS`) and shared by later maps.
     """
     bounds = tuple(towns.total_bounds) if len(towns) else None
     m = base_map(bounds, tiles=tiles, tile_url=tile_url, lang=lang)
     if len(towns):
-        towns_layer(towns, lang=lang).add_to(m)
+        _layer(layer_keys, "towns", lang, lambda: towns_layer(towns, lang=lang)).add_to(m)
     if boundaries is not None and len(boundaries):
-        boundary_layer(boundaries, lang=lang).add_to(m)
+        _layer(
+            layer_keys, "boundaries", lang, lambda: boundary_layer(boundaries, lang=lang)
+        ).add_to(m)
     if len(hexes):
         hex_layer(hexes, lang=lang).add_to(m)
     if incidents is not None and len(incidents):
-        names = dict(zip(towns["town_code"], towns["name"], strict=False))
-        incidents_layer(incidents, lang=lang, names=names).add_to(m)
+
+        def build_incidents():
+            names = dict(zip(towns["town_code"], towns["name"], strict=False))
+            return incidents_layer(incidents, lang=lang, names=names)
+
+        _layer(layer_keys, "incidents", lang, build_incidents).add_to(m)
     if len(posts):
         posts_layer(posts, numbers, lang=lang, show_author=show_author, moving=moving).add_to(m)
     m.get_root().header.add_child(folium.Element(PIN_CSS))

@@ -55,8 +55,12 @@ def _frame(h, frame: pd.DataFrame) -> None:
 
 def component_args(m: folium.Map) -> dict:
     """What ``st_folium(m)`` passes to its component (without the per-call arguments: key,
-    height, width, returned objects), rendered once."""
-    m.get_root().render()
+    height, width, returned objects), rendered once.
+
+    ``st_folium`` renders the whole page (``m.get_root().render()``: every element, then the
+    page's html, whose string it drops) and then the map again; what it passes on comes from
+    the map's render alone (the header, html and the elements' scripts), so the map is rendered
+    once here (the same arguments: tests/test_reports_map_cache.py)."""
     m.render()
     html = sf._get_html(m)
     header = sf._get_header(m)

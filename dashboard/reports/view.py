@@ -377,6 +377,7 @@ def feed(ctx: Context, view: reports.FeedView, rows: gpd.GeoDataFrame, number: i
         return
     st.html(reports_feed.FEED_CSS)
     offset = number * reports.PAGE_SIZE
+    copies = view.page_copies(number)
     with st.container(height=FEED_HEIGHT, border=False):
         for i, row in enumerate(rows.to_dict("records")):
             key = (row["platform"], row["post_id"])
@@ -385,7 +386,7 @@ def feed(ctx: Context, view: reports.FeedView, rows: gpd.GeoDataFrame, number: i
                 offset + i + 1,
                 lang=lang,
                 towns=ctx.names,
-                copies=view.copies.get(reports.key_text(*key), 0),
+                copies=copies.get(reports.key_text(*key), 0),
                 show_author=ctx.show_author,
             )
             if ctx.can_triage:
@@ -447,6 +448,15 @@ def map_panel(
     tiles, tile_url = settings.get("BOSAI_TILES"), settings.get("BOSAI_TILE_URL")
     moving = tuple(moving) if moving else None
 
+    # the towns, boundaries and incidents layers rendered once per content (shared by maps
+    # whose hexagons or page changed); the incidents by a digest of the rows shown
+    incidents_key = map_cache.fingerprint(incidents)
+    layer_keys = {
+        "towns": (ctx.url, ctx.layer_versions),
+        "boundaries": (ctx.url, ctx.layer_versions),
+        "incidents": (ctx.url, ctx.layer_versions, incidents_key),
+    }
+
     def build():
         return reports_map.reports_map(
             ctx.towns,
@@ -460,12 +470,13 @@ def map_panel(
             lang=lang,
             show_author=ctx.show_author,
             moving=moving,
+            layer_keys=layer_keys,
         )
 
     # rendered once per content: a rerun with the same hexagons, page and incidents reuses it
     # (the small frames shown are digested; towns and boundaries by their data versions)
     key = map_cache.fingerprint(
-        view.hexes, rows, numbers, incidents,
+        view.hexes, rows, numbers, incidents_key,
         (ctx.layer_versions, tiles, tile_url, lang, ctx.show_author, moving),
     )  # fmt: skip
     out = map_cache.show(
