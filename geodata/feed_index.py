@@ -81,6 +81,7 @@ class PostIndex:
         self.builds = 0
         self.counts_skipped = 0  # refreshes that skipped the count check (see _update)
         self.trims_in_place = 0  # window moves that dropped a run of first rows (no copy)
+        self.unchanged_skipped = 0  # rows written again with what the index holds unchanged
         self._lock = threading.Lock()
 
     def refresh(self, store, since=None) -> pd.DataFrame:
@@ -202,8 +203,41 @@ class PostIndex:
         if self.since is not None:  # a post moved before the window is dropped
             rows = rows[np.asarray(rows["posted_at"] >= self.since, dtype=bool)]
         new = _untracked_categories(_without_geometry(feed.derive(feed.slim_index(rows.copy()))))
+        if replaced.any():
+            new, replaced = self._changed_only(new, replaced)
         self._merge(new, replaced)
         return None if grown else fresh
+
+    def _changed_only(self, new: pd.DataFrame, replaced: np.ndarray):
+        """``new`` and ``replaced`` without the rows written again with every value the index
+        holds unchanged: ingest re-links incidents, and each batch writes again the stored posts
+        whose incident changed (a column the feed does not hold). Replacing them copied every
+        column of the index (0.2 s at a million posts) for nothing."""
+        cols = [c for c in new.columns if c in self.frame.columns and c != RID]
+        held = self.frame.loc[replaced, cols]
+        held_keys = list(zip(held["platform"].astype(str), held["post_id"], strict=True))
+        at = {k: i for i, k in enumerate(held_keys)}
+        keys = list(zip(new["platform"].astype(str), new["post_id"], strict=True))
+        pairs = [(j, at[k]) for j, k in enumerate(keys) if k in at]
+        if not pairs:
+            return new, replaced
+        same = np.ones(len(pairs), dtype=bool)
+        mine, theirs = [j for j, _ in pairs], [i for _, i in pairs]
+        for col in cols:
+            a = new[col].iloc[mine].astype(object).tolist()
+            b = held[col].iloc[theirs].astype(object).tolist()
+            same &= [_equal(x, y) for x, y in zip(a, b, strict=True)]
+        if not same.any():
+            return new, replaced
+        unchanged = {keys[j] for j, s in zip(mine, same, strict=True) if s}
+        replaced = replaced.copy()
+        where = np.flatnonzero(replaced)
+        for i, k in zip(where, held_keys, strict=True):
+            if k in unchanged:
+                replaced[i] = False
+        keep = [k not in unchanged for k in keys]
+        self.unchanged_skipped += len(unchanged)
+        return new[np.asarray(keep, dtype=bool)], replaced
 
     # -- changing the frame -------------------------------------------------------------------
 
@@ -327,6 +361,15 @@ def _without_geometry(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     the feed needs of it (point or not, lon/lat): a million shapely points held ~150 MB, and
     every merge copied them."""
     return pd.DataFrame(frame.drop(columns="geometry"))
+
+
+def _equal(a, b) -> bool:
+    """Whether two held values are the same (missing equals missing)."""
+    missing_a = a is None or a is pd.NA or (isinstance(a, float) and a != a) or a is pd.NaT
+    missing_b = b is None or b is pd.NA or (isinstance(b, float) and b != b) or b is pd.NaT
+    if missing_a or missing_b:
+        return missing_a and missing_b
+    return bool(a == b)
 
 
 def _untracked_categories(frame: pd.DataFrame) -> pd.DataFrame:

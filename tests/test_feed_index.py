@@ -512,3 +512,37 @@ def test_the_index_holds_categories_the_garbage_collector_does_not_walk(sqlite_u
     assert all(isinstance(c, tuple) for c in categories)
     assert not any(gc.is_tracked(c) for c in categories)
     store.dispose()
+
+
+def test_posts_written_again_unchanged_for_the_feed_are_not_replaced(sqlite_url):
+    """Ingest writes stored posts again when re-linking moves them to another incident (a
+    column the feed does not hold): the index keeps their rows as they are — no copy of its
+    columns, the frame handed out and the new one share memory — while a post written again
+    with a new copy target or triage in the same batch is replaced. The feed equals a build
+    from a full read after each."""
+    rng = np.random.default_rng(3)
+    store = open_store(sqlite_url)
+    now = pd.Timestamp(now_utc()).floor("h") + pd.Timedelta(minutes=40)
+    ids = [("mastodon", f"p{i}") for i in range(60)]
+    posts = random_posts(rng, ids, now, named=ids[:10], hours=20)
+    store.upsert("posts", posts, source="test")
+    indexes = {}
+    assert_feed_equal(indexes, store, now)
+    index = indexes["24h"]
+    before = index.frame
+    again = store.read("posts", where={"platform": "mastodon", "post_id": ["p3", "p17", "p40"]})
+    again["incident_id"] = "inc-moved"  # what re-linking changes
+    store.upsert("posts", again, source="incidents")
+    assert_feed_equal(indexes, store, now)
+    assert index.unchanged_skipped == 3
+    assert np.shares_memory(index.frame["post_id"].to_numpy(), before["post_id"].to_numpy())
+    assert list(index.frame["post_id"]) == list(before["post_id"])
+    mixed = store.read("posts", where={"platform": "mastodon", "post_id": ["p5", "p6"]})
+    mixed["incident_id"] = "inc-other"
+    mixed.loc[mixed["post_id"] == "p6", "repost_of"] = "mastodon:p1"  # a new copy target
+    mixed.loc[mixed["post_id"] == "p6", "triage"] = "handled"
+    store.upsert("posts", mixed, source="incidents")
+    assert_feed_equal(indexes, store, now)
+    assert index.unchanged_skipped == 4  # p5 only: p6 is replaced
+    assert list(index.frame["post_id"])[-1] == "p6"
+    store.dispose()
