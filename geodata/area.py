@@ -81,8 +81,8 @@ def area_summary(store, at=None) -> tuple[pd.DataFrame, dict]:
     return table_of([{"municipality": code, **_city(reads.city(code), at)} for code in codes])
 
 
-# The stored times area_summary takes rows up to (``at`` or before): a row dated after ``at``
-# counts from its time on. layer -> its time column (the layer's own: read(since=...) uses it).
+# The layers area_summary takes up to ``at`` by their time column: a row dated after ``at``
+# counts from its time on.
 TIMED_LAYERS = ("shelter_status", "evacuations", "safety_replies", "follow_ups")
 
 

@@ -59,10 +59,8 @@ def link_columns(layer: str) -> list[str]:
     category, urgency, town, what keeps it out), its incident, its ``repost_of`` and its
     place. A stored row that has to be written again is read whole, by its key, then."""
     spec = LAYERS[layer]
-    wanted = [*_piece_columns(layer), "incident_id", "repost_of"]
-    if spec.geometry:
-        wanted.append("geometry")
-    return [c for c in dict.fromkeys(wanted) if c in spec.columns or c == "geometry"]
+    wanted = [c for c in (*_piece_columns(layer), "incident_id", "repost_of") if c in spec.columns]
+    return list(dict.fromkeys([*wanted, *(["geometry"] if spec.geometry else [])]))
 
 
 def _keys(layer: str, frame: pd.DataFrame) -> list[str]:
@@ -422,11 +420,11 @@ def _write_rows_again(store, layer: str, rows: pd.DataFrame, incident_ids: list)
     values = {"incident_id": incident_ids}
     if "repost_of" in rows:
         values["repost_of"] = _texts(rows["repost_of"])
-    new = {k: i for i, k in enumerate(keys)}
+    position = {k: i for i, k in enumerate(keys)}
     whole = store.read_keys(layer, keys, for_update=True)
     if len(whole) != len(keys):
         raise RuntimeError(f"re-linking: {len(keys) - len(whole)} {layer} rows left the store")
-    at = [new[k] for k in zip(*(whole[k].tolist() for k in spec.key), strict=True)]
+    at = [position[k] for k in zip(*(whole[k].tolist() for k in spec.key), strict=True)]
     for column, given in values.items():
         whole[column] = pd.Series([given[i] for i in at], index=whole.index, dtype=object)
     store.upsert(layer, whole, source="incidents")
