@@ -25,7 +25,9 @@ Measured on a real server (``streamlit run app.py``, once the start-up warm-up h
   browser's request of the fragment rerun to the server's ``script_finished`` (``app_server.Page(reruns=True)``). Median and max over the sessions.
 - **area view**: a new session of the user of every city opens the overview (``/``): seconds
   until its map is ready and until the area table (広域の状況, one row per city) is shown;
-  and :func:`geodata.area.area_summary` of all cities in this process.
+  and :func:`geodata.area.area_summary` of all cities in this process; the area view as the
+  dashboard keeps it (:class:`geodata.area.AreaCache`) after a staff edit in one city and with
+  no write to what it reads, against that summary of every city in the same run.
 - the app server's **peak RSS** throughout, and the summed RSS of Chromium's processes.
 
 Baseline, in the same run: the same with **1 city × the scale's posts and 1 session** — a
@@ -234,6 +236,7 @@ def measure(ws: Workspace, built: dict, sessions: int, label: str) -> dict:
         area_summary(store.scoped(codes[:1]))  # imports and connections: not in the figure
         area_s, area_samples, (summary, _) = median_time(lambda: area_summary(every), ws.repeats)
         area_rows = len(summary)
+        kept = _area_cache(store, every, codes, ws.repeats)
     finally:
         store.dispose()
     if sessions == 1:  # the baseline: one session opens each wall screen in turn
@@ -278,10 +281,37 @@ def measure(ws: Workspace, built: dict, sessions: int, label: str) -> dict:
             server_log = server["log"].read_text("utf-8", errors="replace")
     got.update(
         area_summary_s=area_s, area_summary_samples=area_samples, area_rows=area_rows, views=views, warm_up=warmed,
+        area_cache=kept,
         idle_rss=idle_rss, peak_rss=rss.peak, chromium_rss=chromium_rss.peak, load=load,
         tracebacks=server_log.count("Traceback"),
     )  # fmt: skip
     return got
+
+
+def _area_cache(store, every, codes: list[str], repeats: int) -> dict:
+    """Seconds of the area view as the dashboard computes it (:class:`geodata.area.AreaCache`,
+    rows kept city by city): ``written`` after a staff edit of one resident of the last city
+    (one city computed again), ``unread`` with no write to what it reads (the posts and
+    incidents of ingest) — each ``repeats`` times after a first look that computes every city."""
+    from geodata.area import AreaCache
+
+    cached = AreaCache()
+    cached.summary(every)
+    city = store.scoped([codes[-1]])
+    resident = city.read("roster", columns=["resident_id", "care_priority"]).iloc[0]
+    written, unread = [], []
+    for i in range(repeats):
+        city.update("roster", resident["resident_id"], {"care_priority": 1 + (i % 3)},
+                    actor="benchmark")  # fmt: skip
+        before = len(cached.computed)
+        start = time.perf_counter()
+        cached.summary(every)
+        written.append(time.perf_counter() - start)
+        assert cached.computed[before:] == [codes[-1]], cached.computed[before:]
+        start = time.perf_counter()
+        cached.summary(every)
+        unread.append(time.perf_counter() - start)
+    return {"written": written, "unread": unread}
 
 
 def _stat(values: list, fn) -> float | None:
@@ -370,6 +400,21 @@ def run(ws: Workspace, scales: list[Scale]):
             notes=f"{ours['area_rows']} rows; baseline: the one city's summary; median of "
                   f"{ws.repeats} calls after one of one city (imports, connections)",
         ))  # fmt: skip
+        for what, key in (
+            ("after a staff edit in one city (that city computed again)", "written"),
+            ("with no write to what it reads (posts, incidents)", "unread"),
+        ):
+            samples = ours["area_cache"][key]
+            figures.append(Figure(
+                **{**common, "baseline_name": "area_summary of every city (same run)"},
+                metric=f"area view of {cities} cities {what}: geodata.area.AreaCache (in process)",
+                value=statistics.median(samples), unit="s", baseline=ours["area_summary_s"],
+                better="lower", samples=[round(x, 4) for x in samples],
+                baseline_samples=[round(x, 3) for x in ours["area_summary_samples"]],
+                notes=f"the dashboard's area view keeps each city's row by its data version of "
+                      f"what the row reads; median of {ws.repeats} looks, each after one roster "
+                      f"edit in the last city",
+            ))  # fmt: skip
         figures.append(Figure(
             benchmark="memory", scale=scale.name,
             metric=f"peak RSS of the app server, {cities} cities and {sessions} wall sessions",

@@ -4,8 +4,6 @@ through a store scoped to the user's municipalities (:func:`dashboard.data.area_
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +12,7 @@ from dashboard.i18n import t
 from geodata import area, evacuation
 from geodata.export.public import SMALL, WITHHELD
 from geodata.schema import now_utc
+from geodata.store.core import split_scoped_url
 
 _COLUMNS = {
     "shelters_open": "area.shelters_open",
@@ -29,29 +28,14 @@ _COLUMNS = {
 }
 
 
-@st.cache_data(ttl=timedelta(minutes=30), show_spinner=False, max_entries=8)
-def load(url: str, version: int, until: str | None, _at: pd.Timestamp) -> tuple[pd.DataFrame, dict]:
-    """:func:`geodata.area.area_summary` of the store ``url`` (scoped) at ``_at``, cached per
-    data version of the user's municipalities (a write in another city keeps the entry) and
-    per ``until``, the next time at which what is in force changes by itself (a warning's
-    hour ends, a report dated later comes due: :func:`geodata.area.change_times`) — not per
-    minute: at 30 cities the summary takes seconds."""
-    del version, until
-    return area.area_summary(data.get_store(url), _at)
-
-
-@st.cache_data(ttl=timedelta(minutes=30), show_spinner=False, max_entries=8)
-def change_times(url: str, version: int, _after: pd.Timestamp) -> list[pd.Timestamp]:
-    """:func:`geodata.area.change_times` of the store ``url`` after ``_after``, per data
-    version (a later look takes those still ahead of it)."""
-    del version
-    return area.change_times(data.get_store(url), _after)
-
-
-def until_next_change(url: str, version: int, now: pd.Timestamp) -> str | None:
-    """The cache key of the area view at ``now``: the next of the change times after it."""
-    ahead = [t for t in change_times(url, version, now) if t > now]
-    return ahead[0].isoformat() if ahead else None
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cache(base_url: str) -> area.AreaCache:
+    """The area summary's rows of the store ``base_url`` (unscoped), city by city, for every
+    area user of the server: a city's row is computed again after a write to what it reads or
+    at its next change time, not per minute or per post ingested. Each user's table takes the
+    rows of their cities only (through their scoped store) and suppresses the small counts."""
+    del base_url
+    return area.AreaCache()
 
 
 def city_labels(summary: pd.DataFrame) -> list[str]:
@@ -86,10 +70,8 @@ def section(lang: str) -> None:
     if len(data.user_municipalities()) < 2:
         return
     url = data.area_url()
-    store = data.get_store(url)
-    now = pd.Timestamp(now_utc())
-    version = store.data_version()
-    summary, totals = load(url, version, until_next_change(url, version, now), now)
+    shared = cache(split_scoped_url(url)[0])
+    summary, totals = shared.summary(data.get_store(url), pd.Timestamp(now_utc()))
     st.markdown(f"#### {t('area.title')}")
     st.dataframe(table(summary, totals, lang), hide_index=True, width="stretch")
     st.caption(t("area.note", small=SMALL, withheld=WITHHELD))

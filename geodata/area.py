@@ -14,6 +14,8 @@ count below the threshold reads 「3人未満」, and cells that would let one b
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 
 from geodata import evacuation, safety, shelters, warnings
@@ -101,6 +103,66 @@ def change_times(store, after) -> list[pd.Timestamp]:
         found = store.read(layer, since=since, columns=[column])[column].dropna()
         times.update(pd.Timestamp(t) for t in found)
     return sorted(t for t in times if t > after)
+
+
+# Every layer area_summary and change_times read of a city: its row stays as it is until a write
+# to its rows of one of them (Store.data_versions) or the next of its change times
+# (tests/test_area.py checks that nothing else is read).
+READS = (
+    "towns",
+    "boundaries",
+    "shelters",
+    "shelter_status",
+    "warnings",
+    "evacuations",
+    "roster",
+    "safety_replies",
+    "follow_ups",
+)
+
+
+class AreaCache:
+    """The area summary kept city by city: :meth:`summary` computes again only the cities
+    whose rows of :data:`READS` were written since (``Store.data_versions``: the posts and
+    incidents ingest writes every few seconds are not among them) or whose next change time
+    (:func:`change_times`) has come, and gives what :func:`area_summary` gives.
+
+    At 30 cities × 100k the whole summary takes tens of seconds, and some city of an area is
+    written to at almost every refresh; one city's row takes a thirtieth of it. One instance
+    serves every session of a store (the dashboard keeps one per store URL); a lock keeps two
+    sessions from computing the same city at once.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple] = {}  # code -> (version, computed at, next change, row)
+        self._lock = threading.Lock()
+        self.computed: list[str] = []  # the cities computed, in order (for the tests)
+
+    def summary(self, store, at=None) -> tuple[pd.DataFrame, dict]:
+        """:func:`area_summary` of ``store`` at ``at`` (default now)."""
+        at = to_utc(at) if at is not None else pd.Timestamp(now_utc())
+        codes = municipalities_of(store)
+        if not codes:
+            return table_of([])
+        with self._lock:
+            versions = store.data_versions(READS, codes)
+            stale = [c for c in codes if not self._fresh(c, versions[c], at)]
+            if stale:
+                reads = SharedReads(store.scoped(stale))
+                for code in stale:
+                    city = reads.city(code)
+                    ahead = change_times(city, at)
+                    row = _city(city, at)
+                    self._rows[code] = (versions[code], at, ahead[0] if ahead else None, row)
+                    self.computed.append(code)
+            return table_of([{"municipality": c, **self._rows[c][3]} for c in codes])
+
+    def _fresh(self, code: str, version: int, at: pd.Timestamp) -> bool:
+        kept = self._rows.get(code)
+        if kept is None:
+            return False
+        kept_version, computed_at, until, _row = kept
+        return kept_version == version and computed_at <= at and (until is None or at < until)
 
 
 def next_change(store, at=None) -> pd.Timestamp | None:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from geodata import area
 from geodata.export.public import SMALL, WITHHELD
+from geodata.incidents import link_stored
 from geodata.schema import LAYERS, MUNICIPALITY
 from tests.test_municipalities import CHOFU, KOGANEI, T0, _area_store, _replies, _roster
 
@@ -221,33 +222,118 @@ def test_the_area_summary_changes_by_itself_only_at_its_change_times(store):
     )
 
 
-def test_the_area_view_is_computed_again_at_its_next_change_not_every_minute(
-    sqlite_url, monkeypatch
-):
-    """The overview's area view keeps its summary while nothing is written and nothing comes
-    due: minutes pass without a new computation; the end of the record rain's hour brings one."""
+def test_the_area_view_is_computed_again_at_its_next_change_not_every_minute(sqlite_url):
+    """The overview's area view keeps its rows while nothing is written and nothing comes due:
+    minutes pass without a new computation; the end of 調布市's record rain's hour brings one,
+    of 調布市 alone."""
     from dashboard import area as view
-    from geodata.store.core import open_store
+    from geodata.store.core import open_store, scoped_url
     from tests.test_warnings import load
 
     store = open_store(sqlite_url)
     _area_store(store)
     load(store, ["vpoa50.xml"])  # 記録的短時間大雨情報 at 16:30:22 JST, for an hour
-    version = store.data_version()
-    computed = []
-    real = area.area_summary
-    monkeypatch.setattr(area, "area_summary", lambda s, at=None: computed.append(at) or real(s, at))
-    view.load.clear()
-    view.change_times.clear()
+    view.cache.clear()
+    cached = view.cache(sqlite_url)
+    assert view.cache(sqlite_url) is cached  # one for every session and user of the store
+    user = store.scoped([CHOFU, KOGANEI])  # what an area user's store is
+    assert scoped_url(sqlite_url, [CHOFU, KOGANEI]).startswith(sqlite_url)
     shown = {}
     for hm in ("16:00", "16:10", "16:29", "16:31", "17:00", "17:29", "17:31", "19:00"):
         now = pd.Timestamp(f"2026-10-12T{hm}+09:00").tz_convert("UTC")
-        key = view.until_next_change(sqlite_url, version, now)
-        summary, _totals = view.load(sqlite_url, version, key, now)
-        shown[hm] = (key, int(summary.set_index("municipality").loc[CHOFU, "warnings"]))
-    assert [t.tz_convert("Asia/Tokyo").strftime("%H:%M") for t in computed] == [
-        "16:00", "16:31", "17:31"]  # fmt: skip
-    assert shown["16:29"] == ("2026-10-12T07:30:22+00:00", 1)
-    assert shown["17:00"] == ("2026-10-12T08:30:22+00:00", 2)  # the record rain in force
-    assert shown["19:00"] == (None, 1)
+        before = len(cached.computed)
+        summary, _totals = cached.summary(user, now)
+        shown[hm] = (
+            cached.computed[before:],
+            summary.set_index("municipality").loc[CHOFU, "warnings"],
+        )
+        pd.testing.assert_frame_equal(summary, area.area_summary(user, now)[0])
+    assert shown["16:00"] == ([CHOFU, KOGANEI], 1)
+    assert shown["16:10"] == shown["16:29"] == ([], 1)
+    assert shown["16:31"] == ([CHOFU], 2)  # the record rain in force
+    assert shown["17:00"] == shown["17:29"] == ([], 2)
+    assert shown["17:31"] == ([CHOFU], 1)  # its hour ended
+    assert shown["19:00"] == ([], 1)
     store.dispose()
+
+
+def test_a_citys_row_is_computed_again_only_after_a_write_to_what_it_reads(store):
+    """Posts and incidents (what ingest writes every few seconds) leave the area view's rows;
+    a reply, a shelter report, a roster edit or an evacuation record computes that city's row
+    again, and only it; the table always equals the summary computed anew."""
+    from geodata import evacuation
+    from geodata.access.roles import User
+
+    _area_store(store)
+    _more_cities(store)
+    user = store.scoped(CODES)
+    cached = area.AreaCache()
+    at = pd.Timestamp("2026-10-12T12:30:00+09:00").tz_convert("UTC")
+
+    def look(minutes: int) -> list[str]:
+        when = at + pd.Timedelta(minutes=minutes)
+        before = len(cached.computed)
+        table, totals = cached.summary(user, when)
+        expected, expected_totals = area.area_summary(user, when)
+        pd.testing.assert_frame_equal(table, expected)
+        assert totals == expected_totals
+        return cached.computed[before:]
+
+    assert look(0) == CODES
+    posts = gpd.GeoDataFrame(
+        {"platform": "mastodon", "post_id": ["p1", "p2"], "text": ["布田で冠水", "布田 冠水です"],
+         "posted_at": [at, at], "categories": [["浸水・冠水"]] * 2, "urgency": 2,
+         MUNICIPALITY: CHOFU},
+        geometry=[shapely.Point(139.542, 35.642)] * 2, crs=4326,
+    )  # fmt: skip
+    chofu_version = store.scoped([CHOFU]).data_version()
+    link_stored(store, "posts", posts)  # what ingest writes: posts and their incident
+    assert len(store.read("incidents")) == 1
+    assert store.scoped([CHOFU]).data_version() > chofu_version
+    assert look(1) == []  # posts and incidents are not read by the area view
+    store.upsert("safety_replies", _replies(KODAIRA, ["k3"]).assign(status="無事"))
+    assert look(2) == [KODAIRA]
+    store.scoped([KOKUBUNJI]).update_shelter_status(
+        "B-S1", {"status": "開設", "evacuees": 30}, base_version=1, actor="staff", reported_at=at
+    )  # fmt: skip
+    assert look(3) == [KOKUBUNJI]
+    store.scoped([KOGANEI]).update("roster", f"{KOGANEI}-0", {"care_priority": 2}, actor="staff")
+    evacuation.issue(store.scoped([CHOFU]), level=3, hazard="flood", towns=["13208008001"],
+                     reason="野川", user=User("chofu-chief", "admin"), at=at)  # fmt: skip
+    assert look(4) == [CHOFU, KOGANEI]  # in the order of the scope
+    # an unscoped write the store cannot tell the city of counts for every city
+    store.update_shelter_status("S1", {"status": "閉鎖"}, base_version=1, actor="staff")
+    assert look(5) == CODES
+    assert look(6) == []
+
+
+def test_the_area_view_reads_only_the_layers_its_rows_are_kept_by(store):
+    """A layer the area summary or its change times read must be in ``area.READS``: a write
+    to it would otherwise leave a stale row in the cache."""
+    import re
+
+    from geodata import evacuation
+    from geodata.access.roles import User
+
+    _area_store(store)
+    _more_cities(store)
+    evacuation.issue(store.scoped([CHOFU]), level=3, hazard="flood", towns=["13208008001"],
+                     reason="野川", user=User("chofu-chief", "admin"),
+                     at=T0 + pd.Timedelta(minutes=5))  # fmt: skip
+    found: set[str] = set()
+
+    def seen(_conn, _cursor, statement, *_args):
+        for name in re.findall(r'\bfrom\s+"?(\w+)"?', statement, flags=re.IGNORECASE):
+            if name in LAYERS:
+                found.add(name)
+
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        for view in (store, store.scoped(CODES)):
+            area.area_summary(view, T0)
+            area.change_times(view, T0 - pd.Timedelta(hours=1))
+            area.AreaCache().summary(view, T0)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+    assert {"towns", "shelters", "shelter_status", "roster", "safety_replies"} <= found
+    assert found <= set(area.READS), found - set(area.READS)

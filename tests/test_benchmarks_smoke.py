@@ -169,6 +169,10 @@ def test_area(ws, browser, monkeypatch):
     assert "table rows (aria-rowcount, header and total included) [4]" in area.notes
     summary = next(f for f in figures if "area_summary" in f.metric)
     assert summary.notes.startswith("2 rows")
+    written, unread = (f for f in figures if "AreaCache" in f.metric)
+    assert "after a staff edit in one city" in written.metric and written.samples
+    # nothing the area view reads was written: no city computed, one query of versions
+    assert "no write to what it reads" in unread.metric and unread.value < unread.baseline
     memory = next(f for f in figures if f.benchmark == "memory")
     assert memory.extra["build"]["rows per city"]["posts"] == TINY.posts
     assert memory.extra["off-machine requests"] == 0

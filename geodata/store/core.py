@@ -635,6 +635,29 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         with self._read() as conn:
             return int(conn.execute(stmt).scalar())
 
+    def data_versions(self, layers, municipalities=None) -> dict[str, int]:
+        """Per municipality (``municipalities``, default this store's scope), a number that
+        grows with every write to its rows of ``layers`` and to those of every municipality
+        (``layer@*``: a layer without municipality, an unscoped purge) — one query.
+
+        A cache of one city's figures read from ``layers`` keys on it: a write to another layer
+        (the posts ingest writes every few seconds) or to another city leaves the key.
+        """
+        codes = tuple(municipalities if municipalities is not None else self.municipalities or ())
+        if not codes:
+            raise ValueError("data_versions: no municipalities (scope the store or name them)")
+        lv = self.tables["layer_versions"]
+        names = {f"{layer}{VERSION_MARK}{c}": c for layer in layers for c in ("*", *codes)}
+        stmt = sa.select(lv.c.layer, lv.c.version).where(lv.c.layer.in_(sorted(names)))
+        with self._read() as conn:
+            found = [(names[name], int(v)) for name, v in conn.execute(stmt)]
+        every = sum(v for c, v in found if c == "*")
+        out = {c: every for c in codes}
+        for c, v in found:
+            if c != "*":
+                out[c] += v
+        return out
+
     # -- reads -----------------------------------------------------------------------------
 
     def _select(self, spec: Layer, since, until, bbox, where) -> tuple[sa.Table, list]:
