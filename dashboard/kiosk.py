@@ -309,12 +309,14 @@ def mask(layer: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def page_of(
-    frame: pd.DataFrame, rows: int, now=None, pinned: int = 0
+    frame: pd.DataFrame, rows: int, now=None, pinned: int = 0, *, key: str = "table"
 ) -> tuple[pd.DataFrame, int, int]:
     """The rows of ``frame`` the wall shows now: nobody scrolls a wall, so a long table turns
-    its page at every refresh (page ``n`` of ``pages`` from the clock: every screen showing the
-    same table shows the same page, and a restart does not start over). The first ``pinned``
-    rows (the most urgent of a ranked table) head every page; the others take turns below them.
+    its page at every refresh (:func:`turn_page`: from the clock, so every screen showing the
+    same table shows the same page and a restart does not start over; a refresh that comes
+    late or early still shows the next page, not the one after it or the same one again). The
+    first ``pinned`` rows (the most urgent of a ranked table) head every page; the others take
+    turns below them. ``key`` names the table among the session's paged tables.
 
     Returns
     -------
@@ -324,9 +326,41 @@ def page_of(
     per = max(1, rows - len(head))
     pages = max(1, -(-len(rest) // per))
     seconds = pd.Timestamp(now if now is not None else now_utc()).timestamp()
-    page = int(seconds // settings.refresh_seconds()) % pages
+    turned = st.session_state.setdefault("_wall_pages", {})
+    page = turn_page(seconds, settings.refresh_seconds(), pages, turned.get(key))
+    turned[key] = (seconds, page, pages)
     shown = pd.concat([head, rest.iloc[page * per : (page + 1) * per]])
     return shown, page + 1, pages
+
+
+def turn_page(seconds: float, refresh: float, pages: int, last: tuple | None = None) -> int:
+    """The page (from 0) of ``pages`` a wall table shows at ``seconds`` (since the epoch).
+
+    The clock's page, ``seconds // refresh`` modulo ``pages``, when the screen shows the table
+    for the first time (``last`` None), after a pause, or when the number of pages changed.
+    ``last``: (seconds, page, pages) of this screen's previous run. A run half an interval to
+    one and a half after it is the next refresh, however late or early its timer fired: it
+    shows the page after ``last``'s (from the clock alone, a refresh at 29.9 s then one at
+    60.1 s would skip a page); a run within half an interval (a rerun between refreshes)
+    keeps ``last``'s page.
+
+    Examples
+    --------
+    >>> turn_page(60.1, 30, 4)  # the clock's page
+    2
+    >>> turn_page(60.1, 30, 4, last=(29.9, 0, 4))  # a late refresh: the next page, not 2
+    1
+    """
+    clock = int(seconds // refresh) % pages
+    if last is None or last[2] != pages:
+        return clock
+    then, shown, _ = last
+    elapsed = seconds - then
+    if 0 <= elapsed < 0.5 * refresh:
+        return shown % pages
+    if 0.5 * refresh <= elapsed < 1.5 * refresh:
+        return (shown + 1) % pages
+    return clock
 
 
 def page_note(page: int, pages: int) -> None:

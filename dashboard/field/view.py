@@ -234,7 +234,7 @@ def recent_list(url: str, version: int, ref: ReferenceLayers, reports: pd.DataFr
     severity = t("field.col.severity")
     if kiosk.enabled():  # the age says more than the clock time at 5 m; names stay off the wall
         hidden = [t("field.col.time"), t("field.col.by"), t("field.col.photo")]
-        rows, page, pages = kiosk.page_of(frame, KIOSK_ROWS)  # nobody scrolls a wall
+        rows, page, pages = kiosk.page_of(frame, KIOSK_ROWS, key="field")  # nobody scrolls a wall
         shown = markdown_safe(rows.drop(columns=hidden))
         styled = shown.style.apply(lambda col: field.severity_css(col), subset=[severity])
         with st.container(key="wall-field"):

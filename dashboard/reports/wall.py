@@ -77,7 +77,7 @@ def wall() -> None:
         if incidents.empty:
             st.info(t("reports.no_incidents", lang=ctx.lang))
         else:
-            shown, page, pages = kiosk.page_of(incidents, WALL_ROWS)
+            shown, page, pages = kiosk.page_of(incidents, WALL_ROWS, key="reports")
             with st.container(key="wall-table"):
                 st.table(table(ctx, shown))
             kiosk.page_note(page, pages)

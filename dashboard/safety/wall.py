@@ -73,7 +73,9 @@ def wall() -> None:
     cols[4].metric(t("wall.kpi.unconfirmed", lang=lang), _n(k["unconfirmed"]))
     left, right = st.columns([3, 2])
     with left:
-        shown, page, pages = kiosk.page_of(town_rows(p.situation.towns, lang), WALL_ROWS)
+        shown, page, pages = kiosk.page_of(
+            town_rows(p.situation.towns, lang), WALL_ROWS, key="safety"
+        )
         with st.container(key="wall-table"):
             st.table(shown)
         kiosk.page_note(page, pages)

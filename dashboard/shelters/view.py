@@ -124,7 +124,7 @@ def board_table(b: Board, rows: pd.DataFrame, height: int = 430) -> None:
             shelters_table.wall_shows(ranked, col) for col in shelters_table.WALL_IF_FILLED
         )
         per_page = KIOSK_ROWS_WITH_NEEDS if filled else KIOSK_ROWS
-        shown, page, pages = kiosk.page_of(ranked, per_page, pinned=KIOSK_PINNED)
+        shown, page, pages = kiosk.page_of(ranked, per_page, pinned=KIOSK_PINNED, key="shelters")
         with st.container(key="wall-shelters"):
             st.table(shelters_table.styled(shown, lang=lang, kiosk=True))
         kiosk.page_note(page, pages)

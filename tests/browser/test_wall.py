@@ -289,8 +289,8 @@ def test_the_shelters_wall_pages_through_every_open_shelter(browser, wall_app):
         seen: set[str] = set()
         note = page.locator(".st-key-wall-page")
         pages = int(note.inner_text().split("/")[1].split()[0]) if note.count() else 1
-        # Two rounds of pages plus slack: the page comes from the clock (every screen shows the
-        # same one), so a refresh that runs late skips a page, which the next round shows.
+        # Two rounds of pages plus slack: each refresh shows the next page (kiosk.turn_page),
+        # but one that runs more than half an interval late takes the clock's page again.
         deadline = time.monotonic() + (2 * pages + 2) * REFRESH_SECONDS + 10
         heads: set[str] = set()
         while len(seen) < open_count:
