@@ -136,7 +136,7 @@ class AreaCache:
     def __init__(self) -> None:
         self._rows: dict[str, tuple] = {}  # code -> (version, computed at, next change, row)
         self._lock = threading.Lock()
-        self.computed: list[str] = []  # the cities computed, in order (for the tests)
+        self.last: list[str] = []  # the cities the last summary computed, in scope order
 
     def summary(self, store, at=None) -> tuple[pd.DataFrame, dict]:
         """:func:`area_summary` of ``store`` at ``at`` (default now)."""
@@ -147,6 +147,7 @@ class AreaCache:
         with self._lock:
             versions = store.data_versions(READS, codes)
             stale = [c for c in codes if not self._fresh(c, versions[c], at)]
+            self.last = stale
             if stale:
                 reads = SharedReads(store.scoped(stale))
                 for code in stale:
@@ -154,7 +155,6 @@ class AreaCache:
                     ahead = change_times(city, at)
                     row = _city(city, at)
                     self._rows[code] = (versions[code], at, ahead[0] if ahead else None, row)
-                    self.computed.append(code)
             return table_of([{"municipality": c, **self._rows[c][3]} for c in codes])
 
     def _fresh(self, code: str, version: int, at: pd.Timestamp) -> bool:

@@ -241,10 +241,9 @@ def test_the_area_view_is_computed_again_at_its_next_change_not_every_minute(sql
     shown = {}
     for hm in ("16:00", "16:10", "16:29", "16:31", "17:00", "17:29", "17:31", "19:00"):
         now = pd.Timestamp(f"2026-10-12T{hm}+09:00").tz_convert("UTC")
-        before = len(cached.computed)
         summary, _totals = cached.summary(user, now)
         shown[hm] = (
-            cached.computed[before:],
+            cached.last,
             summary.set_index("municipality").loc[CHOFU, "warnings"],
         )
         pd.testing.assert_frame_equal(summary, area.area_summary(user, now)[0])
@@ -272,12 +271,11 @@ def test_a_citys_row_is_computed_again_only_after_a_write_to_what_it_reads(store
 
     def look(minutes: int) -> list[str]:
         when = at + pd.Timedelta(minutes=minutes)
-        before = len(cached.computed)
         table, totals = cached.summary(user, when)
         expected, expected_totals = area.area_summary(user, when)
         pd.testing.assert_frame_equal(table, expected)
         assert totals == expected_totals
-        return cached.computed[before:]
+        return cached.last
 
     assert look(0) == CODES
     posts = gpd.GeoDataFrame(
