@@ -6,7 +6,8 @@ thread imports what the pages import (geopandas, folium: seconds on the HQ's mac
 public (viewers, wall screens) and internal — through the very ``st.cache_data`` functions the
 pages call, with the same keys, once Streamlit's runtime exists: for every municipality the
 store serves (its towns' municipalities), the configured one (``BOSAI_MUNICIPALITY``) first.
-The area view is not warmed: its key changes every minute (what is in force changes with time). A session that arrives while
+When the store serves several municipalities, the area view's rows are computed too, one per
+city (:class:`geodata.area.AreaCache`, shared by every area user). A session that arrives while
 the thread still works waits on the same cache entry, not twice as long. Off with
 ``BOSAI_WARM_CACHES=0``; a failure is logged and changes nothing (the pages compute on demand).
 """
@@ -82,8 +83,16 @@ def warm(url: str | None = None) -> list[str]:
 
     base, _scope = split_scoped_url(url or settings.db_url())
     done = []
-    for code in served_municipalities(data.get_store(base)):
+    served = served_municipalities(data.get_store(base))
+    for code in served:
         done += [f"{code} {part}" for part in warm_city(scoped_url(base, [code]), code)]
+    if len(served) > 1:
+        from dashboard import area as area_view
+        from geodata.schema import now_utc
+
+        store = data.get_store(scoped_url(base, served))
+        area_view.cache(base).summary(store, now_utc())
+        done.append(f"area view of {len(served)} municipalities")
     return done
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
+from geodata import area
 from geodata.schema import LAYERS
 from geodata.store.core import open_store, scoped_url
 from tests.test_municipalities import CHOFU, KOGANEI, _area_store
@@ -29,6 +30,7 @@ def _layer_reads(engine, call) -> int:
 
 
 def test_every_served_city_is_warmed_the_configured_one_first(sqlite_url, monkeypatch):
+    from dashboard import area as area_view
     from dashboard import data, warm
     from dashboard import picture_data as common
     from geodata.schema import now_utc
@@ -42,6 +44,7 @@ def test_every_served_city_is_warmed_the_configured_one_first(sqlite_url, monkey
     data.load_layer.clear()
     data.load_shelter_status.clear()
     common.load.clear()
+    area_view.cache.clear()
     served = warm.served_municipalities(data.get_store(sqlite_url))
     assert served == [KOGANEI, CHOFU]  # the configured city first, then the store's others
 
@@ -65,3 +68,11 @@ def test_every_served_city_is_warmed_the_configured_one_first(sqlite_url, monkey
     # a city whose entries were not warmed reads the store (the count above means something)
     other = scoped_url(sqlite_url, [CHOFU, KOGANEI])
     assert _layer_reads(engine, lambda: common.load(other, 0, True, minute, None)) > 0
+    # the area view's rows: an area user's first look computes no city
+    assert done[-1] == "area view of 2 municipalities"
+    cached = area_view.cache(sqlite_url)
+    cached.summary(data.get_store(other), now_utc())
+    assert cached.last == []
+    cold = area.AreaCache()  # not warmed: both cities computed (the check above means something)
+    cold.summary(data.get_store(other), now_utc())
+    assert cold.last == [CHOFU, KOGANEI]
