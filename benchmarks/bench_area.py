@@ -435,3 +435,36 @@ def run(ws: Workspace, scales: list[Scale]):
             "bytes received per session (median)": _stat(ours["bytes"], statistics.median),
         }  # fmt: skip
     return figures, skipped
+
+
+def in_process(url: str, repeats: int = 3) -> dict:
+    """The in-process area figures on a store already built (``url``, every municipality in
+    it): ``area_summary`` of every city (median of ``repeats``) against the area view as the
+    dashboard keeps it (:func:`_area_cache`). ``python -m benchmarks.bench_area URL``."""
+    from geodata.area import area_summary, municipalities_of
+    from geodata.store.core import open_store
+
+    store = open_store(url)
+    try:
+        codes = list(municipalities_of(store))
+        every = store.scoped(codes)
+        area_summary(store.scoped(codes[:1]))  # imports and connections: not in the figure
+        seconds, samples, _ = median_time(lambda: area_summary(every), repeats)
+        kept = _area_cache(store, every, codes, repeats)
+    finally:
+        store.dispose()
+    return {"cities": len(codes), "area_summary_s": round(seconds, 3),
+            "area_summary_samples": [round(x, 3) for x in samples],
+            "after_one_citys_edit_s": [round(x, 3) for x in kept["written"]],
+            "no_write_s": [round(x, 4) for x in kept["unread"]]}  # fmt: skip
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description="the area view in process, on a store built before")
+    ap.add_argument("url", help="the store (it gets one roster edit per repeat)")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    print(json.dumps(in_process(args.url, args.repeats)))

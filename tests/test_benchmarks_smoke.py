@@ -195,3 +195,19 @@ def test_report_renders_markdown_and_json(tmp_path):
     data = json.loads(js.read_text("utf-8"))
     assert [f["ratio"] for f in data["figures"]] == [2.0, 0.5]
     assert [f["met"] for f in data["figures"]] == [False, None]
+
+
+def test_the_area_view_in_process_on_a_store_built_before(sqlite_url):
+    """``python -m benchmarks.bench_area URL``: the summary of every city against the area
+    view kept city by city, which after one city's edit computes that city alone."""
+    from benchmarks import bench_area
+    from geodata.store.core import open_store
+    from tests.test_municipalities import _area_store
+
+    store = open_store(sqlite_url)
+    _area_store(store)
+    store.dispose()
+    got = bench_area.in_process(sqlite_url, repeats=2)
+    assert got["cities"] == 2 and len(got["area_summary_samples"]) == 2
+    assert len(got["after_one_citys_edit_s"]) == 2 and len(got["no_write_s"]) == 2
+    assert max(got["no_write_s"]) < got["area_summary_s"]
