@@ -453,31 +453,63 @@ class LabelLayer(Layer):
     rescue counts by town: ~0.3 s of every run). Here the rows are JSON and the browser binds
     the same tooltips (``options``: Leaflet tooltip options, ``permanent`` among them) to
     invisible circle markers. The html must already be escaped (Leaflet sets ``innerHTML``).
+
+    ``declutter``: the rows come most important first, and a label that would overlap one
+    shown before it is hidden (``visibility: hidden``) — placed again at every zoom, so zooming
+    in shows more. At a whole city's zoom a hundred town labels otherwise pile into an
+    unreadable heap on a wall screen.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = (function (rows, options) {
+        var {{ this.get_name() }} = (function (rows, options, declutter) {
             var group = L.featureGroup();
-            rows.forEach(function (r) {
-                L.circleMarker([r[0], r[1]], {radius: 0, opacity: 0, fill: false,
-                                              interactive: false})
+            var markers = rows.map(function (r) {
+                return L.circleMarker([r[0], r[1]], {radius: 0, opacity: 0, fill: false,
+                                                     interactive: false})
                     .bindTooltip(r[2], options).addTo(group);
             });
+            if (!declutter) { return group; }
+            var map = null;
+            var place = function () {
+                var placed = [];
+                markers.forEach(function (m) {
+                    var tip = m.getTooltip(), el = tip && tip.getElement();
+                    if (!el) { return; }
+                    el.style.visibility = "";
+                    var b = el.getBoundingClientRect();
+                    var hit = placed.some(function (p) {
+                        return b.left < p.right && p.left < b.right &&
+                               b.top < p.bottom && p.top < b.bottom;
+                    });
+                    if (hit) { el.style.visibility = "hidden"; } else { placed.push(b); }
+                });
+            };
+            group.on("add", function () {
+                map = group._map;
+                map.on("zoomend viewreset resize", place);
+                place();
+                setTimeout(place, 250);  // once the fonts and the map's size have settled
+            });
+            group.on("remove", function () {
+                if (map) { map.off("zoomend viewreset resize", place); }
+                map = null;
+            });
             return group;
-        })({{ this.rows }}, {{ this.options }});
+        })({{ this.rows }}, {{ this.options }}, {{ this.declutter }});
         {% endmacro %}
         """
     )
 
     def __init__(self, rows: Iterable[Sequence], options: dict, name: str | None = None,
-                 control: bool = False):  # fmt: skip
+                 control: bool = False, declutter: bool = False):  # fmt: skip
         super().__init__(name=name, overlay=True, control=control, show=True)
         self._name = "LabelLayer"
         rows = [[round(float(lat), 5), round(float(lon), 5), str(text)] for lat, lon, text in rows]
         self.rows = script_json(rows)
         self.options = script_json(options)
+        self.declutter = "true" if declutter else "false"
         self._bounds = (
             [[min(r[0] for r in rows), min(r[1] for r in rows)],
              [max(r[0] for r in rows), max(r[1] for r in rows)]]
