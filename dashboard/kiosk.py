@@ -363,8 +363,14 @@ def turn_page(seconds: float, refresh: float, pages: int, last: tuple | None = N
     return clock
 
 
-def page_note(page: int, pages: int) -> None:
-    """「2 / 4 ページ（30秒ごとに切替）」 under a paged wall table (nothing for one page)."""
+def page_note(page: int, pages: int, extra: str | None = None) -> None:
+    """「2 / 4 ページ（30秒ごとに切替）」 under a paged wall table, then ``extra`` (what the
+    table holds of more); nothing for one page and no ``extra``."""
+    parts = []
     if pages > 1:
+        parts.append(t("wall.page", page=page, pages=pages, seconds=settings.refresh_seconds()))
+    if extra:
+        parts.append(extra)
+    if parts:
         with st.container(key="wall-page"):
-            st.markdown(t("wall.page", page=page, pages=pages, seconds=settings.refresh_seconds()))
+            st.markdown("・".join(parts) if current_lang() == "ja" else " · ".join(parts))

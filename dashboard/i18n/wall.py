@@ -17,6 +17,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "{page} / {pages} ページ（{seconds}秒ごとに切替）",
         "en": "Page {page} / {pages} (turns every {seconds} s)",
     },
+    "wall.top_of": {
+        "ja": "緊急度・規模の上位{shown}件（全{total}件）",
+        "en": "the {shown} most urgent and largest of {total}",
+    },
     # the overview's live KPI tiles (geodata.picture)
     "wall.kpi.full": {"ja": "満員 {n}", "en": "{n} full"},
     "wall.kpi.occupancy": {"ja": "収容率 {pct}", "en": "{pct} of capacity"},

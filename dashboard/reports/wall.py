@@ -2,7 +2,7 @@
 
 The last 24 hours as the desk opens them (the default filters): the KPI tiles, the damage
 reports a visitor may see (confirmed, none near a home: :class:`geodata.export.public.PublicView`)
-as a big paged table, and a map of every post aggregated into hexagons with those reports on
+as a big paged table (the most urgent on every page, the next :data:`WALL_TURNING` in turn), and a map of every post aggregated into hexagons with those reports on
 it. The map keeps its view across refreshes (:func:`dashboard.kiosk.live_map`: the towns are the
 fixed part, hexagons and reports the live layers).
 """
@@ -24,6 +24,11 @@ from geodata.export.public import PublicView
 from geodata.schema import now_utc
 
 WALL_ROWS = 9  # table rows under the tiles on a 1080p screen at 32 px
+# The most urgent reports head every page; the next ones take turns below them — only so many
+# that a round of pages takes minutes, not the half hour 600 reports of a big storm would take
+# (the desk and the print list them all; the tile counts them all).
+WALL_PINNED = 3
+WALL_TURNING = 60  # 10 pages of 6: a round in 5 minutes at the 30 s refresh
 LAYERS = ("posts", "incidents")  # the ages on the as-of line
 
 
@@ -62,6 +67,23 @@ def table(ctx: reports_view.Context, incidents: pd.DataFrame) -> pd.DataFrame:
     return markdown_safe(frame)
 
 
+def table_section(ctx: reports_view.Context, incidents: pd.DataFrame, now=None) -> None:
+    """The paged table of ``incidents`` (ranked: most urgent, biggest, newest first) at ``now``:
+    the first :data:`WALL_PINNED` on every page, the next :data:`WALL_TURNING` in turn below
+    them, and a note of how many there are in all when that leaves some out."""
+    if incidents.empty:
+        st.info(t("reports.no_incidents", lang=ctx.lang))
+        return
+    ranked = incidents.head(WALL_PINNED + WALL_TURNING)
+    shown, page, pages = kiosk.page_of(ranked, WALL_ROWS, now=now, pinned=WALL_PINNED,
+                                       key="reports")  # fmt: skip
+    with st.container(key="wall-table"):
+        st.table(table(ctx, shown))
+    more = len(incidents) > len(ranked)
+    kiosk.page_note(page, pages, t("wall.top_of", lang=ctx.lang, shown=len(ranked),
+                                   total=len(incidents)) if more else None)  # fmt: skip
+
+
 def wall() -> None:
     """The whole wall page (run inside :func:`dashboard.kiosk.live`)."""
     ctx = reports_view.context()
@@ -74,13 +96,7 @@ def wall() -> None:
     reports_view.kpi_row(ctx, view, incidents, filters.window)
     left, right = st.columns([3, 2])
     with left:
-        if incidents.empty:
-            st.info(t("reports.no_incidents", lang=ctx.lang))
-        else:
-            shown, page, pages = kiosk.page_of(incidents, WALL_ROWS, key="reports")
-            with st.container(key="wall-table"):
-                st.table(table(ctx, shown))
-            kiosk.page_note(page, pages)
+        table_section(ctx, incidents)
     with right:
         m = reports_map.reports_map(
             ctx.towns,
