@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 import shapely
 import sqlalchemy as sa
 
@@ -13,6 +14,7 @@ from geodata import area
 from geodata.export.public import SMALL, WITHHELD
 from geodata.incidents import link_stored
 from geodata.schema import LAYERS, MUNICIPALITY
+from geodata.store.core import OutOfScope
 from tests.test_municipalities import CHOFU, KOGANEI, T0, _area_store, _replies, _roster
 
 KOKUBUNJI, KODAIRA = "13214", "13211"  # 国分寺市: towns without names; 小平市: a roster only
@@ -335,3 +337,15 @@ def test_the_area_view_reads_only_the_layers_its_rows_are_kept_by(store):
         sa.event.remove(store.engine, "before_cursor_execute", seen)
     assert {"towns", "shelters", "shelter_status", "roster", "safety_replies"} <= found
     assert found <= set(area.READS), found - set(area.READS)
+
+
+def test_a_scoped_store_gives_the_data_versions_of_its_own_cities_only(store):
+    _area_store(store)
+    chofu = store.scoped([CHOFU])
+    mine = chofu.data_versions(area.READS)
+    assert list(mine) == [CHOFU] and mine[CHOFU] > 0
+    assert store.data_versions(area.READS, [CHOFU, KOGANEI])[CHOFU] == mine[CHOFU]
+    with pytest.raises(OutOfScope):
+        chofu.data_versions(area.READS, [CHOFU, KOGANEI])
+    with pytest.raises(ValueError):
+        store.data_versions(area.READS)  # unscoped: the cities must be named

@@ -2,9 +2,10 @@
 
 The last 24 hours as the desk opens them (the default filters): the KPI tiles, the damage
 reports a visitor may see (confirmed, none near a home: :class:`geodata.export.public.PublicView`)
-as a big paged table (the most urgent on every page, the next :data:`WALL_TURNING` in turn), and a map of every post aggregated into hexagons with those reports on
-it. The map keeps its view across refreshes (:func:`dashboard.kiosk.live_map`: the towns are the
-fixed part, hexagons and reports the live layers).
+as a big paged table (the most urgent on every page, the next :data:`WALL_TURNING` in turn),
+and a map of every post aggregated into hexagons with those reports on it. The map keeps its
+view across refreshes (:func:`dashboard.kiosk.live_map`: the towns are the fixed part, hexagons
+and reports the live layers).
 """
 
 from __future__ import annotations

@@ -646,6 +646,9 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         codes = tuple(municipalities if municipalities is not None else self.municipalities or ())
         if not codes:
             raise ValueError("data_versions: no municipalities (scope the store or name them)")
+        outside = sorted(set(codes) - set(self.municipalities or codes))
+        if outside:
+            raise OutOfScope(f"data_versions: municipalities {outside} are out of scope")
         lv = self.tables["layer_versions"]
         names = {f"{layer}{VERSION_MARK}{c}": c for layer in layers for c in ("*", *codes)}
         stmt = sa.select(lv.c.layer, lv.c.version).where(lv.c.layer.in_(sorted(names)))
