@@ -305,7 +305,9 @@ def test_field_legend_names_every_colour_the_map_draws():
     from dashboard.shelters.map import PICKED_COLOUR
 
     legend = field_legend("en")
-    rows = re.findall(r'background:(#[0-9a-f]+);border-color:#[0-9a-f]+"></i>([^<]+)<', legend.html)
+    rows = re.findall(
+        r'background:(#[0-9a-f]+);border-color:#[0-9a-f]+"></i><span>([^<]+)<', legend.html
+    )
     assert rows == [
         (field.severity_colour(3), "3 severe"),
         (field.severity_colour(2), "2 moderate"),

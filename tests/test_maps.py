@@ -161,7 +161,7 @@ def test_towns_choropleth_classes_and_legend():
     legend = maps.towns_legend(towns, "density", lang="en")
     assert legend.html.startswith("<b>Population density (/km²)</b>")
     # Quantile edges of the two densities (4,800 and 8,000), interpolated: five classes.
-    labels = re.findall(r"</i>([^<]+)</div>", legend.html)
+    labels = re.findall(r"</i><span>([^<]+)</span></div>", legend.html)
     assert labels == ["≤ 5,440", "5,440 – 6,080", "6,080 – 6,720", "6,720 – 7,360", "7,360 – 8,000"]
     m = maps.overview_map(towns, _hazard(), _shelters(), tiles="none", measure="density")
     html = m.get_root().render()

@@ -93,7 +93,8 @@ class Legend(MacroElement):
         self.position = position
         self.css_class = "bosai-legend bosai-legend-strip" if strip else "bosai-legend"
         items = "".join(
-            f'<div><i style="background:{_E(fill)};border-color:{_E(border)}"></i>{_E(label)}</div>'
+            f'<div><i style="background:{_E(fill)};border-color:{_E(border)}"></i>'
+            f"<span>{_E(label)}</span></div>"
             for fill, border, label in rows
         )
         self.html = f"<b>{_E(title)}</b>{items}"
@@ -615,6 +616,12 @@ MAP_CSS = """
 .bosai-legend-strip { display: grid; grid-template-columns: 1fr 1fr; column-gap: 14px;
   box-sizing: border-box; width: calc(100vw - 20px); }
 .bosai-legend-strip b { grid-column: 1 / -1; }
+.bosai-legend-strip div { display: flex; align-items: center; }  /* a long label wraps beside
+  its swatch, not onto a line of its own below it */
+.bosai-legend-strip i { flex: none; }
+.bosai-legend-strip span { flex: 1 1 auto; min-width: 0; text-spacing-trim: space-all; }
+/* (Chromium trims a closing bracket at a line's end when it checks the fit, then lays it out
+   whole: 「…向け）」 stayed on one line 2 px wider than its box; untrimmed, it wraps) */
 .leaflet-container.bosai-touch .leaflet-bar a { width: 44px; height: 44px; line-height: 44px;
   font-size: 24px; }
 .leaflet-container.bosai-touch .leaflet-control-layers label { min-height: 44px; display: flex;
