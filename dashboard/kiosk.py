@@ -12,8 +12,8 @@ one wall stylesheet (:func:`style`: chrome hidden, the minimum type sizes :data:
 - :func:`mask` — on the wall screen, frames are masked as for a *viewer*, whoever logged in;
 - :func:`as_of` — the time of the last refresh and the age of each shown layer's newest record
   (amber / red when old), drawn by :func:`live`;
-- :func:`wall_map` — the wall's type and decluttered labels inside a map (:func:`live_map`
-  applies it);
+- :func:`wall_map` — decluttered labels inside a map, and the wall's type on the wall
+  (:func:`live_map` applies it);
 - every wall screen starts with the sources' health strip (:func:`dashboard.source_health.strip`:
   ok / stale / failing / backing off and the age of each source's newest record).
 
@@ -28,13 +28,11 @@ from collections.abc import Callable, Sequence
 import folium
 import pandas as pd
 import streamlit as st
-from branca.element import MacroElement
-from jinja2 import Template
 from streamlit_folium import st_folium
 
 from dashboard import auth, data, settings, source_health, widgets
 from dashboard.i18n import current_lang, t
-from dashboard.maps.elements import MapStyle
+from dashboard.maps.elements import Declutter, MapStyle
 from dashboard.shelters.board import JST, format_age
 from geodata import health
 from geodata.access import privacy
@@ -216,49 +214,13 @@ def as_of(layers: Sequence[str] = ()) -> None:
         st.markdown(as_of_markup(ages, now, current_lang()), unsafe_allow_html=True)
 
 
-class Declutter(MacroElement):
-    """Hide the map labels that would overlap one drawn before them (the dense south of the
-    city): the labels come biggest first, so a big shelter's count wins. Re-run after every
-    zoom, pan and layer swap (a refresh's new labels)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map) {
-            var timer = null;
-            function declutter() {
-                var kept = [];
-                var labels = map.getContainer().querySelectorAll(
-                    '.leaflet-tooltip.bosai-count, .leaflet-tooltip.bosai-wall-label');
-                labels.forEach(function (el) {
-                    el.style.visibility = '';
-                    var r = el.getBoundingClientRect();
-                    var hit = kept.some(function (k) {
-                        return r.left < k.right && r.right > k.left &&
-                               r.top < k.bottom && r.bottom > k.top;
-                    });
-                    if (hit) { el.style.visibility = 'hidden'; } else { kept.push(r); }
-                });
-            }
-            function later() { clearTimeout(timer); timer = setTimeout(declutter, 120); }
-            map.on('zoomend moveend layeradd resize', later);
-            map.whenReady(later);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self):
-        super().__init__()
-        self._name = "Declutter"
-
-
 def wall_map(m: folium.Map) -> folium.Map:
-    """``m`` with the wall's type (:data:`WALL_MAP_CSS`) and decluttered labels; unchanged
-    off the wall. The same additions every run: the map's script (and view) stay."""
+    """``m`` with decluttered labels (:class:`~dashboard.maps.elements.Declutter`, on the desk
+    too) and, on the wall, the wall's type (:data:`WALL_MAP_CSS`). The same additions every
+    run: the map's script (and view) stay."""
     if enabled():
         MapStyle(WALL_MAP_CSS).add_to(m)
-        Declutter().add_to(m)
+    Declutter().add_to(m)
     return m
 
 
@@ -357,7 +319,7 @@ def turn_page(seconds: float, refresh: float, pages: int, last: tuple | None = N
     then, shown, _ = last
     elapsed = seconds - then
     if 0 <= elapsed < 0.5 * refresh:
-        return shown % pages
+        return shown
     if 0.5 * refresh <= elapsed < 1.5 * refresh:
         return (shown + 1) % pages
     return clock

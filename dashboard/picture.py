@@ -180,7 +180,7 @@ def rescue_labels(towns: gpd.GeoDataFrame, lang: str = "ja") -> folium.FeatureGr
     """「要救助 N」 per town (residents whose newest reply asks for help or says injured): a
     count per town, never a point at a home. Public: towns under the small-count threshold
     are not labelled. A label that would overlap a larger count's is hidden until the map is
-    zoomed in far enough (:class:`~dashboard.maps.elements.LabelLayer` ``declutter``)."""
+    zoomed in far enough (:class:`~dashboard.maps.elements.Declutter`: largest first)."""
     group = folium.FeatureGroup(name=t("wall.layer.rescue", lang=lang))
     if not len(towns) or "needs_help" not in towns:
         return group
@@ -200,7 +200,6 @@ def rescue_labels(towns: gpd.GeoDataFrame, lang: str = "ja") -> folium.FeatureGr
                 "direction": "center",
                 "className": "bosai-wall-label bosai-rescue",
             },
-            declutter=True,  # the largest counts first: those hidden show when zoomed in
         ).add_to(group)
     return group
 

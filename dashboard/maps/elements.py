@@ -454,63 +454,32 @@ class LabelLayer(Layer):
     rescue counts by town: ~0.3 s of every run). Here the rows are JSON and the browser binds
     the same tooltips (``options``: Leaflet tooltip options, ``permanent`` among them) to
     invisible circle markers. The html must already be escaped (Leaflet sets ``innerHTML``).
-
-    ``declutter``: the rows come most important first, and a label that would overlap one
-    shown before it is hidden (``visibility: hidden``) — placed again at every zoom, so zooming
-    in shows more. At a whole city's zoom a hundred town labels otherwise pile into an
-    unreadable heap on a wall screen.
+    Labels that overlap are hidden by :class:`Declutter` (rows first are kept first).
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = (function (rows, options, declutter) {
+        var {{ this.get_name() }} = (function (rows, options) {
             var group = L.featureGroup();
-            var markers = rows.map(function (r) {
-                return L.circleMarker([r[0], r[1]], {radius: 0, opacity: 0, fill: false,
-                                                     interactive: false})
+            rows.forEach(function (r) {
+                L.circleMarker([r[0], r[1]], {radius: 0, opacity: 0, fill: false,
+                                              interactive: false})
                     .bindTooltip(r[2], options).addTo(group);
             });
-            if (!declutter) { return group; }
-            var map = null;
-            var place = function () {
-                var placed = [];
-                markers.forEach(function (m) {
-                    var tip = m.getTooltip(), el = tip && tip.getElement();
-                    if (!el) { return; }
-                    el.style.visibility = "";
-                    var b = el.getBoundingClientRect();
-                    var hit = placed.some(function (p) {
-                        return b.left < p.right && p.left < b.right &&
-                               b.top < p.bottom && p.top < b.bottom;
-                    });
-                    if (hit) { el.style.visibility = "hidden"; } else { placed.push(b); }
-                });
-            };
-            group.on("add", function () {
-                map = group._map;
-                map.on("zoomend viewreset resize", place);
-                place();
-                setTimeout(place, 250);  // once the fonts and the map's size have settled
-            });
-            group.on("remove", function () {
-                if (map) { map.off("zoomend viewreset resize", place); }
-                map = null;
-            });
             return group;
-        })({{ this.rows }}, {{ this.options }}, {{ this.declutter }});
+        })({{ this.rows }}, {{ this.options }});
         {% endmacro %}
         """
     )
 
     def __init__(self, rows: Iterable[Sequence], options: dict, name: str | None = None,
-                 control: bool = False, declutter: bool = False):  # fmt: skip
+                 control: bool = False):  # fmt: skip
         super().__init__(name=name, overlay=True, control=control, show=True)
         self._name = "LabelLayer"
         rows = [[round(float(lat), 5), round(float(lon), 5), str(text)] for lat, lon, text in rows]
         self.rows = script_json(rows)
         self.options = script_json(options)
-        self.declutter = "true" if declutter else "false"
         self._bounds = (
             [[min(r[0] for r in rows), min(r[1] for r in rows)],
              [max(r[0] for r in rows), max(r[1] for r in rows)]]
@@ -523,6 +492,45 @@ class LabelLayer(Layer):
     def render(self, **kwargs):
         _add_to_parent(self)
         render_parts(self, kwargs)
+
+
+class Declutter(MacroElement):
+    """Hide the map labels (shelter counts ``bosai-count``, town counts ``bosai-wall-label``)
+    that would overlap one drawn before them: the labels come biggest first, so a big count
+    wins. Re-run after every zoom, pan and layer swap (a refresh's new labels), so zooming in
+    shows more. Every map :func:`dashboard.kiosk.live_map` shows has it, the desk's too: at a
+    whole city's zoom a hundred town labels otherwise pile into a heap nobody can read."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var timer = null;
+            function declutter() {
+                var kept = [];
+                var labels = map.getContainer().querySelectorAll(
+                    '.leaflet-tooltip.bosai-count, .leaflet-tooltip.bosai-wall-label');
+                labels.forEach(function (el) {
+                    el.style.visibility = '';
+                    var r = el.getBoundingClientRect();
+                    var hit = kept.some(function (k) {
+                        return r.left < k.right && r.right > k.left &&
+                               r.top < k.bottom && r.bottom > k.top;
+                    });
+                    if (hit) { el.style.visibility = 'hidden'; } else { kept.push(r); }
+                });
+            }
+            function later() { clearTimeout(timer); timer = setTimeout(declutter, 120); }
+            map.on('zoomend moveend layeradd resize', later);
+            map.whenReady(later);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "Declutter"
 
 
 HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")

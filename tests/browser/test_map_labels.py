@@ -1,7 +1,7 @@
 """Town labels that would overlap are hidden on the map, the largest counts kept, and shown again
-when the map is zoomed in (dashboard/maps/elements.py ``LabelLayer(declutter=True)``, the
-overview's 「要救助 N」 per town): at a whole city's zoom a hundred labels otherwise piled into a
-heap nobody can read from 5 m. The map is a real folium page in Chromium, its scripts the
+when the map is zoomed in (dashboard/maps/elements.py ``Declutter``, on every map
+``kiosk.live_map`` shows, the overview's 「要救助 N」 per town among them): at a whole city's zoom
+a hundred labels otherwise piled into a heap nobody can read from 5 m. The map is a real folium page in Chromium, its scripts the
 vendored copies (nothing leaves the machine)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import folium
 import pytest
 
 from dashboard.maps import offline
-from dashboard.maps.elements import LabelLayer
+from dashboard.maps.elements import Declutter, LabelLayer
 from tests.browser.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -22,6 +22,7 @@ ORIGIN = "http://bosai.test"
 ROWS = [(35.650 + 0.0022 * (i // 8), 139.540 + 0.0028 * (i % 8), f"要救助 {48 - i}")
         for i in range(48)]  # fmt: skip
 STYLE = ".bosai-rescue { font-size: 22px; font-weight: 700; }"
+CLASS = "bosai-wall-label bosai-rescue"  # as dashboard.picture.rescue_labels draws them
 
 # (visible labels' texts in row order, pairs of visible labels that overlap, labels in all)
 _PLACED_JS = """
@@ -43,8 +44,10 @@ def _map_html(declutter: bool) -> tuple[str, str]:
     offline.install("")
     m = folium.Map(location=[35.6555, 139.550], zoom_start=13, tiles=None)
     m.get_root().header.add_child(folium.Element(f"<style>{STYLE}</style>"))
-    options = {"permanent": True, "direction": "center", "className": "bosai-rescue"}
-    LabelLayer(ROWS, options, declutter=declutter).add_to(m)
+    options = {"permanent": True, "direction": "center", "className": CLASS}
+    LabelLayer(ROWS, options).add_to(m)
+    if declutter:
+        Declutter().add_to(m)
     return m.get_root().render(), m.get_name()
 
 
@@ -66,7 +69,7 @@ def _open(browser, html: str):
 
     page.route("**/*", answer)
     page.goto(ORIGIN + "/")
-    page.wait_for_timeout(600)  # the second placing, once the fonts settled
+    page.wait_for_timeout(600)  # placed 120 ms after the last change, fonts settled
     return context, page
 
 
