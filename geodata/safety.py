@@ -92,43 +92,60 @@ def resident_states(
     """
     people = pd.DataFrame(roster[["resident_id", "town_code", "care_priority"]]).copy()
     people = people.reset_index(drop=True)
-    ids = people["resident_id"].tolist()
+    ids = people["resident_id"]
+    # Column by column: each fact is a Series indexed by resident id, taken for the roster's
+    # ids at once (a loop over a 20,000-resident roster took ~0.3 s per city).
     matched = _until(replies[replies["resident_id"].notna()], "replied_at", as_of)
-    last = latest_replies(matched)
-    first = matched.groupby("resident_id")["replied_at"].min().to_dict() if len(matched) else {}
-    status = dict(zip(last["resident_id"], last["status"], strict=False))
-    replied_at = dict(zip(last["resident_id"], last["replied_at"], strict=False))
-    people["status"] = pd.Series([status.get(r) for r in ids], index=people.index, dtype=object)
-    people["replied_at"] = _times([replied_at.get(r) for r in ids])
-    people["first_replied_at"] = _times([first.get(r) for r in ids])
+    last = latest_replies(matched).set_index("resident_id")
+    of_last = _taker(last.index, ids)
+    people["status"] = _objects(of_last(last["status"]))
+    people["replied_at"] = _times(of_last(last["replied_at"]))
+    first = matched.groupby("resident_id")["replied_at"].min()
+    people["first_replied_at"] = _times(_taker(first.index, ids)(first))
 
     follow = _until(follow_ups, "at", as_of).sort_values("at", kind="stable")
+    follow = follow[follow["resident_id"].notna()]
     reaching = follow[follow["outcome"].isin(REACHED)]
-    reached_at = dict(zip(reaching["resident_id"], reaching["at"], strict=False))  # the latest
-    first_reach = reaching.drop_duplicates("resident_id")  # confirmed from then on (the chart)
-    first_reached_at = dict(zip(first_reach["resident_id"], first_reach["at"], strict=False))
-    newest = {row["resident_id"]: row for row in follow.to_dict("records")}  # the last wins
-    attempts = follow["resident_id"].value_counts().to_dict()
-    people["reached"] = pd.Series([r in reached_at for r in ids], index=people.index, dtype=bool)
-    people["reached_at"] = _times([first_reached_at.get(r) for r in ids])
-    people["attempts"] = pd.Series(
-        [int(attempts.get(r, 0)) for r in ids], index=people.index, dtype=int
-    )
+    reached_at = reaching.drop_duplicates("resident_id", keep="last").set_index("resident_id")
+    first_reach = reaching.drop_duplicates("resident_id").set_index("resident_id")  # the chart
+    newest = follow.drop_duplicates("resident_id", keep="last").set_index("resident_id")
+    of_newest = _taker(newest.index, ids)  # the same residents as the attempts' counts
+    attempts = follow["resident_id"].value_counts().reindex(newest.index).astype("Int64")
+    people["reached"] = ids.isin(reached_at.index).astype(bool)
+    people["reached_at"] = _times(_taker(first_reach.index, ids)(first_reach["at"]))
+    people["attempts"] = of_newest(attempts).fillna(0).astype(int)
     for col in ("action", "outcome"):
-        people[f"last_{col}"] = pd.Series(
-            [newest[r][col] if r in newest else None for r in ids], index=people.index, dtype=object
-        )
-    people["last_at"] = _times([newest[r]["at"] if r in newest else None for r in ids])
+        people[f"last_{col}"] = _objects(of_newest(newest[col]))
+    people["last_at"] = _times(of_newest(newest["at"]))
     people["confirmed"] = people["status"].notna() | people["reached"]
-    reached_since = _times([reached_at.get(r) for r in ids]) >= people["replied_at"]
+    reached_since = _times(_taker(reached_at.index, ids)(reached_at["at"])) >= people["replied_at"]
     people["urgent"] = people["status"].isin(NEEDS_HELP) & ~reached_since
     people["to_visit"] = people["urgent"] | ~people["confirmed"]
     return people
 
 
-def _times(values: list) -> pd.Series:
-    """UTC timestamps (NaT for None), also for an empty list."""
-    return pd.Series(pd.to_datetime(values, utc=True), dtype="datetime64[ns, UTC]")
+def _taker(index: pd.Index, ids: pd.Series):
+    """A function giving a Series indexed by ``index`` (resident ids, each once) for each of
+    ``ids`` (missing: NA of its type), indexed as ``ids``: the positions are found once."""
+    at = index.get_indexer(ids)
+
+    def take(values: pd.Series) -> pd.Series:
+        return pd.Series(values.array.take(at, allow_fill=True), index=ids.index)
+
+    return take
+
+
+def _objects(values: pd.Series) -> pd.Series:
+    """``values`` as objects, None for a missing one."""
+    values = values.astype(object)
+    return values.where(values.notna(), None)
+
+
+def _times(values) -> pd.Series:
+    """UTC timestamps (NaT for None), also for an empty list; a Series keeps its index."""
+    index = values.index if isinstance(values, pd.Series) else None
+    times = pd.to_datetime(values, utc=True)
+    return pd.Series(times, index=index, dtype="datetime64[ns, UTC]")
 
 
 def totals(states: pd.DataFrame) -> dict[str, int]:
