@@ -263,8 +263,8 @@ class FrameBuilder:
         kind = self.kinds.get(name)
         if name == "geometry":
             return shapely.from_wkb([None if g is None else bytes(g) for g in values])
-        if kind == TIME:
-            return pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+        if kind == TIME:  # datetimes (PostgreSQL) or ISO 8601 texts (SQLite; naive = UTC)
+            return pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
         if kind == INT:
             return pd.Series(values, dtype=object).astype("Int64")
         if kind == BOOL:
