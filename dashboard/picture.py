@@ -179,8 +179,9 @@ def unconfirmed_layer(towns: gpd.GeoDataFrame, lang: str = "ja") -> folium.Featu
 def rescue_labels(towns: gpd.GeoDataFrame, lang: str = "ja") -> folium.FeatureGroup:
     """「要救助 N」 per town (residents whose newest reply asks for help or says injured): a
     count per town, never a point at a home. Public: towns under the small-count threshold
-    are not labelled. A label that would overlap a larger count's is hidden until the map is
-    zoomed in far enough (:class:`~dashboard.maps.elements.Declutter`: largest first)."""
+    are not labelled. A label that would overlap a larger rescue count's is hidden until the
+    map is zoomed in far enough (:class:`~dashboard.maps.elements.Declutter`: largest first);
+    the other labels (evacuees per shelter) give way to these."""
     group = folium.FeatureGroup(name=t("wall.layer.rescue", lang=lang))
     if not len(towns) or "needs_help" not in towns:
         return group
@@ -198,7 +199,8 @@ def rescue_labels(towns: gpd.GeoDataFrame, lang: str = "ja") -> folium.FeatureGr
             {
                 "permanent": True,
                 "direction": "center",
-                "className": "bosai-wall-label bosai-rescue",
+                # bosai-first: never hidden behind another label (maps.elements.Declutter)
+                "className": "bosai-wall-label bosai-rescue bosai-first",
             },
         ).add_to(group)
     return group

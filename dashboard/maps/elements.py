@@ -455,6 +455,13 @@ class LabelLayer(Layer):
     the same tooltips (``options``: Leaflet tooltip options, ``permanent`` among them) to
     invisible circle markers. The html must already be escaped (Leaflet sets ``innerHTML``).
     Labels that overlap are hidden by :class:`Declutter` (rows first are kept first).
+
+    Leaflet places a tooltip by its measured size when it opens. streamlit-folium adds the
+    map's stylesheets with the map, so a label may open before leaflet.css applies: a block as
+    wide as the map, and a centred one (the overview's 「要救助 N」) was drawn ~900 px to the
+    left of its town, at the map's edge. Each label is placed again as soon as leaflet.css
+    applies to it (looked at every 100 ms, up to 10 s) and when the fonts are ready; then
+    :class:`Declutter` runs again (``bosai:labels``).
     """
 
     _template = Template(
@@ -466,6 +473,29 @@ class LabelLayer(Layer):
                 L.circleMarker([r[0], r[1]], {radius: 0, opacity: 0, fill: false,
                                               interactive: false})
                     .bindTooltip(r[2], options).addTo(group);
+            });
+            // Placed again once the stylesheets and fonts are in (see the class docstring).
+            function refit() {
+                if (!group._map) { return; }
+                group.eachLayer(function (m) {
+                    var t = m.getTooltip();
+                    if (t && t.isOpen()) { t.update(); }
+                });
+                group._map.fire('bosai:labels');
+            }
+            group.on('add', function () {
+                var tries = 100;  // 10 s
+                (function styled() {
+                    var el = null;
+                    group.eachLayer(function (m) {
+                        var t = m.getTooltip();
+                        if (!el && t && t.isOpen()) { el = t.getElement(); }
+                    });
+                    if (!el) { return; }
+                    if (getComputedStyle(el).position === 'absolute') { refit(); }
+                    else if (tries-- > 0) { setTimeout(styled, 100); }
+                })();
+                if (document.fonts && document.fonts.ready) { document.fonts.ready.then(refit); }
             });
             return group;
         })({{ this.rows }}, {{ this.options }});
@@ -497,9 +527,12 @@ class LabelLayer(Layer):
 class Declutter(MacroElement):
     """Hide the map labels (shelter counts ``bosai-count``, town counts ``bosai-wall-label``)
     that would overlap one drawn before them: the labels come biggest first, so a big count
-    wins. Re-run after every zoom, pan and layer swap (a refresh's new labels), so zooming in
-    shows more. Every map :func:`dashboard.kiosk.live_map` shows has it, the desk's too: at a
-    whole city's zoom a hundred town labels otherwise pile into a heap nobody can read."""
+    wins. A layer whose labels must never give way declares it with the class ``bosai-first``
+    (the overview's 「要救助 N」 per town: an evacuee count drawn earlier had hidden it): those
+    are placed first. Re-run after every zoom, pan and layer swap (a refresh's new labels), so
+    zooming in shows more. Every map :func:`dashboard.kiosk.live_map` shows has it, the desk's
+    too: at a whole city's zoom a hundred town labels otherwise pile into a heap nobody can
+    read."""
 
     _template = Template(
         """
@@ -508,8 +541,13 @@ class Declutter(MacroElement):
             var timer = null;
             function declutter() {
                 var kept = [];
-                var labels = map.getContainer().querySelectorAll(
-                    '.leaflet-tooltip.bosai-count, .leaflet-tooltip.bosai-wall-label');
+                var box = map.getContainer();
+                var first = box.querySelectorAll('.leaflet-tooltip.bosai-first');
+                var rest = box.querySelectorAll(
+                    '.leaflet-tooltip.bosai-count:not(.bosai-first), ' +
+                    '.leaflet-tooltip.bosai-wall-label:not(.bosai-first)');
+                var labels = Array.prototype.slice.call(first).concat(
+                    Array.prototype.slice.call(rest));
                 labels.forEach(function (el) {
                     el.style.visibility = '';
                     var r = el.getBoundingClientRect();
@@ -521,7 +559,7 @@ class Declutter(MacroElement):
                 });
             }
             function later() { clearTimeout(timer); timer = setTimeout(declutter, 120); }
-            map.on('zoomend moveend layeradd resize', later);
+            map.on('zoomend moveend layeradd resize bosai:labels', later);
             map.whenReady(later);
         })({{ this._parent.get_name() }});
         {% endmacro %}

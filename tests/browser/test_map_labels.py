@@ -7,6 +7,7 @@ vendored copies (nothing leaves the machine)."""
 from __future__ import annotations
 
 import mimetypes
+import re
 
 import folium
 import pytest
@@ -22,7 +23,7 @@ ORIGIN = "http://bosai.test"
 ROWS = [(35.650 + 0.0022 * (i // 8), 139.540 + 0.0028 * (i % 8), f"要救助 {48 - i}")
         for i in range(48)]  # fmt: skip
 STYLE = ".bosai-rescue { font-size: 22px; font-weight: 700; }"
-CLASS = "bosai-wall-label bosai-rescue"  # as dashboard.picture.rescue_labels draws them
+CLASS = "bosai-wall-label bosai-rescue bosai-first"  # as dashboard.picture.rescue_labels does
 
 # (visible labels' texts in row order, pairs of visible labels that overlap, labels in all)
 _PLACED_JS = """
@@ -40,15 +41,37 @@ _PLACED_JS = """
 """
 
 
-def _map_html(declutter: bool) -> tuple[str, str]:
+def _map_html(declutter: bool, rows=ROWS, counts=()) -> tuple[str, str]:
+    """The page and the map's name; ``counts``: shelter-style count labels drawn first."""
     offline.install("")
     m = folium.Map(location=[35.6555, 139.550], zoom_start=13, tiles=None)
     m.get_root().header.add_child(folium.Element(f"<style>{STYLE}</style>"))
+    if counts:
+        LabelLayer(counts, {"permanent": True, "direction": "right", "className": "bosai-count"}
+                   ).add_to(m)  # fmt: skip
     options = {"permanent": True, "direction": "center", "className": CLASS}
-    LabelLayer(ROWS, options).add_to(m)
+    LabelLayer(rows, options).add_to(m)
     if declutter:
         Declutter().add_to(m)
     return m.get_root().render(), m.get_name()
+
+
+# the largest distance (px) between a centred label's centre and its point on the screen
+_OFF_CENTRE_JS = """
+(name) => {
+  const map = window[name], box = map.getContainer().getBoundingClientRect();
+  let worst = 0, n = 0;
+  map.eachLayer(l => {
+    const t = l.getTooltip && l.getTooltip();
+    if (!t || !t.isOpen() || t.options.direction !== 'center') return;
+    const p = map.latLngToContainerPoint(l.getLatLng());
+    const r = t.getElement().getBoundingClientRect();
+    const dx = r.left + r.width / 2 - (box.left + p.x), dy = r.top + r.height / 2 - (box.top + p.y);
+    worst = Math.max(worst, Math.hypot(dx, dy)); n++;
+  });
+  return [n, worst];
+}
+"""
 
 
 def _open(browser, html: str):
@@ -102,5 +125,45 @@ def test_without_decluttering_the_same_labels_overlap(browser):
     try:
         shown, overlaps, total = page.evaluate(_PLACED_JS)
         assert len(shown) == total == len(ROWS) and overlaps > 20
+    finally:
+        context.close()
+
+
+def test_a_centred_label_sits_on_its_town_when_leaflets_stylesheet_comes_late(browser):
+    """As in the app: streamlit-folium adds leaflet.css with the map, so a label can open before
+    it applies (a block as wide as the map): the overview's 「要救助 4」 was drawn ~900 px left of
+    its town. Here the stylesheet is added 400 ms after the map's script has run."""
+    rows = ROWS[::9]  # six labels far apart
+    html, name = _map_html(declutter=False, rows=rows)
+    link = re.search(r'<link[^>]*href="([^"]*leaflet/leaflet\.css)"[^>]*>', html)
+    assert link is not None
+    late = (f"<script>setTimeout(function () {{ var l = document.createElement('link');"
+            f" l.rel = 'stylesheet'; l.href = '{link.group(1)}';"
+            f" document.head.appendChild(l); }}, 400);</script>")  # fmt: skip
+    html = html.replace(link.group(0), "").replace("</body>", late + "</body>")
+    context, page = _open(browser, html)
+    try:
+        page.wait_for_timeout(1200)
+        placed, worst = page.evaluate(_OFF_CENTRE_JS, name)
+        assert placed == len(rows) and worst < 3, worst
+    finally:
+        context.close()
+
+
+def test_a_rescue_count_is_never_hidden_behind_an_earlier_count(browser):
+    """Declutter keeps ``bosai-first`` labels first: an evacuee count drawn before the rescue
+    labels, on the same spot, gives way (it had hidden the overview's only 「要救助 4」)."""
+    rows = ROWS[:1]
+    counts = [(rows[0][0], rows[0][1] - 0.001, "5,000人")]
+    html, _name = _map_html(declutter=True, rows=rows, counts=counts)
+    context, page = _open(browser, html)
+    try:
+        shown, overlaps, total = page.evaluate(_PLACED_JS)
+        assert (shown, overlaps, total) == (["要救助 48"], 0, 1)
+        hidden = page.evaluate(
+            "() => [...document.querySelectorAll('.bosai-count')]"
+            ".map(e => getComputedStyle(e).visibility)"
+        )
+        assert hidden == ["hidden"]
     finally:
         context.close()

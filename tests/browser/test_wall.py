@@ -292,10 +292,29 @@ def test_the_overview_wall_is_the_common_picture(browser, wall_app):
             for n in counts.values() if isinstance(n, int) and n > 0
         )  # fmt: skip
         assert sorted(frame.locator(".bosai-rescue").all_text_contents()) == expected
+        # the seeded town's label is shown, centred on its town (neither hidden behind an
+        # evacuee count nor drawn at the map's edge: both happened)
+        town = towns.set_index("town_code").loc[wall_app["rescue_town"]]
+        point = town.geometry.representative_point()
+        text = t("wall.town.rescue", lang="ja", n=f"{town['needs_help']:,}")
+        shown, off = _map_frame(page).evaluate(RESCUE_PLACED_JS, [point.y, point.x, text])
+        assert shown and off < 3, (shown, off)
         assert page.locator(".bosai-sources").count() == 1  # the sources' health strip
     finally:
         page.context.close()
 
+
+# whether the label ``text`` is shown, and how far (px) its centre is from [lat, lon]
+RESCUE_PLACED_JS = """
+([lat, lon, text]) => {
+  const map = Object.values(window).find(v => v instanceof L.Map);
+  const el = [...document.querySelectorAll('.bosai-rescue')].find(e => e.textContent === text);
+  const box = map.getContainer().getBoundingClientRect(), p = map.latLngToContainerPoint([lat, lon]);
+  const r = el.getBoundingClientRect();
+  return [getComputedStyle(el).visibility !== 'hidden',
+          Math.hypot(r.left + r.width / 2 - box.left - p.x, r.top + r.height / 2 - box.top - p.y)];
+}
+"""
 
 TABLE_SNAPSHOT_JS = """
 () => {
