@@ -659,6 +659,8 @@ MAP_CSS = """
 .leaflet-tooltip.bosai-count { background: rgba(255,255,255,.85); border: 0; box-shadow: none;
   padding: 0 3px; font-weight: bold; font-size: 13px; }
 .leaflet-tooltip.bosai-count:before { display: none; }
+.leaflet-tooltip.bosai-rescue { background: #b71c1c; color: #fff; border-color: #7f0000; }
+/* 「要救助 N」 in the red of the life-safety tiles: not read as one more evacuee count */
 .bosai-legend-strip { display: grid; grid-template-columns: 1fr 1fr; column-gap: 14px;
   box-sizing: border-box; width: calc(100vw - 20px); }
 .bosai-legend-strip b { grid-column: 1 / -1; }

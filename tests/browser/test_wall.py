@@ -297,14 +297,15 @@ def test_the_overview_wall_is_the_common_picture(browser, wall_app):
         town = towns.set_index("town_code").loc[wall_app["rescue_town"]]
         point = town.geometry.representative_point()
         text = t("wall.town.rescue", lang="ja", n=f"{town['needs_help']:,}")
-        shown, off = _map_frame(page).evaluate(RESCUE_PLACED_JS, [point.y, point.x, text])
+        shown, off, colour = _map_frame(page).evaluate(RESCUE_PLACED_JS, [point.y, point.x, text])
         assert shown and off < 3, (shown, off)
+        assert colour == "rgb(183, 28, 28)"  # the life-safety red, not a count's white
         assert page.locator(".bosai-sources").count() == 1  # the sources' health strip
     finally:
         page.context.close()
 
 
-# whether the label ``text`` is shown, and how far (px) its centre is from [lat, lon]
+# whether the label ``text`` is shown, how far (px) its centre is from [lat, lon], its colour
 RESCUE_PLACED_JS = """
 ([lat, lon, text]) => {
   const map = Object.values(window).find(v => v instanceof L.Map);
@@ -312,7 +313,8 @@ RESCUE_PLACED_JS = """
   const box = map.getContainer().getBoundingClientRect(), p = map.latLngToContainerPoint([lat, lon]);
   const r = el.getBoundingClientRect();
   return [getComputedStyle(el).visibility !== 'hidden',
-          Math.hypot(r.left + r.width / 2 - box.left - p.x, r.top + r.height / 2 - box.top - p.y)];
+          Math.hypot(r.left + r.width / 2 - box.left - p.x, r.top + r.height / 2 - box.top - p.y),
+          getComputedStyle(el).backgroundColor];
 }
 """
 
