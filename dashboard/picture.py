@@ -35,6 +35,7 @@ from geodata.shelters import FULL
 
 _E = html.escape
 LIFE_COLOUR = "#b2182b"
+RESCUE_COLOUR = "#b71c1c"  # the 「要救助 N」 labels (maps.elements.MAP_CSS .bosai-rescue)
 LEVEL_STYLE = {  # KPI tile: (background, text)
     "ok": ("#f4f6f8", "#000000"),
     "warn": ("#ffb300", "#000000"),
@@ -102,19 +103,29 @@ def kpi_tiles(p: picture.Picture, lang: str = "ja") -> None:
             st.caption(sub)
 
 
-def legend(lang: str = "ja") -> Legend:
-    """One legend for the whole picture (a wall cannot afford four)."""
-    rows = [
-        (maps.OCCUPANCY_COLOURS[0], "#333333", t("wall.legend.shelter_open", lang=lang)),
-        (maps.OCCUPANCY_COLOURS[3], "#333333", t("wall.legend.shelter_busy", lang=lang)),
-        (maps.SHELTER_COLOURS[FULL], "#333333", t("shelter_status.満員", lang=lang)),
-        (reports_map.HEX_CLASSES[3][1], "#8c6d1f", t("wall.legend.damage", lang=lang)),
-        ("#ffffff", LIFE_COLOUR, t("wall.legend.life", lang=lang)),
-        (unconfirmed_colour(10), "#999999", t("wall.legend.unconfirmed", lang=lang)),
-        (evacuation.LEVEL_COLOURS[4], evacuation.LEVEL_COLOURS[4],
-         t("wall.legend.evacuation", lang=lang)),
-    ]  # fmt: skip
-    return Legend(t("wall.legend", lang=lang), rows, position="bottomright")
+LEGEND_ROWS = ("shelter_open", "shelter_busy", "full", "damage", "life", "unconfirmed", "rescue",
+               "evacuation")  # fmt: skip
+
+
+def legend(lang: str = "ja", shown: tuple[str, ...] = LEGEND_ROWS, title: str = "wall.legend"
+           ) -> Legend:  # fmt: skip
+    """One legend for the whole picture (a wall cannot afford four); ``shown``: the rows of
+    :data:`LEGEND_ROWS` a map draws (the safety wall's map: residents and evacuation only)."""
+    rows = {
+        "shelter_open": (maps.OCCUPANCY_COLOURS[0], "#333333",
+                         t("wall.legend.shelter_open", lang=lang)),
+        "shelter_busy": (maps.OCCUPANCY_COLOURS[3], "#333333",
+                         t("wall.legend.shelter_busy", lang=lang)),
+        "full": (maps.SHELTER_COLOURS[FULL], "#333333", t("shelter_status.満員", lang=lang)),
+        "damage": (reports_map.HEX_CLASSES[3][1], "#8c6d1f", t("wall.legend.damage", lang=lang)),
+        "life": ("#ffffff", LIFE_COLOUR, t("wall.legend.life", lang=lang)),
+        "unconfirmed": (unconfirmed_colour(10), "#999999",
+                        t("wall.legend.unconfirmed", lang=lang)),
+        "rescue": (RESCUE_COLOUR, "#7f0000", t("wall.legend.rescue", lang=lang)),
+        "evacuation": (evacuation.LEVEL_COLOURS[4], evacuation.LEVEL_COLOURS[4],
+                       t("wall.legend.evacuation", lang=lang)),
+    }  # fmt: skip
+    return Legend(t(title, lang=lang), [rows[k] for k in shown], position="bottomright")
 
 
 def context_map(ref: data.ReferenceLayers, tiles: str, tile_url: str, measure=None,

@@ -41,6 +41,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "wall.legend.life": {"ja": "命に関わる通報", "en": "Life-threatening"},
     "wall.legend.unconfirmed": {"ja": "安否未確認（町丁目）", "en": "Not confirmed (town)"},
     "wall.legend.evacuation": {"ja": "避難情報の対象", "en": "Under evacuation info"},
+    "wall.legend.rescue": {"ja": "要救助・負傷（町丁目）", "en": "Rescue / injured (town)"},
+    "wall.legend.safety": {"ja": "安否確認", "en": "Safety"},
     "wall.layer.unconfirmed": {"ja": "安否未確認（町丁目別）", "en": "Not confirmed, by town"},
     "wall.layer.rescue": {"ja": "要救助・負傷（町丁目別）", "en": "Rescue / injured, by town"},
     "wall.layer.life": {"ja": "命に関わる通報", "en": "Life-threatening reports"},

@@ -3,8 +3,8 @@
 Visitors and press pass the wall, so whoever logged in it shows the public picture
 (:mod:`geodata.picture`, ``public=True``): the roster-wide counts as published, per-town counts
 with small counts suppressed (3人未満 / 秘匿), no reply points — the rescue requests as counts
-per town. The towns with the most residents not confirmed safe come first, paged at each
-refresh; the map keeps its view (:func:`dashboard.kiosk.live_map`).
+per town. The towns with rescue requests come first, then those with the most residents not
+confirmed safe, paged at each refresh; the map keeps its view (:func:`dashboard.kiosk.live_map`).
 """
 
 from __future__ import annotations
@@ -30,14 +30,28 @@ def _n(value) -> str:
 
 
 def town_rows(towns: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Towns with a published count of residents not confirmed (3 or more), most first, and
-    one last row for the towns whose count is small or withheld — a wall of 「3人未満」 says
-    nothing, and a mark cannot be ranked without giving away what it hides."""
-    counted = towns[[isinstance(v, int) and v > 0 for v in towns["unconfirmed"]]]
+    """Towns with a published count (3 or more) of residents asking for rescue or not
+    confirmed, those asking for rescue first (most first), then by residents not confirmed;
+    one last row for the other towns whose counts are small or withheld — a wall of
+    「3人未満」 says nothing, and a mark cannot be ranked without giving away what it hides (a
+    mark sorts as 0). Residents asking for rescue replied, so they are confirmed: a town of
+    four rescue requests and 3人未満 unconfirmed was folded into 「ほか…（3人未満または秘匿）」
+    while the map beside the table labelled it 「要救助 4」."""
+
+    def count(value) -> int:
+        return value if isinstance(value, int) else 0
+
+    rescue = [count(v) for v in towns["needs_help"]]
+    waiting = [count(v) for v in towns["unconfirmed"]]
+    shown = [r > 0 or w > 0 for r, w in zip(rescue, waiting, strict=True)]
+    counted = towns.assign(_rescue=rescue, _waiting=waiting)[shown]
     counted = counted.sort_values(
-        ["unconfirmed", "town_code"], ascending=[False, True], kind="stable"
+        ["_rescue", "_waiting", "town_code"], ascending=[False, False, True], kind="stable"
     )
-    marked = [not isinstance(v, int) for v in towns["unconfirmed"]]
+    marked = [
+        not ok and not (isinstance(r, int) and isinstance(w, int))
+        for ok, r, w in zip(shown, towns["needs_help"], towns["unconfirmed"], strict=True)
+    ]
     frame = pd.DataFrame(
         {
             t("wall.col.town", lang=lang): counted["name"].astype(str),
@@ -87,7 +101,8 @@ def wall() -> None:
         )  # fmt: skip
         if ref.boundaries is not None and len(ref.boundaries):
             maps.boundary_layer(ref.boundaries, lang=lang).add_to(m)
-        common.legend(lang).add_to(m)
+        # what this map draws: residents by town, rescue counts, evacuation information
+        common.legend(lang, ("unconfirmed", "rescue", "evacuation"), "wall.legend.safety").add_to(m)
         live = [
             common.unconfirmed_layer(p.situation.towns, lang),
             *evac_maps.live_layers(ref.towns, evacuation.in_force(opened.store), pd.DataFrame(

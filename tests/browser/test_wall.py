@@ -35,6 +35,12 @@ PAGES = {
     "/chronology": ("chronology", False),
 }
 
+LEGENDS = {  # wall page -> its map legend's lines
+    "overview": ["概況", "避難所 開設", "避難所 80%以上", "満員", "被害報告（24時間）",
+                 "命に関わる通報", "安否未確認（町丁目）", "要救助・負傷（町丁目）", "避難情報の対象"],
+    "safety": ["安否確認", "安否未確認（町丁目）", "要救助・負傷（町丁目）", "避難情報の対象"],
+}  # fmt: skip
+
 # Every text element the rule covers, with its minimum and whether it must not be cut.
 MEASURE_JS = """
 (specs) => {
@@ -158,6 +164,9 @@ def test_each_wall_page_is_legible_from_5_m(browser, wall_app, path, tmp_path):
         assert "text" in kinds, items  # the as-of line was measured
         if has_map:
             assert "legend" in kinds, kinds
+        if name in LEGENDS:  # the legend names what the map draws, and only that
+            legend = _map_frame(page).locator(".bosai-legend").first.inner_text()
+            assert [line.strip() for line in legend.splitlines() if line.strip()] == LEGENDS[name]
         if name in ("overview", "shelters", "reports", "safety"):
             assert {"kpi_label", "kpi_value"} <= kinds, kinds
         if name in ("shelters", "reports", "safety", "field", "chronology"):
