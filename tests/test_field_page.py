@@ -316,3 +316,6 @@ def test_field_legend_names_every_colour_the_map_draws():
         (HAZARD_COLOUR, "Flood-hazard areas"),
     ]
     assert "<b>Field reports (severity)</b>" in legend.html
+    # where nobody chooses a place (the wall), no row for one
+    assert "Chosen place" not in field_legend("en", picked=False).html
+    assert "Flood-hazard areas" in field_legend("en", picked=False).html

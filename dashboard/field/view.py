@@ -98,15 +98,15 @@ def place_picker(url: str, ref: ReferenceLayers, reports: pd.DataFrame, height: 
     return place
 
 
-def field_legend(lang: str) -> Legend:
-    """What the field map's colours mean: the reports by severity, the chosen place, the
-    hazard areas (the colours :func:`report_map` draws them in)."""
+def field_legend(lang: str, picked: bool = True) -> Legend:
+    """What the field map's colours mean: the reports by severity, the chosen place (on a map
+    where one can be chosen: ``picked``; not on the wall), the hazard areas (the colours
+    :func:`report_map` draws them in)."""
     rows = [(field.severity_colour(s), "#222222", t(f"field.severity.{s}", lang=lang))
             for s in (3, 2, 1)]  # fmt: skip
-    rows += [
-        (shelters_map.PICKED_COLOUR, "#000000", t("legend.picked", lang=lang)),
-        (maps.HAZARD_COLOUR, maps.HAZARD_COLOUR, t("layer.hazard", lang=lang)),
-    ]
+    if picked:
+        rows.append((shelters_map.PICKED_COLOUR, "#000000", t("legend.picked", lang=lang)))
+    rows.append((maps.HAZARD_COLOUR, maps.HAZARD_COLOUR, t("layer.hazard", lang=lang)))
     return Legend(t("legend.field", lang=lang), rows, position="bottomright")
 
 
@@ -124,7 +124,7 @@ def report_map(ref, reports, place=None, height: int = 520, clickable: bool = Fa
         with_shelter_legend=False,
         wall=kiosk.enabled(),
     )
-    field_legend(lang).add_to(base)
+    field_legend(lang, picked=clickable or place is not None).add_to(base)
     layers = [
         shelters_map.points_layer(
             reports,

@@ -39,6 +39,7 @@ LEGENDS = {  # wall page -> its map legend's lines
     "overview": ["概況", "避難所 開設", "避難所 80%以上", "満員", "被害報告（24時間）",
                  "命に関わる通報", "安否未確認（町丁目）", "要救助・負傷（町丁目）", "避難情報の対象"],
     "safety": ["安否確認", "安否未確認（町丁目）", "要救助・負傷（町丁目）", "避難情報の対象"],
+    "field": ["現地調査（深刻度）", "3 深刻", "2 中程度", "1 軽微", "浸水想定区域"],
 }  # fmt: skip
 
 # Every text element the rule covers, with its minimum and whether it must not be cut.
