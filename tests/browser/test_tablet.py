@@ -42,6 +42,14 @@ PAGE_TARGETS = ", ".join(
     ]
 )
 MAP_TARGETS = ".leaflet-bar a, .leaflet-control-layers label"
+# the pills (texts) reaching beyond the right edge of their group
+PILLS_CUT_JS = """
+() => [...document.querySelectorAll('[data-testid="stButtonGroup"]')].flatMap(group => {
+  const edge = group.getBoundingClientRect().right + 1;
+  return [...group.querySelectorAll('button')]
+    .filter(b => b.getBoundingClientRect().right > edge).map(b => b.innerText);
+})
+"""
 
 
 def _small(targets: list[dict]) -> list[dict]:
@@ -69,6 +77,10 @@ def test_tablet_touch_targets_and_sidebar(make_page, app_server, path, ready):
     assert (
         sidebar is None or sidebar["x"] + sidebar["width"] <= 0 or (sidebar["width"] <= SIDEBAR_PX)
     ), sidebar
+
+    # every pill of a filter is in view (a row of pills wraps; it scrolled sideways, hiding
+    # 閉鎖, 報告なし, 60–80% and 80%以上 on the shelters board)
+    assert page.evaluate(PILLS_CUT_JS) == []
 
     inside = page.frames[1:]
     map_targets = [t for f in inside if f.url for t in f.evaluate(TARGETS_JS, MAP_TARGETS)]
