@@ -8,7 +8,8 @@ does not reach) the same rule is applied by :class:`dashboard.maps.elements.Touc
 THE RULE (docs/kiosk.md, "Tablets"): on a touch screen, or any window at most
 :data:`TABLET_MAX_PX` wide, every button, input, select, pill and map control is at least
 :data:`MIN_TARGET_PX` CSS pixels high and wide (WCAG 2.5.5, Apple HIG), a row of pills wraps
-instead of scrolling sideways, and the sidebar is at most :data:`SIDEBAR_PX` wide. The browser tests (tests/browser/test_tablet.py) read the numbers
+instead of scrolling sideways, a KPI or toggle label wraps instead of ending in 「…」, and the
+sidebar is at most :data:`SIDEBAR_PX` wide. The browser tests (tests/browser/test_tablet.py) read the numbers
 from here.
 """
 
@@ -40,6 +41,12 @@ _CSS = f"""
   [data-testid="stCheckbox"] label, [data-testid="stRadio"] label,
   [data-testid="stExpander"] summary {{ min-height: {_T} !important;
       align-items: center !important; }}
+  [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *,
+  [data-testid="stCheckbox"] label [data-testid="stMarkdownContainer"],
+  [data-testid="stCheckbox"] label [data-testid="stMarkdownContainer"] p {{
+      white-space: normal !important; overflow: visible !important;
+      text-overflow: clip !important; height: auto !important; }}
+      /* a KPI label or a toggle's wraps: 「3時間以上報告…」, 「古い…」 said nothing */
   [data-testid="stButtonGroup"] > div {{ flex-wrap: wrap !important; row-gap: 6px;
       overflow-x: visible !important; }}  /* pills wrap: a sideways scroll hid 閉鎖, 報告なし */
   [data-testid="stTooltipHoverTarget"], [data-testid="stTooltipIcon"] button {{

@@ -42,6 +42,14 @@ PAGE_TARGETS = ", ".join(
     ]
 )
 MAP_TARGETS = ".leaflet-bar a, .leaflet-control-layers label"
+# the KPI and toggle labels (texts) cut short: wider than their box
+LABELS_CUT_JS = """
+() => [...document.querySelectorAll(
+    '[data-testid="stMetricLabel"] *, [data-testid="stCheckbox"] label *')]
+  .filter(el => el.textContent.trim() && el.clientWidth > 0
+                && el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible')
+  .map(el => el.textContent.trim())
+"""
 # the pills (texts) reaching beyond the right edge of their group
 PILLS_CUT_JS = """
 () => [...document.querySelectorAll('[data-testid="stButtonGroup"]')].flatMap(group => {
@@ -81,6 +89,7 @@ def test_tablet_touch_targets_and_sidebar(make_page, app_server, path, ready):
     # every pill of a filter is in view (a row of pills wraps; it scrolled sideways, hiding
     # 閉鎖, 報告なし, 60–80% and 80%以上 on the shelters board)
     assert page.evaluate(PILLS_CUT_JS) == []
+    assert page.evaluate(LABELS_CUT_JS) == []  # KPI and toggle labels whole, not 「…」
 
     inside = page.frames[1:]
     map_targets = [t for f in inside if f.url for t in f.evaluate(TARGETS_JS, MAP_TARGETS)]
