@@ -9,8 +9,8 @@ THE RULE (docs/kiosk.md, "Tablets"): on a touch screen, or any window at most
 :data:`TABLET_MAX_PX` wide, every button, input, select, pill and map control is at least
 :data:`MIN_TARGET_PX` CSS pixels high and wide (WCAG 2.5.5, Apple HIG), a row of pills wraps
 instead of scrolling sideways, a KPI or toggle label wraps instead of ending in 「…」, and the
-sidebar is at most :data:`SIDEBAR_PX` wide. The browser tests (tests/browser/test_tablet.py) read the numbers
-from here.
+sidebar is at most :data:`SIDEBAR_PX` wide. The browser tests (tests/browser/test_tablet.py)
+read the numbers from here.
 """
 
 from __future__ import annotations
