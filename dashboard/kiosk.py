@@ -62,7 +62,8 @@ _CSS = f"""
 <style>
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
   [data-testid="stHeader"], [data-testid="stToolbar"],
-  [data-testid="stHeaderActionElements"] {{ display: none !important; }}
+  [data-testid="stHeaderActionElements"],
+  [data-testid="stTooltipIcon"] {{ display: none !important; }}  /* nobody hovers over a wall */
   .block-container {{ padding: 0.6rem 1.2rem 0 1.2rem !important; max-width: 100% !important; }}
   html, body, [data-testid="stAppViewContainer"] {{ font-size: {MIN_PX["text"]}px;
       text-spacing-trim: space-all; }}

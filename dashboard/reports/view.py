@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, kiosk, settings, widgets
+from dashboard import auth, data, settings, widgets
 from dashboard.i18n import current_lang, t
 from dashboard.reports import cards as reports_feed
 from dashboard.reports import feed as cached
@@ -189,8 +189,7 @@ def kpi_row(ctx: Context, view: reports.FeedView, incidents: gpd.GeoDataFrame, w
     cols[5].metric(
         t("reports.kpi.incidents", lang=lang, window=t(f"reports.window.{window}", lang=lang)),
         f"{len(incidents):,}",
-        # nobody hovers over a wall: its tile keeps one line, without the help icon
-        help=None if kiosk.enabled() else t("reports.kpi.incidents_help", lang=lang),
+        help=t("reports.kpi.incidents_help", lang=lang),
     )
 
 

@@ -70,8 +70,7 @@ def kpi_tiles(b: Board) -> None:
     cols[2].metric(
         t("care.kpi"),
         "–" if care["care_total"] is None else f"{care['care_total']:,}",
-        # nobody hovers over a wall: no help icon there
-        help=None if kiosk.enabled() else t("care.kpi_help", n=care["care_counted"]),
+        help=t("care.kpi_help", n=care["care_counted"]),
     )
     cols[3].metric(t("shelter_status.満員"), f"{counts['full']:,}")
     cols[4].metric(t("shelters.kpi.stale"), f"{counts['stale']:,}")
