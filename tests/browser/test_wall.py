@@ -377,3 +377,21 @@ def test_the_shelters_wall_pages_through_every_open_shelter(browser, wall_app):
         assert len(seen) == open_count
     finally:
         page.context.close()
+
+
+def test_the_safety_walls_table_shows_no_small_count(wall_app):
+    """The safety wall's rows (``town_rows``) from the public picture of the drill: the town
+    whose residents ask for rescue first, and no count of 1 or 2 anywhere (3人未満 / 秘匿)."""
+    from dashboard.safety.wall import town_rows
+    from geodata.export.public import SMALL, WITHHELD
+
+    store = open_store(wall_app["db"])
+    try:
+        towns, _ = picture.town_part(store, public=True)
+    finally:
+        store.dispose()
+    rows = town_rows(towns, "ja")
+    name = towns.set_index("town_code").loc[wall_app["rescue_town"], "name"]
+    assert rows.iloc[0, 0] == name
+    for cell in rows.iloc[:, 1:].to_numpy().ravel():
+        assert cell in ("", SMALL, WITHHELD) or int(cell.replace(",", "")) not in (1, 2), cell
