@@ -460,6 +460,16 @@ class CopyHistory:
         self.newest_batch = max(self.newest_batch or cut, cut)
         return self.index
 
+    def wrote(self, stamps: dict) -> None:
+        """The batch settled through :meth:`settling_index` committed, writing posts under
+        ``stamps`` (``Store.post_stamps_written``: stamp -> rows). What it wrote is in the
+        index already — the batch's posts and the stored posts it settled again, with the
+        values the settling put — so the next look does not read those stamps back (at 100k
+        posts that was every post read again once). A stamp that later has more rows (another
+        transaction with the same stamp) is still read in full."""
+        for stamp, n in stamps.items():
+            self.stamps[stamp] = max(self.stamps.get(stamp, 0), n)
+
     def forget(self) -> None:
         """Drop everything held (a batch put into the index failed): the next batch reads the
         store again."""

@@ -200,6 +200,8 @@ def write_fetched(store, source: Source, records: list, since, context, result: 
         if copies is not None:
             copies.forget()  # it may hold the settled posts of the rolled-back batch
         raise
+    if copies is not None:
+        copies.wrote(store.post_stamps_written())  # held already: not read back
     context.invalidate(layer)
     result.update(written.as_dict(), ok=True, cursor=cursor, error=None)
     result["rejected"] = len(rejected) + written.rejected

@@ -460,3 +460,38 @@ def test_a_failed_batch_is_not_remembered_as_the_original_of_later_copies(ref_st
     assert run_source(ref_store, source, context=context)["ok"] is True
     stored = ref_store.read("posts").set_index("post_id")["repost_of"].to_dict()
     assert stored == {"2": None, "3": "x:2"}  # 3 copies 2; nothing names the lost post 1
+
+
+def test_a_batchs_own_posts_are_not_read_back_but_a_staff_edit_between_batches_is(ref_store):
+    # The process's copy history holds what its batches settled and wrote: the next batch
+    # reads from the store only what others wrote since (here a staff edit), and follows it.
+    from ingest.base import IngestContext
+
+    class Replay(PostsFileSource):
+        batch: list = []
+
+        def fetch(self, since):
+            return iter(self.batch)
+
+    source = Replay("replay", path="posts.jsonl", platform="x")
+    context = IngestContext(ref_store)
+    copies = context.copies_for((ref_store.home_municipality,))
+    text = "染地三丁目の都営住宅前の道路が冠水して車が立ち往生しています、通れません"
+    source.batch = [
+        {"id": "1", "text": text, "created_at": "2026-10-12T10:00:00+09:00"},
+        {"id": "2", "text": text + "です", "created_at": "2026-10-12T10:10:00+09:00"},
+    ]
+    assert run_source(ref_store, source, context=context)["ok"] is True
+    assert ref_store.get("posts", ("x", "2"))["repost_of"] == "x:1"  # a near copy
+    source.batch = [
+        {"id": "5", "text": "国領町の公園に避難しました", "created_at": "2026-10-12T10:20:00+09:00"}
+    ]
+    assert run_source(ref_store, source, context=context)["ok"] is True
+    assert copies.reads["written"] == 0  # batch 1's posts are held: not read back
+    ref_store.update("posts", ("x", "2"), {"repost_of": None}, actor="admin")  # not a copy
+    source.batch = [
+        {"id": "3", "text": "RT " + text + "です", "created_at": "2026-10-12T10:30:00+09:00"}
+    ]
+    assert run_source(ref_store, source, context=context)["ok"] is True
+    assert copies.reads["written"] == 1  # the edited post alone
+    assert ref_store.get("posts", ("x", "3"))["repost_of"] == "x:2"  # as staff said of 2

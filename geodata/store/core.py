@@ -97,6 +97,12 @@ ALL_MUNICIPALITIES = "*"
 SCOPE_MARK = "#bosai-municipalities="
 
 
+def _stamp_key(value) -> pd.Timestamp:
+    """A write stamp (``stored_at``, as written or read back) as an aware UTC Timestamp."""
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
 def scoped_url(url: str, municipalities) -> str:
     """``url`` naming a store scoped to ``municipalities`` (:meth:`Store.scoped`).
 
@@ -255,6 +261,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         with self._write() as conn:  # inside another block: a savepoint of it
             if outermost:
                 self._local.conn = conn
+                self._local.post_stamps = {}
             try:
                 yield self
             finally:
@@ -288,6 +295,13 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
 
     def _joined(self) -> sa.Connection | None:
         return getattr(self._local, "conn", None)
+
+    def post_stamps_written(self) -> dict[pd.Timestamp, int]:
+        """The write stamps (``posts.stored_at``) this thread's last :meth:`transaction` gave
+        posts, with the number of rows written under each — keyed as
+        :meth:`post_write_stamps` returns them. A long-running ingest that knows what it wrote
+        (ingest/dedupe.py ``CopyHistory.wrote``) does not read it back."""
+        return dict(getattr(self._local, "post_stamps", None) or {})
 
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
@@ -522,6 +536,10 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
                 self._audit_rows(conn, actor, "upsert", spec, dicts, existing)
             if changed:
                 self._bump(conn, spec.name, _municipalities_of(spec, names, changed))
+                stamps = getattr(self._local, "post_stamps", None)
+                if spec.name == "posts" and stamps is not None and self._joined() is not None:
+                    stamp = _stamp_key(changed[0][names.index("stored_at")])
+                    stamps[stamp] = stamps.get(stamp, 0) + len(changed)
         return result
 
     def load(
@@ -857,8 +875,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         )
         with self._read() as conn:
             rows = conn.execute(stmt).all()
-        return {pd.Timestamp(t).tz_localize("UTC") if t.tzinfo is None else pd.Timestamp(t): n
-                for t, n in rows if t is not None}  # fmt: skip
+        return {_stamp_key(t): n for t, n in rows if t is not None}
 
     def posts_written_at(self, stamps: Iterable, *, columns=None) -> pd.DataFrame:
         """The posts whose ``stored_at`` is one of ``stamps`` (with ``stored_at``)."""
