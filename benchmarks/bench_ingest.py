@@ -1,12 +1,14 @@
 """Ingest throughput: drill posts through the real runner into SQLite, against a row-by-row insert.
 
 Measured (``posts/s``): the drill's raw payloads (Mastodon statuses, Bluesky PostViews, the
-generic posts file) replayed through ``ingest.runner.run_source`` with the real source classes,
+generic posts file) replayed through ``ingest.runner.run_all`` with the real source classes,
 so every batch is normalized, geocoded (gazetteer), classified, de-duplicated (copies ->
 ``repost_of``), merged into incidents and upserted, with rejections and source health written.
 Only ``fetch`` is replaced (it yields the batch's payloads from memory: the network is not what
-is measured). The 24 h timeline is cut into windows of ``batch`` posts; per window the three
-sources run one after the other, oldest window first, like a catch-up after an outage. A run
+is measured). The 24 h timeline is cut into windows of ``batch`` posts, oldest window first,
+like a catch-up after an outage; per window the three sources are fetched and written as the
+``run --loop`` process writes fetches that end together (``ingest.runner.run_all`` ->
+``write_together``: their posts in one transaction, copies settled and incidents linked once). A run
 stops after the workspace budget (the figure then says how many posts it covered).
 
 Baseline (same run, same machine): the very rows the pipeline stored, written the naive way
@@ -159,17 +161,25 @@ def _payloads(drill) -> list[tuple[list, np.ndarray]]:
 
 
 def run_pipeline(
-    url: str, drill, batch: int = BATCH, budget: float | None = None, start_s: float = 0.0
+    url: str,
+    drill,
+    batch: int = BATCH,
+    budget: float | None = None,
+    start_s: float = 0.0,
+    together: bool = True,
 ) -> dict:
     """Replay the drill's posts through the runner into the store at ``url``.
 
     ``start_s``: replay only the windows from this offset (seconds after T0) on; the store is
-    expected to hold the posts before it. Returns posts fed, seconds in ``run_source``, stage
-    seconds, windows done and stored rows.
+    expected to hold the posts before it. ``together``: a window's sources are fetched and
+    written as ``run --loop`` writes fetches that end together (``ingest.runner.run_all``:
+    one transaction, one settling and linking); False: one ``run_source`` per source, each
+    settling and re-linking the posts the others wrote for the same minutes. Returns posts
+    fed, seconds in the runner, stage seconds, windows done and stored rows.
     """
     from geodata.store.core import open_store
     from ingest.base import IngestContext
-    from ingest.runner import run_source, tune_gc
+    from ingest.runner import run_all, run_source, tune_gc
 
     gc_before = gc.get_threshold()
     tune_gc()  # as the ingest's `run --loop` process does
@@ -190,17 +200,20 @@ def run_pipeline(
         for w in range(windows):
             if edges[w + 1] <= start_s:
                 continue
+            due = []
             for source, (payloads, offs) in zip(sources, per_source, strict=True):
                 lo, hi = np.searchsorted(offs, [edges[w], edges[w + 1]], side="left")
                 source.batch = payloads[lo:hi]
-                if not source.batch:
-                    continue
-                start = time.perf_counter()
-                result = run_source(store, source, context=context)
-                seconds += time.perf_counter() - start
-                fed += len(source.batch)
-                if not result.get("ok"):
-                    failures.append(str(result.get("error")))
+                if source.batch:
+                    due.append(source)
+                    fed += len(source.batch)
+            start = time.perf_counter()
+            if together:  # as `run --loop` writes fetches that end together
+                results = run_all(store, due, context=context, deadlines=False)
+            else:
+                results = [run_source(store, source, context=context) for source in due]
+            seconds += time.perf_counter() - start
+            failures += [str(r.get("error")) for r in results if not r.get("ok")]
             done += 1
             if budget is not None and seconds > budget:
                 break

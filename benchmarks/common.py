@@ -9,7 +9,7 @@ Stores are built once per run and scale in the workspace folder: the 調布市 r
 scale's count, then the drill (``ingest.drill.scenario.generate``): roster, LINE replies, shelter
 status and field reports through ``load_into_store`` (the field reports then joined to incidents
 as the survey source does), and the SNS posts through the real ingest runner
-(``ingest.runner.run_source`` with the real source classes, window by window: geocoded,
+(``ingest.runner.run_all`` with the real source classes, window by window: geocoded,
 classified, copies marked as reposts, linked into incidents) — the store a real ingest fills, not
 one with posts and no incidents. Anchored at the run's start (now floored to 10 minutes) so that
 the dashboard's 1 h / 24 h windows hold the drill.

@@ -386,7 +386,7 @@ def link_incidents(
 
 
 def link_and_store(
-    store, layer: str, frame: pd.DataFrame, *, settle=None
+    store, layer: str, frame: pd.DataFrame, *, settle=None, validated: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validate ``frame``, link its pieces to the stored incidents and write the incidents.
 
@@ -403,6 +403,8 @@ def link_and_store(
         ``{layer: stored rows it changed}`` (the ingest's dedupe: ``repost_of`` of posts) and
         ``{layer: stored rows from the rows' earliest time on, as it read them}`` (not read
         again by the re-linking).
+    validated : ``frame`` is already the valid part of a ``validate`` of ``layer`` (the
+        ingest runner validates each source's batch apart, to record its rejections with it).
 
     Returns
     -------
@@ -411,7 +413,10 @@ def link_and_store(
     """
     from geodata.incident_relink import relink
 
-    valid, rejected = validate(frame, layer)
+    if validated:
+        valid, rejected = frame, pd.DataFrame(columns=["raw", "reason"])
+    else:
+        valid, rejected = validate(frame, layer)
     if not len(valid):
         return valid, rejected
     with store.transaction():

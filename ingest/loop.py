@@ -7,7 +7,9 @@ else runs in the loop's thread: the cursor read, normalize and enrichment (the s
 has one writer from the loop at a time. The loop wakes when a fetch ends, a source is due or a
 deadline passes:
 
-- a fetch that ended is written at once (its result reported in start order, below);
+- a fetch that ended is written at once (its result reported in start order, below); fetches
+  that ended together are written together (``ingest.runner.write_together``: posts of several
+  sources in one transaction, their copies settled and incidents linked once);
 - a fetch still running at its deadline (the source's ``deadline_seconds``, else
   ``BOSAI_SOURCE_DEADLINE_SECONDS``) is abandoned: the source gets a failing health row naming
   the deadline, and is started again only once the abandoned thread has ended (its records are
@@ -46,7 +48,7 @@ from geodata import source_control
 from geodata.schema import now_utc
 from ingest.base import IngestContext, Source
 from ingest.fetching import Fetch, deadline_error, source_deadline
-from ingest.runner import ORDER, new_result, record_failure, write_fetched
+from ingest.runner import ORDER, new_result, prepare_fetched, record_failure, write_together
 
 log = logging.getLogger(__name__)
 
@@ -120,16 +122,18 @@ def run_loop(
                         running[source.name] = run
                     else:  # the cursor could not even be read
                         due[source.name] = clock() + _poll(source)
+        ended = []
         for run in [r for r in queue if r.result is None]:
             if run.fetch.done.is_set():
-                if _waits_for_lookups(run, queue):
-                    continue
-                _write(store, run, context)
+                if not _waits_for_lookups(run, queue):
+                    ended.append(run)
             elif clock() >= run.deadline_at:
                 _abandon(store, run)
                 abandoned[run.source.name] = run
-            else:
-                continue
+                del running[run.source.name]
+                due[run.source.name] = _next_due(run, clock)
+        _write(store, ended, context)
+        for run in ended:
             del running[run.source.name]
             due[run.source.name] = _next_due(run, clock)
         while queue and queue[0].result is not None:
@@ -200,19 +204,26 @@ def _start(store, source: Source, context, cycle: int, wake, clock) -> _Run:
     return run
 
 
-def _write(store, run: _Run, context) -> None:
-    source = run.source
-    result = new_result(source)
-    result["cursor_before"] = run.since
+def _write(store, runs: list[_Run], context) -> None:
+    """Write the fetches that have ended: together where they can be (posts of several
+    sources in one transaction: ``ingest.runner.write_together``)."""
+    if not runs:
+        return
     started = time.perf_counter()
-    try:
-        records = run.fetch.outcome()
-        context.refresh()
-        write_fetched(store, source, records, run.since, context, result)
-    except Exception as exc:  # noqa: BLE001 - one failing source never stops the others
-        record_failure(store, source, exc, run.since, result)
-    result["seconds"] = round(time.perf_counter() - started, 3)
-    run.result = result
+    batches = []
+    for run in runs:
+        result = new_result(run.source)
+        result["cursor_before"] = run.since
+        run.result = result
+        try:
+            records = run.fetch.outcome()
+            context.refresh()
+            batches.append(prepare_fetched(run.source, records, run.since, context, result))
+        except Exception as exc:  # noqa: BLE001 - one failing source never stops the others
+            record_failure(store, run.source, exc, run.since, result)
+    write_together(store, batches, context)
+    for run in runs:
+        run.result["seconds"] = round(time.perf_counter() - started, 3)
 
 
 def _abandon(store, run: _Run) -> None:

@@ -43,15 +43,17 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geodata import chronology
 from geodata.http import backing_off
 from geodata.incidents import link_and_store
-from geodata.schema import LAYERS, now_utc
+from geodata.schema import LAYERS, now_utc, validate
 from ingest.base import IngestContext, Source
 from ingest.fetching import fetch_records, fetch_within, source_deadline
 from ingest.settle import settle_copies
@@ -106,28 +108,37 @@ def run_source(
     source that was skipped or that has just been asked to wait.
     """
     context = context or IngestContext(store)
-    context.refresh()
-    source.bind(session, context)
     result = new_result(source)
     started = time.perf_counter()
+    fetched = _fetch(store, source, session, context, from_start, deadline, result)
+    if fetched is not None:
+        try:
+            write_fetched(store, source, *fetched, context, result)
+        except Exception as exc:  # noqa: BLE001 - one failing source never stops the others
+            record_failure(store, source, exc, fetched[1], result)
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _fetch(store, source: Source, session, context, from_start: bool, deadline, result: dict):
+    """Steps 1-2 of ``source``: (records, the cursor they were fetched from), or None when it
+    is backing off or failed (``result`` then says so; a failure is recorded)."""
+    context.refresh()
+    source.bind(session, context)
     since = None
     try:
         until = store.backoff_until(source.name)
         if until is not None and until > pd.Timestamp(now_utc()):
             result.update(error=f"backing off until {until.isoformat()}", backing_off=until)
-            result["seconds"] = round(time.perf_counter() - started, 3)
-            return result
+            return None
         since = None if from_start else store.get_cursor(source.name)
         result["cursor_before"] = since
         if deadline is None:
-            records = fetch_records(source, since)
-        else:
-            records = fetch_within(source, since, deadline)
-        write_fetched(store, source, records, since, context, result)
+            return fetch_records(source, since), since
+        return fetch_within(source, since, deadline), since
     except Exception as exc:  # noqa: BLE001 - one failing source never stops the others
         record_failure(store, source, exc, since, result)
-    result["seconds"] = round(time.perf_counter() - started, 3)
-    return result
+        return None
 
 
 def run_all(
@@ -142,20 +153,44 @@ def run_all(
     """Run every source once (shelters and roster first); a failure never stops the others.
 
     Each fetch has the source's deadline (:func:`source_deadline`) unless ``deadlines`` is off.
+    The layers others look up (:data:`ORDER`) are written first, each as it is fetched; the
+    other sources are fetched one after the other, then written as the loop writes fetches
+    that end together (:func:`write_together`: posts of several sources in one transaction).
+    Results in the order the sources ran.
     """
     context = context or IngestContext(store)
     ordered = sorted(sources, key=lambda s: ORDER.get(s.layer, 9))
-    return [
-        run_source(
-            store,
-            s,
-            session,
-            context=context,
-            from_start=from_start,
-            deadline=source_deadline(s) if deadlines else None,
-        )
-        for s in ordered
-    ]
+    results, batches = [], []
+    for source in ordered:
+        deadline = source_deadline(source) if deadlines else None
+        if source.layer in ORDER:
+            results.append(
+                run_source(
+                    store,
+                    source,
+                    session,
+                    context=context,
+                    from_start=from_start,
+                    deadline=deadline,
+                )  # fmt: skip
+            )
+            continue
+        result = new_result(source)
+        results.append(result)
+        started = time.perf_counter()
+        fetched = _fetch(store, source, session, context, from_start, deadline, result)
+        if fetched is not None:
+            try:
+                batches.append(prepare_fetched(source, *fetched, context, result))
+            except Exception as exc:  # noqa: BLE001 - one failing source never stops the others
+                record_failure(store, source, exc, fetched[1], result)
+        result["seconds"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
+    write_together(store, batches, context)
+    spent = time.perf_counter() - started
+    for batch in batches:  # the shared write counted in each
+        batch.result["seconds"] = round(batch.result["seconds"] + spent, 3)
+    return results
 
 
 GC_THRESHOLDS = (50_000, 20, 100)  # Python's default: (700, 10, 10)
@@ -180,22 +215,48 @@ def new_result(source: Source) -> dict:
     return {"source": source.name, "kind": source.kind, "layer": source.layer, "ok": False}
 
 
-def write_fetched(store, source: Source, records: list, since, context, result: dict) -> None:
-    """Steps 3-8 for fetched ``records``: normalize, enrich, write in one transaction."""
-    layer = source.layer
+@dataclass
+class Fetched:
+    """A source's fetched batch, normalized and enriched (steps 3-4), to be written."""
+
+    source: Source
+    frame: pd.DataFrame
+    rejected: list
+    since: object  # the cursor the fetch started from
+    cursor: object  # the cursor after it
+    result: dict
+
+
+def prepare_fetched(source: Source, records: list, since, context, result: dict) -> Fetched:
+    """Steps 3-4 for fetched ``records``: normalize and enrich."""
     frame, rejected = source.normalize(records)
     rejected = [*rejected, *getattr(source, "fetch_rejections", [])]
     result["fetched"] = len(records)
-    for step in LAYERS[layer].enrich:
+    for step in LAYERS[source.layer].enrich:
         frame = ENRICHMENTS[step](frame, context)
     cursor = source.cursor_after(records, since)
-    store = batch_store(store, source)
+    return Fetched(source, frame, rejected, since, cursor, result)
+
+
+def write_fetched(store, source: Source, records: list, since, context, result: dict) -> None:
+    """Steps 3-8 for fetched ``records``: normalize, enrich, write in one transaction."""
+    write_prepared(store, [prepare_fetched(source, records, since, context, result)], context)
+
+
+def write_prepared(store, batches: list[Fetched], context) -> None:
+    """Steps 5-8 for ``batches`` of one layer and one municipality, in ONE transaction
+    (:func:`write_batches`): all of them are written, or none."""
+    first = batches[0].source
+    layer = first.layer
+    store = batch_store(store, first)
     copies = (
         context.copies_for(store.municipalities) if "mark_copies" in LAYERS[layer].enrich else None
     )
     try:
         with store.transaction():
-            written = write_batch(store, source, frame, rejected, cursor, copies=copies)
+            written = write_batches(
+                store, [(b.source, b.frame, b.rejected, b.cursor) for b in batches], copies=copies
+            )
     except BaseException:
         if copies is not None:
             copies.forget()  # it may hold the settled posts of the rolled-back batch
@@ -203,9 +264,48 @@ def write_fetched(store, source: Source, records: list, since, context, result: 
     if copies is not None:
         copies.wrote(store.post_stamps_written())  # held already: not read back
     context.invalidate(layer)
-    result.update(written.as_dict(), ok=True, cursor=cursor, error=None)
-    result["rejected"] = len(rejected) + written.rejected
-    result.update(source.notes)
+    for batch, done in zip(batches, written, strict=True):
+        batch.result.update(done.as_dict(), ok=True, cursor=batch.cursor, error=None)
+        batch.result["rejected"] = len(batch.rejected) + done.rejected
+        batch.result.update(batch.source.notes)
+
+
+def write_together(store, batches: list[Fetched], context) -> None:
+    """Write batches fetched at the same moment (``run --loop``: fetches that ended together).
+
+    Those of one layer with incident pieces and one municipality (posts of Mastodon, Bluesky
+    and a posts file) go in one transaction: their copies are settled and their incidents
+    linked once, instead of each batch settling and re-linking the others' posts of the same
+    minutes again (:func:`write_prepared`). If that transaction fails, each batch is written on
+    its own, so one failing source never takes the others down; a batch that fails alone gets
+    a failing health row. Each batch's result dict is filled in.
+    """
+    groups: dict[object, list[Fetched]] = {}
+    for n, batch in enumerate(batches):
+        groups.setdefault(_together_key(store, batch, n), []).append(batch)
+    for group in groups.values():
+        if len(group) > 1:
+            try:
+                write_prepared(store, group, context)
+                continue
+            except Exception as exc:  # noqa: BLE001 - written one by one below
+                log.warning(
+                    "writing %s together failed (%s): each on its own",
+                    [b.source.name for b in group], exc,
+                )  # fmt: skip
+        for batch in group:
+            try:
+                write_prepared(store, [batch], context)
+            except Exception as exc:  # noqa: BLE001 - one failing source never stops the others
+                record_failure(store, batch.source, exc, batch.since, batch.result)
+
+
+def _together_key(store, batch: Fetched, n: int):
+    """Batches with one key are written together: a layer with incident pieces and its scope."""
+    spec = LAYERS[batch.source.layer]
+    if not spec.incident_role:
+        return n
+    return (spec.name, batch_store(store, batch.source).municipalities)
 
 
 def record_failure(store, source: Source, exc: BaseException, since, result: dict) -> None:
@@ -256,37 +356,62 @@ def write_batch(store, source: Source, frame: pd.DataFrame, rejected: list, curs
     -------
     The :class:`geodata.store.errors.UpsertResult` of the rows.
     """
-    name, spec = source.name, LAYERS[source.layer]
-    store = batch_store(store, source)
+    return write_batches(store, [(source, frame, rejected, cursor)], copies=copies)[0]
+
+
+def write_batches(store, batches: list[tuple], *, copies=None) -> list:
+    """Write ``batches`` — (source, frame, rejected, cursor) of sources of one layer and one
+    municipality — as :func:`write_batch` writes one, with one settling of copies and one
+    linking of incidents for all of their rows. Each source's rows, rejections, health and
+    cursor are its own. Call it inside ``store.transaction()``.
+
+    Returns
+    -------
+    The :class:`geodata.store.errors.UpsertResult` of each batch's rows, in order.
+    """
+    spec = LAYERS[batches[0][0].layer]
+    store = batch_store(store, batches[0][0])
     if spec.incident_role:
         # first, before any row lock: linking writes rows of other batches too (two writers
         # taking the lock and rows in another order would wait on each other)
         store.lock("incidents")
-    if spec.staff_fields:
-        frame = keep_staff_fields(store, spec.name, frame)
-    invalid = None
+    frames = [
+        keep_staff_fields(store, spec.name, frame) if spec.staff_fields else frame
+        for _, frame, _, _ in batches
+    ]
+    invalid = [None] * len(batches)
     if spec.incident_role:
         settle = (
             partial(settle_copies, store, copies=copies) if "mark_copies" in spec.enrich else None
         )
-        frame, invalid = link_and_store(store, spec.name, frame, settle=settle)
-    written = store.load(spec.name, frame, source=name, rejected=invalid)
-    if spec.name == "warnings" and written.inserted:
-        chronology.sync_warning_events(store)  # 警報 issued / lifted, each once
-    fresh = _new_rejections(store, name, rejected)
-    if fresh:
-        store.add_rejections(name, fresh, layer=spec.name)
-    store.record_health(
-        name,
-        ok=True,
-        kind=source.kind,
-        cursor=cursor,
-        rows=written.inserted + written.updated,
-        rejected=len(rejected) + written.rejected,
-        newest_record_at=_newest(spec.name, frame),
-        stale_after_seconds=stale_seconds(source),
-    )
-    return written
+        # each batch validated apart (its rejections are its source's), linked as one
+        parts = [validate(frame, spec.name) for frame in frames]
+        invalid = [bad for _, bad in parts]
+        valid = [good for good, _ in parts]
+        joined = valid[0] if len(valid) == 1 else pd.concat(valid, ignore_index=True)
+        linked, _ = link_and_store(store, spec.name, joined, settle=settle, validated=True)
+        ends = np.cumsum([len(v) for v in valid])
+        frames = [linked.iloc[end - len(v) : end] for v, end in zip(valid, ends, strict=True)]
+    out = []
+    for (source, _, rejected, cursor), frame, bad in zip(batches, frames, invalid, strict=True):
+        written = store.load(spec.name, frame, source=source.name, rejected=bad)
+        if spec.name == "warnings" and written.inserted:
+            chronology.sync_warning_events(store)  # 警報 issued / lifted, each once
+        fresh = _new_rejections(store, source.name, rejected)
+        if fresh:
+            store.add_rejections(source.name, fresh, layer=spec.name)
+        store.record_health(
+            source.name,
+            ok=True,
+            kind=source.kind,
+            cursor=cursor,
+            rows=written.inserted + written.updated,
+            rejected=len(rejected) + written.rejected,
+            newest_record_at=_newest(spec.name, frame),
+            stale_after_seconds=stale_seconds(source),
+        )
+        out.append(written)
+    return out
 
 
 def enrich_posts(frame: pd.DataFrame, context: IngestContext) -> pd.DataFrame:

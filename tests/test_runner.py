@@ -495,3 +495,173 @@ def test_a_batchs_own_posts_are_not_read_back_but_a_staff_edit_between_batches_i
     assert run_source(ref_store, source, context=context)["ok"] is True
     assert copies.reads["written"] == 1  # the edited post alone
     assert ref_store.get("posts", ("x", "3"))["repost_of"] == "x:2"  # as staff said of 2
+
+
+# -- fetches written together ---------------------------------------------------------------
+
+FLOOD = "染地三丁目の都営住宅前の道路が冠水して車が立ち往生しています、通れません"
+FIRE = "布田駅前のビルで火災が発生しています、黒い煙が上がっています、消防車が来ています"
+
+
+class _Replay(PostsFileSource):
+    """A posts source whose fetch yields ``batch`` (set per window)."""
+
+    batch: list = []
+
+    def fetch(self, since):
+        return iter(self.batch)
+
+
+def _feeds():
+    return _Replay("feed-x", path="x.jsonl", platform="x"), _Replay(
+        "feed-threads", path="threads.jsonl", platform="threads"
+    )
+
+
+def _post(i, text, minute):
+    return {"id": str(i), "text": text, "created_at": f"2026-10-12T10:{minute:02d}:00+09:00"}
+
+
+# two windows; in each the two feeds post within the same minutes, copying each other
+WINDOWS = [
+    (
+        [
+            _post(1, FLOOD, 0),
+            _post(2, "国領町の公園に避難しました", 3),
+            _post(3, FIRE, 4),
+            _post(7, "布田駅前のビルから火が出ています、火災です、消防車はまだ来ていません", 3),
+        ],
+        [
+            _post(1, FLOOD + "です", 1),
+            _post(2, FIRE + "！", 2),
+            _post(3, "RT " + FLOOD, 5),
+        ],
+    ),
+    (
+        [_post(4, "RT " + FIRE, 12), _post(5, FLOOD + "、助けて", 14)],
+        [_post(4, FIRE, 11), _post(5, "RT " + FLOOD + "です", 13), _post(6, "", 15)],
+    ),
+]
+
+
+def _outcome(store):
+    posts = store.read("posts")
+    members = store.read("incident_members")
+    return (
+        set(zip(posts["platform"], posts["post_id"], posts["repost_of"].fillna(""),
+                posts["incident_id"].fillna(""), strict=True)),
+        set(zip(members["layer"], members["member"], members["incident_id"],
+                pd.to_datetime(members["seen_at"], utc=True), strict=True)),
+    )  # fmt: skip
+
+
+def test_fetches_written_together_make_what_one_by_one_makes(ref_store, tmp_path, monkeypatch):
+    import ingest.runner as runner
+    from ingest.base import IngestContext
+    from tests.test_sources_support import shelters_frame, towns_frame
+
+    settled = []
+    settle = runner.settle_copies
+    monkeypatch.setattr(
+        runner, "settle_copies", lambda *a, **k: settled.append(1) or settle(*a, **k)
+    )
+    alone = open_store(f"sqlite:///{tmp_path / 'alone.sqlite'}")
+    alone.upsert("towns", towns_frame(), source="test")
+    alone.upsert("shelters", shelters_frame(), source="test")
+    together_ctx, alone_ctx = IngestContext(ref_store), IngestContext(alone)
+    x, threads = _feeds()
+    for xs, ts in WINDOWS:
+        x.batch, threads.batch = xs, ts
+        results = run_all(ref_store, [x, threads], context=together_ctx, deadlines=False)
+        assert [r["ok"] for r in results] == [True, True]
+        texts = [sum(bool(r["text"]) for r in batch) for batch in (xs, ts)]
+        assert [r["inserted"] for r in results] == texts  # a post without text is rejected
+        assert [r["rejected"] for r in results] == [len(xs) - texts[0], len(ts) - texts[1]]
+        assert len(settled) == 1  # the two feeds' posts settled (and linked) once
+        for source in (x, threads):
+            assert run_source(alone, source, context=alone_ctx)["ok"] is True
+        assert len(settled) == 3  # one by one: each batch settles
+        settled.clear()
+    together, one_by_one = _outcome(ref_store), _outcome(alone)
+    assert together == one_by_one
+    posts, members = together
+    copies = {(p, i): r for p, i, r, _ in posts}
+    assert copies[("threads", "1")] == "x:1"  # a near copy across the feeds
+    assert copies[("x", "4")] == "threads:2"  # a copy of a copy: its first post
+    assert copies[("threads", "2")] == "x:3" or copies[("x", "3")] == "threads:2"
+    incidents = {i for *_, i, _ in members}
+    assert incidents and any(
+        {m.split(":")[0] for _, m, i2, _ in members if i2 == i} == {"x", "threads"}
+        for i in incidents
+    )  # an incident made of both feeds' posts
+    alone.dispose()
+
+
+def test_a_batch_that_fails_together_is_written_alone_and_the_others_are_not_lost(
+    ref_store, monkeypatch
+):
+    load = ref_store.load
+
+    def refusing(layer, frame, *, source=None, rejected=None):
+        if source == "feed-threads":
+            raise OSError("disk full")
+        return load(layer, frame, source=source, rejected=rejected)
+
+    monkeypatch.setattr(ref_store, "load", refusing)
+    x, threads = _feeds()
+    x.batch, threads.batch = WINDOWS[0]
+    results = run_all(ref_store, [x, threads], deadlines=False)
+    assert [(r["source"], r["ok"]) for r in results] == [("feed-x", True), ("feed-threads", False)]
+    assert results[1]["error"] == "OSError: disk full"
+    stored = ref_store.read("posts")
+    assert sorted(zip(stored["platform"], stored["post_id"], strict=True)) == [
+        ("x", str(i)) for i in (1, 2, 3, 7)
+    ]
+    health = ref_store.read("source_health").set_index("source")
+    assert health.loc["feed-x", "state"] == "ok"
+    assert health.loc["feed-threads", "state"] == "failing"
+    assert health.loc["feed-threads", "last_error"] == "OSError: disk full"
+
+
+def test_two_feeds_bringing_one_post_written_together_store_it_once(ref_store, monkeypatch):
+    import ingest.runner as runner
+
+    settled = []
+    settle = runner.settle_copies
+    monkeypatch.setattr(
+        runner, "settle_copies", lambda *a, **k: settled.append(1) or settle(*a, **k)
+    )
+    a = _Replay("feed-a", path="a.jsonl", platform="x")
+    b = _Replay("feed-b", path="b.jsonl", platform="x")
+    a.batch = [_post(1, FLOOD, 0), _post(2, FIRE, 1)]
+    b.batch = [_post(2, FIRE, 1), _post(3, "RT " + FIRE, 2)]
+    results = run_all(ref_store, [a, b], deadlines=False)
+    assert [r["ok"] for r in results] == [True, True]
+    assert len(settled) == 1
+    stored = ref_store.read("posts").set_index("post_id")["repost_of"].to_dict()
+    assert stored == {"1": None, "2": None, "3": "x:2"}
+
+
+def test_the_loop_writes_fetches_that_ended_together_in_one_transaction(ref_store, monkeypatch):
+    import ingest.loop as loop
+    import ingest.runner as runner
+    from ingest.base import IngestContext
+
+    settled = []
+    settle = runner.settle_copies
+    monkeypatch.setattr(
+        runner, "settle_copies", lambda *a, **k: settled.append(1) or settle(*a, **k)
+    )
+    context = IngestContext(ref_store)
+    x, threads = _feeds()
+    x.batch, threads.batch = WINDOWS[0]
+    wake = threading.Event()
+    runs = [loop._start(ref_store, s, context, 2, wake, time.monotonic) for s in (x, threads)]
+    for run in runs:
+        assert run.fetch.done.wait(5)
+    loop._write(ref_store, runs, context)
+    assert [(r.result["source"], r.result["ok"]) for r in runs] == [
+        ("feed-x", True), ("feed-threads", True)
+    ]  # fmt: skip
+    assert len(settled) == 1
+    assert ref_store.get("posts", ("threads", "1"))["repost_of"] == "x:1"
