@@ -31,6 +31,12 @@ then, in ONE store transaction (:func:`write_batch`) — a killed or failing run
    status's history), then the new rejections;
 8. ``record_health(ok=True, cursor=…)``: the cursor moves only with the rows it covers.
 
+Batches fetched at the same moment (``run --loop``: fetches that ended together; ``run_all``)
+go through steps 5-8 together when they are of one layer with incident pieces and one
+municipality (:func:`write_together`): one transaction, one settling of copies and one linking
+for all their rows, each source's rows, rejections, health and cursor its own. If it fails,
+each batch is written in a transaction of its own.
+
 Any exception rolls the transaction back and records ``record_health(ok=False, error=…)``
 (with ``backoff_until`` when the upstream asked for a wait over the cap:
 :class:`geodata.http.BackingOff`): stored data and the cursor stay as they were, and
