@@ -443,9 +443,9 @@ def test_the_form_asks_for_supplies_only_as_requests_and_keeps_an_imported_needs
     assert not [k for k in keys if k.endswith("_needs")], keys
     assert f"sup_item_{STAFF_SHELTER}" in keys
     assert "必要物資（タップで選択）" not in [w.label for w in at.button_group]
-    # the board shows the stored list, marked as old
+    # the board shows the stored list, marked as the report's (not tracked requests)
     [board] = [d.value.set_index("避難所") for d in at.dataframe if "物資要請" in d.value.columns]
-    assert "（旧）水・毛布" in board.loc["下石原地域福祉センター", "物資要請"]
+    assert board.loc["下石原地域福祉センター", "物資要請"] == "報告：水・毛布"
     # a staff update keeps it
     _submit(_fill(at, STAFF_SHELTER, evacuees=48))
     assert not at.exception

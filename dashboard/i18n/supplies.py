@@ -80,8 +80,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "supplies.pick": {"ja": "要請を選ぶ", "en": "Pick a request"},
     "supplies.kpi.urgent": {"ja": "至急の物資要請", "en": "Urgent supply requests"},
     "supplies.kpi.open": {"ja": "未配送の物資要請", "en": "Open supply requests"},
-    # a needs list of a report (an import, a report from before the requests): shown as old
-    "supplies.legacy": {"ja": "（旧）{needs}", "en": "(old) {needs}"},
+    # a needs list of a report (an import, a report from before the requests): shown as what
+    # the report says — not requests the HQ tracks, yet still needed (「旧」 read as "no longer")
+    "supplies.legacy": {"ja": "報告：{needs}", "en": "Reported: {needs}"},
     "supplies.export": {"ja": "物資要請（CSV / Excel）", "en": "Supply requests (CSV / Excel)"},
     "supplies.export.xlsx": {"ja": "Excel（.xlsx）", "en": "Excel (.xlsx)"},
     "supplies.export.caption": {
