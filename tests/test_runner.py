@@ -430,20 +430,27 @@ def test_incident_layers_are_validated_once_and_the_rejections_reach_the_store(r
     assert incident["members"] == [["field_reports", "survey:ok"]]
 
 
+FLOOD = "染地三丁目の都営住宅前の道路が冠水して車が立ち往生しています、通れません"
+FIRE = "布田駅前のビルで火災が発生しています、黒い煙が上がっています、消防車が来ています"
+
+
+class _Replay(PostsFileSource):
+    """A posts source whose fetch yields ``batch`` (set per window)."""
+
+    batch: list = []
+
+    def fetch(self, since):
+        return iter(self.batch)
+
+
 def test_a_failed_batch_is_not_remembered_as_the_original_of_later_copies(ref_store, monkeypatch):
     # The process's copy history takes the settled posts before the transaction commits; a
     # batch that fails must be forgotten, or a later copy points at a post never stored.
     from ingest.base import IngestContext
 
-    class Replay(PostsFileSource):
-        batch: list = []
-
-        def fetch(self, since):
-            return iter(self.batch)
-
-    source = Replay("replay", path="posts.jsonl", platform="x")
+    source = _Replay("replay", path="posts.jsonl", platform="x")
     context = IngestContext(ref_store)
-    text = "染地三丁目の都営住宅前の道路が冠水して車が立ち往生しています、通れません"
+    text = FLOOD
     source.batch = [{"id": "1", "text": text, "created_at": "2026-10-12T10:00:00+09:00"}]
     load = ref_store.load
 
@@ -467,16 +474,10 @@ def test_a_batchs_own_posts_are_not_read_back_but_a_staff_edit_between_batches_i
     # reads from the store only what others wrote since (here a staff edit), and follows it.
     from ingest.base import IngestContext
 
-    class Replay(PostsFileSource):
-        batch: list = []
-
-        def fetch(self, since):
-            return iter(self.batch)
-
-    source = Replay("replay", path="posts.jsonl", platform="x")
+    source = _Replay("replay", path="posts.jsonl", platform="x")
     context = IngestContext(ref_store)
     copies = context.copies_for((ref_store.home_municipality,))
-    text = "染地三丁目の都営住宅前の道路が冠水して車が立ち往生しています、通れません"
+    text = FLOOD
     source.batch = [
         {"id": "1", "text": text, "created_at": "2026-10-12T10:00:00+09:00"},
         {"id": "2", "text": text + "です", "created_at": "2026-10-12T10:10:00+09:00"},
@@ -499,17 +500,17 @@ def test_a_batchs_own_posts_are_not_read_back_but_a_staff_edit_between_batches_i
 
 # -- fetches written together ---------------------------------------------------------------
 
-FLOOD = "染地三丁目の都営住宅前の道路が冠水して車が立ち往生しています、通れません"
-FIRE = "布田駅前のビルで火災が発生しています、黒い煙が上がっています、消防車が来ています"
 
+def _count_settling(monkeypatch) -> list:
+    """A list that gets an item each time the runner settles copies (once per transaction)."""
+    import ingest.runner as runner
 
-class _Replay(PostsFileSource):
-    """A posts source whose fetch yields ``batch`` (set per window)."""
-
-    batch: list = []
-
-    def fetch(self, since):
-        return iter(self.batch)
+    settled: list = []
+    settle = runner.settle_copies
+    monkeypatch.setattr(
+        runner, "settle_copies", lambda *a, **k: settled.append(1) or settle(*a, **k)
+    )
+    return settled
 
 
 def _feeds():
@@ -556,15 +557,10 @@ def _outcome(store):
 
 
 def test_fetches_written_together_make_what_one_by_one_makes(ref_store, tmp_path, monkeypatch):
-    import ingest.runner as runner
     from ingest.base import IngestContext
     from tests.test_sources_support import shelters_frame, towns_frame
 
-    settled = []
-    settle = runner.settle_copies
-    monkeypatch.setattr(
-        runner, "settle_copies", lambda *a, **k: settled.append(1) or settle(*a, **k)
-    )
+    settled = _count_settling(monkeypatch)
     alone = open_store(f"sqlite:///{tmp_path / 'alone.sqlite'}")
     alone.upsert("towns", towns_frame(), source="test")
     alone.upsert("shelters", shelters_frame(), source="test")
@@ -624,13 +620,8 @@ def test_a_batch_that_fails_together_is_written_alone_and_the_others_are_not_los
 
 
 def test_two_feeds_bringing_one_post_written_together_store_it_once(ref_store, monkeypatch):
-    import ingest.runner as runner
 
-    settled = []
-    settle = runner.settle_copies
-    monkeypatch.setattr(
-        runner, "settle_copies", lambda *a, **k: settled.append(1) or settle(*a, **k)
-    )
+    settled = _count_settling(monkeypatch)
     a = _Replay("feed-a", path="a.jsonl", platform="x")
     b = _Replay("feed-b", path="b.jsonl", platform="x")
     a.batch = [_post(1, FLOOD, 0), _post(2, FIRE, 1)]
@@ -644,14 +635,9 @@ def test_two_feeds_bringing_one_post_written_together_store_it_once(ref_store, m
 
 def test_the_loop_writes_fetches_that_ended_together_in_one_transaction(ref_store, monkeypatch):
     import ingest.loop as loop
-    import ingest.runner as runner
     from ingest.base import IngestContext
 
-    settled = []
-    settle = runner.settle_copies
-    monkeypatch.setattr(
-        runner, "settle_copies", lambda *a, **k: settled.append(1) or settle(*a, **k)
-    )
+    settled = _count_settling(monkeypatch)
     context = IngestContext(ref_store)
     x, threads = _feeds()
     x.batch, threads.batch = WINDOWS[0]
