@@ -170,16 +170,10 @@ def run_all(
     for source in ordered:
         deadline = source_deadline(source) if deadlines else None
         if source.layer in ORDER:
-            results.append(
-                run_source(
-                    store,
-                    source,
-                    session,
-                    context=context,
-                    from_start=from_start,
-                    deadline=deadline,
-                )  # fmt: skip
+            run = run_source(
+                store, source, session, context=context, from_start=from_start, deadline=deadline
             )
+            results.append(run)
             continue
         result = new_result(source)
         results.append(result)
