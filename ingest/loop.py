@@ -9,7 +9,8 @@ deadline passes:
 
 - a fetch that ended is written at once (its result reported in start order, below); fetches
   that ended together are written together (``ingest.runner.write_together``: posts of several
-  sources in one transaction, their copies settled and incidents linked once);
+  sources in one transaction, their copies settled and incidents linked once), and a fetch
+  waits up to ``GATHER_SECONDS`` for those of its cycle it would be written with;
 - a fetch still running at its deadline (the source's ``deadline_seconds``, else
   ``BOSAI_SOURCE_DEADLINE_SECONDS``) is abandoned: the source gets a failing health row naming
   the deadline, and is started again only once the abandoned thread has ended (its records are
@@ -48,11 +49,21 @@ from geodata import source_control
 from geodata.schema import now_utc
 from ingest.base import IngestContext, Source
 from ingest.fetching import Fetch, deadline_error, source_deadline
-from ingest.runner import ORDER, new_result, prepare_fetched, record_failure, write_together
+from ingest.runner import (
+    ORDER,
+    new_result,
+    prepare_fetched,
+    record_failure,
+    together_group,
+    write_together,
+)
 
 log = logging.getLogger(__name__)
 
 TICK = 0.25  # the longest the loop sleeps without looking at ``stop``
+# A fetch that ended waits this long for the fetches started with it that are written together
+# with it (ingest.runner.write_together: posts of several sources) and are still running.
+GATHER_SECONDS = 2.0
 
 
 @dataclass
@@ -66,6 +77,8 @@ class _Run:
     deadline: float = 0.0
     deadline_at: float = 0.0
     started: float = 0.0
+    ended_at: float | None = None  # when the loop first saw its fetch done
+    group: tuple | None = None  # written together with the runs of its cycle in this group
     result: dict | None = None
     rank: int = field(init=False)
 
@@ -125,7 +138,9 @@ def run_loop(
         ended = []
         for run in [r for r in queue if r.result is None]:
             if run.fetch.done.is_set():
-                if not _waits_for_lookups(run, queue):
+                if run.ended_at is None:
+                    run.ended_at = clock()
+                if not _waits_for_lookups(run, queue) and not _gathering(run, queue, clock):
                     ended.append(run)
             elif clock() >= run.deadline_at:
                 _abandon(store, run)
@@ -200,6 +215,7 @@ def _start(store, source: Source, context, cycle: int, wake, clock) -> _Run:
         record_failure(store, source, exc, None, result)
         run.result = result
         return run
+    run.group = together_group(store, source)
     run.fetch = Fetch(source, run.since, on_done=wake.set).start()
     return run
 
@@ -235,6 +251,19 @@ def _abandon(store, run: _Run) -> None:
     record_failure(store, run.source, error, run.since, result)
     result["seconds"] = round(run.deadline, 3)
     run.result = result
+
+
+def _gathering(run: _Run, queue: list[_Run], clock) -> bool:
+    """Whether ``run`` waits (up to :data:`GATHER_SECONDS` after its fetch ended) for a fetch
+    of its cycle still running that is written together with it: the two are then settled and
+    linked once, instead of the later one settling and re-linking the other's posts again."""
+    if run.group is None or clock() - run.ended_at >= GATHER_SECONDS:
+        return False
+    return any(
+        o.cycle == run.cycle and o.group == run.group and o.result is None
+        and o.fetch is not None and not o.fetch.done.is_set() and clock() < o.deadline_at
+        for o in queue
+    )  # fmt: skip
 
 
 def _waits_for_lookups(run: _Run, queue: list[_Run]) -> bool:

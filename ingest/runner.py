@@ -282,7 +282,7 @@ def write_together(store, batches: list[Fetched], context) -> None:
     """
     groups: dict[object, list[Fetched]] = {}
     for n, batch in enumerate(batches):
-        groups.setdefault(_together_key(store, batch, n), []).append(batch)
+        groups.setdefault(together_group(store, batch.source) or n, []).append(batch)
     for group in groups.values():
         if len(group) > 1:
             try:
@@ -300,12 +300,13 @@ def write_together(store, batches: list[Fetched], context) -> None:
                 record_failure(store, batch.source, exc, batch.since, batch.result)
 
 
-def _together_key(store, batch: Fetched, n: int):
-    """Batches with one key are written together: a layer with incident pieces and its scope."""
-    spec = LAYERS[batch.source.layer]
+def together_group(store, source: Source) -> tuple | None:
+    """What batches of ``source`` are written together with (:func:`write_together`): the
+    other sources of its layer with incident pieces and its municipality; None: its own."""
+    spec = LAYERS[source.layer]
     if not spec.incident_role:
-        return n
-    return (spec.name, batch_store(store, batch.source).municipalities)
+        return None
+    return (spec.name, batch_store(store, source).municipalities)
 
 
 def record_failure(store, source: Source, exc: BaseException, since, result: dict) -> None:

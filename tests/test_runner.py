@@ -651,3 +651,37 @@ def test_the_loop_writes_fetches_that_ended_together_in_one_transaction(ref_stor
     ]  # fmt: skip
     assert len(settled) == 1
     assert ref_store.get("posts", ("threads", "1"))["repost_of"] == "x:1"
+
+
+class _Slow(_Replay):
+    """A replayed feed whose fetch takes ``delay`` seconds."""
+
+    delay = 0.0
+
+    def fetch(self, since):
+        time.sleep(self.delay)
+        return iter(self.batch)
+
+
+@pytest.mark.parametrize(("delay", "gather", "transactions"), [(0.3, 10.0, 1), (1.5, 0.05, 2)])
+def test_the_loop_waits_briefly_for_fetches_it_writes_together(
+    ref_store, monkeypatch, delay, gather, transactions
+):
+    # Two feeds polled together whose fetches end 0.3 s apart are written in one transaction
+    # (their posts settled and linked once); one that takes longer than the wait is written
+    # apart, after the other.
+    import ingest.loop as loop
+
+    monkeypatch.setattr(loop, "GATHER_SECONDS", gather)
+    settled = _count_settling(monkeypatch)
+    quick = _Slow("feed-x", path="x.jsonl", platform="x")
+    slow = _Slow("feed-threads", path="threads.jsonl", platform="threads")
+    quick.batch, slow.batch = WINDOWS[0]
+    slow.delay = delay
+    results: list[dict] = []
+    run_loop(ref_store, [quick, slow], stop=threading.Event(), max_cycles=1,
+             on_result=results.append)  # fmt: skip
+    assert [(r["source"], r["ok"]) for r in results] == [("feed-x", True), ("feed-threads", True)]
+    assert len(settled) == transactions
+    assert ref_store.get("posts", ("threads", "1"))["repost_of"] == "x:1"
+    assert ref_store.count("posts") == len(WINDOWS[0][0]) + len(WINDOWS[0][1])
