@@ -125,7 +125,9 @@ def test_a_fetch_over_the_source_deadline_is_abandoned_and_named(upstream, store
     source = _mastodon("mastodon", upstream.url(), session=_session(deadline=30.0))
     started = time.monotonic()
     result = run_source(store, source, deadline=1.0)
-    assert time.monotonic() - started < 1.8
+    # cut at the 1 s deadline, far below the request's own 30 s (the margin is for a loaded
+    # machine: 1.06 s alone, 1.85 s once in the full suite)
+    assert time.monotonic() - started < 10
     assert not result["ok"] and result["error"].startswith("SourceDeadline")
     assert "deadline of 1 s" in result["error"]
     row = store.get("source_health", "mastodon")
