@@ -62,19 +62,35 @@ _B = _rng.integers(0, _PRIME, _BANDS * _ROWS, dtype=np.int64)
 HISTORY_COLUMNS = ["text", "posted_at", "repost_of"]
 
 
+_SPOTS = 1024  # bits of a fingerprint's shingle mask (see _near)
+
+
 @lru_cache(maxsize=1 << 16)
-def _sketch(fp: str) -> tuple[frozenset, tuple]:
-    """Shingles and LSH bands of a fingerprint (cached: copies share them)."""
+def _sketch(fp: str) -> tuple[frozenset, tuple, int, int]:
+    """Shingles, LSH bands, shingle mask and mask slack of a fingerprint (cached: copies share
+    them).
+
+    The mask has bit ``crc32(shingle) % _SPOTS`` set for each shingle; the slack is the number
+    of shingles whose bit another shingle of the same fingerprint set too. For two
+    fingerprints, ``popcount(mask & other_mask) + slack`` is never below the number of shingles
+    they share (a shared shingle sets the same bit in both masks; a bit counts once however
+    many shared shingles set it, which the slack makes up for), so it bounds their similarity
+    from above.
+    """
     sh = frozenset(_shingles(fp))
-    return sh, tuple(enumerate(_bands(sh)))
+    hashes = np.fromiter((zlib.crc32(s.encode()) for s in sh), np.int64, len(sh))
+    spots = np.zeros(_SPOTS, dtype=bool)
+    spots[hashes % _SPOTS] = True
+    mask = int.from_bytes(np.packbits(spots, bitorder="little").tobytes(), "little")
+    return sh, tuple(enumerate(_bands(hashes))), mask, len(sh) - mask.bit_count()
 
 
 def _shingles(fp: str) -> set[str]:
     return {fp[i : i + 3] for i in range(max(1, len(fp) - 2))}
 
 
-def _bands(shingles: set[str]) -> list[int]:
-    hashes = np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.int64, len(shingles))
+def _bands(hashes: np.ndarray) -> list[int]:
+    """The LSH band hashes of a fingerprint from the crc32 of its shingles."""
     mins = ((np.outer(hashes, _A) + _B) % _PRIME).min(axis=0)
     return [hash((b, *mins[b * _ROWS : (b + 1) * _ROWS].tolist())) for b in range(_BANDS)]
 
@@ -107,6 +123,8 @@ class CopyIndex:
         # fingerprint -> its posts [(when, key)] in time order (one list for all its bands)
         self.buckets: dict[tuple, set[str]] = {}
         self.posts_of: dict[str, list[tuple[int, str]]] = {}
+        # fingerprint in the buckets -> (shingles, mask, slack, size) from its sketch
+        self.held: dict[str, tuple[frozenset, int, int, int]] = {}
         self.root: dict[str, str] = {}
         self.older: dict[str, tuple[int, str]] = {}  # fp -> first post before what is held
         self.similar_from = similar_from
@@ -153,7 +171,9 @@ class CopyIndex:
             if entries is None:
                 self._arrive(fp)
                 entries = self.posts_of[fp] = []
-                for band in self.sketch(fp)[1]:
+                sh, bands, mask, slack = self.sketch(fp)
+                self.held[fp] = (sh, mask, slack, len(sh))
+                for band in bands:
                     self.buckets.setdefault(band, set()).add(fp)
             insort(entries, (when, key))
             if self._undo is not None:
@@ -225,24 +245,28 @@ class CopyIndex:
         scan = self._scan
         if scan is not None and scan[0] == fp and scan[1] == self._held:
             return scan[2]  # find scored it, put brings it in: nothing came or left since
-        sh, bands = _sketch(fp)
+        sh, bands, mask, slack = _sketch(fp)
         n = len(sh)
         near: dict[str, float] = {}
-        scored = {fp}
-        for band in bands:
-            for other_fp in self.buckets.get(band, ()):
-                if other_fp in scored:
-                    continue
-                scored.add(other_fp)
-                other_sh = _sketch(other_fp)[0]
-                m = len(other_sh)
-                # Jaccard <= min/max of the sizes: skip what cannot reach the threshold
-                if (m if m < n else n) < SIMILARITY * (m if m > n else n) - 1e-9:
-                    continue
-                inter = len(sh & other_sh)
-                score = inter / (n + m - inter)
-                if score >= SIMILARITY:
-                    near[other_fp] = score
+        buckets = self.buckets
+        candidates = set().union(*[buckets[band] for band in bands if band in buckets])
+        candidates.discard(fp)
+        held = self.held
+        for other_fp in candidates:
+            other_sh, other_mask, other_slack, m = held[other_fp]
+            # Jaccard <= min/max of the sizes: skip what cannot reach the threshold
+            if (m if m < n else n) < SIMILARITY * (m if m > n else n) - 1e-9:
+                continue
+            # at most this many shingles shared (see _sketch): skip what cannot reach it
+            bound = (mask & other_mask).bit_count() + (
+                slack if slack < other_slack else other_slack
+            )
+            if bound < n + m and bound / (n + m - bound) < SIMILARITY:
+                continue
+            inter = len(sh & other_sh)
+            score = inter / (n + m - inter)
+            if score >= SIMILARITY:
+                near[other_fp] = score
         self._scan = (fp, self._held, near)
         return near
 
@@ -256,6 +280,7 @@ class CopyIndex:
     def _leave(self, fp: str) -> None:
         """``fp`` has no post left in the buckets: out of its bands."""
         del self.posts_of[fp]
+        del self.held[fp]
         for band in _sketch(fp)[1]:
             bucket = self.buckets[band]
             bucket.discard(fp)

@@ -308,7 +308,7 @@ def _find_by_scoring_every_band(index: CopyIndex, fp: str, when: int, key: str):
     exact = index.exact_copy_of(fp, when, key)
     if exact is not None or len(fp) < MIN_SIMILAR:
         return exact
-    sh, bands = _sketch(fp)
+    sh, bands = _sketch(fp)[:2]
     n = len(sh)
     scores: dict[str, float] = {}
     for band in bands:
@@ -362,3 +362,29 @@ def test_kept_similar_fingerprints_find_what_scoring_every_band_finds():
     # what the index keeps of similar fingerprints is what it holds
     held = {fp for fps in index.buckets.values() for fp in fps}
     assert set(index.near) == held == set(index.posts_of) and all(index.posts_of.values())
+
+
+def test_the_shingle_mask_never_bounds_a_similarity_below_the_true_one():
+    """_near skips a fingerprint when popcount(mask & other) + slack says too few shingles are
+    shared: that bound must never fall below the shingles really shared, also for long texts
+    whose shingles collide on a bit, texts that repeat themselves, and one-shingle ones."""
+    from ingest.dedupe import _SPOTS, _sketch
+
+    rng = np.random.default_rng(4)
+    alphabet = list("国領町調布駅前で冠水が発生し道路通行止めですabcdefghij0123456789ー・")
+    texts = [BASES[i % len(BASES)] for i in range(len(BASES))]
+    texts += ["".join(rng.choice(alphabet, int(rng.integers(3, 600)))) for _ in range(160)]
+    texts += ["あいう" * 40, "あいうあいうえ" * 20, "abc", "水"]
+    lowest = _SPOTS
+    collided = 0
+    for a in texts:
+        sh_a, _, mask_a, slack_a = _sketch(fingerprint(a) or a)
+        collided += slack_a > 0
+        for b in texts:
+            sh_b, _, mask_b, slack_b = _sketch(fingerprint(b) or b)
+            bound = (mask_a & mask_b).bit_count() + min(slack_a, slack_b)
+            shared = len(sh_a & sh_b)
+            assert bound >= shared, (a[:20], b[:20])
+            lowest = min(lowest, bound - shared)
+    assert collided > 10  # long texts did collide on bits: the slack was needed
+    assert lowest == 0  # and the bound is tight where nothing collides
