@@ -92,6 +92,46 @@ def test_values_round_trip_with_types(store):
     assert back.geometry.iloc[2].equals_exact(shapely.Point(139.502, 35.632), 1e-9)
 
 
+def test_one_record_by_key_is_what_a_read_of_it_gives(store):
+    """Store.get decodes one row without a frame: each value as a read gives it, missing ones
+    (empty geometry, urgency, lists, times) as None, times aware UTC, on both backends."""
+    from geodata.store.codec import plain
+
+    posts = _posts(3)
+    posts.loc[1, "urgency"] = None
+    posts.loc[1, "categories"] = None
+    posts.loc[2, "posted_at"] = pd.Timestamp("2026-10-12T12:34:56.789012+09:00")
+    posts.loc[2, "text"] = None
+    posts = posts.set_geometry([posts.geometry.iloc[0], None, posts.geometry.iloc[2]])
+    store.upsert("posts", posts)
+    _shelter(store)
+    store.record_health("mastodon", ok=False, error="HTTP 503", kind="sns")
+    for layer, keys in [
+        ("posts", [("mastodon", "0"), ("mastodon", "1"), ("mastodon", "2")]),
+        ("shelters", ["S1"]),
+        ("source_health", ["mastodon"]),
+    ]:
+        read = store.read(layer)
+        key_cols = list(read.columns[: len(keys[0]) if isinstance(keys[0], tuple) else 1])
+        for key in keys:
+            want = plain(read.set_index(key_cols).loc[key].to_dict()) | dict(
+                zip(key_cols, key if isinstance(key, tuple) else (key,), strict=True)
+            )
+            got = store.get(layer, key)
+            assert set(got) == set(want)
+            for name, value in want.items():
+                if hasattr(value, "equals"):
+                    assert value.equals(got[name]), (layer, key, name)
+                else:
+                    assert got[name] == value and type(got[name]) is type(value), (layer, key, name)
+    row = store.get("posts", ("mastodon", "1"))
+    assert row["urgency"] is None and row["categories"] is None and row["geometry"] is None
+    when = store.get("posts", ("mastodon", "2"))["posted_at"]
+    assert when == pd.Timestamp("2026-10-12T03:34:56.789012Z") and when.tzinfo is not None
+    assert store.get("source_health", "mastodon")["state"] == "failing"
+    assert store.get("posts", ("mastodon", "9")) is None
+
+
 def test_bad_rows_are_rejected_with_reason_and_the_rest_is_written(store):
     posts = _posts(5)
     posts["posted_at"] = posts["posted_at"].astype(object)

@@ -49,7 +49,7 @@ from geodata.schema import (
     validate,
 )
 from geodata.store.aggregate import AggregateMixin
-from geodata.store.codec import DECODE_CHUNK, FrameBuilder
+from geodata.store.codec import DECODE_CHUNK, FrameBuilder, decode_record
 from geodata.store.codec import db_time as _db_time
 from geodata.store.codec import encode_column as _encode_column
 from geodata.store.codec import encode_value as _encode_value
@@ -925,10 +925,11 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         spec = LAYERS[layer]
         key = key if isinstance(key, tuple) else (key,)
         where = dict(zip(spec.key, key, strict=False))
-        frame = self.read(layer, where=where)
-        if frame.empty:
-            return None
-        return _plain(frame.iloc[0].to_dict())
+        table, conds = self._select(spec, None, None, None, where)
+        names = [*spec.columns, *(["geometry"] if spec.geometry else [])]
+        with self._read() as conn:
+            row = conn.execute(sa.select(*[table.c[n] for n in names]).where(*conds)).first()
+        return None if row is None else decode_record(spec.columns, names, row)
 
     # -- staff edits -----------------------------------------------------------------------
 
