@@ -181,6 +181,13 @@ def test_rows_are_read_by_their_keys(store):
     assert list(some.columns) == ["platform", "post_id", "urgency"]
     assert sorted(some["urgency"].tolist()) == sorted(int(i) % 4 for _, i in wanted[:5])
     assert store.read_keys("posts", []).empty
+    # a group whose only stored key comes after CHUNK unknown ones; a read finding nothing
+    late = [("mastodon", f"none{i}") for i in range(CHUNK + 5)] + [wanted[1]]
+    found = store.read_keys("posts", late, columns=["urgency"])
+    assert list(zip(found["platform"], found["post_id"], strict=True)) == [wanted[1]]
+    none = store.read_keys("posts", late[:-1], columns=["urgency", "geometry"])
+    assert none.empty and list(none.columns) == ["platform", "post_id", "urgency", "geometry"]
+    assert none.columns.equals(store.read("posts", columns=["urgency", "geometry"]).columns)
 
 
 def test_staff_upsert_and_update_write_audit_rows(store):

@@ -756,13 +756,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         GeoDataFrame in EPSG:4326 for geo layers, else DataFrame, with the layer's columns.
         """
         spec = LAYERS[layer]
-        names = (
-            list(spec.columns)
-            if columns is None
-            else list(dict.fromkeys([*spec.key, *[c for c in columns if c != "geometry"]]))
-        )
-        if spec.geometry and (columns is None or "geometry" in columns):
-            names.append("geometry")
+        names = _read_names(spec, columns)
         stmts = []
         for part in _where_chunks(where, ordered=bool(order or limit is not None)):
             table, conds = self._select(spec, since, until, bbox, part)
@@ -784,8 +778,7 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
                 for rows in self._chunks(conn, stmt):
                     builder.add(rows)
         if not builder.rows:
-            empty = empty_frame(spec)
-            return empty[[n for n in names if n in empty.columns]]
+            return _empty_read(spec, names)
         return builder.frame()
 
     def _chunks(self, conn: sa.Connection, stmt) -> Iterator[list]:
@@ -818,6 +811,13 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
         :meth:`read`."""
         spec = LAYERS[layer]
         keys = [k if isinstance(k, tuple) else (k,) for k in keys]
+        groups = list(_key_groups(keys))
+        with self._read() as conn:
+            groups = [
+                (prefix, last)
+                for prefix, last in groups
+                if self._any_stored(conn, spec, prefix, last)
+            ]
         parts = [
             self.read(
                 layer,
@@ -825,11 +825,29 @@ class Store(ShelterStatusMixin, HistoryMixin, RecordMixin, LogMixin, AggregateMi
                 columns=columns,
                 for_update=for_update,
             )
-            for prefix, last in _key_groups(keys)
+            for prefix, last in groups
         ]
         if not parts:
-            return self.read(layer, where={spec.key[-1]: []}, columns=columns)
+            return _empty_read(spec, _read_names(spec, columns))
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+    def _any_stored(self, conn, spec: Layer, prefix: tuple, last: list) -> bool:
+        """Whether a row with one of these keys (``prefix`` + each of ``last``) is stored, in
+        plain SQL: a batch of new posts looks up ~2,000 keys that are all new, and a read that
+        finds nothing cost ~8 ms (statement and empty frame) where this costs ~1 ms."""
+        mark = "%s" if self.postgres else "?"
+        lead = [
+            _encode_value(v, spec.columns.get(k), self.postgres)
+            for k, v in zip(spec.key[:-1], prefix, strict=True)
+        ]
+        kind = spec.columns.get(spec.key[-1])
+        cond = " AND ".join([*(f'"{k}" = {mark}' for k in spec.key[:-1]), f'"{spec.key[-1]}" IN'])
+        for start in range(0, len(last), CHUNK):
+            part = [_encode_value(v, kind, self.postgres) for v in last[start : start + CHUNK]]
+            sql = f'SELECT 1 FROM "{spec.name}" WHERE {cond} ({", ".join([mark] * len(part))}) LIMIT 1'
+            if conn.exec_driver_sql(sql, (*lead, *part)).first() is not None:
+                return True
+        return False
 
     def first_posts(self, text_fps: Iterable[str], *, since, until, columns=None) -> pd.DataFrame:
         """The first stored post of each fingerprint in ``text_fps`` posted in [since, until).
@@ -1010,6 +1028,24 @@ def _municipalities_of(spec: Layer, names: list[str], rows) -> set[str] | None:
         return None
     i = names.index(MUNICIPALITY)
     return {str(row[i]) for row in rows if row[i] is not None}
+
+
+def _read_names(spec: Layer, columns: Iterable[str] | None) -> list[str]:
+    """The columns a read of ``columns`` (None: all) gives: the key first, geometry last."""
+    names = (
+        list(spec.columns)
+        if columns is None
+        else list(dict.fromkeys([*spec.key, *[c for c in columns if c != "geometry"]]))
+    )
+    if spec.geometry and (columns is None or "geometry" in columns):
+        names.append("geometry")
+    return names
+
+
+def _empty_read(spec: Layer, names: list[str]) -> pd.DataFrame:
+    """What a read of ``names`` that finds nothing gives."""
+    empty = empty_frame(spec)
+    return empty[[n for n in names if n in empty.columns]]
 
 
 def _where_chunks(where: dict | None, *, ordered: bool) -> Iterator[dict | None]:
