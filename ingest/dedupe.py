@@ -63,12 +63,13 @@ HISTORY_COLUMNS = ["text", "posted_at", "repost_of"]
 
 
 _SPOTS = 1024  # bits of a fingerprint's shingle mask (see _near)
+_WORDS = _SPOTS // 64
 
 
 @lru_cache(maxsize=1 << 16)
-def _sketch(fp: str) -> tuple[frozenset, tuple, int, int]:
-    """Shingles, LSH bands, shingle mask and mask slack of a fingerprint (cached: copies share
-    them).
+def _sketch(fp: str) -> tuple[frozenset, tuple, int, int, np.ndarray]:
+    """Shingles, LSH bands, shingle mask, mask slack and the mask as 64-bit words of a
+    fingerprint (cached: copies share them).
 
     The mask has bit ``crc32(shingle) % _SPOTS`` set for each shingle; the slack is the number
     of shingles whose bit another shingle of the same fingerprint set too. For two
@@ -81,8 +82,64 @@ def _sketch(fp: str) -> tuple[frozenset, tuple, int, int]:
     hashes = np.fromiter((zlib.crc32(s.encode()) for s in sh), np.int64, len(sh))
     spots = np.zeros(_SPOTS, dtype=bool)
     spots[hashes % _SPOTS] = True
-    mask = int.from_bytes(np.packbits(spots, bitorder="little").tobytes(), "little")
-    return sh, tuple(enumerate(_bands(hashes))), mask, len(sh) - mask.bit_count()
+    packed = np.packbits(spots, bitorder="little")
+    mask = int.from_bytes(packed.tobytes(), "little")
+    words = packed.view("<u8").astype(np.uint64)
+    return sh, tuple(enumerate(_bands(hashes))), mask, len(sh) - mask.bit_count(), words
+
+
+class _Masks:
+    """The shingle masks (as words), sizes and slacks of the fingerprints in the buckets, as
+    rows of arrays: a lookup bounds the similarity of all its candidates at once (_near)."""
+
+    def __init__(self):
+        self.row: dict[str, int] = {}
+        self.fps: list[str | None] = []
+        self.words = np.zeros((256, _WORDS), np.uint64)
+        self.sizes = np.zeros(256, np.int64)
+        self.slacks = np.zeros(256, np.int64)
+        self.free: list[int] = []
+
+    def add(self, fp: str, size: int, slack: int, words: np.ndarray) -> int:
+        """Hold ``fp``; its row."""
+        if self.free:
+            i = self.free.pop()
+        else:
+            i = len(self.fps)
+            self.fps.append(None)
+            if i == len(self.sizes):
+                self.words = np.concatenate([self.words, np.zeros_like(self.words)])
+                self.sizes = np.concatenate([self.sizes, np.zeros_like(self.sizes)])
+                self.slacks = np.concatenate([self.slacks, np.zeros_like(self.slacks)])
+        self.fps[i] = fp
+        self.row[fp] = i
+        self.words[i] = words
+        self.sizes[i] = size
+        self.slacks[i] = slack
+        return i
+
+    def remove(self, fp: str) -> int:
+        """Let go of ``fp``; the row it had."""
+        i = self.row.pop(fp)
+        self.fps[i] = None
+        self.free.append(i)
+        return i
+
+    def possible(self, rows: set[int], n: int, slack: int, words: np.ndarray) -> list[str]:
+        """The fingerprints of ``rows`` whose size and shared-shingle bound (see _sketch) let them reach
+        :data:`SIMILARITY` with a fingerprint of ``n`` shingles (the float arithmetic of the
+        exact score, so nothing that reaches it is left out)."""
+        idx = np.fromiter(rows, np.intp, len(rows))
+        m = self.sizes[idx]
+        shared = np.bitwise_count(self.words[idx] & words).sum(axis=1, dtype=np.int64)
+        shared += np.minimum(self.slacks[idx], slack)
+        total = m + n
+        ratio = shared / np.maximum(total - shared, 1)  # (shared >= total: kept below)
+        # Jaccard <= min/max of the sizes; Jaccard <= shared / (n + m - shared)
+        keep = np.minimum(m, n) >= SIMILARITY * np.maximum(m, n) - 1e-9
+        keep &= (shared >= total) | (ratio >= SIMILARITY)
+        fps = self.fps
+        return [fps[i] for i in idx[keep].tolist()]
 
 
 def _shingles(fp: str) -> set[str]:
@@ -118,13 +175,15 @@ class CopyIndex:
     def __init__(self, similar_from: int | None = None):
         self.info: dict[str, tuple[int, str, str | None]] = {}  # key -> (when, fp, repost_of)
         self.exact: dict[str, tuple[int, str]] = {}
-        # LSH band -> the fingerprints in it (copies repeat the same fingerprint many times:
-        # a lookup scores each fingerprint once and takes its earliest eligible post), and
-        # fingerprint -> its posts [(when, key)] in time order (one list for all its bands)
-        self.buckets: dict[tuple, set[str]] = {}
+        # LSH band -> the fingerprints in it, by their row in self.masks (copies repeat the
+        # same fingerprint many times: a lookup scores each fingerprint once and takes its
+        # earliest eligible post), and fingerprint -> its posts [(when, key)] in time order
+        # (one list for all its bands)
+        self.buckets: dict[tuple, set[int]] = {}
         self.posts_of: dict[str, list[tuple[int, str]]] = {}
-        # fingerprint in the buckets -> (shingles, mask, slack, size) from its sketch
-        self.held: dict[str, tuple[frozenset, int, int, int]] = {}
+        # fingerprint in the buckets -> its shingles, and its mask, size and slack (_Masks)
+        self.held: dict[str, frozenset] = {}
+        self.masks = _Masks()
         self.root: dict[str, str] = {}
         self.older: dict[str, tuple[int, str]] = {}  # fp -> first post before what is held
         self.similar_from = similar_from
@@ -171,10 +230,11 @@ class CopyIndex:
             if entries is None:
                 self._arrive(fp)
                 entries = self.posts_of[fp] = []
-                sh, bands, mask, slack = self.sketch(fp)
-                self.held[fp] = (sh, mask, slack, len(sh))
+                sh, bands, _, slack, words = self.sketch(fp)
+                self.held[fp] = sh
+                row = self.masks.add(fp, len(sh), slack, words)
                 for band in bands:
-                    self.buckets.setdefault(band, set()).add(fp)
+                    self.buckets.setdefault(band, set()).add(row)
             insort(entries, (when, key))
             if self._undo is not None:
                 self._undo.append(("bucket", fp, (when, key)))
@@ -245,24 +305,20 @@ class CopyIndex:
         scan = self._scan
         if scan is not None and scan[0] == fp and scan[1] == self._held:
             return scan[2]  # find scored it, put brings it in: nothing came or left since
-        sh, bands, mask, slack = _sketch(fp)
+        sh, bands, _, slack, words = _sketch(fp)
         n = len(sh)
         near: dict[str, float] = {}
         buckets = self.buckets
         candidates = set().union(*[buckets[band] for band in bands if band in buckets])
-        candidates.discard(fp)
+        if fp in self.held:
+            candidates.discard(self.masks.row[fp])
+        if not candidates:
+            self._scan = (fp, self._held, near)
+            return near
         held = self.held
-        for other_fp in candidates:
-            other_sh, other_mask, other_slack, m = held[other_fp]
-            # Jaccard <= min/max of the sizes: skip what cannot reach the threshold
-            if (m if m < n else n) < SIMILARITY * (m if m > n else n) - 1e-9:
-                continue
-            # at most this many shingles shared (see _sketch): skip what cannot reach it
-            bound = (mask & other_mask).bit_count() + (
-                slack if slack < other_slack else other_slack
-            )
-            if bound < n + m and bound / (n + m - bound) < SIMILARITY:
-                continue
+        for other_fp in self.masks.possible(candidates, n, slack, words):
+            other_sh = held[other_fp]
+            m = len(other_sh)
             inter = len(sh & other_sh)
             score = inter / (n + m - inter)
             if score >= SIMILARITY:
@@ -281,9 +337,10 @@ class CopyIndex:
         """``fp`` has no post left in the buckets: out of its bands."""
         del self.posts_of[fp]
         del self.held[fp]
+        row = self.masks.remove(fp)
         for band in _sketch(fp)[1]:
             bucket = self.buckets[band]
-            bucket.discard(fp)
+            bucket.discard(row)
             if not bucket:
                 del self.buckets[band]
         for other_fp in self.near.pop(fp):

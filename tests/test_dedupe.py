@@ -312,7 +312,8 @@ def _find_by_scoring_every_band(index: CopyIndex, fp: str, when: int, key: str):
     n = len(sh)
     scores: dict[str, float] = {}
     for band in bands:
-        for other_fp in index.buckets.get(band, ()):
+        for row in index.buckets.get(band, ()):
+            other_fp = index.masks.fps[row]
             if other_fp in scores:
                 continue
             other_sh = _sketch(other_fp)[0]
@@ -360,8 +361,12 @@ def test_kept_similar_fingerprints_find_what_scoring_every_band_finds():
             index.mark(batch, keep=False)
     assert found > 300 and similar > 50
     # what the index keeps of similar fingerprints is what it holds
-    held = {fp for fps in index.buckets.values() for fp in fps}
-    assert set(index.near) == held == set(index.posts_of) and all(index.posts_of.values())
+    held = {index.masks.fps[row] for rows in index.buckets.values() for row in rows}
+    assert set(index.near) == held == set(index.posts_of) == set(index.masks.row)
+    assert all(index.posts_of.values()) and None not in held
+    # a row let go of is free for the next fingerprint, and no other row is
+    free = {i for i, fp in enumerate(index.masks.fps) if fp is None}
+    assert free == set(index.masks.free) and len(free) + len(held) == len(index.masks.fps)
 
 
 def test_the_shingle_mask_never_bounds_a_similarity_below_the_true_one():
@@ -378,10 +383,10 @@ def test_the_shingle_mask_never_bounds_a_similarity_below_the_true_one():
     lowest = _SPOTS
     collided = 0
     for a in texts:
-        sh_a, _, mask_a, slack_a = _sketch(fingerprint(a) or a)
+        sh_a, _, mask_a, slack_a, _ = _sketch(fingerprint(a) or a)
         collided += slack_a > 0
         for b in texts:
-            sh_b, _, mask_b, slack_b = _sketch(fingerprint(b) or b)
+            sh_b, _, mask_b, slack_b, _ = _sketch(fingerprint(b) or b)
             bound = (mask_a & mask_b).bit_count() + min(slack_a, slack_b)
             shared = len(sh_a & sh_b)
             assert bound >= shared, (a[:20], b[:20])
