@@ -79,12 +79,12 @@ def _sketch(fp: str) -> tuple[frozenset, tuple, int, int, np.ndarray]:
     from above.
     """
     sh = frozenset(_shingles(fp))
-    hashes = np.fromiter((zlib.crc32(s.encode()) for s in sh), np.int64, len(sh))
+    hashes = np.array([zlib.crc32(s.encode()) for s in sh], np.int64)
     spots = np.zeros(_SPOTS, dtype=bool)
     spots[hashes % _SPOTS] = True
     packed = np.packbits(spots, bitorder="little")
     mask = int.from_bytes(packed.tobytes(), "little")
-    words = packed.view("<u8").astype(np.uint64)
+    words = packed.view(np.uint64)
     return sh, tuple(enumerate(_bands(hashes))), mask, len(sh) - mask.bit_count(), words
 
 
@@ -148,8 +148,8 @@ def _shingles(fp: str) -> set[str]:
 
 def _bands(hashes: np.ndarray) -> list[int]:
     """The LSH band hashes of a fingerprint from the crc32 of its shingles."""
-    mins = ((np.outer(hashes, _A) + _B) % _PRIME).min(axis=0)
-    return [hash((b, *mins[b * _ROWS : (b + 1) * _ROWS].tolist())) for b in range(_BANDS)]
+    mins = ((np.outer(hashes, _A) + _B) % _PRIME).min(axis=0).tolist()
+    return [hash((b, *mins[b * _ROWS : (b + 1) * _ROWS])) for b in range(_BANDS)]
 
 
 def _earlier(other_time, other_key: str, when, key: str) -> bool:
