@@ -55,6 +55,7 @@ from functools import partial
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geodata import chronology
 from geodata.http import backing_off
@@ -423,16 +424,19 @@ def enrich_posts(frame: pd.DataFrame, context: IngestContext) -> pd.DataFrame:
     texts = [t if isinstance(t, str) else None for t in frame["text"]]
     gaz = context.gazetteer
     if gaz is not None:
-        tags = [g if g is not None and not g.is_empty else None for g in frame.geometry]
+        given = np.asarray(frame.geometry.values, dtype=object)
+        tags = np.where(shapely.is_missing(given) | shapely.is_empty(given), None, given).tolist()
         found = gaz.geocode_many(texts, geotags=tags)
-        geoms, sources, conf, matched, towns = [], [], [], [], []
-        for tag, rec in zip(tags, found.to_dict("records"), strict=True):
-            point = rec["point"] if rec["point"] is not None else tag
+        geoms, sources, conf = [], [], []
+        for tag, point, source, confidence in zip(
+            tags, found["point"].tolist(), found["geo_source"].tolist(),
+            found["confidence"].tolist(), strict=True,
+        ):  # fmt: skip
+            point = point if point is not None else tag
             geoms.append(point)
-            sources.append(rec["geo_source"] if point is not None else "none")
-            conf.append(float(rec["confidence"]) if point is not None else None)
-            matched.append(rec["matched"])
-            towns.append(rec["town_code"])
+            sources.append(source if point is not None else "none")
+            conf.append(float(confidence) if point is not None else None)
+        matched, towns = found["matched"].tolist(), found["town_code"].tolist()
         frame = frame.set_geometry(pd.Series(geoms, index=frame.index, dtype=object))
         frame = frame.set_crs("EPSG:4326", allow_override=True)
         frame["geo_source"] = sources

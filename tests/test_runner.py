@@ -685,3 +685,36 @@ def test_the_loop_waits_briefly_for_fetches_it_writes_together(
     assert len(settled) == transactions
     assert ref_store.get("posts", ("threads", "1"))["repost_of"] == "x:1"
     assert ref_store.count("posts") == len(WINDOWS[0][0]) + len(WINDOWS[0][1])
+
+
+def test_enriching_keeps_a_geotag_and_geocodes_a_missing_or_empty_one(tmp_path, reference_dir):
+    """enrich_posts: a real geotag stays (geotag, confidence 1); an empty point or none is
+    placed by the place name in its text (gazetteer) or stays unplaced (none)."""
+    from geodata.reference.files import load_reference
+    from ingest.base import IngestContext
+    from ingest.runner import enrich_posts
+
+    store = open_store(f"sqlite:///{tmp_path}/s.sqlite")
+    for layer, frame in load_reference("13208", reference_dir).frames.items():
+        store.upsert(layer, frame, source="reference")
+    tag = shapely.Point(139.5441, 35.6517)
+    frame = gpd.GeoDataFrame(
+        {
+            "platform": ["mastodon"] * 4,
+            "post_id": ["1", "2", "3", "4"],
+            "text": ["国領町三丁目で冠水", "国領町三丁目で冠水", "国領町三丁目で冠水", "雨が強い"],
+        },
+        geometry=[tag, shapely.Point(), None, None],
+        crs="EPSG:4326",
+    )
+    out = enrich_posts(frame, IngestContext(store))
+    assert out["geo_source"].tolist() == ["geotag", "gazetteer", "gazetteer", "none"]
+    assert out.geometry.iloc[0].equals(tag)
+    assert out["geo_confidence"].iloc[0] == 1.0 and pd.isna(out["geo_confidence"].iloc[3])
+    placed = out.geometry.iloc[1]
+    assert placed is not None and not placed.is_empty and placed.equals(out.geometry.iloc[2])
+    assert out.geometry.iloc[3] is None
+    assert out["town_code"].iloc[1] == out["town_code"].iloc[2] is not None
+    assert out["matched_place"].iloc[1] is not None and out["matched_place"].iloc[3] is None
+    assert "浸水・冠水" in out["categories"].iloc[1]
+    store.dispose()
