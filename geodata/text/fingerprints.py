@@ -52,8 +52,10 @@ def fingerprint_digest(fp: str) -> str | None:
     return hashlib.blake2b(fp.encode("utf-8"), digest_size=8).hexdigest()
 
 
+@lru_cache(maxsize=1 << 17)
 def text_digest(text: str | None) -> str | None:
-    """:func:`fingerprint_digest` of a post's text (what ``posts.text_fp`` holds)."""
+    """:func:`fingerprint_digest` of a post's text (what ``posts.text_fp`` holds; cached: the
+    settling looks up a batch's texts, and the store writes them, each by this digest)."""
     return fingerprint_digest(fingerprint(text))
 
 
