@@ -160,6 +160,21 @@ def _payloads(drill) -> list[tuple[list, np.ndarray]]:
     return out
 
 
+def _cold_text_caches() -> None:
+    """Empty the per-text caches (fingerprints, their digests, LSH sketches): a repeat replays
+    the same texts, which a real day's posts never are, so each repeat starts without them."""
+    from geodata.text import fingerprints
+    from ingest import dedupe
+
+    for cached in (
+        fingerprints.fingerprint, fingerprints.fingerprint_digest, fingerprints.text_digest,
+        dedupe._sketch,
+    ):  # fmt: skip
+        clear = getattr(cached, "cache_clear", None)  # (not every version caches each)
+        if clear is not None:
+            clear()
+
+
 def run_pipeline(
     url: str,
     drill,
@@ -181,6 +196,7 @@ def run_pipeline(
     from ingest.base import IngestContext
     from ingest.runner import run_all, run_source, tune_gc
 
+    _cold_text_caches()
     gc_before = gc.get_threshold()
     tune_gc()  # as the ingest's `run --loop` process does
     store = open_store(url)
