@@ -773,6 +773,17 @@ class SchemaError(ValueError):
     """A frame that cannot be validated at all (missing CRS, unknown layer...)."""
 
 
+def geo_frame(df: pd.DataFrame, geoms) -> gpd.GeoDataFrame:
+    """``df`` with a ``geometry`` column of ``geoms`` (shapely geometries or None, one per row
+    in order) in :data:`STORE_CRS`. The same frame as
+    ``GeoDataFrame(df, geometry=GeoSeries(geoms, crs=STORE_CRS), crs=STORE_CRS)`` for a frame
+    with a 0..n-1 index, in half the time (every read and every validation makes one)."""
+    with_geometry = df.assign(
+        geometry=gpd.array.from_shapely(np.asarray(geoms, dtype=object), crs=STORE_CRS)
+    )
+    return gpd.GeoDataFrame(with_geometry, geometry="geometry")
+
+
 def empty_frame(layer: Layer | str) -> gpd.GeoDataFrame | pd.DataFrame:
     """An empty frame with the layer's columns (a GeoDataFrame in EPSG:4326 for geo layers):
     a copy of one made once per layer (making one took 2–5 ms, and every empty read, batch

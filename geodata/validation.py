@@ -27,6 +27,7 @@ from geodata.schema import (
     Layer,
     SchemaError,
     empty_frame,
+    geo_frame,
     to_utc,
 )
 
@@ -369,7 +370,7 @@ def validate_frame(frame: pd.DataFrame, layer: Layer):
         kept = np.where(
             shapely.is_empty(np.where(np.array([g is None for g in kept]), None, kept)), None, kept
         )
-        valid = gpd.GeoDataFrame(valid, geometry=gpd.GeoSeries(kept, crs=STORE_CRS), crs=STORE_CRS)
+        valid = geo_frame(valid, kept)
     dup = valid.duplicated(subset=list(layer.key), keep="last")
     if dup.any():
         for i in np.flatnonzero(dup.to_numpy()):

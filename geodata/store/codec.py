@@ -315,9 +315,7 @@ class FrameBuilder:
 
     def frame(self) -> pd.DataFrame:
         """The decoded frame (a GeoDataFrame when ``geometry`` was read)."""
-        import geopandas as gpd
-
-        from geodata.schema import STORE_CRS
+        from geodata.schema import geo_frame
 
         data = {}
         for name in self.names:
@@ -332,7 +330,7 @@ class FrameBuilder:
         geoms = data.pop("geometry", None)
         df = pd.DataFrame(data)
         if geoms is not None:
-            df = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms.to_numpy()), crs=STORE_CRS)
+            df = geo_frame(df, geoms.to_numpy())
         return df
 
 
