@@ -79,6 +79,7 @@ _RUNNER_STEPS = {
 _STORE_STEPS = {
     "upsert": "upsert (posts, incidents)",
     "record_health": "health",
+    "record_healths": "health",
     "get_cursor": "health",
     "add_rejections": "rejections",
     "read_rejections": "rejections",

@@ -394,7 +394,7 @@ def write_batches(store, batches: list[tuple], *, copies=None) -> list:
         linked, _ = link_and_store(store, spec.name, joined, settle=settle, validated=True)
         ends = np.cumsum([len(v) for v in valid])
         frames = [linked.iloc[end - len(v) : end] for v, end in zip(valid, ends, strict=True)]
-    out = []
+    out, health = [], []
     for (source, _, rejected, cursor), frame, bad in zip(batches, frames, invalid, strict=True):
         written = store.load(spec.name, frame, source=source.name, rejected=bad)
         if spec.name == "warnings" and written.inserted:
@@ -402,17 +402,17 @@ def write_batches(store, batches: list[tuple], *, copies=None) -> list:
         fresh = _new_rejections(store, source.name, rejected)
         if fresh:
             store.add_rejections(source.name, fresh, layer=spec.name)
-        store.record_health(
-            source.name,
-            ok=True,
-            kind=source.kind,
-            cursor=cursor,
-            rows=written.inserted + written.updated,
-            rejected=len(rejected) + written.rejected,
-            newest_record_at=_newest(spec.name, frame),
-            stale_after_seconds=stale_seconds(source),
-        )
+        health.append((source.name, {
+            "ok": True,
+            "kind": source.kind,
+            "cursor": cursor,
+            "rows": written.inserted + written.updated,
+            "rejected": len(rejected) + written.rejected,
+            "newest_record_at": _newest(spec.name, frame),
+            "stale_after_seconds": stale_seconds(source),
+        }))  # fmt: skip
         out.append(written)
+    store.record_healths(health)  # every batch's source in one write
     return out
 
 

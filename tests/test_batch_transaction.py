@@ -79,19 +79,19 @@ def _killable_batch(url: str, path: str, flag: str, pause: str) -> None:
         Path(flag).write_text(pause)
         time.sleep(600)
 
-    upsert, record_health = Store.upsert, Store.record_health
+    upsert, record_healths = Store.upsert, Store.record_healths
 
     def paused_upsert(self, layer, frame, **kwargs):
         if layer == "posts" and pause == "incidents_written":
             wait_for_the_kill()
         return upsert(self, layer, frame, **kwargs)
 
-    def paused_health(self, source, **kwargs):
-        if kwargs.get("ok") and pause == "all_written":
+    def paused_health(self, runs):  # (record_health writes through it too)
+        if any(kw.get("ok") for _, kw in runs) and pause == "all_written":
             wait_for_the_kill()
-        return record_health(self, source, **kwargs)
+        return record_healths(self, runs)
 
-    Store.upsert, Store.record_health = paused_upsert, paused_health
+    Store.upsert, Store.record_healths = paused_upsert, paused_health
     store = open_store(url, migrate=False)
     run_source(store, _source(Path(path)), context=IngestContext(store))
 

@@ -141,13 +141,13 @@ def test_a_hanging_source_never_delays_another_in_the_loop(upstream, store):
     hung.deadline_seconds = 4.0
     healthy = _healthy(poll=0.2)
     recorded: list[tuple[str, bool, float]] = []
-    record = store.record_health
+    record = store.record_healths  # (record_health writes through it too)
 
-    def spy(source, **kw):
-        record(source, **kw)
-        recorded.append((source, kw["ok"], time.monotonic()))
+    def spy(runs):
+        record(runs)
+        recorded.extend((source, kw["ok"], time.monotonic()) for source, kw in runs)
 
-    store.record_health = spy
+    store.record_healths = spy
     results: list[dict] = []
     started = time.monotonic()
     cycles = run_loop(store, [hung, healthy], stop=threading.Event(), max_cycles=4,

@@ -424,6 +424,48 @@ def test_source_health_keeps_last_cursor_on_failure(store):
     assert store.get_cursor("bluesky") is None
 
 
+def test_health_of_several_sources_is_recorded_in_one_write(store):
+    """record_healths: a source seen before keeps what the run does not change, a new one starts
+    empty, a source listed twice ends as its second run left it; one write for all of them."""
+    store.record_health("mastodon", ok=False, error="HTTP 503", kind="sns")
+    store.record_health("bluesky", ok=True, kind="sns", cursor="c1", rows=3)
+    before = store.data_version("source_health")
+    when = pd.Timestamp("2026-10-12T03:00:00Z")
+    store.record_healths([
+        ("mastodon", {"ok": True, "cursor": "m9", "rows": 12, "rejected": 1,
+                      "newest_record_at": when, "stale_after_seconds": 600}),
+        ("posts-file", {"ok": True, "kind": "file", "rows": 5}),
+        ("bluesky", {"ok": False, "error": "HTTP 429", "backoff_until": when}),
+        ("bluesky", {"ok": False, "error": "HTTP 500"}),
+    ])  # fmt: skip
+    assert store.data_version("source_health") == before + 1
+    m = store.get("source_health", "mastodon")
+    assert (m["state"], m["cursor"], m["rows_last_run"], m["rejected_last_run"]) == (
+        "ok",
+        "m9",
+        12,
+        1,
+    )
+    assert m["kind"] == "sns" and m["last_error"] == "HTTP 503"  # kept from before
+    assert m["newest_record_at"] == when and m["stale_after_seconds"] == 600.0
+    f = store.get("source_health", "posts-file")
+    assert (f["state"], f["kind"], f["rows_last_run"], f["cursor"], f["last_error"]) == (
+        "ok",
+        "file",
+        5,
+        None,
+        None,
+    )
+    b = store.get("source_health", "bluesky")
+    assert (b["state"], b["last_error"], b["backoff_until"], b["cursor"]) == (
+        "failing",
+        "HTTP 500",
+        None,
+        "c1",
+    )
+    assert store.read_rejections(source="store").empty  # no row rejected (none twice)
+
+
 def test_geometry_stored_in_postgis_is_a_real_geometry(pg_url):
     store = open_store(pg_url)
     store.upsert("posts", _posts(2))

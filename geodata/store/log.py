@@ -119,28 +119,28 @@ class LogMixin:
         recorded as state ``backing_off``, any other as ``failing``; a success clears both.
         ``stale_after_seconds`` is the source's own stale limit (geodata/health.py).
         """
-        old = self.get("source_health", source) or {"source": source}
+        self.record_healths(
+            [
+                (source, {
+                    "ok": ok, "kind": kind, "error": error, "cursor": cursor, "rows": rows,
+                    "rejected": rejected, "newest_record_at": newest_record_at,
+                    "backoff_until": backoff_until, "stale_after_seconds": stale_after_seconds,
+                })
+            ]
+        )  # fmt: skip
+
+    def record_healths(self, runs: list[tuple[str, dict]]) -> None:
+        """:meth:`record_health` of several sources — ``(source, its keyword arguments)`` — in
+        one write (the runner records the sources written together at once: a write of a
+        one-row frame costs about as much as one of a few rows)."""
+        if not runs:
+            return
         now = now_utc()
-        new = dict(old)
-        if kind:
-            new["kind"] = kind
-        if stale_after_seconds is not None:
-            new["stale_after_seconds"] = float(stale_after_seconds)
-        if ok:
-            new["last_success_at"] = now
-            if cursor is not None:
-                new["cursor"] = cursor
-            new["rows_last_run"] = rows
-            new["rejected_last_run"] = rejected
-            if newest_record_at is not None:
-                new["newest_record_at"] = newest_record_at
-            new["state"], new["backoff_until"] = "ok", None
-        else:
-            new["last_error"] = (error or "error")[:1000]
-            new["last_error_at"] = now
-            new["state"] = "backing_off" if backoff_until is not None else "failing"
-            new["backoff_until"] = backoff_until
-        self.upsert("source_health", pd.DataFrame([new]), source="store")
+        rows: dict[str, dict] = {}  # a source run twice: its second run starts from its first
+        for source, kw in runs:
+            old = rows.get(source) or self.get("source_health", source)
+            rows[source] = _health_row(old, source, now, **kw)
+        self.upsert("source_health", pd.DataFrame(list(rows.values())), source="store")
 
     def backoff_until(self, source: str):
         """Until when ``source`` is backing off (a UTC timestamp), or None."""
@@ -153,3 +153,42 @@ class LogMixin:
     def health(self) -> pd.DataFrame:
         """Every source's health row."""
         return self.read("source_health", order="source")
+
+
+def _health_row(
+    old: dict | None,
+    source: str,
+    now,
+    *,
+    ok: bool,
+    kind: str | None = None,
+    error: str | None = None,
+    cursor: str | None = None,
+    rows: int | None = None,
+    rejected: int | None = None,
+    newest_record_at=None,
+    backoff_until=None,
+    stale_after_seconds: float | None = None,
+) -> dict:
+    """The health row of ``source`` after a run (``old``: its stored row, None before its
+    first); see :meth:`LogMixin.record_health`."""
+    new = {"source": source, **(old or {})}
+    if kind:
+        new["kind"] = kind
+    if stale_after_seconds is not None:
+        new["stale_after_seconds"] = float(stale_after_seconds)
+    if ok:
+        new["last_success_at"] = now
+        if cursor is not None:
+            new["cursor"] = cursor
+        new["rows_last_run"] = rows
+        new["rejected_last_run"] = rejected
+        if newest_record_at is not None:
+            new["newest_record_at"] = newest_record_at
+        new["state"], new["backoff_until"] = "ok", None
+    else:
+        new["last_error"] = (error or "error")[:1000]
+        new["last_error_at"] = now
+        new["state"] = "backing_off" if backoff_until is not None else "failing"
+        new["backoff_until"] = backoff_until
+    return new
