@@ -99,35 +99,17 @@ class LogMixin:
         rec = self.get("source_health", source)
         return rec["cursor"] if rec else None
 
-    def record_health(
-        self,
-        source: str,
-        *,
-        ok: bool,
-        kind: str | None = None,
-        error: str | None = None,
-        cursor: str | None = None,
-        rows: int | None = None,
-        rejected: int | None = None,
-        newest_record_at=None,
-        backoff_until=None,
-        stale_after_seconds: float | None = None,
-    ) -> None:
+    def record_health(self, source: str, *, ok: bool, **details) -> None:
         """Record a source run: success (with its new cursor) or failure (keeping the old one).
 
-        A failure with ``backoff_until`` (the upstream asked to be left alone until then) is
-        recorded as state ``backing_off``, any other as ``failing``; a success clears both.
-        ``stale_after_seconds`` is the source's own stale limit (geodata/health.py).
+        ``details``: ``kind``, ``error``, ``cursor``, ``rows``, ``rejected``,
+        ``newest_record_at``, ``backoff_until``, ``stale_after_seconds`` (see
+        :func:`_health_row`). A failure with ``backoff_until`` (the upstream asked to be left
+        alone until then) is recorded as state ``backing_off``, any other as ``failing``; a
+        success clears both. ``stale_after_seconds`` is the source's own stale limit
+        (geodata/health.py).
         """
-        self.record_healths(
-            [
-                (source, {
-                    "ok": ok, "kind": kind, "error": error, "cursor": cursor, "rows": rows,
-                    "rejected": rejected, "newest_record_at": newest_record_at,
-                    "backoff_until": backoff_until, "stale_after_seconds": stale_after_seconds,
-                })
-            ]
-        )  # fmt: skip
+        self.record_healths([(source, {"ok": ok, **details})])
 
     def record_healths(self, runs: list[tuple[str, dict]]) -> None:
         """:meth:`record_health` of several sources — ``(source, its keyword arguments)`` — in
@@ -171,7 +153,8 @@ def _health_row(
     stale_after_seconds: float | None = None,
 ) -> dict:
     """The health row of ``source`` after a run (``old``: its stored row, None before its
-    first); see :meth:`LogMixin.record_health`."""
+    first; ``now``: the run's time); see :meth:`LogMixin.record_health`. An unknown keyword is a
+    TypeError, as a call of record_health with one always was."""
     new = {"source": source, **(old or {})}
     if kind:
         new["kind"] = kind
