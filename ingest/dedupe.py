@@ -70,9 +70,9 @@ _WORDS = _SPOTS // 64
 
 
 @lru_cache(maxsize=1 << 16)
-def _sketch(fp: str) -> tuple[frozenset, tuple, int, int, np.ndarray]:
-    """Shingles, LSH bands, shingle mask, mask slack and the mask as 64-bit words of a
-    fingerprint (cached: copies share them).
+def _sketch(fp: str) -> tuple[frozenset, tuple, int, np.ndarray]:
+    """Shingles, LSH bands, mask slack and shingle mask (as 64-bit words) of a fingerprint
+    (cached: copies share them).
 
     The mask has bit ``crc32(shingle) % _SPOTS`` set for each shingle; the slack is the number
     of shingles whose bit another shingle of the same fingerprint set too. For two
@@ -85,10 +85,8 @@ def _sketch(fp: str) -> tuple[frozenset, tuple, int, int, np.ndarray]:
     hashes = np.array([zlib.crc32(s.encode()) for s in sh], np.int64)
     spots = np.zeros(_SPOTS, dtype=bool)
     spots[hashes % _SPOTS] = True
-    packed = np.packbits(spots, bitorder="little")
-    mask = int.from_bytes(packed.tobytes(), "little")
-    words = packed.view(np.uint64)
-    return sh, tuple(enumerate(_bands(hashes))), mask, len(sh) - mask.bit_count(), words
+    words = np.packbits(spots, bitorder="little").view(np.uint64)
+    return sh, tuple(enumerate(_bands(hashes))), len(sh) - int(spots.sum()), words
 
 
 class _Masks:
@@ -233,7 +231,7 @@ class CopyIndex:
             if entries is None:
                 self._arrive(fp)
                 entries = self.posts_of[fp] = []
-                sh, bands, _, slack, words = self.sketch(fp)
+                sh, bands, slack, words = self.sketch(fp)
                 self.held[fp] = sh
                 row = self.masks.add(fp, len(sh), slack, words)
                 for band in bands:
@@ -308,7 +306,7 @@ class CopyIndex:
         scan = self._scan
         if scan is not None and scan[0] == fp and scan[1] == self._held:
             return scan[2]  # find scored it, put brings it in: nothing came or left since
-        sh, bands, _, slack, words = _sketch(fp)
+        sh, bands, slack, words = _sketch(fp)
         n = len(sh)
         near: dict[str, float] = {}
         buckets = self.buckets
