@@ -127,9 +127,9 @@ class _Masks:
         return i
 
     def possible(self, rows: set[int], n: int, slack: int, words: np.ndarray) -> list[str]:
-        """The fingerprints of ``rows`` whose size and shared-shingle bound (see _sketch) let them reach
-        :data:`SIMILARITY` with a fingerprint of ``n`` shingles (the float arithmetic of the
-        exact score, so nothing that reaches it is left out)."""
+        """The fingerprints of ``rows`` whose size and shared-shingle bound (see _sketch) let
+        them reach :data:`SIMILARITY` with a fingerprint of ``n`` shingles (the float
+        arithmetic of the exact score, so nothing that reaches it is left out)."""
         idx = np.fromiter(rows, np.intp, len(rows))
         m = self.sizes[idx]
         shared = np.bitwise_count(self.words[idx] & words).sum(axis=1, dtype=np.int64)
